@@ -1,0 +1,93 @@
+//! What can be wrong with a file's bytes.
+
+/// Why bytes are not a valid mmstats file or field. Carries no path: readers wrap it with one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The file is shorter than a structure it must contain.
+    #[error("truncated: need {need} bytes, file has {have}")]
+    Truncated {
+        /// Bytes needed.
+        need: u64,
+        /// Bytes there.
+        have: u64,
+    },
+    /// The file is empty.
+    #[error("empty file")]
+    Empty,
+    /// Not an mmstats file at all.
+    #[error("not an mmstats file (first bytes {0:02x?})")]
+    Foreign(Vec<u8>),
+    /// A version this reader does not know, newer than it.
+    #[error(
+        "format version {0} is newer than this reader understands (it reads 1 and 2); upgrade the tools"
+    )]
+    FutureVersion(u8),
+    /// Required feature bits this reader does not know.
+    #[error("file requires unknown features {0:#x}; upgrade the tools")]
+    UnknownFeatures(u32),
+    /// A header field has a value the format does not allow.
+    #[error("bad header: {field} is {value}")]
+    BadHeader {
+        /// Name of the header field, as in FORMAT.md.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+    /// The header's `file_length` disagrees with the file's real size.
+    #[error("header says {header} bytes but the file has {actual} (truncated or replaced?)")]
+    SizeMismatch {
+        /// `file_length` from the header.
+        header: u64,
+        /// The file's size.
+        actual: u64,
+    },
+    /// A record or string points outside the area it must lie in.
+    #[error("field {index}: {what} at offset {offset} length {len} is out of bounds")]
+    OutOfBounds {
+        /// Index of the record.
+        index: usize,
+        /// What points outside.
+        what: &'static str,
+        /// The offset found.
+        offset: u64,
+        /// The length found.
+        len: u64,
+    },
+    /// A record is invalid for another reason.
+    #[error("field {index}: {what}")]
+    BadRecord {
+        /// Index of the record.
+        index: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// Two records share a label.
+    #[error("duplicate label {0:?}")]
+    DuplicateLabel(String),
+    /// A value slot holds something impossible.
+    #[error("field {label:?}: corrupt value: {what}")]
+    CorruptValue {
+        /// The field's label.
+        label: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// An original (version 1) file is malformed.
+    #[error("version 1 file: {0}")]
+    BadV1(String),
+    /// A field a writer asked for cannot be encoded.
+    #[error("invalid field {label:?}: {what}")]
+    InvalidField {
+        /// The requested label.
+        label: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// The file's reserved capacity is used up.
+    #[error("no room: {what} (reserve more capacity when creating the stats)")]
+    NoRoom {
+        /// Which capacity ran out.
+        what: &'static str,
+    },
+}

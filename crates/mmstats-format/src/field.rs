@@ -1,0 +1,452 @@
+//! Field records and their metadata (FORMAT.md §3, §5).
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::ByteOrder;
+use crate::codes::{Combine, Kind, ValueType};
+use crate::error::FormatError;
+use crate::layout::{self, RECORD_LEN, limits, record as r};
+
+/// A field's metadata: what a writer declares and a reader decodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMeta {
+    /// Dotted label, unique within the file.
+    pub label: String,
+    /// One-line help text; may be empty.
+    pub help: String,
+    /// Unit (FORMAT.md §3.3); may be empty.
+    pub unit: String,
+    /// Metric kind.
+    pub kind: Kind,
+    /// Value type.
+    #[serde(rename = "type")]
+    pub value_type: ValueType,
+    /// Default combine rule.
+    pub combine: Combine,
+    /// Kind-specific parameter (FORMAT.md §5).
+    pub param: u16,
+    /// Kind-specific capacity (FORMAT.md §5).
+    pub capacity: u32,
+}
+
+impl FieldMeta {
+    /// Metadata with the kind's default combine rule and no help, unit, param or capacity.
+    pub fn new(label: impl Into<String>, kind: Kind, value_type: ValueType) -> FieldMeta {
+        FieldMeta {
+            label: label.into(),
+            help: String::new(),
+            unit: String::new(),
+            kind,
+            value_type,
+            combine: kind.default_combine(),
+            param: 0,
+            capacity: 0,
+        }
+    }
+
+    /// The size of this field's value slot, or why the combination is not allowed
+    /// (FORMAT.md §3.2 and §5).
+    pub fn slot_length(&self) -> Result<u32, String> {
+        slot_length(self.kind, self.value_type, self.param, self.capacity)
+    }
+
+    /// Checks strings and the kind/type/param/capacity combination.
+    pub fn validate(&self) -> Result<u32, FormatError> {
+        let invalid = |what: String| FormatError::InvalidField {
+            label: self.label.clone(),
+            what,
+        };
+        if self.label.is_empty() || self.label.len() > limits::LABEL_MAX {
+            return Err(invalid(format!(
+                "label must be 1 to {} bytes",
+                limits::LABEL_MAX
+            )));
+        }
+        if self.help.len() > limits::HELP_MAX {
+            return Err(invalid(format!(
+                "help longer than {} bytes",
+                limits::HELP_MAX
+            )));
+        }
+        if self.unit.len() > limits::UNIT_MAX {
+            return Err(invalid(format!(
+                "unit longer than {} bytes",
+                limits::UNIT_MAX
+            )));
+        }
+        self.slot_length().map_err(invalid)
+    }
+}
+
+/// The slot length FORMAT.md §3.2 gives for a kind, type, param and capacity.
+pub fn slot_length(kind: Kind, vt: ValueType, param: u16, capacity: u32) -> Result<u32, String> {
+    let numeric = vt.is_numeric();
+    let no_extra = || {
+        if param != 0 || capacity != 0 {
+            Err(format!("{kind} takes no param or capacity"))
+        } else {
+            Ok(())
+        }
+    };
+    let text_slot = || {
+        if param != 0 {
+            return Err("text takes no param".to_string());
+        }
+        if capacity == 0 || capacity > limits::TEXT_CAPACITY_MAX {
+            return Err(format!(
+                "text capacity must be 1 to {}",
+                limits::TEXT_CAPACITY_MAX
+            ));
+        }
+        Ok((layout::TEXT_SLOT_HEAD + layout::align8(capacity as usize)) as u32)
+    };
+    match kind {
+        Kind::Counter => {
+            if !numeric || vt == ValueType::Bool {
+                return Err(format!("a counter cannot be {vt}"));
+            }
+            no_extra().map(|_| 8)
+        }
+        Kind::Gauge | Kind::Timestamp => {
+            if !numeric {
+                return Err(format!("a {kind} cannot be text"));
+            }
+            no_extra().map(|_| 8)
+        }
+        Kind::Constant if vt == ValueType::Text => text_slot(),
+        Kind::Constant => no_extra().map(|_| 8),
+        Kind::Text if vt == ValueType::Text => text_slot(),
+        Kind::Text => Err(format!("a text field cannot be {vt}")),
+        Kind::Average | Kind::MovingAverage | Kind::Windowed if !numeric => {
+            Err(format!("{kind} needs a numeric type"))
+        }
+        Kind::Average => no_extra().map(|_| layout::AVERAGE_SLOT as u32),
+        Kind::MovingAverage => {
+            if param != 0 {
+                return Err("moving_average takes no param".into());
+            }
+            if capacity == 0 || capacity > limits::WINDOW_MAX {
+                return Err(format!("window must be 1 to {}", limits::WINDOW_MAX));
+            }
+            Ok(layout::MOVING_AVERAGE_SLOT as u32)
+        }
+        Kind::Histogram | Kind::Timer => {
+            if vt != ValueType::U64 {
+                return Err(format!("{kind} values are u64, not {vt}"));
+            }
+            if !(limits::HISTOGRAM_K_MIN..=limits::HISTOGRAM_K_MAX).contains(&param) {
+                return Err(format!(
+                    "sub-bucket exponent must be {} to {}",
+                    limits::HISTOGRAM_K_MIN,
+                    limits::HISTOGRAM_K_MAX
+                ));
+            }
+            let k = u32::from(param);
+            let min = 1u32 << (k + 1);
+            let max = crate::histogram::full_bucket_count(k);
+            if capacity < min || capacity > max {
+                return Err(format!("bucket count must be {min} to {max} for k = {k}"));
+            }
+            Ok(layout::HISTOGRAM_SLOT_HEAD as u32 + 8 * capacity)
+        }
+        Kind::Windowed => {
+            if param == 0 || param > limits::SLOT_SECONDS_MAX {
+                return Err(format!(
+                    "slot width must be 1 to {} s",
+                    limits::SLOT_SECONDS_MAX
+                ));
+            }
+            if !(limits::WINDOW_SLOTS_MIN..=limits::WINDOW_SLOTS_MAX).contains(&capacity) {
+                return Err(format!(
+                    "slot count must be {} to {}",
+                    limits::WINDOW_SLOTS_MIN,
+                    limits::WINDOW_SLOTS_MAX
+                ));
+            }
+            Ok((layout::WINDOWED_SLOT_HEAD + layout::WINDOWED_PERIOD * capacity as usize) as u32)
+        }
+    }
+}
+
+/// A published field: metadata plus where its value lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Its metadata.
+    pub meta: FieldMeta,
+    /// Absolute offset of its value slot.
+    pub value_offset: u32,
+    /// Length of its value slot.
+    pub value_length: u32,
+}
+
+/// The raw numbers of a record, before strings are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Record {
+    /// `label_offset`.
+    pub label_offset: u32,
+    /// `label_length`.
+    pub label_length: u16,
+    /// `help_offset`.
+    pub help_offset: u32,
+    /// `help_length`.
+    pub help_length: u16,
+    /// `unit_offset`.
+    pub unit_offset: u32,
+    /// `unit_length`.
+    pub unit_length: u16,
+    /// `kind` code.
+    pub kind: u8,
+    /// `value_type` code.
+    pub value_type: u8,
+    /// `combine` code.
+    pub combine: u8,
+    /// `flags`.
+    pub flags: u8,
+    /// `param`.
+    pub param: u16,
+    /// `value_offset`.
+    pub value_offset: u32,
+    /// `value_length`.
+    pub value_length: u32,
+    /// `capacity`.
+    pub capacity: u32,
+}
+
+impl Record {
+    /// Decodes the 64 bytes of a record.
+    pub fn decode(b: &[u8; RECORD_LEN], o: ByteOrder) -> Record {
+        Record {
+            label_offset: o.u32(b, r::LABEL_OFFSET),
+            label_length: o.u16(b, r::LABEL_LENGTH),
+            help_length: o.u16(b, r::HELP_LENGTH),
+            help_offset: o.u32(b, r::HELP_OFFSET),
+            unit_offset: o.u32(b, r::UNIT_OFFSET),
+            unit_length: o.u16(b, r::UNIT_LENGTH),
+            kind: b[r::KIND],
+            value_type: b[r::VALUE_TYPE],
+            combine: b[r::COMBINE],
+            flags: b[r::FLAGS],
+            param: o.u16(b, r::PARAM),
+            value_offset: o.u32(b, r::VALUE_OFFSET),
+            value_length: o.u32(b, r::VALUE_LENGTH),
+            capacity: o.u32(b, r::CAPACITY),
+        }
+    }
+
+    /// Encodes the record.
+    pub fn encode(&self, o: ByteOrder) -> [u8; RECORD_LEN] {
+        let mut b = [0u8; RECORD_LEN];
+        o.put_u32(&mut b, r::LABEL_OFFSET, self.label_offset);
+        o.put_u16(&mut b, r::LABEL_LENGTH, self.label_length);
+        o.put_u16(&mut b, r::HELP_LENGTH, self.help_length);
+        o.put_u32(&mut b, r::HELP_OFFSET, self.help_offset);
+        o.put_u32(&mut b, r::UNIT_OFFSET, self.unit_offset);
+        o.put_u16(&mut b, r::UNIT_LENGTH, self.unit_length);
+        b[r::KIND] = self.kind;
+        b[r::VALUE_TYPE] = self.value_type;
+        b[r::COMBINE] = self.combine;
+        b[r::FLAGS] = self.flags;
+        o.put_u16(&mut b, r::PARAM, self.param);
+        o.put_u32(&mut b, r::VALUE_OFFSET, self.value_offset);
+        o.put_u32(&mut b, r::VALUE_LENGTH, self.value_length);
+        o.put_u32(&mut b, r::CAPACITY, self.capacity);
+        b
+    }
+}
+
+/// The metadata parts of a file a reader copied out: enough to decode the field table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableView<'a> {
+    /// The file's byte order.
+    pub order: ByteOrder,
+    /// `field_count` records of 64 bytes.
+    pub table: &'a [u8],
+    /// Offset of the string area.
+    pub strings_offset: u32,
+    /// The used part of the string area (`strings_used` bytes).
+    pub strings: &'a [u8],
+    /// Offset of the value area.
+    pub values_offset: u32,
+    /// `values_used`.
+    pub values_used: u64,
+}
+
+impl TableView<'_> {
+    /// Decodes and validates every record (FORMAT.md §3.4).
+    pub fn decode(&self) -> Result<Vec<Field>, FormatError> {
+        let count = self.table.len() / RECORD_LEN;
+        let mut fields = Vec::with_capacity(count);
+        let mut labels = std::collections::HashSet::with_capacity(count);
+        for (index, chunk) in self.table.chunks_exact(RECORD_LEN).enumerate() {
+            let bytes: &[u8; RECORD_LEN] =
+                chunk.try_into().map_err(|_| FormatError::BadRecord {
+                    index,
+                    what: "short record".into(),
+                })?;
+            let field = self.decode_one(index, &Record::decode(bytes, self.order))?;
+            if !labels.insert(field.meta.label.clone()) {
+                return Err(FormatError::DuplicateLabel(field.meta.label));
+            }
+            fields.push(field);
+        }
+        Ok(fields)
+    }
+
+    fn string(
+        &self,
+        index: usize,
+        what: &'static str,
+        offset: u32,
+        len: u16,
+        max: usize,
+    ) -> Result<String, FormatError> {
+        if len == 0 {
+            return Ok(String::new());
+        }
+        let oob = FormatError::OutOfBounds {
+            index,
+            what,
+            offset: offset.into(),
+            len: len.into(),
+        };
+        if len as usize > max {
+            return Err(FormatError::BadRecord {
+                index,
+                what: format!("{what} longer than {max} bytes"),
+            });
+        }
+        let start = (offset as usize)
+            .checked_sub(self.strings_offset as usize)
+            .ok_or(oob.clone())?;
+        let end = start + len as usize;
+        let bytes = self.strings.get(start..end).ok_or(oob)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| FormatError::BadRecord {
+            index,
+            what: format!("{what} is not UTF-8"),
+        })
+    }
+
+    fn decode_one(&self, index: usize, rec: &Record) -> Result<Field, FormatError> {
+        let bad = |what: String| FormatError::BadRecord { index, what };
+        if rec.label_length == 0 {
+            return Err(bad("empty label".into()));
+        }
+        let label = self.string(
+            index,
+            "label",
+            rec.label_offset,
+            rec.label_length,
+            limits::LABEL_MAX,
+        )?;
+        let help = self.string(
+            index,
+            "help",
+            rec.help_offset,
+            rec.help_length,
+            limits::HELP_MAX,
+        )?;
+        let unit = self.string(
+            index,
+            "unit",
+            rec.unit_offset,
+            rec.unit_length,
+            limits::UNIT_MAX,
+        )?;
+        let kind =
+            Kind::from_code(rec.kind).ok_or_else(|| bad(format!("unknown kind {}", rec.kind)))?;
+        let value_type = ValueType::from_code(rec.value_type)
+            .ok_or_else(|| bad(format!("unknown value type {}", rec.value_type)))?;
+        let combine = Combine::from_code(rec.combine)
+            .ok_or_else(|| bad(format!("unknown combine rule {}", rec.combine)))?;
+        let meta = FieldMeta {
+            label,
+            help,
+            unit,
+            kind,
+            value_type,
+            combine,
+            param: rec.param,
+            capacity: rec.capacity,
+        };
+        let want = meta
+            .slot_length()
+            .map_err(|e| bad(format!("{}: {e}", meta.label)))?;
+        if rec.value_length != want {
+            return Err(bad(format!(
+                "value_length {} but {} needs {want}",
+                rec.value_length, meta.kind
+            )));
+        }
+        let start = u64::from(rec.value_offset);
+        let end = start + u64::from(rec.value_length);
+        let area_end = u64::from(self.values_offset) + self.values_used;
+        if start % 8 != 0 || start < u64::from(self.values_offset) || end > area_end {
+            return Err(FormatError::OutOfBounds {
+                index,
+                what: "value slot",
+                offset: start,
+                len: rec.value_length.into(),
+            });
+        }
+        Ok(Field {
+            meta,
+            value_offset: rec.value_offset,
+            value_length: rec.value_length,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_lengths_follow_the_spec() {
+        assert_eq!(slot_length(Kind::Counter, ValueType::U64, 0, 0), Ok(8));
+        assert!(slot_length(Kind::Counter, ValueType::Bool, 0, 0).is_err());
+        assert!(slot_length(Kind::Counter, ValueType::Text, 0, 0).is_err());
+        assert_eq!(slot_length(Kind::Text, ValueType::Text, 0, 10), Ok(16 + 16));
+        assert!(slot_length(Kind::Text, ValueType::Text, 0, 0).is_err());
+        assert_eq!(slot_length(Kind::Constant, ValueType::Text, 0, 8), Ok(24));
+        assert_eq!(slot_length(Kind::Average, ValueType::F64, 0, 0), Ok(24));
+        assert_eq!(
+            slot_length(Kind::MovingAverage, ValueType::F64, 0, 100),
+            Ok(40)
+        );
+        assert_eq!(
+            slot_length(Kind::Histogram, ValueType::U64, 5, 64),
+            Ok(64 + 512)
+        );
+        assert!(slot_length(Kind::Histogram, ValueType::U64, 5, 63).is_err());
+        assert!(slot_length(Kind::Histogram, ValueType::U64, 5, 60 * 32 + 1).is_err());
+        assert!(slot_length(Kind::Histogram, ValueType::F64, 5, 64).is_err());
+        assert_eq!(
+            slot_length(Kind::Windowed, ValueType::U64, 1, 60),
+            Ok(24 + 24 * 60)
+        );
+        assert!(slot_length(Kind::Windowed, ValueType::U64, 0, 60).is_err());
+    }
+
+    #[test]
+    fn record_round_trips() {
+        let rec = Record {
+            label_offset: 1,
+            label_length: 2,
+            help_offset: 3,
+            help_length: 4,
+            unit_offset: 5,
+            unit_length: 6,
+            kind: 7,
+            value_type: 8,
+            combine: 1,
+            flags: 0,
+            param: 11,
+            value_offset: 12,
+            value_length: 13,
+            capacity: 14,
+        };
+        for o in [ByteOrder::Little, ByteOrder::Big] {
+            assert_eq!(Record::decode(&rec.encode(o), o), rec);
+        }
+    }
+}

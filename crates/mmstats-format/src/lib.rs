@@ -1,0 +1,46 @@
+//! The mmstats file format: layout constants, codecs and value decoding, with no I/O and no
+//! `unsafe`. The writer (`mmstats`) and the reader (`mmstats-reader`) both build on it, so they
+//! cannot disagree; `format-spec/FORMAT.md` is the document it implements.
+//!
+//! ```
+//! use mmstats_format::{FieldMeta, Kind, Plan, Reserve, ValueType, Header, Identity};
+//!
+//! // Lay out a file with one counter, as a writer does before naming the file.
+//! let counter = FieldMeta::new("requests", Kind::Counter, ValueType::U64);
+//! let mut plan = Plan::new(std::slice::from_ref(&counter), Reserve::default())?;
+//! let mut image = vec![0u8; plan.geometry().file_length as usize];
+//! plan.place(&counter)?.apply_to_image(&mut image);
+//! let header = plan.header(Identity { pid: 42, ..Identity::default() });
+//! image[..256].copy_from_slice(&header.encode());
+//!
+//! // A reader validates it.
+//! let back = Header::decode(&image, image.len() as u64)?;
+//! assert_eq!(back.identity.pid, 42);
+//! assert_eq!(back.live.field_count, 1);
+//! # Ok::<(), mmstats_format::FormatError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+pub use bytes::ByteOrder;
+pub use codes::{Combine, Kind, ValueType};
+pub use error::FormatError;
+pub use field::{Field, FieldMeta, Record, TableView, slot_length};
+pub use header::{
+    Detected, Geometry, Header, Identity, Live, detect, parse_boot_id, truncate_utf8,
+};
+pub use histogram::{Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count};
+pub use plan::{Placement, Plan, Reserve};
+pub use value::{Num, Value, initial_words, slot_words, text_words};
+pub use windowed::{Period, WindowSummary, Windowed};
+
+mod bytes;
+mod codes;
+mod error;
+mod field;
+mod header;
+mod histogram;
+pub mod layout;
+mod plan;
+pub mod v1;
+mod value;
+mod windowed;

@@ -1,0 +1,385 @@
+//! Decoding value slots into values, and the values each field exposes (FORMAT.md §4, §5).
+
+use serde::{Deserialize, Serialize};
+
+use crate::bytes::ByteOrder;
+use crate::codes::{Kind, ValueType};
+use crate::error::FormatError;
+use crate::field::FieldMeta;
+use crate::histogram::{Histogram, QUANTILES};
+use crate::layout::limits;
+use crate::windowed::{Period, Windowed};
+
+/// A number widened to a word (FORMAT.md §5, "num").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Num {
+    /// Unsigned integers and bool.
+    U(u64),
+    /// Signed integers.
+    I(i64),
+    /// Floats.
+    F(f64),
+}
+
+impl Num {
+    /// Decodes a word (already in native order) of type `vt` (FORMAT.md §4.1): only the
+    /// declared width counts.
+    pub fn from_word(vt: ValueType, w: u64) -> Num {
+        match vt {
+            ValueType::U8 => Num::U(w & 0xff),
+            ValueType::U16 => Num::U(w & 0xffff),
+            ValueType::U32 => Num::U(w & 0xffff_ffff),
+            ValueType::U64 => Num::U(w),
+            ValueType::I8 => Num::I(i64::from(w as u8 as i8)),
+            ValueType::I16 => Num::I(i64::from(w as u16 as i16)),
+            ValueType::I32 => Num::I(i64::from(w as u32 as i32)),
+            ValueType::I64 => Num::I(w as i64),
+            ValueType::F32 => Num::F(f64::from(f32::from_bits(w as u32))),
+            ValueType::F64 => Num::F(f64::from_bits(w)),
+            ValueType::Bool => Num::U(u64::from(w & 1 != 0)),
+            ValueType::Text => Num::U(w),
+        }
+    }
+
+    /// Decodes a widened "num" word of a multi-word slot (sums, last values).
+    pub fn from_wide(vt: ValueType, w: u64) -> Num {
+        if vt.is_float() {
+            Num::F(f64::from_bits(w))
+        } else if vt.is_signed() {
+            Num::I(w as i64)
+        } else {
+            Num::U(w)
+        }
+    }
+
+    /// Encodes as the word of a single-word slot of type `vt` (FORMAT.md §4.1).
+    pub fn to_word(self, vt: ValueType) -> u64 {
+        match vt {
+            ValueType::F32 => u64::from((self.as_f64() as f32).to_bits()),
+            ValueType::F64 => self.as_f64().to_bits(),
+            ValueType::Bool => u64::from(self.as_f64() != 0.0),
+            ValueType::I8 => self.as_i64() as i8 as i64 as u64,
+            ValueType::I16 => self.as_i64() as i16 as i64 as u64,
+            ValueType::I32 => self.as_i64() as i32 as i64 as u64,
+            ValueType::I64 => self.as_i64() as u64,
+            ValueType::U8 => self.as_u64() & 0xff,
+            ValueType::U16 => self.as_u64() & 0xffff,
+            ValueType::U32 => self.as_u64() & 0xffff_ffff,
+            ValueType::U64 | ValueType::Text => self.as_u64(),
+        }
+    }
+
+    /// Encodes as a widened "num" word of type `vt`.
+    pub fn to_wide(self, vt: ValueType) -> u64 {
+        if vt.is_float() {
+            self.as_f64().to_bits()
+        } else if vt.is_signed() {
+            self.as_i64() as u64
+        } else {
+            self.as_u64()
+        }
+    }
+
+    /// As a float.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::U(v) => v as f64,
+            Num::I(v) => v as f64,
+            Num::F(v) => v,
+        }
+    }
+
+    fn as_i64(self) -> i64 {
+        match self {
+            Num::U(v) => v as i64,
+            Num::I(v) => v,
+            Num::F(v) => v as i64,
+        }
+    }
+
+    fn as_u64(self) -> u64 {
+        match self {
+            Num::U(v) => v,
+            Num::I(v) => v as u64,
+            Num::F(v) => v as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::U(v) => write!(f, "{v}"),
+            Num::I(v) => write!(f, "{v}"),
+            Num::F(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A field's decoded value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    /// Counter, gauge, numeric constant or timestamp.
+    Number(Num),
+    /// A bool gauge or constant.
+    Bool(bool),
+    /// Text or text constant.
+    Text(String),
+    /// Running average.
+    Average {
+        /// Values recorded.
+        count: u64,
+        /// Their sum.
+        sum: Num,
+    },
+    /// Moving average over the last N values.
+    MovingAverage {
+        /// Values recorded since creation.
+        count: u64,
+        /// Values in the window.
+        window_count: u64,
+        /// Their sum.
+        window_sum: Num,
+        /// The last value.
+        last: Num,
+    },
+    /// Histogram or timer.
+    Histogram(Histogram),
+    /// Time-windowed counts and sums.
+    Windowed(Windowed),
+}
+
+/// The number of words a slot of `len` bytes has.
+pub fn slot_words(len: u32) -> usize {
+    (len as usize).div_ceil(8)
+}
+
+impl Value {
+    /// Decodes a slot's words (each already turned into its value with [`ByteOrder::word`]),
+    /// including the sequence word of multi-word kinds. `order` is the file's byte order, needed
+    /// to recover text bytes.
+    pub fn decode(meta: &FieldMeta, words: &[u64], order: ByteOrder) -> Result<Value, FormatError> {
+        let corrupt = |what: String| FormatError::CorruptValue {
+            label: meta.label.clone(),
+            what,
+        };
+        let need = meta.slot_length().map(slot_words).map_err(corrupt)?;
+        if words.len() < need {
+            return Err(corrupt(format!(
+                "slot has {} words, needs {need}",
+                words.len()
+            )));
+        }
+        let vt = meta.value_type;
+        let wide = |w: u64| Num::from_wide(vt, w);
+        Ok(match (meta.kind, vt) {
+            (_, ValueType::Text) if matches!(meta.kind, Kind::Text | Kind::Constant) => {
+                let len = words[1];
+                if len > u64::from(meta.capacity) {
+                    return Err(corrupt(format!(
+                        "text length {len} exceeds capacity {}",
+                        meta.capacity
+                    )));
+                }
+                let mut bytes = Vec::with_capacity(len as usize);
+                for w in &words[2..] {
+                    let raw = match order {
+                        ByteOrder::Little => w.to_le_bytes(),
+                        ByteOrder::Big => w.to_be_bytes(),
+                    };
+                    bytes.extend_from_slice(&raw);
+                }
+                bytes.truncate(len as usize);
+                Value::Text(
+                    String::from_utf8(bytes).map_err(|_| corrupt("text is not UTF-8".into()))?,
+                )
+            }
+            (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, ValueType::Bool) => {
+                Value::Bool(words[0] & 1 != 0)
+            }
+            (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, _) => {
+                Value::Number(Num::from_word(vt, words[0]))
+            }
+            (Kind::Average, _) => Value::Average {
+                count: words[1],
+                sum: wide(words[2]),
+            },
+            (Kind::MovingAverage, _) => Value::MovingAverage {
+                count: words[1],
+                window_count: words[2],
+                window_sum: wide(words[3]),
+                last: wide(words[4]),
+            },
+            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Histogram {
+                k: u32::from(meta.param),
+                count: words[1],
+                sum: words[2],
+                min: words[3],
+                max: words[4],
+                last: words[5],
+                window_count: words[6],
+                window_sum: words[7],
+                buckets: words[8..8 + meta.capacity as usize].to_vec(),
+            }),
+            (Kind::Windowed, _) => Value::Windowed(Windowed {
+                width: u64::from(meta.param),
+                count: words[1],
+                sum: wide(words[2]),
+                slots: words[3..3 + 3 * meta.capacity as usize]
+                    .chunks_exact(3)
+                    .map(|c| Period {
+                        period: c[0],
+                        count: c[1],
+                        sum: wide(c[2]),
+                    })
+                    .collect(),
+            }),
+            (Kind::Text, _) => return Err(corrupt("text field with a numeric type".into())),
+        })
+    }
+
+    /// The value as one number, where it has an obvious one (scalars, means, counts).
+    pub fn primary(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(n.as_f64()),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            Value::Text(_) => None,
+            Value::Average { count, sum } => (*count > 0).then(|| sum.as_f64() / *count as f64),
+            Value::MovingAverage {
+                window_count,
+                window_sum,
+                ..
+            } => (*window_count > 0).then(|| window_sum.as_f64() / *window_count as f64),
+            Value::Histogram(h) => h.mean(),
+            Value::Windowed(w) => Some(w.count as f64),
+        }
+    }
+
+    /// The derived values this field exposes, as `(suffix, value)`: a reader shows them as
+    /// `label.suffix` (FORMAT.md §5). `now` and `created` are Unix seconds, for windows.
+    pub fn exposed(&self, kind: Kind, now: f64, created: f64) -> Vec<(&'static str, f64)> {
+        let mut out = Vec::new();
+        match self {
+            Value::Average { count, sum } => {
+                out.push(("count", *count as f64));
+                out.push(("sum", sum.as_f64()));
+                if let Some(m) = self.primary() {
+                    out.push(("mean", m));
+                }
+            }
+            Value::MovingAverage { count, last, .. } => {
+                out.push(("count", *count as f64));
+                if let Some(m) = self.primary() {
+                    out.push(("mean", m));
+                }
+                out.push(("last", last.as_f64()));
+            }
+            Value::Histogram(h) => {
+                out.push(("count", h.count as f64));
+                out.push(("sum", h.sum as f64));
+                if h.count > 0 {
+                    out.push(("min", h.min as f64));
+                    out.push(("max", h.max as f64));
+                    out.push(("last", h.last as f64));
+                }
+                if let Some(m) = h.mean() {
+                    out.push(("mean", m));
+                }
+                if kind == Kind::Timer {
+                    if let Some(m) = h.window_mean() {
+                        out.push(("avg", m));
+                    }
+                }
+                for (q, name) in QUANTILES {
+                    if let Some(v) = h.quantile(q) {
+                        out.push((name, v as f64));
+                    }
+                }
+            }
+            Value::Windowed(w) => {
+                let s = w.summary(now, created);
+                out.push(("count", w.count as f64));
+                out.push(("rate", s.rate));
+                if let Some(m) = s.mean {
+                    out.push(("mean", m));
+                }
+            }
+            Value::Number(_) | Value::Bool(_) | Value::Text(_) => {}
+        }
+        out
+    }
+}
+
+/// The initial words of a field's slot (seq word first for multi-word kinds), in native values.
+/// Constants other than text start at zero; the writer stores their value.
+pub fn initial_words(meta: &FieldMeta) -> Result<Vec<u64>, FormatError> {
+    let len = meta.validate()?;
+    let mut words = vec![0u64; slot_words(len)];
+    if matches!(meta.kind, Kind::Histogram | Kind::Timer) {
+        words[3] = u64::MAX; // min of an empty histogram (§5.5)
+    }
+    Ok(words)
+}
+
+/// Encodes text into a text slot's words after the sequence word (`length`, then the bytes),
+/// truncated to `capacity` on a character boundary; returns the words and the length used.
+pub fn text_words(text: &str, capacity: u32) -> (Vec<u64>, usize) {
+    let cap = (capacity as usize).min(limits::TEXT_CAPACITY_MAX as usize);
+    let t = crate::header::truncate_utf8(text, cap);
+    let mut words = Vec::with_capacity(1 + t.len().div_ceil(8));
+    words.push(t.len() as u64);
+    for chunk in t.as_bytes().chunks(8) {
+        let mut b = [0u8; 8];
+        b[..chunk.len()].copy_from_slice(chunk);
+        words.push(u64::from_ne_bytes(b));
+    }
+    (words, t.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_types_mask_and_sign_extend() {
+        assert_eq!(Num::from_word(ValueType::U8, 0x1ff), Num::U(0xff));
+        assert_eq!(Num::from_word(ValueType::I8, 0xff), Num::I(-1));
+        assert_eq!(
+            Num::from_word(ValueType::I32, Num::I(-5).to_word(ValueType::I32)),
+            Num::I(-5)
+        );
+        assert_eq!(
+            Num::from_word(ValueType::F32, Num::F(1.5).to_word(ValueType::F32)),
+            Num::F(1.5)
+        );
+        assert_eq!(Num::from_word(ValueType::Bool, 1), Num::U(1));
+    }
+
+    #[test]
+    fn text_round_trips_and_truncates_on_char_boundary() {
+        let mut meta = FieldMeta::new("t", Kind::Text, ValueType::Text);
+        meta.capacity = 5;
+        let (w, used) = text_words("héllo", 5);
+        assert_eq!(used, 5);
+        let mut words = vec![0u64];
+        words.extend(w);
+        assert_eq!(words.len(), 3);
+        let v = Value::decode(&meta, &words, ByteOrder::NATIVE).unwrap();
+        assert_eq!(v, Value::Text("héll".to_string()));
+        let (_, used) = text_words("ééé", 5);
+        assert_eq!(used, 4);
+    }
+
+    #[test]
+    fn corrupt_text_length_is_an_error() {
+        let mut meta = FieldMeta::new("t", Kind::Text, ValueType::Text);
+        meta.capacity = 8;
+        let words = [0u64, 99, 0];
+        assert!(matches!(
+            Value::decode(&meta, &words, ByteOrder::NATIVE),
+            Err(FormatError::CorruptValue { .. })
+        ));
+    }
+}
