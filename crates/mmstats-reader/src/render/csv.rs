@@ -1,0 +1,1 @@
+//! csv rendering (being written).
