@@ -1,0 +1,6 @@
+//! cleanstats (being written).
+
+fn main() {
+    eprintln!("cleanstats: not built yet");
+    std::process::exit(2);
+}

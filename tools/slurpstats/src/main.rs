@@ -1,0 +1,6 @@
+//! slurpstats (being written).
+
+fn main() {
+    eprintln!("slurpstats: not built yet");
+    std::process::exit(2);
+}
