@@ -287,6 +287,44 @@ pub mod __private {
     /// A field's value slot in a mapping.
     #[derive(Debug)]
     pub struct Slot {}
+
+    pub use std::thread_local;
+
+    /// Per-thread storage for one model type, declared by generated `local()` functions
+    /// inside `thread_local!`. Creates the thread's instance on first use; when the thread
+    /// exits, folds its counters into the process totals and removes its file.
+    #[derive(Debug)]
+    pub struct LocalCell<M: crate::StatsModel> {
+        _m: std::marker::PhantomData<M>,
+    }
+
+    impl<M: crate::StatsModel> LocalCell<M> {
+        /// An empty cell (usable in `thread_local!`).
+        pub const fn new() -> Self {
+            LocalCell {
+                _m: std::marker::PhantomData,
+            }
+        }
+        /// The thread's instance, created on first use with default options and `M::PREFIX`.
+        /// Panics only if the file cannot be created, with the reason.
+        pub fn get(&self) -> crate::Local<M> {
+            todo!()
+        }
+    }
+}
+
+/// The calling thread's instance of a model (from `Model::local()`): derefs to the handles.
+/// Cheap to get again; not `Send`, because it belongs to its thread.
+#[derive(Debug)]
+pub struct Local<M> {
+    inner: std::rc::Rc<Instance<M>>,
+}
+
+impl<M> std::ops::Deref for Local<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.inner.model
+    }
 }
 
 impl Handle for Counter {
@@ -319,5 +357,46 @@ impl Handle for Text {
     }
     fn bind(slot: __private::Slot) -> Self {
         Text { _slot: slot }
+    }
+}
+
+/// A struct of handles that registers all its fields at once: what `#[derive(Stats)]`
+/// implements.
+pub trait StatsModel: Sized + 'static {
+    /// The model's name, for `{NAME}` in file names (the struct's name in snake case unless
+    /// `#[stats(name = "...")]`).
+    const NAME: &'static str;
+    /// The label prefix from `#[stats(prefix = "...")]`, prepended before the options' prefix.
+    const PREFIX: &'static str;
+    /// Registers every field in `stats` and returns the handles.
+    fn register_all(stats: &Stats) -> Result<Self, Error>;
+    /// The room the model's fields need, so creation reserves enough (FORMAT.md §7).
+    fn reserve() -> Reserve;
+}
+
+/// A model bound to its own stats file: derefs to the model's handles. Dropping it removes
+/// the file (unless kept).
+#[derive(Debug)]
+pub struct Instance<M> {
+    model: M,
+    stats: Stats,
+}
+
+impl<M: StatsModel> Instance<M> {
+    /// Creates a file for the model with `options` and registers its fields.
+    pub fn create(options: Options) -> Result<Instance<M>, Error> {
+        let _ = options;
+        todo!()
+    }
+    /// The underlying stats object, to add fields at run time.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl<M> std::ops::Deref for Instance<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.model
     }
 }
