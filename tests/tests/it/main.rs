@@ -1,0 +1,3 @@
+//! Cross-process scenarios: a writer in a child process, readers in the test process.
+
+mod live_writer;
