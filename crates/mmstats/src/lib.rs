@@ -16,6 +16,7 @@
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
+pub use mmstats_derive::Stats;
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 /// Why stats could not be created or a field registered.
@@ -289,6 +290,19 @@ pub mod __private {
     pub struct Slot {}
 
     pub use std::thread_local;
+
+    /// Adds the room one field of handle type `H` takes to `reserve` (derived
+    /// `StatsModel::reserve`). A declaration `H` rejects adds only its strings.
+    pub fn reserve_field<H: Handle>(reserve: &mut crate::Reserve, prefix: &str, decl: &FieldDecl) {
+        let align8 = mmstats_format::layout::align8;
+        reserve.fields += 1;
+        reserve.strings += align8(prefix.len() + decl.label.len())
+            + align8(decl.help.len())
+            + align8(decl.unit.len());
+        if let Some(len) = H::meta(decl).ok().and_then(|meta| meta.slot_length().ok()) {
+            reserve.values += align8(len as usize);
+        }
+    }
 
     /// Per-thread storage for one model type, declared by generated `local()` functions
     /// inside `thread_local!`. Creates the thread's instance on first use; when the thread
