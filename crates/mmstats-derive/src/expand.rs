@@ -59,10 +59,14 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
         }
     };
 
+    let prefixed = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!(", labels prefixed with `{prefix}`")
+    };
     let create_doc = format!(
-        "Creates a stats file for [`{ident}`] with `options` and registers every field \
-         (labels prefixed with `{prefix}`). The file is removed when the instance is dropped, \
-         unless the options keep it."
+        "Creates a stats file for [`{ident}`] with `options` and registers every field\
+         {prefixed}. The file is removed when the instance is dropped, unless the options keep it."
     );
     let local_doc = format!(
         "The calling thread's [`{ident}`], in a file of the thread's own, created with default \

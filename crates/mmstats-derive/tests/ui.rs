@@ -2,8 +2,11 @@
 //! fail with the messages and spans in the `.stderr` snapshots.
 
 #[test]
-fn ui() {
-    let cases = trybuild::TestCases::new();
-    cases.pass("tests/ui/pass/*.rs");
-    cases.compile_fail("tests/ui/fail/*.rs");
+fn rejected_models_fail_with_clear_errors() {
+    trybuild::TestCases::new().compile_fail("tests/ui/fail/*.rs");
+}
+
+#[test]
+fn accepted_models_compile_and_run() {
+    trybuild::TestCases::new().pass("tests/ui/pass/*.rs");
 }
