@@ -3,7 +3,9 @@
 //! The generated code names only paths under the mmstats crate (by default `::mmstats`, mostly
 //! its hidden `__private` module) and fully qualified `::core` items, so it compiles in a
 //! crate that shadows `std`, `core`'s prelude names (`Result`, `Ok`, `Option`, ...) or
-//! declares its own `mmstats` module.
+//! declares its own `mmstats` module. Its own items and locals start with `__mmstats` or
+//! `__Mmstats`, so constants or unit structs of the user's cannot turn its bindings into
+//! patterns.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -33,11 +35,11 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
         match &field.stat {
             Some(stat) => {
                 let decl = field_decl(stat, krate);
-                let local = format_ident!("__field{}", index);
+                let local = format_ident!("__mmstats_field{}", index);
                 let field_call = quote_spanned! {ty.span()=>
                     __MmstatsVisit::field::<#ty>
                 };
-                visits.push(quote! { let #local = #field_call(visitor, #decl)?; });
+                visits.push(quote! { let #local = #field_call(__mmstats_visitor, #decl)?; });
                 bound.push(local.clone());
                 inits.push(quote! { #field_ident: #local });
             }
@@ -78,7 +80,7 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
             trait __MmstatsVisit {
                 fn field<H: #private::Handle>(
                     &mut self,
-                    decl: #private::FieldDecl,
+                    __mmstats_decl: #private::FieldDecl,
                 ) -> ::core::result::Result<::core::option::Option<H>, #krate::Error>;
             }
 
@@ -87,10 +89,10 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
             impl __MmstatsVisit for __MmstatsRegister<'_> {
                 fn field<H: #private::Handle>(
                     &mut self,
-                    decl: #private::FieldDecl,
+                    __mmstats_decl: #private::FieldDecl,
                 ) -> ::core::result::Result<::core::option::Option<H>, #krate::Error> {
                     ::core::result::Result::map(
-                        #private::Stats::register::<H>(self.0, decl),
+                        #private::Stats::register::<H>(self.0, __mmstats_decl),
                         ::core::option::Option::Some,
                     )
                 }
@@ -101,20 +103,20 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
             impl __MmstatsVisit for __MmstatsRoom {
                 fn field<H: #private::Handle>(
                     &mut self,
-                    decl: #private::FieldDecl,
+                    __mmstats_decl: #private::FieldDecl,
                 ) -> ::core::result::Result<::core::option::Option<H>, #krate::Error> {
                     #private::reserve_field::<H>(
                         &mut self.0,
                         <#ident as #krate::StatsModel>::PREFIX,
-                        &decl,
+                        &__mmstats_decl,
                     );
                     ::core::result::Result::Ok(::core::option::Option::None)
                 }
             }
 
-            /// Declares every field to `visitor`; the model, if the visitor made handles.
+            /// Declares every field to the visitor; the model, if the visitor made handles.
             fn __mmstats_visit<V: __MmstatsVisit>(
-                visitor: &mut V,
+                __mmstats_visitor: &mut V,
             ) -> ::core::result::Result<::core::option::Option<#ident>, #krate::Error> {
                 #(#visits)*
                 ::core::result::Result::Ok(#build)
@@ -126,23 +128,25 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
                 const PREFIX: &'static str = #prefix;
 
                 fn register_all(
-                    stats: &#private::Stats,
+                    __mmstats_stats: &#private::Stats,
                 ) -> ::core::result::Result<Self, #krate::Error> {
-                    match __mmstats_visit(&mut __MmstatsRegister(stats))? {
-                        ::core::option::Option::Some(model) => ::core::result::Result::Ok(model),
+                    match __mmstats_visit(&mut __MmstatsRegister(__mmstats_stats))? {
+                        ::core::option::Option::Some(__mmstats_model) => {
+                            ::core::result::Result::Ok(__mmstats_model)
+                        }
                         ::core::option::Option::None => ::core::unreachable!(),
                     }
                 }
 
                 fn reserve() -> #krate::Reserve {
-                    let mut room = __MmstatsRoom(#krate::Reserve {
+                    let mut __mmstats_room = __MmstatsRoom(#krate::Reserve {
                         fields: 0,
                         strings: 0,
                         values: 0,
                     });
                     // Sizing never fails: a field its handle rejects fails registration instead.
-                    let _ = __mmstats_visit(&mut room);
-                    room.0
+                    let _ = __mmstats_visit(&mut __mmstats_room);
+                    __mmstats_room.0
                 }
             }
 
@@ -158,11 +162,11 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
                 #[doc = #local_doc]
                 pub fn local() -> #krate::Local<Self> {
                     #private::thread_local! {
-                        static LOCAL: #private::LocalCell<#ident> = const {
+                        static __MMSTATS_LOCAL: #private::LocalCell<#ident> = const {
                             #private::LocalCell::new()
                         };
                     }
-                    LOCAL.with(#private::LocalCell::get)
+                    __MMSTATS_LOCAL.with(#private::LocalCell::get)
                 }
             }
         };

@@ -1,5 +1,8 @@
-//! Generated code must not depend on the prelude or on names the user's crate can shadow.
+//! Generated code must not depend on the prelude or on names the user's crate can shadow,
+//! and must pass strict lints.
 #![no_implicit_prelude]
+#![forbid(unsafe_code)]
+#![deny(warnings, missing_docs, unreachable_pub, missing_debug_implementations)]
 
 #[allow(dead_code)]
 mod std {}
@@ -40,6 +43,20 @@ struct Error;
 struct Handle;
 #[allow(dead_code)]
 struct LOCAL;
+// Constants and unit structs named like the generated code's locals would turn those
+// bindings into patterns, were the locals not hygienic.
+#[allow(dead_code, non_upper_case_globals)]
+const stats: u8 = 0;
+#[allow(dead_code, non_upper_case_globals)]
+const visitor: u8 = 0;
+#[allow(dead_code, non_upper_case_globals)]
+const room: u8 = 0;
+#[allow(dead_code, non_camel_case_types)]
+struct model;
+#[allow(dead_code, non_camel_case_types)]
+struct decl;
+#[allow(dead_code, non_upper_case_globals)]
+const __field0: u8 = 0;
 #[allow(unused_macros)]
 macro_rules! thread_local {
     ($($t:tt)*) => {};
