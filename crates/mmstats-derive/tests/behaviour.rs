@@ -108,11 +108,46 @@ fn register_all_adds_the_fields_to_existing_stats() {
     assert!(WebStats::register_all(&stats).is_err());
 }
 
+/// Set in the child process that runs the body of `local_is_one_instance_per_thread`.
+const LOCAL_CHILD: &str = "MMSTATS_DERIVE_TEST_LOCAL_CHILD";
+
+/// `local()` creates its files in the default directory, which `$MMSTATS_PATH` sets: the test
+/// runs itself again as a child process with that variable pointing at a temporary directory.
 #[test]
 fn local_is_one_instance_per_thread() {
-    let first = std::thread::spawn(|| {
+    if std::env::var_os(LOCAL_CHILD).is_some() {
+        local_child();
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "local_is_one_instance_per_thread",
+            "--test-threads=1",
+        ])
+        .env(LOCAL_CHILD, "1")
+        .env("MMSTATS_PATH", dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the child test failed: {status}");
+}
+
+fn local_child() {
+    let dir = std::path::PathBuf::from(std::env::var_os("MMSTATS_PATH").unwrap());
+    let first = std::thread::spawn(move || {
         WebStats::local().status2xx.incr(2);
         WebStats::local().status2xx.incr(3);
+        // The thread's file is in the directory, under the model's prefix.
+        let mut values = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "mmstats") {
+                let snapshot = StatsFile::open(&path).unwrap().snapshot().unwrap();
+                values.push(field(&snapshot, "web.stats.status.2XX").value.clone());
+            }
+        }
+        assert!(values.contains(&Ok(Value::Number(Num::U(5)))), "{values:?}");
         WebStats::local().status2xx.get()
     })
     .join()
