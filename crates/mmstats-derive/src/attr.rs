@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use mmstats_format::Combine;
 use mmstats_format::layout::limits;
+use mmstats_format::{Combine, truncate_utf8};
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
@@ -291,24 +291,24 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
         }
     }
 
+    // An explicit help text that is too long is an error; a long doc comment is cut short.
     let help_text = match &help {
-        Some(lit) => lit.value(),
-        None => doc_help(&field.attrs),
+        Some(lit) => {
+            let text = lit.value();
+            if text.len() > limits::HELP_MAX {
+                errors.push(syn::Error::new_spanned(
+                    lit,
+                    format!(
+                        "the help text is {} bytes; at most {} are allowed",
+                        text.len(),
+                        limits::HELP_MAX
+                    ),
+                ));
+            }
+            text
+        }
+        None => truncate_utf8(&doc_help(&field.attrs), limits::HELP_MAX).to_owned(),
     };
-    if help_text.len() > limits::HELP_MAX {
-        let blame: &dyn quote::ToTokens = match &help {
-            Some(lit) => lit,
-            None => ident,
-        };
-        errors.push(syn::Error::new_spanned(
-            blame,
-            format!(
-                "the help text is {} bytes; at most {} are allowed",
-                help_text.len(),
-                limits::HELP_MAX
-            ),
-        ));
-    }
     let unit_text = unit.as_ref().map(LitStr::value).unwrap_or_default();
     if let Some(lit) = &unit {
         if unit_text.len() > limits::UNIT_MAX {
@@ -830,6 +830,16 @@ mod tests {
         assert!(errors[0].contains("help text is 4097 bytes"));
         assert!(errors[1].contains("unit is longer than 64 bytes"));
         assert!(errors[2].contains("a unit is one word"));
+    }
+
+    #[test]
+    fn long_doc_comments_are_cut_on_a_character_boundary() {
+        // One ASCII byte, then two-byte characters: the limit falls inside a character.
+        let doc = format!("a{}", "é".repeat(limits::HELP_MAX));
+        let m = model(&format!("struct S {{ #[doc = \"{doc}\"] a: Counter }}"));
+        let help = &stat(&m, 0).help;
+        assert_eq!(help.len(), limits::HELP_MAX - 1);
+        assert!(help.starts_with("aé") && help.ends_with('é'));
     }
 
     #[test]
