@@ -36,6 +36,7 @@
 //! `/dev/shm/mmstats-<uid>`, else `<temp dir>/mmstats-<uid>`; the name comes from
 //! `$MMSTATS_FILES`, default `{CMD}-{PID}-{TID}.mmstats`. [`Options`] overrides both.
 
+pub use mmstats_derive::Stats;
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 pub use decl::{FieldDecl, Handle, Register};
@@ -64,4 +65,17 @@ pub mod __private {
     pub use crate::region::Slot;
     pub use crate::{FieldDecl, Handle, Stats};
     pub use std::thread_local;
+
+    /// Adds the room one field of handle type `H` takes to `reserve` (derived
+    /// `StatsModel::reserve`). A declaration `H` rejects adds only its strings.
+    pub fn reserve_field<H: Handle>(reserve: &mut crate::Reserve, prefix: &str, decl: &FieldDecl) {
+        let align8 = mmstats_format::layout::align8;
+        reserve.fields += 1;
+        reserve.strings += align8(prefix.len() + decl.label.len())
+            + align8(decl.help.len())
+            + align8(decl.unit.len());
+        if let Some(len) = H::meta(decl).ok().and_then(|meta| meta.slot_length().ok()) {
+            reserve.values += align8(len as usize);
+        }
+    }
 }
