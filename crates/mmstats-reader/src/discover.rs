@@ -51,7 +51,8 @@ pub fn default_glob() -> String {
 /// glob) into sorted, deduplicated file paths, skipping names that start with `.`.
 ///
 /// A pattern that is not a valid glob gives an error of kind [`ErrorKind::Pattern`]; a
-/// directory the glob cannot read gives an I/O error; neither stops the other patterns. A glob
+/// directory the glob cannot read gives an I/O error; a plain path (no `*`, `?` or `[`) that
+/// does not exist gives a "not found" I/O error; none of them stops the other patterns. A glob
 /// that matches nothing gives nothing.
 pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>) {
     let mut paths = Vec::new();
@@ -67,6 +68,13 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
         let as_path = Path::new(pattern);
         if as_path.symlink_metadata().is_ok() {
             paths.push(as_path.to_path_buf());
+            continue;
+        }
+        if !pattern.contains(['*', '?', '[']) {
+            errors.push(ReadError::new(
+                pattern,
+                ErrorKind::Io(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            ));
             continue;
         }
         match glob::glob(pattern) {
@@ -153,5 +161,10 @@ mod tests {
         assert!(matches!(errors[0].kind, ErrorKind::Pattern(_)));
         let (paths, errors) = discover(&["/nonexistent-mmstats-dir/*.mmstats"]);
         assert!(paths.is_empty() && errors.is_empty());
+        let (paths, errors) = discover(&["/nonexistent-mmstats-dir/x.mmstats"]);
+        assert!(paths.is_empty());
+        assert!(
+            matches!(&errors[0].kind, ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+        );
     }
 }

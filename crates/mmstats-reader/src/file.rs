@@ -68,6 +68,8 @@ pub struct FileInfo {
 #[derive(Debug)]
 pub struct StatsFile {
     path: PathBuf,
+    /// Opened with `O_NOFOLLOW`: the path itself, not what it points to, must stay the same.
+    nofollow: bool,
     file: File,
     info: Arc<FileInfo>,
     fields: Vec<Arc<FieldMeta>>,
@@ -138,13 +140,14 @@ impl StatsFile {
         let n = read_prefix(&file, &mut first).map_err(|e| ReadError::io(path, e))?;
         let detected =
             mmstats_format::detect(&first[..n]).map_err(|e| ReadError::format(path, e))?;
-        let mut this = match detected {
+        let this = match detected {
             Detected::V1 => {
                 let bytes = read_v1(&file, size).map_err(|k| ReadError::new(path, k))?;
                 let (info, fields, values) =
                     v1::decode(&bytes, dev_ino).map_err(|e| ReadError::format(path, e))?;
                 StatsFile {
                     path: path.to_path_buf(),
+                    nofollow,
                     file,
                     info: Arc::new(info),
                     fields: fields.into_iter().map(Arc::new).collect(),
@@ -168,6 +171,7 @@ impl StatsFile {
                 let region = Region::map(&file, size).map_err(|e| ReadError::io(path, e))?;
                 let mut this = StatsFile {
                     path: path.to_path_buf(),
+                    nofollow,
                     file,
                     info: Arc::new(FileInfo {
                         version: FormatVersion::V2,
@@ -196,8 +200,6 @@ impl StatsFile {
                 this
             }
         };
-        // Metadata is complete; make sure the name still means this file.
-        this.info_mut().dev_ino = dev_ino;
         Ok(this)
     }
 
@@ -305,9 +307,15 @@ impl StatsFile {
         })
     }
 
-    /// True if the path now names a different file, or nothing.
+    /// True if the path now names a different file, or nothing. For a file opened with
+    /// [`StatsFile::open_nofollow`], a symlink now at the path counts as a different file.
     pub fn is_replaced(&self) -> bool {
-        match std::fs::metadata(&self.path) {
+        let md = if self.nofollow {
+            std::fs::symlink_metadata(&self.path)
+        } else {
+            std::fs::metadata(&self.path)
+        };
+        match md {
             Ok(md) => (md.dev(), md.ino()) != self.info.dev_ino,
             Err(_) => true,
         }
@@ -318,7 +326,9 @@ impl StatsFile {
     /// Asks with a non-blocking shared lock on a separate open of the same file (through
     /// `/proc/self/fd`, or the path if it still names this file), released at once, so the
     /// lock state of our own descriptor never changes and other readers asking the same
-    /// question do not count as writers.
+    /// question do not count as writers. Only if the file cannot be opened again (its mode
+    /// changed since we opened it) does it ask on a duplicate of our own descriptor, which
+    /// never holds a lock of its own.
     pub fn lock_held(&self) -> bool {
         let reopened = File::open(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
             .ok()
@@ -327,7 +337,8 @@ impl StatsFile {
                 File::open(&self.path)
                     .ok()
                     .filter(|f| same_file(f, self.info.dev_ino))
-            });
+            })
+            .or_else(|| self.file.try_clone().ok());
         let Some(probe) = reopened else {
             return false;
         };

@@ -4,12 +4,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::discover::discover;
-use crate::error::ReadError;
+use crate::error::{ErrorKind, ReadError};
 use crate::file::StatsFile;
 use crate::snapshot::Snapshot;
 
 /// Keeps many files open across polls: new files are opened, vanished ones dropped, replaced
 /// ones re-opened, and metadata re-parsed only when a generation changes.
+///
+/// Each open file holds one descriptor and one mapping; a tool that watches more files than
+/// its descriptor limit (often 1024) allows should raise `RLIMIT_NOFILE`, or files past the
+/// limit report "too many open files".
 ///
 /// A scan costs, per file, one `stat` of its name (to notice replacement), one `fstat` of the
 /// open file (to notice truncation or removal), one load of its `generation` and the value
@@ -51,7 +55,9 @@ impl Scanner {
     /// Re-discovers the files and snapshots each.
     ///
     /// One bad file gives one error in [`Scan::errors`] and never affects the others. A file
-    /// that could not be opened or read is tried afresh on the next scan.
+    /// that could not be opened or read is tried afresh on the next scan. A file that vanishes
+    /// between being listed and being read (its writer exited and removed it) is simply gone,
+    /// not an error.
     pub fn scan(&mut self) -> Scan {
         let (paths, mut errors) = discover(&self.patterns);
         // Drop files whose names are gone.
@@ -62,18 +68,13 @@ impl Scanner {
                 Some(f) if !f.is_replaced() => Ok(f),
                 _ => StatsFile::open(&path),
             };
-            let mut file = match file {
-                Ok(f) => f,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
-            match file.snapshot() {
-                Ok(s) => {
-                    snapshots.push(s);
+            let result = file.and_then(|mut f| f.snapshot().map(|s| (f, s)));
+            match result {
+                Ok((file, snapshot)) => {
+                    snapshots.push(snapshot);
                     self.open.insert(path, file);
                 }
+                Err(e) if matches!(e.kind, ErrorKind::Vanished) => {}
                 Err(e) => errors.push(e),
             }
         }

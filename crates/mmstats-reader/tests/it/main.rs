@@ -3,6 +3,7 @@
 //! combining.
 
 mod aggregate;
+mod concurrent;
 mod hostile;
 mod image;
 mod liveness;

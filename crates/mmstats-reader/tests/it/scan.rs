@@ -81,3 +81,11 @@ fn explicit_paths_are_taken_as_they_are() {
     assert!(paths.is_empty());
     assert!(matches!(errors[0].kind, ErrorKind::Pattern(_)));
 }
+
+#[test]
+fn readers_can_move_between_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<mmstats_reader::StatsFile>();
+    check::<mmstats_reader::Snapshot>();
+    check::<Scanner>();
+}
