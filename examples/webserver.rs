@@ -25,18 +25,51 @@ impl Rng {
     }
 }
 
-const PATHS: [&str; 5] = ["/", "/login", "/search?q=mmstats", "/static/app.js", "/api/orders"];
+const PATHS: [&str; 5] = [
+    "/",
+    "/login",
+    "/search?q=mmstats",
+    "/static/app.js",
+    "/api/orders",
+];
 
 fn worker(id: u64, rate: f64, run_for: Duration) -> Result<(), mmstats::Error> {
     let stats = Stats::create(Options::new().name("webserver").prefix("web."))?;
-    let requests = stats.counter("requests").help("requests handled").unit("requests").register()?;
-    let ok = stats.counter("status.2XX").help("responses with a 2xx status").register()?;
-    let client_err = stats.counter("status.4XX").help("responses with a 4xx status").register()?;
-    let server_err = stats.counter("status.5XX").help("responses with a 5xx status").register()?;
-    let bytes = stats.counter("bytes").help("response bytes sent").unit("bytes").register()?;
-    let in_flight = stats.gauge::<u32>("in_flight").help("requests being handled").register()?;
-    let last_ms = stats.gauge::<f64>("latency.last").help("latency of the last request").unit("milliseconds").register()?;
-    let last_path = stats.text("last_path", 64).help("path of the last request").register()?;
+    let requests = stats
+        .counter("requests")
+        .help("requests handled")
+        .unit("requests")
+        .register()?;
+    let ok = stats
+        .counter("status.2XX")
+        .help("responses with a 2xx status")
+        .register()?;
+    let client_err = stats
+        .counter("status.4XX")
+        .help("responses with a 4xx status")
+        .register()?;
+    let server_err = stats
+        .counter("status.5XX")
+        .help("responses with a 5xx status")
+        .register()?;
+    let bytes = stats
+        .counter("bytes")
+        .help("response bytes sent")
+        .unit("bytes")
+        .register()?;
+    let in_flight = stats
+        .gauge::<u32>("in_flight")
+        .help("requests being handled")
+        .register()?;
+    let last_ms = stats
+        .gauge::<f64>("latency.last")
+        .help("latency of the last request")
+        .unit("milliseconds")
+        .register()?;
+    let last_path = stats
+        .text("last_path", 64)
+        .help("path of the last request")
+        .register()?;
     stats.constant("worker", id)?;
 
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id + 1).wrapping_mul(0x1234_5678_9abc_def1));

@@ -15,8 +15,12 @@ impl StatsDir {
     /// Creates one.
     pub fn new() -> StatsDir {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::Builder::new().prefix("mmstats-test-").tempdir().expect("tempdir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        let dir = tempfile::Builder::new()
+            .prefix("mmstats-test-")
+            .tempdir()
+            .expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
         StatsDir { dir }
     }
 
@@ -54,7 +58,9 @@ impl WriterChild {
             .expect("spawn writer-child");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read ready line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read ready line");
         let path = line
             .trim()
             .strip_prefix("ready ")
@@ -93,4 +99,22 @@ impl Drop for WriterChild {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The path of a workspace binary (a tool or an example), built next to this test's own
+/// binaries. `scripts/test` builds every binary before running the tests.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    // Test executables live in target/<profile>/deps; binaries in target/<profile>.
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace's binaries first (cargo build --workspace --bins)",
+        path.display()
+    );
+    path
 }

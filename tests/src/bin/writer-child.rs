@@ -11,10 +11,17 @@ use std::time::{Duration, Instant};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().ok_or("usage: writer-child DIR RATE_PER_SEC")?;
-    let rate: u64 = args.next().ok_or("usage: writer-child DIR RATE_PER_SEC")?.parse()?;
+    let rate: u64 = args
+        .next()
+        .ok_or("usage: writer-child DIR RATE_PER_SEC")?
+        .parse()?;
 
     let stats = mmstats::Stats::create(mmstats::Options::new().name("child").dir(&dir))?;
-    let ticks = stats.counter("ticks").help("ticks since start").unit("ticks").register()?;
+    let ticks = stats
+        .counter("ticks")
+        .help("ticks since start")
+        .unit("ticks")
+        .register()?;
     let level = stats.gauge::<i64>("level").register()?;
     let status = stats.text("status", 32).register()?;
     status.set("starting");

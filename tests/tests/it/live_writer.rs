@@ -18,7 +18,11 @@ fn number(snap: &mmstats_reader::Snapshot, label: &str) -> f64 {
 }
 
 fn text(snap: &mmstats_reader::Snapshot, label: &str) -> String {
-    let f = snap.fields.iter().find(|f| f.meta.label == label).expect("field");
+    let f = snap
+        .fields
+        .iter()
+        .find(|f| f.meta.label == label)
+        .expect("field");
     match f.value.as_ref().expect("readable value") {
         Value::Text(t) => t.clone(),
         other => panic!("{label} is {other:?}, not text"),
