@@ -140,7 +140,7 @@ impl StatsFile {
         let n = read_prefix(&file, &mut first).map_err(|e| ReadError::io(path, e))?;
         let detected =
             mmstats_format::detect(&first[..n]).map_err(|e| ReadError::format(path, e))?;
-        let this = match detected {
+        Ok(match detected {
             Detected::V1 => {
                 let bytes = read_v1(&file, size).map_err(|k| ReadError::new(path, k))?;
                 let (info, fields, values) =
@@ -199,8 +199,7 @@ impl StatsFile {
                 this.parse_v2()?;
                 this
             }
-        };
-        Ok(this)
+        })
     }
 
     /// The path it was opened as.

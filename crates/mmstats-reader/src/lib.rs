@@ -37,6 +37,10 @@
 //! assert_eq!(snap.fields[0].value, Ok(Value::Number(Num::U(0))));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! All `unsafe` code lives in one private module, `region`, which reads the mapped words with
+//! atomic loads and never forms a reference to shared memory; the rest of the crate is safe.
+#![deny(unsafe_code)]
 
 pub use aggregate::{Combined, combine};
 pub use discover::{default_dir, default_glob, discover};

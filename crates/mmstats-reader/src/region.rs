@@ -28,6 +28,7 @@
 //! size changed. A truncation in the microseconds between that check and the loads can still
 //! raise `SIGBUS`; tools that must survive even that should keep their stats directory on a
 //! filesystem only trusted users can write to (the default per-user directory is mode 0700).
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;

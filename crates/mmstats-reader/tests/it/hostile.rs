@@ -36,8 +36,10 @@ fn every_truncated_prefix_is_an_error() {
     let path = dir.path().join("t.mmstats");
     std::fs::write(&path, &bytes).unwrap();
     assert!(read(&path), "the whole file reads");
-    for n in 0..bytes.len() {
-        std::fs::write(&path, &bytes[..n]).unwrap();
+    // Cut one byte at a time from the end: every prefix, shortest last.
+    let cutter = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    for n in (0..bytes.len()).rev() {
+        cutter.set_len(n as u64).unwrap();
         let e = StatsFile::open(&path).expect_err(&format!("prefix of {n} bytes opened"));
         assert!(matches!(e.kind, ErrorKind::Format(_)), "{n}: {e}");
     }
@@ -172,5 +174,28 @@ proptest! {
         }
         // Whatever happened, the reader keeps answering.
         let _ = f.snapshot();
+    }
+
+    #[test]
+    fn corrupted_version_1_files_never_panic(
+        edits in proptest::collection::vec((0usize..80, any::<u8>()), 1..6),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = mmstats_format::v1::encode(&[
+            ("sys.pid", "I", 1u32.to_ne_bytes().to_vec()),
+            ("name", "8s", b"abc\0\0\0\0\0".to_vec()),
+            ("x", "d", 1.5f64.to_ne_bytes().to_vec()),
+        ]);
+        for (at, b) in &edits {
+            if let Some(byte) = bytes.get_mut(*at) {
+                *byte = *b;
+            }
+        }
+        let path = dir.path().join("v1.mmstats");
+        std::fs::write(&path, &bytes).unwrap();
+        if let Ok(mut f) = StatsFile::open(&path) {
+            let snap = f.snapshot().unwrap();
+            prop_assert_eq!(snap.fields.len(), f.fields().len());
+        }
     }
 }

@@ -89,3 +89,20 @@ fn readers_can_move_between_threads() {
     check::<mmstats_reader::Snapshot>();
     check::<Scanner>();
 }
+
+#[test]
+fn repeated_scans_reuse_parsed_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        image_with(i).write(dir.path(), &format!("w-{i:02}.mmstats"));
+    }
+    let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", dir.path().display())]);
+    let first = scanner.scan();
+    let second = scanner.scan();
+    assert_eq!(first.snapshots.len(), 50);
+    assert_eq!(second.snapshots.len(), 50);
+    for (a, b) in first.snapshots.iter().zip(&second.snapshots) {
+        assert_eq!(a.path, b.path);
+        assert!(std::sync::Arc::ptr_eq(&a.fields[0].meta, &b.fields[0].meta));
+    }
+}
