@@ -129,6 +129,19 @@ impl FileBuilder {
         image
     }
 
+    /// The offset of a field's value slot in the image.
+    pub fn value_offset(&self, label: &str) -> usize {
+        let metas: Vec<FieldMeta> = self.fields.iter().map(|(m, _)| m.clone()).collect();
+        let mut plan = Plan::new(&metas, Reserve::default()).expect("plan");
+        for m in &metas {
+            let p = plan.place(m).expect("place");
+            if m.label == label {
+                return p.value_offset;
+            }
+        }
+        panic!("no field {label}")
+    }
+
     /// Writes the file at `path`.
     pub fn write(&self, path: &Path) {
         std::fs::write(path, self.image()).expect("write stats file");
@@ -149,6 +162,17 @@ impl Lock {
         assert_eq!(rc, 0, "flock failed");
         Lock(f)
     }
+}
+
+/// Stores one word at `offset` of the file at `path`, as a writer updates a value.
+pub fn store_word(path: &Path, offset: usize, word: u64) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open for update");
+    f.write_all_at(&word.to_ne_bytes(), offset as u64)
+        .expect("update");
 }
 
 /// The pid of a child that has exited and been reaped: no process has it (until reused).
