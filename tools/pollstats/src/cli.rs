@@ -50,7 +50,7 @@ pub struct Cli {
     pub header_every: Option<u64>,
 
     /// Keep files having a field starting with KEY, or whose field KEY equals VALUE
-    /// (repeatable; all must hold).
+    /// (repeatable; all must hold; KEY is a full label, without the prefix).
     #[arg(short, long = "filter", value_name = "KEY[=VALUE]")]
     pub filters: Vec<String>,
 

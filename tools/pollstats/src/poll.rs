@@ -76,7 +76,7 @@ impl Poller {
             filters: cli
                 .filters
                 .iter()
-                .map(|f| FileFilter::parse(f, &cli.prefix))
+                .map(|f| FileFilter::parse(f, ""))
                 .collect(),
             per_file: cli.per_file,
             time: cli.timestamp,
