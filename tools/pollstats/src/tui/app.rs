@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use mmstats_reader::render::text::{derived_unit, field_unit};
+use mmstats_reader::render::text::{derived_unit, field_unit, number, seconds_per, utc_time};
 use mmstats_reader::{Kind, Scan, Snapshot, Value};
 
 use crate::poll::file_title;
@@ -207,6 +207,13 @@ impl App {
             } else {
                 row.value = cell.value;
                 row.text = cell.text;
+                if meta.kind == Kind::Timestamp {
+                    let per = seconds_per(&row.unit).unwrap_or(1.0);
+                    row.text = row.value.map(|t| utc_time(t * per));
+                } else if meta.kind == Kind::Constant {
+                    // identifiers and versions: exact, never scaled
+                    row.text = row.text.take().or_else(|| row.value.map(number));
+                }
             }
             let point = if meta.kind == Kind::Counter || matches!(f.value, Ok(Value::Windowed(_))) {
                 row.rate
@@ -408,6 +415,34 @@ pub(crate) mod tests {
         assert_eq!(row("web.latency").unit, "nanoseconds");
         assert_eq!(row("web.role").text.as_deref(), Some("bb"));
         assert_eq!(app.files.len(), 2);
+    }
+
+    #[test]
+    fn timestamps_read_as_times_and_constants_exactly() {
+        let mut ts = m("sys.created", Kind::Timestamp, ValueType::F64);
+        ts.unit = "seconds".into();
+        let s = snap(
+            "a",
+            1.0,
+            vec![
+                (ts, Value::Number(Num::F(1_795_000_000.25))),
+                (
+                    m("sys.pid", Kind::Constant, ValueType::U32),
+                    Value::Number(Num::U(30_385)),
+                ),
+            ],
+        );
+        let mut app = App::new();
+        app.on_sample(&Scan {
+            snapshots: vec![s],
+            errors: Vec::new(),
+        });
+        let text = |l: &str| app.rows.iter().find(|r| r.label == l).unwrap().text.clone();
+        assert_eq!(
+            text("sys.created").as_deref(),
+            Some("2026-11-18T11:06:40.250Z")
+        );
+        assert_eq!(text("sys.pid").as_deref(), Some("30385"));
     }
 
     #[test]

@@ -23,17 +23,14 @@ pub fn sparkline(points: &[f64], width: usize) -> String {
         .copied()
         .filter(|x| x.is_finite())
         .collect();
-    let (lo, hi) = pts
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
-            (l.min(*x), h.max(*x))
-        });
+    // scaled from zero (or the minimum, if negative) so small wobbles look small
+    let (lo, hi) = pts.iter().fold((0f64, f64::NEG_INFINITY), |(l, h), x| {
+        (l.min(*x), h.max(*x))
+    });
     pts.iter()
         .map(|x| {
             if hi > lo {
                 BARS[(((x - lo) / (hi - lo)) * 7.0).round() as usize]
-            } else if hi > 0.0 {
-                BARS[3]
             } else {
                 BARS[0]
             }
@@ -41,9 +38,22 @@ pub fn sparkline(points: &[f64], width: usize) -> String {
         .collect()
 }
 
+/// `s` cut to `w` characters, with `…` when cut.
+fn fit(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+const VALUE_WIDTH: u16 = 12;
+
 fn value_text(r: &Row) -> String {
     match (&r.text, r.value) {
-        (Some(t), _) => t.clone(),
+        (Some(t), _) => fit(t, VALUE_WIDTH as usize),
         (None, Some(x)) => compact(x, &r.unit),
         (None, None) => "-".into(),
     }
@@ -170,12 +180,16 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let widths = [
         Constraint::Fill(3),
         Constraint::Length(14),
-        Constraint::Length(12),
+        Constraint::Length(VALUE_WIDTH),
         Constraint::Length(12),
         Constraint::Fill(2),
     ];
-    // the history column gets what is left after the others; estimate its width for the data
-    let history_width = (area.width.saturating_sub(14 + 12 + 12 + 4) as usize * 2 / 5).max(1);
+    // lay the columns out as the table will (inside the border, one space apart), so the
+    // sparklines hold exactly as many points as their column shows
+    let inner = Block::bordered().inner(area);
+    let history_width = Layout::horizontal(widths).spacing(1).split(inner)[4]
+        .width
+        .max(1) as usize;
     let rows: Vec<TableRow<'_>> = app
         .visible()
         .into_iter()
@@ -270,8 +284,14 @@ mod tests {
     #[test]
     fn sparkline_scales_between_min_and_max() {
         assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10), "▁█▅");
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 2), "▁█");
-        assert_eq!(sparkline(&[5.0, 5.0], 4), "▄▄");
+        assert_eq!(
+            sparkline(&[1.0, 2.0, 3.0], 2),
+            "▆█",
+            "the newest points, from zero"
+        );
+        assert_eq!(sparkline(&[5.0, 5.0], 4), "██");
+        assert_eq!(sparkline(&[0.0, 0.0], 4), "▁▁");
+        assert_eq!(sparkline(&[-1.0, 1.0], 4), "▁█");
         assert_eq!(sparkline(&[], 4), "");
     }
 
@@ -307,6 +327,7 @@ mod tests {
         assert!(line_with(&lines, "web.latency").contains("2.00ms"));
         assert!(line_with(&lines, "web.role").contains(" bb "));
         assert!(lines[13].contains("? help"));
+        assert_eq!(fit("mmstats-rust 0.1.0", 12), "mmstats-rus…");
     }
 
     #[test]
