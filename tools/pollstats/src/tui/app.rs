@@ -3,7 +3,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use mmstats_reader::render::text::{derived_unit, field_unit, number, seconds_per, utc_time};
+use mmstats_reader::render::text::{
+    derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time,
+};
 use mmstats_reader::{Kind, Scan, Snapshot, Value};
 
 use crate::poll::file_title;
@@ -101,6 +103,18 @@ impl Default for App {
     }
 }
 
+/// A time in twelve columns: `HH:MM:SS.mmm` on the same UTC day as `now`, else the date.
+pub fn short_time(t: f64, now: f64) -> String {
+    let full = utc_time(t);
+    let same_day = (t / 86_400.0).floor() == (now / 86_400.0).floor();
+    let part = if same_day {
+        full.get(11..23)
+    } else {
+        full.get(..10)
+    };
+    part.map_or(full.clone(), str::to_string)
+}
+
 fn compound(v: &Value) -> bool {
     matches!(
         v,
@@ -172,6 +186,7 @@ impl App {
                 }
             }
         }
+        let now = unix_seconds(std::time::SystemTime::now());
         let mut rows = Vec::new();
         for (label, f) in labels {
             let meta = &f.meta;
@@ -209,13 +224,15 @@ impl App {
                 row.text = cell.text;
                 if meta.kind == Kind::Timestamp {
                     let per = seconds_per(&row.unit).unwrap_or(1.0);
-                    row.text = row.value.map(|t| utc_time(t * per));
+                    row.text = row.value.map(|t| short_time(t * per, now));
                 } else if meta.kind == Kind::Constant {
                     // identifiers and versions: exact, never scaled
                     row.text = row.text.take().or_else(|| row.value.map(number));
                 }
             }
-            let point = if meta.kind == Kind::Counter || matches!(f.value, Ok(Value::Windowed(_))) {
+            let point = if matches!(meta.kind, Kind::Constant | Kind::Timestamp) {
+                None // a flat line says nothing
+            } else if meta.kind == Kind::Counter || matches!(f.value, Ok(Value::Windowed(_))) {
                 row.rate
             } else {
                 row.value
@@ -438,9 +455,14 @@ pub(crate) mod tests {
             errors: Vec::new(),
         });
         let text = |l: &str| app.rows.iter().find(|r| r.label == l).unwrap().text.clone();
+        assert_eq!(text("sys.created").as_deref(), Some("2026-11-18"));
         assert_eq!(
-            text("sys.created").as_deref(),
-            Some("2026-11-18T11:06:40.250Z")
+            short_time(1_795_000_000.25, 1_795_000_100.0),
+            "11:06:40.250"
+        );
+        assert!(
+            app.rows.iter().all(|r| r.history.is_empty()),
+            "no sparkline for constants"
         );
         assert_eq!(text("sys.pid").as_deref(), Some("30385"));
     }
