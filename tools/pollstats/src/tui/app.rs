@@ -55,22 +55,46 @@ pub struct Row {
     pub history: Vec<f64>,
 }
 
-/// A file that can be selected.
+/// What can be selected: one process (every file of its threads, and its totals), or one
+/// file whose writer's pid is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProcKey {
+    /// Every file of this process.
+    Pid(u32),
+    /// This file.
+    File(std::path::PathBuf),
+}
+
+impl ProcKey {
+    /// The key of a file's writer.
+    pub fn of(s: &Snapshot) -> ProcKey {
+        match s.info.pid {
+            Some(p) => ProcKey::Pid(p),
+            None => ProcKey::File(s.path.clone()),
+        }
+    }
+}
+
+/// A process that can be selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileEntry {
-    /// Its path.
-    pub path: std::path::PathBuf,
-    /// Short title: `pid 42/43`.
+pub struct ProcEntry {
+    /// What it selects.
+    pub key: ProcKey,
+    /// Short title: `pid 42`, with the number of files when there are several: `pid 42 ×3`.
     pub title: String,
+    /// Its files.
+    pub files: usize,
 }
 
 /// Everything the view shows and remembers.
 #[derive(Debug)]
 pub struct App {
+    /// Processes of the last sample.
+    pub procs: Vec<ProcEntry>,
     /// Files of the last sample.
-    pub files: Vec<FileEntry>,
-    /// The selected file's path; `None` means all files combined.
-    pub selected: Option<std::path::PathBuf>,
+    pub files: usize,
+    /// The selected process; `None` means all files combined.
+    pub selected: Option<ProcKey>,
     /// Rows of the last sample, unsorted and unfiltered.
     pub rows: Vec<Row>,
     /// The sort column.
@@ -129,7 +153,8 @@ impl App {
     /// A view with nothing sampled yet.
     pub fn new() -> App {
         App {
-            files: Vec::new(),
+            procs: Vec::new(),
+            files: 0,
             selected: None,
             rows: Vec::new(),
             sort: SortKey::Label,
@@ -154,21 +179,40 @@ impl App {
         }
         self.samples += 1;
         self.errors = scan.errors.iter().map(|e| e.to_string()).collect();
-        self.files = scan
-            .snapshots
-            .iter()
-            .map(|s| FileEntry {
-                path: s.path.clone(),
-                title: file_title(s),
-            })
-            .collect();
+        self.files = scan.snapshots.len();
+        let mut procs: Vec<ProcEntry> = Vec::new();
+        for snap in &scan.snapshots {
+            let key = ProcKey::of(snap);
+            match procs.iter_mut().find(|p| p.key == key) {
+                Some(p) => p.files += 1,
+                None => procs.push(ProcEntry {
+                    title: match &key {
+                        ProcKey::Pid(p) => format!("pid {p}"),
+                        ProcKey::File(_) => file_title(snap),
+                    },
+                    key,
+                    files: 1,
+                }),
+            }
+        }
+        procs.sort_by(|a, b| a.key.cmp(&b.key));
+        for p in &mut procs {
+            if p.files > 1 {
+                p.title = format!("{} ×{}", p.title, p.files);
+            }
+        }
+        self.procs = procs;
         if let Some(sel) = &self.selected {
-            if !self.files.iter().any(|f| &f.path == sel) {
-                self.select(None); // the selected file went away
+            if !self.procs.iter().any(|p| &p.key == sel) {
+                self.select(None); // the selected process went away
             }
         }
         let snaps: Vec<&Snapshot> = match &self.selected {
-            Some(p) => scan.snapshots.iter().filter(|s| &s.path == p).collect(),
+            Some(k) => scan
+                .snapshots
+                .iter()
+                .filter(|s| ProcKey::of(s) == *k)
+                .collect(),
             None => scan.snapshots.iter().collect(),
         };
         self.rows = self.compute_rows(&snaps);
@@ -255,10 +299,10 @@ impl App {
         rows
     }
 
-    /// Selects a file (or all, with `None`), starting its history afresh.
-    pub fn select(&mut self, path: Option<std::path::PathBuf>) {
-        if self.selected != path {
-            self.selected = path;
+    /// Selects a process (or all, with `None`), starting its history afresh.
+    pub fn select(&mut self, key: Option<ProcKey>) {
+        if self.selected != key {
+            self.selected = key;
             self.history.clear();
             self.rates = Rates::new();
             self.cursor = 0;
@@ -291,15 +335,15 @@ impl App {
         self.cursor = self.cursor.min(n.saturating_sub(1));
     }
 
-    fn cycle_file(&mut self, forward: bool) {
-        let n = self.files.len();
-        // positions: 0 = all, 1..=n = files
+    fn cycle_proc(&mut self, forward: bool) {
+        let n = self.procs.len();
+        // positions: 0 = all, 1..=n = processes
         let cur = match &self.selected {
             None => 0,
-            Some(p) => self
-                .files
+            Some(k) => self
+                .procs
                 .iter()
-                .position(|f| &f.path == p)
+                .position(|p| &p.key == k)
                 .map_or(0, |i| i + 1),
         };
         let next = if forward {
@@ -307,8 +351,8 @@ impl App {
         } else {
             (cur + n) % (n + 1)
         };
-        let path = (next > 0).then(|| self.files[next - 1].path.clone());
-        self.select(path);
+        let key = (next > 0).then(|| self.procs[next - 1].key.clone());
+        self.select(key);
     }
 
     /// Handles a key.
@@ -363,8 +407,8 @@ impl App {
                 self.sort = SortKey::ALL[(self.sort.index() + 1) % SortKey::ALL.len()];
             }
             KeyCode::Char('s') | KeyCode::Char('r') => self.descending = !self.descending,
-            KeyCode::Tab | KeyCode::Char('p') => self.cycle_file(true),
-            KeyCode::BackTab | KeyCode::Char('P') => self.cycle_file(false),
+            KeyCode::Tab | KeyCode::Char('p') => self.cycle_proc(true),
+            KeyCode::BackTab | KeyCode::Char('P') => self.cycle_proc(false),
             _ => {}
         }
         self.clamp_cursor();
@@ -431,7 +475,8 @@ pub(crate) mod tests {
         assert_eq!(row("web.latency").value, Some(2_000_000.0));
         assert_eq!(row("web.latency").unit, "nanoseconds");
         assert_eq!(row("web.role").text.as_deref(), Some("bb"));
-        assert_eq!(app.files.len(), 2);
+        assert_eq!(app.files, 2);
+        assert_eq!(app.procs.len(), 2);
     }
 
     #[test]
@@ -506,10 +551,7 @@ pub(crate) mod tests {
         assert_eq!(app.cursor, 3, "the cursor stays on the table");
 
         app.on_key(key(KeyCode::Char('p')));
-        assert_eq!(
-            app.selected.as_deref(),
-            Some(std::path::Path::new("/s/a.mmstats"))
-        );
+        assert_eq!(app.selected, Some(ProcKey::Pid(100)));
         app.on_sample(&scan(12.0, [130, 200]));
         assert_eq!(
             app.rows
@@ -540,14 +582,28 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_process_groups_its_thread_files() {
+        let mut s = scan(10.0, [5, 7]);
+        let mut info = (*s.snapshots[1].info).clone();
+        info.pid = Some(100); // a second thread of process 100
+        s.snapshots[1].info = std::sync::Arc::new(info);
+        let mut app = App::new();
+        app.on_sample(&s);
+        assert_eq!(app.procs.len(), 1);
+        assert_eq!(app.procs[0].title, "pid 100 ×2");
+        app.on_key(key(KeyCode::Char('p')));
+        assert_eq!(app.selected, Some(ProcKey::Pid(100)));
+        app.on_sample(&s);
+        let req = app.rows.iter().find(|r| r.label == "web.requests").unwrap();
+        assert_eq!(req.value, Some(12.0), "both threads' files are combined");
+    }
+
+    #[test]
     fn a_vanished_selected_file_falls_back_to_all() {
         let mut app = App::new();
         app.on_sample(&scan(10.0, [1, 2]));
         app.on_key(key(KeyCode::Char('P'))); // previous from all: the last file
-        assert_eq!(
-            app.selected.as_deref(),
-            Some(std::path::Path::new("/s/bb.mmstats"))
-        );
+        assert_eq!(app.selected, Some(ProcKey::Pid(200)));
         let mut s = scan(11.0, [1, 2]);
         s.snapshots.pop();
         app.on_sample(&s);

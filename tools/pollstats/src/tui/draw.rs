@@ -95,14 +95,14 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let selected = app
         .selected
         .as_ref()
-        .and_then(|p| app.files.iter().find(|f| &f.path == p))
-        .map_or("all files".to_string(), |f| f.title.clone());
+        .and_then(|k| app.procs.iter().find(|p| &p.key == k))
+        .map_or("all processes".to_string(), |p| p.title.clone());
     let mut head = vec![
         Span::styled(" pollstats ", Style::new().bold().reversed()),
         Span::raw(format!(
             " {} file{} · {selected}",
-            app.files.len(),
-            if app.files.len() == 1 { "" } else { "s" }
+            app.files,
+            if app.files == 1 { "" } else { "s" }
         )),
     ];
     if app.paused {
@@ -115,7 +115,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 
     let mut spans = vec![Span::raw(" ")];
     let all = std::iter::once((None, "all".to_string()))
-        .chain(app.files.iter().map(|f| (Some(&f.path), f.title.clone())));
+        .chain(app.procs.iter().map(|p| (Some(&p.key), p.title.clone())));
     for (path, name) in all {
         let on = path == app.selected.as_ref();
         let style = if on {
@@ -302,14 +302,14 @@ mod tests {
         app.on_sample(&scan(12.0, [120, 260]));
         let lines = screen(&app, 100, 14);
         assert!(
-            lines[0].contains("pollstats") && lines[0].contains("2 files · all files"),
+            lines[0].contains("pollstats") && lines[0].contains("2 files · all processes"),
             "{}",
             lines[0]
         );
         assert!(
             lines[1].contains(" all ")
-                && lines[1].contains("pid 100/1")
-                && lines[1].contains("pid 200/1")
+                && lines[1].contains("pid 100 ")
+                && lines[1].contains("pid 200 ")
         );
         let head = line_with(&lines, "label");
         assert!(
