@@ -254,3 +254,45 @@ fn help_and_usage() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_closed_pipe_ends_it_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 2, &builder(2, 10, 100.0, &[]));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("pollstats"))
+        .env("MMSTATS_PATH", dir.path())
+        .env_remove("MMSTATS_GLOB")
+        .args(["-d", "0.05", "mem.rss"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("1 file"), "{first}");
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{:?}", o.status);
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+}
+
+#[test]
+fn the_full_screen_view_needs_a_terminal_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 2, &builder(2, 10, 100.0, &[]));
+    let o = poll(dir.path())
+        .arg("--tui")
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("pollstats: setting up the terminal"),
+        "{err}"
+    );
+}
