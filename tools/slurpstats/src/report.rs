@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use mmstats_reader::render::{csv, json, text};
-use mmstats_reader::{ReadError, Snapshot, StatsFile, discover};
+use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
 
 use crate::cli::Cli;
 
@@ -81,6 +81,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     for e in &errors {
         report(&mut out, e).context("writing output")?;
+    }
+    if paths.is_empty() && errors.is_empty() {
+        let looked = if cli.paths.is_empty() {
+            default_glob()
+        } else {
+            cli.paths.join(" ")
+        };
+        eprintln!("slurpstats: no stats files match {looked}");
     }
     let mut failed = !errors.is_empty();
     let mut snaps = Vec::new();

@@ -323,3 +323,16 @@ fn fixture_files_are_valid_version_2_files() {
         (7, 8, 3)
     );
 }
+
+#[test]
+fn an_empty_directory_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = slurp(dir.path()).assert().success().get_output().clone();
+    assert_eq!(stdout(&o), "");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("slurpstats: no stats files match ")
+            && err.contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+}
