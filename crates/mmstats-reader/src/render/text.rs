@@ -127,37 +127,38 @@ pub fn human_duration(seconds: f64) -> String {
 
 /// Bytes in binary multiples: `512B`, `1.50KiB`, `12.3MiB`.
 fn human_bytes(b: f64) -> String {
-    let mut v = b;
-    for suffix in ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] {
-        if v.abs() < 1023.5 || suffix == "PiB" {
-            return if suffix == "B" {
-                format!("{}B", number(v.round()))
-            } else {
-                format!("{}{suffix}", three_digits(v))
-            };
+    if b.abs() < 1023.5 {
+        return format!("{}B", number(b.round()));
+    }
+    let (mut v, mut suffix) = (b / 1024.0, "KiB");
+    for next in ["MiB", "GiB", "TiB", "PiB"] {
+        if v.abs() < 1023.5 {
+            break;
         }
         v /= 1024.0;
+        suffix = next;
     }
-    unreachable!("the loop returns at PiB")
+    format!("{}{suffix}", three_digits(v))
 }
 
 /// A count in decimal multiples: `950`, `1.50k`, `12.3M`, `4.00G`.
 fn human_count(x: f64) -> String {
-    let a = x.abs();
-    if a < 999.5 {
-        if x.fract() == 0.0 {
-            return format!("{x:.0}");
-        }
-        return three_digits(x);
+    if x.abs() < 999.5 {
+        return if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            three_digits(x)
+        };
     }
-    let mut v = x;
-    for suffix in ["k", "M", "G", "T", "P", "E"] {
+    let (mut v, mut suffix) = (x / 1000.0, "k");
+    for next in ["M", "G", "T", "P", "E"] {
+        if v.abs() < 999.5 {
+            break;
+        }
         v /= 1000.0;
-        if v.abs() < 999.5 || suffix == "E" {
-            return format!("{}{suffix}", three_digits(v));
-        }
+        suffix = next;
     }
-    unreachable!("the loop returns at E")
+    format!("{}{suffix}", three_digits(v))
 }
 
 /// A value scaled to fit a narrow column: durations humanised, bytes in KiB/MiB/GiB, other
@@ -427,6 +428,11 @@ mod tests {
         assert_eq!(compact(1_530_000.0, "nanoseconds"), "1.53ms");
         assert_eq!(compact(250.0, "milliseconds"), "250ms");
         assert_eq!(compact(12.5, "percent"), "12.5%");
+        assert_eq!(compact(999.7, ""), "1.00k");
+        assert_eq!(compact(1023.7, "bytes"), "1.00KiB");
+        assert_eq!(compact(5e18, ""), "5.00E");
+        assert_eq!(compact(5e21, ""), "5000E");
+        assert_eq!(compact(2f64.powi(60) * 3.0, "bytes"), "3072PiB");
     }
 
     #[test]
