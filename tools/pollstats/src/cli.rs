@@ -15,17 +15,18 @@ durations read as 1.53ms.
 Examples:
   pollstats web.requests,web.errors                      one row per second, all files
   pollstats -p web. -d 0.5 -c 20 requests,latency.p99     twenty rows, half a second apart
-  pollstats -f role=frontend requests 'web-*.mmstats'     only files whose role is frontend
+  pollstats -f role=frontend requests                    only files whose role is frontend
+  pollstats requests /dev/shm/mmstats-1000/web-*.mmstats  only these files
   pollstats --per-file -t requests                       one column group per process
   pollstats --csv -d 10 requests,rss > log.csv            for a spreadsheet
   pollstats --tui                                        full-screen view of every field
 
-Keys in --tui: q quit, ? help, / filter, space pause, p/tab process, s/S sort column/order,
-arrows or hjkl move.
+Keys in --tui: q quit, ? help, / filter, space pause, p or Tab next process, j/k or Up/Down
+move, h/l or Left/Right pick the sort column, s reverses the order.
 
 Exit status:
   0  done (COUNT rows printed, or q in --tui)
-  1  no stats file was found at the first sample
+  1  no stats file had any of the FIELDS at the first sample
   2  bad usage or a fatal error";
 
 /// Watch mmstats fields over time, one row per interval, or full-screen with --tui.
@@ -74,7 +75,7 @@ pub struct Cli {
     #[arg(long)]
     pub tui: bool,
 
-    /// Comma-separated field names (not with --tui, where every file is the next argument).
+    /// Comma-separated field names (with --tui there are none: every argument is a file).
     #[arg(value_name = "FIELDS", required_unless_present = "tui")]
     pub fields: Option<String>,
 

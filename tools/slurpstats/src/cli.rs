@@ -6,7 +6,7 @@ const AFTER_HELP: &str = "\
 Examples:
   slurpstats                               every file in the stats directory
   slurpstats /dev/shm/mmstats-1000/web-*.mmstats
-  slurpstats 'web-*.mmstats' --filter web.stats.status.
+  slurpstats --filter web.stats.status. --filter web.latency.p99
   slurpstats --json | jq '.files[].pid'
   slurpstats --ndjson --filter latency >> samples.ndjson
   slurpstats --csv > stats.csv
