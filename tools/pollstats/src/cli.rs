@@ -17,7 +17,7 @@ Examples:
   pollstats -p web. -d 0.5 -c 20 requests,latency.p99     twenty rows, half a second apart
   pollstats -f role=frontend requests                    only files whose role is frontend
   pollstats requests /dev/shm/mmstats-1000/web-*.mmstats  only these files
-  pollstats --per-file -t requests                       one column group per process
+  pollstats --per-file -t requests                       one column group per file
   pollstats --csv -d 10 requests,rss > log.csv            for a spreadsheet
   pollstats --tui                                        full-screen view of every field
 
