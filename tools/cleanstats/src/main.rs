@@ -1,6 +1,10 @@
-//! cleanstats (being written).
+//! `cleanstats`: remove mmstats files whose writer is gone. See `cleanstats --help`.
 
-fn main() {
-    eprintln!("cleanstats: not built yet");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cleanstats::cli::Cli::parse();
+    cleanstats::exit::code("cleanstats", cleanstats::sweep::run(&cli))
 }

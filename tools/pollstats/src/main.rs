@@ -1,6 +1,10 @@
-//! pollstats (being written).
+//! `pollstats`: watch mmstats fields over time. See `pollstats --help`.
 
-fn main() {
-    eprintln!("pollstats: not built yet");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = pollstats::cli::Cli::parse();
+    pollstats::exit::code("pollstats", pollstats::run(&cli))
 }

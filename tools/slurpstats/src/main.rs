@@ -1,6 +1,10 @@
-//! slurpstats (being written).
+//! `slurpstats`: print every field of mmstats files. See `slurpstats --help`.
 
-fn main() {
-    eprintln!("slurpstats: not built yet");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = slurpstats::cli::Cli::parse();
+    slurpstats::exit::code("slurpstats", slurpstats::report::run(&cli))
 }

@@ -1,1 +1,273 @@
-//! json rendering (being written).
+//! JSON for programs: one object per file (`--ndjson` writes one per line) or one document
+//! holding every file and every error (`--json`).
+//!
+//! A file's object holds `timestamp` (Unix seconds of the snapshot), `path`, `format_version`,
+//! `pid`, `tid`, `uid`, `gid`, `writer`, `created`, `closed`, `process_totals`, and `fields`:
+//! one object per field with `label`, `kind`, `type`, `unit`, `combine`, `help`, then either
+//! `value` (a number, bool or string for scalars; an object for compound kinds) and `derived`
+//! (`{"p99": 1530000, ...}`, see [`crate::Value::exposed`]), or `error` when the value could not
+//! be read.
+//!
+//! ```
+//! let doc = mmstats_reader::render::json::document(&[], &[], std::time::SystemTime::UNIX_EPOCH);
+//! assert_eq!(doc["files"].as_array().map(Vec::len), Some(0));
+//! ```
+
+use std::time::SystemTime;
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::render::text::{label_matches, unix_seconds};
+use crate::{FieldValue, FormatVersion, Histogram, Num, ReadError, Snapshot, Value};
+use mmstats_format::bucket_bounds;
+
+fn num(n: Num) -> Json {
+    match n {
+        Num::U(v) => json!(v),
+        Num::I(v) => json!(v),
+        Num::F(v) => float(v),
+    }
+}
+
+/// A float as JSON; NaN and infinities (which JSON cannot hold) become `null`.
+fn float(x: f64) -> Json {
+    serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
+}
+
+fn histogram(h: &Histogram) -> Json {
+    let buckets: Vec<Json> = h
+        .buckets
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| {
+            let (low, width) = bucket_bounds(i, h.k);
+            json!({"low": low, "width": width, "count": n})
+        })
+        .collect();
+    let empty = h.count == 0;
+    json!({
+        "count": h.count,
+        "sum": h.sum,
+        "min": if empty { Json::Null } else { json!(h.min) },
+        "max": if empty { Json::Null } else { json!(h.max) },
+        "last": h.last,
+        "window_count": h.window_count,
+        "window_sum": h.window_sum,
+        "k": h.k,
+        "buckets": buckets,
+    })
+}
+
+/// A value as JSON: scalars plain, compound kinds as objects of their parts.
+pub fn value(v: &Value) -> Json {
+    match v {
+        Value::Number(n) => num(*n),
+        Value::Bool(b) => json!(b),
+        Value::Text(t) => json!(t),
+        Value::Average { count, sum } => json!({"count": count, "sum": num(*sum)}),
+        Value::MovingAverage {
+            count,
+            window_count,
+            window_sum,
+            last,
+        } => json!({
+            "count": count,
+            "window_count": window_count,
+            "window_sum": num(*window_sum),
+            "last": num(*last),
+        }),
+        Value::Histogram(h) => histogram(h),
+        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": num(w.sum)}),
+    }
+}
+
+/// One field as JSON (see the module docs).
+pub fn field(f: &FieldValue, now: SystemTime, created: Option<SystemTime>) -> Json {
+    let m = &f.meta;
+    let mut o = Map::new();
+    o.insert("label".into(), json!(m.label));
+    o.insert("kind".into(), json!(m.kind.as_str()));
+    o.insert("type".into(), json!(m.value_type.as_str()));
+    o.insert("unit".into(), json!(m.unit));
+    o.insert("combine".into(), json!(m.combine.as_str()));
+    o.insert("help".into(), json!(m.help));
+    match &f.value {
+        Ok(v) => {
+            o.insert("value".into(), value(v));
+            let derived: Map<String, Json> = v
+                .exposed(
+                    m.kind,
+                    unix_seconds(now),
+                    created.map(unix_seconds).unwrap_or(0.0),
+                )
+                .into_iter()
+                .map(|(s, x)| (s.to_string(), float(x)))
+                .collect();
+            if !derived.is_empty() {
+                o.insert("derived".into(), Json::Object(derived));
+            }
+        }
+        Err(e) => {
+            o.insert("error".into(), json!(e.to_string()));
+        }
+    }
+    Json::Object(o)
+}
+
+/// True if a field or one of its derived labels starts with one of `filters`.
+fn field_matches(f: &FieldValue, filters: &[String]) -> bool {
+    if label_matches(&f.meta.label, filters) {
+        return true;
+    }
+    // `latency.p9` keeps the latency field: a filter may name a derived value.
+    filters
+        .iter()
+        .any(|p| p.starts_with(&format!("{}.", f.meta.label)))
+}
+
+/// One file as JSON (see the module docs), with the fields that match `filters` (all when
+/// empty).
+pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
+    let info = &snap.info;
+    let fields: Vec<Json> = snap
+        .fields
+        .iter()
+        .filter(|f| field_matches(f, filters))
+        .map(|f| field(f, snap.taken, info.created))
+        .collect();
+    json!({
+        "timestamp": float(unix_seconds(snap.taken)),
+        "path": snap.path.to_string_lossy(),
+        "format_version": match info.version { FormatVersion::V1 => 1, FormatVersion::V2 => 2 },
+        "pid": info.pid,
+        "tid": info.tid,
+        "uid": info.uid,
+        "gid": info.gid,
+        "writer": info.writer,
+        "created": info.created.map(|c| float(unix_seconds(c))),
+        "closed": info.closed,
+        "process_totals": info.process_totals,
+        "fields": fields,
+    })
+}
+
+/// One document for many files: `{"timestamp", "files": [...], "errors": [{"path", "error"}]}`.
+pub fn document(snaps: &[Snapshot], errors: &[ReadError], now: SystemTime) -> Json {
+    json!({
+        "timestamp": float(unix_seconds(now)),
+        "files": snaps.iter().map(|s| snapshot(s, &[])).collect::<Vec<_>>(),
+        "errors": errors.iter().map(error).collect::<Vec<_>>(),
+    })
+}
+
+/// Like [`document`], keeping only fields that match `filters`.
+pub fn document_filtered(
+    snaps: &[Snapshot],
+    errors: &[ReadError],
+    now: SystemTime,
+    filters: &[String],
+) -> Json {
+    let mut doc = document(&[], errors, now);
+    doc["files"] = Json::Array(snaps.iter().map(|s| snapshot(s, filters)).collect());
+    doc
+}
+
+/// An error as `{"path", "error"}`.
+pub fn error(e: &ReadError) -> Json {
+    json!({"path": e.path.to_string_lossy(), "error": e.kind.to_string()})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn snap() -> Snapshot {
+        let mut h = Histogram::empty(5, 400);
+        h.record(100);
+        h.record(300);
+        let mut lat = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
+        lat.unit = "nanoseconds".into();
+        let mut req = FieldMeta::new("requests", Kind::Counter, ValueType::U64);
+        req.help = "requests served".into();
+        Snapshot {
+            path: PathBuf::from("/tmp/a.mmstats"),
+            info: Arc::new(FileInfo {
+                version: FormatVersion::V2,
+                pid: Some(7),
+                tid: Some(8),
+                uid: Some(1),
+                gid: Some(2),
+                start_time: None,
+                boot_id: None,
+                created: Some(UNIX_EPOCH + Duration::from_secs(100)),
+                writer: "w".into(),
+                closed: false,
+                process_totals: false,
+                dev_ino: (0, 0),
+            }),
+            taken: UNIX_EPOCH + Duration::from_millis(200_500),
+            fields: vec![
+                FieldValue {
+                    meta: Arc::new(req),
+                    value: Ok(Value::Number(Num::U(17))),
+                },
+                FieldValue {
+                    meta: Arc::new(lat),
+                    value: Ok(Value::Histogram(h)),
+                },
+                FieldValue {
+                    meta: Arc::new(FieldMeta::new("name", Kind::Text, ValueType::Text)),
+                    value: Err(ValueError::WriterDied),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn file_object_has_identity_and_fields() {
+        let j = snapshot(&snap(), &[]);
+        assert_eq!(j["timestamp"], json!(200.5));
+        assert_eq!(j["path"], json!("/tmp/a.mmstats"));
+        assert_eq!(j["format_version"], json!(2));
+        assert_eq!((j["pid"].clone(), j["tid"].clone()), (json!(7), json!(8)));
+        let f = &j["fields"];
+        assert_eq!(f[0]["label"], json!("requests"));
+        assert_eq!(f[0]["kind"], json!("counter"));
+        assert_eq!(f[0]["type"], json!("u64"));
+        assert_eq!(f[0]["help"], json!("requests served"));
+        assert_eq!(f[0]["value"], json!(17));
+        assert!(f[0].get("derived").is_none());
+        assert_eq!(f[1]["value"]["count"], json!(2));
+        assert_eq!(f[1]["value"]["buckets"].as_array().unwrap().len(), 2);
+        assert_eq!(f[1]["derived"]["mean"], json!(200.0));
+        assert_eq!(f[1]["derived"]["max"], json!(300.0));
+        assert!(f[1]["derived"]["p99"].as_f64().unwrap() > 290.0);
+        assert_eq!(f[2]["error"], json!("writer died mid-update"));
+        assert!(f[2].get("value").is_none());
+    }
+
+    #[test]
+    fn filters_select_fields_also_by_derived_label() {
+        let j = snapshot(&snap(), &["latency.p99".into()]);
+        let labels: Vec<&str> = j["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["latency"]);
+        let j = snapshot(&snap(), &["re".into()]);
+        assert_eq!(j["fields"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn non_finite_floats_become_null() {
+        assert_eq!(value(&Value::Number(Num::F(f64::NAN))), Json::Null);
+        assert_eq!(value(&Value::Number(Num::I(-4))), json!(-4));
+    }
+}

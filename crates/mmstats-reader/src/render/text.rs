@@ -1,1 +1,560 @@
-//! text rendering (being written).
+//! Plain text for people: `slurpstats`' `==> path <==` blocks of aligned `label value` lines,
+//! and the number formatting every tool shares (durations, bytes, k/M/G scaling, timestamps).
+//!
+//! ```
+//! use mmstats_reader::render::text::{compact, human_duration, quantity};
+//!
+//! assert_eq!(human_duration(0.001_53), "1.53ms");
+//! assert_eq!(quantity(1_530_000.0, "nanoseconds"), "1.53ms");
+//! assert_eq!(quantity(3.0, "requests"), "3 requests");
+//! assert_eq!(compact(1_536.0, "bytes"), "1.50KiB");
+//! assert_eq!(compact(12_345_678.0, "rows"), "12.3M");
+//! ```
+
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::{FieldMeta, FieldValue, FormatVersion, Kind, Num, Snapshot, Value, ValueError};
+
+/// Seconds since the Unix epoch (negative before it).
+pub fn unix_seconds(t: SystemTime) -> f64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// True if `label` starts with one of `prefixes`, or `prefixes` is empty.
+pub fn label_matches(label: &str, prefixes: &[String]) -> bool {
+    prefixes.is_empty() || prefixes.iter().any(|p| label.starts_with(p.as_str()))
+}
+
+/// How many seconds one of `unit` is, for the time units of FORMAT.md §3.3.
+pub fn seconds_per(unit: &str) -> Option<f64> {
+    match unit {
+        "seconds" => Some(1.0),
+        "milliseconds" => Some(1e-3),
+        "microseconds" => Some(1e-6),
+        "nanoseconds" => Some(1e-9),
+        _ => None,
+    }
+}
+
+/// The unit a field's values are in: its declared unit, or `nanoseconds` for a timer without one.
+pub fn field_unit(meta: &FieldMeta) -> &str {
+    if meta.unit.is_empty() && meta.kind == Kind::Timer {
+        "nanoseconds"
+    } else {
+        &meta.unit
+    }
+}
+
+/// The unit of a derived value `suffix` of a field (see [`Value::exposed`]): counts have none,
+/// rates are per second, the rest are in the field's unit.
+pub fn derived_unit<'a>(meta: &'a FieldMeta, suffix: &str) -> &'a str {
+    match suffix {
+        "count" => "",
+        "rate" => "1/s",
+        _ => field_unit(meta),
+    }
+}
+
+/// Formats a float readably: integral values without decimals, others with up to six
+/// significant decimals, tiny or huge ones in exponent form.
+pub fn number(x: f64) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        return format!("{x:.0}");
+    }
+    if x.abs() >= 1e15 || x.abs() < 1e-4 {
+        return format!("{x:.3e}");
+    }
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Three significant digits: `1.53`, `15.3`, `153`.
+fn three_digits(x: f64) -> String {
+    let a = x.abs();
+    if a < 9.995 {
+        format!("{x:.2}")
+    } else if a < 99.95 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// A duration in seconds as people read it: `153ns`, `1.53µs`, `1.53ms`, `1.53s`, `2m03s`,
+/// `1h02m`, `3d04h`.
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return format!("{seconds}");
+    }
+    if seconds < 0.0 {
+        return format!("-{}", human_duration(-seconds));
+    }
+    if seconds == 0.0 {
+        return "0s".into();
+    }
+    let ns = seconds * 1e9;
+    if ns < 999.5 {
+        return format!("{}ns", three_digits(ns).trim_end_matches(".00"));
+    }
+    for (scale, suffix) in [(1e-6, "µs"), (1e-3, "ms"), (1.0, "s")] {
+        let v = seconds / scale;
+        if (suffix != "s" && v < 999.5) || v < 59.995 {
+            return format!("{}{suffix}", three_digits(v));
+        }
+    }
+    let total = seconds.round() as u64;
+    let (d, h, m, s) = (
+        total / 86_400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
+    if d > 0 {
+        format!("{d}d{h:02}h")
+    } else if h > 0 {
+        format!("{h}h{m:02}m")
+    } else {
+        format!("{m}m{s:02}s")
+    }
+}
+
+/// Bytes in binary multiples: `512B`, `1.50KiB`, `12.3MiB`.
+fn human_bytes(b: f64) -> String {
+    if b.abs() < 1023.5 {
+        return format!("{}B", number(b.round()));
+    }
+    let (mut v, mut suffix) = (b / 1024.0, "KiB");
+    for next in ["MiB", "GiB", "TiB", "PiB"] {
+        if v.abs() < 1023.5 {
+            break;
+        }
+        v /= 1024.0;
+        suffix = next;
+    }
+    format!("{}{suffix}", three_digits(v))
+}
+
+/// A count in decimal multiples: `950`, `1.50k`, `12.3M`, `4.00G`.
+fn human_count(x: f64) -> String {
+    if x.abs() < 999.5 {
+        return if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            three_digits(x)
+        };
+    }
+    let (mut v, mut suffix) = (x / 1000.0, "k");
+    for next in ["M", "G", "T", "P", "E"] {
+        if v.abs() < 999.5 {
+            break;
+        }
+        v /= 1000.0;
+        suffix = next;
+    }
+    format!("{}{suffix}", three_digits(v))
+}
+
+/// A value scaled to fit a narrow column: durations humanised, bytes in KiB/MiB/GiB, other
+/// counts with k/M/G suffixes, percent with `%`.
+pub fn compact(x: f64, unit: &str) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if let Some(s) = seconds_per(unit) {
+        return human_duration(x * s);
+    }
+    match unit {
+        "bytes" => human_bytes(x),
+        "percent" => format!("{}%", three_digits(x)),
+        _ => human_count(x),
+    }
+}
+
+/// A value with its unit at full precision, for listings: `1.53ms`, `1048576 bytes (1.00MiB)`,
+/// `17 requests`, `42`.
+pub fn quantity(x: f64, unit: &str) -> String {
+    if let Some(s) = seconds_per(unit) {
+        return human_duration(x * s);
+    }
+    match unit {
+        "" => number(x),
+        "bytes" if x.abs() >= 1024.0 => format!("{} bytes ({})", number(x), human_bytes(x)),
+        "percent" => format!("{}%", number(x)),
+        "1/s" => format!("{}/s", number(x)),
+        _ => format!("{} {unit}", number(x)),
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Unix seconds as an RFC 3339 UTC time with milliseconds: `2026-11-23T09:14:07.123Z`.
+pub fn utc_time(unix: f64) -> String {
+    if !unix.is_finite() || unix.abs() > 1e14 {
+        return number(unix);
+    }
+    let ms = (unix * 1000.0).round() as i64;
+    let secs = ms.div_euclid(1000);
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// Unix seconds as a UTC time of day, `HH:MM:SS`.
+pub fn utc_clock(unix: f64) -> String {
+    let t = utc_time(unix);
+    t.get(11..19).unwrap_or(&t).to_string()
+}
+
+/// A scalar value with its unit, as [`quantity`] does, but integers exactly and timestamps as
+/// UTC times.
+pub fn scalar(meta: &FieldMeta, n: Num) -> String {
+    let unit = field_unit(meta);
+    if meta.kind == Kind::Timestamp {
+        let per = seconds_per(unit).unwrap_or(1.0);
+        return utc_time(n.as_f64() * per);
+    }
+    match n {
+        Num::U(_) | Num::I(_) if seconds_per(unit).is_none() && unit != "bytes" => {
+            if unit.is_empty() {
+                n.to_string()
+            } else if unit == "percent" {
+                format!("{n}%")
+            } else {
+                format!("{n} {unit}")
+            }
+        }
+        _ => quantity(n.as_f64(), unit),
+    }
+}
+
+/// The text of a field's value, or of why it could not be read: `17 requests`, `true`,
+/// `<being written>`. Compound values are summarised; [`lines`] lists their parts instead.
+pub fn value_text(meta: &FieldMeta, value: &Result<Value, ValueError>) -> String {
+    match value {
+        Err(e) => format!("<{e}>"),
+        Ok(Value::Number(n)) => scalar(meta, *n),
+        Ok(Value::Bool(b)) => b.to_string(),
+        Ok(Value::Text(t)) => t.clone(),
+        Ok(v) => match v.primary() {
+            Some(x) => quantity(x, field_unit(meta)),
+            None => "-".into(),
+        },
+    }
+}
+
+/// The `label value` pairs of one field: one pair for scalars, texts and unreadable values;
+/// for compound kinds (averages, histograms, timers, windows) one pair per derived value,
+/// labelled `label.suffix` (`latency.p99`).
+pub fn field_lines(
+    field: &FieldValue,
+    now: SystemTime,
+    created: Option<SystemTime>,
+) -> Vec<(String, String)> {
+    let meta = &field.meta;
+    match &field.value {
+        Ok(
+            v @ (Value::Average { .. }
+            | Value::MovingAverage { .. }
+            | Value::Histogram(_)
+            | Value::Windowed(_)),
+        ) => {
+            let created = created.map(unix_seconds).unwrap_or(0.0);
+            v.exposed(meta.kind, unix_seconds(now), created)
+                .into_iter()
+                .map(|(suffix, x)| {
+                    (
+                        format!("{}.{suffix}", meta.label),
+                        quantity(x, derived_unit(meta, suffix)),
+                    )
+                })
+                .collect()
+        }
+        other => vec![(meta.label.clone(), value_text(meta, other))],
+    }
+}
+
+/// The header line of a file's block: `==> path <== format 2, pid 42, tid 43`.
+pub fn header_line(snap: &Snapshot) -> String {
+    let info = &snap.info;
+    let mut s = format!(
+        "==> {} <== format {}",
+        snap.path.display(),
+        match info.version {
+            FormatVersion::V1 => 1,
+            FormatVersion::V2 => 2,
+        }
+    );
+    if let Some(pid) = info.pid {
+        s.push_str(&format!(", pid {pid}"));
+    }
+    match info.tid {
+        Some(0) => s.push_str(", process totals"),
+        Some(tid) => s.push_str(&format!(", tid {tid}")),
+        None => {}
+    }
+    if info.closed {
+        s.push_str(", closed");
+    }
+    s
+}
+
+/// Every line of a file's block below the header, filtered to labels starting with one of
+/// `filters` (all when empty).
+pub fn lines(snap: &Snapshot, now: SystemTime, filters: &[String]) -> Vec<(String, String)> {
+    snap.fields
+        .iter()
+        .flat_map(|f| field_lines(f, now, snap.info.created))
+        .filter(|(label, _)| label_matches(label, filters))
+        .collect()
+}
+
+/// Writes one file's block: the header line, then `label value` lines aligned on the longest
+/// label.
+pub fn render(
+    out: &mut dyn Write,
+    snap: &Snapshot,
+    now: SystemTime,
+    filters: &[String],
+) -> io::Result<()> {
+    writeln!(out, "{}", header_line(snap))?;
+    let lines = lines(snap, now, filters);
+    let width = lines
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in lines {
+        writeln!(out, "{label:<width$} {value}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FileInfo, Histogram, ValueType};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    pub(crate) fn snap(fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
+        Snapshot {
+            path: PathBuf::from("/run/x/web-1-2.mmstats"),
+            info: Arc::new(FileInfo {
+                version: FormatVersion::V2,
+                pid: Some(1),
+                tid: Some(2),
+                uid: Some(1000),
+                gid: Some(1000),
+                start_time: Some(5),
+                boot_id: None,
+                created: Some(UNIX_EPOCH + Duration::from_secs(1_000)),
+                writer: "mmstats-rust 0.1.0".into(),
+                closed: false,
+                process_totals: false,
+                dev_ino: (1, 2),
+            }),
+            taken: UNIX_EPOCH + Duration::from_secs(1_010),
+            fields: fields
+                .into_iter()
+                .map(|(m, v)| FieldValue {
+                    meta: Arc::new(m),
+                    value: v,
+                })
+                .collect(),
+        }
+    }
+
+    fn meta(label: &str, kind: Kind, vt: ValueType, unit: &str) -> FieldMeta {
+        let mut m = FieldMeta::new(label, kind, vt);
+        m.unit = unit.into();
+        m
+    }
+
+    #[test]
+    fn durations_are_humanised() {
+        assert_eq!(human_duration(0.0), "0s");
+        assert_eq!(human_duration(153e-9), "153ns");
+        assert_eq!(human_duration(5e-9), "5ns");
+        assert_eq!(human_duration(1.53e-6), "1.53µs");
+        assert_eq!(human_duration(0.001_53), "1.53ms");
+        assert_eq!(human_duration(0.0153), "15.3ms");
+        assert_eq!(human_duration(1.53), "1.53s");
+        assert_eq!(human_duration(123.0), "2m03s");
+        assert_eq!(human_duration(3720.0), "1h02m");
+        assert_eq!(human_duration(3.0 * 86_400.0 + 4.0 * 3600.0), "3d04h");
+        assert_eq!(human_duration(-0.002), "-2.00ms");
+        // rounding across a boundary moves to the next unit
+        assert_eq!(human_duration(999.9e-9), "1.00µs");
+    }
+
+    #[test]
+    fn compact_scales_counts_bytes_and_durations() {
+        assert_eq!(compact(0.0, ""), "0");
+        assert_eq!(compact(950.0, "requests"), "950");
+        assert_eq!(compact(0.5, ""), "0.50");
+        assert_eq!(compact(1_500.0, ""), "1.50k");
+        assert_eq!(compact(12_345_678.0, ""), "12.3M");
+        assert_eq!(compact(4e9, ""), "4.00G");
+        assert_eq!(compact(-2_000.0, ""), "-2.00k");
+        assert_eq!(compact(512.0, "bytes"), "512B");
+        assert_eq!(compact(1_536.0, "bytes"), "1.50KiB");
+        assert_eq!(compact(3.0 * 1024.0 * 1024.0 * 1024.0, "bytes"), "3.00GiB");
+        assert_eq!(compact(1_530_000.0, "nanoseconds"), "1.53ms");
+        assert_eq!(compact(250.0, "milliseconds"), "250ms");
+        assert_eq!(compact(12.5, "percent"), "12.5%");
+        assert_eq!(compact(999.7, ""), "1.00k");
+        assert_eq!(compact(1023.7, "bytes"), "1.00KiB");
+        assert_eq!(compact(5e18, ""), "5.00E");
+        assert_eq!(compact(5e21, ""), "5000E");
+        assert_eq!(compact(2f64.powi(60) * 3.0, "bytes"), "3072PiB");
+    }
+
+    #[test]
+    fn quantities_keep_precision_and_units() {
+        assert_eq!(quantity(17.0, "requests"), "17 requests");
+        assert_eq!(quantity(2.5, ""), "2.5");
+        assert_eq!(quantity(1_048_576.0, "bytes"), "1048576 bytes (1.00MiB)");
+        assert_eq!(quantity(100.0, "bytes"), "100 bytes");
+        assert_eq!(quantity(3.25, "1/s"), "3.25/s");
+        assert_eq!(number(1.0 / 3.0), "0.333333");
+        assert_eq!(number(1e20), "1.000e20");
+    }
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc_time(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(utc_time(1_795_000_000.25), "2026-11-18T11:06:40.250Z");
+        assert_eq!(utc_time(951_782_400.0), "2000-02-29T00:00:00.000Z");
+        assert_eq!(utc_clock(3_723.0), "01:02:03");
+    }
+
+    #[test]
+    fn scalar_values_show_units_and_timestamps() {
+        let m = meta("requests", Kind::Counter, ValueType::U64, "requests");
+        assert_eq!(
+            value_text(&m, &Ok(Value::Number(Num::U(17)))),
+            "17 requests"
+        );
+        let m = meta("t", Kind::Timestamp, ValueType::F64, "seconds");
+        assert_eq!(
+            value_text(&m, &Ok(Value::Number(Num::F(0.5)))),
+            "1970-01-01T00:00:00.500Z"
+        );
+        let m = meta("up", Kind::Gauge, ValueType::Bool, "");
+        assert_eq!(value_text(&m, &Ok(Value::Bool(true))), "true");
+        let m = meta("neg", Kind::Gauge, ValueType::I32, "");
+        assert_eq!(value_text(&m, &Ok(Value::Number(Num::I(-3)))), "-3");
+        let m = meta("temp", Kind::Gauge, ValueType::F64, "celsius");
+        assert_eq!(
+            value_text(&m, &Ok(Value::Number(Num::F(21.5)))),
+            "21.5 celsius"
+        );
+        assert_eq!(
+            value_text(&m, &Err(ValueError::BeingWritten)),
+            "<being written>"
+        );
+    }
+
+    #[test]
+    fn blocks_align_labels_and_expand_timers() {
+        let mut h = Histogram::empty(5, 400);
+        for v in [1_000_000u64, 2_000_000, 3_000_000] {
+            h.record(v);
+        }
+        let s = snap(vec![
+            (
+                meta("requests", Kind::Counter, ValueType::U64, "requests"),
+                Ok(Value::Number(Num::U(17))),
+            ),
+            (
+                meta("latency", Kind::Timer, ValueType::U64, "nanoseconds"),
+                Ok(Value::Histogram(h)),
+            ),
+            (
+                meta("version", Kind::Constant, ValueType::Text, ""),
+                Ok(Value::Text("1.2".into())),
+            ),
+        ]);
+        let mut out = Vec::new();
+        render(&mut out, &s, s.taken, &[]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "==> /run/x/web-1-2.mmstats <== format 2, pid 1, tid 2"
+        );
+        assert_eq!(lines[1], "requests      17 requests");
+        assert!(text.contains("\nlatency.count 3\n"), "{text}");
+        assert!(text.contains("\nlatency.mean  2.00ms\n"), "{text}");
+        assert!(text.contains("\nlatency.max   3.00ms\n"), "{text}");
+        assert!(text.contains("\nlatency.p99   "), "{text}");
+        assert!(text.ends_with("\nversion       1.2\n"), "{text}");
+        // every value column starts at the same place
+        for l in &lines[1..] {
+            assert_eq!(l.as_bytes()[13], b' ', "{l}");
+            assert_ne!(l.as_bytes()[14], b' ', "{l}");
+        }
+    }
+
+    #[test]
+    fn filters_keep_matching_lines_only() {
+        let mut h = Histogram::empty(5, 400);
+        h.record(10);
+        let s = snap(vec![
+            (
+                meta("requests", Kind::Counter, ValueType::U64, ""),
+                Ok(Value::Number(Num::U(1))),
+            ),
+            (
+                meta("latency", Kind::Histogram, ValueType::U64, ""),
+                Ok(Value::Histogram(h)),
+            ),
+        ]);
+        let got: Vec<String> = lines(&s, s.taken, &["latency.p9".into()])
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(got, ["latency.p90", "latency.p99", "latency.p999"]);
+        assert_eq!(lines(&s, s.taken, &["req".into()]).len(), 1);
+    }
+
+    #[test]
+    fn header_mentions_process_totals_and_closed() {
+        let mut s = snap(vec![]);
+        let mut info = (*s.info).clone();
+        info.tid = Some(0);
+        info.closed = true;
+        info.version = FormatVersion::V1;
+        s.info = Arc::new(info);
+        assert_eq!(
+            header_line(&s),
+            "==> /run/x/web-1-2.mmstats <== format 1, pid 1, process totals, closed"
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Command-line arguments.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+const AFTER_HELP: &str = "\
+Every DELAY seconds pollstats prints one row: for each field, its value combined over all files
+by the field's rule. Counters show their change per second (a counter that went down means its
+writer restarted: it counts from the new value); gauges show their value; timers and histograms
+the mean of the values recorded in the interval; name a derived value for more (latency.p99,
+latency.max, latency.mean, hits.rate). Cells scale with k/M/G, bytes with KiB/MiB/GiB, and
+durations read as 1.53ms.
+
+Examples:
+  pollstats web.requests,web.errors                      one row per second, all files
+  pollstats -p web. -d 0.5 -c 20 requests,latency.p99     twenty rows, half a second apart
+  pollstats -f role=frontend requests                    only files whose role is frontend
+  pollstats requests /dev/shm/mmstats-1000/web-*.mmstats  only these files
+  pollstats --per-file -t requests                       one column group per file
+  pollstats --csv -d 10 requests,rss > log.csv            for a spreadsheet
+  pollstats --tui                                        full-screen view of every field
+
+Keys in --tui: q quit, ? help, / filter, space pause, p or Tab next process, j/k or Up/Down
+move, h/l or Left/Right pick the sort column, s reverses the order.
+
+Exit status:
+  0  done (COUNT rows printed, or q in --tui)
+  1  no stats file had any of the FIELDS at the first sample
+  2  bad usage or a fatal error";
+
+/// Watch mmstats fields over time, one row per interval, or full-screen with --tui.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Prepended to every field name.
+    #[arg(short, long, default_value = "")]
+    pub prefix: String,
+
+    /// Seconds between rows (fractions allowed).
+    #[arg(short, long, default_value = "1", value_parser = parse_delay)]
+    pub delay: Duration,
+
+    /// Stop after COUNT rows [default: never].
+    #[arg(short, long)]
+    pub count: Option<u64>,
+
+    /// Repeat the header every N rows; 0 never [default: the terminal's height, or never when
+    /// not a terminal].
+    #[arg(short = 'n', long = "header-every", value_name = "N")]
+    pub header_every: Option<u64>,
+
+    /// Keep files having a field starting with KEY, or whose field KEY equals VALUE
+    /// (repeatable; all must hold; KEY is a full label, without the prefix).
+    #[arg(short, long = "filter", value_name = "KEY[=VALUE]")]
+    pub filters: Vec<String>,
+
+    /// Print a time column (UTC).
+    #[arg(short = 't', long)]
+    pub timestamp: bool,
+
+    /// One column group per file instead of combining files.
+    #[arg(long)]
+    pub per_file: bool,
+
+    /// CSV rows (with a Unix timestamp column) instead of aligned columns.
+    #[arg(long, conflicts_with = "tui")]
+    pub csv: bool,
+
+    /// Never colour the output (it is coloured only on a terminal anyway).
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// Full-screen view of every field of the selected files.
+    #[arg(long)]
+    pub tui: bool,
+
+    /// Comma-separated field names (with --tui there are none: every argument is a file).
+    #[arg(value_name = "FIELDS", required_unless_present = "tui")]
+    pub fields: Option<String>,
+
+    /// Files or globs [default: the default glob].
+    #[arg(value_name = "FILES")]
+    pub files: Vec<String>,
+}
+
+fn parse_delay(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !(0.01..=86_400.0).contains(&secs) {
+        return Err("the delay must be between 0.01 and 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl Cli {
+    /// The full labels asked for: each comma-separated name with the prefix prepended.
+    pub fn labels(&self) -> Vec<String> {
+        self.fields
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{}{s}", self.prefix))
+            .collect()
+    }
+
+    /// The names as typed, for column headers.
+    pub fn names(&self) -> Vec<String> {
+        self.fields
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The files and globs to watch; with --tui a FIELDS argument is really a file.
+    pub fn patterns(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.tui {
+            p.extend(self.fields.clone());
+        }
+        p.extend(self.files.iter().cloned());
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn original_options() {
+        let c = Cli::parse_from([
+            "pollstats",
+            "-p",
+            "web.",
+            "-d",
+            "0.5",
+            "-c",
+            "3",
+            "-n",
+            "10",
+            "-f",
+            "role=front",
+            "-f",
+            "db",
+            "requests, latency.p99",
+            "a.mmstats",
+            "b*",
+        ]);
+        assert_eq!(c.delay, Duration::from_millis(500));
+        assert_eq!((c.count, c.header_every), (Some(3), Some(10)));
+        assert_eq!(c.filters, ["role=front", "db"]);
+        assert_eq!(c.labels(), ["web.requests", "web.latency.p99"]);
+        assert_eq!(c.names(), ["requests", "latency.p99"]);
+        assert_eq!(c.patterns(), ["a.mmstats", "b*"]);
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_delays_and_missing_fields_are_usage_errors() {
+        assert!(Cli::try_parse_from(["pollstats", "-d", "x", "a"]).is_err());
+        assert!(Cli::try_parse_from(["pollstats", "-d", "0", "a"]).is_err());
+        assert!(Cli::try_parse_from(["pollstats"]).is_err());
+        let c = Cli::try_parse_from(["pollstats", "--tui", "x.mmstats"]).unwrap();
+        assert_eq!(c.patterns(), ["x.mmstats"]);
+    }
+}

@@ -1,0 +1,180 @@
+//! Which field a column names in a file, and which files `-f` keeps.
+
+use mmstats_reader::{FieldValue, Snapshot, Value};
+
+/// Finds `label` in a file: the field with exactly that label, else the field named by all but
+/// the last dotted part with that part as a derived value (`latency.p99` is the `p99` of
+/// `latency`).
+pub fn lookup<'a, 'l>(
+    snap: &'a Snapshot,
+    label: &'l str,
+) -> Option<(&'a FieldValue, Option<&'l str>)> {
+    if let Some(f) = snap.fields.iter().find(|f| f.meta.label == label) {
+        return Some((f, None));
+    }
+    let (base, suffix) = label.rsplit_once('.')?;
+    let f = snap.fields.iter().find(|f| f.meta.label == base)?;
+    let compound = matches!(
+        f.value,
+        Ok(Value::Average { .. }
+            | Value::MovingAverage { .. }
+            | Value::Histogram(_)
+            | Value::Windowed(_))
+    );
+    compound.then_some((f, Some(suffix)))
+}
+
+/// A scalar or text value as `-f key=value` compares it.
+pub fn value_string(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Text(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// One `-f` filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileFilter {
+    /// Keep files having a field whose label starts with this.
+    Has(String),
+    /// Keep files whose field with this label has this value.
+    Equals(String, String),
+}
+
+impl FileFilter {
+    /// Parses `key` or `key=value`, with `prefix` prepended to the key.
+    pub fn parse(s: &str, prefix: &str) -> FileFilter {
+        match s.split_once('=') {
+            Some((k, v)) => FileFilter::Equals(format!("{prefix}{k}"), v.to_string()),
+            None => FileFilter::Has(format!("{prefix}{s}")),
+        }
+    }
+
+    /// True if the file passes.
+    pub fn keeps(&self, snap: &Snapshot) -> bool {
+        match self {
+            FileFilter::Has(p) => snap
+                .fields
+                .iter()
+                .any(|f| f.meta.label.starts_with(p.as_str())),
+            FileFilter::Equals(k, want) => snap.fields.iter().any(|f| {
+                f.meta.label == *k
+                    && f.value
+                        .as_ref()
+                        .ok()
+                        .and_then(value_string)
+                        .is_some_and(|v| v == *want)
+            }),
+        }
+    }
+}
+
+/// True if the file passes every filter and has at least one of `labels`.
+pub fn keep(snap: &Snapshot, filters: &[FileFilter], labels: &[String]) -> bool {
+    filters.iter().all(|f| f.keeps(snap))
+        && (labels.is_empty() || labels.iter().any(|l| lookup(snap, l).is_some()))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, Kind, Num, ValueType};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// A snapshot of file `name` taken at `at` seconds, with these fields.
+    pub(crate) fn snap(name: &str, at: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
+        Snapshot {
+            path: PathBuf::from(format!("/s/{name}.mmstats")),
+            info: Arc::new(FileInfo {
+                version: FormatVersion::V2,
+                pid: Some(name.len() as u32 * 100),
+                tid: Some(1),
+                uid: None,
+                gid: None,
+                start_time: None,
+                boot_id: None,
+                created: Some(UNIX_EPOCH + Duration::from_secs(1000)),
+                writer: String::new(),
+                closed: false,
+                process_totals: false,
+                dev_ino: (1, name.len() as u64),
+            }),
+            taken: UNIX_EPOCH + Duration::from_secs_f64(at),
+            fields: fields
+                .into_iter()
+                .map(|(m, v)| FieldValue {
+                    meta: Arc::new(m),
+                    value: Ok(v),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn m(label: &str, kind: Kind, vt: ValueType) -> FieldMeta {
+        FieldMeta::new(label, kind, vt)
+    }
+
+    #[test]
+    fn lookup_exact_then_derived() {
+        let mut h = Histogram::empty(5, 100);
+        h.record(3);
+        let s = snap(
+            "a",
+            0.0,
+            vec![
+                (
+                    m("web.latency", Kind::Timer, ValueType::U64),
+                    Value::Histogram(h),
+                ),
+                (
+                    m("web.requests", Kind::Counter, ValueType::U64),
+                    Value::Number(Num::U(1)),
+                ),
+            ],
+        );
+        assert_eq!(
+            lookup(&s, "web.requests").map(|(f, s)| (f.meta.label.as_str(), s)),
+            Some(("web.requests", None))
+        );
+        assert_eq!(
+            lookup(&s, "web.latency.p99").map(|(f, s)| (f.meta.label.as_str(), s)),
+            Some(("web.latency", Some("p99")))
+        );
+        assert!(
+            lookup(&s, "web.requests.x").is_none(),
+            "scalars have no derived values"
+        );
+        assert!(lookup(&s, "nope").is_none());
+    }
+
+    #[test]
+    fn filters_by_prefix_and_value() {
+        let s = snap(
+            "a",
+            0.0,
+            vec![
+                (
+                    m("web.role", Kind::Constant, ValueType::Text),
+                    Value::Text("front".into()),
+                ),
+                (
+                    m("web.port", Kind::Constant, ValueType::U16),
+                    Value::Number(Num::U(80)),
+                ),
+            ],
+        );
+        let f = |x: &str| FileFilter::parse(x, "web.").keeps(&s);
+        assert!(f("ro") && f("role=front") && f("port=80"));
+        assert!(!f("role=back") && !f("db") && !f("port=8"));
+        assert_eq!(
+            FileFilter::parse("a=b=c", ""),
+            FileFilter::Equals("a".into(), "b=c".into())
+        );
+        assert!(keep(&s, &[], &["web.port".into()]));
+        assert!(!keep(&s, &[], &["web.other".into()]));
+    }
+}

@@ -1,0 +1,356 @@
+//! The line mode: sample every DELAY on a monotonic schedule and print one row per sample.
+
+use std::collections::HashSet;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use mmstats_reader::render::text::unix_seconds;
+use mmstats_reader::{Scan, Scanner, Snapshot};
+
+use crate::cli::Cli;
+use crate::columns::{FileFilter, keep};
+use crate::rate::{Cell, Rates};
+use crate::table::{self, Group, Layout};
+
+/// Sample times `start + k × delay`, so rows never drift; after a stall, missed ticks are
+/// skipped rather than bunched.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    start: Instant,
+    delay: Duration,
+    k: u32,
+}
+
+impl Schedule {
+    /// A schedule whose tick 0 is `start`.
+    pub fn new(start: Instant, delay: Duration) -> Schedule {
+        Schedule { start, delay, k: 0 }
+    }
+
+    /// The next tick after the previous one, given the time `now`.
+    pub fn next(&mut self, now: Instant) -> Instant {
+        self.k += 1;
+        let due = self.start + self.delay * self.k;
+        if now > due + self.delay {
+            // a whole tick was missed: skip to the next one still ahead
+            let behind = now.duration_since(self.start).as_secs_f64() / self.delay.as_secs_f64();
+            self.k = behind.ceil() as u32;
+            return self.start + self.delay * self.k;
+        }
+        due
+    }
+}
+
+/// Turns scans into rows: selects files, keeps the rate memory, lays out the columns.
+#[derive(Debug)]
+pub struct Poller {
+    labels: Vec<String>,
+    names: Vec<String>,
+    filters: Vec<FileFilter>,
+    per_file: bool,
+    time: bool,
+    rates: Rates,
+}
+
+/// A group title for one file: `pid 42` or `pid 42/43` for a thread.
+pub fn file_title(s: &Snapshot) -> String {
+    match (s.info.pid, s.info.tid) {
+        (Some(p), Some(t)) if t != 0 && t != p => format!("pid {p}/{t}"),
+        (Some(p), _) => format!("pid {p}"),
+        _ => s
+            .path
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+impl Poller {
+    /// A poller for the CLI's fields and filters.
+    pub fn new(cli: &Cli) -> Poller {
+        Poller {
+            labels: cli.labels(),
+            names: cli.names(),
+            filters: cli
+                .filters
+                .iter()
+                .map(|f| FileFilter::parse(f, ""))
+                .collect(),
+            per_file: cli.per_file,
+            time: cli.timestamp,
+            rates: Rates::new(),
+        }
+    }
+
+    /// The files of a scan that pass the filters and have at least one of the fields.
+    pub fn select<'a>(&self, snaps: &'a [Snapshot]) -> Vec<&'a Snapshot> {
+        snaps
+            .iter()
+            .filter(|s| keep(s, &self.filters, &self.labels))
+            .collect()
+    }
+
+    /// One sample: the layout and a row of cells per group.
+    pub fn sample(&mut self, snaps: &[&Snapshot]) -> (Layout, Vec<Vec<Cell>>) {
+        let mut groups = Vec::new();
+        let mut cells = Vec::new();
+        if self.per_file {
+            for s in snaps {
+                groups.push(Group {
+                    title: file_title(s),
+                    names: self.names.clone(),
+                });
+                cells.push(
+                    self.labels
+                        .iter()
+                        .map(|l| self.rates.cell(l, &[*s]))
+                        .collect(),
+                );
+            }
+        } else {
+            let title = format!(
+                "{} file{}",
+                snaps.len(),
+                if snaps.len() == 1 { "" } else { "s" }
+            );
+            groups.push(Group {
+                title,
+                names: self.names.clone(),
+            });
+            cells.push(
+                self.labels
+                    .iter()
+                    .map(|l| self.rates.cell(l, snaps))
+                    .collect(),
+            );
+        }
+        self.rates.end_sample();
+        (
+            Layout {
+                time: self.time,
+                groups,
+            },
+            cells,
+        )
+    }
+}
+
+/// Writes rows and reprints the header when due: every N rows, when the layout changes, and
+/// when the terminal is resized.
+#[derive(Debug)]
+pub struct Printer {
+    /// Header every N rows; 0 never repeats it.
+    pub header_every: u64,
+    /// ANSI colours.
+    pub color: bool,
+    /// CSV instead of columns.
+    pub csv: bool,
+    /// Check the terminal size before each row.
+    pub tty: bool,
+    rows: u64,
+    layout: Option<Layout>,
+    size: Option<(u16, u16)>,
+}
+
+impl Printer {
+    /// A printer.
+    pub fn new(header_every: u64, color: bool, csv: bool, tty: bool) -> Printer {
+        let size = if tty {
+            crossterm::terminal::size().ok()
+        } else {
+            None
+        };
+        Printer {
+            header_every,
+            color,
+            csv,
+            tty,
+            rows: 0,
+            layout: None,
+            size,
+        }
+    }
+
+    /// Writes one row, after a header if one is due.
+    pub fn print(
+        &mut self,
+        out: &mut dyn Write,
+        layout: &Layout,
+        now: SystemTime,
+        cells: &[Vec<Cell>],
+    ) -> io::Result<()> {
+        let t = unix_seconds(now);
+        if self.csv {
+            if self.layout.as_ref() != Some(layout) {
+                out.write_all(table::csv_header(layout).as_bytes())?;
+                self.layout = Some(layout.clone());
+            }
+            out.write_all(table::csv_row(t, cells).as_bytes())?;
+            return out.flush();
+        }
+        let resized = self.tty && {
+            let size = crossterm::terminal::size().ok();
+            std::mem::replace(&mut self.size, size) != size
+        };
+        let due = self.header_every > 0 && self.rows >= self.header_every;
+        if self.layout.as_ref() != Some(layout) || due || resized {
+            out.write_all(table::header(layout, self.color).as_bytes())?;
+            self.layout = Some(layout.clone());
+            self.rows = 0;
+        }
+        out.write_all(table::row(layout, Some(t), cells, self.color).as_bytes())?;
+        self.rows += 1;
+        out.flush()
+    }
+}
+
+/// Prints each file error once (until its message changes).
+#[derive(Debug, Default)]
+struct ErrorLog(HashSet<String>);
+
+impl ErrorLog {
+    fn report(&mut self, scan: &Scan) {
+        for e in &scan.errors {
+            let line = format!("pollstats: {e}");
+            if self.0.insert(line.clone()) {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// Runs the line mode.
+pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let stdout = io::stdout();
+    let tty = stdout.is_terminal();
+    let color = tty && !cli.no_color && std::env::var_os("NO_COLOR").is_none();
+    let header_every = cli.header_every.unwrap_or_else(|| {
+        if tty {
+            crossterm::terminal::size()
+                .map(|(_, h)| u64::from(h.saturating_sub(3)).max(5))
+                .unwrap_or(20)
+        } else {
+            0
+        }
+    });
+    let mut printer = Printer::new(header_every, color, cli.csv, tty);
+    let mut poller = Poller::new(cli);
+    let mut scanner = Scanner::new(cli.patterns());
+    let mut errors = ErrorLog::default();
+
+    let start = Instant::now();
+    let first = scanner.scan();
+    errors.report(&first);
+    let selected = poller.select(&first.snapshots);
+    if selected.is_empty() {
+        eprintln!(
+            "pollstats: no stats file has any of the fields {}",
+            cli.labels().join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    poller.sample(&selected); // the baseline for rates
+
+    let mut out = stdout.lock();
+    let mut schedule = Schedule::new(start, cli.delay);
+    let mut printed = 0u64;
+    while cli.count.is_none_or(|c| printed < c) {
+        let due = schedule.next(Instant::now());
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let scan = scanner.scan();
+        errors.report(&scan);
+        let selected = poller.select(&scan.snapshots);
+        let (layout, cells) = poller.sample(&selected);
+        printer
+            .print(&mut out, &layout, SystemTime::now(), &cells)
+            .context("writing output")?;
+        printed += 1;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_does_not_drift_and_skips_missed_ticks() {
+        let t0 = Instant::now();
+        let d = Duration::from_millis(500);
+        let mut s = Schedule::new(t0, d);
+        // late by 100 ms: the next tick is still exactly t0 + 500 ms, then t0 + 1000 ms
+        assert_eq!(s.next(t0 + Duration::from_millis(100)), t0 + d);
+        assert_eq!(s.next(t0 + Duration::from_millis(620)), t0 + 2 * d);
+        // a stall of several seconds: skip to the first tick ahead
+        assert_eq!(s.next(t0 + Duration::from_millis(3_200)), t0 + 7 * d);
+        assert_eq!(s.next(t0 + Duration::from_millis(3_500)), t0 + 8 * d);
+    }
+
+    #[test]
+    fn printer_repeats_headers_and_csv_has_one() {
+        let l = Layout {
+            time: false,
+            groups: vec![Group {
+                title: "1 file".into(),
+                names: vec!["x".into()],
+            }],
+        };
+        let cells = vec![vec![Cell {
+            value: Some(1.0),
+            ..Cell::default()
+        }]];
+        let mut p = Printer::new(2, false, false, false);
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            p.print(&mut out, &l, SystemTime::UNIX_EPOCH, &cells)
+                .unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("1 file-").count(), 3, "{text}");
+        assert_eq!(text.lines().count(), 5 + 3 * 2);
+
+        let mut p = Printer::new(2, false, true, false);
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            p.print(&mut out, &l, SystemTime::UNIX_EPOCH, &cells)
+                .unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!("timestamp,x\n{}", "0.000,1\n".repeat(5))
+        );
+    }
+
+    #[test]
+    fn per_file_groups_change_the_layout() {
+        use crate::columns::tests::{m, snap};
+        use clap::Parser;
+        use mmstats_reader::{Kind, Num, Value, ValueType};
+        let cli = Cli::parse_from(["pollstats", "--per-file", "req"]);
+        let mut p = Poller::new(&cli);
+        let s = |n: &str, v: u64| {
+            snap(
+                n,
+                1.0,
+                vec![(
+                    m("req", Kind::Gauge, ValueType::U64),
+                    Value::Number(Num::U(v)),
+                )],
+            )
+        };
+        let (a, b) = (s("a", 1), s("bb", 2));
+        let (l1, c1) = p.sample(&[&a, &b]);
+        assert_eq!(
+            l1.groups
+                .iter()
+                .map(|g| g.title.as_str())
+                .collect::<Vec<_>>(),
+            ["pid 100/1", "pid 200/1"]
+        );
+        assert_eq!(c1[1][0].value, Some(2.0));
+        let (l2, _) = p.sample(&[&a]);
+        assert_ne!(l1, l2);
+    }
+}

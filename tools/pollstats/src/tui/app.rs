@@ -1,0 +1,620 @@
+//! The state of the full-screen view and how keys and samples change it.
+
+use std::collections::{HashMap, VecDeque};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use mmstats_reader::render::text::{
+    derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time,
+};
+use mmstats_reader::{Kind, Scan, Snapshot, Value};
+
+use crate::poll::file_title;
+use crate::rate::Rates;
+
+/// Points of history kept per field for its sparkline.
+pub const HISTORY: usize = 120;
+
+/// A column the table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// The label.
+    Label,
+    /// The kind.
+    Kind,
+    /// The value.
+    Value,
+    /// The rate per second.
+    Rate,
+}
+
+impl SortKey {
+    /// Every column, left to right.
+    pub const ALL: [SortKey; 4] = [SortKey::Label, SortKey::Kind, SortKey::Value, SortKey::Rate];
+
+    fn index(self) -> usize {
+        SortKey::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+}
+
+/// One line of the table: a field combined over the selected files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The label.
+    pub label: String,
+    /// The kind's name.
+    pub kind: &'static str,
+    /// The unit of `value`.
+    pub unit: String,
+    /// The current value (counters: their total), if it is a number.
+    pub value: Option<f64>,
+    /// The text, for text fields.
+    pub text: Option<String>,
+    /// Change per second, for counters and windowed fields.
+    pub rate: Option<f64>,
+    /// Recent points (rates for counters, values otherwise), oldest first.
+    pub history: Vec<f64>,
+}
+
+/// What can be selected: one process (every file of its threads, and its totals), or one
+/// file whose writer's pid is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProcKey {
+    /// Every file of this process.
+    Pid(u32),
+    /// This file.
+    File(std::path::PathBuf),
+}
+
+impl ProcKey {
+    /// The key of a file's writer.
+    pub fn of(s: &Snapshot) -> ProcKey {
+        match s.info.pid {
+            Some(p) => ProcKey::Pid(p),
+            None => ProcKey::File(s.path.clone()),
+        }
+    }
+}
+
+/// A process that can be selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcEntry {
+    /// What it selects.
+    pub key: ProcKey,
+    /// Short title: `pid 42`, with the number of files when there are several: `pid 42 ×3`.
+    pub title: String,
+    /// Its files.
+    pub files: usize,
+}
+
+/// Everything the view shows and remembers.
+#[derive(Debug)]
+pub struct App {
+    /// Processes of the last sample.
+    pub procs: Vec<ProcEntry>,
+    /// Files of the last sample.
+    pub files: usize,
+    /// The selected process; `None` means all files combined.
+    pub selected: Option<ProcKey>,
+    /// Rows of the last sample, unsorted and unfiltered.
+    pub rows: Vec<Row>,
+    /// The sort column.
+    pub sort: SortKey,
+    /// Largest first.
+    pub descending: bool,
+    /// Only labels containing this.
+    pub filter: String,
+    /// The filter box has the keyboard.
+    pub editing: bool,
+    /// Samples are not applied.
+    pub paused: bool,
+    /// The help box is shown.
+    pub help: bool,
+    /// Index of the highlighted visible row.
+    pub cursor: usize,
+    /// Errors of the last sample.
+    pub errors: Vec<String>,
+    /// The user asked to quit.
+    pub quit: bool,
+    /// Samples applied so far.
+    pub samples: u64,
+    rates: Rates,
+    history: HashMap<String, VecDeque<f64>>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App::new()
+    }
+}
+
+/// A time in twelve columns: `HH:MM:SS.mmm` on the same UTC day as `now`, else the date.
+pub fn short_time(t: f64, now: f64) -> String {
+    let full = utc_time(t);
+    let same_day = (t / 86_400.0).floor() == (now / 86_400.0).floor();
+    let part = if same_day {
+        full.get(11..23)
+    } else {
+        full.get(..10)
+    };
+    part.map_or(full.clone(), str::to_string)
+}
+
+fn compound(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::Average { .. }
+            | Value::MovingAverage { .. }
+            | Value::Histogram(_)
+            | Value::Windowed(_)
+    )
+}
+
+impl App {
+    /// A view with nothing sampled yet.
+    pub fn new() -> App {
+        App {
+            procs: Vec::new(),
+            files: 0,
+            selected: None,
+            rows: Vec::new(),
+            sort: SortKey::Label,
+            descending: false,
+            filter: String::new(),
+            editing: false,
+            paused: false,
+            help: false,
+            cursor: 0,
+            errors: Vec::new(),
+            quit: false,
+            samples: 0,
+            rates: Rates::new(),
+            history: HashMap::new(),
+        }
+    }
+
+    /// Applies a sample (unless paused).
+    pub fn on_sample(&mut self, scan: &Scan) {
+        if self.paused {
+            return;
+        }
+        self.samples += 1;
+        self.errors = scan.errors.iter().map(|e| e.to_string()).collect();
+        self.files = scan.snapshots.len();
+        let mut procs: Vec<ProcEntry> = Vec::new();
+        for snap in &scan.snapshots {
+            let key = ProcKey::of(snap);
+            match procs.iter_mut().find(|p| p.key == key) {
+                Some(p) => p.files += 1,
+                None => procs.push(ProcEntry {
+                    title: match &key {
+                        ProcKey::Pid(p) => format!("pid {p}"),
+                        ProcKey::File(_) => file_title(snap),
+                    },
+                    key,
+                    files: 1,
+                }),
+            }
+        }
+        procs.sort_by(|a, b| a.key.cmp(&b.key));
+        for p in &mut procs {
+            if p.files > 1 {
+                p.title = format!("{} ×{}", p.title, p.files);
+            }
+        }
+        self.procs = procs;
+        if let Some(sel) = &self.selected {
+            if !self.procs.iter().any(|p| &p.key == sel) {
+                self.select(None); // the selected process went away
+            }
+        }
+        let snaps: Vec<&Snapshot> = match &self.selected {
+            Some(k) => scan
+                .snapshots
+                .iter()
+                .filter(|s| ProcKey::of(s) == *k)
+                .collect(),
+            None => scan.snapshots.iter().collect(),
+        };
+        self.rows = self.compute_rows(&snaps);
+        self.clamp_cursor();
+    }
+
+    fn compute_rows(&mut self, snaps: &[&Snapshot]) -> Vec<Row> {
+        // every label, in the order the files list them
+        let mut labels: Vec<(String, &mmstats_reader::FieldValue)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for s in snaps {
+            for f in &s.fields {
+                if seen.insert(f.meta.label.clone()) {
+                    labels.push((f.meta.label.clone(), f));
+                }
+            }
+        }
+        let now = unix_seconds(std::time::SystemTime::now());
+        let mut rows = Vec::new();
+        for (label, f) in labels {
+            let meta = &f.meta;
+            let mut row = Row {
+                label: label.clone(),
+                kind: meta.kind.as_str(),
+                unit: field_unit(meta).to_string(),
+                value: None,
+                text: None,
+                rate: None,
+                history: Vec::new(),
+            };
+            let cell = self.rates.cell(&label, snaps);
+            let is_compound = f.value.as_ref().is_ok_and(compound);
+            if meta.kind == Kind::Counter {
+                row.rate = cell.value;
+                row.value = Some(
+                    snaps
+                        .iter()
+                        .filter_map(|s| s.fields.iter().find(|x| x.meta.label == label))
+                        .filter_map(|x| x.value.as_ref().ok().and_then(Value::primary))
+                        .sum(),
+                );
+            } else if matches!(f.value, Ok(Value::Windowed(_))) {
+                row.rate = cell.value;
+                let mean = self.rates.cell(&format!("{label}.mean"), snaps);
+                row.value = mean.value;
+            } else if is_compound {
+                // the mean over all recorded values, merged over files
+                let mean = self.rates.cell(&format!("{label}.mean"), snaps);
+                row.value = mean.value;
+                row.unit = derived_unit(meta, "mean").to_string();
+            } else {
+                row.value = cell.value;
+                row.text = cell.text;
+                if meta.kind == Kind::Timestamp {
+                    let per = seconds_per(&row.unit).unwrap_or(1.0);
+                    row.text = row.value.map(|t| short_time(t * per, now));
+                } else if meta.kind == Kind::Constant {
+                    // identifiers and versions: exact, never scaled
+                    row.text = row.text.take().or_else(|| row.value.map(number));
+                }
+            }
+            let point = if matches!(meta.kind, Kind::Constant | Kind::Timestamp) {
+                None // a flat line says nothing
+            } else if meta.kind == Kind::Counter || matches!(f.value, Ok(Value::Windowed(_))) {
+                row.rate
+            } else {
+                row.value
+            };
+            if let Some(point) = point {
+                let h = self.history.entry(label.clone()).or_default();
+                h.push_back(point);
+                while h.len() > HISTORY {
+                    h.pop_front();
+                }
+            }
+            row.history = self
+                .history
+                .get(&label)
+                .map(|h| h.iter().copied().collect())
+                .unwrap_or_default();
+            rows.push(row);
+        }
+        self.rates.end_sample();
+        rows
+    }
+
+    /// Selects a process (or all, with `None`), starting its history afresh.
+    pub fn select(&mut self, key: Option<ProcKey>) {
+        if self.selected != key {
+            self.selected = key;
+            self.history.clear();
+            self.rates = Rates::new();
+            self.cursor = 0;
+        }
+    }
+
+    /// The rows shown: filtered and sorted.
+    pub fn visible(&self) -> Vec<&Row> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.label.to_lowercase().contains(&needle))
+            .collect();
+        let num = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
+        rows.sort_by(|a, b| {
+            let o = match self.sort {
+                SortKey::Label => a.label.cmp(&b.label),
+                SortKey::Kind => a.kind.cmp(b.kind).then_with(|| a.label.cmp(&b.label)),
+                SortKey::Value => num(a.value).total_cmp(&num(b.value)),
+                SortKey::Rate => num(a.rate).total_cmp(&num(b.rate)),
+            };
+            if self.descending { o.reverse() } else { o }
+        });
+        rows
+    }
+
+    fn clamp_cursor(&mut self) {
+        let n = self.visible().len();
+        self.cursor = self.cursor.min(n.saturating_sub(1));
+    }
+
+    fn cycle_proc(&mut self, forward: bool) {
+        let n = self.procs.len();
+        // positions: 0 = all, 1..=n = processes
+        let cur = match &self.selected {
+            None => 0,
+            Some(k) => self
+                .procs
+                .iter()
+                .position(|p| &p.key == k)
+                .map_or(0, |i| i + 1),
+        };
+        let next = if forward {
+            (cur + 1) % (n + 1)
+        } else {
+            (cur + n) % (n + 1)
+        };
+        let key = (next > 0).then(|| self.procs[next - 1].key.clone());
+        self.select(key);
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return;
+        }
+        if self.editing {
+            match key.code {
+                KeyCode::Enter => self.editing = false,
+                KeyCode::Esc => {
+                    self.editing = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.clamp_cursor();
+            return;
+        }
+        if self.help {
+            // any key closes the help; q still quits
+            self.help = false;
+            if key.code != KeyCode::Char('q') {
+                return;
+            }
+        }
+        let last = self.visible().len().saturating_sub(1);
+        match key.code {
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Esc if !self.filter.is_empty() => self.filter.clear(),
+            KeyCode::Esc => self.quit = true,
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Char('/') => self.editing = true,
+            KeyCode::Char(' ') | KeyCode::Char('f') => self.paused = !self.paused,
+            KeyCode::Down | KeyCode::Char('j') => self.cursor = (self.cursor + 1).min(last),
+            KeyCode::Up | KeyCode::Char('k') => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::PageDown => self.cursor = (self.cursor + 10).min(last),
+            KeyCode::PageUp => self.cursor = self.cursor.saturating_sub(10),
+            KeyCode::Home | KeyCode::Char('g') => self.cursor = 0,
+            KeyCode::End | KeyCode::Char('G') => self.cursor = last,
+            KeyCode::Left | KeyCode::Char('h') => {
+                let i = self.sort.index();
+                self.sort = SortKey::ALL[(i + SortKey::ALL.len() - 1) % SortKey::ALL.len()];
+            }
+            KeyCode::Right | KeyCode::Char('l') => {
+                self.sort = SortKey::ALL[(self.sort.index() + 1) % SortKey::ALL.len()];
+            }
+            KeyCode::Char('s') | KeyCode::Char('r') => self.descending = !self.descending,
+            KeyCode::Tab | KeyCode::Char('p') => self.cycle_proc(true),
+            KeyCode::BackTab | KeyCode::Char('P') => self.cycle_proc(false),
+            _ => {}
+        }
+        self.clamp_cursor();
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::columns::tests::{m, snap};
+    use mmstats_reader::{Histogram, Num, ValueType};
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    /// Two files with a counter, a gauge, a text and a timer, at time `at`.
+    pub(crate) fn scan(at: f64, requests: [u64; 2]) -> Scan {
+        let file = |name: &str, req: u64, rss: f64| {
+            let mut lat = m("web.latency", Kind::Timer, ValueType::U64);
+            lat.unit = "nanoseconds".into();
+            let mut h = Histogram::empty(5, 1920);
+            h.record(1_000_000);
+            h.record(3_000_000);
+            let mut rssm = m("mem.rss", Kind::Gauge, ValueType::F64);
+            rssm.unit = "bytes".into();
+            snap(
+                name,
+                at,
+                vec![
+                    (
+                        m("web.requests", Kind::Counter, ValueType::U64),
+                        Value::Number(Num::U(req)),
+                    ),
+                    (rssm, Value::Number(Num::F(rss))),
+                    (
+                        m("web.role", Kind::Text, ValueType::Text),
+                        Value::Text(name.into()),
+                    ),
+                    (lat, Value::Histogram(h)),
+                ],
+            )
+        };
+        Scan {
+            snapshots: vec![
+                file("a", requests[0], 1024.0),
+                file("bb", requests[1], 3072.0),
+            ],
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rows_combine_files_with_counter_rates_and_history() {
+        let mut app = App::new();
+        app.on_sample(&scan(10.0, [100, 200]));
+        app.on_sample(&scan(12.0, [120, 260]));
+        let row = |l: &str| app.rows.iter().find(|r| r.label == l).unwrap().clone();
+        let req = row("web.requests");
+        assert_eq!(req.value, Some(380.0));
+        assert_eq!(req.rate, Some(40.0));
+        assert_eq!(req.history, [40.0]);
+        assert_eq!(row("mem.rss").value, Some(2048.0));
+        assert_eq!(row("web.latency").value, Some(2_000_000.0));
+        assert_eq!(row("web.latency").unit, "nanoseconds");
+        assert_eq!(row("web.role").text.as_deref(), Some("bb"));
+        assert_eq!(app.files, 2);
+        assert_eq!(app.procs.len(), 2);
+    }
+
+    #[test]
+    fn timestamps_read_as_times_and_constants_exactly() {
+        let mut ts = m("sys.created", Kind::Timestamp, ValueType::F64);
+        ts.unit = "seconds".into();
+        let s = snap(
+            "a",
+            1.0,
+            vec![
+                (ts, Value::Number(Num::F(1_795_000_000.25))),
+                (
+                    m("sys.pid", Kind::Constant, ValueType::U32),
+                    Value::Number(Num::U(30_385)),
+                ),
+            ],
+        );
+        let mut app = App::new();
+        app.on_sample(&Scan {
+            snapshots: vec![s],
+            errors: Vec::new(),
+        });
+        let text = |l: &str| app.rows.iter().find(|r| r.label == l).unwrap().text.clone();
+        assert_eq!(text("sys.created").as_deref(), Some("2026-11-18"));
+        assert_eq!(
+            short_time(1_795_000_000.25, 1_795_000_100.0),
+            "11:06:40.250"
+        );
+        assert!(
+            app.rows.iter().all(|r| r.history.is_empty()),
+            "no sparkline for constants"
+        );
+        assert_eq!(text("sys.pid").as_deref(), Some("30385"));
+    }
+
+    #[test]
+    fn keys_filter_sort_select_pause_and_quit() {
+        let mut app = App::new();
+        app.on_sample(&scan(10.0, [100, 200]));
+        app.on_sample(&scan(11.0, [110, 200]));
+        let labels = |app: &App| {
+            app.visible()
+                .iter()
+                .map(|r| r.label.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(&app),
+            ["mem.rss", "web.latency", "web.requests", "web.role"]
+        );
+
+        for c in ['/', 'w', 'e', 'b', '.', 'r'] {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(labels(&app), ["web.requests", "web.role"]);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(labels(&app).len(), 4, "Esc clears the filter");
+
+        app.on_key(key(KeyCode::Char('l'))); // sort by kind
+        app.on_key(key(KeyCode::Char('l'))); // sort by value
+        assert_eq!(app.sort, SortKey::Value);
+        app.on_key(key(KeyCode::Char('s')));
+        assert_eq!(labels(&app)[0], "web.latency", "largest value first");
+
+        app.on_key(key(KeyCode::Char('j')));
+        app.on_key(key(KeyCode::Char('j')));
+        assert_eq!(app.cursor, 2);
+        app.on_key(key(KeyCode::Char('G')));
+        assert_eq!(app.cursor, 3);
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.cursor, 3, "the cursor stays on the table");
+
+        app.on_key(key(KeyCode::Char('p')));
+        assert_eq!(app.selected, Some(ProcKey::Pid(100)));
+        app.on_sample(&scan(12.0, [130, 200]));
+        assert_eq!(
+            app.rows
+                .iter()
+                .find(|r| r.label == "web.requests")
+                .unwrap()
+                .value,
+            Some(130.0)
+        );
+        app.on_key(key(KeyCode::Tab));
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.selected, None, "after the last file comes all");
+
+        app.on_key(key(KeyCode::Char(' ')));
+        assert!(app.paused);
+        let before = app.samples;
+        app.on_sample(&scan(13.0, [140, 200]));
+        assert_eq!(app.samples, before, "paused: samples are not applied");
+        app.on_key(key(KeyCode::Char('?')));
+        assert!(app.help);
+        app.on_key(key(KeyCode::Char('x')));
+        assert!(!app.help && !app.quit);
+        app.on_key(key(KeyCode::Char('q')));
+        assert!(app.quit);
+        let mut app = App::new();
+        app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn a_process_groups_its_thread_files() {
+        let mut s = scan(10.0, [5, 7]);
+        let mut info = (*s.snapshots[1].info).clone();
+        info.pid = Some(100); // a second thread of process 100
+        s.snapshots[1].info = std::sync::Arc::new(info);
+        let mut app = App::new();
+        app.on_sample(&s);
+        assert_eq!(app.procs.len(), 1);
+        assert_eq!(app.procs[0].title, "pid 100 ×2");
+        app.on_key(key(KeyCode::Char('p')));
+        assert_eq!(app.selected, Some(ProcKey::Pid(100)));
+        app.on_sample(&s);
+        let req = app.rows.iter().find(|r| r.label == "web.requests").unwrap();
+        assert_eq!(req.value, Some(12.0), "both threads' files are combined");
+    }
+
+    #[test]
+    fn a_vanished_selected_file_falls_back_to_all() {
+        let mut app = App::new();
+        app.on_sample(&scan(10.0, [1, 2]));
+        app.on_key(key(KeyCode::Char('P'))); // previous from all: the last file
+        assert_eq!(app.selected, Some(ProcKey::Pid(200)));
+        let mut s = scan(11.0, [1, 2]);
+        s.snapshots.pop();
+        app.on_sample(&s);
+        assert_eq!(app.selected, None);
+        assert_eq!(
+            app.rows
+                .iter()
+                .find(|r| r.label == "web.requests")
+                .unwrap()
+                .value,
+            Some(1.0)
+        );
+    }
+}

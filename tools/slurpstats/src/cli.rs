@@ -1,0 +1,74 @@
+//! Command-line arguments.
+
+use clap::{ArgGroup, Parser};
+
+const AFTER_HELP: &str = "\
+Examples:
+  slurpstats                               every file in the stats directory
+  slurpstats /dev/shm/mmstats-1000/web-*.mmstats
+  slurpstats --filter web.stats.status. --filter web.latency.p99
+  slurpstats --json | jq '.files[].pid'
+  slurpstats --ndjson --filter latency >> samples.ndjson
+  slurpstats --csv > stats.csv
+
+Files are found in $MMSTATS_PATH, else $XDG_RUNTIME_DIR/mmstats, else /dev/shm/mmstats-<uid>;
+$MMSTATS_GLOB overrides the default glob. Names starting with '.' are ignored.
+
+Counters, gauges, constants and texts print one line each; averages, histograms, timers and
+windowed fields print their derived values (latency.count, latency.mean, latency.p99, ...).
+Durations are shown humanised (1.53ms); JSON and CSV keep exact numbers in the field's unit.
+
+Exit status:
+  0  every file was read
+  1  some file could not be read (each reported on stderr as 'slurpstats: <path>: <reason>')
+  2  bad usage or a fatal error";
+
+/// Print every field of mmstats files.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about, after_help = AFTER_HELP)]
+#[command(group(ArgGroup::new("format").args(["json", "ndjson", "csv"])))]
+pub struct Cli {
+    /// Files or globs to read [default: the default glob].
+    #[arg(value_name = "PATH|GLOB")]
+    pub paths: Vec<String>,
+
+    /// One JSON document holding every file and every error.
+    #[arg(long)]
+    pub json: bool,
+
+    /// One JSON object per file per line: timestamp, path, pid, tid, format version, fields.
+    #[arg(long)]
+    pub ndjson: bool,
+
+    /// CSV rows: path,label,kind,unit,value.
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Only labels starting with PREFIX (repeatable; a derived label such as latency.p99 counts).
+    #[arg(short, long, value_name = "PREFIX")]
+    pub filter: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn parses_paths_filters_and_one_format() {
+        let c = Cli::parse_from([
+            "slurpstats",
+            "a.mmstats",
+            "-f",
+            "x",
+            "--filter",
+            "y",
+            "--csv",
+        ]);
+        assert_eq!(c.paths, ["a.mmstats"]);
+        assert_eq!(c.filter, ["x", "y"]);
+        assert!(c.csv && !c.json && !c.ndjson);
+        assert!(Cli::try_parse_from(["slurpstats", "--json", "--csv"]).is_err());
+        Cli::command().debug_assert();
+    }
+}

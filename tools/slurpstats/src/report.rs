@@ -1,0 +1,120 @@
+//! Reading the files and writing them out in the chosen format.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use mmstats_reader::render::{csv, json, text};
+use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
+
+use crate::cli::Cli;
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned `label value` blocks.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// CSV rows.
+    Csv,
+}
+
+impl Format {
+    /// The format the flags ask for.
+    pub fn of(cli: &Cli) -> Format {
+        if cli.json {
+            Format::Json
+        } else if cli.ndjson {
+            Format::Ndjson
+        } else if cli.csv {
+            Format::Csv
+        } else {
+            Format::Text
+        }
+    }
+}
+
+/// Writes one snapshot in a streaming format; `first` says whether it is the first one written.
+pub fn write_one(
+    out: &mut dyn Write,
+    format: Format,
+    snap: &Snapshot,
+    first: bool,
+    filters: &[String],
+) -> io::Result<()> {
+    match format {
+        Format::Text => {
+            if !first {
+                writeln!(out)?;
+            }
+            text::render(out, snap, snap.taken, filters)
+        }
+        Format::Ndjson => writeln!(out, "{}", json::snapshot(snap, filters)),
+        Format::Csv => {
+            if first {
+                writeln!(out, "{}", csv::HEADER)?;
+            }
+            csv::render(out, snap, snap.taken, filters)
+        }
+        Format::Json => Ok(()),
+    }
+}
+
+fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
+    StatsFile::open(path)?.snapshot()
+}
+
+/// Runs slurpstats: 0 if every file was read, 1 if some could not be.
+pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let format = Format::of(cli);
+    let (paths, mut errors) = discover(&cli.paths);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
+        out.flush()?;
+        eprintln!("slurpstats: {e}");
+        Ok(())
+    };
+    for e in &errors {
+        report(&mut out, e).context("writing output")?;
+    }
+    if paths.is_empty() && errors.is_empty() {
+        let looked = if cli.paths.is_empty() {
+            default_glob()
+        } else {
+            cli.paths.join(" ")
+        };
+        eprintln!("slurpstats: no stats files match {looked}");
+    }
+    let mut failed = !errors.is_empty();
+    let mut snaps = Vec::new();
+    let mut first = true;
+    for path in &paths {
+        match read(path) {
+            Ok(snap) if format == Format::Json => snaps.push(snap),
+            Ok(snap) => {
+                write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+                first = false;
+            }
+            Err(e) => {
+                report(&mut out, &e).context("writing output")?;
+                failed = true;
+                errors.push(e);
+            }
+        }
+    }
+    if format == Format::Json {
+        let doc = json::document_filtered(&snaps, &errors, SystemTime::now(), &cli.filter);
+        writeln!(out, "{doc:#}").context("writing output")?;
+    }
+    out.flush().context("writing output")?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
