@@ -9,6 +9,7 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmstats_format::{FieldMeta, Kind, ValueType, truncate_utf8};
 
@@ -31,12 +32,51 @@ pub(crate) mod sealed {
         fn to_word(self) -> u64;
         /// The value a word stores.
         fn from_word(w: u64) -> Self;
+        /// `self` widened to a "num" word (FORMAT.md §5): `u64`, `i64` or `f64` bits.
+        fn to_wide(self) -> u64;
+        /// The sum of two "num" words of this type (wrapping for integers).
+        fn wide_add(a: u64, b: u64) -> u64;
+        /// The difference of two "num" words of this type (wrapping for integers).
+        fn wide_sub(a: u64, b: u64) -> u64;
     }
 }
 
+/// How a type's values widen to "num" words and add up (FORMAT.md §5).
+macro_rules! wide {
+    (int) => {
+        #[inline(always)]
+        fn to_wide(self) -> u64 {
+            self.to_word()
+        }
+        #[inline(always)]
+        fn wide_add(a: u64, b: u64) -> u64 {
+            a.wrapping_add(b)
+        }
+        #[inline(always)]
+        fn wide_sub(a: u64, b: u64) -> u64 {
+            a.wrapping_sub(b)
+        }
+    };
+    (float) => {
+        #[inline(always)]
+        fn to_wide(self) -> u64 {
+            f64::from(self).to_bits()
+        }
+        #[inline(always)]
+        fn wide_add(a: u64, b: u64) -> u64 {
+            (f64::from_bits(a) + f64::from_bits(b)).to_bits()
+        }
+        #[inline(always)]
+        fn wide_sub(a: u64, b: u64) -> u64 {
+            (f64::from_bits(a) - f64::from_bits(b)).to_bits()
+        }
+    };
+}
+
 macro_rules! gauge_value {
-    ($($t:ty => $vt:ident, $to:expr, $from:expr;)+) => {$(
+    ($($t:ty => $vt:ident, $wide:ident, $to:expr, $from:expr;)+) => {$(
         impl sealed::Sealed for $t {
+            wide!($wide);
             #[inline(always)]
             fn to_word(self) -> u64 {
                 let f: fn($t) -> u64 = $to;
@@ -55,17 +95,17 @@ macro_rules! gauge_value {
 }
 
 gauge_value! {
-    u8 => U8, u64::from, |w| w as u8;
-    u16 => U16, u64::from, |w| w as u16;
-    u32 => U32, u64::from, |w| w as u32;
-    u64 => U64, |v| v, |w| w;
-    i8 => I8, |v| i64::from(v) as u64, |w| w as i8;
-    i16 => I16, |v| i64::from(v) as u64, |w| w as i16;
-    i32 => I32, |v| i64::from(v) as u64, |w| w as i32;
-    i64 => I64, |v| v as u64, |w| w as i64;
-    f32 => F32, |v| u64::from(v.to_bits()), |w| f32::from_bits(w as u32);
-    f64 => F64, f64::to_bits, f64::from_bits;
-    bool => Bool, u64::from, |w| w & 1 != 0;
+    u8 => U8, int, u64::from, |w| w as u8;
+    u16 => U16, int, u64::from, |w| w as u16;
+    u32 => U32, int, u64::from, |w| w as u32;
+    u64 => U64, int, |v| v, |w| w;
+    i8 => I8, int, |v| i64::from(v) as u64, |w| w as i8;
+    i16 => I16, int, |v| i64::from(v) as u64, |w| w as i16;
+    i32 => I32, int, |v| i64::from(v) as u64, |w| w as i32;
+    i64 => I64, int, |v| v as u64, |w| w as i64;
+    f32 => F32, float, |v| u64::from(v.to_bits()), |w| f32::from_bits(w as u32);
+    f64 => F64, float, f64::to_bits, f64::from_bits;
+    bool => Bool, int, u64::from, |w| w & 1 != 0;
 }
 
 /// A counter: a `u64` that only goes up (and wraps). Readers show its rate.
@@ -135,6 +175,54 @@ impl<T: GaugeValue> Handle for Gauge<T> {
     }
 }
 
+/// A point in time, stored as `f64` seconds since the Unix epoch (unit `seconds` unless
+/// declared otherwise). Readers show it as a date or an age.
+///
+/// `Send` but not `Sync`, like every handle.
+#[derive(Debug)]
+pub struct Timestamp {
+    slot: Slot,
+}
+
+impl Timestamp {
+    /// Sets the time; times before the epoch are stored as negative seconds.
+    #[inline]
+    pub fn set(&self, t: SystemTime) {
+        let secs = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs_f64(),
+            Err(e) => -e.duration().as_secs_f64(),
+        };
+        self.set_secs(secs);
+    }
+    /// Sets the time to now.
+    #[inline]
+    pub fn set_now(&self) {
+        self.set(SystemTime::now());
+    }
+    /// Sets the time as seconds since the Unix epoch.
+    #[inline]
+    pub fn set_secs(&self, secs: f64) {
+        self.slot.first().store(secs.to_bits(), Relaxed);
+    }
+    /// The stored time in seconds since the Unix epoch.
+    pub fn get_secs(&self) -> f64 {
+        f64::from_bits(self.slot.first().load(Relaxed))
+    }
+}
+
+impl Handle for Timestamp {
+    fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
+        let mut meta = decl.meta(Kind::Timestamp, ValueType::F64);
+        if meta.unit.is_empty() {
+            meta.unit = "seconds".into();
+        }
+        Ok(meta)
+    }
+    fn bind(slot: Slot) -> Self {
+        Timestamp { slot }
+    }
+}
+
 /// A text field of fixed capacity; longer text is truncated on a character boundary.
 ///
 /// Updates go through the field's sequence counter (FORMAT.md §4.2), so a reader never sees
@@ -194,6 +282,28 @@ mod tests {
     }
 
     #[test]
+    fn wide_words_add_up_in_their_type() {
+        assert_eq!(
+            i32::wide_add((-5i32).to_wide(), 3i32.to_wide()),
+            (-2i64) as u64
+        );
+        assert_eq!(
+            f64::from_bits(f32::wide_add(1.5f32.to_wide(), 0.25f32.to_wide())),
+            1.75
+        );
+        assert_eq!(
+            u8::wide_add(250u8.to_wide(), 10u8.to_wide()),
+            260,
+            "no wrap at 8 bits"
+        );
+        assert_eq!(u64::wide_sub(5, 7), u64::MAX - 1);
+        assert_eq!(
+            f64::from_bits(f64::wide_sub(2f64.to_bits(), 0.5f64.to_bits())),
+            1.5
+        );
+    }
+
+    #[test]
     fn gauge_words_follow_the_format() {
         round_trip(200u8);
         round_trip(-5i8);
@@ -222,5 +332,6 @@ mod tests {
         assert_send::<Counter>();
         assert_send::<Gauge<f64>>();
         assert_send::<Text>();
+        assert_send::<Timestamp>();
     }
 }

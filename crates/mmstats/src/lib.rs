@@ -4,7 +4,9 @@
 //!
 //! Each [`Stats`] object owns one file (usually one per thread), laid out as
 //! `format-spec/FORMAT.md` describes. Fields are registered at any time; each registration
-//! returns a handle ([`Counter`], [`Gauge`], [`Text`]) that updates the field's value in place.
+//! returns a handle that updates the field's value in place: [`Counter`], [`Gauge`], [`Text`],
+//! [`Timestamp`], and for many recorded values [`Average`], [`MovingAverage`], [`Histogram`],
+//! [`Timer`] and [`Windowed`].
 //! Handles are `Send` but not `Sync`: one thread writes a file's fields, which is why an
 //! increment needs no atomic read-modify-write.
 //!
@@ -39,15 +41,20 @@
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 pub use decl::{FieldDecl, Handle, Register};
+pub use distribution::{
+    Average, DEFAULT_BUCKETS, DEFAULT_WINDOW, Histogram, MovingAverage, Timer, TimerGuard,
+};
 pub use error::Error;
-pub use handle::{Counter, Gauge, GaugeValue, Text};
+pub use handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;
 pub use stats::Stats;
+pub use window::{DEFAULT_SLOTS, Windowed};
 
 mod create;
 mod decl;
 mod dir;
+mod distribution;
 mod error;
 mod handle;
 mod identity;
@@ -56,6 +63,7 @@ mod options;
 mod region;
 mod seqlock;
 mod stats;
+mod window;
 
 #[doc(hidden)]
 pub mod __private {

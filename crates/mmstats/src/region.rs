@@ -94,6 +94,7 @@ impl Region {
             ptr,
             words,
             capacity,
+            window: 0,
             region: Arc::clone(self),
         })
     }
@@ -113,6 +114,7 @@ pub struct Slot {
     ptr: NonNull<u64>,
     words: usize,
     capacity: u32,
+    window: u32,
     region: Arc<Region>,
 }
 
@@ -130,6 +132,7 @@ impl fmt::Debug for Slot {
             .field("offset", &off)
             .field("words", &self.words)
             .field("capacity", &self.capacity)
+            .field("window", &self.window)
             .finish()
     }
 }
@@ -173,6 +176,18 @@ impl Slot {
     /// The field's kind-specific capacity (bytes of a text field).
     pub(crate) fn capacity(&self) -> u32 {
         self.capacity
+    }
+
+    /// The same slot, with the window size a declaration asked for but the record does not
+    /// hold (a timer's moving window, FORMAT.md §5.5).
+    pub(crate) fn with_window(mut self, window: u32) -> Slot {
+        self.window = window;
+        self
+    }
+
+    /// The window size given by [`Slot::with_window`], or 0.
+    pub(crate) fn window(&self) -> u32 {
+        self.window
     }
 }
 

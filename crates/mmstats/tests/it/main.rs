@@ -6,3 +6,4 @@ mod fields;
 mod file;
 mod lifecycle;
 mod model;
+mod summaries;
