@@ -63,6 +63,7 @@ mod options;
 mod region;
 mod seqlock;
 mod stats;
+mod totals;
 mod window;
 
 #[doc(hidden)]

@@ -18,6 +18,8 @@ pub struct Options {
     pub(crate) mode: u32,
     pub(crate) keep: bool,
     pub(crate) reserve: Reserve,
+    /// Set for a process totals file (FORMAT.md §2.1 state `PROCESS`): thread id 0.
+    pub(crate) totals: bool,
 }
 
 impl Default for Options {
@@ -30,6 +32,7 @@ impl Default for Options {
             mode: 0o644,
             keep: false,
             reserve: Reserve::default(),
+            totals: false,
         }
     }
 }
