@@ -4,6 +4,16 @@ use std::path::PathBuf;
 
 use mmstats_format::Reserve;
 
+/// Room a stats file has for fields registered after creation unless [`Options::reserve`] says
+/// otherwise: 64 fields, 4 KiB of labels and help texts, and 64 KiB of values (a counter takes
+/// 8 bytes, a histogram or timer with the default buckets about 8 KiB). The file is allocated
+/// whole at creation, so this is memory the file uses from the start.
+pub const DEFAULT_RESERVE: Reserve = Reserve {
+    fields: 64,
+    strings: 4096,
+    values: 64 * 1024,
+};
+
 /// How and where to create a stats file.
 ///
 /// Every setting has a default; the environment supplies the directory (`$MMSTATS_PATH`) and
@@ -31,7 +41,7 @@ impl Default for Options {
             file_template: None,
             mode: 0o644,
             keep: false,
-            reserve: Reserve::default(),
+            reserve: DEFAULT_RESERVE,
             totals: false,
         }
     }
@@ -39,7 +49,8 @@ impl Default for Options {
 
 impl Options {
     /// Defaults: directory from `$MMSTATS_PATH` or the per-user tmpfs directory, name template
-    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop.
+    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop, room
+    /// for [`DEFAULT_RESERVE`].
     pub fn new() -> Options {
         Options::default()
     }
@@ -75,7 +86,7 @@ impl Options {
         self.keep = keep;
         self
     }
-    /// Room for fields registered after creation (FORMAT.md §7).
+    /// Room for fields registered after creation (FORMAT.md §7); default [`DEFAULT_RESERVE`].
     pub fn reserve(mut self, reserve: Reserve) -> Options {
         self.reserve = reserve;
         self

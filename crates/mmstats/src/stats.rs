@@ -130,7 +130,9 @@ impl Stats {
     /// The directory is checked (a real directory, owned by this user, not writable by group or
     /// others) and created with mode 0700 if missing. The file is built whole under a temporary
     /// name and renamed into place without replacing anything: if the name exists, even as a
-    /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched.
+    /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched. Two stats
+    /// objects of one thread therefore need different names: put `{NAME}` in the template and
+    /// give each a different [`Options::name`].
     pub fn create(options: Options) -> Result<Stats, Error> {
         let dir_path = dir::resolve(options.dir.as_deref());
         let dir = StatsDir::open(&dir_path)?;
@@ -165,7 +167,14 @@ impl Stats {
         image[..header.len()].copy_from_slice(&header);
 
         let Created { file, name, path } = create::create(&dir, &name, options.mode, &image)?;
-        let region = Region::map(&file, image.len()).map_err(|e| Error::io(&path, e))?;
+        let region = match Region::map(&file, image.len()) {
+            Ok(region) => region,
+            Err(e) => {
+                // The file has its name but no writer: remove it rather than leave it behind.
+                let _ = unlinkat(&dir.fd, name.as_str(), UnlinkatFlags::NoRemoveDir);
+                return Err(Error::io(&path, e));
+            }
+        };
         Ok(Stats {
             path,
             prefix: options.prefix,
