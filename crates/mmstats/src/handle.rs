@@ -32,51 +32,12 @@ pub(crate) mod sealed {
         fn to_word(self) -> u64;
         /// The value a word stores.
         fn from_word(w: u64) -> Self;
-        /// `self` widened to a "num" word (FORMAT.md §5): `u64`, `i64` or `f64` bits.
-        fn to_wide(self) -> u64;
-        /// The sum of two "num" words of this type (wrapping for integers).
-        fn wide_add(a: u64, b: u64) -> u64;
-        /// The difference of two "num" words of this type (wrapping for integers).
-        fn wide_sub(a: u64, b: u64) -> u64;
     }
 }
 
-/// How a type's values widen to "num" words and add up (FORMAT.md §5).
-macro_rules! wide {
-    (int) => {
-        #[inline(always)]
-        fn to_wide(self) -> u64 {
-            self.to_word()
-        }
-        #[inline(always)]
-        fn wide_add(a: u64, b: u64) -> u64 {
-            a.wrapping_add(b)
-        }
-        #[inline(always)]
-        fn wide_sub(a: u64, b: u64) -> u64 {
-            a.wrapping_sub(b)
-        }
-    };
-    (float) => {
-        #[inline(always)]
-        fn to_wide(self) -> u64 {
-            f64::from(self).to_bits()
-        }
-        #[inline(always)]
-        fn wide_add(a: u64, b: u64) -> u64 {
-            (f64::from_bits(a) + f64::from_bits(b)).to_bits()
-        }
-        #[inline(always)]
-        fn wide_sub(a: u64, b: u64) -> u64 {
-            (f64::from_bits(a) - f64::from_bits(b)).to_bits()
-        }
-    };
-}
-
 macro_rules! gauge_value {
-    ($($t:ty => $vt:ident, $wide:ident, $to:expr, $from:expr;)+) => {$(
+    ($($t:ty => $vt:ident, $to:expr, $from:expr;)+) => {$(
         impl sealed::Sealed for $t {
-            wide!($wide);
             #[inline(always)]
             fn to_word(self) -> u64 {
                 let f: fn($t) -> u64 = $to;
@@ -95,17 +56,17 @@ macro_rules! gauge_value {
 }
 
 gauge_value! {
-    u8 => U8, int, u64::from, |w| w as u8;
-    u16 => U16, int, u64::from, |w| w as u16;
-    u32 => U32, int, u64::from, |w| w as u32;
-    u64 => U64, int, |v| v, |w| w;
-    i8 => I8, int, |v| i64::from(v) as u64, |w| w as i8;
-    i16 => I16, int, |v| i64::from(v) as u64, |w| w as i16;
-    i32 => I32, int, |v| i64::from(v) as u64, |w| w as i32;
-    i64 => I64, int, |v| v as u64, |w| w as i64;
-    f32 => F32, float, |v| u64::from(v.to_bits()), |w| f32::from_bits(w as u32);
-    f64 => F64, float, f64::to_bits, f64::from_bits;
-    bool => Bool, int, u64::from, |w| w & 1 != 0;
+    u8 => U8, u64::from, |w| w as u8;
+    u16 => U16, u64::from, |w| w as u16;
+    u32 => U32, u64::from, |w| w as u32;
+    u64 => U64, |v| v, |w| w;
+    i8 => I8, |v| i64::from(v) as u64, |w| w as i8;
+    i16 => I16, |v| i64::from(v) as u64, |w| w as i16;
+    i32 => I32, |v| i64::from(v) as u64, |w| w as i32;
+    i64 => I64, |v| v as u64, |w| w as i64;
+    f32 => F32, |v| u64::from(v.to_bits()), |w| f32::from_bits(w as u32);
+    f64 => F64, f64::to_bits, f64::from_bits;
+    bool => Bool, u64::from, |w| w & 1 != 0;
 }
 
 /// A counter: a `u64` that only goes up (and wraps). Readers show its rate.
@@ -281,28 +242,6 @@ mod tests {
         let num = Num::from_word(T::TYPE, w);
         let back = Num::from_word(T::TYPE, Num::to_word(num, T::TYPE));
         assert_eq!(num, back);
-    }
-
-    #[test]
-    fn wide_words_add_up_in_their_type() {
-        assert_eq!(
-            i32::wide_add((-5i32).to_wide(), 3i32.to_wide()),
-            (-2i64) as u64
-        );
-        assert_eq!(
-            f64::from_bits(f32::wide_add(1.5f32.to_wide(), 0.25f32.to_wide())),
-            1.75
-        );
-        assert_eq!(
-            u8::wide_add(250u8.to_wide(), 10u8.to_wide()),
-            260,
-            "no wrap at 8 bits"
-        );
-        assert_eq!(u64::wide_sub(5, 7), u64::MAX - 1);
-        assert_eq!(
-            f64::from_bits(f64::wide_sub(2f64.to_bits(), 0.5f64.to_bits())),
-            1.5
-        );
     }
 
     #[test]

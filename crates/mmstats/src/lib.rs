@@ -5,8 +5,7 @@
 //! Each [`Stats`] object owns one file (usually one per thread), laid out as
 //! `format-spec/FORMAT.md` describes. Fields are registered at any time; each registration
 //! returns a handle that updates the field's value in place: [`Counter`], [`Gauge`], [`Text`],
-//! [`Timestamp`], and for many recorded values [`Average`], [`MovingAverage`], [`Histogram`],
-//! [`Timer`] and [`Windowed`].
+//! [`Timestamp`].
 //! Handles are `Send` but not `Sync`: one thread writes a file's fields, which is why an
 //! increment needs no atomic read-modify-write.
 //!
@@ -51,47 +50,26 @@
 //! and its last values stay readable; tools treat it as stale once its lock is free and its
 //! process gone.
 //!
-//! # Summaries
-//!
-//! ```
-//! # let tmp = tempfile::tempdir()?;
-//! # let stats = mmstats::Stats::create(mmstats::Options::new().dir(tmp.path()))?;
-//! let request = stats.timer("request").help("time to answer").register()?;
-//! let sizes = stats.histogram("response.size").unit("bytes").register()?;
-//! let per_second = stats.windowed::<u64>("requests").register()?;
-//! {
-//!     let _timing = request.start(); // records the elapsed time when dropped
-//!     sizes.record(1500);
-//!     per_second.record(1);
-//! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
 //! # Models and threads
 //!
 //! A [`StatsModel`] (what `#[derive(Stats)]` implements) is a struct of handles registered
 //! together. [`Instance::create`] gives a model a file of its own; a generated `local()`
 //! function gives each thread its own instance through [`__private::LocalCell`]. When such a
-//! thread ends, its counters, averages and histograms are added to a per-process totals file
+//! thread ends, its counters (and its averages and histograms) are added to a per-process totals file
 //! (thread id 0, state `PROCESS`) before its file is removed, so totals never go backwards.
 
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 pub use decl::{FieldDecl, Handle, Register};
-pub use distribution::{
-    Average, DEFAULT_BUCKETS, DEFAULT_WINDOW, Histogram, MovingAverage, Timer, TimerGuard,
-};
 pub use error::Error;
 pub use handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use model::{Instance, Local, StatsModel};
-pub use options::{DEFAULT_RESERVE, Options};
+pub use options::Options;
 pub use stats::Stats;
-pub use window::{DEFAULT_SLOTS, Windowed};
 
 mod create;
 mod decl;
 mod dir;
-mod distribution;
 mod error;
 mod handle;
 mod identity;
@@ -101,7 +79,6 @@ mod region;
 mod seqlock;
 mod stats;
 mod totals;
-mod window;
 
 #[doc(hidden)]
 pub mod __private {

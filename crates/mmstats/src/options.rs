@@ -4,16 +4,6 @@ use std::path::PathBuf;
 
 use mmstats_format::Reserve;
 
-/// Room a stats file has for fields registered after creation unless [`Options::reserve`] says
-/// otherwise: 64 fields, 4 KiB of labels and help texts, and 64 KiB of values (a counter takes
-/// 8 bytes, a histogram or timer with the default buckets about 8 KiB). The file is allocated
-/// whole at creation, so this is memory the file uses from the start.
-pub const DEFAULT_RESERVE: Reserve = Reserve {
-    fields: 64,
-    strings: 4096,
-    values: 64 * 1024,
-};
-
 /// How and where to create a stats file.
 ///
 /// Every setting has a default; the environment supplies the directory (`$MMSTATS_PATH`) and
@@ -41,7 +31,7 @@ impl Default for Options {
             file_template: None,
             mode: 0o644,
             keep: false,
-            reserve: DEFAULT_RESERVE,
+            reserve: Reserve::default(),
             totals: false,
         }
     }
@@ -50,7 +40,7 @@ impl Default for Options {
 impl Options {
     /// Defaults: directory from `$MMSTATS_PATH` or the per-user tmpfs directory, name template
     /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop, room
-    /// for [`DEFAULT_RESERVE`].
+    /// for `Reserve::default()` more fields.
     pub fn new() -> Options {
         Options::default()
     }
@@ -86,7 +76,7 @@ impl Options {
         self.keep = keep;
         self
     }
-    /// Room for fields registered after creation (FORMAT.md §7); default [`DEFAULT_RESERVE`].
+    /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.
     pub fn reserve(mut self, reserve: Reserve) -> Options {
         self.reserve = reserve;
         self

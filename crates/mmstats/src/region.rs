@@ -94,7 +94,6 @@ impl Region {
             ptr,
             words,
             capacity,
-            window: 0,
             region: Arc::clone(self),
         })
     }
@@ -114,7 +113,6 @@ pub struct Slot {
     ptr: NonNull<u64>,
     words: usize,
     capacity: u32,
-    window: u32,
     region: Arc<Region>,
 }
 
@@ -132,7 +130,6 @@ impl fmt::Debug for Slot {
             .field("offset", &off)
             .field("words", &self.words)
             .field("capacity", &self.capacity)
-            .field("window", &self.window)
             .finish()
     }
 }
@@ -176,18 +173,6 @@ impl Slot {
     /// The field's kind-specific capacity (bytes of a text field).
     pub(crate) fn capacity(&self) -> u32 {
         self.capacity
-    }
-
-    /// The same slot, with the window size a declaration asked for but the record does not
-    /// hold (a timer's moving window, FORMAT.md §5.5).
-    pub(crate) fn with_window(mut self, window: u32) -> Slot {
-        self.window = window;
-        self
-    }
-
-    /// The window size given by [`Slot::with_window`], or 0.
-    pub(crate) fn window(&self) -> u32 {
-        self.window
     }
 }
 

@@ -18,14 +18,12 @@ use nix::unistd::{UnlinkatFlags, unlinkat};
 use crate::create::{self, Created};
 use crate::decl::{FieldDecl, Handle, Register};
 use crate::dir::{self, StatsDir};
-use crate::distribution::{Average, Histogram, MovingAverage, Timer};
 use crate::error::Error;
 use crate::handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
 use crate::identity;
 use crate::options::Options;
 use crate::region::{Region, Slot};
 use crate::totals::TotalsKey;
-use crate::window::Windowed;
 
 /// A stats file and the right to register fields in it.
 ///
@@ -206,7 +204,7 @@ impl Stats {
         decl.label.insert_str(0, &self.prefix);
         let meta = H::meta(&decl)?;
         let slot = self.publish(&meta, &Init::Zero)?;
-        Ok(H::bind(slot.with_window(decl.capacity.unwrap_or(0))))
+        Ok(H::bind(slot))
     }
 
     /// Declares a counter.
@@ -228,38 +226,6 @@ impl Stats {
 
     /// Declares a timestamp (`f64` seconds since the Unix epoch).
     pub fn timestamp(&self, label: &str) -> Register<'_, Timestamp> {
-        self.declare(label)
-    }
-
-    /// Declares a running average of values of type `T`.
-    pub fn average<T: GaugeValue>(&self, label: &str) -> Register<'_, Average<T>> {
-        self.declare(label)
-    }
-
-    /// Declares an average of the last `window` values of type `T`.
-    pub fn moving_average<T: GaugeValue>(
-        &self,
-        label: &str,
-        window: u32,
-    ) -> Register<'_, MovingAverage<T>> {
-        self.declare(label).capacity(window)
-    }
-
-    /// Declares a histogram of `u64` values ([`crate::DEFAULT_BUCKETS`] buckets unless
-    /// [`Register::capacity`] says otherwise).
-    pub fn histogram(&self, label: &str) -> Register<'_, Histogram> {
-        self.declare(label)
-    }
-
-    /// Declares a timer: a histogram of durations in nanoseconds with a moving average of the
-    /// last [`crate::DEFAULT_WINDOW`] (or [`Register::capacity`]) of them.
-    pub fn timer(&self, label: &str) -> Register<'_, Timer> {
-        self.declare(label)
-    }
-
-    /// Declares per-second counts and sums of values of type `T` over the last
-    /// [`crate::DEFAULT_SLOTS`] (or [`Register::capacity`]) seconds.
-    pub fn windowed<T: GaugeValue>(&self, label: &str) -> Register<'_, Windowed<T>> {
         self.declare(label)
     }
 

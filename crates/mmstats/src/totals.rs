@@ -133,6 +133,123 @@ fn add_int(_: ValueType, a: u64, b: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN, state};
+    use mmstats_format::{FieldMeta, Header, Histogram, Num, TableView, Value, bucket_index};
+
+    /// A type of its own, so this test's totals file is not another test's.
+    struct FoldTest;
+
+    fn metas() -> [FieldMeta; 3] {
+        let counter = FieldMeta::new("c", Kind::Counter, ValueType::U64);
+        let average = FieldMeta::new("a", Kind::Average, ValueType::U64);
+        let mut hist = FieldMeta::new("h", Kind::Histogram, ValueType::U64);
+        hist.param = 5;
+        hist.capacity = 64;
+        [counter, average, hist]
+    }
+
+    /// A thread's file holding counter `c`, an average of `avg` and a histogram of `values`.
+    fn thread_file(
+        dir: &std::path::Path,
+        name: &str,
+        c: u64,
+        avg: &[u64],
+        values: &[u64],
+    ) -> Stats {
+        let stats = Stats::create(
+            Options::new()
+                .dir(dir)
+                .name(name)
+                .file_template("{NAME}-{TID}.mmstats"),
+        )
+        .unwrap();
+        let [counter, average, hist] = metas();
+        let p = stats.find_or_publish(&counter).unwrap();
+        stats.value_word(&p, 0).store(c, Relaxed);
+        let p = stats.find_or_publish(&average).unwrap();
+        stats.value_word(&p, 1).store(avg.len() as u64, Relaxed);
+        stats.value_word(&p, 2).store(avg.iter().sum(), Relaxed);
+        let p = stats.find_or_publish(&hist).unwrap();
+        let mut h = Histogram::empty(5, 64);
+        for v in values {
+            h.record(*v);
+        }
+        let head = [0, h.count, h.sum, h.min, h.max, h.last, 0, 0];
+        for (i, w) in head.iter().chain(&h.buckets).enumerate() {
+            stats.value_word(&p, i).store(*w, Relaxed);
+        }
+        stats
+    }
+
+    fn values(path: &std::path::Path) -> (Header, Vec<(String, Value)>) {
+        let bytes = std::fs::read(path).unwrap();
+        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
+        let s0 = h.geometry.strings_offset as usize;
+        let view = TableView {
+            order: h.byte_order,
+            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
+            strings_offset: h.geometry.strings_offset,
+            strings: &bytes[s0..s0 + h.live.strings_used as usize],
+            values_offset: h.geometry.values_offset,
+            values_used: h.live.values_used,
+        };
+        let out = view
+            .decode()
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let start = f.value_offset as usize;
+                let words: Vec<u64> = bytes[start..start + f.value_length as usize]
+                    .chunks_exact(8)
+                    .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
+                    .collect();
+                let v = Value::decode(&f.meta, &words, h.byte_order).unwrap();
+                (f.meta.label, v)
+            })
+            .collect();
+        (h, out)
+    }
+
+    #[test]
+    fn counters_averages_and_histograms_fold_into_the_totals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = TotalsKey {
+            model: TypeId::of::<FoldTest>(),
+            name: "t",
+            dir: Some(tmp.path().to_path_buf()),
+            template: Some("{NAME}-{TID}.mmstats".into()),
+        };
+        let mut one = thread_file(tmp.path(), "one", 3, &[4, 6], &[5, 100]);
+        let one_path = one.path().to_path_buf();
+        one.fold_on_close(key.clone());
+        drop(one);
+        assert!(!one_path.exists());
+        let totals = tmp.path().join("t-0.mmstats");
+        let two = thread_file(tmp.path(), "two", 4, &[5], &[1]);
+        fold(&key, &two);
+
+        let (h, v) = values(&totals);
+        assert_eq!(h.identity.tid, 0);
+        assert_eq!(h.live.state & state::PROCESS, state::PROCESS);
+        let get = |l: &str| v.iter().find(|(k, _)| k == l).unwrap().1.clone();
+        assert_eq!(get("c"), Value::Number(Num::U(7)));
+        assert_eq!(
+            get("a"),
+            Value::Average {
+                count: 3,
+                sum: Num::U(15)
+            }
+        );
+        let Value::Histogram(hist) = get("h") else {
+            panic!("not a histogram")
+        };
+        assert_eq!((hist.count, hist.sum, hist.min, hist.max), (3, 106, 1, 100));
+        assert_eq!(hist.last, 1, "the latest fold's last value");
+        assert_eq!(hist.buckets[bucket_index(100, 5).min(63)], 1);
+        assert_eq!(hist.buckets[1] + hist.buckets[5], 2);
+        assert_eq!(hist.buckets.iter().sum::<u64>(), 3);
+        assert_eq!(get("sys.tid"), Value::Number(Num::U(0)));
+    }
 
     #[test]
     fn words_add_in_their_type() {

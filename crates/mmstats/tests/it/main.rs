@@ -6,4 +6,3 @@ mod fields;
 mod file;
 mod lifecycle;
 mod model;
-mod summaries;

@@ -1,7 +1,7 @@
 //! Models: structs of handles registered together, per instance or per thread.
 
 use mmstats::__private::LocalCell;
-use mmstats::{Counter, Error, Gauge, Histogram, Instance, Options, Reserve, Stats, StatsModel};
+use mmstats::{Counter, Error, Gauge, Instance, Options, Reserve, Stats, StatsModel};
 use mmstats_format::layout::state;
 use mmstats_format::{Num, Value};
 
@@ -12,7 +12,6 @@ use crate::file::{decode, names};
 struct Web {
     hits: Counter,
     busy: Gauge<u32>,
-    sizes: Histogram,
 }
 
 impl StatsModel for Web {
@@ -22,14 +21,13 @@ impl StatsModel for Web {
         Ok(Web {
             hits: stats.counter("hits").register()?,
             busy: stats.gauge::<u32>("busy").register()?,
-            sizes: stats.histogram("sizes").capacity(64).register()?,
         })
     }
     fn reserve() -> Reserve {
         Reserve {
-            fields: 3,
-            strings: 24,
-            values: 16 + 64 + 8 * 64,
+            fields: 2,
+            strings: 16,
+            values: 16,
         }
     }
 }
@@ -101,7 +99,6 @@ fn local_child() {
             let l = Web::local();
             l.hits.incr(n);
             l.busy.set(7);
-            l.sizes.record(n);
             let p = l.stats().path().to_path_buf();
             (p.clone(), p.exists())
         })
@@ -115,7 +112,7 @@ fn local_child() {
     assert!(mine.exists());
     assert_eq!(decode(&mine).value("web.hits"), Value::Number(Num::U(2)));
 
-    // Its counters and histograms went to the process totals first.
+    // Its counters went to the process totals first.
     let t = decode(&totals);
     assert_eq!(t.header.identity.tid, 0);
     assert_eq!(t.header.identity.pid, std::process::id());
@@ -130,13 +127,6 @@ fn local_child() {
     worker(5);
     let t = decode(&totals);
     assert_eq!(t.value("web.hits"), Value::Number(Num::U(15)));
-    match t.value("web.sizes") {
-        Value::Histogram(h) => {
-            assert_eq!((h.count, h.sum, h.min, h.max), (2, 15, 5, 10));
-            assert_eq!(h.buckets.iter().sum::<u64>(), 2);
-        }
-        v => panic!("{v:?}"),
-    }
 }
 
 #[test]
