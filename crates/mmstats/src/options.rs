@@ -18,6 +18,8 @@ pub struct Options {
     pub(crate) mode: u32,
     pub(crate) keep: bool,
     pub(crate) reserve: Reserve,
+    /// Set for a process totals file (FORMAT.md §2.1 state `PROCESS`): thread id 0.
+    pub(crate) totals: bool,
 }
 
 impl Default for Options {
@@ -30,13 +32,15 @@ impl Default for Options {
             mode: 0o644,
             keep: false,
             reserve: Reserve::default(),
+            totals: false,
         }
     }
 }
 
 impl Options {
     /// Defaults: directory from `$MMSTATS_PATH` or the per-user tmpfs directory, name template
-    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop.
+    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop, room
+    /// for `Reserve::default()` more fields.
     pub fn new() -> Options {
         Options::default()
     }
@@ -72,7 +76,7 @@ impl Options {
         self.keep = keep;
         self
     }
-    /// Room for fields registered after creation (FORMAT.md §7).
+    /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.
     pub fn reserve(mut self, reserve: Reserve) -> Options {
         self.reserve = reserve;
         self
