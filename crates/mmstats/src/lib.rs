@@ -38,24 +38,30 @@
 
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
+pub use average::{Average, DEFAULT_WINDOW, MovingAverage, Numeric};
 pub use decl::{FieldDecl, Handle, Register};
 pub use error::Error;
 pub use handle::{Counter, Gauge, GaugeValue, Text};
+pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;
 pub use stats::Stats;
+pub use windowed::{DEFAULT_SLOTS, Windowed};
 
+mod average;
 mod create;
 mod decl;
 mod dir;
 mod error;
 mod handle;
+mod histogram;
 mod identity;
 mod model;
 mod options;
 mod region;
 mod seqlock;
 mod stats;
+mod windowed;
 
 #[doc(hidden)]
 pub mod __private {

@@ -15,14 +15,17 @@ use mmstats_format::{FieldMeta, FormatError, Kind, Placement, Plan, ValueType, t
 use nix::fcntl::{AtFlags, Flock};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
+use crate::average::{Average, MovingAverage, Numeric};
 use crate::create::{self, Created};
 use crate::decl::{FieldDecl, Handle, Register};
 use crate::dir::{self, StatsDir};
 use crate::error::Error;
 use crate::handle::{Counter, Gauge, GaugeValue, Text};
+use crate::histogram::{Histogram, Timer};
 use crate::identity;
 use crate::options::Options;
 use crate::region::{Region, Slot};
+use crate::windowed::Windowed;
 
 /// A stats file and the right to register fields in it.
 ///
@@ -164,7 +167,14 @@ impl Stats {
         decl.label.insert_str(0, &self.prefix);
         let meta = H::meta(&decl)?;
         let slot = self.publish(&meta, &Init::Zero)?;
-        Ok(H::bind(slot))
+        Ok(H::bind_decl(slot, &decl))
+    }
+
+    /// Registers a field from complete metadata (the prefix is prepended to its label) and
+    /// returns its slot: for handles whose registration sets a `param` ([`crate::Windowed`]).
+    pub(crate) fn register_slot(&self, mut meta: FieldMeta) -> Result<Slot, Error> {
+        meta.label.insert_str(0, &self.prefix);
+        self.publish(&meta, &Init::Zero)
     }
 
     /// Declares a counter.
@@ -181,6 +191,45 @@ impl Stats {
     pub fn text(&self, label: &str, capacity: u32) -> Register<'_, Text> {
         let mut r = self.declare(label);
         r.decl.capacity = Some(capacity);
+        r
+    }
+
+    /// Declares a histogram of `u64` values (FORMAT.md §5.5): 1920 buckets of sub-bucket
+    /// exponent 5, covering every `u64` within 1.6%.
+    pub fn histogram(&self, label: &str) -> Register<'_, Histogram> {
+        self.declare(label)
+    }
+
+    /// Declares a timer: a histogram of durations in nanoseconds with the mean of the last
+    /// `window` durations (1 to 1,000,000).
+    pub fn timer(&self, label: &str, window: u32) -> Register<'_, Timer> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(window);
+        r
+    }
+
+    /// Declares a running average of values of type `T` (FORMAT.md §5.3).
+    pub fn average<T: Numeric>(&self, label: &str) -> Register<'_, Average<T>> {
+        self.declare(label)
+    }
+
+    /// Declares a moving average of the last `window` values of type `T` (1 to 1,000,000).
+    pub fn moving_average<T: Numeric>(
+        &self,
+        label: &str,
+        window: u32,
+    ) -> Register<'_, MovingAverage<T>> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(window);
+        r
+    }
+
+    /// Declares counts and sums of values of type `T` in `slots` one-second slots (2 to 3600),
+    /// for rates and means over the last `slots` seconds (FORMAT.md §5.7). Wider slots:
+    /// [`Windowed::register_with_width`].
+    pub fn windowed<T: Numeric>(&self, label: &str, slots: u32) -> Register<'_, Windowed<T>> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(slots);
         r
     }
 

@@ -4,5 +4,6 @@
 mod create;
 mod fields;
 mod file;
+mod kinds;
 mod lifecycle;
 mod model;
