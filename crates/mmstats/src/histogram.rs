@@ -270,6 +270,154 @@ impl Drop for TimerGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::average::Average;
+    use crate::options::Options;
+    use crate::region::Region;
+    use crate::seqlock::{begin_read, validate};
+    use crate::stats::Stats;
+    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN};
+    use mmstats_format::{Header, TableView};
+    use std::path::Path;
+    use std::sync::atomic::AtomicBool;
+
+    /// The value offset and word count of every field, read from the file's bytes.
+    fn slots(path: &Path) -> Vec<(String, usize, usize)> {
+        let bytes = std::fs::read(path).unwrap();
+        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
+        let s0 = h.geometry.strings_offset as usize;
+        let view = TableView {
+            order: h.byte_order,
+            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
+            strings_offset: h.geometry.strings_offset,
+            strings: &bytes[s0..s0 + h.live.strings_used as usize],
+            values_offset: h.geometry.values_offset,
+            values_used: h.live.values_used,
+        };
+        view.decode()
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                (
+                    f.meta.label,
+                    f.value_offset as usize,
+                    f.value_length as usize / 8,
+                )
+            })
+            .collect()
+    }
+
+    /// A consistent copy of a slot's payload (words after `seq`) through the reader's side of
+    /// FORMAT.md §4.2, or `None` after 64 failed attempts.
+    fn read(region: &Region, off: usize, words: usize, out: &mut Vec<u64>) -> bool {
+        let seq = region.word(off).unwrap();
+        for attempt in 1..=64 {
+            if let Some(stamp) = begin_read(seq) {
+                out.clear();
+                out.extend((1..words).map(|i| region.word(off + 8 * i).unwrap().load(Relaxed)));
+                if validate(seq, stamp) {
+                    return true;
+                }
+            }
+            if attempt % 8 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        false
+    }
+
+    /// Checks a histogram payload (words after `seq`): the counts agree and the mean lies
+    /// between min and max.
+    fn check_histogram(p: &[u64], window: u64) -> u64 {
+        let (count, sum, min, max) = (p[0], p[1], p[2], p[3]);
+        let buckets: u64 = p[7..].iter().sum();
+        assert_eq!(count, buckets, "count is the sum of the buckets");
+        assert!(p[5] <= window, "window_count {} > {window}", p[5]);
+        if count > 0 {
+            assert!(min <= max);
+            let mean = sum as f64 / count as f64;
+            assert!(
+                min as f64 <= mean && mean <= max as f64,
+                "mean {mean} outside [{min}, {max}]"
+            );
+        } else {
+            assert_eq!((min, max, sum), (u64::MAX, 0, 0));
+        }
+        count
+    }
+
+    #[test]
+    fn readers_never_see_a_torn_histogram_timer_or_average() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stats = Stats::create(Options::new().dir(tmp.path())).unwrap();
+        let timer = stats.timer("t", 50).register().unwrap();
+        let hist: Histogram = stats
+            .register(FieldDecl {
+                capacity: Some(64),
+                ..FieldDecl::new("h")
+            })
+            .unwrap();
+        let avg: Average<u64> = stats.average("a").register().unwrap();
+        let layout = slots(stats.path());
+        let find = |l: &str| {
+            let (_, off, words) = layout.iter().find(|(label, ..)| label == l).unwrap();
+            (*off, *words)
+        };
+        let (t_off, t_words) = find("t");
+        let (h_off, h_words) = find("h");
+        let (a_off, a_words) = find("a");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(stats.path())
+            .unwrap();
+        let region = Region::map(&file, file.metadata().unwrap().len() as usize).unwrap();
+        let stop = AtomicBool::new(false);
+        let (reads, last) = std::thread::scope(|s| {
+            let stop = &stop;
+            s.spawn(move || {
+                let mut i = 1u64;
+                while !stop.load(Relaxed) {
+                    // Values spread over many buckets, larger than the 64 buckets hold.
+                    let v = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) + 1;
+                    hist.record(v);
+                    avg.record(i);
+                    if i % 16 == 0 {
+                        timer.record_ns(v);
+                    }
+                    i += 1;
+                }
+            });
+            let mut p = Vec::new();
+            let mut reads = 0u64;
+            let mut last = [0u64; 3];
+            while reads < 30_000 {
+                if read(&region, h_off, h_words, &mut p) {
+                    let c = check_histogram(&p, 0);
+                    assert!(c >= last[0], "count went back");
+                    last[0] = c;
+                    reads += 1;
+                }
+                if read(&region, a_off, a_words, &mut p) {
+                    let (count, sum) = (p[0], p[1]);
+                    assert_eq!(sum, count * (count + 1) / 2, "torn average");
+                    assert!(count >= last[1]);
+                    last[1] = count;
+                }
+                if reads % 16 == 0 && read(&region, t_off, t_words, &mut p) {
+                    last[2] = check_histogram(&p, 50);
+                    assert_eq!(p[5], last[2].min(50));
+                }
+            }
+            stop.store(true, Relaxed);
+            (reads, last)
+        });
+        assert_eq!(reads, 30_000);
+        assert!(
+            last.iter().all(|c| *c > 0),
+            "the writer ran while the reader read"
+        );
+        eprintln!("{reads} reads; counts at the end {last:?}");
+    }
 
     fn assert_send<T: Send>() {}
 

@@ -309,3 +309,67 @@ fn windowed_with_wider_slots_and_real_time() {
             .any(|(s, r)| *s == "rate" && *r > 0.0)
     );
 }
+
+/// A small deterministic generator (xorshift64*), so the distributions need no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in (0, 1].
+    fn unit(&mut self) -> f64 {
+        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Records `values` through a real histogram, reads the file, and checks every reported
+/// quantile against the exact one: within 2^-(k+1) = 1/64 (FORMAT.md §5.6).
+fn check_percentiles(name: &str, values: &[u64]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = stats(&tmp);
+    let h = s.histogram(name).register().unwrap();
+    for v in values {
+        h.record(*v);
+    }
+    let label = format!("app.{name}");
+    let Value::Histogram(x) = decode(s.path()).value(&label) else {
+        panic!()
+    };
+    assert_eq!(x.count, values.len() as u64);
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    for q in [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0] {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        let exact = sorted[rank - 1] as f64;
+        let got = x.quantile(q).unwrap() as f64;
+        let err = (got - exact).abs() / exact.max(1.0);
+        assert!(
+            err <= 1.0 / 64.0,
+            "{name} q={q}: got {got}, exact {exact}, error {:.3}%",
+            err * 100.0
+        );
+    }
+    assert_eq!(x.min, sorted[0]);
+    assert_eq!(x.max, *sorted.last().unwrap());
+}
+
+#[test]
+fn percentiles_of_known_distributions_are_within_the_bound() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let uniform: Vec<u64> = (0..100_000).map(|_| 1 + rng.next() % 1_000_000).collect();
+    check_percentiles("uniform", &uniform);
+    // Exponential with a mean of 50 µs in nanoseconds, like request latencies.
+    let exponential: Vec<u64> = (0..100_000)
+        .map(|_| (-rng.unit().ln() * 50_000.0) as u64)
+        .collect();
+    check_percentiles("exponential", &exponential);
+    check_percentiles("constant", &[12_345; 1000]);
+    let small: Vec<u64> = (0..1000).map(|i| i % 60).collect();
+    check_percentiles("small", &small);
+    let huge: Vec<u64> = (0..10_000).map(|_| rng.next() | (1 << 63)).collect();
+    check_percentiles("huge", &huge);
+}
