@@ -46,6 +46,7 @@ pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;
 pub use stats::Stats;
+pub use totals::remove_all;
 pub use windowed::{DEFAULT_SLOTS, Windowed};
 
 mod average;
@@ -61,6 +62,7 @@ mod options;
 mod region;
 mod seqlock;
 mod stats;
+mod totals;
 mod windowed;
 
 #[doc(hidden)]

@@ -138,14 +138,15 @@ impl<M: StatsModel> LocalCell<M> {
     }
 
     /// The thread's instance, created on first use with default options and `M::PREFIX`, or
-    /// why it could not be created (a later call tries again).
+    /// why it could not be created (a later call tries again). When the thread ends, its
+    /// values are folded into the process's totals file ([`Options::totals`]).
     pub fn try_get(&self) -> Result<Local<M>, Error> {
         if let Some(inner) = self.cell.borrow().as_ref() {
             return Ok(Local {
                 inner: Rc::clone(inner),
             });
         }
-        let inner = Rc::new(Instance::<M>::create(Options::new())?);
+        let inner = Rc::new(Instance::<M>::create(Options::new().totals(true))?);
         *self.cell.borrow_mut() = Some(Rc::clone(&inner));
         Ok(Local { inner })
     }

@@ -18,6 +18,7 @@ pub struct Options {
     pub(crate) mode: u32,
     pub(crate) keep: bool,
     pub(crate) reserve: Reserve,
+    pub(crate) totals: bool,
 }
 
 impl Default for Options {
@@ -30,6 +31,7 @@ impl Default for Options {
             mode: 0o644,
             keep: false,
             reserve: Reserve::default(),
+            totals: false,
         }
     }
 }
@@ -70,6 +72,14 @@ impl Options {
     /// Keep the file when the stats object is dropped, for post-mortem reading.
     pub fn keep(mut self, keep: bool) -> Options {
         self.keep = keep;
+        self
+    }
+    /// Fold the file's final counters, histograms, timers, averages and windows into the
+    /// process's totals file when the stats object is dropped or closed, so that sums over the
+    /// process's files never go back when a thread ends (see [`crate::remove_all`]). Per-thread
+    /// instances of models do this by default.
+    pub fn totals(mut self, fold: bool) -> Options {
+        self.totals = fold;
         self
     }
     /// Room for fields registered after creation (FORMAT.md §7).

@@ -25,6 +25,7 @@ use crate::histogram::{Histogram, Timer};
 use crate::identity;
 use crate::options::Options;
 use crate::region::{Region, Slot};
+use crate::totals;
 use crate::windowed::Windowed;
 
 /// A stats file and the right to register fields in it.
@@ -46,6 +47,7 @@ pub struct Stats {
     name: String,
     lock: Option<Flock<File>>,
     keep: bool,
+    totals: Option<totals::Target>,
 }
 
 /// The layout so far and the labels in use.
@@ -110,9 +112,16 @@ impl Stats {
     /// name and renamed into place without replacing anything: if the name exists, even as a
     /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched.
     pub fn create(options: Options) -> Result<Stats, Error> {
+        Stats::create_as(options, identity::current())
+    }
+
+    /// Creates the file with the identity `id` (a process file has thread id 0).
+    pub(crate) fn create_as(
+        options: Options,
+        id: mmstats_format::Identity,
+    ) -> Result<Stats, Error> {
         let dir_path = dir::resolve(options.dir.as_deref());
         let dir = StatsDir::open(&dir_path)?;
-        let id = identity::current();
         let name = dir::file_name(
             &dir::template(options.file_template.as_deref()),
             &identity::command(),
@@ -137,6 +146,8 @@ impl Stats {
 
         let Created { file, name, path } = create::create(&dir, &name, options.mode, &image)?;
         let region = Region::map(&file, image.len()).map_err(|e| Error::io(&path, e))?;
+        totals::track(&path, &file, options.keep);
+        let target = options.totals.then(|| totals::Target::of(&options));
         Ok(Stats {
             path,
             prefix: options.prefix,
@@ -146,6 +157,7 @@ impl Stats {
             name,
             lock: Some(file),
             keep: options.keep,
+            totals: target,
         })
     }
 
@@ -270,6 +282,17 @@ impl Stats {
         }
     }
 
+    /// Sets `bits` in the header's `state` word (FORMAT.md §2.1).
+    pub(crate) fn set_state(&self, bits: u64) {
+        let st = self.live_word(h::STATE);
+        st.store(st.load(Relaxed) | bits, Release);
+    }
+
+    /// The mapping, for reading this file's own words back (folding into totals).
+    pub(crate) fn region(&self) -> &Region {
+        &self.region
+    }
+
     /// The header's live word at `off`.
     fn live_word(&self, off: usize) -> &AtomicU64 {
         self.region
@@ -330,6 +353,10 @@ impl Stats {
         let Some(lock) = self.lock.take() else {
             return Ok(());
         };
+        if let Some(target) = self.totals.take() {
+            totals::fold(self, &target);
+        }
+        totals::untrack(&self.path);
         let st = self.live_word(h::STATE);
         st.store(st.load(Relaxed) | state::CLOSED, Release);
         let mut result = Ok(());

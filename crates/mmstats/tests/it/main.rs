@@ -7,3 +7,4 @@ mod file;
 mod kinds;
 mod lifecycle;
 mod model;
+mod totals;
