@@ -8,6 +8,17 @@
 //! Handles are `Send` but not `Sync`: one thread writes a file's fields, which is why an
 //! increment needs no atomic read-modify-write.
 //!
+//! Measuring kinds record values, and readers derive counts, means, rates and percentiles
+//! from their slots with no extra work by the writer: [`Average`] (count and sum),
+//! [`MovingAverage`] (the last N values), [`Histogram`] (log-linear buckets, percentiles within
+//! 1.6%), [`Timer`] (a histogram of durations with a [`TimerGuard`]) and [`Windowed`] (rates
+//! and means over the last minute that decay when the writer is idle). Each multi-word update
+//! goes through a per-field sequence counter, so readers never see half of one.
+//!
+//! When a thread's per-thread model instance ends, its counters, histograms, timers, averages
+//! and windows are folded into the process's totals file ([`Options::totals`]), so that sums
+//! over a process's files never go back; [`remove_all`] removes every file of the process.
+//!
 //! ```
 //! use mmstats::{Options, Stats};
 //! # let tmp = tempfile::tempdir()?;
@@ -21,10 +32,17 @@
 //! let ok = stats.counter("status.2XX").help("responses with a 2xx status").register()?;
 //! let busy = stats.gauge::<u32>("workers.busy").register()?;
 //! let last = stats.text("last_path", 64).register()?;
+//! let latency = stats.timer("latency", 100).register()?;
+//! let sizes = stats.histogram("response.bytes").unit("bytes").register()?;
 //! ok.incr(1);
 //! busy.set(3);
 //! last.set("/index.html");
+//! {
+//!     let _t = latency.start(); // records the elapsed time when dropped
+//!     sizes.record(1500);
+//! }
 //! assert_eq!(ok.get(), 1);
+//! assert_eq!(latency.count(), 1);
 //! assert!(stats.path().exists());
 //! let path = stats.path().to_path_buf();
 //! drop(stats); // marks the file closed and removes it

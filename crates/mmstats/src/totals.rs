@@ -89,6 +89,7 @@ impl Target {
 /// One process totals file and the fields it has so far.
 #[derive(Debug)]
 struct Totals {
+    pid: u32,
     path: PathBuf,
     stats: Stats,
     fields: Vec<(FieldMeta, Slot)>,
@@ -97,6 +98,7 @@ struct Totals {
 /// A live file of this process, to remove with [`remove_all`].
 #[derive(Debug)]
 struct Tracked {
+    pid: u32,
     path: PathBuf,
     dev: u64,
     ino: u64,
@@ -126,6 +128,7 @@ pub(crate) fn track(path: &Path, file: &File, keep: bool) {
     });
     let Ok(md) = file.metadata() else { return };
     lock(&LIVE).push(Tracked {
+        pid: std::process::id(),
         path: path.to_path_buf(),
         dev: md.dev(),
         ino: md.ino(),
@@ -146,13 +149,28 @@ pub(crate) fn untrack(path: &Path) {
 /// The process's normal exit does the same.
 pub fn remove_all() {
     let totals = std::mem::take(&mut *lock(&TOTALS));
-    drop(totals); // each marks its file closed and removes it
+    close_own(totals);
     remove_live(&lock(&LIVE));
 }
 
-/// Unlinks every tracked file that is not kept and still is the file that was created.
+/// Closes and removes the totals files this process created. A child forked from the process
+/// inherits the parent's list but must not remove the parent's files: those are forgotten.
+fn close_own(totals: Vec<Totals>) {
+    let pid = std::process::id();
+    for t in totals {
+        if t.pid == pid {
+            drop(t); // marks the file closed and removes it
+        } else {
+            std::mem::forget(t);
+        }
+    }
+}
+
+/// Unlinks every tracked file of this process that is not kept and still is the file that
+/// was created.
 fn remove_live(live: &[Tracked]) {
-    for t in live.iter().filter(|t| !t.keep) {
+    let pid = std::process::id();
+    for t in live.iter().filter(|t| !t.keep && t.pid == pid) {
         if let Ok(md) = std::fs::symlink_metadata(&t.path) {
             if md.dev() == t.dev && md.ino() == t.ino {
                 let _ = std::fs::remove_file(&t.path);
@@ -166,7 +184,7 @@ extern "C" fn remove_at_exit() {
     if let Ok(mut all) = TOTALS.try_lock() {
         let totals = std::mem::take(&mut *all);
         drop(all);
-        drop(totals);
+        close_own(totals);
     }
     if let Ok(live) = LIVE.try_lock() {
         remove_live(&live);
@@ -263,6 +281,7 @@ fn totals_for<'a>(all: &'a mut Vec<Totals>, target: &Target) -> Option<&'a mut T
     let stats = Stats::create_as(options, id).ok()?;
     stats.set_state(state::PROCESS);
     all.push(Totals {
+        pid,
         path,
         stats,
         fields: Vec::new(),
