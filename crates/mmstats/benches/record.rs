@@ -132,9 +132,9 @@ fn record(c: &mut Criterion) {
         b.iter(|| {
             h.record(black_box(values[i & 4095]));
             i += 1;
-        })
+        });
+        assert!(h.count() > 0);
     });
-    assert!(h.count() > 0);
 
     let mut hdr = hdrhistogram::Histogram::<u64>::new(3).expect("hdrhistogram");
     group.bench_function("hdrhistogram", |b| {
@@ -142,9 +142,9 @@ fn record(c: &mut Criterion) {
         b.iter(|| {
             hdr.saturating_record(black_box(values[i & 4095]));
             i += 1;
-        })
+        });
+        assert!(!hdr.is_empty());
     });
-    assert!(!hdr.is_empty());
 
     let recorder = Recorder::default();
     let (handle, store) = metrics::with_local_recorder(&recorder, || {
@@ -157,12 +157,12 @@ fn record(c: &mut Criterion) {
         b.iter(|| {
             handle.record(black_box(values[i & 4095]) as f64);
             i += 1;
-        })
+        });
+        assert!(
+            store.count.load(Ordering::Relaxed) > 0,
+            "the recorder stored"
+        );
     });
-    assert!(
-        store.count.load(Ordering::Relaxed) > 0,
-        "the recorder stored"
-    );
 
     let prom = prometheus_client::metrics::histogram::Histogram::new(
         prometheus_client::metrics::histogram::exponential_buckets(1000.0, 2.0, 20),
@@ -186,9 +186,9 @@ fn timer(c: &mut Criterion) {
     group.bench_function("mmstats_timer_guard", |b| {
         b.iter(|| {
             let _g = t.start();
-        })
+        });
+        assert!(t.count() > 0);
     });
-    assert!(t.count() > 0);
     group.bench_function("two_instant_now", |b| {
         b.iter(|| {
             let start = Instant::now();
