@@ -118,13 +118,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn track(path: &Path, file: &File, keep: bool) {
     static AT_EXIT: Once = Once::new();
     AT_EXIT.call_once(|| {
-        // SAFETY: `atexit` only stores the function pointer; `remove_at_exit` is an
-        // `extern "C" fn()` with no arguments, never unwinds (it catches nothing that can
-        // panic: only `try_lock`, file-system calls whose errors are ignored, and drops) and
-        // stays valid for the life of the process.
-        unsafe {
-            libc::atexit(remove_at_exit);
-        }
+        // SAFETY:
+        // - `atexit` only stores the function pointer, which stays valid for the life of the
+        //   process;
+        // - `remove_at_exit` takes no arguments and never unwinds: it only calls `try_lock`,
+        //   file-system calls whose errors it ignores, and drops of stats objects, none of
+        //   which panic.
+        // Failure to register (no room for handlers) only means files are left at exit.
+        let _ = unsafe { libc::atexit(remove_at_exit) };
     });
     let Ok(md) = file.metadata() else { return };
     lock(&LIVE).push(Tracked {

@@ -373,3 +373,36 @@ fn percentiles_of_known_distributions_are_within_the_bound() {
     let huge: Vec<u64> = (0..10_000).map(|_| rng.next() | (1 << 63)).collect();
     check_percentiles("huge", &huge);
 }
+
+#[test]
+fn windowed_slots_are_reused_round_robin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = stats(&tmp);
+    let w = s.windowed::<i32>("delta", 3).register().unwrap();
+    let t0 = 1_800_000_001u64; // period t0 is in slot t0 % 3
+    for (dt, v) in [(0, -4), (0, -6), (1, 5), (2, 7), (3, 9), (3, 1)] {
+        w.record_at(t0 + dt, v);
+    }
+    let win = window(&s, "app.delta");
+    assert_eq!((win.count, win.sum), (6, Num::I(12)));
+    let mut slots: Vec<(u64, u64, Num)> = win
+        .slots
+        .iter()
+        .map(|p| (p.period, p.count, p.sum))
+        .collect();
+    slots.sort_by_key(|p| p.0);
+    assert_eq!(
+        slots,
+        [
+            (t0 + 1, 1, Num::I(5)),
+            (t0 + 2, 1, Num::I(7)),
+            (t0 + 3, 2, Num::I(10)),
+        ],
+        "period t0 was replaced by t0 + 3 in its slot"
+    );
+    let slot_of = |p: u64| win.slots.iter().position(|s| s.period == p).unwrap() as u64;
+    assert_eq!(slot_of(t0 + 3), (t0 + 3) % 3);
+    let sum = win.summary((t0 + 3) as f64 + 0.5, 0.0);
+    assert_eq!(sum.count, 4);
+    assert_eq!(sum.mean, Some(5.5));
+}
