@@ -81,6 +81,12 @@ impl<H: Handle> Register<'_, H> {
         self.decl.unit = unit.into();
         self
     }
+    /// Sets the kind-specific capacity: text bytes, the window of a moving average or timer,
+    /// the bucket count of a histogram, the slot count of a windowed field.
+    pub fn capacity(mut self, capacity: u32) -> Self {
+        self.decl.capacity = Some(capacity);
+        self
+    }
     /// Overrides the combine rule.
     pub fn combine(mut self, rule: Combine) -> Self {
         self.decl.combine = Some(rule);

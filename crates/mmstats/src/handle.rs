@@ -9,6 +9,7 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmstats_format::{FieldMeta, Kind, ValueType, truncate_utf8};
 
@@ -79,7 +80,9 @@ pub struct Counter {
 
 impl Counter {
     /// Adds `n`, wrapping at `u64::MAX`: a relaxed load, an add and a relaxed store of the
-    /// counter's word, with no lock, no read-modify-write and no system call.
+    /// counter's word, with no lock, no read-modify-write and no system call. On x86-64 the
+    /// compiler emits it as one ordinary (not `lock`ed) `add` to memory, the same instruction
+    /// as for a `u64` in ordinary memory; readers see each new value whole (FORMAT.md §4.1).
     #[inline]
     pub fn incr(&self, n: u64) {
         let w = self.slot.first();
@@ -132,6 +135,54 @@ impl<T: GaugeValue> Handle for Gauge<T> {
             slot,
             _t: PhantomData,
         }
+    }
+}
+
+/// A point in time, stored as `f64` seconds since the Unix epoch (unit `seconds` unless
+/// declared otherwise). Readers show it as a date or an age.
+///
+/// `Send` but not `Sync`, like every handle.
+#[derive(Debug)]
+pub struct Timestamp {
+    slot: Slot,
+}
+
+impl Timestamp {
+    /// Sets the time; times before the epoch are stored as negative seconds.
+    #[inline]
+    pub fn set(&self, t: SystemTime) {
+        let secs = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs_f64(),
+            Err(e) => -e.duration().as_secs_f64(),
+        };
+        self.set_secs(secs);
+    }
+    /// Sets the time to now.
+    #[inline]
+    pub fn set_now(&self) {
+        self.set(SystemTime::now());
+    }
+    /// Sets the time as seconds since the Unix epoch.
+    #[inline]
+    pub fn set_secs(&self, secs: f64) {
+        self.slot.first().store(secs.to_bits(), Relaxed);
+    }
+    /// The stored time in seconds since the Unix epoch.
+    pub fn get_secs(&self) -> f64 {
+        f64::from_bits(self.slot.first().load(Relaxed))
+    }
+}
+
+impl Handle for Timestamp {
+    fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
+        let mut meta = decl.meta(Kind::Timestamp, ValueType::F64);
+        if meta.unit.is_empty() {
+            meta.unit = "seconds".into();
+        }
+        Ok(meta)
+    }
+    fn bind(slot: Slot) -> Self {
+        Timestamp { slot }
     }
 }
 
@@ -222,5 +273,6 @@ mod tests {
         assert_send::<Counter>();
         assert_send::<Gauge<f64>>();
         assert_send::<Text>();
+        assert_send::<Timestamp>();
     }
 }

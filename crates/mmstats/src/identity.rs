@@ -40,8 +40,24 @@ pub(crate) fn start_time(stat: &str) -> Option<u64> {
     rest.split_ascii_whitespace().nth(22 - 3)?.parse().ok()
 }
 
-/// The program's name for `{CMD}`: the last component of `argv[0]`, else `/proc/self/comm`.
+/// The program's name for `{CMD}`: the last component of `argv[0]`, else `/proc/self/comm`,
+/// made safe for a file name that readers do not skip.
 pub(crate) fn command() -> String {
+    sanitize(&raw_command())
+}
+
+/// Replaces characters a file name cannot hold (`/`, NUL) and leading dots with `_`.
+fn sanitize(cmd: &str) -> String {
+    let mut out: String = cmd
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    let dots = out.len() - out.trim_start_matches('.').len();
+    out.replace_range(..dots, &"_".repeat(dots));
+    out
+}
+
+fn raw_command() -> String {
     let from_args = std::env::args_os().next().and_then(|a| {
         std::path::Path::new(&a)
             .file_name()
@@ -69,6 +85,15 @@ mod tests {
         assert_eq!(start_time(&format!("42 (a b) c) (d) {tail}")), Some(987654));
         assert_eq!(start_time("42 (web) S 1 2"), None);
         assert_eq!(start_time("garbage"), None);
+    }
+
+    #[test]
+    fn commands_are_made_safe_for_file_names() {
+        assert_eq!(sanitize("web"), "web");
+        assert_eq!(sanitize(".hidden"), "_hidden");
+        assert_eq!(sanitize("..x.y"), "__x.y");
+        assert_eq!(sanitize("a\0b"), "a_b");
+        assert!(!command().is_empty());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! Each [`Stats`] object owns one file (usually one per thread), laid out as
 //! `format-spec/FORMAT.md` describes. Fields are registered at any time; each registration
-//! returns a handle ([`Counter`], [`Gauge`], [`Text`]) that updates the field's value in place.
+//! returns a handle that updates the field's value in place: [`Counter`], [`Gauge`], [`Text`],
+//! [`Timestamp`].
 //! Handles are `Send` but not `Sync`: one thread writes a file's fields, which is why an
 //! increment needs no atomic read-modify-write.
 //!
@@ -14,10 +15,6 @@
 //! 1.6%), [`Timer`] (a histogram of durations with a [`TimerGuard`]) and [`Windowed`] (rates
 //! and means over the last minute that decay when the writer is idle). Each multi-word update
 //! goes through a per-field sequence counter, so readers never see half of one.
-//!
-//! When a thread's per-thread model instance ends, its counters, histograms, timers, averages
-//! and windows are folded into the process's totals file ([`Options::totals`]), so that sums
-//! over a process's files never go back; [`remove_all`] removes every file of the process.
 //!
 //! ```
 //! use mmstats::{Options, Stats};
@@ -50,16 +47,40 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Where files go: `$MMSTATS_PATH` if set, else `$XDG_RUNTIME_DIR/mmstats`, else
-//! `/dev/shm/mmstats-<uid>`, else `<temp dir>/mmstats-<uid>`; the name comes from
-//! `$MMSTATS_FILES`, default `{CMD}-{PID}-{TID}.mmstats`. [`Options`] overrides both.
+//! # Where files go
+//!
+//! `$MMSTATS_PATH` if set, else `$XDG_RUNTIME_DIR/mmstats`, else `/dev/shm/mmstats-<uid>`, else
+//! `<temp dir>/mmstats-<uid>`; [`Options::dir`] overrides it. The directory is created with
+//! mode 0700 if missing, and refused if it is a symlink, belongs to another user or is writable
+//! by group or others. The name comes from `$MMSTATS_FILES` or [`Options::file_template`],
+//! default `{CMD}-{PID}-{TID}.mmstats`. A file is built whole under a temporary name, locked,
+//! preallocated and then renamed into place without ever replacing anything: an existing file
+//! or a planted symlink makes creation fail with [`Error::Exists`] and is left untouched.
+//!
+//! # Lifetime
+//!
+//! Dropping a [`Stats`] (or [`Stats::close`], which reports errors) marks the file `CLOSED`,
+//! removes it unless [`Options::keep`] was set, and releases its lock. After a crash the file
+//! and its last values stay readable; tools treat it as stale once its lock is free and its
+//! process gone.
+//!
+//! # Models and threads
+//!
+//! A [`StatsModel`] (what `#[derive(Stats)]` implements) is a struct of handles registered
+//! together. [`Instance::create`] gives a model a file of its own; a generated `local()`
+//! function gives each thread its own instance through [`__private::LocalCell`]. When such a
+//! thread ends, its counters, histograms, timers, averages and windows are added to a
+//! per-process totals file (thread id 0, state `PROCESS`) before its file is removed, so sums
+//! over a process's files never go backwards; [`Options::fold_totals`] asks the same of any
+//! stats object. When the process exits, or calls [`remove_all`], the totals file and the files
+//! of its threads still running are removed too.
 
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 pub use average::{Average, DEFAULT_WINDOW, MovingAverage, Numeric};
 pub use decl::{FieldDecl, Handle, Register};
 pub use error::Error;
-pub use handle::{Counter, Gauge, GaugeValue, Text};
+pub use handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;

@@ -1,6 +1,7 @@
 //! Structs of handles registered together (what `#[derive(Stats)]` implements), bound to a
 //! file of their own or to the calling thread.
 
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -9,6 +10,7 @@ use mmstats_format::Reserve;
 use crate::error::Error;
 use crate::options::Options;
 use crate::stats::Stats;
+use crate::totals::TotalsKey;
 
 /// A struct of handles that registers all its fields at once: what `#[derive(Stats)]`
 /// implements.
@@ -106,7 +108,14 @@ impl<M: StatsModel> Local<M> {
 
 /// Per-thread storage for one model type, declared by generated `local()` functions
 /// inside `thread_local!`. Creates the thread's instance on first use; when the thread
-/// exits, the thread-local's destructor drops the instance, which removes its file.
+/// exits, the thread-local's destructor drops the instance, which folds its counters,
+/// histograms, timers, averages and windows into the process totals file of the model (thread
+/// id 0, state `PROCESS`) and then removes the thread's file.
+///
+/// Rust does not promise to run the main thread's thread-local destructors when the process
+/// exits; the main thread's file is then removed with the process's other files at its normal
+/// exit ([`crate::remove_all`]), or, after a crash, by cleaners once the process is gone
+/// (FORMAT.md §6.3).
 #[derive(Debug)]
 pub struct LocalCell<M: StatsModel> {
     cell: RefCell<Option<Rc<Instance<M>>>>,
@@ -138,15 +147,21 @@ impl<M: StatsModel> LocalCell<M> {
     }
 
     /// The thread's instance, created on first use with default options and `M::PREFIX`, or
-    /// why it could not be created (a later call tries again). When the thread ends, its
-    /// values are folded into the process's totals file ([`Options::totals`]).
+    /// why it could not be created (a later call tries again).
     pub fn try_get(&self) -> Result<Local<M>, Error> {
         if let Some(inner) = self.cell.borrow().as_ref() {
             return Ok(Local {
                 inner: Rc::clone(inner),
             });
         }
-        let inner = Rc::new(Instance::<M>::create(Options::new().totals(true))?);
+        let mut instance = Instance::<M>::create(Options::new())?;
+        instance.stats.fold_on_close(TotalsKey {
+            model: TypeId::of::<M>(),
+            name: M::NAME.into(),
+            dir: None,
+            template: None,
+        });
+        let inner = Rc::new(instance);
         *self.cell.borrow_mut() = Some(Rc::clone(&inner));
         Ok(Local { inner })
     }

@@ -18,7 +18,10 @@ pub struct Options {
     pub(crate) mode: u32,
     pub(crate) keep: bool,
     pub(crate) reserve: Reserve,
+    /// Set for a process totals file (FORMAT.md §2.1 state `PROCESS`): thread id 0.
     pub(crate) totals: bool,
+    /// Fold this file's final values into the process totals when it closes.
+    pub(crate) fold_totals: bool,
 }
 
 impl Default for Options {
@@ -32,13 +35,15 @@ impl Default for Options {
             keep: false,
             reserve: Reserve::default(),
             totals: false,
+            fold_totals: false,
         }
     }
 }
 
 impl Options {
     /// Defaults: directory from `$MMSTATS_PATH` or the per-user tmpfs directory, name template
-    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop.
+    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop, room
+    /// for `Reserve::default()` more fields.
     pub fn new() -> Options {
         Options::default()
     }
@@ -77,12 +82,12 @@ impl Options {
     /// Fold the file's final counters, histograms, timers, averages and windows into the
     /// process's totals file when the stats object is dropped or closed, so that sums over the
     /// process's files never go back when a thread ends (see [`crate::remove_all`]). Per-thread
-    /// instances of models do this by default.
-    pub fn totals(mut self, fold: bool) -> Options {
-        self.totals = fold;
+    /// instances of models always do this.
+    pub fn fold_totals(mut self, fold: bool) -> Options {
+        self.fold_totals = fold;
         self
     }
-    /// Room for fields registered after creation (FORMAT.md §7).
+    /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.
     pub fn reserve(mut self, reserve: Reserve) -> Options {
         self.reserve = reserve;
         self

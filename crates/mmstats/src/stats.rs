@@ -1,6 +1,6 @@
 //! A stats file and the registration of its fields (FORMAT.md §6, §7, §9).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, OwnedFd};
@@ -20,12 +20,12 @@ use crate::create::{self, Created};
 use crate::decl::{FieldDecl, Handle, Register};
 use crate::dir::{self, StatsDir};
 use crate::error::Error;
-use crate::handle::{Counter, Gauge, GaugeValue, Text};
+use crate::handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
 use crate::histogram::{Histogram, Timer};
 use crate::identity;
 use crate::options::Options;
 use crate::region::{Region, Slot};
-use crate::totals;
+use crate::totals::{self, TotalsKey};
 use crate::windowed::Windowed;
 
 /// A stats file and the right to register fields in it.
@@ -47,14 +47,35 @@ pub struct Stats {
     name: String,
     lock: Option<Flock<File>>,
     keep: bool,
-    totals: Option<totals::Target>,
+    fold_into: Option<TotalsKey>,
 }
 
-/// The layout so far and the labels in use.
+/// The layout so far and the fields published, by label.
 #[derive(Debug)]
 struct Registry {
     plan: Plan,
-    labels: HashSet<String>,
+    fields: HashMap<String, Published>,
+}
+
+/// Where a published field's value lies: enough to read it back and fold it.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    /// Its metadata.
+    pub(crate) meta: FieldMeta,
+    /// Absolute offset of its value slot.
+    pub(crate) offset: usize,
+    /// Words in its value slot.
+    pub(crate) words: usize,
+}
+
+impl Published {
+    fn new(meta: &FieldMeta, p: &Placement) -> Published {
+        Published {
+            meta: meta.clone(),
+            offset: p.value_offset,
+            words: p.value_words.len(),
+        }
+    }
 }
 
 /// The first value of a field's slot.
@@ -110,20 +131,22 @@ impl Stats {
     /// The directory is checked (a real directory, owned by this user, not writable by group or
     /// others) and created with mode 0700 if missing. The file is built whole under a temporary
     /// name and renamed into place without replacing anything: if the name exists, even as a
-    /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched.
+    /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched. Two stats
+    /// objects of one thread therefore need different names: put `{NAME}` in the template and
+    /// give each a different [`Options::name`].
     pub fn create(options: Options) -> Result<Stats, Error> {
-        Stats::create_as(options, identity::current())
-    }
-
-    /// Creates the file with the identity `id` (a process file has thread id 0).
-    pub(crate) fn create_as(
-        options: Options,
-        id: mmstats_format::Identity,
-    ) -> Result<Stats, Error> {
         let dir_path = dir::resolve(options.dir.as_deref());
         let dir = StatsDir::open(&dir_path)?;
+        let mut id = identity::current();
+        if options.totals {
+            id.tid = 0;
+        }
+        let mut template = dir::template(options.file_template.as_deref());
+        if options.totals {
+            template = totals::template(&template);
+        }
         let name = dir::file_name(
-            &dir::template(options.file_template.as_deref()),
+            &template,
             &identity::command(),
             id.pid,
             id.tid,
@@ -134,30 +157,41 @@ impl Stats {
         let metas: Vec<FieldMeta> = system.iter().map(|(m, _)| m.clone()).collect();
         let mut plan = Plan::new(&metas, options.reserve)?;
         let mut image = vec![0u8; plan.geometry().file_length as usize];
-        let mut labels = HashSet::new();
+        let mut fields = HashMap::new();
         for (meta, init) in &system {
             let mut p = plan.place(meta)?;
             init.apply(&mut p, meta);
             p.apply_to_image(&mut image);
-            labels.insert(meta.label.clone());
+            fields.insert(meta.label.clone(), Published::new(meta, &p));
         }
-        let header = plan.header(id).encode();
+        let mut header = plan.header(id);
+        if options.totals {
+            header.live.state |= state::PROCESS;
+        }
+        let header = header.encode();
         image[..header.len()].copy_from_slice(&header);
 
         let Created { file, name, path } = create::create(&dir, &name, options.mode, &image)?;
-        let region = Region::map(&file, image.len()).map_err(|e| Error::io(&path, e))?;
+        let region = match Region::map(&file, image.len()) {
+            Ok(region) => region,
+            Err(e) => {
+                // The file has its name but no writer: remove it rather than leave it behind.
+                let _ = unlinkat(&dir.fd, name.as_str(), UnlinkatFlags::NoRemoveDir);
+                return Err(Error::io(&path, e));
+            }
+        };
         totals::track(&path, &file, options.keep);
-        let target = options.totals.then(|| totals::Target::of(&options));
+        let fold_into = options.fold_totals.then(|| TotalsKey::of_stats(&options));
         Ok(Stats {
             path,
             prefix: options.prefix,
             region: Arc::new(region),
-            registry: Mutex::new(Registry { plan, labels }),
+            registry: Mutex::new(Registry { plan, fields }),
             dir: dir.fd,
             name,
             lock: Some(file),
             keep: options.keep,
-            totals: target,
+            fold_into,
         })
     }
 
@@ -204,6 +238,11 @@ impl Stats {
         let mut r = self.declare(label);
         r.decl.capacity = Some(capacity);
         r
+    }
+
+    /// Declares a timestamp (`f64` seconds since the Unix epoch).
+    pub fn timestamp(&self, label: &str) -> Register<'_, Timestamp> {
+        self.declare(label)
     }
 
     /// Declares a histogram of `u64` values (FORMAT.md §5.5): 1920 buckets of sub-bucket
@@ -282,17 +321,6 @@ impl Stats {
         }
     }
 
-    /// Sets `bits` in the header's `state` word (FORMAT.md §2.1).
-    pub(crate) fn set_state(&self, bits: u64) {
-        let st = self.live_word(h::STATE);
-        st.store(st.load(Relaxed) | bits, Release);
-    }
-
-    /// The mapping, for reading this file's own words back (folding into totals).
-    pub(crate) fn region(&self) -> &Region {
-        &self.region
-    }
-
     /// The header's live word at `off`.
     fn live_word(&self, off: usize) -> &AtomicU64 {
         self.region
@@ -303,13 +331,14 @@ impl Stats {
     /// Appends one field (FORMAT.md §7) and returns its slot.
     fn publish(&self, meta: &FieldMeta, init: &Init) -> Result<Slot, Error> {
         let mut reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-        if reg.labels.contains(&meta.label) {
+        if reg.fields.contains_key(&meta.label) {
             return Err(FormatError::DuplicateLabel(meta.label.clone()).into());
         }
         let mut p = reg.plan.place(meta)?;
         init.apply(&mut p, meta);
         self.store_placement(&p);
-        reg.labels.insert(meta.label.clone());
+        reg.fields
+            .insert(meta.label.clone(), Published::new(meta, &p));
         let slot = self
             .region
             .slot(p.value_offset, p.value_words.len(), meta.capacity)
@@ -347,14 +376,66 @@ impl Stats {
             .store(p.live.generation, Release);
     }
 
+    /// Folds this file's counters into the process totals of `key` when it closes
+    /// ([`crate::totals`]).
+    pub(crate) fn fold_on_close(&mut self, key: TotalsKey) {
+        self.fold_into = Some(key);
+    }
+
+    /// Every published field.
+    pub(crate) fn published(&self) -> Vec<Published> {
+        let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        reg.fields.values().cloned().collect()
+    }
+
+    /// The published field `meta.label`, published now (with zero values) if missing; `None`
+    /// if it exists with other metadata or cannot be added.
+    pub(crate) fn find_or_publish(&self, meta: &FieldMeta) -> Option<Published> {
+        if let Some(p) = self
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fields
+            .get(&meta.label)
+        {
+            return (p.meta == *meta).then(|| p.clone());
+        }
+        self.publish(meta, &Init::Zero).ok()?;
+        let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        reg.fields.get(&meta.label).cloned()
+    }
+
+    /// Word `i` of a published field's slot.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below the slot's word count.
+    pub(crate) fn value_word(&self, field: &Published, i: usize) -> &AtomicU64 {
+        assert!(i < field.words, "word {i} of a {}-word slot", field.words);
+        self.live_word(field.offset + 8 * i)
+    }
+
+    /// The capacities this file was created with, as a reserve for a file that must hold
+    /// every field this one can.
+    pub(crate) fn capacities(&self) -> mmstats_format::Reserve {
+        let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let g = reg.plan.geometry();
+        mmstats_format::Reserve {
+            fields: g.table_capacity,
+            strings: g.strings_capacity as usize,
+            values: g.values_capacity as usize,
+        }
+    }
+
     /// Sets `CLOSED`, removes the file unless kept, releases the lock (FORMAT.md §6.4). Runs
     /// once; later calls do nothing.
     fn shutdown(&mut self) -> Result<(), Error> {
         let Some(lock) = self.lock.take() else {
             return Ok(());
         };
-        if let Some(target) = self.totals.take() {
-            totals::fold(self, &target);
+        if let Some(key) = self.fold_into.take() {
+            // Before the file goes away, so that totals never go backwards.
+            crate::totals::fold(&key, self);
         }
         totals::untrack(&self.path);
         let st = self.live_word(h::STATE);
@@ -488,7 +569,7 @@ mod tests {
             });
             let mut reads = 0;
             let mut retried = 0;
-            let mut seen = HashSet::new();
+            let mut seen = std::collections::HashSet::new();
             while reads < 50_000 {
                 if let Some((t, attempts)) = read_text(&region, off, len / 8) {
                     check_invariant(&t);

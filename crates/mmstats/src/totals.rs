@@ -1,98 +1,85 @@
-//! Per-process totals: what threads that ended leave behind (FORMAT.md §2.1 `PROCESS`, §6.4).
+//! Process totals: when a thread's stats file goes away, its values are first added to a
+//! per-process file, so that sums across a process's files never go backwards (FORMAT.md §2.1
+//! state `PROCESS`, §6.4).
 //!
-//! A reader sums a counter over a process's files. When a worker thread ends, its file goes;
-//! without more, the sum would drop by that thread's share. So a stats object created with
-//! [`Options::totals`] (every per-thread model instance, [`crate::Local`], is) *folds* its
-//! final values into the process's totals file when it is dropped or closed, before its own
-//! file is removed:
+//! One totals file per model type (or per name, directory and template, for stats objects
+//! created with [`Options::fold_totals`]) and process, with thread id 0 and the `PROCESS` state
+//! bit, named from the same template with `{TID}` replaced by `totals` (default
+//! `{CMD}-{PID}-totals.mmstats`), created when the first thread's file is folded. Fields are
+//! added on demand (same label and metadata) through the normal registration path. Every fold
+//! holds one process-wide lock, so the totals file keeps a single writer at a time. The fold
+//! reads the ending file's own slot words: the folding thread is the file's only writer, so
+//! plain loads see exactly what it wrote.
 //!
-//! - counters are added;
-//! - histograms and timers add their count, sum and buckets and widen min and max (a timer's
-//!   moving window is not carried over);
-//! - averages add their count and sum;
-//! - windowed fields add their count and sum, and their slots period by period;
-//! - gauges, texts, constants, timestamps and moving averages describe one thread's present
-//!   and are not folded.
+//! What is folded: counters (added), averages (count and sum added), histograms and timers
+//! (count, sum and buckets added, min and max combined, last replaced; a timer's moving window
+//! is not carried over), windowed fields (count and sum added, and each slot added to the slot
+//! of the same period, or taking its place if newer). Gauges, texts, constants, timestamps and
+//! moving averages describe the thread that ended and are not folded. Values a handle writes
+//! after its stats object is gone are not folded.
 //!
-//! The totals file is named from the same directory and template as the file it totals, with
-//! `{TID}` replaced by `totals` (default `{CMD}-{PID}-totals.mmstats`); its header has thread
-//! id 0 and the `PROCESS` bit set in `state`. It is created on the first fold, under a
-//! process-wide lock that serialises every fold, and gains a field (same label, kind and shape)
-//! the first time a thread brings one; a field whose label is taken by another kind or shape,
-//! or that no longer fits, is left out. Values a handle writes after its stats object is gone
-//! are not folded.
-//!
-//! The fold reads the ending file's own words back: the folding thread is the file's only
-//! writer, so plain loads see exactly what it wrote.
-//!
-//! Removal: when the process exits normally (after the exiting thread's own instances have
-//! been dropped and folded), and when [`remove_all`] is called, the totals file and the files
-//! of the process's other stats objects still alive are removed too (not those created with
-//! [`Options::keep`]), as the original mmstats did.
+//! Removal: when the process exits normally (after the exiting thread's own instances have been
+//! dropped and folded), and when [`remove_all`] is called, the totals files and the files of the
+//! process's stats objects still alive are removed too (not those created with
+//! [`Options::keep`]), as the original mmstats did. A process forked from this one never
+//! removes its parent's files.
 
+use std::any::TypeId;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
-use mmstats_format::layout::{HEADER_LEN, RECORD_LEN, header as h, state};
-use mmstats_format::{
-    ByteOrder, FieldMeta, Header, Kind, Num, Reserve, TableView, Value, ValueType,
-};
+use mmstats_format::{Kind, ValueType};
 
-use crate::dir;
-use crate::identity;
 use crate::options::Options;
-use crate::region::Slot;
 use crate::seqlock::WriteGuard;
-use crate::stats::Stats;
+use crate::stats::{Published, Stats};
 
-/// Room in a totals file: 256 fields, 16 KiB of labels and help, 256 KiB of values (sixteen
-/// histograms of every `u64`).
-const RESERVE: Reserve = Reserve {
-    fields: 256,
-    strings: 16 * 1024,
-    values: 256 * 1024,
-};
-
-/// Where a stats object's totals go: the directory, template and name it was created with.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    dir: Option<PathBuf>,
-    template: Option<String>,
-    name: String,
+/// Which totals file a thread's file folds into: one per model type (or per name, directory
+/// and template for plain stats objects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TotalsKey {
+    /// The model's type ([`Stats`] for a plain stats object).
+    pub(crate) model: TypeId,
+    /// The model's name, for `{NAME}`.
+    pub(crate) name: String,
+    /// The directory of the model's files (`None`: from the environment).
+    pub(crate) dir: Option<std::path::PathBuf>,
+    /// The file name template of the model's files.
+    pub(crate) template: Option<String>,
 }
 
-impl Target {
-    /// The target of a stats object created with `options`.
-    pub(crate) fn of(options: &Options) -> Target {
-        Target {
+impl TotalsKey {
+    /// The key of a plain stats object created with `options`.
+    pub(crate) fn of_stats(options: &Options) -> TotalsKey {
+        TotalsKey {
+            model: TypeId::of::<Stats>(),
+            name: options.name.clone(),
             dir: options.dir.clone(),
             template: options.file_template.clone(),
-            name: options.name.clone(),
-        }
-    }
-
-    /// The totals file's template: the file's own, with `totals` for the thread id.
-    fn template(&self) -> String {
-        let t = dir::template(self.template.as_deref());
-        if t.contains("{TID}") {
-            t.replace("{TID}", "totals")
-        } else if let Some(stem) = t.strip_suffix(".mmstats") {
-            format!("{stem}-totals.mmstats")
-        } else {
-            format!("{t}-totals")
         }
     }
 }
 
-/// One process totals file and the fields it has so far.
+/// The template of a totals file: the thread files' template with `totals` for the thread id.
+pub(crate) fn template(t: &str) -> String {
+    if t.contains("{TID}") {
+        t.replace("{TID}", "totals")
+    } else if let Some(stem) = t.strip_suffix(".mmstats") {
+        format!("{stem}-totals.mmstats")
+    } else {
+        format!("{t}-totals")
+    }
+}
+
+/// A totals file, the key it serves and the process that created it.
 #[derive(Debug)]
 struct Totals {
+    key: TotalsKey,
     pid: u32,
-    path: PathBuf,
     stats: Stats,
-    fields: Vec<(FieldMeta, Slot)>,
 }
 
 /// A live file of this process, to remove with [`remove_all`].
@@ -105,7 +92,7 @@ struct Tracked {
     keep: bool,
 }
 
-/// Every totals file of the process. Lock order: `TOTALS` before `LIVE`.
+/// The totals files of this process. Lock order: `TOTALS` before `LIVE`.
 static TOTALS: Mutex<Vec<Totals>> = Mutex::new(Vec::new());
 /// Every live stats file of the process.
 static LIVE: Mutex<Vec<Tracked>> = Mutex::new(Vec::new());
@@ -192,107 +179,109 @@ extern "C" fn remove_at_exit() {
     }
 }
 
-/// Adds the final values of `src` into its process totals file (module docs). Errors are
-/// dropped: this runs while a stats object is dropped, which cannot report them.
-pub(crate) fn fold(src: &Stats, target: &Target) {
-    let Some((order, fields)) = read_own(src) else {
-        return;
-    };
+/// Adds the foldable fields of `stats` into the totals file of `key`, creating it if needed.
+/// Failures (no room, a file name taken) leave the totals as they were: they cannot be
+/// reported from a thread's exit.
+pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
     let mut all = lock(&TOTALS);
-    let Some(totals) = totals_for(&mut all, target) else {
-        return;
-    };
-    for (meta, words) in fields {
-        totals.add(&meta, &words, order);
-    }
-}
-
-/// A field's metadata and its slot's final words.
-type FinalValue = (FieldMeta, Vec<u64>);
-
-/// The fields of `src` that fold, with their slot words (native values), read back from its
-/// own mapping.
-fn read_own(src: &Stats) -> Option<(ByteOrder, Vec<FinalValue>)> {
-    let region = src.region();
-    let len = region
-        .word(h::FILE_LENGTH)?
-        .load(std::sync::atomic::Ordering::Relaxed) as usize;
-    let mut bytes = Vec::with_capacity(len);
-    for off in (0..len).step_by(8) {
-        let w = region.word(off)?.load(std::sync::atomic::Ordering::Relaxed);
-        bytes.extend_from_slice(&w.to_ne_bytes());
-    }
-    let header = Header::decode(&bytes, len as u64).ok()?;
-    let count = usize::try_from(header.live.field_count).ok()?;
-    let s0 = header.geometry.strings_offset as usize;
-    let view = TableView {
-        order: header.byte_order,
-        table: bytes.get(HEADER_LEN..HEADER_LEN + count * RECORD_LEN)?,
-        strings_offset: header.geometry.strings_offset,
-        strings: bytes.get(s0..s0 + header.live.strings_used as usize)?,
-        values_offset: header.geometry.values_offset,
-        values_used: header.live.values_used,
-    };
-    let fields = view.decode().ok()?;
-    let out = fields
-        .into_iter()
-        .filter(|f| folds(&f.meta))
-        .filter_map(|f| {
-            let start = f.value_offset as usize;
-            let slot = bytes.get(start..start + f.value_length as usize)?;
-            let words = slot
-                .chunks_exact(8)
-                .map(|c| {
-                    header
-                        .byte_order
-                        .word(u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
-                })
-                .collect();
-            Some((f.meta, words))
-        })
-        .collect();
-    Some((header.byte_order, out))
-}
-
-/// True for the kinds that fold (module docs).
-fn folds(meta: &FieldMeta) -> bool {
-    match meta.kind {
-        Kind::Counter => true,
-        Kind::Average | Kind::Histogram | Kind::Timer | Kind::Windowed => true,
-        Kind::Gauge | Kind::Constant | Kind::Text | Kind::Timestamp | Kind::MovingAverage => false,
-    }
-}
-
-/// The totals file of `target`, created if this is the first fold into it.
-fn totals_for<'a>(all: &'a mut Vec<Totals>, target: &Target) -> Option<&'a mut Totals> {
-    let template = target.template();
     let pid = std::process::id();
-    let name = dir::file_name(&template, &identity::command(), pid, 0, &target.name).ok()?;
-    let path = dir::resolve(target.dir.as_deref()).join(name);
-    if let Some(i) = all.iter().position(|t| t.path == path) {
-        return all.get_mut(i);
+    let index = match all.iter().position(|t| t.key == *key && t.pid == pid) {
+        Some(i) => i,
+        None => {
+            let mut options = Options::new().name(&key.name).reserve(stats.capacities());
+            options.dir.clone_from(&key.dir);
+            options.file_template.clone_from(&key.template);
+            options.totals = true;
+            let Ok(totals) = Stats::create(options) else {
+                return;
+            };
+            all.push(Totals {
+                key: key.clone(),
+                pid,
+                stats: totals,
+            });
+            all.len() - 1
+        }
+    };
+    let totals = &all[index].stats;
+    for field in stats.published() {
+        if !matches!(
+            field.meta.kind,
+            Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer | Kind::Windowed
+        ) {
+            continue;
+        }
+        if let Some(dst) = totals.find_or_publish(&field.meta) {
+            add(stats, &field, totals, &dst);
+        }
     }
-    let mut options = Options::new()
-        .file_template(&template)
-        .name(&target.name)
-        .reserve(RESERVE);
-    options.dir.clone_from(&target.dir);
-    let mut id = identity::current();
-    id.tid = 0;
-    let stats = Stats::create_as(options, id).ok()?;
-    stats.set_state(state::PROCESS);
-    all.push(Totals {
-        pid,
-        path,
-        stats,
-        fields: Vec::new(),
-    });
-    all.last_mut()
 }
 
-/// Adds two widened "num" words of type `vt` (FORMAT.md §5): floats as floats, integers
-/// with wrapping.
-fn add_num(vt: ValueType, a: u64, b: u64) -> u64 {
+/// Adds one field's values into the same field of the totals file.
+fn add(src_stats: &Stats, src: &Published, dst_stats: &Stats, dst: &Published) {
+    let vt = src.meta.value_type;
+    let s = |i: usize| src_stats.value_word(src, i).load(Relaxed);
+    let d = |i: usize| dst_stats.value_word(dst, i);
+    let plus = |i: usize, f: fn(ValueType, u64, u64) -> u64| {
+        let w = d(i);
+        w.store(f(vt, w.load(Relaxed), s(i)), Relaxed);
+    };
+    match src.meta.kind {
+        Kind::Counter => plus(0, add_word),
+        Kind::Average => {
+            let _g = WriteGuard::begin(d(0));
+            plus(1, add_int);
+            plus(2, add_wide);
+        }
+        Kind::Histogram | Kind::Timer => {
+            if s(1) == 0 {
+                return;
+            }
+            let _g = WriteGuard::begin(d(0));
+            plus(1, add_int);
+            plus(2, add_int);
+            d(3).store(d(3).load(Relaxed).min(s(3)), Relaxed);
+            d(4).store(d(4).load(Relaxed).max(s(4)), Relaxed);
+            d(5).store(s(5), Relaxed);
+            for i in 8..src.words.min(dst.words) {
+                plus(i, add_int);
+            }
+        }
+        Kind::Windowed => {
+            let _g = WriteGuard::begin(d(0));
+            plus(1, add_int);
+            plus(2, add_wide);
+            for base in (3..src.words.min(dst.words).saturating_sub(2)).step_by(3) {
+                let (period, theirs) = (s(base), d(base).load(Relaxed));
+                if period == 0 || period < theirs {
+                    continue; // unused, or older than what the totals hold there
+                }
+                if period > theirs {
+                    d(base).store(period, Relaxed);
+                    d(base + 1).store(0, Relaxed);
+                    d(base + 2).store(0, Relaxed);
+                }
+                plus(base + 1, add_int);
+                plus(base + 2, add_wide);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Adds two words of a counter of type `vt` (FORMAT.md §4.1).
+fn add_word(vt: ValueType, a: u64, b: u64) -> u64 {
+    match vt {
+        ValueType::F64 => (f64::from_bits(a) + f64::from_bits(b)).to_bits(),
+        ValueType::F32 => {
+            u64::from((f32::from_bits(a as u32) + f32::from_bits(b as u32)).to_bits())
+        }
+        _ => a.wrapping_add(b),
+    }
+}
+
+/// Adds two "num" words of type `vt` (FORMAT.md §5).
+fn add_wide(vt: ValueType, a: u64, b: u64) -> u64 {
     if vt.is_float() {
         (f64::from_bits(a) + f64::from_bits(b)).to_bits()
     } else {
@@ -300,142 +289,160 @@ fn add_num(vt: ValueType, a: u64, b: u64) -> u64 {
     }
 }
 
-/// The 64-bit type of a counter's class: folded counters are stored wide.
-fn wide(vt: ValueType) -> ValueType {
-    if vt.is_float() {
-        ValueType::F64
-    } else if vt.is_signed() {
-        ValueType::I64
-    } else {
-        ValueType::U64
-    }
-}
-
-impl Totals {
-    /// The totals slot of `meta`, registered on first use; `None` if the label is taken by a
-    /// field of another kind or shape, or the file is full.
-    fn slot(&mut self, meta: &FieldMeta) -> Option<(&FieldMeta, &Slot)> {
-        let mut want = meta.clone();
-        if want.kind == Kind::Counter {
-            want.value_type = wide(want.value_type);
-        }
-        let i = match self.fields.iter().position(|(m, _)| m.label == want.label) {
-            Some(i) => i,
-            None => {
-                let slot = self.stats.register_slot(want.clone()).ok()?;
-                self.fields.push((want.clone(), slot));
-                self.fields.len() - 1
-            }
-        };
-        let (m, s) = &self.fields[i];
-        let same = m.kind == want.kind
-            && m.value_type == want.value_type
-            && m.param == want.param
-            && m.capacity == want.capacity;
-        same.then_some((m, s))
-    }
-
-    /// Adds one field's final words (native values, seq first for multi-word kinds).
-    fn add(&mut self, meta: &FieldMeta, words: &[u64], order: ByteOrder) {
-        let Ok(value) = Value::decode(meta, words, order) else {
-            return;
-        };
-        let Some((m, slot)) = self.slot(meta) else {
-            return;
-        };
-        let vt = m.value_type;
-        use std::sync::atomic::Ordering::Relaxed;
-        let add = |i: usize, v: u64| {
-            let w = slot.word(i);
-            w.store(w.load(Relaxed).wrapping_add(v), Relaxed);
-        };
-        match value {
-            Value::Number(n) => {
-                let w = slot.first();
-                let sum = match n {
-                    Num::F(f) => (f64::from_bits(w.load(Relaxed)) + f).to_bits(),
-                    Num::U(u) => w.load(Relaxed).wrapping_add(u),
-                    Num::I(i) => w.load(Relaxed).wrapping_add(i as u64),
-                };
-                w.store(sum, Relaxed);
-            }
-            Value::Average { count, sum } => {
-                let _g = WriteGuard::begin(slot.first());
-                add(1, count);
-                let s = slot.word(2);
-                s.store(add_num(vt, s.load(Relaxed), sum.to_wide(vt)), Relaxed);
-            }
-            Value::Histogram(x) => {
-                let _g = WriteGuard::begin(slot.first());
-                add(1, x.count);
-                add(2, x.sum);
-                let min = slot.word(3);
-                min.store(min.load(Relaxed).min(x.min), Relaxed);
-                let max = slot.word(4);
-                max.store(max.load(Relaxed).max(x.max), Relaxed);
-                if x.count > 0 {
-                    slot.word(5).store(x.last, Relaxed);
-                }
-                for (i, b) in x.buckets.iter().enumerate().filter(|(_, b)| **b > 0) {
-                    add(8 + i, *b);
-                }
-            }
-            Value::Windowed(x) => {
-                let _g = WriteGuard::begin(slot.first());
-                add(1, x.count);
-                let s = slot.word(2);
-                s.store(add_num(vt, s.load(Relaxed), x.sum.to_wide(vt)), Relaxed);
-                for (j, p) in x.slots.iter().enumerate().filter(|(_, p)| p.period != 0) {
-                    let base = 3 + 3 * j;
-                    let period = slot.word(base).load(Relaxed);
-                    if period == p.period {
-                        add(base + 1, p.count);
-                        let s = slot.word(base + 2);
-                        s.store(add_num(vt, s.load(Relaxed), p.sum.to_wide(vt)), Relaxed);
-                    } else if period < p.period {
-                        slot.word(base).store(p.period, Relaxed);
-                        slot.word(base + 1).store(p.count, Relaxed);
-                        slot.word(base + 2).store(p.sum.to_wide(vt), Relaxed);
-                    }
-                }
-            }
-            Value::Bool(_) | Value::Text(_) | Value::MovingAverage { .. } => {}
-        }
-    }
+/// Adds two integer words, wrapping.
+fn add_int(_: ValueType, a: u64, b: u64) -> u64 {
+    a.wrapping_add(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN, state};
+    use mmstats_format::{FieldMeta, Header, Histogram, Num, TableView, Value, bucket_index};
 
-    fn target(template: &str) -> Target {
-        Target {
-            dir: None,
-            template: Some(template.into()),
-            name: "m".into(),
+    /// A type of its own, so this test's totals file is not another test's.
+    struct FoldTest;
+
+    fn metas() -> [FieldMeta; 3] {
+        let counter = FieldMeta::new("c", Kind::Counter, ValueType::U64);
+        let average = FieldMeta::new("a", Kind::Average, ValueType::U64);
+        let mut hist = FieldMeta::new("h", Kind::Histogram, ValueType::U64);
+        hist.param = 5;
+        hist.capacity = 64;
+        [counter, average, hist]
+    }
+
+    /// A thread's file holding counter `c`, an average of `avg` and a histogram of `values`.
+    fn thread_file(
+        dir: &std::path::Path,
+        name: &str,
+        c: u64,
+        avg: &[u64],
+        values: &[u64],
+    ) -> Stats {
+        let stats = Stats::create(
+            Options::new()
+                .dir(dir)
+                .name(name)
+                .file_template("{NAME}-{TID}.mmstats"),
+        )
+        .unwrap();
+        let [counter, average, hist] = metas();
+        let p = stats.find_or_publish(&counter).unwrap();
+        stats.value_word(&p, 0).store(c, Relaxed);
+        let p = stats.find_or_publish(&average).unwrap();
+        stats.value_word(&p, 1).store(avg.len() as u64, Relaxed);
+        stats.value_word(&p, 2).store(avg.iter().sum(), Relaxed);
+        let p = stats.find_or_publish(&hist).unwrap();
+        let mut h = Histogram::empty(5, 64);
+        for v in values {
+            h.record(*v);
         }
+        let head = [0, h.count, h.sum, h.min, h.max, h.last, 0, 0];
+        for (i, w) in head.iter().chain(&h.buckets).enumerate() {
+            stats.value_word(&p, i).store(*w, Relaxed);
+        }
+        stats
+    }
+
+    fn values(path: &std::path::Path) -> (Header, Vec<(String, Value)>) {
+        let bytes = std::fs::read(path).unwrap();
+        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
+        let s0 = h.geometry.strings_offset as usize;
+        let view = TableView {
+            order: h.byte_order,
+            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
+            strings_offset: h.geometry.strings_offset,
+            strings: &bytes[s0..s0 + h.live.strings_used as usize],
+            values_offset: h.geometry.values_offset,
+            values_used: h.live.values_used,
+        };
+        let out = view
+            .decode()
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let start = f.value_offset as usize;
+                let words: Vec<u64> = bytes[start..start + f.value_length as usize]
+                    .chunks_exact(8)
+                    .map(|c| u64::from_ne_bytes(c.try_into().unwrap()))
+                    .collect();
+                let v = Value::decode(&f.meta, &words, h.byte_order).unwrap();
+                (f.meta.label, v)
+            })
+            .collect();
+        (h, out)
+    }
+
+    #[test]
+    fn counters_averages_and_histograms_fold_into_the_totals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let key = TotalsKey {
+            model: TypeId::of::<FoldTest>(),
+            name: "t".into(),
+            dir: Some(tmp.path().to_path_buf()),
+            template: Some("{NAME}-{TID}.mmstats".into()),
+        };
+        let mut one = thread_file(tmp.path(), "one", 3, &[4, 6], &[5, 100]);
+        let one_path = one.path().to_path_buf();
+        one.fold_on_close(key.clone());
+        drop(one);
+        assert!(!one_path.exists());
+        let totals = tmp.path().join("t-totals.mmstats");
+        let two = thread_file(tmp.path(), "two", 4, &[5], &[1]);
+        fold(&key, &two);
+
+        let (h, v) = values(&totals);
+        assert_eq!(h.identity.tid, 0);
+        assert_eq!(h.live.state & state::PROCESS, state::PROCESS);
+        let get = |l: &str| v.iter().find(|(k, _)| k == l).unwrap().1.clone();
+        assert_eq!(get("c"), Value::Number(Num::U(7)));
+        assert_eq!(
+            get("a"),
+            Value::Average {
+                count: 3,
+                sum: Num::U(15)
+            }
+        );
+        let Value::Histogram(hist) = get("h") else {
+            panic!("not a histogram")
+        };
+        assert_eq!((hist.count, hist.sum, hist.min, hist.max), (3, 106, 1, 100));
+        assert_eq!(hist.last, 1, "the latest fold's last value");
+        assert_eq!(hist.buckets[bucket_index(100, 5).min(63)], 1);
+        assert_eq!(hist.buckets[1] + hist.buckets[5], 2);
+        assert_eq!(hist.buckets.iter().sum::<u64>(), 3);
+        assert_eq!(get("sys.tid"), Value::Number(Num::U(0)));
     }
 
     #[test]
     fn the_totals_name_replaces_the_thread_id() {
         assert_eq!(
-            target("{CMD}-{PID}-{TID}.mmstats").template(),
+            template("{CMD}-{PID}-{TID}.mmstats"),
             "{CMD}-{PID}-totals.mmstats"
         );
-        assert_eq!(target("{NAME}.mmstats").template(), "{NAME}-totals.mmstats");
-        assert_eq!(target("x").template(), "x-totals");
+        assert_eq!(template("{NAME}.mmstats"), "{NAME}-totals.mmstats");
+        assert_eq!(template("x"), "x-totals");
     }
 
     #[test]
-    fn sums_add_by_class() {
-        assert_eq!(add_num(ValueType::U8, 250, 10), 260);
-        assert_eq!(add_num(ValueType::I32, (-5i64) as u64, 3), (-2i64) as u64);
+    fn words_add_in_their_type() {
+        assert_eq!(add_word(ValueType::U64, u64::MAX, 2), 1);
         assert_eq!(
-            add_num(ValueType::F32, 1.5f64.to_bits(), 2.0f64.to_bits()),
-            3.5f64.to_bits()
+            f64::from_bits(add_word(ValueType::F64, 1.5f64.to_bits(), 2f64.to_bits())),
+            3.5
         );
-        assert_eq!(wide(ValueType::U16), ValueType::U64);
-        assert_eq!(wide(ValueType::I8), ValueType::I64);
-        assert_eq!(wide(ValueType::F32), ValueType::F64);
+        let f = add_word(
+            ValueType::F32,
+            u64::from(1.5f32.to_bits()),
+            u64::from(0.25f32.to_bits()),
+        );
+        assert_eq!(f >> 32, 0);
+        assert_eq!(f32::from_bits(f as u32), 1.75);
+        assert_eq!(
+            f64::from_bits(add_wide(ValueType::F32, 1f64.to_bits(), 2f64.to_bits())),
+            3.0
+        );
+        assert_eq!(add_wide(ValueType::I64, (-3i64) as u64, 1), (-2i64) as u64);
     }
 }

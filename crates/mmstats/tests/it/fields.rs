@@ -128,6 +128,34 @@ fn text_round_trips_and_truncates_on_a_character_boundary() {
 }
 
 #[test]
+fn timestamps_are_seconds_since_the_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = stats(&tmp);
+    let t = s.timestamp("started").register().unwrap();
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_500);
+    t.set(when);
+    assert_eq!(t.get_secs(), 1_700_000_000.5);
+    let d = decode(s.path());
+    assert_eq!(
+        d.value("web.started"),
+        Value::Number(Num::F(1_700_000_000.5))
+    );
+    let f = d.field("web.started");
+    assert_eq!(
+        (f.meta.kind, f.meta.unit.as_str()),
+        (Kind::Timestamp, "seconds")
+    );
+    t.set(std::time::UNIX_EPOCH - std::time::Duration::from_secs(2));
+    assert_eq!(t.get_secs(), -2.0);
+    t.set_now();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((t.get_secs() - now).abs() < 5.0);
+}
+
+#[test]
 fn constants_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
     let s = stats(&tmp);

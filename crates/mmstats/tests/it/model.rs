@@ -2,6 +2,7 @@
 
 use mmstats::__private::LocalCell;
 use mmstats::{Counter, Error, Gauge, Instance, Options, Reserve, Stats, StatsModel};
+use mmstats_format::layout::state;
 use mmstats_format::{Num, Value};
 
 use crate::file::{decode, names};
@@ -89,20 +90,43 @@ fn local_child() {
     Web::local().hits.incr(1);
     assert_eq!(here.hits.get(), 2, "one instance per thread");
     let mine = here.stats().path().to_path_buf();
-    let (theirs, still_there) = std::thread::spawn(|| {
-        let l = Web::local();
-        l.hits.incr(10);
-        let p = l.stats().path().to_path_buf();
-        (p.clone(), p.exists())
-    })
-    .join()
-    .unwrap();
-    assert!(still_there);
+    let dir = mine.parent().unwrap().to_path_buf();
+    let totals = dir.join("web-totals.mmstats");
+    assert!(!totals.exists(), "no totals before a thread ends");
+
+    let worker = |n: u64| {
+        std::thread::spawn(move || {
+            let l = Web::local();
+            l.hits.incr(n);
+            l.busy.set(7);
+            let p = l.stats().path().to_path_buf();
+            (p.clone(), p.exists())
+        })
+        .join()
+        .unwrap()
+    };
+    let (theirs, existed) = worker(10);
+    assert!(existed);
     assert_ne!(mine, theirs);
     assert!(!theirs.exists(), "the thread's exit removed its file");
     assert!(mine.exists());
-    let d = decode(&mine);
-    assert_eq!(d.value("web.hits"), Value::Number(Num::U(2)));
+    assert_eq!(decode(&mine).value("web.hits"), Value::Number(Num::U(2)));
+
+    // Its counters went to the process totals first.
+    let t = decode(&totals);
+    assert_eq!(t.header.identity.tid, 0);
+    assert_eq!(t.header.identity.pid, std::process::id());
+    assert_eq!(t.header.live.state & state::PROCESS, state::PROCESS);
+    assert_eq!(t.value("sys.tid"), Value::Number(Num::U(0)));
+    assert_eq!(t.value("web.hits"), Value::Number(Num::U(10)));
+    assert!(
+        t.fields.iter().all(|f| f.meta.label != "web.busy"),
+        "gauges are not folded"
+    );
+
+    worker(5);
+    let t = decode(&totals);
+    assert_eq!(t.value("web.hits"), Value::Number(Num::U(15)));
 }
 
 #[test]
@@ -126,6 +150,7 @@ fn local_instances_follow_their_thread() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("1 passed"), "{text}");
-    // The main thread's instance went when the child process exited normally.
+    // The process's exit removed every file it had: the test thread's (folded and removed when
+    // it ended) and the totals file.
     assert!(names(tmp.path()).is_empty(), "{:?}", names(tmp.path()));
 }

@@ -167,7 +167,7 @@ fn totals_child() {
 
     // A stats object of its own opts in with `Options::totals`.
     std::thread::spawn(|| {
-        let s = Stats::create(Options::new().name("plain").totals(true)).unwrap();
+        let s = Stats::create(Options::new().name("plain").fold_totals(true)).unwrap();
         s.counter("jobs").register().unwrap().incr(5);
     })
     .join()
