@@ -23,12 +23,13 @@ pub struct Reserve {
 }
 
 impl Default for Reserve {
-    /// Room for 64 more fields with 64 bytes of strings each and 8 KiB of values.
+    /// Room for 64 more fields with 64 bytes of strings each and 64 KiB of values (four
+    /// histograms of every `u64` at k = 5 take 60 KiB).
     fn default() -> Self {
         Reserve {
             fields: 64,
             strings: 64 * 64,
-            values: 8192,
+            values: 64 * 1024,
         }
     }
 }

@@ -53,6 +53,13 @@ pub trait Handle: Sized {
     /// Binds to the registered slot.
     #[doc(hidden)]
     fn bind(slot: Slot) -> Self;
+    /// Binds to the registered slot, given the declaration it was registered with, for handles
+    /// that keep sizes the slot does not record (a timer's window). Defaults to [`Handle::bind`].
+    #[doc(hidden)]
+    fn bind_decl(slot: Slot, decl: &FieldDecl) -> Self {
+        let _ = decl;
+        Self::bind(slot)
+    }
 }
 
 /// Fluent registration of one field: `stats.counter("hits").help("...").register()?`.

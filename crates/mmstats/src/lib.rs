@@ -9,6 +9,13 @@
 //! Handles are `Send` but not `Sync`: one thread writes a file's fields, which is why an
 //! increment needs no atomic read-modify-write.
 //!
+//! Measuring kinds record values, and readers derive counts, means, rates and percentiles
+//! from their slots with no extra work by the writer: [`Average`] (count and sum),
+//! [`MovingAverage`] (the last N values), [`Histogram`] (log-linear buckets, percentiles within
+//! 1.6%), [`Timer`] (a histogram of durations with a [`TimerGuard`]) and [`Windowed`] (rates
+//! and means over the last minute that decay when the writer is idle). Each multi-word update
+//! goes through a per-field sequence counter, so readers never see half of one.
+//!
 //! ```
 //! use mmstats::{Options, Stats};
 //! # let tmp = tempfile::tempdir()?;
@@ -22,10 +29,17 @@
 //! let ok = stats.counter("status.2XX").help("responses with a 2xx status").register()?;
 //! let busy = stats.gauge::<u32>("workers.busy").register()?;
 //! let last = stats.text("last_path", 64).register()?;
+//! let latency = stats.timer("latency", 100).register()?;
+//! let sizes = stats.histogram("response.bytes").unit("bytes").register()?;
 //! ok.incr(1);
 //! busy.set(3);
 //! last.set("/index.html");
+//! {
+//!     let _t = latency.start(); // records the elapsed time when dropped
+//!     sizes.record(1500);
+//! }
 //! assert_eq!(ok.get(), 1);
+//! assert_eq!(latency.count(), 1);
 //! assert!(stats.path().exists());
 //! let path = stats.path().to_path_buf();
 //! drop(stats); // marks the file closed and removes it
@@ -55,24 +69,33 @@
 //! A [`StatsModel`] (what `#[derive(Stats)]` implements) is a struct of handles registered
 //! together. [`Instance::create`] gives a model a file of its own; a generated `local()`
 //! function gives each thread its own instance through [`__private::LocalCell`]. When such a
-//! thread ends, its counters (and its averages and histograms) are added to a per-process totals file
-//! (thread id 0, state `PROCESS`) before its file is removed, so totals never go backwards.
+//! thread ends, its counters, histograms, timers, averages and windows are added to a
+//! per-process totals file (thread id 0, state `PROCESS`) before its file is removed, so sums
+//! over a process's files never go backwards; [`Options::fold_totals`] asks the same of any
+//! stats object. When the process exits, or calls [`remove_all`], the totals file and the files
+//! of its threads still running are removed too.
 
 pub use mmstats_derive::Stats;
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
+pub use average::{Average, DEFAULT_WINDOW, MovingAverage, Numeric};
 pub use decl::{FieldDecl, Handle, Register};
 pub use error::Error;
 pub use handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
+pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;
 pub use stats::Stats;
+pub use totals::remove_all;
+pub use windowed::{DEFAULT_SLOTS, Windowed};
 
+mod average;
 mod create;
 mod decl;
 mod dir;
 mod error;
 mod handle;
+mod histogram;
 mod identity;
 mod model;
 mod options;
@@ -80,6 +103,7 @@ mod region;
 mod seqlock;
 mod stats;
 mod totals;
+mod windowed;
 
 #[doc(hidden)]
 pub mod __private {

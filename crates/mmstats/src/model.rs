@@ -109,12 +109,13 @@ impl<M: StatsModel> Local<M> {
 /// Per-thread storage for one model type, declared by generated `local()` functions
 /// inside `thread_local!`. Creates the thread's instance on first use; when the thread
 /// exits, the thread-local's destructor drops the instance, which folds its counters,
-/// averages and histograms into the process totals file of the model (thread id 0, state
-/// `PROCESS`) and then removes the thread's file.
+/// histograms, timers, averages and windows into the process totals file of the model (thread
+/// id 0, state `PROCESS`) and then removes the thread's file.
 ///
 /// Rust does not promise to run the main thread's thread-local destructors when the process
-/// exits, so the main thread's file may stay behind, as after a crash: cleaners remove it once
-/// the process is gone (FORMAT.md §6.3).
+/// exits; the main thread's file is then removed with the process's other files at its normal
+/// exit ([`crate::remove_all`]), or, after a crash, by cleaners once the process is gone
+/// (FORMAT.md §6.3).
 #[derive(Debug)]
 pub struct LocalCell<M: StatsModel> {
     cell: RefCell<Option<Rc<Instance<M>>>>,
@@ -156,7 +157,7 @@ impl<M: StatsModel> LocalCell<M> {
         let mut instance = Instance::<M>::create(Options::new())?;
         instance.stats.fold_on_close(TotalsKey {
             model: TypeId::of::<M>(),
-            name: M::NAME,
+            name: M::NAME.into(),
             dir: None,
             template: None,
         });

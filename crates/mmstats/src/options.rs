@@ -20,6 +20,8 @@ pub struct Options {
     pub(crate) reserve: Reserve,
     /// Set for a process totals file (FORMAT.md §2.1 state `PROCESS`): thread id 0.
     pub(crate) totals: bool,
+    /// Fold this file's final values into the process totals when it closes.
+    pub(crate) fold_totals: bool,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
             keep: false,
             reserve: Reserve::default(),
             totals: false,
+            fold_totals: false,
         }
     }
 }
@@ -74,6 +77,14 @@ impl Options {
     /// Keep the file when the stats object is dropped, for post-mortem reading.
     pub fn keep(mut self, keep: bool) -> Options {
         self.keep = keep;
+        self
+    }
+    /// Fold the file's final counters, histograms, timers, averages and windows into the
+    /// process's totals file when the stats object is dropped or closed, so that sums over the
+    /// process's files never go back when a thread ends (see [`crate::remove_all`]). Per-thread
+    /// instances of models always do this.
+    pub fn fold_totals(mut self, fold: bool) -> Options {
+        self.fold_totals = fold;
         self
     }
     /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.

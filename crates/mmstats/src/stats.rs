@@ -15,15 +15,18 @@ use mmstats_format::{FieldMeta, FormatError, Kind, Placement, Plan, ValueType, t
 use nix::fcntl::{AtFlags, Flock};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
+use crate::average::{Average, MovingAverage, Numeric};
 use crate::create::{self, Created};
 use crate::decl::{FieldDecl, Handle, Register};
 use crate::dir::{self, StatsDir};
 use crate::error::Error;
 use crate::handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
+use crate::histogram::{Histogram, Timer};
 use crate::identity;
 use crate::options::Options;
 use crate::region::{Region, Slot};
-use crate::totals::TotalsKey;
+use crate::totals::{self, TotalsKey};
+use crate::windowed::Windowed;
 
 /// A stats file and the right to register fields in it.
 ///
@@ -138,8 +141,12 @@ impl Stats {
         if options.totals {
             id.tid = 0;
         }
+        let mut template = dir::template(options.file_template.as_deref());
+        if options.totals {
+            template = totals::template(&template);
+        }
         let name = dir::file_name(
-            &dir::template(options.file_template.as_deref()),
+            &template,
             &identity::command(),
             id.pid,
             id.tid,
@@ -173,6 +180,8 @@ impl Stats {
                 return Err(Error::io(&path, e));
             }
         };
+        totals::track(&path, &file, options.keep);
+        let fold_into = options.fold_totals.then(|| TotalsKey::of_stats(&options));
         Ok(Stats {
             path,
             prefix: options.prefix,
@@ -182,7 +191,7 @@ impl Stats {
             name,
             lock: Some(file),
             keep: options.keep,
-            fold_into: None,
+            fold_into,
         })
     }
 
@@ -204,7 +213,14 @@ impl Stats {
         decl.label.insert_str(0, &self.prefix);
         let meta = H::meta(&decl)?;
         let slot = self.publish(&meta, &Init::Zero)?;
-        Ok(H::bind(slot))
+        Ok(H::bind_decl(slot, &decl))
+    }
+
+    /// Registers a field from complete metadata (the prefix is prepended to its label) and
+    /// returns its slot: for handles whose registration sets a `param` ([`crate::Windowed`]).
+    pub(crate) fn register_slot(&self, mut meta: FieldMeta) -> Result<Slot, Error> {
+        meta.label.insert_str(0, &self.prefix);
+        self.publish(&meta, &Init::Zero)
     }
 
     /// Declares a counter.
@@ -227,6 +243,45 @@ impl Stats {
     /// Declares a timestamp (`f64` seconds since the Unix epoch).
     pub fn timestamp(&self, label: &str) -> Register<'_, Timestamp> {
         self.declare(label)
+    }
+
+    /// Declares a histogram of `u64` values (FORMAT.md §5.5): 1920 buckets of sub-bucket
+    /// exponent 5, covering every `u64` within 1.6%.
+    pub fn histogram(&self, label: &str) -> Register<'_, Histogram> {
+        self.declare(label)
+    }
+
+    /// Declares a timer: a histogram of durations in nanoseconds with the mean of the last
+    /// `window` durations (1 to 1,000,000).
+    pub fn timer(&self, label: &str, window: u32) -> Register<'_, Timer> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(window);
+        r
+    }
+
+    /// Declares a running average of values of type `T` (FORMAT.md §5.3).
+    pub fn average<T: Numeric>(&self, label: &str) -> Register<'_, Average<T>> {
+        self.declare(label)
+    }
+
+    /// Declares a moving average of the last `window` values of type `T` (1 to 1,000,000).
+    pub fn moving_average<T: Numeric>(
+        &self,
+        label: &str,
+        window: u32,
+    ) -> Register<'_, MovingAverage<T>> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(window);
+        r
+    }
+
+    /// Declares counts and sums of values of type `T` in `slots` one-second slots (2 to 3600),
+    /// for rates and means over the last `slots` seconds (FORMAT.md §5.7). Wider slots:
+    /// [`Windowed::register_with_width`].
+    pub fn windowed<T: Numeric>(&self, label: &str, slots: u32) -> Register<'_, Windowed<T>> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(slots);
+        r
     }
 
     /// Adds a constant, set once now.
@@ -382,6 +437,7 @@ impl Stats {
             // Before the file goes away, so that totals never go backwards.
             crate::totals::fold(&key, self);
         }
+        totals::untrack(&self.path);
         let st = self.live_word(h::STATE);
         st.store(st.load(Relaxed) | state::CLOSED, Release);
         let mut result = Ok(());

@@ -1,20 +1,35 @@
-//! Process totals: when a thread's stats file goes away, its counters are first added to a
+//! Process totals: when a thread's stats file goes away, its values are first added to a
 //! per-process file, so that sums across a process's files never go backwards (FORMAT.md §2.1
-//! state `PROCESS`).
+//! state `PROCESS`, §6.4).
 //!
-//! One totals file per model type and process, with thread id 0 and the `PROCESS` state bit,
-//! created when the first thread's file of that model is folded. Every fold holds one
-//! process-wide lock, so the totals file keeps a single writer at a time. What is folded:
-//! counters (added), averages (count and sum added), histograms and timers (count, sum and
-//! buckets added, min and max combined, last replaced). Gauges, texts, constants and
-//! time-windowed fields describe the thread that ended and are not folded.
+//! One totals file per model type (or per name, directory and template, for stats objects
+//! created with [`Options::fold_totals`]) and process, with thread id 0 and the `PROCESS` state
+//! bit, named from the same template with `{TID}` replaced by `totals` (default
+//! `{CMD}-{PID}-totals.mmstats`), created when the first thread's file is folded. Fields are
+//! added on demand (same label and metadata) through the normal registration path. Every fold
+//! holds one process-wide lock, so the totals file keeps a single writer at a time. The fold
+//! reads the ending file's own slot words: the folding thread is the file's only writer, so
+//! plain loads see exactly what it wrote.
 //!
-//! The totals file lives until the process exits and is then left for cleaners, like the file
-//! of a thread whose destructors did not run.
+//! What is folded: counters (added), averages (count and sum added), histograms and timers
+//! (count, sum and buckets added, min and max combined, last replaced; a timer's moving window
+//! is not carried over), windowed fields (count and sum added, and each slot added to the slot
+//! of the same period, or taking its place if newer). Gauges, texts, constants, timestamps and
+//! moving averages describe the thread that ended and are not folded. Values a handle writes
+//! after its stats object is gone are not folded.
+//!
+//! Removal: when the process exits normally (after the exiting thread's own instances have been
+//! dropped and folded), and when [`remove_all`] is called, the totals files and the files of the
+//! process's stats objects still alive are removed too (not those created with
+//! [`Options::keep`]), as the original mmstats did. A process forked from this one never
+//! removes its parent's files.
 
 use std::any::TypeId;
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
 use mmstats_format::{Kind, ValueType};
 
@@ -22,46 +37,177 @@ use crate::options::Options;
 use crate::seqlock::WriteGuard;
 use crate::stats::{Published, Stats};
 
-/// Which totals file a thread's file folds into: one per model type.
-#[derive(Debug, Clone)]
+/// Which totals file a thread's file folds into: one per model type (or per name, directory
+/// and template for plain stats objects).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TotalsKey {
-    /// The model's type.
+    /// The model's type ([`Stats`] for a plain stats object).
     pub(crate) model: TypeId,
     /// The model's name, for `{NAME}`.
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     /// The directory of the model's files (`None`: from the environment).
     pub(crate) dir: Option<std::path::PathBuf>,
     /// The file name template of the model's files.
     pub(crate) template: Option<String>,
 }
 
-/// The totals files of this process, by model type.
-static TOTALS: Mutex<Vec<(TypeId, Stats)>> = Mutex::new(Vec::new());
+impl TotalsKey {
+    /// The key of a plain stats object created with `options`.
+    pub(crate) fn of_stats(options: &Options) -> TotalsKey {
+        TotalsKey {
+            model: TypeId::of::<Stats>(),
+            name: options.name.clone(),
+            dir: options.dir.clone(),
+            template: options.file_template.clone(),
+        }
+    }
+}
+
+/// The template of a totals file: the thread files' template with `totals` for the thread id.
+pub(crate) fn template(t: &str) -> String {
+    if t.contains("{TID}") {
+        t.replace("{TID}", "totals")
+    } else if let Some(stem) = t.strip_suffix(".mmstats") {
+        format!("{stem}-totals.mmstats")
+    } else {
+        format!("{t}-totals")
+    }
+}
+
+/// A totals file, the key it serves and the process that created it.
+#[derive(Debug)]
+struct Totals {
+    key: TotalsKey,
+    pid: u32,
+    stats: Stats,
+}
+
+/// A live file of this process, to remove with [`remove_all`].
+#[derive(Debug)]
+struct Tracked {
+    pid: u32,
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    keep: bool,
+}
+
+/// The totals files of this process. Lock order: `TOTALS` before `LIVE`.
+static TOTALS: Mutex<Vec<Totals>> = Mutex::new(Vec::new());
+/// Every live stats file of the process.
+static LIVE: Mutex<Vec<Tracked>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Records a newly created file, so that [`remove_all`] and the process's exit remove it.
+pub(crate) fn track(path: &Path, file: &File, keep: bool) {
+    static AT_EXIT: Once = Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY:
+        // - `atexit` only stores the function pointer, which stays valid for the life of the
+        //   process;
+        // - `remove_at_exit` takes no arguments and never unwinds: it only calls `try_lock`,
+        //   file-system calls whose errors it ignores, and drops of stats objects, none of
+        //   which panic.
+        // Failure to register (no room for handlers) only means files are left at exit.
+        let _ = unsafe { libc::atexit(remove_at_exit) };
+    });
+    let Ok(md) = file.metadata() else { return };
+    lock(&LIVE).push(Tracked {
+        pid: std::process::id(),
+        path: path.to_path_buf(),
+        dev: md.dev(),
+        ino: md.ino(),
+        keep,
+    });
+}
+
+/// Forgets a file its stats object is about to close.
+pub(crate) fn untrack(path: &Path) {
+    lock(&LIVE).retain(|t| t.path != path);
+}
+
+/// Removes the process's stats files: its totals files, and the files of every stats object
+/// of the process that is still alive (except those created with [`Options::keep`]). Handles
+/// keep working on the removed files; a stats object created later gets a new file, and a
+/// thread that ends later starts a new totals file.
+///
+/// The process's normal exit does the same.
+pub fn remove_all() {
+    let totals = std::mem::take(&mut *lock(&TOTALS));
+    close_own(totals);
+    remove_live(&lock(&LIVE));
+}
+
+/// Closes and removes the totals files this process created. A child forked from the process
+/// inherits the parent's list but must not remove the parent's files: those are forgotten.
+fn close_own(totals: Vec<Totals>) {
+    let pid = std::process::id();
+    for t in totals {
+        if t.pid == pid {
+            drop(t); // marks the file closed and removes it
+        } else {
+            std::mem::forget(t);
+        }
+    }
+}
+
+/// Unlinks every tracked file of this process that is not kept and still is the file that
+/// was created.
+fn remove_live(live: &[Tracked]) {
+    let pid = std::process::id();
+    for t in live.iter().filter(|t| !t.keep && t.pid == pid) {
+        if let Ok(md) = std::fs::symlink_metadata(&t.path) {
+            if md.dev() == t.dev && md.ino() == t.ino {
+                let _ = std::fs::remove_file(&t.path);
+            }
+        }
+    }
+}
+
+/// The process's exit: like [`remove_all`], but never waits for a lock another thread holds.
+extern "C" fn remove_at_exit() {
+    if let Ok(mut all) = TOTALS.try_lock() {
+        let totals = std::mem::take(&mut *all);
+        drop(all);
+        close_own(totals);
+    }
+    if let Ok(live) = LIVE.try_lock() {
+        remove_live(&live);
+    }
+}
 
 /// Adds the foldable fields of `stats` into the totals file of `key`, creating it if needed.
 /// Failures (no room, a file name taken) leave the totals as they were: they cannot be
 /// reported from a thread's exit.
 pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
-    let mut all = TOTALS.lock().unwrap_or_else(PoisonError::into_inner);
-    let index = match all.iter().position(|(m, _)| *m == key.model) {
+    let mut all = lock(&TOTALS);
+    let pid = std::process::id();
+    let index = match all.iter().position(|t| t.key == *key && t.pid == pid) {
         Some(i) => i,
         None => {
-            let mut options = Options::new().name(key.name).reserve(stats.capacities());
+            let mut options = Options::new().name(&key.name).reserve(stats.capacities());
             options.dir.clone_from(&key.dir);
             options.file_template.clone_from(&key.template);
             options.totals = true;
             let Ok(totals) = Stats::create(options) else {
                 return;
             };
-            all.push((key.model, totals));
+            all.push(Totals {
+                key: key.clone(),
+                pid,
+                stats: totals,
+            });
             all.len() - 1
         }
     };
-    let totals = &all[index].1;
+    let totals = &all[index].stats;
     for field in stats.published() {
         if !matches!(
             field.meta.kind,
-            Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer
+            Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer | Kind::Windowed
         ) {
             continue;
         }
@@ -99,6 +245,24 @@ fn add(src_stats: &Stats, src: &Published, dst_stats: &Stats, dst: &Published) {
             d(5).store(s(5), Relaxed);
             for i in 8..src.words.min(dst.words) {
                 plus(i, add_int);
+            }
+        }
+        Kind::Windowed => {
+            let _g = WriteGuard::begin(d(0));
+            plus(1, add_int);
+            plus(2, add_wide);
+            for base in (3..src.words.min(dst.words).saturating_sub(2)).step_by(3) {
+                let (period, theirs) = (s(base), d(base).load(Relaxed));
+                if period == 0 || period < theirs {
+                    continue; // unused, or older than what the totals hold there
+                }
+                if period > theirs {
+                    d(base).store(period, Relaxed);
+                    d(base + 1).store(0, Relaxed);
+                    d(base + 2).store(0, Relaxed);
+                }
+                plus(base + 1, add_int);
+                plus(base + 2, add_wide);
             }
         }
         _ => {}
@@ -215,7 +379,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let key = TotalsKey {
             model: TypeId::of::<FoldTest>(),
-            name: "t",
+            name: "t".into(),
             dir: Some(tmp.path().to_path_buf()),
             template: Some("{NAME}-{TID}.mmstats".into()),
         };
@@ -224,7 +388,7 @@ mod tests {
         one.fold_on_close(key.clone());
         drop(one);
         assert!(!one_path.exists());
-        let totals = tmp.path().join("t-0.mmstats");
+        let totals = tmp.path().join("t-totals.mmstats");
         let two = thread_file(tmp.path(), "two", 4, &[5], &[1]);
         fold(&key, &two);
 
@@ -249,6 +413,16 @@ mod tests {
         assert_eq!(hist.buckets[1] + hist.buckets[5], 2);
         assert_eq!(hist.buckets.iter().sum::<u64>(), 3);
         assert_eq!(get("sys.tid"), Value::Number(Num::U(0)));
+    }
+
+    #[test]
+    fn the_totals_name_replaces_the_thread_id() {
+        assert_eq!(
+            template("{CMD}-{PID}-{TID}.mmstats"),
+            "{CMD}-{PID}-totals.mmstats"
+        );
+        assert_eq!(template("{NAME}.mmstats"), "{NAME}-totals.mmstats");
+        assert_eq!(template("x"), "x-totals");
     }
 
     #[test]

@@ -4,5 +4,7 @@
 mod create;
 mod fields;
 mod file;
+mod kinds;
 mod lifecycle;
 mod model;
+mod totals;
