@@ -261,10 +261,6 @@ impl History {
             }
         }
         for (label, acc) in accs {
-            let Some(v) = acc.value() else { continue };
-            if !v.is_finite() {
-                continue;
-            }
             if !self.series.contains_key(label) {
                 if self.series.len() >= MAX_SERIES {
                     continue;
@@ -274,7 +270,11 @@ impl History {
                     Series::new(acc.kind, acc.unit, is_rate(acc.kind)),
                 );
             }
-            if let Some(s) = self.series.get_mut(label) {
+            let Some(s) = self.series.get_mut(label) else {
+                continue;
+            };
+            s.last_seen = now as u64;
+            if let Some(v) = acc.value().filter(|v| v.is_finite()) {
                 s.add(now, v);
             }
         }
