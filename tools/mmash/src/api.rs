@@ -325,7 +325,14 @@ mod tests {
     #[test]
     fn labels_include_derived_values() {
         let l = labels(&two());
-        for want in ["web.requests", "web.name", "web.req", "lat", "lat.p99", "lat.mean"] {
+        for want in [
+            "web.requests",
+            "web.name",
+            "web.req",
+            "lat",
+            "lat.p99",
+            "lat.mean",
+        ] {
             assert!(l.iter().any(|x| x == want), "{want} not in {l:?}");
         }
         assert!(l.windows(2).all(|w| w[0] < w[1]));
@@ -338,10 +345,7 @@ mod tests {
             stats(&s, "web.req", false, None),
             json!({"web.req": [-3], "web.requests": [10, 0]})
         );
-        assert_eq!(
-            stats(&s, "web.req", true, None),
-            json!({"web.req": [-3]})
-        );
+        assert_eq!(stats(&s, "web.req", true, None), json!({"web.req": [-3]}));
         let agg = |a| stats(&s, "web.requests", true, Some(a))["web.requests"].clone();
         assert_eq!(agg(Aggr::Sum), json!(10));
         assert_eq!(agg(Aggr::Avg), json!(5));
@@ -381,6 +385,10 @@ mod tests {
         assert!(lat["value"]["histogram"]["buckets"].is_array());
         assert_eq!(f0["fields"][1]["value"], json!("a"));
         // no previous sample: no rate
-        assert!(api_stats(&cur, &[])["files"][0]["fields"][0].get("rate").is_none());
+        assert!(
+            api_stats(&cur, &[])["files"][0]["fields"][0]
+                .get("rate")
+                .is_none()
+        );
     }
 }

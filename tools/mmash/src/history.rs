@@ -324,7 +324,9 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Num, ValueType};
+    use mmstats_reader::{
+        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Num, ValueType,
+    };
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::SystemTime;
@@ -372,8 +374,14 @@ mod tests {
         let mut h = History::new();
         let t0 = 1_000_000.0;
         for i in 0..5u64 {
-            let a = snap(vec![("req", Kind::Counter, n(10 * i)), ("temp", Kind::Gauge, n(i))]);
-            let b = snap(vec![("req", Kind::Counter, n(5 * i)), ("temp", Kind::Gauge, n(3 * i))]);
+            let a = snap(vec![
+                ("req", Kind::Counter, n(10 * i)),
+                ("temp", Kind::Gauge, n(i)),
+            ]);
+            let b = snap(vec![
+                ("req", Kind::Counter, n(5 * i)),
+                ("temp", Kind::Gauge, n(3 * i)),
+            ]);
             h.record(t0 + i as f64, &[a, b]);
         }
         let p = h.points("req", Res::Second, t0 as u64 + 4).unwrap();
@@ -432,7 +440,10 @@ mod tests {
     fn old_series_expire() {
         let mut h = History::new();
         h.record(60.0, &[snap(vec![("g", Kind::Gauge, n(1))])]);
-        h.record(60.0 + EXPIRY_SECS as f64, &[snap(vec![("k", Kind::Gauge, n(1))])]);
+        h.record(
+            60.0 + EXPIRY_SECS as f64,
+            &[snap(vec![("k", Kind::Gauge, n(1))])],
+        );
         assert!(h.points("g", Res::Hour, 0).is_none());
         assert_eq!(h.len(), 1);
     }

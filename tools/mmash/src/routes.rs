@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use mmstats_reader::render::prometheus::{self, PromOptions};
 use mmstats_reader::{Snapshot, StatsFile};
 use serde::Deserialize;
@@ -35,7 +35,10 @@ pub fn router(state: Shared) -> Router {
             a.path,
             get(move || async move {
                 let mut h = HeaderMap::new();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(a.content_type),
+                );
                 h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 (h, a.body)
             }),
@@ -247,7 +250,12 @@ async fn history(
         None | Some("") => Res::Second,
         Some(r) => match Res::parse(r) {
             Some(r) => r,
-            None => return error(StatusCode::BAD_REQUEST, "res must be second, minute or hour"),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "res must be second, minute or hour",
+                );
+            }
         },
     };
     let now = unix(std::time::SystemTime::now()) as u64;

@@ -4,7 +4,6 @@ mod support;
 
 use std::time::Duration;
 
-
 use serde_json::json;
 use support::*;
 
@@ -79,7 +78,10 @@ fn original_json_api_over_several_directories() {
 
     let files = m.get("/files/*.mmstats").json();
     assert_eq!(files["files"].as_array().unwrap().len(), 2, "{files}");
-    assert_eq!(m.get("/files/").json()["files"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        m.get("/files/").json()["files"].as_array().unwrap().len(),
+        2
+    );
     let _ = fa;
 }
 
@@ -88,8 +90,11 @@ fn requests_cannot_leave_the_stats_directories() {
     let (a, b, _fa, _fb) = two_dirs();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("secret.mmstats"), b"x").unwrap();
-    std::os::unix::fs::symlink(outside.path().join("secret.mmstats"), a.path().join("link.txt"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.mmstats"),
+        a.path().join("link.txt"),
+    )
+    .unwrap();
     let m = start(&a, &b, &[]);
     for path in [
         "/files/..%2F*",
@@ -157,7 +162,12 @@ fn api_files_stats_history_and_metrics() {
 
     let h = m
         .wait_for("/api/history/web.requests?res=second", WAIT, |r| {
-            r.status == 200 && r.json()["mean"].as_array().unwrap().iter().any(|v| v.is_number())
+            r.status == 200
+                && r.json()["mean"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v.is_number())
         })
         .json();
     assert_eq!(h["rate"], json!(true));
@@ -181,11 +191,26 @@ fn api_files_stats_history_and_metrics() {
 
     let text = m.get("/metrics");
     assert_eq!(text.status, 200);
-    assert!(text.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
-    assert!(text.body.contains("# TYPE web_requests_total counter\n"), "{}", text.body);
+    assert!(
+        text.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        text.body.contains("# TYPE web_requests_total counter\n"),
+        "{}",
+        text.body
+    );
     assert!(text.body.contains("cmd=\"db\""));
-    let om = m.get_with("/metrics", &[("Accept", "application/openmetrics-text; version=1.0.0")]);
-    assert!(om.header("content-type").unwrap().starts_with("application/openmetrics-text"));
+    let om = m.get_with(
+        "/metrics",
+        &[("Accept", "application/openmetrics-text; version=1.0.0")],
+    );
+    assert!(
+        om.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
     assert!(om.body.ends_with("# EOF\n"));
     assert!(om.body.contains("# UNIT web_latency_seconds seconds\n"));
 
@@ -193,7 +218,12 @@ fn api_files_stats_history_and_metrics() {
     let page = m.get("/");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/assets/uplot.js"));
-    for asset in ["/assets/app.js", "/assets/app.css", "/assets/uplot.js", "/assets/uplot.css"] {
+    for asset in [
+        "/assets/app.js",
+        "/assets/app.css",
+        "/assets/uplot.js",
+        "/assets/uplot.css",
+    ] {
         let r = m.get(asset);
         assert_eq!(r.status, 200, "{asset}");
         assert!(r.body.len() > 100, "{asset}");
@@ -214,7 +244,12 @@ fn aggregate_metrics_combine_processes() {
 fn bearer_token_guards_everything_but_healthz() {
     let (a, b, _fa, _fb) = two_dirs();
     let m = Mmash::start_env(
-        &["--path", a.path().to_str().unwrap(), "--path", b.path().to_str().unwrap()],
+        &[
+            "--path",
+            a.path().to_str().unwrap(),
+            "--path",
+            b.path().to_str().unwrap(),
+        ],
         &[("MMASH_TOKEN", "s3cret")],
     );
     assert_eq!(m.get("/healthz").status, 200);
@@ -245,7 +280,10 @@ fn sigterm_shuts_down_cleanly() {
         if let Some(s) = m.child.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < end, "mmash did not exit on SIGTERM");
+        assert!(
+            std::time::Instant::now() < end,
+            "mmash did not exit on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
@@ -264,11 +302,15 @@ fn unsafe_free_kill(pid: i32) -> i32 {
 #[test]
 fn missing_directory_is_a_clear_error() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
-        .args(["--listen", "127.0.0.1:0", "--path", "/nonexistent/mmash-test"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--path",
+            "/nonexistent/mmash-test",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/mmash-test"), "{err}");
 }
-

@@ -45,7 +45,13 @@ pub fn meta(label: &str, kind: Kind, vt: ValueType, unit: &str, help: &str) -> F
 
 pub fn counter(label: &str, v: u64) -> Spec {
     Spec {
-        meta: meta(label, Kind::Counter, ValueType::U64, "requests", "requests served"),
+        meta: meta(
+            label,
+            Kind::Counter,
+            ValueType::U64,
+            "requests",
+            "requests served",
+        ),
         words: vec![v],
     }
 }
@@ -96,25 +102,64 @@ pub fn every_kind() -> Vec<Spec> {
             words: vec![1],
         },
         Spec {
-            meta: meta("web.workers", Kind::Constant, ValueType::U32, "", "worker threads"),
+            meta: meta(
+                "web.workers",
+                Kind::Constant,
+                ValueType::U32,
+                "",
+                "worker threads",
+            ),
             words: vec![8],
         },
         text("web.state", Kind::Text, "serving \"all\"\nok"),
         text("web.version", Kind::Constant, "1.2.3"),
         Spec {
-            meta: meta("web.started", Kind::Timestamp, ValueType::U64, "seconds", "start time"),
+            meta: meta(
+                "web.started",
+                Kind::Timestamp,
+                ValueType::U64,
+                "seconds",
+                "start time",
+            ),
             words: vec![now],
         },
         Spec {
-            meta: meta("web.body", Kind::Average, ValueType::U64, "bytes", "body size"),
+            meta: meta(
+                "web.body",
+                Kind::Average,
+                ValueType::U64,
+                "bytes",
+                "body size",
+            ),
             words: vec![4, 4096],
         },
         Spec {
-            meta: meta("web.queue", Kind::MovingAverage, ValueType::F64, "", "queue length"),
-            words: vec![20, 10, Num::F(35.0).to_word(ValueType::F64), Num::F(3.0).to_word(ValueType::F64)],
+            meta: meta(
+                "web.queue",
+                Kind::MovingAverage,
+                ValueType::F64,
+                "",
+                "queue length",
+            ),
+            words: vec![
+                20,
+                10,
+                Num::F(35.0).to_word(ValueType::F64),
+                Num::F(3.0).to_word(ValueType::F64),
+            ],
         },
-        histogram("web.response_size", Kind::Histogram, "bytes", &[10, 200, 3000, 40_000]),
-        histogram("web.latency", Kind::Timer, "nanoseconds", &[50_000, 1_200_000, 30_000_000]),
+        histogram(
+            "web.response_size",
+            Kind::Histogram,
+            "bytes",
+            &[10, 200, 3000, 40_000],
+        ),
+        histogram(
+            "web.latency",
+            Kind::Timer,
+            "nanoseconds",
+            &[50_000, 1_200_000, 30_000_000],
+        ),
         Spec {
             meta: meta("web.events", Kind::Windowed, ValueType::U64, "", "events"),
             words: {
@@ -140,7 +185,10 @@ impl TestFile {
     /// Stores one word at `label`'s slot + `word` * 8 with pwrite.
     pub fn set_word(&self, label: &str, word: usize, v: u64) {
         let off = self.offsets[label] + 8 * word;
-        let f = std::fs::OpenOptions::new().write(true).open(&self.path).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .unwrap();
         f.write_at(&v.to_ne_bytes(), off as u64).unwrap();
     }
 }
@@ -229,14 +277,24 @@ impl Mmash {
     }
 
     /// GETs `path` until `ok` accepts the response, or panics after `timeout`.
-    pub fn wait_for(&self, path: &str, timeout: Duration, ok: impl Fn(&Response) -> bool) -> Response {
+    pub fn wait_for(
+        &self,
+        path: &str,
+        timeout: Duration,
+        ok: impl Fn(&Response) -> bool,
+    ) -> Response {
         let end = Instant::now() + timeout;
         loop {
             let r = self.get(path);
             if ok(&r) {
                 return r;
             }
-            assert!(Instant::now() < end, "timed out waiting on {path}: last {} {}", r.status, r.body);
+            assert!(
+                Instant::now() < end,
+                "timed out waiting on {path}: last {} {}",
+                r.status,
+                r.body
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -265,13 +323,12 @@ impl Response {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 /// One HTTP/1.1 request over a fresh connection (`Connection: close`); handles
-/// `Content-Length` and chunked bodies.
+/// `Content-Length` and chunked bodies. Panics if the server cannot be reached.
 pub fn http(
     addr: SocketAddr,
     method: &str,
@@ -279,8 +336,19 @@ pub fn http(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Response {
+    try_http(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{addr}{path}: {e}"))
+}
+
+/// Like [`http`], but a server that is not listening (yet) is an error.
+pub fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<Response> {
     assert!(addr.ip().is_loopback(), "tests talk to 127.0.0.1 only");
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -296,9 +364,9 @@ pub fn http(
     if let Some(b) = body {
         req.push_str(b);
     }
-    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(req.as_bytes())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
+    s.read_to_end(&mut raw)?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -321,7 +389,10 @@ pub fn http(
     let body = if chunked {
         let mut out = Vec::new();
         loop {
-            let nl = rest.windows(2).position(|w| w == b"\r\n").expect("chunk size");
+            let nl = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("chunk size");
             let size_text = String::from_utf8_lossy(&rest[..nl]);
             let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
                 .expect("chunk size");
@@ -336,11 +407,11 @@ pub fn http(
     } else {
         rest.to_vec()
     };
-    Response {
+    Ok(Response {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    })
 }
 
 /// A free port on 127.0.0.1 (bound then released).
@@ -355,7 +426,10 @@ pub fn free_port() -> u16 {
 /// Finds a program or panics with what to install: tests needing it fail, never skip.
 pub fn require(program: &str, package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")]) {
+    for dir in std::env::split_paths(&path).chain([
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/usr/lib/chromium"),
+    ]) {
         let p = dir.join(program);
         if p.is_file() {
             return p;
