@@ -210,7 +210,12 @@
       if (label !== state.chartLabel || res !== state.chartRes) { return; }
       var name = p.rate ? "rate /s" : "mean";
       $("chart-note").textContent = "all processes combined · " + (p.rate ? "rate per second" : p.kind) + (p.unit ? " · " + p.unit : "");
-      var data = [p.t, p.mean, p.min, p.max];
+      // start at the first point with a value (keeping at least a minute) so that a young
+      // history is not squeezed against the right edge
+      var first = p.mean.findIndex(function (v) { return v !== null; });
+      var from = first < 0 ? 0 : Math.max(0, Math.min(first, p.t.length - 60));
+      var cut = function (a) { return a.slice(from); };
+      var data = [cut(p.t), cut(p.mean), cut(p.min), cut(p.max)];
       if (!state.plot) {
         state.plot = new uPlot({
           width: chartWidth(),
@@ -239,7 +244,11 @@
     pollChart();
   }
 
-  $("search").addEventListener("input", function (e) { state.filter = e.target.value; renderFields(); });
+  ["input", "change", "search"].forEach(function (ev) {
+    $("search").addEventListener(ev, function (e) {
+      if (state.filter !== e.target.value) { state.filter = e.target.value; renderFields(); }
+    });
+  });
   $("chart-close").addEventListener("click", closeChart);
   Array.prototype.forEach.call(document.querySelectorAll(".res button"), function (b) {
     b.addEventListener("click", function () { setRes(b.dataset.res); });

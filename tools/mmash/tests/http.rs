@@ -72,6 +72,10 @@ fn original_json_api_over_several_directories() {
         m.get("/stats/web.state?exact=1").json(),
         json!({"web.state": ["serving \"all\"\nok"]})
     );
+    assert_eq!(
+        m.get("/stats/web.version?exact=1&aggr=one").json(),
+        json!({"web.version": "1.2.3"})
+    );
     let prefix = m.get("/stats/web.latency").json();
     assert!(prefix.get("web.latency.p50").is_some(), "{prefix}");
     assert_eq!(m.get("/stats/web.requests?aggr=bogus").status, 400);

@@ -201,7 +201,9 @@ pub fn write_file(dir: &Path, name: &str, pid: u32, tid: u32, specs: &[Spec]) ->
     for s in specs {
         let p = plan.place(&s.meta).unwrap();
         p.apply_to_image(&mut image);
-        let first = usize::from(s.meta.kind.is_multi_word());
+        // multi-word kinds and text constants start with their sequence word (FORMAT.md §5.2)
+        let first =
+            usize::from(s.meta.kind.is_multi_word() || s.meta.value_type == ValueType::Text);
         for (i, w) in s.words.iter().enumerate() {
             let at = p.value_offset + 8 * (first + i);
             image[at..at + 8].copy_from_slice(&w.to_ne_bytes());
@@ -365,37 +367,63 @@ pub fn try_http(
         req.push_str(b);
     }
     s.write_all(req.as_bytes())?;
+    // Read the head, then exactly the body its headers announce: some servers (chromedriver)
+    // keep the connection open despite `Connection: close`.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("no header end");
+    let mut buf = [0u8; 65536];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::other(
+                "connection closed before the headers ended",
+            ));
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut rest = &raw[split + 4..];
+    let mut body: Vec<u8> = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
     let status: u16 = lines
         .next()
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|c| c.parse().ok())
-        .expect("bad status line");
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let chunked = find("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+    let length: Option<usize> = find("content-length").and_then(|v| v.parse().ok());
+    let mut more = |body: &mut Vec<u8>| -> std::io::Result<bool> {
+        let n = s.read(&mut buf)?;
+        body.extend_from_slice(&buf[..n]);
+        Ok(n > 0)
+    };
     let body = if chunked {
+        while !body.windows(5).any(|w| w == b"0\r\n\r\n") {
+            if !more(&mut body)? {
+                break;
+            }
+        }
+        let mut rest = &body[..];
         let mut out = Vec::new();
         loop {
             let nl = rest
                 .windows(2)
                 .position(|w| w == b"\r\n")
-                .expect("chunk size");
-            let size_text = String::from_utf8_lossy(&rest[..nl]);
+                .ok_or_else(|| std::io::Error::other("bad chunk"))?;
+            let size_text = String::from_utf8_lossy(&rest[..nl]).into_owned();
             let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-                .expect("chunk size");
+                .map_err(|_| std::io::Error::other("bad chunk size"))?;
             rest = &rest[nl + 2..];
             if size == 0 {
                 break;
@@ -404,8 +432,17 @@ pub fn try_http(
             rest = &rest[size + 2..];
         }
         out
+    } else if let Some(len) = length {
+        while body.len() < len {
+            if !more(&mut body)? {
+                break;
+            }
+        }
+        body.truncate(len);
+        body
     } else {
-        rest.to_vec()
+        while more(&mut body)? {}
+        body
     };
     Ok(Response {
         status,
