@@ -20,6 +20,7 @@ struct Driver {
     child: Child,
     addr: SocketAddr,
     session: String,
+    _profile: tempfile::TempDir,
 }
 
 impl Driver {
@@ -44,7 +45,7 @@ impl Driver {
             assert!(Instant::now() < end, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = std::env::temp_dir().join(format!("mmash-chromium-{}", std::process::id()));
+        let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
@@ -54,7 +55,7 @@ impl Driver {
                     "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", "--no-first-run", "--disable-sync",
                     "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.display()),
+                    format!("--user-data-dir={}", profile.path().display()),
                 ]
             }
         }}});
@@ -62,6 +63,7 @@ impl Driver {
             child,
             addr,
             session: String::new(),
+            _profile: profile,
         };
         let r = d.call("POST", "/session", Some(caps));
         d.session = r["sessionId"]
