@@ -119,6 +119,18 @@ fn bench(c: &mut Criterion) {
                 .len()
         })
     });
+    g.bench_function("sampler: Scanner::scan alone", |b| {
+        let mut scanner = Scanner::new(roots.patterns());
+        b.iter(|| scanner.scan().snapshots.len())
+    });
+    g.bench_function("sampler: History::record alone", |b| {
+        let mut h = mmash::history::History::new();
+        let mut t = 1_000_000.0;
+        b.iter(|| {
+            t += 1.0;
+            h.record(t, &snaps);
+        })
+    });
     let state = State::new(roots.clone(), None, false, false);
     let mut scanner = Scanner::new(roots.patterns());
     state.sample_once(&mut scanner);

@@ -102,7 +102,11 @@ fn error(status: StatusCode, msg: &str) -> Response {
 }
 
 fn json_response(v: &serde_json::Value) -> Response {
-    match serde_json::to_vec(v) {
+    body_response(serde_json::to_vec(v))
+}
+
+fn body_response(body: serde_json::Result<Vec<u8>>) -> Response {
+    match body {
         Ok(body) if body.len() <= MAX_BODY => {
             ([(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
@@ -238,7 +242,10 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.0),
     };
     let sample = state.current();
-    json_response(&api::api_stats(&snaps, &sample.previous))
+    body_response(serde_json::to_vec(&api::api_stats(
+        &snaps,
+        &sample.previous,
+    )))
 }
 
 async fn history(

@@ -356,7 +356,7 @@ fn sample(out: &mut String, name: &str, suffix: &str, labels: &str, extra: &str)
 
 fn summary(out: &mut String, base: &str, labels: &str, count: u64, sum: f64) {
     sample(out, base, "_count", labels, "");
-    let _ = writeln!(out, "{count}");
+    int_line(out, count);
     sample(out, base, "_sum", labels, "");
     float(out, sum);
     out.push('\n');
@@ -364,7 +364,7 @@ fn summary(out: &mut String, base: &str, labels: &str, count: u64, sum: f64) {
 
 /// The fixed `le` bounds of one family, in the exposed unit and in raw units.
 struct Bounds {
-    /// (`le` text, largest raw value counted)
+    /// (`le="..."` label text, largest raw value counted)
     bounds: Vec<(String, u64)>,
 }
 
@@ -394,7 +394,7 @@ impl Bounds {
                 } else {
                     raw as u64
                 };
-                (format_float(v), raw)
+                (format!("le=\"{}\"", format_float(v)), raw)
             })
             .collect();
         Bounds { bounds }
@@ -418,14 +418,14 @@ fn histogram(out: &mut String, base: &str, labels: &str, h: &Histogram, b: &Boun
             let _ = high;
             acc = acc.saturating_add(n);
         }
-        sample(out, base, "_bucket", labels, &format!("le=\"{le}\""));
-        let _ = writeln!(out, "{acc}");
+        sample(out, base, "_bucket", labels, le);
+        int_line(out, acc);
     }
     let total = h.buckets.iter().fold(0u64, |a, n| a.saturating_add(*n));
     sample(out, base, "_bucket", labels, "le=\"+Inf\"");
-    let _ = writeln!(out, "{total}");
+    int_line(out, total);
     sample(out, base, "_count", labels, "");
-    let _ = writeln!(out, "{total}");
+    int_line(out, total);
     sample(out, base, "_sum", labels, "");
     float(out, scaled(h.sum as f64, scale));
     out.push('\n');
@@ -433,9 +433,7 @@ fn histogram(out: &mut String, base: &str, labels: &str, h: &Histogram, b: &Boun
 
 fn num(out: &mut String, n: Num, scale: f64) {
     match n {
-        Num::U(v) if scale == 1.0 => {
-            let _ = write!(out, "{v}");
-        }
+        Num::U(v) if scale == 1.0 => push_u64(out, v),
         Num::I(v) if scale == 1.0 => {
             let _ = write!(out, "{v}");
         }
@@ -455,7 +453,31 @@ fn scaled(v: f64, scale: f64) -> f64 {
 }
 
 fn float(out: &mut String, v: f64) {
-    out.push_str(&format_float(v));
+    if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str(&format_float(v));
+    }
+}
+
+/// Writes `v` in decimal (faster than `write!` for the many bucket counts of a scrape).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+fn int_line(out: &mut String, v: u64) {
+    push_u64(out, v);
+    out.push('\n');
 }
 
 fn format_float(v: f64) -> String {
@@ -565,6 +587,16 @@ mod tests {
             &mut out,
         );
         out
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        let mut s = String::new();
+        for v in [0, 7, 10, 1234567890, u64::MAX] {
+            push_u64(&mut s, v);
+            s.push(' ');
+        }
+        assert_eq!(s, format!("0 7 10 1234567890 {} ", u64::MAX));
     }
 
     #[test]
