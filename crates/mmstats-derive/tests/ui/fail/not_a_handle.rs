@@ -1,0 +1,9 @@
+use mmstats::Counter;
+
+#[derive(mmstats::Stats)]
+struct NotAHandle {
+    hits: Counter,
+    name: String,
+}
+
+fn main() {}

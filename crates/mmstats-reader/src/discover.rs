@@ -1,0 +1,170 @@
+//! Finding stats files: the default directory and glob (FORMAT.md §6.1), and expanding the
+//! paths and globs a user gives.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::error::{ErrorKind, ReadError};
+
+/// The stats directory readers look in by default (FORMAT.md §6.1): `$MMSTATS_PATH`; else
+/// `$XDG_RUNTIME_DIR/mmstats`; else `/dev/shm/mmstats-<uid>` when `/dev/shm` exists; else
+/// `<temp dir>/mmstats-<uid>`. Empty variables count as unset.
+pub fn default_dir() -> PathBuf {
+    dir_from(
+        std::env::var_os("MMSTATS_PATH"),
+        std::env::var_os("XDG_RUNTIME_DIR"),
+        Path::new("/dev/shm").is_dir(),
+        nix::unistd::getuid().as_raw(),
+    )
+}
+
+fn dir_from(
+    mmstats_path: Option<OsString>,
+    xdg: Option<OsString>,
+    have_shm: bool,
+    uid: u32,
+) -> PathBuf {
+    if let Some(p) = mmstats_path.filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(x) = xdg.filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("mmstats");
+    }
+    if have_shm {
+        return PathBuf::from(format!("/dev/shm/mmstats-{uid}"));
+    }
+    std::env::temp_dir().join(format!("mmstats-{uid}"))
+}
+
+/// The default glob: `$MMSTATS_GLOB`, else `<default_dir>/*.mmstats`.
+pub fn default_glob() -> String {
+    match std::env::var("MMSTATS_GLOB") {
+        Ok(g) if !g.is_empty() => g,
+        _ => default_dir()
+            .join("*.mmstats")
+            .to_string_lossy()
+            .into_owned(),
+    }
+}
+
+/// Expands paths and globs (an existing path is taken as it is; an empty list means the default
+/// glob) into sorted, deduplicated file paths, skipping names that start with `.`.
+///
+/// A pattern that is not a valid glob gives an error of kind [`ErrorKind::Pattern`]; a
+/// directory the glob cannot read gives an I/O error; a plain path (no `*`, `?` or `[`) that
+/// does not exist gives a "not found" I/O error; none of them stops the other patterns. A glob
+/// that matches nothing gives nothing.
+pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>) {
+    let mut paths = Vec::new();
+    let mut errors = Vec::new();
+    let default;
+    let patterns: Vec<&str> = if patterns.is_empty() {
+        default = default_glob();
+        vec![default.as_str()]
+    } else {
+        patterns.iter().map(AsRef::as_ref).collect()
+    };
+    for pattern in patterns {
+        let as_path = Path::new(pattern);
+        if as_path.symlink_metadata().is_ok() {
+            paths.push(as_path.to_path_buf());
+            continue;
+        }
+        if !pattern.contains(['*', '?', '[']) {
+            errors.push(ReadError::new(
+                pattern,
+                ErrorKind::Io(std::io::Error::from(std::io::ErrorKind::NotFound)),
+            ));
+            continue;
+        }
+        match glob::glob(pattern) {
+            Err(e) => errors.push(ReadError::new(pattern, ErrorKind::Pattern(e.to_string()))),
+            Ok(entries) => {
+                for entry in entries {
+                    match entry {
+                        Ok(p) if is_hidden(&p) => {}
+                        Ok(p) => paths.push(p),
+                        Err(e) => {
+                            let path = e.path().to_path_buf();
+                            errors
+                                .push(ReadError::new(path, ErrorKind::Io(std::io::Error::from(e))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    (paths, errors)
+}
+
+/// Whether the file name starts with `.` (temporary files being created, FORMAT.md §6.2).
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_follows_the_precedence() {
+        let some = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            dir_from(some("/a"), some("/run/user/1"), true, 7),
+            PathBuf::from("/a")
+        );
+        assert_eq!(
+            dir_from(some(""), some("/run/user/1"), true, 7),
+            PathBuf::from("/run/user/1/mmstats")
+        );
+        assert_eq!(
+            dir_from(None, None, true, 7),
+            PathBuf::from("/dev/shm/mmstats-7")
+        );
+        assert_eq!(
+            dir_from(None, some(""), false, 7),
+            std::env::temp_dir().join("mmstats-7")
+        );
+    }
+
+    #[test]
+    fn globs_sort_dedup_and_skip_dotfiles() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "b.mmstats",
+            "a.mmstats",
+            ".a.mmstats.x.tmp",
+            ".hidden.mmstats",
+            "c.txt",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let glob = format!("{}/*.mmstats", dir.path().display());
+        let explicit = dir.path().join("c.txt");
+        let (paths, errors) = discover(&[glob.as_str(), explicit.to_str().unwrap(), glob.as_str()]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<_> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a.mmstats", "b.mmstats", "c.txt"]);
+    }
+
+    #[test]
+    fn bad_patterns_and_misses() {
+        let (paths, errors) = discover(&["/nonexistent-mmstats-dir/[x"]);
+        assert!(paths.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert!(matches!(errors[0].kind, ErrorKind::Pattern(_)));
+        let (paths, errors) = discover(&["/nonexistent-mmstats-dir/*.mmstats"]);
+        assert!(paths.is_empty() && errors.is_empty());
+        let (paths, errors) = discover(&["/nonexistent-mmstats-dir/x.mmstats"]);
+        assert!(paths.is_empty());
+        assert!(
+            matches!(&errors[0].kind, ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+        );
+    }
+}

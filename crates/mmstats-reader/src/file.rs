@@ -1,0 +1,559 @@
+//! One open stats file: validation on open, cached metadata, consistent snapshots.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{Ordering, fence};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
+use mmstats_format::{
+    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, Value, ValueType, slot_words,
+};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::error::{ErrorKind, ReadError, ValueError};
+use crate::region::Region;
+use crate::seqlock::{Failure, SeqLock};
+use crate::snapshot::{FieldValue, Snapshot};
+use crate::v1;
+
+/// Which format a file has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum FormatVersion {
+    /// The original Python mmstats format.
+    V1,
+    /// Format version 2.
+    V2,
+}
+
+/// Identity and state of a file's writer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileInfo {
+    /// The format.
+    pub version: FormatVersion,
+    /// Writer pid (v1: from `sys.pid`).
+    pub pid: Option<u32>,
+    /// Writer thread id; `Some(0)` for a per-process totals file.
+    pub tid: Option<u32>,
+    /// Writer uid.
+    pub uid: Option<u32>,
+    /// Writer gid.
+    pub gid: Option<u32>,
+    /// Process start time in clock ticks after boot.
+    pub start_time: Option<u64>,
+    /// Boot id bytes.
+    pub boot_id: Option<[u8; 16]>,
+    /// Creation time.
+    pub created: Option<SystemTime>,
+    /// Writing library and version.
+    pub writer: String,
+    /// The writer set `CLOSED`.
+    pub closed: bool,
+    /// The file holds a process's totals folded from ended threads.
+    pub process_totals: bool,
+    /// Device and inode, to notice a file replaced under the same name.
+    pub dev_ino: (u64, u64),
+}
+
+/// One open stats file, with its parsed metadata cached until the generation changes.
+///
+/// Version-2 files are mapped read-only and read word by word with atomic loads; the field
+/// table is parsed once and re-parsed only when the file's `generation` changes (FORMAT.md §7),
+/// so taking a snapshot costs one load per scalar value and one short retry loop per multi-word
+/// value. Version-1 files are small and are re-read with a plain `pread` on each snapshot.
+#[derive(Debug)]
+pub struct StatsFile {
+    path: PathBuf,
+    /// Opened with `O_NOFOLLOW`: the path itself, not what it points to, must stay the same.
+    nofollow: bool,
+    file: File,
+    info: Arc<FileInfo>,
+    fields: Vec<Arc<FieldMeta>>,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// A version-1 file and the values read with its metadata.
+    V1 { values: Vec<Value> },
+    /// A mapped version-2 file.
+    V2(Mapped),
+}
+
+#[derive(Debug)]
+struct Mapped {
+    region: Region,
+    order: ByteOrder,
+    /// The `generation` word as loaded (file order), for a cheap comparison.
+    generation_raw: u64,
+    /// The `state` word as loaded (file order).
+    state_raw: u64,
+    slots: Vec<Slot>,
+}
+
+/// Where one field's value lives.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    offset: usize,
+    words: usize,
+    multi: bool,
+}
+
+/// Largest version-1 file we read (the original writer's files are a few pages).
+const V1_MAX_LEN: u64 = 16 << 20;
+
+impl StatsFile {
+    /// Opens and validates a file of either format, following symlinks.
+    pub fn open(path: impl AsRef<Path>) -> Result<StatsFile, ReadError> {
+        StatsFile::open_with(path.as_ref(), false)
+    }
+
+    /// Like [`StatsFile::open`] but refuses a symlink at the path's last component
+    /// (`O_NOFOLLOW`), for tools that delete files.
+    pub fn open_nofollow(path: impl AsRef<Path>) -> Result<StatsFile, ReadError> {
+        StatsFile::open_with(path.as_ref(), true)
+    }
+
+    fn open_with(path: &Path, nofollow: bool) -> Result<StatsFile, ReadError> {
+        // O_NONBLOCK so that a fifo planted under a stats name cannot hang us; it has no effect
+        // on the regular files we accept. std adds O_CLOEXEC.
+        let mut flags = libc::O_NONBLOCK;
+        if nofollow {
+            flags |= libc::O_NOFOLLOW;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+            .map_err(|e| ReadError::io(path, e))?;
+        let md = file.metadata().map_err(|e| ReadError::io(path, e))?;
+        if !md.file_type().is_file() {
+            return Err(ReadError::new(path, ErrorKind::NotRegular));
+        }
+        let size = md.len();
+        let dev_ino = (md.dev(), md.ino());
+        let mut first = [0u8; 8];
+        let n = read_prefix(&file, &mut first).map_err(|e| ReadError::io(path, e))?;
+        let detected =
+            mmstats_format::detect(&first[..n]).map_err(|e| ReadError::format(path, e))?;
+        Ok(match detected {
+            Detected::V1 => {
+                let bytes = read_v1(&file, size).map_err(|k| ReadError::new(path, k))?;
+                let (info, fields, values) =
+                    v1::decode(&bytes, dev_ino).map_err(|e| ReadError::format(path, e))?;
+                StatsFile {
+                    path: path.to_path_buf(),
+                    nofollow,
+                    file,
+                    info: Arc::new(info),
+                    fields: fields.into_iter().map(Arc::new).collect(),
+                    source: Source::V1 { values },
+                }
+            }
+            Detected::V2 => {
+                if size < HEADER_LEN as u64 || size % layout::WORD as u64 != 0 {
+                    // Not mappable as words; let the header decoder say what is wrong.
+                    let mut head = vec![0u8; HEADER_LEN.min(size as usize)];
+                    let n = read_prefix(&file, &mut head).map_err(|e| ReadError::io(path, e))?;
+                    let err = match Header::decode(&head[..n], size) {
+                        Err(e) => e,
+                        Ok(_) => FormatError::BadHeader {
+                            field: "file_length",
+                            value: size,
+                        },
+                    };
+                    return Err(ReadError::format(path, err));
+                }
+                let region = Region::map(&file, size).map_err(|e| ReadError::io(path, e))?;
+                let mut this = StatsFile {
+                    path: path.to_path_buf(),
+                    nofollow,
+                    file,
+                    info: Arc::new(FileInfo {
+                        version: FormatVersion::V2,
+                        pid: None,
+                        tid: None,
+                        uid: None,
+                        gid: None,
+                        start_time: None,
+                        boot_id: None,
+                        created: None,
+                        writer: String::new(),
+                        closed: false,
+                        process_totals: false,
+                        dev_ino,
+                    }),
+                    fields: Vec::new(),
+                    source: Source::V2(Mapped {
+                        region,
+                        order: ByteOrder::NATIVE,
+                        generation_raw: 0,
+                        state_raw: 0,
+                        slots: Vec::new(),
+                    }),
+                };
+                this.parse_v2()?;
+                this
+            }
+        })
+    }
+
+    /// The path it was opened as.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Identity and state of its writer.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// Field metadata as of the last refresh.
+    pub fn fields(&self) -> &[Arc<FieldMeta>] {
+        &self.fields
+    }
+
+    /// Re-reads the metadata if the generation changed; `true` if it did.
+    ///
+    /// Also checks that the file still has the size it had when opened and has not been
+    /// removed ([`ErrorKind::Vanished`]); see the notes on truncation in the crate's `region`
+    /// module. For a version-1 file, re-reads the whole file.
+    pub fn refresh(&mut self) -> Result<bool, ReadError> {
+        let md = self
+            .file
+            .metadata()
+            .map_err(|e| ReadError::io(&self.path, e))?;
+        if md.nlink() == 0 {
+            return Err(ReadError::new(&self.path, ErrorKind::Vanished));
+        }
+        match &mut self.source {
+            Source::V1 { .. } => self.reload_v1(md.len()),
+            Source::V2(m) => {
+                if md.len() != m.region.len() as u64 {
+                    return Err(ReadError::format(
+                        &self.path,
+                        FormatError::SizeMismatch {
+                            header: m.region.len() as u64,
+                            actual: md.len(),
+                        },
+                    ));
+                }
+                let generation = m.region.load(h::GENERATION);
+                fence(Ordering::Acquire);
+                if generation == Some(m.generation_raw) {
+                    return Ok(false);
+                }
+                self.parse_v2()?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Refreshes, then reads every value consistently.
+    ///
+    /// A value that cannot be read (a multi-word value whose writer is mid-update or died
+    /// there, or a corrupt slot) is an `Err` for that field alone.
+    pub fn snapshot(&mut self) -> Result<Snapshot, ReadError> {
+        self.refresh()?;
+        let taken = SystemTime::now();
+        let fields = match &self.source {
+            Source::V1 { values } => self
+                .fields
+                .iter()
+                .zip(values)
+                .map(|(meta, v)| FieldValue {
+                    meta: Arc::clone(meta),
+                    value: Ok(v.clone()),
+                })
+                .collect(),
+            Source::V2(m) => {
+                let state = m.region.load(h::STATE).unwrap_or(m.state_raw);
+                let mut lock = None;
+                let mut scratch = Vec::new();
+                let fields = self
+                    .fields
+                    .iter()
+                    .zip(&m.slots)
+                    .map(|(meta, slot)| FieldValue {
+                        meta: Arc::clone(meta),
+                        value: m.read_value(meta, *slot, &mut scratch, &mut || {
+                            *lock.get_or_insert_with(|| self.lock_held())
+                        }),
+                    })
+                    .collect();
+                if state != m.state_raw {
+                    let order = m.order;
+                    if let Source::V2(m) = &mut self.source {
+                        m.state_raw = state;
+                    }
+                    let info = self.info_mut();
+                    let bits = order.word(state);
+                    info.closed = bits & layout::state::CLOSED != 0;
+                    info.process_totals = bits & layout::state::PROCESS != 0;
+                }
+                fields
+            }
+        };
+        Ok(Snapshot {
+            path: self.path.clone(),
+            info: Arc::clone(&self.info),
+            taken,
+            fields,
+        })
+    }
+
+    /// True if the path now names a different file, or nothing. For a file opened with
+    /// [`StatsFile::open_nofollow`], a symlink now at the path counts as a different file.
+    pub fn is_replaced(&self) -> bool {
+        let md = if self.nofollow {
+            std::fs::symlink_metadata(&self.path)
+        } else {
+            std::fs::metadata(&self.path)
+        };
+        match md {
+            Ok(md) => (md.dev(), md.ino()) != self.info.dev_ino,
+            Err(_) => true,
+        }
+    }
+
+    /// True if some process holds the file's `flock` (its writer is alive).
+    ///
+    /// Asks with a non-blocking shared lock on a separate open of the same file (through
+    /// `/proc/self/fd`, or the path if it still names this file), released at once, so the
+    /// lock state of our own descriptor never changes and other readers asking the same
+    /// question do not count as writers. Only if the file cannot be opened again (its mode
+    /// changed since we opened it) does it ask on a duplicate of our own descriptor, which
+    /// never holds a lock of its own.
+    pub fn lock_held(&self) -> bool {
+        let reopened = File::open(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+            .ok()
+            .filter(|f| same_file(f, self.info.dev_ino))
+            .or_else(|| {
+                File::open(&self.path)
+                    .ok()
+                    .filter(|f| same_file(f, self.info.dev_ino))
+            })
+            .or_else(|| self.file.try_clone().ok());
+        let Some(probe) = reopened else {
+            return false;
+        };
+        match Flock::lock(probe, FlockArg::LockSharedNonblock) {
+            Ok(lock) => {
+                // Unlocking a lock we hold cannot fail; if it ever did, leak the descriptor
+                // rather than panic in the guard's destructor.
+                if let Err((lock, _)) = lock.unlock() {
+                    std::mem::forget(lock);
+                }
+                false
+            }
+            Err((_, Errno::EWOULDBLOCK)) => true,
+            Err(_) => false,
+        }
+    }
+
+    fn info_mut(&mut self) -> &mut FileInfo {
+        Arc::make_mut(&mut self.info)
+    }
+
+    /// (Re-)parses a mapped file's header and table, keeping the old cache on error.
+    fn parse_v2(&mut self) -> Result<(), ReadError> {
+        let Source::V2(m) = &self.source else {
+            return Ok(());
+        };
+        let (header, fields) =
+            read_metadata(&m.region).map_err(|e| ReadError::format(&self.path, e))?;
+        let order = header.byte_order;
+        let mut metas = Vec::with_capacity(fields.len());
+        let mut slots = Vec::with_capacity(fields.len());
+        for (i, f) in fields.into_iter().enumerate() {
+            let meta = match self.fields.get(i) {
+                Some(old) if **old == f.meta => Arc::clone(old),
+                _ => Arc::new(f.meta),
+            };
+            slots.push(Slot {
+                offset: f.value_offset as usize,
+                words: slot_words(f.value_length),
+                multi: meta.kind.is_multi_word() || meta.value_type == ValueType::Text,
+            });
+            metas.push(meta);
+        }
+        let id = &header.identity;
+        let info = FileInfo {
+            version: FormatVersion::V2,
+            pid: Some(id.pid),
+            tid: Some(id.tid),
+            uid: Some(id.uid),
+            gid: Some(id.gid),
+            start_time: Some(id.start_time),
+            boot_id: Some(id.boot_id),
+            created: time_from_ns(id.created_ns),
+            writer: id.writer.clone(),
+            closed: header.live.state & layout::state::CLOSED != 0,
+            process_totals: header.live.state & layout::state::PROCESS != 0,
+            dev_ino: self.info.dev_ino,
+        };
+        if *self.info != info {
+            self.info = Arc::new(info);
+        }
+        self.fields = metas;
+        if let Source::V2(m) = &mut self.source {
+            m.order = order;
+            m.generation_raw = order.word(header.live.generation);
+            m.state_raw = order.word(header.live.state);
+            m.slots = slots;
+        }
+        Ok(())
+    }
+
+    fn reload_v1(&mut self, size: u64) -> Result<bool, ReadError> {
+        let bytes = read_v1(&self.file, size).map_err(|k| ReadError::new(&self.path, k))?;
+        let (mut info, metas, new_values) =
+            v1::decode(&bytes, self.info.dev_ino).map_err(|e| ReadError::format(&self.path, e))?;
+        info.dev_ino = self.info.dev_ino;
+        if *self.info != info {
+            self.info = Arc::new(info);
+        }
+        let changed = metas.len() != self.fields.len()
+            || metas.iter().zip(&self.fields).any(|(a, b)| a != &**b);
+        if changed {
+            self.fields = metas.into_iter().map(Arc::new).collect();
+        }
+        self.source = Source::V1 { values: new_values };
+        Ok(changed)
+    }
+}
+
+impl Mapped {
+    fn read_value(
+        &self,
+        meta: &FieldMeta,
+        slot: Slot,
+        scratch: &mut Vec<u64>,
+        lock_held: &mut dyn FnMut() -> bool,
+    ) -> Result<Value, ValueError> {
+        let corrupt = |e: FormatError| ValueError::Corrupt(e.to_string());
+        if !slot.multi {
+            let word = self
+                .region
+                .load(slot.offset)
+                .ok_or_else(|| ValueError::Corrupt("value slot outside the file".into()))?;
+            return Value::decode(meta, &[self.order.word(word)], self.order).map_err(corrupt);
+        }
+        match SeqLock::new(&self.region, slot.offset, self.order).read(slot.words, scratch) {
+            Ok(()) => Value::decode(meta, scratch, self.order).map_err(corrupt),
+            Err(Failure::Busy) if lock_held() => Err(ValueError::BeingWritten),
+            Err(Failure::Busy) => Err(ValueError::WriterDied),
+            Err(Failure::OutOfBounds) => {
+                Err(ValueError::Corrupt("value slot outside the file".into()))
+            }
+        }
+    }
+}
+
+/// Copies the header, table and used strings out of the mapping with word loads (FORMAT.md §7
+/// reading order: `generation`, then `field_count`, then the rest) and decodes them.
+fn read_metadata(region: &Region) -> Result<(Header, Vec<mmstats_format::Field>), FormatError> {
+    let size = region.len() as u64;
+    let truncated = || FormatError::Truncated {
+        need: HEADER_LEN as u64,
+        have: size,
+    };
+    let generation = region.load(h::GENERATION).ok_or_else(truncated)?;
+    fence(Ordering::Acquire);
+    let field_count = region.load(h::FIELD_COUNT).ok_or_else(truncated)?;
+    fence(Ordering::Acquire);
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    if !region.copy_bytes(0, HEADER_LEN, &mut head) {
+        return Err(truncated());
+    }
+    head[h::GENERATION..h::GENERATION + 8].copy_from_slice(&generation.to_ne_bytes());
+    head[h::FIELD_COUNT..h::FIELD_COUNT + 8].copy_from_slice(&field_count.to_ne_bytes());
+    let header = Header::decode(&head, size)?;
+    let g = header.geometry;
+    // Header::decode checked field_count <= table_capacity and strings_used <= capacity, and
+    // every area against the file's size, so these copies are bounded by the file.
+    let table_len = header.live.field_count as usize * RECORD_LEN;
+    let mut table = Vec::with_capacity(table_len);
+    if !region.copy_bytes(HEADER_LEN, table_len, &mut table) {
+        return Err(FormatError::OutOfBounds {
+            index: 0,
+            what: "field table",
+            offset: HEADER_LEN as u64,
+            len: table_len as u64,
+        });
+    }
+    let strings_len = header.live.strings_used as usize;
+    let mut strings = Vec::with_capacity(strings_len);
+    if !region.copy_bytes(g.strings_offset as usize, strings_len, &mut strings) {
+        return Err(FormatError::OutOfBounds {
+            index: 0,
+            what: "string area",
+            offset: g.strings_offset.into(),
+            len: strings_len as u64,
+        });
+    }
+    let fields = TableView {
+        order: header.byte_order,
+        table: &table,
+        strings_offset: g.strings_offset,
+        strings: &strings,
+        values_offset: g.values_offset,
+        values_used: header.live.values_used,
+    }
+    .decode()?;
+    Ok((header, fields))
+}
+
+/// Whether `f` is the file with this device and inode.
+fn same_file(f: &File, dev_ino: (u64, u64)) -> bool {
+    f.metadata().is_ok_and(|md| (md.dev(), md.ino()) == dev_ino)
+}
+
+/// Reads up to `buf.len()` bytes from the start of the file; returns how many were read.
+fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads a whole version-1 file of (at most) `size` bytes.
+fn read_v1(file: &File, size: u64) -> Result<Vec<u8>, ErrorKind> {
+    if size > V1_MAX_LEN {
+        return Err(ErrorKind::Format(FormatError::BadV1(format!(
+            "{size} bytes is too large for a version-1 file (at most {V1_MAX_LEN})"
+        ))));
+    }
+    let mut bytes = vec![0u8; size as usize];
+    let n = read_prefix(file, &mut bytes)?;
+    bytes.truncate(n);
+    Ok(bytes)
+}
+
+/// A time `ns` nanoseconds from the Unix epoch, if representable.
+pub(crate) fn time_from_ns(ns: i64) -> Option<SystemTime> {
+    let d = Duration::from_nanos(ns.unsigned_abs());
+    if ns >= 0 {
+        UNIX_EPOCH.checked_add(d)
+    } else {
+        UNIX_EPOCH.checked_sub(d)
+    }
+}
+
+/// Unix seconds of a time (negative before the epoch).
+pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}

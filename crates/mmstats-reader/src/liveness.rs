@@ -1,0 +1,103 @@
+//! Whether a file's writer is still alive (FORMAT.md §6.3).
+
+use mmstats_format::parse_boot_id;
+use nix::errno::Errno;
+use nix::sys::signal::kill;
+use nix::unistd::Pid;
+
+use crate::file::{FormatVersion, StatsFile};
+
+/// Whether a file's writer is alive (FORMAT.md §6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Liveness {
+    /// The writer holds the lock, or its identity names a running process.
+    Alive,
+    /// Nobody holds the lock and the identity names no running process; the reason says why.
+    Dead(String),
+}
+
+/// Decides whether a file's writer is alive. Takes and releases the file's lock.
+///
+/// A version-2 file is alive while some process holds its `flock`. Otherwise it is dead only
+/// when its recorded identity provably names no running process: the machine booted since
+/// (`boot_id` differs), no process has the pid (`kill(pid, 0)` fails with `ESRCH`; `EPERM`
+/// means the process exists), or the process with that pid started at another time
+/// (`/proc/<pid>/stat` field 22 differs from `start_time`). When in doubt it is alive.
+///
+/// A version-1 file has no lock and no start time: it is alive while a process has its
+/// `sys.pid`, and alive when it records no pid at all.
+pub fn liveness(file: &StatsFile) -> Liveness {
+    let info = file.info();
+    if info.version == FormatVersion::V2 && file.lock_held() {
+        return Liveness::Alive;
+    }
+    if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id()) {
+        if recorded != [0; 16] && recorded != current {
+            return Liveness::Dead("written before the machine last booted".into());
+        }
+    }
+    let pid = match info.pid {
+        Some(pid) => pid,
+        None if info.version == FormatVersion::V1 => return Liveness::Alive,
+        None => return Liveness::Dead("no writer pid recorded".into()),
+    };
+    // kill(0, ...) and negative pids address process groups: never ask about those.
+    let Some(raw) = i32::try_from(pid).ok().filter(|p| *p > 0) else {
+        return Liveness::Dead(format!("{pid} is not a valid process id"));
+    };
+    // EPERM: the process exists but belongs to someone else; it counts as running.
+    if let Err(Errno::ESRCH) = kill(Pid::from_raw(raw), None) {
+        return Liveness::Dead(format!("no process {pid}"));
+    }
+    if let Some(recorded) = info.start_time.filter(|t| *t != 0) {
+        if let Some(now) = process_start_time(pid) {
+            if now != recorded {
+                return Liveness::Dead(format!(
+                    "pid {pid} now belongs to a process started at tick {now}, not {recorded}"
+                ));
+            }
+        }
+    }
+    Liveness::Alive
+}
+
+/// The current boot id, if the kernel tells it.
+fn current_boot_id() -> Option<[u8; 16]> {
+    let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    parse_boot_id(&text)
+}
+
+/// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks after boot.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+/// Parses field 22 of a `/proc/<pid>/stat` line. The command (field 2) is in parentheses and
+/// may itself contain spaces and `)`, so counting starts after the last `)`.
+fn parse_start_time(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_field_22_even_with_odd_command_names() {
+        let line = "1234 (we ird) (x) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
+        assert_eq!(parse_start_time(line), Some(98765));
+        assert_eq!(parse_start_time("1 (x) S 1 2"), None);
+        assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn our_own_start_time_is_readable() {
+        let me = std::process::id();
+        let t = process_start_time(me).expect("/proc/self/stat");
+        assert!(t > 0);
+        assert_eq!(process_start_time(me), Some(t));
+    }
+}

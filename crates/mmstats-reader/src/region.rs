@@ -1,0 +1,194 @@
+//! A read-only view of a mapped stats file, word by word: the only `unsafe` code of the reader.
+//!
+//! Another process writes the mapped bytes while we read them, so this module never forms a
+//! reference (`&[u8]`, `&u64`, ...) to the mapping: that would promise the compiler the memory
+//! does not change, which is false. It hands out copies of whole words, each read with one
+//! atomic 8-byte load, exactly as FORMAT.md §4 asks of every reader.
+//!
+//! # Invariants
+//!
+//! - The mapping is created from an open file whose size (`fstat`) was at least 256 bytes and a
+//!   multiple of 8, and it covers exactly `len` bytes. A conforming writer allocates every byte
+//!   before naming the file and never changes its size afterwards (FORMAT.md §6.2).
+//! - The mapping starts on a page boundary, so an offset that is a multiple of 8 gives a pointer
+//!   aligned for `AtomicU64`.
+//! - Every access is an atomic, relaxed, 8-byte load of an in-bounds, 8-aligned word, checked
+//!   with a real `if` before any pointer arithmetic. Ordering comes from `fence(Acquire)` in the
+//!   callers: relaxed loads are the accesses the standard library documents as sound on
+//!   read-only memory ("Atomic accesses to read-only memory" in `core::sync::atomic`).
+//! - The mapping is private to this value and lives until it is dropped; no pointer escapes.
+//!
+//! # Truncation and SIGBUS
+//!
+//! If some process truncates a mapped file, touching a page past the new end raises `SIGBUS`
+//! and kills the reader. Writers never do this (the size is fixed at creation), so it takes a
+//! misbehaving or hostile process. We protect ourselves as far as a library can without taking
+//! over the process's signal handlers: [`crate::StatsFile`] compares `fstat`'s size with the
+//! mapped length when it opens a file and before every snapshot, and refuses to read a file whose
+//! size changed. A truncation in the microseconds between that check and the loads can still
+//! raise `SIGBUS`; tools that must survive even that should keep their stats directory on a
+//! filesystem only trusted users can write to (the default per-user directory is mode 0700).
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use memmap2::{MmapOptions, MmapRaw};
+
+/// A read-only mapping of a whole stats file.
+pub(crate) struct Region {
+    map: MmapRaw,
+    len: usize,
+}
+
+impl std::fmt::Debug for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Region").field("len", &self.len).finish()
+    }
+}
+
+impl Region {
+    /// Maps the first `len` bytes of `file` read-only. `len` must be the file's current size
+    /// (checked by the caller with `fstat`), non-zero and a multiple of 8.
+    pub(crate) fn map(file: &File, len: u64) -> io::Result<Region> {
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|l| *l > 0 && l % 8 == 0)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad mapping length"))?;
+        let map = MmapOptions::new().len(len).map_raw_read_only(file)?;
+        if map.len() != len || map.as_ptr().align_offset(8) != 0 {
+            return Err(io::Error::other(
+                "mapping has an unexpected size or alignment",
+            ));
+        }
+        Ok(Region { map, len })
+    }
+
+    /// Bytes mapped.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Loads the word at byte offset `off` (relaxed, native byte order), or `None` if `off` is not
+    /// a multiple of 8 or the word is not inside the mapping.
+    #[inline]
+    pub(crate) fn load(&self, off: usize) -> Option<u64> {
+        if off % 8 != 0 || off.checked_add(8)? > self.len {
+            return None;
+        }
+        // SAFETY:
+        // - `off + 8 <= self.len` was checked above, so the word lies inside the mapping, which
+        //   lives as long as `self` (Invariants);
+        // - `off % 8 == 0` and the mapping is page-aligned, so the pointer is aligned for
+        //   `AtomicU64`, as `from_ptr` requires;
+        // - every process touches this word only through 8-byte atomics (FORMAT.md §4), and we
+        //   only load, relaxed, which is sound on read-only memory.
+        let word =
+            unsafe { AtomicU64::from_ptr(self.map.as_ptr().add(off).cast::<u64>().cast_mut()) };
+        Some(word.load(Ordering::Relaxed))
+    }
+
+    /// Appends the bytes `[off, off + len)` to `out`, copied word by word with atomic loads, in
+    /// file order. `off` must be a multiple of 8; the words covering the range must lie inside
+    /// the mapping. Returns `false` (appending nothing) otherwise.
+    pub(crate) fn copy_bytes(&self, off: usize, len: usize, out: &mut Vec<u8>) -> bool {
+        let Some(end) = off.checked_add(len) else {
+            return false;
+        };
+        let words_end = end.div_ceil(8) * 8;
+        if off % 8 != 0 || words_end > self.len {
+            return false;
+        }
+        let start = out.len();
+        out.reserve(words_end - off);
+        let mut at = off;
+        while at < words_end {
+            match self.load(at) {
+                Some(w) => out.extend_from_slice(&w.to_ne_bytes()),
+                None => {
+                    out.truncate(start);
+                    return false;
+                }
+            }
+            at += 8;
+        }
+        out.truncate(start + len);
+        true
+    }
+
+    /// Loads `count` consecutive words starting at `off` into `out` (cleared first), or returns
+    /// `false` if any is out of bounds.
+    pub(crate) fn load_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
+        out.clear();
+        let in_bounds = count
+            .checked_mul(8)
+            .and_then(|n| n.checked_add(off))
+            .is_some_and(|end| end <= self.len);
+        if !in_bounds || off % 8 != 0 {
+            return false;
+        }
+        out.reserve(count);
+        for i in 0..count {
+            match self.load(off + 8 * i) {
+                Some(w) => out.push(w),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn region_of(bytes: &[u8]) -> (tempfile::NamedTempFile, Region) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        f.flush().unwrap();
+        let r = Region::map(f.as_file(), bytes.len() as u64).unwrap();
+        (f, r)
+    }
+
+    #[test]
+    fn loads_words_in_bounds_only() {
+        let bytes: Vec<u8> = (0..64u8).collect();
+        let (_f, r) = region_of(&bytes);
+        assert_eq!(r.len(), 64);
+        assert_eq!(
+            r.load(8),
+            Some(u64::from_ne_bytes(bytes[8..16].try_into().unwrap()))
+        );
+        assert_eq!(r.load(56).map(|w| w.to_ne_bytes()[7]), Some(63));
+        assert_eq!(r.load(57), None, "misaligned");
+        assert_eq!(r.load(64), None, "past the end");
+        assert_eq!(r.load(usize::MAX - 3), None, "overflow");
+    }
+
+    #[test]
+    fn copies_bytes_and_words() {
+        let bytes: Vec<u8> = (0..64u8).collect();
+        let (_f, r) = region_of(&bytes);
+        let mut out = vec![0xAA];
+        assert!(r.copy_bytes(16, 13, &mut out));
+        assert_eq!(out[0], 0xAA);
+        assert_eq!(&out[1..], &bytes[16..29]);
+        assert!(!r.copy_bytes(60, 8, &mut out), "runs past the end");
+        assert!(!r.copy_bytes(3, 1, &mut out), "misaligned");
+        assert_eq!(out.len(), 14);
+        let mut words = Vec::new();
+        assert!(r.load_words(0, 8, &mut words));
+        assert_eq!(words.len(), 8);
+        assert!(!r.load_words(8, 8, &mut words));
+        assert!(!r.load_words(0, usize::MAX, &mut words));
+    }
+
+    #[test]
+    fn refuses_bad_lengths() {
+        let f = tempfile::tempfile().unwrap();
+        assert!(Region::map(&f, 0).is_err());
+        assert!(Region::map(&f, 12).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! The reader's side of the sequence counter that guards every multi-word value
+//! (FORMAT.md §4.2).
+
+use std::sync::atomic::{Ordering, fence};
+
+use mmstats_format::ByteOrder;
+use mmstats_format::layout::limits::{SEQ_READ_ATTEMPTS, SEQ_YIELD_EVERY};
+
+use crate::region::Region;
+
+/// The even value of a sequence word seen before a copy; [`SeqLock::validate`] checks that it
+/// did not change during the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+/// The sequence word at the start of one value slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeqLock<'a> {
+    region: &'a Region,
+    offset: usize,
+    order: ByteOrder,
+}
+
+/// Every attempt at a consistent copy failed: the sequence word stayed odd or kept changing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The writer never finished an update in time (or died in the middle of one).
+    Busy,
+    /// The slot is not inside the mapping (cannot happen for a validated record).
+    OutOfBounds,
+}
+
+impl<'a> SeqLock<'a> {
+    /// The sequence word at `offset` of a file in byte order `order`.
+    pub(crate) fn new(region: &'a Region, offset: usize, order: ByteOrder) -> SeqLock<'a> {
+        SeqLock {
+            region,
+            offset,
+            order,
+        }
+    }
+
+    /// Step 1: loads the sequence word with acquire ordering; `None` while it is odd (a write is
+    /// in progress) or unreadable.
+    pub(crate) fn begin_read(&self) -> Option<Stamp> {
+        let raw = self.region.load(self.offset)?;
+        fence(Ordering::Acquire);
+        (self.order.word(raw) % 2 == 0).then_some(Stamp(raw))
+    }
+
+    /// Steps 3 to 5: after the payload was loaded, an acquire fence and a second load of the
+    /// sequence word; `true` if it still equals `stamp`, so the copy is consistent.
+    pub(crate) fn validate(&self, stamp: Stamp) -> bool {
+        fence(Ordering::Acquire);
+        self.region.load(self.offset) == Some(stamp.0)
+    }
+
+    /// Copies the slot's `words` words (the sequence word first) into `out`, each turned into its
+    /// value with the file's byte order, retrying as FORMAT.md §4.2 step 6 says.
+    pub(crate) fn read(&self, words: usize, out: &mut Vec<u64>) -> Result<(), Failure> {
+        for attempt in 1..=SEQ_READ_ATTEMPTS {
+            if let Some(stamp) = self.begin_read() {
+                if !self.region.load_words(self.offset, words, out) {
+                    return Err(Failure::OutOfBounds);
+                }
+                if self.validate(stamp) {
+                    for w in out.iter_mut() {
+                        *w = self.order.word(*w);
+                    }
+                    return Ok(());
+                }
+            } else if self.region.load(self.offset).is_none() {
+                return Err(Failure::OutOfBounds);
+            }
+            if attempt % SEQ_YIELD_EVERY == 0 {
+                std::thread::yield_now();
+            }
+        }
+        Err(Failure::Busy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn region_of(words: &[u64]) -> (tempfile::NamedTempFile, Region) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for w in words {
+            f.write_all(&w.to_ne_bytes()).unwrap();
+        }
+        f.flush().unwrap();
+        let r = Region::map(f.as_file(), 8 * words.len() as u64).unwrap();
+        (f, r)
+    }
+
+    #[test]
+    fn even_sequence_reads_and_odd_fails() {
+        let (_f, r) = region_of(&[4, 10, 20, 7, 30]);
+        let lock = SeqLock::new(&r, 0, ByteOrder::NATIVE);
+        let mut out = Vec::new();
+        assert_eq!(lock.read(3, &mut out), Ok(()));
+        assert_eq!(out, vec![4, 10, 20]);
+        let odd = SeqLock::new(&r, 24, ByteOrder::NATIVE);
+        assert_eq!(odd.begin_read(), None);
+        assert_eq!(odd.read(2, &mut out), Err(Failure::Busy));
+        let outside = SeqLock::new(&r, 32, ByteOrder::NATIVE);
+        assert_eq!(outside.read(2, &mut out), Err(Failure::OutOfBounds));
+    }
+
+    #[test]
+    fn swaps_words_of_the_other_byte_order() {
+        let other = match ByteOrder::NATIVE {
+            ByteOrder::Little => ByteOrder::Big,
+            ByteOrder::Big => ByteOrder::Little,
+        };
+        // seq 2 and value 5 as the other order stores them
+        let (_f, r) = region_of(&[2u64.swap_bytes(), 5u64.swap_bytes()]);
+        let lock = SeqLock::new(&r, 0, other);
+        let mut out = Vec::new();
+        assert_eq!(lock.read(2, &mut out), Ok(()));
+        assert_eq!(out, vec![2, 5]);
+        // the parity is judged after swapping: 1 swapped is even in native order
+        let (_f2, r2) = region_of(&[1u64.swap_bytes()]);
+        assert_eq!(SeqLock::new(&r2, 0, other).begin_read(), None);
+    }
+}

@@ -1,0 +1,97 @@
+//! Every value of one file at one moment.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use mmstats_format::{FieldMeta, Value};
+
+use crate::error::ValueError;
+use crate::file::{FileInfo, unix_seconds};
+
+/// Every value of one file at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The file.
+    pub path: PathBuf,
+    /// Its writer.
+    pub info: Arc<FileInfo>,
+    /// When the values were read.
+    pub taken: SystemTime,
+    /// One entry per field, in table order.
+    pub fields: Vec<FieldValue>,
+}
+
+/// One field's metadata and value in a snapshot.
+#[derive(Debug, Clone)]
+pub struct FieldValue {
+    /// Metadata, shared with the file's cache.
+    pub meta: Arc<FieldMeta>,
+    /// The value, or why it could not be read.
+    pub value: Result<Value, ValueError>,
+}
+
+impl Snapshot {
+    /// The field with this label, if the file has one.
+    pub fn field(&self, label: &str) -> Option<&FieldValue> {
+        self.fields.iter().find(|f| f.meta.label == label)
+    }
+}
+
+impl FieldValue {
+    /// The derived values this field exposes, as (`label.suffix`, value): e.g.
+    /// `latency.p99` for a timer. Empty for scalars and text, and for a value that could not be
+    /// read. `created` (the writer's creation time) keeps a young writer's windowed rate from
+    /// being diluted by time before it existed.
+    pub fn exposed(&self, now: SystemTime, created: Option<SystemTime>) -> Vec<(String, f64)> {
+        let Ok(value) = &self.value else {
+            return Vec::new();
+        };
+        let now = unix_seconds(now);
+        let created = created.map_or(0.0, unix_seconds);
+        value
+            .exposed(self.meta.kind, now, created)
+            .into_iter()
+            .map(|(suffix, v)| (format!("{}.{suffix}", self.meta.label), v))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmstats_format::{Histogram, Kind, Num, ValueType};
+
+    fn field(meta: FieldMeta, value: Result<Value, ValueError>) -> FieldValue {
+        FieldValue {
+            meta: Arc::new(meta),
+            value,
+        }
+    }
+
+    #[test]
+    fn exposed_values_carry_the_label() {
+        let mut meta = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
+        meta.param = 5;
+        meta.capacity = 64;
+        let mut h = Histogram::empty(5, 64);
+        h.record(10);
+        h.record(20);
+        let f = field(meta, Ok(Value::Histogram(h)));
+        let exposed = f.exposed(SystemTime::now(), None);
+        let get = |name: &str| exposed.iter().find(|(l, _)| l == name).map(|(_, v)| *v);
+        assert_eq!(get("latency.count"), Some(2.0));
+        assert_eq!(get("latency.mean"), Some(15.0));
+        assert!(get("latency.p99").is_some());
+        let scalar = field(
+            FieldMeta::new("n", Kind::Counter, ValueType::U64),
+            Ok(Value::Number(Num::U(1))),
+        );
+        assert!(scalar.exposed(SystemTime::now(), None).is_empty());
+        let broken = field(
+            FieldMeta::new("a", Kind::Average, ValueType::F64),
+            Err(ValueError::WriterDied),
+        );
+        assert!(broken.exposed(SystemTime::now(), None).is_empty());
+    }
+}

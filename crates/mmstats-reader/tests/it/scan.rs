@@ -1,0 +1,108 @@
+//! The scanner across polls: new, vanished, replaced and broken files.
+
+use mmstats_format::{Num, Value};
+use mmstats_reader::{ErrorKind, Scanner, discover};
+
+use crate::image::{Image, counter};
+
+fn image_with(value: u64) -> Image {
+    let mut image = Image::of(&[counter("hits")]);
+    image.set_words("hits", &[value]);
+    image
+}
+
+fn hits(scan: &mmstats_reader::Scan, name: &str) -> Option<Value> {
+    scan.snapshots
+        .iter()
+        .find(|s| s.path.file_name().unwrap() == name)
+        .map(|s| s.field("hits").unwrap().value.clone().unwrap())
+}
+
+#[test]
+fn scans_follow_files_coming_going_and_being_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let glob = format!("{}/*.mmstats", dir.path().display());
+    let mut scanner = Scanner::new(vec![glob]);
+    assert!(scanner.scan().snapshots.is_empty());
+
+    let a = image_with(1).write(dir.path(), "a.mmstats");
+    image_with(2).write(dir.path(), "b.mmstats");
+    image_with(9).write(dir.path(), ".c.mmstats.123.tmp");
+    std::fs::write(dir.path().join("bad.mmstats"), b"garbage!").unwrap();
+    let scan = scanner.scan();
+    let names: Vec<_> = scan.snapshots.iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        names,
+        [a.clone(), dir.path().join("b.mmstats")],
+        "sorted, dotfiles skipped"
+    );
+    assert_eq!(scan.errors.len(), 1, "{:?}", scan.errors);
+    assert_eq!(scan.errors[0].path, dir.path().join("bad.mmstats"));
+    assert_eq!(hits(&scan, "a.mmstats"), Some(Value::Number(Num::U(1))));
+
+    // Replace a.mmstats under the same name, as a new writer would (rename over it).
+    let new = image_with(100).write(dir.path(), ".a.tmp");
+    let old_ino = scanner
+        .files()
+        .find(|f| f.path() == a)
+        .unwrap()
+        .info()
+        .dev_ino;
+    std::fs::rename(&new, &a).unwrap();
+    let scan = scanner.scan();
+    assert_eq!(hits(&scan, "a.mmstats"), Some(Value::Number(Num::U(100))));
+    let new_ino = scanner
+        .files()
+        .find(|f| f.path() == a)
+        .unwrap()
+        .info()
+        .dev_ino;
+    assert_ne!(old_ino, new_ino, "re-opened");
+
+    // b vanishes; the broken file is fixed.
+    std::fs::remove_file(dir.path().join("b.mmstats")).unwrap();
+    image_with(5).write(dir.path(), "bad.mmstats");
+    let scan = scanner.scan();
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+    assert_eq!(scan.snapshots.len(), 2);
+    assert_eq!(hits(&scan, "b.mmstats"), None);
+    assert_eq!(hits(&scan, "bad.mmstats"), Some(Value::Number(Num::U(5))));
+    assert_eq!(scanner.files().count(), 2);
+}
+
+#[test]
+fn explicit_paths_are_taken_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = image_with(3).write(dir.path(), "stats.bin");
+    let mut scanner = Scanner::new(vec![odd.display().to_string()]);
+    let scan = scanner.scan();
+    assert_eq!(scan.snapshots.len(), 1);
+    let (paths, errors) = discover(&["[bad"]);
+    assert!(paths.is_empty());
+    assert!(matches!(errors[0].kind, ErrorKind::Pattern(_)));
+}
+
+#[test]
+fn readers_can_move_between_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<mmstats_reader::StatsFile>();
+    check::<mmstats_reader::Snapshot>();
+    check::<Scanner>();
+}
+
+#[test]
+fn repeated_scans_reuse_parsed_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        image_with(i).write(dir.path(), &format!("w-{i:02}.mmstats"));
+    }
+    let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", dir.path().display())]);
+    let first = scanner.scan();
+    let second = scanner.scan();
+    assert_eq!(first.snapshots.len(), 50);
+    assert_eq!(second.snapshots.len(), 50);
+    for (a, b) in first.snapshots.iter().zip(&second.snapshots) {
+        assert_eq!(a.path, b.path);
+        assert!(std::sync::Arc::ptr_eq(&a.fields[0].meta, &b.fields[0].meta));
+    }
+}

@@ -1,0 +1,150 @@
+//! Snapshots: values, torn multi-word values, appended fields and the metadata cache.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use mmstats_format::layout::{header as h, state};
+use mmstats_format::{FieldMeta, Kind, Num, Value, ValueType};
+use mmstats_reader::{StatsFile, ValueError};
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::image::{Image, counter, every_kind, text};
+
+#[test]
+fn values_are_read_from_their_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&every_kind());
+    image.set_words("requests", &[17]);
+    image.set_words("temp", &[21.5f64.to_bits()]);
+    image.set_words("workers", &[(-3i64) as u64]);
+    image.set_words("status", &[4, 2, u64::from_ne_bytes(*b"ok\0\0\0\0\0\0")]);
+    image.set_words("rows", &[2, 2, 10]);
+    let path = image.write(dir.path(), "v.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    let snap = file.snapshot().unwrap();
+    let value = |l: &str| snap.field(l).unwrap().value.clone().unwrap();
+    assert_eq!(value("requests"), Value::Number(Num::U(17)));
+    assert_eq!(value("temp"), Value::Number(Num::F(21.5)));
+    assert_eq!(value("workers"), Value::Number(Num::I(-3)));
+    assert_eq!(value("status"), Value::Text("ok".into()));
+    assert_eq!(
+        value("rows"),
+        Value::Average {
+            count: 2,
+            sum: Num::U(10)
+        }
+    );
+    // Values change between snapshots; the metadata does not.
+    Image::poke(&path, image.offset("requests"), 18);
+    let again = file.snapshot().unwrap();
+    assert_eq!(
+        again.field("requests").unwrap().value,
+        Ok(Value::Number(Num::U(18)))
+    );
+    for (a, b) in snap.fields.iter().zip(&again.fields) {
+        assert!(
+            Arc::ptr_eq(&a.meta, &b.meta),
+            "metadata re-parsed without a new generation"
+        );
+    }
+    assert!(Arc::ptr_eq(&snap.info, &again.info));
+}
+
+#[test]
+fn a_corrupt_value_is_an_error_for_that_field_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&[counter("a"), text("t", 8)]);
+    image.set_words("a", &[5]);
+    image.set_words("t", &[2, 99]); // length beyond capacity
+    let path = image.write(dir.path(), "c.mmstats");
+    let snap = StatsFile::open(&path).unwrap().snapshot().unwrap();
+    assert_eq!(snap.fields[0].value, Ok(Value::Number(Num::U(5))));
+    assert!(matches!(snap.fields[1].value, Err(ValueError::Corrupt(_))));
+}
+
+#[test]
+fn an_odd_sequence_word_is_writer_died_or_being_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&[counter("a"), text("t", 8), counter("b")]);
+    image.set_words("t", &[7, 1, u64::from_ne_bytes(*b"x\0\0\0\0\0\0\0")]);
+    image.set_words("b", &[3]);
+    let path = image.write(dir.path(), "odd.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    assert!(!file.lock_held());
+    let snap = file.snapshot().unwrap();
+    assert_eq!(snap.fields[1].value, Err(ValueError::WriterDied));
+    assert_eq!(snap.fields[2].value, Ok(Value::Number(Num::U(3))));
+
+    // A writer holds the lock (on its own open of the file, as a writer process would).
+    let writer = Flock::lock(File::open(&path).unwrap(), FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    assert!(file.lock_held());
+    let snap = file.snapshot().unwrap();
+    assert_eq!(snap.fields[1].value, Err(ValueError::BeingWritten));
+    assert_eq!(snap.fields[0].value, Ok(Value::Number(Num::U(0))));
+    drop(writer);
+    assert!(!file.lock_held());
+
+    // The writer finishes the update: the value reads again.
+    Image::poke(&path, image.offset("t"), 8);
+    let snap = file.snapshot().unwrap();
+    assert_eq!(snap.fields[1].value, Ok(Value::Text("x".into())));
+}
+
+#[test]
+fn appended_fields_appear_after_the_generation_bump() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&[counter("a")]);
+    let path = image.write(dir.path(), "grow.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    let first = file.snapshot().unwrap();
+    assert_eq!(first.fields.len(), 1);
+    assert!(!file.refresh().unwrap());
+
+    let mut added = FieldMeta::new("b.later", Kind::Gauge, ValueType::I64);
+    added.help = "added after creation".into();
+    image.append(&path, &added);
+    Image::poke(&path, image.offset("b.later"), (-9i64) as u64);
+
+    assert!(file.refresh().unwrap(), "the generation changed");
+    assert!(!file.refresh().unwrap(), "and is now current");
+    let snap = file.snapshot().unwrap();
+    assert_eq!(snap.fields.len(), 2);
+    assert_eq!(*snap.fields[1].meta, added);
+    assert_eq!(snap.fields[1].value, Ok(Value::Number(Num::I(-9))));
+    assert!(
+        Arc::ptr_eq(&first.fields[0].meta, &snap.fields[0].meta),
+        "unchanged records keep their metadata"
+    );
+    assert_eq!(file.fields().len(), 2);
+}
+
+#[test]
+fn a_field_count_without_a_generation_bump_is_not_seen_yet() {
+    // FORMAT.md §7: the reader re-reads the table only when the generation changes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&[counter("a")]);
+    let path = image.write(dir.path(), "g.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    image.append(&path, &counter("b"));
+    // Undo only the generation store.
+    Image::poke(&path, h::GENERATION, 2);
+    assert_eq!(file.snapshot().unwrap().fields.len(), 1);
+    Image::poke(&path, h::GENERATION, 3);
+    assert_eq!(file.snapshot().unwrap().fields.len(), 2);
+}
+
+#[test]
+fn the_closed_and_process_bits_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = Image::of(&[counter("a")]);
+    let path = image.write(dir.path(), "s.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    assert!(!file.snapshot().unwrap().info.closed);
+    Image::poke(&path, h::STATE, state::CLOSED | state::PROCESS);
+    let snap = file.snapshot().unwrap();
+    assert!(snap.info.closed);
+    assert!(snap.info.process_totals);
+    assert!(file.info().closed);
+}

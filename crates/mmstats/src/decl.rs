@@ -1,0 +1,86 @@
+//! Declaring fields: what a handle needs, and the fluent builder that registers it.
+
+use std::marker::PhantomData;
+
+use mmstats_format::{Combine, FieldMeta, Kind, ValueType};
+
+use crate::error::Error;
+use crate::region::Slot;
+use crate::stats::Stats;
+
+/// A field being declared: label, help, unit and kind-specific sizes.
+#[derive(Debug, Clone, Default)]
+pub struct FieldDecl {
+    /// Label (the stats object's prefix is prepended).
+    pub label: String,
+    /// One-line help text.
+    pub help: String,
+    /// Unit (FORMAT.md §3.3).
+    pub unit: String,
+    /// Combine rule; `None` for the kind's default.
+    pub combine: Option<Combine>,
+    /// Text capacity in bytes, moving-average or timer window, windowed slot count.
+    pub capacity: Option<u32>,
+}
+
+impl FieldDecl {
+    /// A declaration of `label` with no help, unit or capacity.
+    pub fn new(label: &str) -> FieldDecl {
+        FieldDecl {
+            label: label.into(),
+            ..FieldDecl::default()
+        }
+    }
+
+    /// The metadata of this declaration as a field of `kind` and `value_type`.
+    pub fn meta(&self, kind: Kind, value_type: ValueType) -> FieldMeta {
+        let mut meta = FieldMeta::new(self.label.clone(), kind, value_type);
+        meta.help.clone_from(&self.help);
+        meta.unit.clone_from(&self.unit);
+        if let Some(c) = self.combine {
+            meta.combine = c;
+        }
+        meta.capacity = self.capacity.unwrap_or(0);
+        meta
+    }
+}
+
+/// A handle type that can be registered: it says what field it needs and binds to its slot.
+/// Implemented by every handle; the derive macro calls it generically.
+pub trait Handle: Sized {
+    /// The metadata for this declaration.
+    fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error>;
+    /// Binds to the registered slot.
+    #[doc(hidden)]
+    fn bind(slot: Slot) -> Self;
+}
+
+/// Fluent registration of one field: `stats.counter("hits").help("...").register()?`.
+#[derive(Debug)]
+pub struct Register<'a, H> {
+    pub(crate) stats: &'a Stats,
+    pub(crate) decl: FieldDecl,
+    pub(crate) _h: PhantomData<H>,
+}
+
+impl<H: Handle> Register<'_, H> {
+    /// Sets the help text.
+    pub fn help(mut self, help: &str) -> Self {
+        self.decl.help = help.into();
+        self
+    }
+    /// Sets the unit.
+    pub fn unit(mut self, unit: &str) -> Self {
+        self.decl.unit = unit.into();
+        self
+    }
+    /// Overrides the combine rule.
+    pub fn combine(mut self, rule: Combine) -> Self {
+        self.decl.combine = Some(rule);
+        self
+    }
+    /// Adds the field to the file and returns its handle.
+    pub fn register(self) -> Result<H, Error> {
+        self.stats.register(self.decl)
+    }
+}

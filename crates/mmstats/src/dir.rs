@@ -1,0 +1,221 @@
+//! The stats directory and file names (FORMAT.md §6.1).
+
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
+
+use crate::error::Error;
+
+/// The default file name template.
+pub(crate) const DEFAULT_TEMPLATE: &str = "{CMD}-{PID}-{TID}.mmstats";
+
+/// Longest file name the template may produce: room is left for the temporary name's dot,
+/// random part and suffix within the 255 bytes a name may have.
+const NAME_MAX: usize = 200;
+
+/// The directory files go to: `explicit` if given, else `$MMSTATS_PATH`, else
+/// `$XDG_RUNTIME_DIR/mmstats`, else `/dev/shm/mmstats-<uid>`, else `<temp>/mmstats-<uid>`.
+pub(crate) fn resolve(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = env("MMSTATS_PATH") {
+        return dir.into();
+    }
+    if let Some(run) = env("XDG_RUNTIME_DIR") {
+        return Path::new(&run).join("mmstats");
+    }
+    let uid = nix::unistd::geteuid().as_raw();
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        return shm.join(format!("mmstats-{uid}"));
+    }
+    std::env::temp_dir().join(format!("mmstats-{uid}"))
+}
+
+/// An open, checked stats directory.
+#[derive(Debug)]
+pub(crate) struct StatsDir {
+    /// The directory, opened `O_DIRECTORY | O_NOFOLLOW`; files are created relative to it.
+    pub(crate) fd: OwnedFd,
+    /// Its path, for messages and [`crate::Stats::path`].
+    pub(crate) path: PathBuf,
+}
+
+impl StatsDir {
+    /// Opens `path`, creating it with mode 0700 if missing, and checks that it is safe: a real
+    /// directory (not a symlink), owned by this user, not writable by group or others.
+    pub(crate) fn open(path: &Path) -> Result<StatsDir, Error> {
+        if std::fs::symlink_metadata(path).is_err() {
+            // Missing (or unreadable, in which case opening fails below with the reason).
+            if let Err(e) = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(path)
+            {
+                if e.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(Error::io(path, e));
+                }
+            }
+        }
+        let unsafe_dir = |why: &str| Error::UnsafeDir {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        };
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = match open(path, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ELOOP) => return Err(unsafe_dir("it is a symbolic link")),
+            Err(Errno::ENOTDIR) => {
+                let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink());
+                return Err(unsafe_dir(if link {
+                    "it is a symbolic link"
+                } else {
+                    "it is not a directory"
+                }));
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let st = fstat(&fd).map_err(|e| Error::io(path, e))?;
+        check(&st, nix::unistd::geteuid().as_raw()).map_err(unsafe_dir)?;
+        Ok(StatsDir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// The safety rules of FORMAT.md §6.1 for an opened directory's status.
+fn check(st: &FileStat, uid: u32) -> Result<(), &'static str> {
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR {
+        return Err("it is not a directory");
+    }
+    if st.st_uid != uid {
+        return Err("it is owned by another user");
+    }
+    if st.st_mode & 0o022 != 0 {
+        return Err("it is writable by group or others");
+    }
+    Ok(())
+}
+
+/// Expands a file name template: `{CMD}`, `{PID}`, `{TID}` and `{NAME}`. The result must be
+/// a plain file name that readers do not skip.
+pub(crate) fn file_name(
+    template: &str,
+    cmd: &str,
+    pid: u32,
+    tid: u32,
+    name: &str,
+) -> Result<String, Error> {
+    let out = template
+        .replace("{CMD}", cmd)
+        .replace("{PID}", &pid.to_string())
+        .replace("{TID}", &tid.to_string())
+        .replace("{NAME}", name);
+    let bad = |why| {
+        Err(Error::BadName {
+            name: out.clone(),
+            why,
+        })
+    };
+    if out.is_empty() {
+        return bad("it is empty");
+    }
+    if out.contains('/') || out.contains('\0') {
+        return bad("it contains '/' or NUL");
+    }
+    if out.starts_with('.') {
+        return bad("it starts with '.', which readers skip");
+    }
+    if out.len() > NAME_MAX {
+        return bad("it is longer than 200 bytes");
+    }
+    Ok(out)
+}
+
+/// The template to use: `explicit` if given, else `$MMSTATS_FILES`, else the default.
+pub(crate) fn template(explicit: Option<&str>) -> String {
+    if let Some(t) = explicit {
+        return t.to_string();
+    }
+    std::env::var("MMSTATS_FILES")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| DEFAULT_TEMPLATE.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn templates_expand() {
+        let n = file_name(DEFAULT_TEMPLATE, "web", 1, 2, "m").unwrap();
+        assert_eq!(n, "web-1-2.mmstats");
+        let n = file_name("{NAME}.{PID}.{TID}.{CMD}.mmstats", "c", 3, 4, "model").unwrap();
+        assert_eq!(n, "model.3.4.c.mmstats");
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        for t in ["", "../x", "a/b", ".hidden", "{NAME}"] {
+            assert!(
+                matches!(file_name(t, "c", 1, 2, ""), Err(Error::BadName { .. })),
+                "{t:?}"
+            );
+        }
+        assert!(file_name(&"x".repeat(201), "c", 1, 2, "").is_err());
+    }
+
+    #[test]
+    fn explicit_dir_wins() {
+        assert_eq!(resolve(Some(Path::new("/x/y"))), PathBuf::from("/x/y"));
+    }
+
+    #[test]
+    fn a_missing_dir_is_created_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("a/b");
+        StatsDir::open(&d).unwrap();
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn unsafe_dirs_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = StatsDir::open(&open).unwrap_err();
+        assert!(err.to_string().contains("writable by group"), "{err}");
+
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(tmp.path(), &link).unwrap();
+        let err = StatsDir::open(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        let err = StatsDir::open(&file).unwrap_err();
+        assert!(err.to_string().contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn check_refuses_foreign_owners() {
+        let tmp = tempfile::tempdir().unwrap();
+        let st = nix::sys::stat::stat(tmp.path()).unwrap();
+        assert_eq!(check(&st, st.st_uid), Ok(()));
+        assert_eq!(
+            check(&st, st.st_uid.wrapping_add(1)),
+            Err("it is owned by another user")
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! What can go wrong creating stats or registering a field.
+
+use std::path::PathBuf;
+
+/// Why stats could not be created or a field registered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error, with the path it concerns.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The stats directory is unsafe to use (symlink, wrong owner, writable by others).
+    #[error(
+        "{path}: unsafe stats directory: {why} (use a directory of your own with mode 0700, or set MMSTATS_PATH)"
+    )]
+    UnsafeDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// The target file name already exists; the writer never replaces a file it did not create.
+    #[error("{0}: already exists; refusing to replace it")]
+    Exists(PathBuf),
+    /// The file name made from the template is not a plain file name.
+    #[error("bad stats file name {name:?}: {why} (check MMSTATS_FILES or Options::file_template)")]
+    BadName {
+        /// The expanded name.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A field cannot be added (bad label, capacity used up, duplicate label).
+    #[error(transparent)]
+    Format(#[from] mmstats_format::FormatError),
+}
+
+impl Error {
+    /// An I/O error about `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: impl Into<std::io::Error>) -> Error {
+        Error::Io {
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+}

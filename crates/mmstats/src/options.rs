@@ -1,0 +1,80 @@
+//! How and where a stats file is created.
+
+use std::path::PathBuf;
+
+use mmstats_format::Reserve;
+
+/// How and where to create a stats file.
+///
+/// Every setting has a default; the environment supplies the directory (`$MMSTATS_PATH`) and
+/// the file name template (`$MMSTATS_FILES`) unless [`Options::dir`] and
+/// [`Options::file_template`] override them.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) name: String,
+    pub(crate) prefix: String,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) file_template: Option<String>,
+    pub(crate) mode: u32,
+    pub(crate) keep: bool,
+    pub(crate) reserve: Reserve,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            name: String::new(),
+            prefix: String::new(),
+            dir: None,
+            file_template: None,
+            mode: 0o644,
+            keep: false,
+            reserve: Reserve::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Defaults: directory from `$MMSTATS_PATH` or the per-user tmpfs directory, name template
+    /// from `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`, mode 0644, removed on drop.
+    pub fn new() -> Options {
+        Options::default()
+    }
+    /// The model's name, for `{NAME}` in the file name template.
+    pub fn name(mut self, name: &str) -> Options {
+        self.name = name.into();
+        self
+    }
+    /// Prepended to every label registered through this stats object.
+    pub fn prefix(mut self, prefix: &str) -> Options {
+        self.prefix = prefix.into();
+        self
+    }
+    /// The directory to create the file in (instead of `$MMSTATS_PATH` or the default). It is
+    /// created with mode 0700 if missing and must pass the same safety checks.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Options {
+        self.dir = Some(dir.into());
+        self
+    }
+    /// The file name template (`{CMD}`, `{PID}`, `{TID}`, `{NAME}` expand), instead of
+    /// `$MMSTATS_FILES` or the default `{CMD}-{PID}-{TID}.mmstats`.
+    pub fn file_template(mut self, template: &str) -> Options {
+        self.file_template = Some(template.into());
+        self
+    }
+    /// File permission bits (default 0o644), applied exactly (the umask does not narrow them).
+    pub fn mode(mut self, mode: u32) -> Options {
+        self.mode = mode & 0o777;
+        self
+    }
+    /// Keep the file when the stats object is dropped, for post-mortem reading.
+    pub fn keep(mut self, keep: bool) -> Options {
+        self.keep = keep;
+        self
+    }
+    /// Room for fields registered after creation (FORMAT.md §7).
+    pub fn reserve(mut self, reserve: Reserve) -> Options {
+        self.reserve = reserve;
+        self
+    }
+}

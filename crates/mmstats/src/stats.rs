@@ -1,0 +1,431 @@
+//! A stats file and the registration of its fields (FORMAT.md §6, §7, §9).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::{AtomicU64, fence};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mmstats_format::layout::{header as h, state};
+use mmstats_format::{FieldMeta, FormatError, Kind, Placement, Plan, ValueType, text_words};
+use nix::fcntl::{AtFlags, Flock};
+use nix::unistd::{UnlinkatFlags, unlinkat};
+
+use crate::create::{self, Created};
+use crate::decl::{FieldDecl, Handle, Register};
+use crate::dir::{self, StatsDir};
+use crate::error::Error;
+use crate::handle::{Counter, Gauge, GaugeValue, Text};
+use crate::identity;
+use crate::options::Options;
+use crate::region::{Region, Slot};
+
+/// A stats file and the right to register fields in it.
+///
+/// Created with [`Stats::create`]; fields are added with [`Stats::counter`], [`Stats::gauge`],
+/// [`Stats::text`], [`Stats::constant`] and [`Stats::register`], each returning the handle
+/// that updates the field. Registration takes a lock and may be called from any thread; the
+/// handles are the hot path and take none.
+///
+/// Dropping it marks the file closed and removes it (unless [`Options::keep`] was set), then
+/// releases the file's lock. Handles still alive keep working on the unlinked file.
+#[derive(Debug)]
+pub struct Stats {
+    path: PathBuf,
+    prefix: String,
+    region: Arc<Region>,
+    registry: Mutex<Registry>,
+    dir: OwnedFd,
+    name: String,
+    lock: Option<Flock<File>>,
+    keep: bool,
+}
+
+/// The layout so far and the labels in use.
+#[derive(Debug)]
+struct Registry {
+    plan: Plan,
+    labels: HashSet<String>,
+}
+
+/// The first value of a field's slot.
+enum Init {
+    /// All zero (an empty histogram's `min` is set by the format's initial words).
+    Zero,
+    /// A single-word value.
+    Word(u64),
+    /// A text.
+    Text(String),
+}
+
+impl Init {
+    fn apply(&self, p: &mut Placement, meta: &FieldMeta) {
+        match self {
+            Init::Zero => {}
+            Init::Word(w) => p.value_words[0] = *w,
+            Init::Text(t) => {
+                let (words, _) = text_words(t, meta.capacity);
+                for (i, w) in words.into_iter().enumerate() {
+                    p.value_words[1 + i] = w;
+                }
+            }
+        }
+    }
+}
+
+/// The reserved system fields of FORMAT.md §9 and their values.
+fn system_fields(id: &mmstats_format::Identity) -> Vec<(FieldMeta, Init)> {
+    let constant = |label: &str, v: u32| {
+        (
+            FieldMeta::new(label, Kind::Constant, ValueType::U32),
+            Init::Word(u64::from(v)),
+        )
+    };
+    let mut created = FieldMeta::new("sys.created", Kind::Timestamp, ValueType::F64);
+    created.unit = "seconds".into();
+    let mut version = FieldMeta::new("sys.version", Kind::Constant, ValueType::Text);
+    version.capacity = identity::WRITER.len() as u32;
+    vec![
+        constant("sys.pid", id.pid),
+        constant("sys.tid", id.tid),
+        constant("sys.uid", id.uid),
+        constant("sys.gid", id.gid),
+        (created, Init::Word((id.created_ns as f64 / 1e9).to_bits())),
+        (version, Init::Text(identity::WRITER.to_string())),
+    ]
+}
+
+impl Stats {
+    /// Creates the file (FORMAT.md §6.2) with the `sys.*` fields (§9).
+    ///
+    /// The directory is checked (a real directory, owned by this user, not writable by group or
+    /// others) and created with mode 0700 if missing. The file is built whole under a temporary
+    /// name and renamed into place without replacing anything: if the name exists, even as a
+    /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched.
+    pub fn create(options: Options) -> Result<Stats, Error> {
+        let dir_path = dir::resolve(options.dir.as_deref());
+        let dir = StatsDir::open(&dir_path)?;
+        let id = identity::current();
+        let name = dir::file_name(
+            &dir::template(options.file_template.as_deref()),
+            &identity::command(),
+            id.pid,
+            id.tid,
+            &options.name,
+        )?;
+
+        let system = system_fields(&id);
+        let metas: Vec<FieldMeta> = system.iter().map(|(m, _)| m.clone()).collect();
+        let mut plan = Plan::new(&metas, options.reserve)?;
+        let mut image = vec![0u8; plan.geometry().file_length as usize];
+        let mut labels = HashSet::new();
+        for (meta, init) in &system {
+            let mut p = plan.place(meta)?;
+            init.apply(&mut p, meta);
+            p.apply_to_image(&mut image);
+            labels.insert(meta.label.clone());
+        }
+        let header = plan.header(id).encode();
+        image[..header.len()].copy_from_slice(&header);
+
+        let Created { file, name, path } = create::create(&dir, &name, options.mode, &image)?;
+        let region = Region::map(&file, image.len()).map_err(|e| Error::io(&path, e))?;
+        Ok(Stats {
+            path,
+            prefix: options.prefix,
+            region: Arc::new(region),
+            registry: Mutex::new(Registry { plan, labels }),
+            dir: dir.fd,
+            name,
+            lock: Some(file),
+            keep: options.keep,
+        })
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The prefix prepended to every label registered through this object.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Registers a field of any handle type: the prefix is prepended to `decl.label`, the
+    /// field is appended to the file (FORMAT.md §7) and its handle returned. Fails if the label
+    /// is taken, the declaration is invalid, or the capacity reserved at creation is used up.
+    pub fn register<H: Handle>(&self, decl: FieldDecl) -> Result<H, Error> {
+        let mut decl = decl;
+        decl.label.insert_str(0, &self.prefix);
+        let meta = H::meta(&decl)?;
+        let slot = self.publish(&meta, &Init::Zero)?;
+        Ok(H::bind(slot))
+    }
+
+    /// Declares a counter.
+    pub fn counter(&self, label: &str) -> Register<'_, Counter> {
+        self.declare(label)
+    }
+
+    /// Declares a gauge of type `T`.
+    pub fn gauge<T: GaugeValue>(&self, label: &str) -> Register<'_, Gauge<T>> {
+        self.declare(label)
+    }
+
+    /// Declares a text field of `capacity` bytes (1 to 65536).
+    pub fn text(&self, label: &str, capacity: u32) -> Register<'_, Text> {
+        let mut r = self.declare(label);
+        r.decl.capacity = Some(capacity);
+        r
+    }
+
+    /// Adds a constant, set once now.
+    pub fn constant<T: GaugeValue>(&self, label: &str, value: T) -> Result<(), Error> {
+        let meta = FieldMeta::new(format!("{}{label}", self.prefix), Kind::Constant, T::TYPE);
+        self.publish(&meta, &Init::Word(value.to_word())).map(drop)
+    }
+
+    /// Adds a text constant, set once now; its capacity is the text's length.
+    pub fn constant_text(&self, label: &str, value: &str) -> Result<(), Error> {
+        let mut meta = FieldMeta::new(
+            format!("{}{label}", self.prefix),
+            Kind::Constant,
+            ValueType::Text,
+        );
+        meta.capacity = value.len().max(1).try_into().unwrap_or(u32::MAX);
+        self.publish(&meta, &Init::Text(value.to_string()))
+            .map(drop)
+    }
+
+    /// Writes the mapping back to the file (`msync`). Readers see every update at once without
+    /// it; it only matters for a file on a disk that must survive a machine crash.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.region.flush().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Marks the file closed and removes it (unless kept), reporting errors that drop hides.
+    pub fn close(mut self) -> Result<(), Error> {
+        self.shutdown()
+    }
+
+    fn declare<H: Handle>(&self, label: &str) -> Register<'_, H> {
+        Register {
+            stats: self,
+            decl: FieldDecl::new(label),
+            _h: PhantomData,
+        }
+    }
+
+    /// The header's live word at `off`.
+    fn live_word(&self, off: usize) -> &AtomicU64 {
+        self.region
+            .word(off)
+            .unwrap_or_else(|| panic!("header word {off} outside the mapping"))
+    }
+
+    /// Appends one field (FORMAT.md §7) and returns its slot.
+    fn publish(&self, meta: &FieldMeta, init: &Init) -> Result<Slot, Error> {
+        let mut reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        if reg.labels.contains(&meta.label) {
+            return Err(FormatError::DuplicateLabel(meta.label.clone()).into());
+        }
+        let mut p = reg.plan.place(meta)?;
+        init.apply(&mut p, meta);
+        self.store_placement(&p);
+        reg.labels.insert(meta.label.clone());
+        let slot = self
+            .region
+            .slot(p.value_offset, p.value_words.len(), meta.capacity)
+            .unwrap_or_else(|| panic!("slot of {} outside the mapping", meta.label));
+        Ok(slot)
+    }
+
+    /// Stores a placement with atomic word stores, in the order of FORMAT.md §7.
+    fn store_placement(&self, p: &Placement) {
+        let words = |off: usize, bytes: &[u8]| {
+            for (i, chunk) in bytes.chunks(8).enumerate() {
+                let mut b = [0u8; 8];
+                b[..chunk.len()].copy_from_slice(chunk);
+                self.live_word(off + 8 * i)
+                    .store(u64::from_ne_bytes(b), Relaxed);
+            }
+        };
+        // 1. Strings, then strings_used.
+        words(p.strings_offset, &p.strings);
+        self.live_word(h::STRINGS_USED)
+            .store(p.live.strings_used, Release);
+        // 2. The value slot, then values_used.
+        for (i, w) in p.value_words.iter().enumerate() {
+            self.live_word(p.value_offset + 8 * i).store(*w, Relaxed);
+        }
+        self.live_word(h::VALUES_USED)
+            .store(p.live.values_used, Release);
+        // 3. The record.
+        words(p.record_offset, &p.record);
+        // 4. Publish it, then 5. announce the change.
+        fence(Release);
+        self.live_word(h::FIELD_COUNT)
+            .store(p.live.field_count, Release);
+        self.live_word(h::GENERATION)
+            .store(p.live.generation, Release);
+    }
+
+    /// Sets `CLOSED`, removes the file unless kept, releases the lock (FORMAT.md §6.4). Runs
+    /// once; later calls do nothing.
+    fn shutdown(&mut self) -> Result<(), Error> {
+        let Some(lock) = self.lock.take() else {
+            return Ok(());
+        };
+        let st = self.live_word(h::STATE);
+        st.store(st.load(Relaxed) | state::CLOSED, Release);
+        let mut result = Ok(());
+        if self.keep {
+            result = self.flush();
+        } else if let Err(e) = self.unlink_if_ours(&lock) {
+            result = Err(e);
+        }
+        if let Err((_, e)) = lock.unlock() {
+            result = result.and(Err(Error::io(&self.path, e)));
+        }
+        result
+    }
+
+    /// Unlinks the file's name if it still refers to this file (same device and inode), so a
+    /// file that replaced it is never removed.
+    fn unlink_if_ours(&self, file: &File) -> Result<(), Error> {
+        let ours = file.metadata().map_err(|e| Error::io(&self.path, e))?;
+        match nix::sys::stat::fstatat(
+            self.dir.as_fd(),
+            self.name.as_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        ) {
+            Ok(st) if st.st_dev == ours.dev() && st.st_ino == ours.ino() => {
+                unlinkat(&self.dir, self.name.as_str(), UnlinkatFlags::NoRemoveDir)
+                    .map_err(|e| Error::io(&self.path, e))
+            }
+            Ok(_) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
+    }
+}
+
+impl Drop for Stats {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seqlock::{begin_read, validate};
+    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN};
+    use mmstats_format::{Header, TableView};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    /// The value offset and length of `label`, read from the file's bytes.
+    fn slot_of(path: &Path, label: &str) -> (usize, usize) {
+        let bytes = std::fs::read(path).unwrap();
+        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
+        let s0 = h.geometry.strings_offset as usize;
+        let view = TableView {
+            order: h.byte_order,
+            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
+            strings_offset: h.geometry.strings_offset,
+            strings: &bytes[s0..s0 + h.live.strings_used as usize],
+            values_offset: h.geometry.values_offset,
+            values_used: h.live.values_used,
+        };
+        let f = view
+            .decode()
+            .unwrap()
+            .into_iter()
+            .find(|f| f.meta.label == label)
+            .unwrap();
+        (f.value_offset as usize, f.value_length as usize)
+    }
+
+    /// A reader's copy of a text slot through the seqlock protocol (FORMAT.md §4.2), over a
+    /// mapping of its own: `None` if 64 attempts found no consistent copy.
+    fn read_text(region: &Region, off: usize, words: usize) -> Option<(String, u32)> {
+        let seq = region.word(off).unwrap();
+        for attempt in 1..=64 {
+            if let Some(stamp) = begin_read(seq) {
+                let len = region.word(off + 8).unwrap().load(Relaxed) as usize;
+                let mut bytes = Vec::with_capacity(8 * words);
+                for i in 2..words {
+                    let w = region.word(off + 8 * i).unwrap().load(Relaxed);
+                    bytes.extend_from_slice(&w.to_ne_bytes());
+                }
+                if validate(seq, stamp) {
+                    assert!(len <= bytes.len(), "length {len} past the slot");
+                    bytes.truncate(len);
+                    return Some((String::from_utf8(bytes).unwrap(), attempt));
+                }
+            }
+            if attempt % 8 == 0 {
+                std::thread::yield_now();
+            }
+        }
+        None
+    }
+
+    /// `"N:"` followed by N copies of one letter: any mix of two such texts breaks it.
+    fn check_invariant(t: &str) {
+        let (n, rest) = t.split_once(':').unwrap_or_else(|| panic!("torn: {t:?}"));
+        let n: usize = n.parse().unwrap_or_else(|_| panic!("torn: {t:?}"));
+        assert_eq!(rest.len(), n, "torn: {t:?}");
+        let first = rest.chars().next();
+        assert!(rest.chars().all(|c| Some(c) == first), "torn: {t:?}");
+    }
+
+    #[test]
+    fn readers_never_see_a_torn_text() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stats = Stats::create(Options::new().dir(tmp.path())).unwrap();
+        let text = stats.text("t", 300).register().unwrap();
+        text.set("0:");
+        let (off, len) = slot_of(stats.path(), "t");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(stats.path())
+            .unwrap();
+        let region = Region::map(&file, file.metadata().unwrap().len() as usize).unwrap();
+        let stop = AtomicBool::new(false);
+        let (reads, distinct, retried) = std::thread::scope(|s| {
+            let stop = &stop;
+            s.spawn(move || {
+                let mut i = 0usize;
+                while !stop.load(Relaxed) {
+                    let n = (i * 37) % 290;
+                    let c = char::from(b'a' + (i % 26) as u8);
+                    text.set(&format!("{n}:{}", c.to_string().repeat(n)));
+                    i += 1;
+                }
+            });
+            let mut reads = 0;
+            let mut retried = 0;
+            let mut seen = HashSet::new();
+            while reads < 50_000 {
+                if let Some((t, attempts)) = read_text(&region, off, len / 8) {
+                    check_invariant(&t);
+                    seen.insert(t);
+                    reads += 1;
+                    retried += usize::from(attempts > 1);
+                }
+            }
+            stop.store(true, Relaxed);
+            (reads, seen.len(), retried)
+        });
+        assert_eq!(reads, 50_000);
+        assert!(distinct > 1, "the writer ran while the reader read");
+        eprintln!("{reads} reads, {distinct} distinct texts, {retried} retried");
+    }
+}

@@ -1,0 +1,6 @@
+//! Cross-process scenarios: a writer in a child process; the reader library and the tools in
+//! the test.
+
+mod live_writer;
+mod tools;
+mod tui;

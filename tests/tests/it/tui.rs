@@ -1,0 +1,110 @@
+//! `pollstats --tui` end to end in a real terminal (tmux): it shows a live writer's fields,
+//! filters with `/`, and restores the terminal when `q` quits.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mmstats_tests::{StatsDir, WriterChild, workspace_bin};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_writer-child");
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/test installs it)")
+    }
+
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success());
+    }
+
+    /// Waits until the screen satisfies `pred`, returning it; panics with the screen after 15 s.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
+#[test]
+fn full_screen_mode_shows_filters_and_quits_cleanly() {
+    let dir = StatsDir::new();
+    let _child = WriterChild::start(CHILD, dir.path(), 50);
+    let tool = workspace_bin("pollstats");
+    let session = format!("mmstats-tui-{}", std::process::id());
+    let command = format!(
+        "MMSTATS_PATH='{}' TERM=xterm-256color '{}' --tui; echo \"EXITED $?\"; sleep 30",
+        dir.path().display(),
+        tool.display()
+    );
+    let tmux = Tmux {
+        session: session.clone(),
+    };
+    let started = tmux.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "35",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    let screen = tmux.wait_for("the fields to show", |s| {
+        s.contains("ticks") && s.contains("status")
+    });
+    assert!(screen.contains("level"), "{screen}");
+
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "tick"]);
+    tmux.keys(&["Enter"]);
+    let filtered = tmux.wait_for("the filter to apply", |s| {
+        s.contains("ticks") && !s.contains("level")
+    });
+    assert!(!filtered.contains("sys.pid"), "{filtered}");
+
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("pollstats to exit", |s| s.contains("EXITED"));
+    assert!(
+        after.contains("EXITED 0"),
+        "exit status 0 after q:\n{after}"
+    );
+    assert!(
+        !after.contains("ticks"),
+        "the alternate screen is gone after exit:\n{after}"
+    );
+}
