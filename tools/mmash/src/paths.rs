@@ -21,7 +21,7 @@ impl std::error::Error for PathError {}
 /// The stats directories and the glob of files to read in each.
 #[derive(Debug, Clone)]
 pub struct Roots {
-    dirs: Vec<(PathBuf, PathBuf)>,
+    dirs: Vec<PathBuf>,
     glob: String,
 }
 
@@ -50,16 +50,17 @@ pub fn check_relative(pattern: &str) -> Result<(), PathError> {
 impl Roots {
     /// Directories (each must exist) and the file glob used inside each.
     pub fn new(dirs: Vec<PathBuf>, glob: &str) -> Result<Roots, PathError> {
+        for d in &dirs {
+            d.canonicalize()
+                .map_err(|e| PathError(format!("{}: {e}", d.display())))?;
+        }
+        Roots::new_lenient(dirs, glob)
+    }
+
+    /// Like [`Roots::new`] but directories may not exist yet (a writer creates the default
+    /// one when it starts): they are resolved at each request.
+    pub fn new_lenient(dirs: Vec<PathBuf>, glob: &str) -> Result<Roots, PathError> {
         check_relative(glob)?;
-        let dirs = dirs
-            .into_iter()
-            .map(|d| {
-                let canon = d
-                    .canonicalize()
-                    .map_err(|e| PathError(format!("{}: {e}", d.display())))?;
-                Ok((d, canon))
-            })
-            .collect::<Result<Vec<_>, PathError>>()?;
         Ok(Roots {
             dirs,
             glob: glob.to_string(),
@@ -70,7 +71,7 @@ impl Roots {
     pub fn patterns(&self) -> Vec<String> {
         self.dirs
             .iter()
-            .map(|(d, _)| d.join(&self.glob).to_string_lossy().into_owned())
+            .map(|d| d.join(&self.glob).to_string_lossy().into_owned())
             .collect()
     }
 
@@ -81,14 +82,18 @@ impl Roots {
 
     /// The configured directories.
     pub fn dirs(&self) -> impl Iterator<Item = &Path> {
-        self.dirs.iter().map(|(d, _)| d.as_path())
+        self.dirs.iter().map(PathBuf::as_path)
     }
 
     /// The files a request's glob names in any directory (paths as the scanner sees them).
     pub fn resolve(&self, pattern: &str) -> Result<HashSet<PathBuf>, PathError> {
         check_relative(pattern)?;
         let mut out = HashSet::new();
-        for (dir, canon) in &self.dirs {
+        for dir in &self.dirs {
+            // a directory that does not exist (yet) has no files
+            let Ok(canon) = dir.canonicalize() else {
+                continue;
+            };
             let full = dir.join(pattern);
             let paths = glob::glob(&full.to_string_lossy())
                 .map_err(|e| PathError(format!("bad pattern: {e}")))?;
@@ -96,7 +101,7 @@ impl Roots {
                 let real = p
                     .canonicalize()
                     .map_err(|e| PathError(format!("{}: {e}", p.display())))?;
-                if !real.starts_with(canon) {
+                if !real.starts_with(&canon) {
                     return Err(PathError(format!(
                         "{} resolves outside the stats directories",
                         p.display()
@@ -143,5 +148,13 @@ mod tests {
         // a symlink that stays inside is fine
         std::os::unix::fs::symlink(a.path().join("x-1-1.mmstats"), a.path().join("ok")).unwrap();
         assert_eq!(roots.resolve("ok").unwrap().len(), 1);
+        // a directory created later is found then
+        let later = a.path().join("later");
+        assert!(Roots::new(vec![later.clone()], "*").is_err());
+        let lenient = Roots::new_lenient(vec![later.clone()], "*").unwrap();
+        assert!(lenient.resolve("*").unwrap().is_empty());
+        std::fs::create_dir(&later).unwrap();
+        std::fs::write(later.join("z"), b"").unwrap();
+        assert_eq!(lenient.resolve("*").unwrap().len(), 1);
     }
 }

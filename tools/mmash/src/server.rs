@@ -107,12 +107,20 @@ pub fn sampler(state: Arc<State>, stop: Arc<AtomicBool>) {
 
 /// Runs mmash until SIGINT or SIGTERM.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let dirs = if cli.paths.is_empty() {
-        vec![mmstats_reader::default_dir()]
+    let roots = if cli.paths.is_empty() {
+        // the default directory appears when the first writer starts
+        let dir = mmstats_reader::default_dir();
+        if !dir.is_dir() {
+            eprintln!(
+                "mmash: {} does not exist yet; watching for it",
+                dir.display()
+            );
+        }
+        Roots::new_lenient(vec![dir], &cli.glob)
     } else {
-        cli.paths.clone()
-    };
-    let roots = Roots::new(dirs, &cli.glob).context("stats directories")?;
+        Roots::new(cli.paths.clone(), &cli.glob)
+    }
+    .context("stats directories")?;
     let state = Arc::new(State::new(
         roots,
         cli.token(),

@@ -253,7 +253,11 @@ impl Mmash {
         let mut child = cmd.spawn().expect("start mmash");
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
-        let first = lines.next().expect("mmash printed nothing").unwrap();
+        let first = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.contains("listening on"))
+            .expect("mmash exited before listening");
         let addr = first
             .rsplit("http://")
             .next()
