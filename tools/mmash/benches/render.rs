@@ -114,9 +114,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("/api/stats JSON", |b| {
         b.iter(|| {
-            serde_json::to_vec(&mmash::api::api_stats(&snaps, &snaps))
-                .unwrap()
-                .len()
+            serde_json::to_vec(&mmash::api::api_stats(
+                &snaps.iter().collect::<Vec<_>>(),
+                &snaps,
+            ))
+            .unwrap()
+            .len()
         })
     });
     g.bench_function("sampler: Scanner::scan alone", |b| {
@@ -141,7 +144,11 @@ fn bench(c: &mut Criterion) {
 
     let mut out = String::new();
     render(&snaps, &PromOptions::default(), &mut out);
-    let stats = serde_json::to_vec(&mmash::api::api_stats(&snaps, &snaps)).unwrap();
+    let stats = serde_json::to_vec(&mmash::api::api_stats(
+        &snaps.iter().collect::<Vec<_>>(),
+        &snaps,
+    ))
+    .unwrap();
     eprintln!(
         "sizes: /metrics {} bytes, /api/stats {} bytes; history holds {} series",
         out.len(),

@@ -54,7 +54,7 @@ pub fn flatten(f: &FieldValue, snap: &Snapshot, out: &mut Vec<(String, Json)>) {
 }
 
 /// Every flattened label of every snapshot, sorted.
-pub fn labels(snaps: &[Snapshot]) -> Vec<String> {
+pub fn labels(snaps: &[&Snapshot]) -> Vec<String> {
     let mut set = BTreeSet::new();
     let mut buf = Vec::new();
     for s in snaps {
@@ -137,7 +137,7 @@ impl Aggr {
 
 /// `/stats/<name>`: every flattened label starting with `name` (or equal to it when `exact`),
 /// mapped to its values across files, or to one value when `aggr` is given.
-pub fn stats(snaps: &[Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -> Json {
+pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -> Json {
     let mut by_label: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     let mut buf = Vec::new();
     for s in snaps {
@@ -328,7 +328,7 @@ pub fn rate(cur: &Snapshot, prev: Option<&Snapshot>, i: usize) -> Option<f64> {
 
 /// `/api/stats`: each file with every field's metadata, value, derived values and rate.
 /// `previous` is the sample before (sorted by path) for rates.
-pub fn api_stats<'a>(snaps: &'a [Snapshot], previous: &[Snapshot]) -> StatsOut<'a> {
+pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<'a> {
     let files = snaps
         .iter()
         .map(|s| {
@@ -447,7 +447,8 @@ mod tests {
 
     #[test]
     fn labels_include_derived_values() {
-        let l = labels(&two());
+        let two = two();
+        let l = labels(&two.iter().collect::<Vec<_>>());
         for want in [
             "web.requests",
             "web.name",
@@ -464,6 +465,7 @@ mod tests {
     #[test]
     fn stats_prefix_exact_and_aggregations() {
         let s = two();
+        let s: Vec<&Snapshot> = s.iter().collect();
         assert_eq!(
             stats(&s, "web.req", false, None),
             json!({"web.req": [-3], "web.requests": [10, 0]})
@@ -494,7 +496,7 @@ mod tests {
             p.taken = cur[0].taken - Duration::from_secs(2);
         }
         prev[0].fields[0].value = Ok(Value::Number(Num::U(4)));
-        let j = serde_json::to_value(api_stats(&cur, &prev)).unwrap();
+        let j = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &prev)).unwrap();
         let f0 = &j["files"][0];
         assert_eq!(f0["cmd"], json!("a"));
         assert_eq!(f0["pid"], json!(5));
@@ -511,7 +513,7 @@ mod tests {
         );
         assert_eq!(f0["fields"][1]["value"], json!("a"));
         // no previous sample: no rate
-        let none = serde_json::to_value(api_stats(&cur, &[])).unwrap();
+        let none = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &[])).unwrap();
         assert!(none["files"][0]["fields"][0].get("rate").is_none());
     }
 }

@@ -22,7 +22,7 @@ pub struct Cli {
     /// Combine each label over every process on /metrics instead of one series per file.
     #[arg(long)]
     pub aggregate: bool,
-    /// Log one line per request to stderr (also `MMASH_LOG=debug`).
+    /// Log one line per request to stderr (also `MMASH_LOG=debug` or `RUST_LOG=debug`).
     #[arg(short, long)]
     pub verbose: bool,
 }
@@ -36,8 +36,17 @@ impl Cli {
             .filter(|t| !t.is_empty())
     }
 
-    /// Whether to log requests.
+    /// Whether to log requests: `-v`, or `MMASH_LOG` / `RUST_LOG` asking for debug (`debug`,
+    /// `trace`, or `mmash=debug`).
     pub fn log_requests(&self) -> bool {
-        self.verbose || std::env::var("MMASH_LOG").is_ok_and(|v| v == "debug")
+        let debug = |v: String| {
+            v.split(',').any(|d| {
+                let level = d.strip_prefix("mmash=").unwrap_or(d);
+                matches!(level.trim(), "debug" | "trace")
+            })
+        };
+        self.verbose
+            || std::env::var("MMASH_LOG").is_ok_and(debug)
+            || std::env::var("RUST_LOG").is_ok_and(debug)
     }
 }

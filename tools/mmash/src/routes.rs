@@ -18,7 +18,7 @@ use crate::api::{self, Aggr, unix};
 use crate::assets::ASSETS;
 use crate::history::Res;
 use crate::paths::PathError;
-use crate::server::State;
+use crate::server::{Sample, State};
 
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,26 +126,46 @@ struct Params {
     res: Option<String>,
 }
 
-/// The current snapshots, limited to `glob` when given (400 if it leaves the directories).
-fn selected(state: &State, glob: Option<&str>) -> Result<Vec<Snapshot>, PathError> {
-    let sample = state.current();
-    match glob {
-        None | Some("") => Ok(sample.snapshots.clone()),
-        Some(g) => {
-            let set = state.roots.resolve(g)?;
-            Ok(sample
-                .snapshots
-                .iter()
-                .filter(|s| set.contains(&s.path))
-                .cloned()
-                .collect())
+/// The latest sample and which of its snapshots a request selected.
+struct Selection {
+    sample: Arc<Sample>,
+    /// Indexes into the sample's snapshots; `None`: all.
+    only: Option<Vec<usize>>,
+}
+
+impl Selection {
+    fn snaps(&self) -> Vec<&Snapshot> {
+        match &self.only {
+            None => self.sample.snapshots.iter().collect(),
+            Some(i) => i.iter().map(|i| &self.sample.snapshots[*i]).collect(),
         }
     }
 }
 
+/// The current snapshots, limited to `glob` when given (400 if it leaves the directories).
+fn selected(state: &State, glob: Option<&str>) -> Result<Selection, PathError> {
+    let sample = state.current();
+    let only = match glob {
+        None | Some("") => None,
+        Some(g) => {
+            let set = state.roots.resolve(g)?;
+            Some(
+                sample
+                    .snapshots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| set.contains(&s.path))
+                    .map(|(i, _)| i)
+                    .collect(),
+            )
+        }
+    };
+    Ok(Selection { sample, only })
+}
+
 async fn stats_labels(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Response {
     match selected(&state, p.glob.as_deref()) {
-        Ok(snaps) => json_response(&json!({ "stats": api::labels(&snaps) })),
+        Ok(sel) => json_response(&json!({ "stats": api::labels(&sel.snaps()) })),
         Err(e) => error(StatusCode::BAD_REQUEST, &e.0),
     }
 }
@@ -164,7 +184,7 @@ async fn stats_name(
     };
     let exact = matches!(p.exact.as_deref(), Some("1" | "true" | "yes"));
     match selected(&state, p.glob.as_deref()) {
-        Ok(snaps) => json_response(&api::stats(&snaps, &name, exact, aggr)),
+        Ok(sel) => json_response(&api::stats(&sel.snaps(), &name, exact, aggr)),
         Err(e) => error(StatusCode::BAD_REQUEST, &e.0),
     }
 }
@@ -193,15 +213,14 @@ async fn files_glob(AxState(state): AxState<Shared>, Path(glob): Path<String>) -
 }
 
 async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Response {
-    let snaps = match selected(&state, p.glob.as_deref()) {
+    let sel = match selected(&state, p.glob.as_deref()) {
         Ok(s) => s,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.0),
     };
-    let sample = state.current();
-    let errors = sample.errors.clone();
+    let errors = sel.sample.errors.clone();
     let files = tokio::task::spawn_blocking(move || {
-        snaps
-            .iter()
+        sel.snaps()
+            .into_iter()
             .map(|s| {
                 let live = match StatsFile::open(&s.path) {
                     Ok(f) => match mmstats_reader::liveness(&f) {
@@ -237,15 +256,19 @@ async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
 }
 
 async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Response {
-    let snaps = match selected(&state, p.glob.as_deref()) {
+    let sel = match selected(&state, p.glob.as_deref()) {
         Ok(s) => s,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.0),
     };
-    let sample = state.current();
-    body_response(serde_json::to_vec(&api::api_stats(
-        &snaps,
-        &sample.previous,
-    )))
+    // CPU-bound: off the async workers, so the request timeout and other requests still run
+    tokio::task::spawn_blocking(move || {
+        body_response(serde_json::to_vec(&api::api_stats(
+            &sel.snaps(),
+            &sel.sample.previous,
+        )))
+    })
+    .await
+    .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
 }
 
 async fn history(
@@ -288,8 +311,16 @@ async fn metrics(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respons
         aggregate: state.aggregate,
         prefix: String::new(),
     };
-    let mut out = String::new();
-    prometheus::render(&sample.snapshots, &opts, &mut out);
+    let rendered = tokio::task::spawn_blocking(move || {
+        let mut out = String::new();
+        prometheus::render(&sample.snapshots, &opts, &mut out);
+        out
+    })
+    .await;
+    let out = match rendered {
+        Ok(out) => out,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     if out.len() > MAX_BODY {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "metrics too large");
     }

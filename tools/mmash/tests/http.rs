@@ -323,3 +323,25 @@ fn missing_directory_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/mmash-test"), "{err}");
 }
+
+#[test]
+fn verbose_logs_one_line_per_request() {
+    let (a, b, _fa, _fb) = two_dirs();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
+        .args(["--listen", "127.0.0.1:0", "-v", "--path"])
+        .arg(a.path())
+        .arg("--path")
+        .arg(b.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    let addr = first.rsplit("http://").next().unwrap().parse().unwrap();
+    let r = http(addr, "GET", "/healthz", &[], None);
+    assert_eq!(r.status, 200);
+    let logged = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(logged.starts_with("mmash: GET /healthz 200 "), "{logged}");
+}
