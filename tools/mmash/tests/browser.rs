@@ -35,16 +35,6 @@ impl Driver {
             .spawn()
             .expect("start chromedriver");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = try_http(addr, "GET", "/status", &[], None) {
-                if r.json()["value"]["ready"] == true {
-                    break;
-                }
-            }
-            assert!(Instant::now() < end, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
         let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -59,12 +49,23 @@ impl Driver {
                 ]
             }
         }}});
+        // owned by `d` from here on, so a failure below still stops chromedriver
         let mut d = Driver {
             child,
             addr,
             session: String::new(),
             _profile: profile,
         };
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = try_http(addr, "GET", "/status", &[], None) {
+                if r.json()["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(Instant::now() < end, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let r = d.call("POST", "/session", Some(caps));
         d.session = r["sessionId"]
             .as_str()
