@@ -1,6 +1,14 @@
-//! mmash (being written).
+//! `mmash`: serves mmstats files over HTTP (see the crate's library docs).
 
-fn main() {
-    eprintln!("mmash: not built yet");
-    std::process::exit(2);
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = mmash::cli::Cli::parse();
+    match mmash::server::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mmash: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,1 +1,866 @@
-//! prometheus rendering (being written).
+//! Prometheus text exposition format 0.0.4 and OpenMetrics 1.0.
+//!
+//! Every label becomes one metric family:
+//!
+//! - **Names.** The label with every character outside `[a-zA-Z0-9_:]` turned into `_` (and a
+//!   `_` before a leading digit), after an optional prefix. A unit that has a base unit adds it
+//!   as a suffix (`_seconds`, `_bytes`, `_ratio`, ...) and the values are converted: timers'
+//!   nanoseconds, milliseconds and microseconds become seconds, bits become bytes, percent
+//!   becomes a ratio. Other units (`requests`) are counts and add nothing.
+//! - **Kinds.** counter → `counter` (`_total`); gauge, numeric constant, timestamp and moving
+//!   average → `gauge`; text and text constant → `info` (`_info{value="..."} 1`; a `gauge` in
+//!   0.0.4); average and windowed → `summary` (`_count`, `_sum`); histogram and timer →
+//!   `histogram`.
+//! - **Histogram buckets.** The `le` bounds are a fixed 1-2-5 series, the same for every file
+//!   and every scrape so that `rate()` and `histogram_quantile()` work across time and
+//!   processes: from 1 µs to 100 s for values in seconds, and from 1 to 5·10⁹ otherwise. The
+//!   count for a bound cumulates the file's log-linear buckets (FORMAT.md §5.6) that lie wholly
+//!   at or below it, so it is exact where the bound falls on a bucket edge (every integer
+//!   bound below `2^(k+1)` raw units) and otherwise low by at most the one bucket straddling the
+//!   bound, whose width is at most `2^-k` of its value (3% for k = 5).
+//! - **Labels.** Each sample carries `pid`, `tid` and `cmd` (the program name from the file
+//!   name's `{CMD}` part, else `/proc/<pid>/comm`); a file whose three collide with an earlier
+//!   file's also gets `file`. With [`PromOptions::aggregate`] the files are combined per label
+//!   by each field's rule ([`crate::combine`]) and samples carry no labels.
+//! - Values that could not be read are left out; a label whose name collides with an earlier
+//!   family's names is left out.
+//!
+//! ```
+//! use mmstats_reader::render::prometheus::{PromOptions, render};
+//!
+//! let mut out = String::new();
+//! render(&[], &PromOptions { openmetrics: true, ..PromOptions::default() }, &mut out);
+//! assert_eq!(out, "# EOF\n");
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::{FieldMeta, Histogram, Kind, Num, Snapshot, Value};
+use mmstats_format::bucket_bounds;
+
+/// Content type of the text exposition format 0.0.4.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Content type of OpenMetrics 1.0.
+pub const CONTENT_TYPE_OPENMETRICS: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct PromOptions {
+    /// OpenMetrics 1.0 (`# UNIT`, `info`, `# EOF`) instead of text format 0.0.4.
+    pub openmetrics: bool,
+    /// Combine each label over every file instead of one sample per file.
+    pub aggregate: bool,
+    /// Prepended to every metric name (e.g. `mmstats_`); sanitised like labels.
+    pub prefix: String,
+}
+
+/// True if an HTTP `Accept` header asks for OpenMetrics.
+pub fn wants_openmetrics(accept: &str) -> bool {
+    accept.contains("application/openmetrics-text")
+}
+
+/// The program name of a snapshot's writer: the `{CMD}` part of a `{CMD}-{PID}-{TID}` file
+/// name, else `/proc/<pid>/comm`, else empty.
+pub fn command_name(snap: &Snapshot) -> String {
+    if let Some(cmd) = cmd_from_file_name(&snap.path) {
+        return cmd;
+    }
+    snap.info
+        .pid
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_default()
+}
+
+fn cmd_from_file_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut parts = stem.rsplitn(3, '-');
+    let tid = parts.next()?;
+    let pid = parts.next()?;
+    let cmd = parts.next()?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
+}
+
+/// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`.
+pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
+    let mut used = HashSet::new();
+    if opts.aggregate {
+        let combined = crate::combine(snapshots, None);
+        for c in &combined {
+            let samples = [("", &c.value)];
+            family(&c.meta, &samples, opts, &mut used, out);
+        }
+    } else {
+        let labelsets = labelsets(snapshots);
+        // label -> (first meta, samples), in order of first appearance
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut families: Vec<(&FieldMeta, Vec<(&str, &Value)>)> = Vec::new();
+        for (snap, labels) in snapshots.iter().zip(&labelsets) {
+            for f in &snap.fields {
+                let Ok(value) = &f.value else { continue };
+                let i = *index.entry(f.meta.label.as_str()).or_insert_with(|| {
+                    families.push((&f.meta, Vec::new()));
+                    families.len() - 1
+                });
+                families[i].1.push((labels.as_str(), value));
+            }
+        }
+        for (meta, samples) in &families {
+            family(meta, samples, opts, &mut used, out);
+        }
+    }
+    if opts.openmetrics {
+        out.push_str("# EOF\n");
+    }
+}
+
+/// The `pid`, `tid` and `cmd` labels of each snapshot, with `file` added where they collide.
+fn labelsets(snapshots: &[Snapshot]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    snapshots
+        .iter()
+        .map(|s| {
+            let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+            let mut l = format!(
+                "pid=\"{}\",tid=\"{}\",cmd=\"",
+                opt(s.info.pid),
+                opt(s.info.tid)
+            );
+            escape_label_value(&command_name(s), &mut l);
+            l.push('"');
+            if !seen.insert(l.clone()) {
+                l.push_str(",file=\"");
+                let name = s.path.file_name().unwrap_or_default().to_string_lossy();
+                escape_label_value(&name, &mut l);
+                l.push('"');
+            }
+            l
+        })
+        .collect()
+}
+
+/// The metric name a label gets: sanitised, with the prefix.
+pub fn metric_name(prefix: &str, label: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + label.len() + 1);
+    for c in prefix.chars().chain(label.chars()) {
+        if s.is_empty() && c.is_ascii_digit() {
+            s.push('_');
+        }
+        s.push(if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            c
+        } else {
+            '_'
+        });
+    }
+    if s.is_empty() {
+        s.push('_');
+    }
+    s
+}
+
+/// The base unit a unit converts to, and the factor to multiply values by.
+pub fn base_unit(meta: &FieldMeta) -> Option<(&'static str, f64)> {
+    let unit = if meta.unit.is_empty() && meta.kind == Kind::Timer {
+        "nanoseconds"
+    } else {
+        meta.unit.as_str()
+    };
+    Some(match unit {
+        "seconds" => ("seconds", 1.0),
+        "milliseconds" => ("seconds", 1e-3),
+        "microseconds" => ("seconds", 1e-6),
+        "nanoseconds" => ("seconds", 1e-9),
+        "bytes" => ("bytes", 1.0),
+        "bits" => ("bytes", 0.125),
+        "ratio" => ("ratio", 1.0),
+        "percent" => ("ratio", 0.01),
+        "celsius" => ("celsius", 1.0),
+        "volts" => ("volts", 1.0),
+        "amperes" => ("amperes", 1.0),
+        "joules" => ("joules", 1.0),
+        "grams" => ("grams", 1.0),
+        "meters" => ("meters", 1.0),
+        _ => return None,
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Type {
+    Counter,
+    Gauge,
+    Info,
+    Summary,
+    Histogram,
+}
+
+fn family_type(kind: Kind, value: &Value) -> Type {
+    match (kind, value) {
+        (_, Value::Text(_)) => Type::Info,
+        (Kind::Counter, _) => Type::Counter,
+        (_, Value::Average { .. } | Value::Windowed(_)) => Type::Summary,
+        (_, Value::Histogram(_)) => Type::Histogram,
+        _ => Type::Gauge,
+    }
+}
+
+/// Writes one family; skipped if any of its names is taken.
+fn family(
+    meta: &FieldMeta,
+    samples: &[(&str, &Value)],
+    opts: &PromOptions,
+    used: &mut HashSet<String>,
+    out: &mut String,
+) {
+    let Some((_, first)) = samples.first() else {
+        return;
+    };
+    let ty = family_type(meta.kind, first);
+    let unit = if ty == Type::Info {
+        None
+    } else {
+        base_unit(meta)
+    };
+    let scale = unit.map_or(1.0, |u| u.1);
+    let mut base = metric_name(&opts.prefix, &meta.label);
+    let strip = match ty {
+        Type::Counter => "_total",
+        Type::Info => "_info",
+        _ => "",
+    };
+    if !strip.is_empty() && base.len() > strip.len() && base.ends_with(strip) {
+        base.truncate(base.len() - strip.len());
+    }
+    if let Some((u, _)) = unit {
+        if !base.ends_with(&format!("_{u}")) {
+            base.push('_');
+            base.push_str(u);
+        }
+    }
+    let names: Vec<String> = match ty {
+        Type::Counter => vec![base.clone(), format!("{base}_total")],
+        Type::Gauge => vec![base.clone()],
+        Type::Info => vec![base.clone(), format!("{base}_info")],
+        Type::Summary => vec![base.clone(), format!("{base}_count"), format!("{base}_sum")],
+        Type::Histogram => vec![
+            base.clone(),
+            format!("{base}_bucket"),
+            format!("{base}_count"),
+            format!("{base}_sum"),
+        ],
+    };
+    if names.iter().any(|n| used.contains(n)) {
+        return;
+    }
+    used.extend(names);
+
+    // The name `# TYPE` and `# HELP` refer to.
+    let head = match (ty, opts.openmetrics) {
+        (Type::Counter, false) => format!("{base}_total"),
+        (Type::Info, false) => format!("{base}_info"),
+        _ => base.clone(),
+    };
+    let type_name = match (ty, opts.openmetrics) {
+        (Type::Counter, _) => "counter",
+        (Type::Gauge, _) | (Type::Info, false) => "gauge",
+        (Type::Info, true) => "info",
+        (Type::Summary, _) => "summary",
+        (Type::Histogram, _) => "histogram",
+    };
+    let _ = writeln!(out, "# TYPE {head} {type_name}");
+    if opts.openmetrics {
+        if let Some((u, _)) = unit {
+            let _ = writeln!(out, "# UNIT {head} {u}");
+        }
+    }
+    if !meta.help.is_empty() {
+        let _ = write!(out, "# HELP {head} ");
+        escape_help(&meta.help, opts.openmetrics, out);
+        out.push('\n');
+    }
+    let bounds = if ty == Type::Histogram {
+        Some(Bounds::new(unit.map(|u| u.0), scale))
+    } else {
+        None
+    };
+    for (labels, value) in samples {
+        if family_type(meta.kind, value) != ty {
+            continue; // same label, different kind in another file
+        }
+        match value {
+            Value::Number(n) => {
+                let name = if ty == Type::Counter { &head } else { &base };
+                if ty == Type::Counter && opts.openmetrics {
+                    sample(out, &base, "_total", labels, "");
+                } else {
+                    sample(out, name, "", labels, "");
+                }
+                num(out, *n, scale);
+            }
+            Value::Bool(b) => {
+                let suffix = if ty == Type::Counter { "_total" } else { "" };
+                sample(out, &base, suffix, labels, "");
+                out.push_str(if *b { "1\n" } else { "0\n" });
+            }
+            Value::Text(t) => {
+                let mut l = String::from("value=\"");
+                escape_label_value(clip(t), &mut l);
+                l.push('"');
+                sample(out, &base, "_info", labels, &l);
+                out.push_str("1\n");
+            }
+            Value::Average { count, sum } => {
+                summary(out, &base, labels, *count, scaled(sum.as_f64(), scale));
+            }
+            Value::Windowed(w) => {
+                summary(out, &base, labels, w.count, scaled(w.sum.as_f64(), scale));
+            }
+            Value::MovingAverage { .. } => {
+                sample(out, &base, "", labels, "");
+                float(out, value.primary().map_or(f64::NAN, |v| scaled(v, scale)));
+                out.push('\n');
+            }
+            Value::Histogram(h) => {
+                if let Some(b) = &bounds {
+                    histogram(out, &base, labels, h, b, scale);
+                }
+            }
+        }
+    }
+}
+
+/// Longest text exposed as a label value, in bytes.
+const TEXT_MAX: usize = 1024;
+
+fn clip(t: &str) -> &str {
+    mmstats_format::truncate_utf8(t, TEXT_MAX)
+}
+
+fn sample(out: &mut String, name: &str, suffix: &str, labels: &str, extra: &str) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() || !extra.is_empty() {
+        out.push('{');
+        out.push_str(labels);
+        if !labels.is_empty() && !extra.is_empty() {
+            out.push(',');
+        }
+        out.push_str(extra);
+        out.push('}');
+    }
+    out.push(' ');
+}
+
+fn summary(out: &mut String, base: &str, labels: &str, count: u64, sum: f64) {
+    sample(out, base, "_count", labels, "");
+    int_line(out, count);
+    sample(out, base, "_sum", labels, "");
+    float(out, sum);
+    out.push('\n');
+}
+
+/// The fixed `le` bounds of one family, in the exposed unit and in raw units.
+struct Bounds {
+    /// (`le="..."` label text, largest raw value counted)
+    bounds: Vec<(String, u64)>,
+}
+
+impl Bounds {
+    fn new(unit: Option<&str>, scale: f64) -> Bounds {
+        let exps = if unit == Some("seconds") {
+            -6..=1
+        } else {
+            0..=9
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for e in exps.clone() {
+            for m in [1, 2, 5] {
+                texts.push(format!("{m}e{e}"));
+            }
+        }
+        if unit == Some("seconds") {
+            texts.push("1e2".into());
+        }
+        let bounds = texts
+            .iter()
+            .map(|t| {
+                let v: f64 = t.parse().unwrap_or(0.0);
+                let raw = (v / scale * (1.0 + 1e-9)).floor();
+                let raw = if raw >= u64::MAX as f64 {
+                    u64::MAX
+                } else {
+                    raw as u64
+                };
+                (format!("le=\"{}\"", format_float(v)), raw)
+            })
+            .collect();
+        Bounds { bounds }
+    }
+}
+
+fn histogram(out: &mut String, base: &str, labels: &str, h: &Histogram, b: &Bounds, scale: f64) {
+    let mut buckets = h
+        .buckets
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| {
+            let (low, width) = bucket_bounds(i, h.k);
+            (low.saturating_add(width - 1), *n)
+        })
+        .peekable();
+    let mut acc = 0u64;
+    for (le, raw) in &b.bounds {
+        while let Some((high, n)) = buckets.next_if(|(high, _)| *high <= *raw) {
+            let _ = high;
+            acc = acc.saturating_add(n);
+        }
+        sample(out, base, "_bucket", labels, le);
+        int_line(out, acc);
+    }
+    let total = h.buckets.iter().fold(0u64, |a, n| a.saturating_add(*n));
+    sample(out, base, "_bucket", labels, "le=\"+Inf\"");
+    int_line(out, total);
+    sample(out, base, "_count", labels, "");
+    int_line(out, total);
+    sample(out, base, "_sum", labels, "");
+    float(out, scaled(h.sum as f64, scale));
+    out.push('\n');
+}
+
+fn num(out: &mut String, n: Num, scale: f64) {
+    match n {
+        Num::U(v) if scale == 1.0 => push_u64(out, v),
+        Num::I(v) if scale == 1.0 => {
+            let _ = write!(out, "{v}");
+        }
+        _ => float(out, scaled(n.as_f64(), scale)),
+    }
+    out.push('\n');
+}
+
+/// `v` in the base unit; divides by the inverse of small factors so that, e.g., 1500 ns
+/// becomes exactly `0.0000015`.
+fn scaled(v: f64, scale: f64) -> f64 {
+    if scale < 1.0 {
+        v / (1.0 / scale).round()
+    } else {
+        v * scale
+    }
+}
+
+fn float(out: &mut String, v: f64) {
+    if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str(&format_float(v));
+    }
+}
+
+/// Writes `v` in decimal (faster than `write!` for the many bucket counts of a scrape).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+fn int_line(out: &mut String, v: u64) {
+    push_u64(out, v);
+    out.push('\n');
+}
+
+fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if openmetrics => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_label_value(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FieldValue, FileInfo, FormatVersion};
+    use mmstats_format::{ValueType, bucket_index, full_bucket_count};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    fn info(pid: u32, tid: u32) -> Arc<FileInfo> {
+        Arc::new(FileInfo {
+            version: FormatVersion::V2,
+            pid: Some(pid),
+            tid: Some(tid),
+            uid: Some(0),
+            gid: Some(0),
+            start_time: None,
+            boot_id: None,
+            created: None,
+            writer: "test".into(),
+            closed: false,
+            process_totals: false,
+            dev_ino: (0, 0),
+        })
+    }
+
+    fn field(
+        label: &str,
+        kind: Kind,
+        vt: ValueType,
+        unit: &str,
+        help: &str,
+        v: Value,
+    ) -> FieldValue {
+        let mut meta = FieldMeta::new(label, kind, vt);
+        meta.unit = unit.into();
+        meta.help = help.into();
+        FieldValue {
+            meta: Arc::new(meta),
+            value: Ok(v),
+        }
+    }
+
+    fn snap(path: &str, pid: u32, fields: Vec<FieldValue>) -> Snapshot {
+        Snapshot {
+            path: PathBuf::from(path),
+            info: info(pid, pid + 1),
+            taken: SystemTime::now(),
+            fields,
+        }
+    }
+
+    fn hist(values: &[u64]) -> Histogram {
+        let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+        for v in values {
+            h.record(*v);
+        }
+        h
+    }
+
+    fn render_str(snaps: &[Snapshot], om: bool) -> String {
+        let mut out = String::new();
+        render(
+            snaps,
+            &PromOptions {
+                openmetrics: om,
+                ..PromOptions::default()
+            },
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        let mut s = String::new();
+        for v in [0, 7, 10, 1234567890, u64::MAX] {
+            push_u64(&mut s, v);
+            s.push(' ');
+        }
+        assert_eq!(s, format!("0 7 10 1234567890 {} ", u64::MAX));
+    }
+
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(
+            metric_name("", "web.stats.status.2XX"),
+            "web_stats_status_2XX"
+        );
+        assert_eq!(metric_name("", "2fast"), "_2fast");
+        assert_eq!(metric_name("mm_", "a-b c"), "mm_a_b_c");
+        assert_eq!(metric_name("", "é"), "_");
+    }
+
+    #[test]
+    fn cmd_comes_from_the_file_name() {
+        assert_eq!(
+            cmd_from_file_name(Path::new("/x/web-server-12-34.mmstats")).as_deref(),
+            Some("web-server")
+        );
+        assert_eq!(cmd_from_file_name(Path::new("/x/stats.mmstats")), None);
+        assert_eq!(cmd_from_file_name(Path::new("/x/a-b-12.mmstats")), None);
+    }
+
+    #[test]
+    fn counter_with_unit_and_help_in_both_formats() {
+        let s = snap(
+            "/d/web-7-8.mmstats",
+            7,
+            vec![field(
+                "busy.time",
+                Kind::Counter,
+                ValueType::U64,
+                "milliseconds",
+                "time \"busy\"\\ms\nsecond line",
+                Value::Number(Num::U(1500)),
+            )],
+        );
+        let text = render_str(std::slice::from_ref(&s), false);
+        assert_eq!(
+            text,
+            "# TYPE busy_time_seconds_total counter\n\
+             # HELP busy_time_seconds_total time \"busy\"\\\\ms\\nsecond line\n\
+             busy_time_seconds_total{pid=\"7\",tid=\"8\",cmd=\"web\"} 1.5\n"
+        );
+        let om = render_str(&[s], true);
+        assert_eq!(
+            om,
+            "# TYPE busy_time_seconds counter\n\
+             # UNIT busy_time_seconds seconds\n\
+             # HELP busy_time_seconds time \\\"busy\\\"\\\\ms\\nsecond line\n\
+             busy_time_seconds_total{pid=\"7\",tid=\"8\",cmd=\"web\"} 1.5\n\
+             # EOF\n"
+        );
+    }
+
+    #[test]
+    fn samples_of_one_label_are_grouped_and_duplicates_get_a_file_label() {
+        let c = |v| {
+            vec![field(
+                "requests",
+                Kind::Counter,
+                ValueType::U64,
+                "requests",
+                "",
+                Value::Number(Num::U(v)),
+            )]
+        };
+        let out = render_str(
+            &[
+                snap("/d/a-1-2.mmstats", 1, c(5)),
+                snap("/d/b-3-4.mmstats", 3, c(6)),
+                snap("/e/b-3-4.mmstats", 3, c(7)),
+            ],
+            false,
+        );
+        assert_eq!(
+            out,
+            "# TYPE requests_total counter\n\
+             requests_total{pid=\"1\",tid=\"2\",cmd=\"a\"} 5\n\
+             requests_total{pid=\"3\",tid=\"4\",cmd=\"b\"} 6\n\
+             requests_total{pid=\"3\",tid=\"4\",cmd=\"b\",file=\"b-3-4.mmstats\"} 7\n"
+        );
+    }
+
+    #[test]
+    fn timer_buckets_are_stable_cumulative_and_in_seconds() {
+        // 500 ns, 1 µs, 3 ms, 7 s
+        let h = hist(&[500, 1000, 3_000_000, 7_000_000_000]);
+        let s = snap(
+            "/d/t-1-2.mmstats",
+            1,
+            vec![field(
+                "db.query",
+                Kind::Timer,
+                ValueType::U64,
+                "nanoseconds",
+                "",
+                Value::Histogram(h),
+            )],
+        );
+        let out = render_str(&[s], false);
+        let line = |le: &str| {
+            let key =
+                format!("db_query_seconds_bucket{{pid=\"1\",tid=\"2\",cmd=\"t\",le=\"{le}\"}} ");
+            out.lines()
+                .find_map(|l| l.strip_prefix(key.as_str()))
+                .unwrap_or_else(|| panic!("no bucket {le} in {out}"))
+                .to_string()
+        };
+        assert!(out.starts_with("# TYPE db_query_seconds histogram\n"));
+        // 1000 ns lies in the bucket [992, 1008), which straddles 1 µs: not counted yet
+        assert_eq!(line("0.000001"), "1");
+        assert_eq!(line("0.000002"), "2");
+        assert_eq!(line("0.002"), "2");
+        assert_eq!(line("0.005"), "3");
+        assert_eq!(line("5.0"), "3");
+        assert_eq!(line("10.0"), "4");
+        assert_eq!(line("+Inf"), "4");
+        assert!(out.contains("db_query_seconds_count{pid=\"1\",tid=\"2\",cmd=\"t\"} 4\n"));
+        assert!(out.contains("db_query_seconds_sum{pid=\"1\",tid=\"2\",cmd=\"t\"} 7.0030015\n"));
+        // 25 bounds plus +Inf
+        assert_eq!(out.matches("_bucket{").count(), 26);
+    }
+
+    #[test]
+    fn bucket_counts_never_exceed_the_true_cumulative_count() {
+        let values: Vec<u64> = (0..2000).map(|i| i * i * 37 + i).collect();
+        let h = hist(&values);
+        let b = Bounds::new(None, 1.0);
+        let mut out = String::new();
+        histogram(&mut out, "x", "", &h, &b, 1.0);
+        for ((_, raw), line) in b.bounds.iter().zip(out.lines()) {
+            let got: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            let exact = values.iter().filter(|v| **v <= *raw).count() as u64;
+            assert!(got <= exact, "{line}: {got} > {exact}");
+            // low by at most the straddling bucket
+            let straddle = h.buckets[bucket_index(*raw, 5).min(h.buckets.len() - 1)];
+            assert!(exact - got <= straddle, "{line}");
+        }
+    }
+
+    #[test]
+    fn text_gauge_average_windowed_and_moving_average() {
+        let s = snap(
+            "/d/w-1-2.mmstats",
+            1,
+            vec![
+                field(
+                    "sys.version",
+                    Kind::Constant,
+                    ValueType::Text,
+                    "",
+                    "",
+                    Value::Text("lib \"1\"\n".into()),
+                ),
+                field(
+                    "temp",
+                    Kind::Gauge,
+                    ValueType::F64,
+                    "celsius",
+                    "",
+                    Value::Number(Num::F(21.5)),
+                ),
+                field(
+                    "load",
+                    Kind::Gauge,
+                    ValueType::U8,
+                    "percent",
+                    "",
+                    Value::Number(Num::U(50)),
+                ),
+                field(
+                    "up",
+                    Kind::Gauge,
+                    ValueType::Bool,
+                    "",
+                    "",
+                    Value::Bool(true),
+                ),
+                field(
+                    "size",
+                    Kind::Average,
+                    ValueType::U64,
+                    "bytes",
+                    "",
+                    Value::Average {
+                        count: 4,
+                        sum: Num::U(400),
+                    },
+                ),
+                field(
+                    "lag",
+                    Kind::MovingAverage,
+                    ValueType::F64,
+                    "",
+                    "",
+                    Value::MovingAverage {
+                        count: 9,
+                        window_count: 2,
+                        window_sum: Num::F(3.0),
+                        last: Num::F(1.0),
+                    },
+                ),
+            ],
+        );
+        let out = render_str(std::slice::from_ref(&s), false);
+        let l = "{pid=\"1\",tid=\"2\",cmd=\"w\"}";
+        for want in [
+            "# TYPE sys_version_info gauge\n".to_string(),
+            "sys_version_info{pid=\"1\",tid=\"2\",cmd=\"w\",value=\"lib \\\"1\\\"\\n\"} 1\n"
+                .to_string(),
+            format!("temp_celsius{l} 21.5\n"),
+            format!("load_ratio{l} 0.5\n"),
+            format!("up{l} 1\n"),
+            "# TYPE size_bytes summary\n".to_string(),
+            format!("size_bytes_count{l} 4\nsize_bytes_sum{l} 400.0\n"),
+            format!("lag{l} 1.5\n"),
+        ] {
+            assert!(out.contains(&want), "missing {want:?} in\n{out}");
+        }
+        let om = render_str(&[s], true);
+        assert!(om.contains("# TYPE sys_version info\n"));
+        assert!(om.contains("# UNIT temp_celsius celsius\n"));
+        assert!(om.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn colliding_names_and_unreadable_values_are_left_out() {
+        let mut bad = field(
+            "gone",
+            Kind::Gauge,
+            ValueType::U64,
+            "",
+            "",
+            Value::Number(Num::U(1)),
+        );
+        bad.value = Err(crate::ValueError::BeingWritten);
+        let s = snap(
+            "/d/c-1-2.mmstats",
+            1,
+            vec![
+                field(
+                    "a.b",
+                    Kind::Gauge,
+                    ValueType::U64,
+                    "",
+                    "",
+                    Value::Number(Num::U(1)),
+                ),
+                field(
+                    "a_b",
+                    Kind::Gauge,
+                    ValueType::U64,
+                    "",
+                    "",
+                    Value::Number(Num::U(2)),
+                ),
+                bad,
+            ],
+        );
+        let out = render_str(&[s], false);
+        assert_eq!(
+            out,
+            "# TYPE a_b gauge\na_b{pid=\"1\",tid=\"2\",cmd=\"c\"} 1\n"
+        );
+    }
+}

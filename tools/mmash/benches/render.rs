@@ -1,0 +1,161 @@
+//! Rendering `/metrics` and `/api/stats`, and one sampler tick, over 1,000 files of 50 fields.
+//!
+//! Goals: each render under 50 ms; a sampler tick (run once a second) under 20 ms, i.e. under
+//! 2% of one core.
+
+#![allow(missing_docs)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use mmash::paths::Roots;
+use mmash::server::State;
+use mmstats_format::Kind;
+use mmstats_reader::Scanner;
+use mmstats_reader::render::prometheus::{PromOptions, render};
+use support::*;
+
+const FILES: u32 = 1000;
+
+/// 50 fields: 30 counters, 10 gauges, 4 texts, 2 averages, 2 histograms, 2 timers.
+fn fields(i: u32) -> Vec<Spec> {
+    let mut v = Vec::with_capacity(50);
+    for j in 0..30 {
+        v.push(counter(
+            &format!("app.group{}.count{j}", j % 5),
+            u64::from(i * 100 + j),
+        ));
+    }
+    for j in 0..10 {
+        v.push(gauge_f64(
+            &format!("app.level{j}"),
+            "bytes",
+            f64::from(i + j),
+        ));
+    }
+    for j in 0..4 {
+        v.push(text(&format!("app.text{j}"), Kind::Text, "some state"));
+    }
+    for j in 0..2 {
+        let mut s = counter(&format!("app.avg{j}"), 0);
+        s.meta.kind = Kind::Average;
+        s.meta.combine = Kind::Average.default_combine();
+        s.words = vec![10, 1234];
+        v.push(s);
+    }
+    let values: Vec<u64> = (1..200).map(|x| x * x * 1000).collect();
+    for j in 0..2 {
+        v.push(histogram(
+            &format!("app.hist{j}"),
+            Kind::Histogram,
+            "bytes",
+            &values,
+        ));
+        v.push(histogram(
+            &format!("app.timer{j}"),
+            Kind::Timer,
+            "nanoseconds",
+            &values,
+        ));
+    }
+    v
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        write_file(
+            dir.path(),
+            &format!("app-{}-{i}.mmstats", 10_000 + i),
+            10_000 + i,
+            i,
+            &fields(i),
+        );
+    }
+    let roots = Roots::new(vec![dir.path().to_path_buf()], "*.mmstats").unwrap();
+    let mut scanner = Scanner::new(roots.patterns());
+    let snaps = scanner.scan().snapshots;
+    assert_eq!(snaps.len(), FILES as usize);
+    assert_eq!(snaps[0].fields.len(), 50);
+
+    let mut g = c.benchmark_group("1000 files x 50 fields");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    g.bench_function("/metrics text 0.0.4", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(8 << 20);
+            render(&snaps, &PromOptions::default(), &mut out);
+            out.len()
+        })
+    });
+    g.bench_function("/metrics OpenMetrics", |b| {
+        let opts = PromOptions {
+            openmetrics: true,
+            ..PromOptions::default()
+        };
+        b.iter(|| {
+            let mut out = String::with_capacity(8 << 20);
+            render(&snaps, &opts, &mut out);
+            out.len()
+        })
+    });
+    g.bench_function("/metrics --aggregate", |b| {
+        let opts = PromOptions {
+            aggregate: true,
+            ..PromOptions::default()
+        };
+        b.iter(|| {
+            let mut out = String::new();
+            render(&snaps, &opts, &mut out);
+            out.len()
+        })
+    });
+    g.bench_function("/api/stats JSON", |b| {
+        b.iter(|| {
+            serde_json::to_vec(&mmash::api::api_stats(
+                &snaps.iter().collect::<Vec<_>>(),
+                &snaps,
+            ))
+            .unwrap()
+            .len()
+        })
+    });
+    g.bench_function("sampler: Scanner::scan alone", |b| {
+        let mut scanner = Scanner::new(roots.patterns());
+        b.iter(|| scanner.scan().snapshots.len())
+    });
+    g.bench_function("sampler: History::record alone", |b| {
+        let mut h = mmash::history::History::new();
+        let mut t = 1_000_000.0;
+        b.iter(|| {
+            t += 1.0;
+            h.record(t, &snaps);
+        })
+    });
+    let state = State::new(roots.clone(), None, false, false);
+    let mut scanner = Scanner::new(roots.patterns());
+    state.sample_once(&mut scanner);
+    g.bench_function("sampler tick (scan + history)", |b| {
+        b.iter(|| state.sample_once(&mut scanner))
+    });
+    g.finish();
+
+    let mut out = String::new();
+    render(&snaps, &PromOptions::default(), &mut out);
+    let stats = serde_json::to_vec(&mmash::api::api_stats(
+        &snaps.iter().collect::<Vec<_>>(),
+        &snaps,
+    ))
+    .unwrap();
+    eprintln!(
+        "sizes: /metrics {} bytes, /api/stats {} bytes; history holds {} series",
+        out.len(),
+        stats.len(),
+        state.history.lock().unwrap().len()
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,519 @@
+//! The JSON documents mmash serves, built from snapshots (no I/O here).
+//!
+//! - `/stats/` and `/stats/<name>`: compatible with the original mmash. Every field is flattened
+//!   to scalars: a number, bool or text under its label, and the derived values of richer kinds
+//!   under `label.suffix` (`latency.p99`, `size.mean`, ...), with the main value (a mean) under
+//!   the label itself.
+//! - `/api/stats`: every field's metadata, value, derived values and, for counters, its rate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mmstats_reader::{FieldValue, Kind, Num, Snapshot, Value};
+use serde_json::{Map, Value as Json, json};
+
+/// Seconds since the Unix epoch.
+pub fn unix(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn num_json(n: Num) -> Json {
+    match n {
+        Num::U(v) => json!(v),
+        Num::I(v) => json!(v),
+        Num::F(v) => json!(v),
+    }
+}
+
+/// Derived values of a field, as `(suffix, value)`.
+pub fn derived(f: &FieldValue, snap: &Snapshot) -> Vec<(&'static str, f64)> {
+    let Ok(v) = &f.value else { return Vec::new() };
+    let created = snap.info.created.map_or(0.0, unix);
+    v.exposed(f.meta.kind, unix(snap.taken), created)
+}
+
+/// One field flattened to `(label, scalar)` pairs.
+pub fn flatten(f: &FieldValue, snap: &Snapshot, out: &mut Vec<(String, Json)>) {
+    let Ok(v) = &f.value else { return };
+    let label = &f.meta.label;
+    match v {
+        Value::Number(n) => out.push((label.clone(), num_json(*n))),
+        Value::Bool(b) => out.push((label.clone(), json!(b))),
+        Value::Text(t) => out.push((label.clone(), json!(t))),
+        _ => {
+            if let Some(p) = v.primary() {
+                out.push((label.clone(), json!(p)));
+            }
+            for (suffix, d) in derived(f, snap) {
+                out.push((format!("{label}.{suffix}"), json!(d)));
+            }
+        }
+    }
+}
+
+/// Every flattened label of every snapshot, sorted.
+pub fn labels(snaps: &[&Snapshot]) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    let mut buf = Vec::new();
+    for s in snaps {
+        for f in &s.fields {
+            buf.clear();
+            flatten(f, s, &mut buf);
+            set.extend(buf.drain(..).map(|(l, _)| l));
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// How `/stats/<name>` reduces a label's values across files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggr {
+    /// Arithmetic mean.
+    Avg,
+    /// The first file's value.
+    One,
+    /// Largest.
+    Max,
+    /// Smallest.
+    Min,
+    /// Sum.
+    Sum,
+    /// Smallest non-zero value.
+    NonzeroMin,
+    /// Mean of the non-zero values.
+    NonzeroAvg,
+}
+
+impl Aggr {
+    /// Parses the original's names.
+    pub fn parse(s: &str) -> Option<Aggr> {
+        Some(match s {
+            "avg" => Aggr::Avg,
+            "one" => Aggr::One,
+            "max" => Aggr::Max,
+            "min" => Aggr::Min,
+            "sum" => Aggr::Sum,
+            "nonzero-min" => Aggr::NonzeroMin,
+            "nonzero-avg" => Aggr::NonzeroAvg,
+            _ => return None,
+        })
+    }
+
+    /// Reduces values; texts and bools reduce to the first value, empty input to `null`.
+    pub fn reduce(self, values: &[Json]) -> Json {
+        let Some(first) = values.first() else {
+            return Json::Null;
+        };
+        if self == Aggr::One {
+            return first.clone();
+        }
+        let nums: Option<Vec<f64>> = values.iter().map(Json::as_f64).collect();
+        let Some(mut nums) = nums else {
+            return first.clone();
+        };
+        if matches!(self, Aggr::NonzeroMin | Aggr::NonzeroAvg) {
+            nums.retain(|v| *v != 0.0);
+            if nums.is_empty() {
+                return json!(0);
+            }
+        }
+        let sum: f64 = nums.iter().sum();
+        let r = match self {
+            Aggr::Avg | Aggr::NonzeroAvg => sum / nums.len() as f64,
+            Aggr::Sum => sum,
+            Aggr::Max => nums.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Aggr::Min | Aggr::NonzeroMin => nums.iter().copied().fold(f64::INFINITY, f64::min),
+            Aggr::One => unreachable!("handled above"),
+        };
+        if r.fract() == 0.0 && r.abs() < 9e15 {
+            json!(r as i64)
+        } else {
+            json!(r)
+        }
+    }
+}
+
+/// `/stats/<name>`: every flattened label starting with `name` (or equal to it when `exact`),
+/// mapped to its values across files, or to one value when `aggr` is given.
+pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -> Json {
+    let mut by_label: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    let mut buf = Vec::new();
+    for s in snaps {
+        for f in &s.fields {
+            let l = &f.meta.label;
+            // a derived label starts with its field's label, so prune on the field's label
+            if !(l.starts_with(name) || name.starts_with(l.as_str())) {
+                continue;
+            }
+            buf.clear();
+            flatten(f, s, &mut buf);
+            for (label, v) in buf.drain(..) {
+                let keep = if exact {
+                    label == name
+                } else {
+                    label.starts_with(name)
+                };
+                if keep {
+                    by_label.entry(label).or_default().push(v);
+                }
+            }
+        }
+    }
+    let mut out = Map::new();
+    for (label, values) in by_label {
+        let v = match aggr {
+            Some(a) => a.reduce(&values),
+            None => Json::Array(values),
+        };
+        out.insert(label, v);
+    }
+    Json::Object(out)
+}
+
+/// The value of one field for `/api/stats`: a scalar for numbers, bools and text; for the other
+/// kinds their totals (bucket and window slots are left out: `derived` has what they give).
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum ValueOut<'a> {
+    /// A number.
+    Num(Num),
+    /// A bool.
+    Bool(bool),
+    /// Text.
+    Text(&'a str),
+    /// Count and sum (averages, windows).
+    Totals {
+        /// Values recorded.
+        count: u64,
+        /// Their sum.
+        sum: Num,
+    },
+    /// A moving average.
+    Moving {
+        /// Values recorded.
+        count: u64,
+        /// Values in the window.
+        window_count: u64,
+        /// Their sum.
+        window_sum: Num,
+        /// The last value.
+        last: Num,
+    },
+    /// A histogram's or timer's totals.
+    Histogram {
+        /// Values recorded.
+        count: u64,
+        /// Their sum.
+        sum: u64,
+        /// Smallest (absent when empty).
+        min: Option<u64>,
+        /// Largest (absent when empty).
+        max: Option<u64>,
+        /// Last recorded.
+        last: u64,
+    },
+}
+
+impl<'a> ValueOut<'a> {
+    /// The output form of `v`.
+    pub fn of(v: &'a Value) -> ValueOut<'a> {
+        match v {
+            Value::Number(n) => ValueOut::Num(*n),
+            Value::Bool(b) => ValueOut::Bool(*b),
+            Value::Text(t) => ValueOut::Text(t),
+            Value::Average { count, sum } => ValueOut::Totals {
+                count: *count,
+                sum: *sum,
+            },
+            Value::Windowed(w) => ValueOut::Totals {
+                count: w.count,
+                sum: w.sum,
+            },
+            Value::MovingAverage {
+                count,
+                window_count,
+                window_sum,
+                last,
+            } => ValueOut::Moving {
+                count: *count,
+                window_count: *window_count,
+                window_sum: *window_sum,
+                last: *last,
+            },
+            Value::Histogram(h) => ValueOut::Histogram {
+                count: h.count,
+                sum: h.sum,
+                min: (h.count > 0).then_some(h.min),
+                max: (h.count > 0).then_some(h.max),
+                last: h.last,
+            },
+        }
+    }
+}
+
+/// Derived values serialised as a JSON object.
+#[derive(Debug)]
+pub struct Derived(pub Vec<(&'static str, f64)>);
+
+impl serde::Serialize for Derived {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// One field in `/api/stats`.
+#[derive(Debug, serde::Serialize)]
+pub struct FieldOut<'a> {
+    label: &'a str,
+    kind: &'static str,
+    #[serde(rename = "type")]
+    value_type: &'static str,
+    unit: &'a str,
+    help: &'a str,
+    combine: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<ValueOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    derived: Option<Derived>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// One file in `/api/stats`.
+#[derive(Debug, serde::Serialize)]
+pub struct FileOut<'a> {
+    path: &'a std::path::Path,
+    pid: Option<u32>,
+    tid: Option<u32>,
+    cmd: String,
+    taken: f64,
+    fields: Vec<FieldOut<'a>>,
+}
+
+/// The `/api/stats` document.
+#[derive(Debug, serde::Serialize)]
+pub struct StatsOut<'a> {
+    files: Vec<FileOut<'a>>,
+}
+
+/// Rate per second of a counter between two snapshots of the same file.
+pub fn rate(cur: &Snapshot, prev: Option<&Snapshot>, i: usize) -> Option<f64> {
+    let f = &cur.fields[i];
+    if f.meta.kind != Kind::Counter {
+        return None;
+    }
+    let prev = prev?;
+    let pf = prev.fields.get(i)?;
+    if pf.meta.label != f.meta.label {
+        return None;
+    }
+    let (Ok(a), Ok(b)) = (&pf.value, &f.value) else {
+        return None;
+    };
+    let dt = cur.taken.duration_since(prev.taken).ok()?.as_secs_f64();
+    let d = b.primary()? - a.primary()?;
+    (dt > 0.0 && d >= 0.0).then(|| d / dt)
+}
+
+/// `/api/stats`: each file with every field's metadata, value, derived values and rate.
+/// `previous` is the sample before (sorted by path) for rates.
+pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<'a> {
+    let files = snaps
+        .iter()
+        .map(|s| {
+            let prev = previous
+                .binary_search_by(|p| p.path.cmp(&s.path))
+                .ok()
+                .map(|i| &previous[i]);
+            let fields = s
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let m = &f.meta;
+                    let mut o = FieldOut {
+                        label: &m.label,
+                        kind: m.kind.as_str(),
+                        value_type: m.value_type.as_str(),
+                        unit: &m.unit,
+                        help: &m.help,
+                        combine: m.combine.as_str(),
+                        value: None,
+                        primary: None,
+                        derived: None,
+                        rate: None,
+                        error: None,
+                    };
+                    match &f.value {
+                        Ok(v) => {
+                            o.value = Some(ValueOut::of(v));
+                            if !matches!(v, Value::Number(_) | Value::Bool(_)) {
+                                o.primary = v.primary();
+                            }
+                            let d = derived(f, s);
+                            o.derived = (!d.is_empty()).then_some(Derived(d));
+                            o.rate = rate(s, prev, i);
+                        }
+                        Err(e) => o.error = Some(e.to_string()),
+                    }
+                    o
+                })
+                .collect();
+            FileOut {
+                path: &s.path,
+                pid: s.info.pid,
+                tid: s.info.tid,
+                cmd: mmstats_reader::render::prometheus::command_name(s),
+                taken: unix(s.taken),
+                fields,
+            }
+        })
+        .collect();
+    StatsOut { files }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, ValueType};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
+        Snapshot {
+            path: PathBuf::from(path),
+            info: Arc::new(FileInfo {
+                version: FormatVersion::V2,
+                pid: Some(5),
+                tid: Some(6),
+                uid: None,
+                gid: None,
+                start_time: None,
+                boot_id: None,
+                created: Some(UNIX_EPOCH),
+                writer: String::new(),
+                closed: false,
+                process_totals: false,
+                dev_ino: (0, 0),
+            }),
+            taken,
+            fields: fields
+                .into_iter()
+                .map(|(l, k, v)| FieldValue {
+                    meta: Arc::new(FieldMeta::new(l, k, ValueType::U64)),
+                    value: Ok(v),
+                })
+                .collect(),
+        }
+    }
+
+    fn two() -> Vec<Snapshot> {
+        let now = SystemTime::now();
+        let mut h = Histogram::empty(5, 64);
+        h.record(4);
+        h.record(8);
+        vec![
+            snap(
+                "/d/a-1-1.mmstats",
+                now,
+                vec![
+                    ("web.requests", Kind::Counter, Value::Number(Num::U(10))),
+                    ("web.name", Kind::Text, Value::Text("a".into())),
+                    ("lat", Kind::Histogram, Value::Histogram(h)),
+                ],
+            ),
+            snap(
+                "/d/b-2-2.mmstats",
+                now,
+                vec![
+                    ("web.requests", Kind::Counter, Value::Number(Num::U(0))),
+                    ("web.req", Kind::Gauge, Value::Number(Num::I(-3))),
+                ],
+            ),
+        ]
+    }
+
+    #[test]
+    fn labels_include_derived_values() {
+        let two = two();
+        let l = labels(&two.iter().collect::<Vec<_>>());
+        for want in [
+            "web.requests",
+            "web.name",
+            "web.req",
+            "lat",
+            "lat.p99",
+            "lat.mean",
+        ] {
+            assert!(l.iter().any(|x| x == want), "{want} not in {l:?}");
+        }
+        assert!(l.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn stats_prefix_exact_and_aggregations() {
+        let s = two();
+        let s: Vec<&Snapshot> = s.iter().collect();
+        assert_eq!(
+            stats(&s, "web.req", false, None),
+            json!({"web.req": [-3], "web.requests": [10, 0]})
+        );
+        assert_eq!(stats(&s, "web.req", true, None), json!({"web.req": [-3]}));
+        let agg = |a| stats(&s, "web.requests", true, Some(a))["web.requests"].clone();
+        assert_eq!(agg(Aggr::Sum), json!(10));
+        assert_eq!(agg(Aggr::Avg), json!(5));
+        assert_eq!(agg(Aggr::Max), json!(10));
+        assert_eq!(agg(Aggr::Min), json!(0));
+        assert_eq!(agg(Aggr::One), json!(10));
+        assert_eq!(agg(Aggr::NonzeroMin), json!(10));
+        assert_eq!(agg(Aggr::NonzeroAvg), json!(10));
+        assert_eq!(
+            stats(&s, "web.name", true, Some(Aggr::Sum)),
+            json!({"web.name": "a"})
+        );
+        assert_eq!(stats(&s, "lat.p50", true, None), json!({"lat.p50": [4.0]}));
+        assert_eq!(Aggr::parse("nonzero-avg"), Some(Aggr::NonzeroAvg));
+        assert_eq!(Aggr::parse("median"), None);
+    }
+
+    #[test]
+    fn api_stats_has_metadata_derived_values_and_rates() {
+        let cur = two();
+        let mut prev = two();
+        for p in &mut prev {
+            p.taken = cur[0].taken - Duration::from_secs(2);
+        }
+        prev[0].fields[0].value = Ok(Value::Number(Num::U(4)));
+        let j = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &prev)).unwrap();
+        let f0 = &j["files"][0];
+        assert_eq!(f0["cmd"], json!("a"));
+        assert_eq!(f0["pid"], json!(5));
+        let req = &f0["fields"][0];
+        assert_eq!(req["kind"], json!("counter"));
+        assert_eq!(req["value"], json!(10));
+        assert_eq!(req["rate"], json!(3.0));
+        let lat = &f0["fields"][2];
+        assert_eq!(lat["derived"]["count"], json!(2.0));
+        assert_eq!(lat["primary"], json!(6.0));
+        assert_eq!(
+            lat["value"],
+            json!({"count": 2, "sum": 12, "min": 4, "max": 8, "last": 8})
+        );
+        assert_eq!(f0["fields"][1]["value"], json!("a"));
+        // no previous sample: no rate
+        let none = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &[])).unwrap();
+        assert!(none["files"][0]["fields"][0].get("rate").is_none());
+    }
+}

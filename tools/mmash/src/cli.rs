@@ -1,0 +1,52 @@
+//! Command-line options.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serve mmstats files: a live web page, a JSON API and Prometheus metrics. Read-only.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "mmash", version)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5002")]
+    pub listen: SocketAddr,
+    /// A stats directory; repeat for several (default: the mmstats default directory).
+    #[arg(long = "path", value_name = "DIR")]
+    pub paths: Vec<PathBuf>,
+    /// Which files of each directory to read.
+    #[arg(long, default_value = "*.mmstats")]
+    pub glob: String,
+    /// Require `Authorization: Bearer TOKEN` on every route but /healthz (also `$MMASH_TOKEN`).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Combine each label over every process on /metrics instead of one series per file.
+    #[arg(long)]
+    pub aggregate: bool,
+    /// Log one line per request to stderr (also `MMASH_LOG=debug` or `RUST_LOG=debug`).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The token from the option, else from `$MMASH_TOKEN`; empty means none.
+    pub fn token(&self) -> Option<String> {
+        self.token
+            .clone()
+            .or_else(|| std::env::var("MMASH_TOKEN").ok())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Whether to log requests: `-v`, or `MMASH_LOG` / `RUST_LOG` asking for debug (`debug`,
+    /// `trace`, or `mmash=debug`).
+    pub fn log_requests(&self) -> bool {
+        let debug = |v: String| {
+            v.split(',').any(|d| {
+                let level = d.strip_prefix("mmash=").unwrap_or(d);
+                matches!(level.trim(), "debug" | "trace")
+            })
+        };
+        self.verbose
+            || std::env::var("MMASH_LOG").is_ok_and(debug)
+            || std::env::var("RUST_LOG").is_ok_and(debug)
+    }
+}

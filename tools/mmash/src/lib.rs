@@ -1,0 +1,19 @@
+//! mmash: the web view of mmstats files.
+//!
+//! A sampler thread reads every file once a second (through
+//! [`mmstats_reader::Scanner`], which re-parses metadata only when it changes) and keeps the
+//! latest sample and an in-memory [`history`]. HTTP handlers only read that state, so a
+//! request never touches the files (but `/api/files`, which checks each writer's liveness).
+//!
+//! Routes: `/` (the page), `/healthz`, `/stats/`, `/stats/<name>`, `/files/<glob>` (the
+//! original mmash's JSON API), `/api/files`, `/api/stats`, `/api/history/<label>`,
+//! `/metrics` (Prometheus text 0.0.4, or OpenMetrics 1.0 when asked for).
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod history;
+pub mod paths;
+pub mod routes;
+pub mod server;

@@ -1,0 +1,169 @@
+//! Shared state, the sampler thread, and serving until SIGINT or SIGTERM.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use mmstats_reader::{Scanner, Snapshot};
+
+use crate::api::unix;
+use crate::cli::Cli;
+use crate::history::History;
+use crate::paths::Roots;
+
+/// The latest sample of every file.
+#[derive(Debug, Default)]
+pub struct Sample {
+    /// Snapshots sorted by path.
+    pub snapshots: Vec<Snapshot>,
+    /// The sample before, for rates.
+    pub previous: Vec<Snapshot>,
+    /// Files that could not be read, as messages.
+    pub errors: Vec<String>,
+    /// When it was taken.
+    pub taken: Option<SystemTime>,
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct State {
+    /// The latest sample.
+    pub sample: RwLock<Arc<Sample>>,
+    /// Every label's history.
+    pub history: Mutex<History>,
+    /// Where files are.
+    pub roots: Roots,
+    /// Required bearer token.
+    pub token: Option<String>,
+    /// Combine processes on /metrics.
+    pub aggregate: bool,
+    /// Log requests.
+    pub log: bool,
+}
+
+impl State {
+    /// State over `roots`, with nothing sampled yet.
+    pub fn new(roots: Roots, token: Option<String>, aggregate: bool, log: bool) -> State {
+        State {
+            sample: RwLock::new(Arc::new(Sample::default())),
+            history: Mutex::new(History::new()),
+            roots,
+            token,
+            aggregate,
+            log,
+        }
+    }
+
+    /// The latest sample.
+    pub fn current(&self) -> Arc<Sample> {
+        self.sample
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Takes one sample with `scanner`: stores it and adds it to the history.
+    pub fn sample_once(&self, scanner: &mut Scanner) {
+        let scan = scanner.scan();
+        let now = SystemTime::now();
+        self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(unix(now), &scan.snapshots);
+        let errors = scan.errors.iter().map(ToString::to_string).collect();
+        let mut guard = self.sample.write().unwrap_or_else(|e| e.into_inner());
+        let old = std::mem::take(&mut *guard);
+        let previous = match Arc::try_unwrap(old) {
+            Ok(s) => s.snapshots,
+            Err(shared) => shared.snapshots.clone(),
+        };
+        *guard = Arc::new(Sample {
+            snapshots: scan.snapshots,
+            previous,
+            errors,
+            taken: Some(now),
+        });
+    }
+}
+
+/// Samples every second until `stop` is set.
+pub fn sampler(state: Arc<State>, stop: Arc<AtomicBool>) {
+    let mut scanner = Scanner::new(state.roots.patterns());
+    let period = Duration::from_secs(1);
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        state.sample_once(&mut scanner);
+        next += period;
+        let now = Instant::now();
+        if next < now {
+            next = now; // fell behind: do not burst
+        }
+        while !stop.load(Ordering::Relaxed) && Instant::now() < next {
+            std::thread::sleep((next - Instant::now()).min(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// Runs mmash until SIGINT or SIGTERM.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let roots = if cli.paths.is_empty() {
+        // the default directory appears when the first writer starts
+        let dir = mmstats_reader::default_dir();
+        if !dir.is_dir() {
+            eprintln!(
+                "mmash: {} does not exist yet; watching for it",
+                dir.display()
+            );
+        }
+        Roots::new_lenient(vec![dir], &cli.glob)
+    } else {
+        Roots::new(cli.paths.clone(), &cli.glob)
+    }
+    .context("stats directories")?;
+    let state = Arc::new(State::new(
+        roots,
+        cli.token(),
+        cli.aggregate,
+        cli.log_requests(),
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler_thread = {
+        let (state, stop) = (state.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("sampler".into())
+            .spawn(move || sampler(state, stop))?
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(cli.listen)
+            .await
+            .with_context(|| format!("listen on {}", cli.listen))?;
+        eprintln!("mmash: listening on http://{}", listener.local_addr()?);
+        axum::serve(listener, crate::routes::router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serve")
+    });
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler_thread.join();
+    result
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,488 @@
+//! Helpers shared by the integration tests: building stats files with `Plan`, changing their
+//! values in place, running mmash, and a small HTTP/1.1 client for 127.0.0.1.
+#![allow(dead_code, missing_docs, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mmstats_format::{
+    FieldMeta, Histogram, Identity, Kind, Num, Plan, Reserve, ValueType, full_bucket_count,
+    text_words,
+};
+
+/// A field to put in a test file, with its initial value words (after the sequence word for
+/// multi-word kinds; the whole word for single-word kinds).
+pub struct Spec {
+    pub meta: FieldMeta,
+    pub words: Vec<u64>,
+}
+
+pub fn meta(label: &str, kind: Kind, vt: ValueType, unit: &str, help: &str) -> FieldMeta {
+    let mut m = FieldMeta::new(label, kind, vt);
+    m.unit = unit.into();
+    m.help = help.into();
+    match kind {
+        Kind::Histogram | Kind::Timer => {
+            m.param = 5;
+            m.capacity = full_bucket_count(5);
+        }
+        Kind::Text => m.capacity = 64,
+        Kind::Constant if vt == ValueType::Text => m.capacity = 64,
+        Kind::MovingAverage => m.capacity = 10,
+        Kind::Windowed => {
+            m.param = 1;
+            m.capacity = 4;
+        }
+        _ => {}
+    }
+    m
+}
+
+pub fn counter(label: &str, v: u64) -> Spec {
+    Spec {
+        meta: meta(
+            label,
+            Kind::Counter,
+            ValueType::U64,
+            "requests",
+            "requests served",
+        ),
+        words: vec![v],
+    }
+}
+
+pub fn gauge_f64(label: &str, unit: &str, v: f64) -> Spec {
+    Spec {
+        meta: meta(label, Kind::Gauge, ValueType::F64, unit, "a level"),
+        words: vec![Num::F(v).to_word(ValueType::F64)],
+    }
+}
+
+pub fn text(label: &str, kind: Kind, s: &str) -> Spec {
+    let (w, _) = text_words(s, 64);
+    Spec {
+        meta: meta(label, kind, ValueType::Text, "", "some text"),
+        words: w,
+    }
+}
+
+pub fn histogram(label: &str, kind: Kind, unit: &str, values: &[u64]) -> Spec {
+    let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+    for v in values {
+        h.record(*v);
+    }
+    let mut words = vec![h.count, h.sum, h.min, h.max, h.last, 0, 0];
+    if kind == Kind::Timer {
+        words[5] = h.count;
+        words[6] = h.sum;
+    }
+    words.extend(&h.buckets);
+    Spec {
+        meta: meta(label, kind, ValueType::U64, unit, "a distribution"),
+        words,
+    }
+}
+
+/// One of every kind.
+pub fn every_kind() -> Vec<Spec> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    vec![
+        counter("web.requests", 42),
+        gauge_f64("web.temperature", "celsius", 21.5),
+        Spec {
+            meta: meta("web.up", Kind::Gauge, ValueType::Bool, "", "serving"),
+            words: vec![1],
+        },
+        Spec {
+            meta: meta(
+                "web.workers",
+                Kind::Constant,
+                ValueType::U32,
+                "",
+                "worker threads",
+            ),
+            words: vec![8],
+        },
+        text("web.state", Kind::Text, "serving \"all\"\nok"),
+        text("web.version", Kind::Constant, "1.2.3"),
+        Spec {
+            meta: meta(
+                "web.started",
+                Kind::Timestamp,
+                ValueType::U64,
+                "seconds",
+                "start time",
+            ),
+            words: vec![now],
+        },
+        Spec {
+            meta: meta(
+                "web.body",
+                Kind::Average,
+                ValueType::U64,
+                "bytes",
+                "body size",
+            ),
+            words: vec![4, 4096],
+        },
+        Spec {
+            meta: meta(
+                "web.queue",
+                Kind::MovingAverage,
+                ValueType::F64,
+                "",
+                "queue length",
+            ),
+            words: vec![
+                20,
+                10,
+                Num::F(35.0).to_word(ValueType::F64),
+                Num::F(3.0).to_word(ValueType::F64),
+            ],
+        },
+        histogram(
+            "web.response_size",
+            Kind::Histogram,
+            "bytes",
+            &[10, 200, 3000, 40_000],
+        ),
+        histogram(
+            "web.latency",
+            Kind::Timer,
+            "nanoseconds",
+            &[50_000, 1_200_000, 30_000_000],
+        ),
+        Spec {
+            meta: meta("web.events", Kind::Windowed, ValueType::U64, "", "events"),
+            words: {
+                let mut w = vec![7, 70];
+                for j in 0..4u64 {
+                    let p = now - 3 + j;
+                    w.extend([p, 1, 10]);
+                }
+                w
+            },
+        },
+    ]
+}
+
+/// A file built with `Plan`, named atomically (temporary name, then rename).
+pub struct TestFile {
+    pub path: PathBuf,
+    /// label -> absolute offset of its value slot
+    pub offsets: HashMap<String, usize>,
+}
+
+impl TestFile {
+    /// Stores one word at `label`'s slot + `word` * 8 with pwrite.
+    pub fn set_word(&self, label: &str, word: usize, v: u64) {
+        let off = self.offsets[label] + 8 * word;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .unwrap();
+        f.write_at(&v.to_ne_bytes(), off as u64).unwrap();
+    }
+}
+
+pub fn write_file(dir: &Path, name: &str, pid: u32, tid: u32, specs: &[Spec]) -> TestFile {
+    let metas: Vec<FieldMeta> = specs.iter().map(|s| s.meta.clone()).collect();
+    let mut plan = Plan::new(&metas, Reserve::default()).unwrap();
+    let mut image = vec![0u8; plan.geometry().file_length as usize];
+    let mut offsets = HashMap::new();
+    for s in specs {
+        let p = plan.place(&s.meta).unwrap();
+        p.apply_to_image(&mut image);
+        // multi-word kinds and text constants start with their sequence word (FORMAT.md §5.2)
+        let first =
+            usize::from(s.meta.kind.is_multi_word() || s.meta.value_type == ValueType::Text);
+        for (i, w) in s.words.iter().enumerate() {
+            let at = p.value_offset + 8 * (first + i);
+            image[at..at + 8].copy_from_slice(&w.to_ne_bytes());
+        }
+        offsets.insert(s.meta.label.clone(), p.value_offset);
+    }
+    let created_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let header = plan.header(Identity {
+        pid,
+        tid,
+        created_ns,
+        writer: "mmash-tests".into(),
+        ..Identity::default()
+    });
+    image[..256].copy_from_slice(&header.encode());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, &image).unwrap();
+    let path = dir.join(name);
+    std::fs::rename(&tmp, &path).unwrap();
+    TestFile { path, offsets }
+}
+
+/// A running mmash, killed on drop.
+pub struct Mmash {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Mmash {
+    pub fn start(args: &[&str]) -> Mmash {
+        Self::start_env(args, &[])
+    }
+
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Mmash {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmash"));
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("MMASH_TOKEN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start mmash");
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let first = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.contains("listening on"))
+            .expect("mmash exited before listening");
+        let addr = first
+            .rsplit("http://")
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("unexpected first line: {first}"));
+        // keep draining stderr so mmash never blocks on it; echo it for failing tests
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                eprintln!("[mmash] {l}");
+            }
+        });
+        Mmash { child, addr }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        http(self.addr, "GET", path, &[], None)
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        http(self.addr, "GET", path, headers, None)
+    }
+
+    /// GETs `path` until `ok` accepts the response, or panics after `timeout`.
+    pub fn wait_for(
+        &self,
+        path: &str,
+        timeout: Duration,
+        ok: impl Fn(&Response) -> bool,
+    ) -> Response {
+        let end = Instant::now() + timeout;
+        loop {
+            let r = self.get(path);
+            if ok(&r) {
+                return r;
+            }
+            assert!(
+                Instant::now() < end,
+                "timed out waiting on {path}: last {} {}",
+                r.status,
+                r.body
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Mmash {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection (`Connection: close`); handles
+/// `Content-Length` and chunked bodies. Panics if the server cannot be reached.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
+    try_http(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{addr}{path}: {e}"))
+}
+
+/// Like [`http`], but a server that is not listening (yet) is an error.
+pub fn try_http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<Response> {
+    assert!(addr.ip().is_loopback(), "tests talk to 127.0.0.1 only");
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    req.push_str("\r\n");
+    if let Some(b) = body {
+        req.push_str(b);
+    }
+    s.write_all(req.as_bytes())?;
+    // Read the head, then exactly the body its headers announce: some servers (chromedriver)
+    // keep the connection open despite `Connection: close`.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 65536];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::other(
+                "connection closed before the headers ended",
+            ));
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body: Vec<u8> = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let chunked = find("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+    let length: Option<usize> = find("content-length").and_then(|v| v.parse().ok());
+    let mut more = |body: &mut Vec<u8>| -> std::io::Result<bool> {
+        let n = s.read(&mut buf)?;
+        body.extend_from_slice(&buf[..n]);
+        Ok(n > 0)
+    };
+    let body = if chunked {
+        while !body.windows(5).any(|w| w == b"0\r\n\r\n") {
+            if !more(&mut body)? {
+                break;
+            }
+        }
+        let mut rest = &body[..];
+        let mut out = Vec::new();
+        loop {
+            let nl = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| std::io::Error::other("bad chunk"))?;
+            let size_text = String::from_utf8_lossy(&rest[..nl]).into_owned();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+                .map_err(|_| std::io::Error::other("bad chunk size"))?;
+            rest = &rest[nl + 2..];
+            if size == 0 {
+                break;
+            }
+            out.extend_from_slice(&rest[..size]);
+            rest = &rest[size + 2..];
+        }
+        out
+    } else if let Some(len) = length {
+        while body.len() < len {
+            if !more(&mut body)? {
+                break;
+            }
+        }
+        body.truncate(len);
+        body
+    } else {
+        while more(&mut body)? {}
+        body
+    };
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// A free port on 127.0.0.1 (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Finds a program or panics with what to install: tests needing it fail, never skip.
+pub fn require(program: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path).chain([
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/usr/lib/chromium"),
+    ]) {
+        let p = dir.join(program);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("`{program}` not found: install the Debian package `{package}`");
+}
+
+/// `<repo root>/artifacts`, created.
+pub fn artifacts_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
