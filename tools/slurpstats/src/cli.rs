@@ -10,6 +10,7 @@ Examples:
   slurpstats --json | jq '.files[].pid'
   slurpstats --ndjson --filter latency >> samples.ndjson
   slurpstats --csv > stats.csv
+  slurpstats --prometheus > /var/lib/node_exporter/textfile/app.prom
 
 Files are found in $MMSTATS_PATH, else $XDG_RUNTIME_DIR/mmstats, else /dev/shm/mmstats-<uid>;
 $MMSTATS_GLOB overrides the default glob. Names starting with '.' are ignored.
@@ -26,7 +27,7 @@ Exit status:
 /// Print every field of mmstats files.
 #[derive(Debug, Clone, Parser)]
 #[command(version, about, after_help = AFTER_HELP)]
-#[command(group(ArgGroup::new("format").args(["json", "ndjson", "csv"])))]
+#[command(group(ArgGroup::new("format").args(["json", "ndjson", "csv", "prometheus", "openmetrics"])))]
 pub struct Cli {
     /// Files or globs to read [default: the default glob].
     #[arg(value_name = "PATH|GLOB")]
@@ -43,6 +44,14 @@ pub struct Cli {
     /// CSV rows: path,label,kind,unit,value.
     #[arg(long)]
     pub csv: bool,
+
+    /// Prometheus text format 0.0.4, one sample per file (labels pid, tid, cmd).
+    #[arg(long)]
+    pub prometheus: bool,
+
+    /// OpenMetrics 1.0 text, one sample per file.
+    #[arg(long)]
+    pub openmetrics: bool,
 
     /// Only labels starting with PREFIX (repeatable; a derived label such as latency.p99 counts).
     #[arg(short, long, value_name = "PREFIX")]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use mmstats_reader::render::{csv, json, text};
+use mmstats_reader::render::{csv, json, prometheus, text};
 use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
 
 use crate::cli::Cli;
@@ -21,6 +21,8 @@ pub enum Format {
     Ndjson,
     /// CSV rows.
     Csv,
+    /// Prometheus text format 0.0.4 (`false`) or OpenMetrics 1.0 (`true`).
+    Prometheus(bool),
 }
 
 impl Format {
@@ -32,6 +34,8 @@ impl Format {
             Format::Ndjson
         } else if cli.csv {
             Format::Csv
+        } else if cli.prometheus || cli.openmetrics {
+            Format::Prometheus(cli.openmetrics)
         } else {
             Format::Text
         }
@@ -60,8 +64,21 @@ pub fn write_one(
             }
             csv::render(out, snap, snap.taken, filters)
         }
-        Format::Json => Ok(()),
+        Format::Json | Format::Prometheus(_) => Ok(()),
     }
+}
+
+/// A snapshot with only the fields whose label, or one of whose derived labels, starts with
+/// one of `filters` (all when empty).
+pub fn only(snap: &Snapshot, filters: &[String]) -> Snapshot {
+    let mut s = snap.clone();
+    s.fields.retain(|f| {
+        text::label_matches(&f.meta.label, filters)
+            || filters
+                .iter()
+                .any(|p| p.starts_with(&format!("{}.", f.meta.label)))
+    });
+    s
 }
 
 fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
@@ -95,7 +112,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut first = true;
     for path in &paths {
         match read(path) {
-            Ok(snap) if format == Format::Json => snaps.push(snap),
+            Ok(snap) if matches!(format, Format::Json | Format::Prometheus(_)) => snaps.push(snap),
             Ok(snap) => {
                 write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
                 first = false;
@@ -110,6 +127,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     if format == Format::Json {
         let doc = json::document_filtered(&snaps, &errors, SystemTime::now(), &cli.filter);
         writeln!(out, "{doc:#}").context("writing output")?;
+    }
+    if let Format::Prometheus(openmetrics) = format {
+        let snaps: Vec<Snapshot> = snaps.iter().map(|s| only(s, &cli.filter)).collect();
+        let opts = prometheus::PromOptions {
+            openmetrics,
+            ..Default::default()
+        };
+        let mut text = String::new();
+        prometheus::render(&snaps, &opts, &mut text);
+        out.write_all(text.as_bytes()).context("writing output")?;
     }
     out.flush().context("writing output")?;
     Ok(if failed {

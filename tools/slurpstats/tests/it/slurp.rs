@@ -336,3 +336,33 @@ fn an_empty_directory_says_where_it_looked() {
         "{err}"
     );
 }
+
+#[test]
+fn prometheus_and_openmetrics() {
+    let dir = tempfile::tempdir().unwrap();
+    web(dir.path(), 100, 5);
+    let out = stdout(
+        &slurp(dir.path())
+            .args(["--prometheus", "-f", "web.req"])
+            .assert()
+            .success()
+            .get_output()
+            .clone(),
+    );
+    assert!(out.contains("# TYPE web_requests_total counter\n"), "{out}");
+    assert!(
+        out.contains("web_requests_total{") && out.contains("pid=\"100\""),
+        "{out}"
+    );
+    assert!(!out.contains("mem_rss"), "filtered out: {out}");
+    let out = stdout(
+        &slurp(dir.path())
+            .arg("--openmetrics")
+            .assert()
+            .success()
+            .get_output()
+            .clone(),
+    );
+    assert!(out.ends_with("# EOF\n"), "{out}");
+    assert!(out.contains("web_latency_seconds_bucket{"), "{out}");
+}
