@@ -385,6 +385,11 @@ mod tests {
                         timer.record_ns(v);
                     }
                     i += 1;
+                    // A short pause, so that readers of the 72-word slot succeed often enough
+                    // while updates still land in the middle of their copies.
+                    for _ in 0..32 {
+                        std::hint::spin_loop();
+                    }
                 }
             });
             let mut p = Vec::new();
