@@ -47,6 +47,13 @@ impl FieldDecl {
 
 /// A handle type that can be registered: it says what field it needs and binds to its slot.
 /// Implemented by every handle; the derive macro calls it generically.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an mmstats field type",
+    label = "not a field handle",
+    note = "fields of a `#[derive(Stats)]` struct are handles: Counter, Gauge<T>, Text, Timestamp, \
+            Average<T>, MovingAverage<T>, Histogram, Timer or Windowed<T>; mark other fields \
+            `#[stat(skip)]`"
+)]
 pub trait Handle: Sized {
     /// The metadata for this declaration.
     fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error>;
