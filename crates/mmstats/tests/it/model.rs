@@ -82,8 +82,6 @@ fn instances_of_a_model_reserve_room_for_later_fields() {
 
 /// Runs in a child process (see `local_instances_follow_their_thread`), where the stats
 /// directory comes from the environment.
-#[test]
-#[ignore = "run by local_instances_follow_their_thread in a child process"]
 fn local_child() {
     let here = Web::local();
     here.hits.incr(1);
@@ -131,25 +129,11 @@ fn local_child() {
 
 #[test]
 fn local_instances_follow_their_thread() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "model::local_child",
-            "--ignored",
-            "--test-threads=1",
-        ])
-        .env("MMSTATS_PATH", tmp.path())
-        .env("MMSTATS_FILES", "{NAME}-{TID}.mmstats")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("1 passed"), "{text}");
+    let Some((tmp, _)) =
+        crate::run_in_child("model::local_instances_follow_their_thread", local_child)
+    else {
+        return;
+    };
     // The process's exit removed every file it had: the test thread's (folded and removed when
     // it ended) and the totals file.
     assert!(names(tmp.path()).is_empty(), "{:?}", names(tmp.path()));

@@ -74,8 +74,6 @@ fn sum_over_files() -> u64 {
         .sum()
 }
 
-#[test]
-#[ignore = "run by totals_follow_threads in a child process"]
 fn totals_child() {
     let totals = dir().join("work-totals.mmstats");
     let main = Work::local();
@@ -197,25 +195,9 @@ fn totals_child() {
 
 #[test]
 fn totals_follow_threads() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "totals::totals_child",
-            "--ignored",
-            "--test-threads=1",
-        ])
-        .env("MMSTATS_PATH", tmp.path())
-        .env("MMSTATS_FILES", "{NAME}-{TID}.mmstats")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("1 passed"), "{text}");
+    let Some((tmp, _)) = crate::run_in_child("totals::totals_follow_threads", totals_child) else {
+        return;
+    };
     // The exit removed what was left: the main thread's file and the new totals file.
     assert!(names(tmp.path()).is_empty(), "{:?}", names(tmp.path()));
 }
