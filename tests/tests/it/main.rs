@@ -1,6 +1,7 @@
 //! Cross-process scenarios: a writer in a child process; the reader library and the tools in
 //! the test.
 
+mod example;
 mod live_writer;
 mod tools;
 mod tui;
