@@ -189,11 +189,13 @@ impl Header {
         if u64::from(g.strings_offset) != table_end {
             return Err(bad("strings_offset", g.strings_offset));
         }
-        if g.strings_capacity % 8 != 0 {
+        if !g.strings_capacity.is_multiple_of(8) {
             return Err(bad("strings_capacity", g.strings_capacity));
         }
         let strings_end = u64::from(g.strings_offset) + u64::from(g.strings_capacity);
-        if u64::from(g.values_offset) < strings_end || g.values_offset as usize % PAGE != 0 {
+        if u64::from(g.values_offset) < strings_end
+            || !(g.values_offset as usize).is_multiple_of(PAGE)
+        {
             return Err(bad("values_offset", g.values_offset));
         }
         if u64::from(g.values_offset) + u64::from(g.values_capacity) != file_length {

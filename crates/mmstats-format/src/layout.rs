@@ -176,10 +176,10 @@ pub const fn align_page(n: usize) -> usize {
     n.div_ceil(PAGE) * PAGE
 }
 
-const _: () = assert!(HEADER_LEN % 64 == 0);
-const _: () = assert!(RECORD_LEN % WORD == 0);
+const _: () = assert!(HEADER_LEN.is_multiple_of(64));
+const _: () = assert!(RECORD_LEN.is_multiple_of(WORD));
 const _: () = assert!(
-    header::FIELD_COUNT % 64 == 0,
+    header::FIELD_COUNT.is_multiple_of(64),
     "live words start a cache line"
 );
 const _: () = assert!(header::RESERVED <= HEADER_LEN);

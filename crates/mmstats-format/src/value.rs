@@ -287,10 +287,10 @@ impl Value {
                 if let Some(m) = h.mean() {
                     out.push(("mean", m));
                 }
-                if kind == Kind::Timer {
-                    if let Some(m) = h.window_mean() {
-                        out.push(("avg", m));
-                    }
+                if kind == Kind::Timer
+                    && let Some(m) = h.window_mean()
+                {
+                    out.push(("avg", m));
                 }
                 for (q, name) in QUANTILES {
                     if let Some(v) = h.quantile(q) {

@@ -31,10 +31,11 @@ pub fn liveness(file: &StatsFile) -> Liveness {
     if info.version == FormatVersion::V2 && file.lock_held() {
         return Liveness::Alive;
     }
-    if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id()) {
-        if recorded != [0; 16] && recorded != current {
-            return Liveness::Dead("written before the machine last booted".into());
-        }
+    if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id())
+        && recorded != [0; 16]
+        && recorded != current
+    {
+        return Liveness::Dead("written before the machine last booted".into());
     }
     let pid = match info.pid {
         Some(pid) => pid,
@@ -49,14 +50,13 @@ pub fn liveness(file: &StatsFile) -> Liveness {
     if let Err(Errno::ESRCH) = kill(Pid::from_raw(raw), None) {
         return Liveness::Dead(format!("no process {pid}"));
     }
-    if let Some(recorded) = info.start_time.filter(|t| *t != 0) {
-        if let Some(now) = process_start_time(pid) {
-            if now != recorded {
-                return Liveness::Dead(format!(
-                    "pid {pid} now belongs to a process started at tick {now}, not {recorded}"
-                ));
-            }
-        }
+    if let Some(recorded) = info.start_time.filter(|t| *t != 0)
+        && let Some(now) = process_start_time(pid)
+        && now != recorded
+    {
+        return Liveness::Dead(format!(
+            "pid {pid} now belongs to a process started at tick {now}, not {recorded}"
+        ));
     }
     Liveness::Alive
 }

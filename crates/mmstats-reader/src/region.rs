@@ -74,7 +74,7 @@ impl Region {
     /// a multiple of 8 or the word is not inside the mapping.
     #[inline]
     pub(crate) fn load(&self, off: usize) -> Option<u64> {
-        if off % 8 != 0 || off.checked_add(8)? > self.len {
+        if !off.is_multiple_of(8) || off.checked_add(8)? > self.len {
             return None;
         }
         // SAFETY:
@@ -97,7 +97,7 @@ impl Region {
             return false;
         };
         let words_end = end.div_ceil(8) * 8;
-        if off % 8 != 0 || words_end > self.len {
+        if !off.is_multiple_of(8) || words_end > self.len {
             return false;
         }
         let start = out.len();
@@ -125,7 +125,7 @@ impl Region {
             .checked_mul(8)
             .and_then(|n| n.checked_add(off))
             .is_some_and(|end| end <= self.len);
-        if !in_bounds || off % 8 != 0 {
+        if !in_bounds || !off.is_multiple_of(8) {
             return false;
         }
         out.reserve(count);

@@ -45,7 +45,7 @@ impl<'a> SeqLock<'a> {
     pub(crate) fn begin_read(&self) -> Option<Stamp> {
         let raw = self.region.load(self.offset)?;
         fence(Ordering::Acquire);
-        (self.order.word(raw) % 2 == 0).then_some(Stamp(raw))
+        self.order.word(raw).is_multiple_of(2).then_some(Stamp(raw))
     }
 
     /// Steps 3 to 5: after the payload was loaded, an acquire fence and a second load of the

@@ -57,10 +57,9 @@ impl StatsDir {
                 .recursive(true)
                 .mode(0o700)
                 .create(path)
+                && e.kind() != std::io::ErrorKind::AlreadyExists
             {
-                if e.kind() != std::io::ErrorKind::AlreadyExists {
-                    return Err(Error::io(path, e));
-                }
+                return Err(Error::io(path, e));
             }
         }
         let unsafe_dir = |why: &str| Error::UnsafeDir {

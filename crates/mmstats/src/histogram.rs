@@ -381,7 +381,7 @@ mod tests {
                     let v = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) + 1;
                     hist.record(v);
                     avg.record(i);
-                    if i % 16 == 0 {
+                    if i.is_multiple_of(16) {
                         timer.record_ns(v);
                     }
                     i += 1;
@@ -408,7 +408,7 @@ mod tests {
                     assert!(count >= last[1]);
                     last[1] = count;
                 }
-                if reads % 16 == 0 && read(&region, t_off, t_words, &mut p) {
+                if reads.is_multiple_of(16) && read(&region, t_off, t_words, &mut p) {
                     last[2] = check_histogram(&p, 50);
                     assert_eq!(p[5], last[2].min(50));
                 }

@@ -53,7 +53,7 @@ impl Region {
             )));
         }
         let raw = MmapOptions::new().len(len).map_raw(file)?;
-        if raw.len() != len || raw.as_ptr() as usize % 8 != 0 {
+        if raw.len() != len || !(raw.as_ptr() as usize).is_multiple_of(8) {
             return Err(io::Error::other(
                 "mapping has an unexpected size or alignment",
             ));
@@ -64,7 +64,7 @@ impl Region {
     /// The word at byte offset `off`, or `None` if `off` is misaligned or the word is not
     /// wholly inside the mapping.
     pub(crate) fn word(&self, off: usize) -> Option<&AtomicU64> {
-        if off % 8 != 0 || off.checked_add(8)? > self.len {
+        if !off.is_multiple_of(8) || off.checked_add(8)? > self.len {
             return None;
         }
         // SAFETY:
@@ -81,7 +81,7 @@ impl Region {
     /// misaligned or not wholly inside the mapping.
     pub(crate) fn slot(self: &Arc<Self>, off: usize, words: usize, capacity: u32) -> Option<Slot> {
         let end = words.checked_mul(8)?.checked_add(off)?;
-        if words == 0 || off % 8 != 0 || end > self.len {
+        if words == 0 || !off.is_multiple_of(8) || end > self.len {
             return None;
         }
         // SAFETY:

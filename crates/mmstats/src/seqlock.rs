@@ -48,7 +48,7 @@ pub(crate) struct Stamp(u64);
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn begin_read(seq: &AtomicU64) -> Option<Stamp> {
     let s = seq.load(Acquire);
-    (s % 2 == 0).then_some(Stamp(s))
+    s.is_multiple_of(2).then_some(Stamp(s))
 }
 
 /// Reader steps 3 to 5: true if the words loaded since `stamp` form a consistent copy.

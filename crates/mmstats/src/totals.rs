@@ -159,10 +159,11 @@ fn close_own(totals: Vec<Totals>) {
 fn remove_live(live: &[Tracked]) {
     let pid = std::process::id();
     for t in live.iter().filter(|t| !t.keep && t.pid == pid) {
-        if let Ok(md) = std::fs::symlink_metadata(&t.path) {
-            if md.dev() == t.dev && md.ino() == t.ino {
-                let _ = std::fs::remove_file(&t.path);
-            }
+        if let Ok(md) = std::fs::symlink_metadata(&t.path)
+            && md.dev() == t.dev
+            && md.ino() == t.ino
+        {
+            let _ = std::fs::remove_file(&t.path);
         }
     }
 }

@@ -2,7 +2,6 @@
 
 use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -38,16 +37,10 @@ pub fn skip_reason(e: &ReadError) -> Option<String> {
 
 /// Tries to take an exclusive `flock` without blocking: `Ok(false)` if someone holds it.
 fn try_lock(file: &std::fs::File) -> io::Result<bool> {
-    // SAFETY: `flock` on a valid descriptor that `file` owns for the whole call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let err = io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(err)
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 
@@ -135,9 +128,7 @@ mod tests {
         std::fs::create_dir(d.join("sub.mmstats")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", d.join("link.mmstats")).unwrap();
         let fifo = d.join("fifo.mmstats");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let outcome = |p: &str| examine(&d.join(p), false).unwrap();
         assert_eq!(outcome("sub.mmstats"), Outcome::Skipped("directory".into()));
         assert_eq!(

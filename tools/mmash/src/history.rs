@@ -279,7 +279,7 @@ impl History {
             }
         }
         let secs = now as u64;
-        if secs % 60 == 0 {
+        if secs.is_multiple_of(60) {
             self.series
                 .retain(|_, s| secs.saturating_sub(s.last_seen) < EXPIRY_SECS);
         }

@@ -58,10 +58,10 @@ impl Driver {
         };
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = try_http(addr, "GET", "/status", &[], None) {
-                if r.json()["value"]["ready"] == true {
-                    break;
-                }
+            if let Ok(r) = try_http(addr, "GET", "/status", &[], None)
+                && r.json()["value"]["ready"] == true
+            {
+                break;
             }
             assert!(Instant::now() < end, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));

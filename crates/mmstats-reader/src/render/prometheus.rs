@@ -234,11 +234,11 @@ fn family(
     if !strip.is_empty() && base.len() > strip.len() && base.ends_with(strip) {
         base.truncate(base.len() - strip.len());
     }
-    if let Some((u, _)) = unit {
-        if !base.ends_with(&format!("_{u}")) {
-            base.push('_');
-            base.push_str(u);
-        }
+    if let Some((u, _)) = unit
+        && !base.ends_with(&format!("_{u}"))
+    {
+        base.push('_');
+        base.push_str(u);
     }
     let names: Vec<String> = match ty {
         Type::Counter => vec![base.clone(), format!("{base}_total")],
@@ -271,10 +271,10 @@ fn family(
         (Type::Histogram, _) => "histogram",
     };
     let _ = writeln!(out, "# TYPE {head} {type_name}");
-    if opts.openmetrics {
-        if let Some((u, _)) = unit {
-            let _ = writeln!(out, "# UNIT {head} {u}");
-        }
+    if opts.openmetrics
+        && let Some((u, _)) = unit
+    {
+        let _ = writeln!(out, "# UNIT {head} {u}");
     }
     if !meta.help.is_empty() {
         let _ = write!(out, "# HELP {head} ");

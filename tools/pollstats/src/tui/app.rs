@@ -202,10 +202,10 @@ impl App {
             }
         }
         self.procs = procs;
-        if let Some(sel) = &self.selected {
-            if !self.procs.iter().any(|p| &p.key == sel) {
-                self.select(None); // the selected process went away
-            }
+        if let Some(sel) = &self.selected
+            && !self.procs.iter().any(|p| &p.key == sel)
+        {
+            self.select(None); // the selected process went away
         }
         let snaps: Vec<&Snapshot> = match &self.selected {
             Some(k) => scan

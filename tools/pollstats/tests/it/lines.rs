@@ -11,7 +11,14 @@ fn builder(pid: u32, requests: u64, rss: f64, latencies: &[u64]) -> FileBuilder 
     FileBuilder::new(pid, pid)
         .counter("web.requests", "requests", requests)
         .gauge("mem.rss", "bytes", rss)
-        .text("web.role", if pid % 2 == 0 { "front" } else { "back" })
+        .text(
+            "web.role",
+            if pid.is_multiple_of(2) {
+                "front"
+            } else {
+                "back"
+            },
+        )
         .timer("web.latency", latencies)
 }
 

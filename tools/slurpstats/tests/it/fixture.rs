@@ -155,11 +155,8 @@ pub struct Lock(std::fs::File);
 impl Lock {
     /// Locks `path` exclusively (non-blocking; panics if it is already locked).
     pub fn hold(path: &Path) -> Lock {
-        use std::os::fd::AsRawFd;
         let f = std::fs::File::open(path).expect("open to lock");
-        // SAFETY: `flock` on a valid, open descriptor owned by `f`.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        assert_eq!(rc, 0, "flock failed");
+        f.try_lock().expect("flock failed");
         Lock(f)
     }
 }
