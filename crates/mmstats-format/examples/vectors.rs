@@ -574,6 +574,13 @@ fn field_json(m: &FieldMeta, v: &Value) -> Json {
         Value::Number(n) => serde_json::to_value(n).expect("number"),
         Value::Bool(b) => json!(b),
         Value::Text(t) => json!(t),
+        // Buckets end at the last non-zero one, as decoding gives them (FORMAT.md §10).
+        Value::Histogram(h) => {
+            let mut h = h.clone();
+            let used = h.buckets.iter().rposition(|n| *n != 0).map_or(0, |i| i + 1);
+            h.buckets.truncate(used);
+            serde_json::to_value(Value::Histogram(h)).expect("value")
+        }
         other => serde_json::to_value(other).expect("value"),
     };
     json!({

@@ -19,6 +19,17 @@ pub const fn full_bucket_count(k: u32) -> u32 {
     (65 - k) << k
 }
 
+/// How many leading buckets of a consistent histogram slot can be non-zero: none when `count`
+/// is 0, else up to the bucket of `max` (every recorded value is at most `max`), and never
+/// more than `capacity`. A reader may copy just these (FORMAT.md §5.5).
+pub fn used_buckets(count: u64, max: u64, k: u32, capacity: usize) -> usize {
+    if count == 0 {
+        0
+    } else {
+        bucket_index(max, k).saturating_add(1).min(capacity)
+    }
+}
+
 /// The lowest value and the width of bucket `i` (FORMAT.md §5.6).
 pub fn bucket_bounds(i: usize, k: u32) -> (u64, u64) {
     let sub = 1usize << k;
@@ -49,7 +60,8 @@ pub struct Histogram {
     pub window_count: u64,
     /// Timers: their sum.
     pub window_sum: u64,
-    /// Count per bucket.
+    /// Count per bucket, up to the last non-zero one as decoded from a file (FORMAT.md §5.5);
+    /// the buckets past the end of the vector are zero.
     pub buckets: Vec<u64>,
 }
 
@@ -187,6 +199,23 @@ mod tests {
             );
         }
         assert_eq!(h.mean(), Some(50_000.5));
+    }
+
+    #[test]
+    fn used_buckets_end_at_the_bucket_of_max() {
+        let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+        assert_eq!(used_buckets(h.count, h.max, 5, h.buckets.len()), 0);
+        for v in [3, 900, 70_000] {
+            h.record(v);
+        }
+        let n = used_buckets(h.count, h.max, 5, h.buckets.len());
+        assert!(h.buckets[n - 1] > 0, "the bucket of max is included");
+        assert!(h.buckets[n..].iter().all(|b| *b == 0));
+        assert_eq!(
+            used_buckets(1, u64::MAX, 5, 100),
+            100,
+            "capped at the capacity"
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub use field::{Field, FieldMeta, Record, TableView, slot_length};
 pub use header::{
     Detected, Geometry, Header, Identity, Live, detect, parse_boot_id, truncate_utf8,
 };
-pub use histogram::{Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count};
+pub use histogram::{
+    Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
+};
 pub use plan::{Placement, Plan, Reserve};
 pub use value::{Num, Value, initial_words, slot_words, text_words};
 pub use windowed::{Period, WindowSummary, Windowed};

@@ -158,14 +158,20 @@ pub fn slot_words(len: u32) -> usize {
 
 impl Value {
     /// Decodes a slot's words (each already turned into its value with [`ByteOrder::word`]),
-    /// including the sequence word of multi-word kinds. `order` is the file's byte order, needed
+    /// including the sequence word of multi-word kinds. A histogram or timer copy may end after
+    /// the bucket of `max` ([`crate::used_buckets`]); the buckets it lacks are zero. `order` is the file's byte order, needed
     /// to recover text bytes.
     pub fn decode(meta: &FieldMeta, words: &[u64], order: ByteOrder) -> Result<Value, FormatError> {
         let corrupt = |what: String| FormatError::CorruptValue {
             label: meta.label.clone(),
             what,
         };
-        let need = meta.slot_length().map(slot_words).map_err(corrupt)?;
+        let full = meta.slot_length().map(slot_words).map_err(corrupt)?;
+        // A histogram's copy may stop after the bucket of `max` (FORMAT.md §5.5).
+        let need = match meta.kind {
+            Kind::Histogram | Kind::Timer => full.min(8),
+            _ => full,
+        };
         if words.len() < need {
             return Err(corrupt(format!(
                 "slot has {} words, needs {need}",
@@ -221,7 +227,11 @@ impl Value {
                 last: words[5],
                 window_count: words[6],
                 window_sum: words[7],
-                buckets: words[8..8 + meta.capacity as usize].to_vec(),
+                buckets: words[8..]
+                    .iter()
+                    .take(meta.capacity as usize)
+                    .copied()
+                    .collect(),
             }),
             (Kind::Windowed, _) => Value::Windowed(Windowed {
                 width: u64::from(meta.param),

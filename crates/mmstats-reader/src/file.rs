@@ -443,7 +443,14 @@ impl Mapped {
                 .ok_or_else(|| ValueError::Corrupt("value slot outside the file".into()))?;
             return Value::decode(meta, &[self.order.word(word)], self.order).map_err(corrupt);
         }
-        match SeqLock::new(&self.region, slot.offset, self.order).read(slot.words, scratch) {
+        let lock = SeqLock::new(&self.region, slot.offset, self.order);
+        let copied = match meta.kind {
+            mmstats_format::Kind::Histogram | mmstats_format::Kind::Timer => {
+                lock.read_histogram(u32::from(meta.param), meta.capacity as usize, scratch)
+            }
+            _ => lock.read(slot.words, scratch),
+        };
+        match copied {
             Ok(()) => Value::decode(meta, scratch, self.order).map_err(corrupt),
             Err(Failure::Busy) if lock_held() => Err(ValueError::BeingWritten),
             Err(Failure::Busy) => Err(ValueError::WriterDied),

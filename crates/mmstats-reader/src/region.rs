@@ -121,6 +121,11 @@ impl Region {
     /// `false` if any is out of bounds.
     pub(crate) fn load_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
         out.clear();
+        self.append_words(off, count, out)
+    }
+
+    /// Like [`Region::load_words`] but appends to `out` instead of replacing its contents.
+    pub(crate) fn append_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
         let in_bounds = count
             .checked_mul(8)
             .and_then(|n| n.checked_add(off))

@@ -3,10 +3,14 @@
 
 use std::sync::atomic::{Ordering, fence};
 
-use mmstats_format::ByteOrder;
+use mmstats_format::layout::HISTOGRAM_SLOT_HEAD;
 use mmstats_format::layout::limits::{SEQ_READ_ATTEMPTS, SEQ_YIELD_EVERY};
+use mmstats_format::{ByteOrder, used_buckets};
 
 use crate::region::Region;
+
+/// Words of a histogram slot before its buckets (FORMAT.md §5.5).
+const HISTOGRAM_HEAD_WORDS: usize = HISTOGRAM_SLOT_HEAD / 8;
 
 /// The even value of a sequence word seen before a copy; [`SeqLock::validate`] checks that it
 /// did not change during the copy.
@@ -58,9 +62,44 @@ impl<'a> SeqLock<'a> {
     /// Copies the slot's `words` words (the sequence word first) into `out`, each turned into its
     /// value with the file's byte order, retrying as FORMAT.md §4.2 step 6 says.
     pub(crate) fn read(&self, words: usize, out: &mut Vec<u64>) -> Result<(), Failure> {
+        self.read_with(words, |_| 0, out)
+    }
+
+    /// Like [`SeqLock::read`] for a histogram or timer slot (FORMAT.md §5.5): copies the eight
+    /// head words, then only the buckets that can be non-zero (up to the bucket of `max`), so
+    /// that reading a full-range histogram costs what its values use, not its capacity.
+    pub(crate) fn read_histogram(
+        &self,
+        k: u32,
+        capacity: usize,
+        out: &mut Vec<u64>,
+    ) -> Result<(), Failure> {
+        let order = self.order;
+        self.read_with(
+            HISTOGRAM_HEAD_WORDS,
+            |head| {
+                let (count, max) = (order.word(head[1]), order.word(head[4]));
+                used_buckets(count, max, k, capacity)
+            },
+            out,
+        )
+    }
+
+    /// Copies `head` words, then as many more as `more` says after looking at the head (raw
+    /// words, before byte-order correction), all within one validated attempt.
+    fn read_with(
+        &self,
+        head: usize,
+        more: impl Fn(&[u64]) -> usize,
+        out: &mut Vec<u64>,
+    ) -> Result<(), Failure> {
         for attempt in 1..=SEQ_READ_ATTEMPTS {
             if let Some(stamp) = self.begin_read() {
-                if !self.region.load_words(self.offset, words, out) {
+                if !self.region.load_words(self.offset, head, out) {
+                    return Err(Failure::OutOfBounds);
+                }
+                let extra = if head > 1 { more(out) } else { 0 };
+                if extra > 0 && !self.region.append_words(self.offset + 8 * head, extra, out) {
                     return Err(Failure::OutOfBounds);
                 }
                 if self.validate(stamp) {
