@@ -108,3 +108,74 @@ fn full_screen_mode_shows_filters_and_quits_cleanly() {
         "the alternate screen is gone after exit:\n{after}"
     );
 }
+
+/// The pid of the process the pane's shell is running (pollstats).
+fn child_of(shell: u32) -> u32 {
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("children of the pane's shell");
+    children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the pane's shell has no child: {children:?}"))
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let dir = StatsDir::new();
+    let _child = WriterChild::start(CHILD, dir.path(), 50);
+    let tool = workspace_bin("pollstats");
+    let session = format!("mmstats-tui-term-{}", std::process::id());
+    let command = format!(
+        "MMSTATS_PATH='{}' TERM=xterm-256color '{}' --tui; echo \"EXITED $?\"; sleep 30",
+        dir.path().display(),
+        tool.display()
+    );
+    let tmux = Tmux {
+        session: session.clone(),
+    };
+    let started = tmux.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    tmux.wait_for("the fields to show", |s| s.contains("ticks"));
+
+    let out = tmux.tmux(&["display-message", "-p", "-t", &session, "#{pane_pid}"]);
+    let shell: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("pane pid");
+    let pollstats = child_of(shell);
+    let killed = Command::new("kill")
+        .args(["-TERM", &pollstats.to_string()])
+        .status();
+    assert!(killed.expect("kill").success());
+
+    let after = tmux.wait_for("pollstats to exit", |s| s.contains("EXITED"));
+    assert!(
+        after.contains("EXITED 143"),
+        "exit status 128 + SIGTERM:\n{after}"
+    );
+    assert!(
+        !after.contains("ticks"),
+        "the alternate screen is gone:\n{after}"
+    );
+    // Raw mode is off again: what the shell prints starts at the left margin.
+    let line = after
+        .lines()
+        .find(|l| l.contains("EXITED"))
+        .unwrap_or_default();
+    assert!(line.starts_with("EXITED"), "{line:?}");
+}

@@ -21,6 +21,22 @@ pub enum Event {
     Tick,
     /// A new scan of the files.
     Sample(Box<Scan>),
+    /// A termination signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT) arrived.
+    Signal(i32),
+}
+
+/// Turns termination signals into [`Event::Signal`], so the view restores the terminal before
+/// it exits instead of dying with the terminal in raw mode on the alternate screen.
+pub fn spawn_signals(tx: Sender<Event>) -> std::io::Result<JoinHandle<()>> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
+    Ok(std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if tx.send(Event::Signal(sig)).is_err() {
+                break;
+            }
+        }
+    }))
 }
 
 /// Scans the files every `delay` (on a drift-free schedule) until the receiver goes away.

@@ -1,6 +1,6 @@
 //! The full-screen view (`pollstats --tui`), laid out as `app` (state), `event` (what happens,
 //! from a sampler and an input thread) and `draw` (rendering). The terminal is restored on
-//! exit, on Ctrl-C and on panic.
+//! exit, on Ctrl-C, on SIGTERM, SIGHUP and SIGQUIT, and on panic.
 
 pub mod app;
 pub mod draw;
@@ -64,6 +64,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 
     let (tx, rx) = mpsc::channel();
     event::spawn_sampler(cli.patterns(), cli.delay, tx.clone());
+    event::spawn_signals(tx.clone()).context("handling signals")?;
     event::spawn_input(tx);
 
     let mut app = App::new();
@@ -79,6 +80,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Event::Sample(scan) => app.on_sample(&scan),
             Event::Resize(..) => term.autoresize().context("resizing")?,
             Event::Tick => {}
+            // The guard restores the terminal on the way out; exit as the signal asked.
+            Event::Signal(sig) => return Ok(ExitCode::from(128u8.saturating_add(sig as u8))),
         }
         if app.quit {
             return Ok(ExitCode::SUCCESS);
