@@ -94,7 +94,9 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
             }
         }
     }
-    paths.sort();
+    // Byte order of the whole path: the same order as by components for the names of one
+    // directory, and much cheaper for thousands of files.
+    paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     paths.dedup();
     (paths, errors)
 }

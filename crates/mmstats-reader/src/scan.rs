@@ -1,6 +1,6 @@
 //! Polling many files: [`Scanner`] keeps them open across scans.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::discover::discover;
@@ -21,7 +21,7 @@ use crate::snapshot::Snapshot;
 #[derive(Debug)]
 pub struct Scanner {
     patterns: Vec<String>,
-    open: BTreeMap<PathBuf, StatsFile>,
+    open: HashMap<PathBuf, StatsFile>,
 }
 
 /// What one scan found.
@@ -38,7 +38,7 @@ impl Scanner {
     pub fn new(patterns: Vec<String>) -> Scanner {
         Scanner {
             patterns,
-            open: BTreeMap::new(),
+            open: HashMap::new(),
         }
     }
 
@@ -47,7 +47,7 @@ impl Scanner {
         &self.patterns
     }
 
-    /// The files currently open, by path.
+    /// The files currently open, in no particular order (snapshots of a scan are sorted).
     pub fn files(&self) -> impl Iterator<Item = &StatsFile> {
         self.open.values()
     }
