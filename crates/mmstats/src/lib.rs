@@ -126,3 +126,8 @@ pub mod __private {
         }
     }
 }
+
+/// The README's examples, compiled as doc tests so that they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
