@@ -27,7 +27,8 @@ move, h/l or Left/Right pick the sort column, s reverses the order.
 Exit status:
   0  done (COUNT rows printed, or q in --tui)
   1  no stats file had any of the FIELDS at the first sample
-  2  bad usage or a fatal error";
+  2  bad usage or a fatal error
+  128+N  --tui ended by signal N (SIGTERM, SIGHUP, SIGQUIT), the terminal restored";
 
 /// Watch mmstats fields over time, one row per interval, or full-screen with --tui.
 #[derive(Debug, Clone, Parser)]
