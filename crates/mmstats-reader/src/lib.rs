@@ -50,7 +50,7 @@ pub use liveness::{Liveness, liveness};
 pub use mmstats_format::{
     Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType, Windowed,
 };
-pub use scan::{Scan, Scanner};
+pub use scan::{Scan, Scanner, raise_open_file_limit};
 pub use snapshot::{FieldValue, Snapshot};
 
 mod aggregate;

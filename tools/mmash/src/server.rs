@@ -107,6 +107,8 @@ pub fn sampler(state: Arc<State>, stop: Arc<AtomicBool>) {
 
 /// Runs mmash until SIGINT or SIGTERM.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Thousands of files stay open at once; the default soft limit is often 1,024.
+    let _ = mmstats_reader::raise_open_file_limit();
     let roots = if cli.paths.is_empty() {
         // the default directory appears when the first writer starts
         let dir = mmstats_reader::default_dir();

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 
 /// Runs pollstats as the command line asks.
 pub fn run(cli: &cli::Cli) -> anyhow::Result<ExitCode> {
+    // Thousands of files stay open at once; the default soft limit is often 1,024.
+    let _ = mmstats_reader::raise_open_file_limit();
     if cli.tui {
         tui::run(cli)
     } else {
