@@ -11,6 +11,5 @@
 //! ```
 
 pub mod cli;
-pub mod exit;
 pub mod removal;
 pub mod sweep;

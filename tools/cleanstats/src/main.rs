@@ -6,5 +6,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cleanstats::cli::Cli::parse();
-    cleanstats::exit::code("cleanstats", cleanstats::sweep::run(&cli))
+    mmstats_cli::exit_code("cleanstats", cleanstats::sweep::run(&cli))
 }

@@ -8,7 +8,6 @@
 
 pub mod cli;
 pub mod columns;
-pub mod exit;
 pub mod poll;
 pub mod rate;
 pub mod table;

@@ -6,5 +6,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = pollstats::cli::Cli::parse();
-    pollstats::exit::code("pollstats", pollstats::run(&cli))
+    mmstats_cli::exit_code("pollstats", pollstats::run(&cli))
 }

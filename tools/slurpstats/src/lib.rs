@@ -9,5 +9,4 @@
 //! ```
 
 pub mod cli;
-pub mod exit;
 pub mod report;

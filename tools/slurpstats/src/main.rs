@@ -6,5 +6,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = slurpstats::cli::Cli::parse();
-    slurpstats::exit::code("slurpstats", slurpstats::report::run(&cli))
+    mmstats_cli::exit_code("slurpstats", slurpstats::report::run(&cli))
 }
