@@ -49,6 +49,7 @@ pub use file::{FileInfo, FormatVersion, StatsFile};
 pub use liveness::{Liveness, liveness};
 pub use mmstats_format::{
     Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType, Windowed,
+    bucket_bounds,
 };
 pub use scan::{Scan, Scanner, raise_open_file_limit};
 pub use snapshot::{FieldValue, Snapshot};

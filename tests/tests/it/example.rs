@@ -94,3 +94,67 @@ fn the_example_server_is_readable_while_it_runs() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "files left after a clean exit: {left:?}");
 }
+
+#[test]
+fn pollstats_shows_the_example_servers_interval_percentiles() {
+    let dir = StatsDir::new();
+    let mut server = Command::new(workspace_bin("webserver"))
+        .args(["--threads", "2", "--seconds", "6", "--rate", "200"])
+        .env("MMSTATS_PATH", dir.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the example");
+    std::thread::sleep(Duration::from_millis(500));
+    let out = Command::new(workspace_bin("pollstats"))
+        .args(["--csv", "-d", "1", "-c", "3", "-p", "web."])
+        .arg("requests,latency.count,latency.p50,latency.p99")
+        .env("MMSTATS_PATH", dir.path())
+        .output()
+        .expect("run pollstats");
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("timestamp,requests,latency.count,latency.p50,latency.p99"),
+        "{text}"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| {
+            l.split(',')
+                .skip(1)
+                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    for r in &rows {
+        // two threads at 200 requests a second, in one-second intervals
+        assert!(
+            (r[0] - 400.0).abs() < 80.0,
+            "request rate {} in {text}",
+            r[0]
+        );
+        assert!(
+            (r[1] - r[0]).abs() < 80.0,
+            "requests timed in the interval {} in {text}",
+            r[1]
+        );
+        // requests sleep 0.2 to 1 ms, one in fifty 4 ms more: p50 below p99, both in range
+        assert!(
+            r[2] > 150_000.0 && r[2] < 2_000_000.0,
+            "p50 {} ns in {text}",
+            r[2]
+        );
+        assert!(
+            r[3] >= r[2] && r[3] < 20_000_000.0,
+            "p99 {} ns in {text}",
+            r[3]
+        );
+    }
+}

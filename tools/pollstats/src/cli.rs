@@ -8,8 +8,9 @@ const AFTER_HELP: &str = "\
 Every DELAY seconds pollstats prints one row: for each field, its value combined over all files
 by the field's rule. Counters show their change per second (a counter that went down means its
 writer restarted: it counts from the new value); gauges show their value; timers and histograms
-the mean of the values recorded in the interval; name a derived value for more (latency.p99,
-latency.max, latency.mean, hits.rate). Cells scale with k/M/G, bytes with KiB/MiB/GiB, and
+the mean of the values recorded in the interval; name a derived value for more: latency.p99,
+latency.p50, latency.max, latency.count (of the values recorded in the interval, over all
+files), hits.rate (of a windowed field). Cells scale with k/M/G, bytes with KiB/MiB/GiB, and
 durations read as 1.53ms.
 
 Examples:

@@ -1,6 +1,7 @@
 //! One cell's value from many files: counters as change per second since the previous sample
 //! (restarts counted from the new value, never negative), gauges combined by the field's rule,
-//! timers and histograms as the mean of the interval or a named derived value.
+//! timers and histograms as the mean of the interval or a named derived value (percentiles,
+//! mean, count) of what they recorded during the interval.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -38,11 +39,59 @@ struct Prev {
 /// Identifies one field in one file across samples (a replaced file gets a new inode).
 type Key = (String, PathBuf, (u64, u64));
 
+/// The derived value `sfx` (`mean`, `p99`, ...) of field `label` over everything it recorded,
+/// merged over the files: what the full-screen table shows as a histogram's value.
+pub fn cumulative(label: &str, sfx: &str, snaps: &[&Snapshot]) -> Option<f64> {
+    let mut kind = None;
+    let values: Vec<&Value> = snaps
+        .iter()
+        .filter_map(|s| s.field(label))
+        .filter_map(|f| {
+            kind.get_or_insert(f.meta.kind);
+            f.value.as_ref().ok()
+        })
+        .collect();
+    merge_values(&values)?
+        .exposed(kind?, 0.0, 0.0)
+        .into_iter()
+        .find(|(n, _)| *n == sfx)
+        .map(|(_, x)| x)
+}
+
 /// Remembers previous samples to compute rates and interval means.
 #[derive(Debug, Default)]
 pub struct Rates {
     prev: HashMap<Key, Prev>,
+    /// The previous histogram of each histogram or timer, for interval percentiles.
+    hists: HashMap<Key, Histogram>,
     seen: HashSet<Key>,
+}
+
+/// What a histogram recorded between two samples of one file: the bucket counts, count and sum
+/// added since `prev` (all of `cur` if its writer restarted, as its count went down). `min`
+/// and `max` are the bounds of the lowest and highest bucket that grew, within `cur`'s.
+fn interval(cur: &Histogram, prev: &Histogram) -> (Histogram, bool) {
+    if cur.k != prev.k || cur.count < prev.count {
+        return (cur.clone(), cur.count < prev.count);
+    }
+    let mut d = Histogram::empty(cur.k, cur.buckets.len());
+    for (i, (n, b)) in d.buckets.iter_mut().zip(&cur.buckets).enumerate() {
+        *n = b.saturating_sub(prev.buckets.get(i).copied().unwrap_or(0));
+    }
+    d.count = cur.count - prev.count;
+    d.sum = cur.sum.wrapping_sub(prev.sum);
+    let lowest = d.buckets.iter().position(|n| *n > 0);
+    let highest = d.buckets.iter().rposition(|n| *n > 0);
+    if let (Some(lo), Some(hi)) = (lowest, highest) {
+        let (low, _) = mmstats_reader::bucket_bounds(lo, cur.k);
+        let (high, width) = mmstats_reader::bucket_bounds(hi, cur.k);
+        d.min = low.max(cur.min);
+        d.max = (high.saturating_add(width - 1)).min(cur.max);
+    }
+    d.last = cur.last;
+    d.window_count = cur.window_count;
+    d.window_sum = cur.window_sum;
+    (d, false)
 }
 
 fn combine(rule: Combine, values: &[(f64, Option<SystemTime>)]) -> Option<f64> {
@@ -106,6 +155,7 @@ impl Rates {
     pub fn end_sample(&mut self) {
         let seen = std::mem::take(&mut self.seen);
         self.prev.retain(|k, _| seen.contains(k));
+        self.hists.retain(|k, _| seen.contains(k));
     }
 
     fn remember(&mut self, key: Key, p: Prev) -> Option<Prev> {
@@ -154,6 +204,33 @@ impl Rates {
                 };
                 cell.value = combine(rule, &per);
                 cell.per_second = sfx == "rate";
+            } else if let Value::Histogram(_) = first {
+                // Percentiles, mean, count and sum of what was recorded during the interval,
+                // over every file: the files' bucket differences merged.
+                let mut merged: Option<Histogram> = None;
+                for (s, _, v, _) in &found {
+                    let Value::Histogram(cur) = v else { continue };
+                    let k = key(s);
+                    self.seen.insert(k.clone());
+                    let Some(prev) = self.hists.insert(k, cur.clone()) else {
+                        continue;
+                    };
+                    let (delta, restarted) = interval(cur, &prev);
+                    cell.restarted |= restarted;
+                    match &mut merged {
+                        Some(m) => {
+                            m.merge(&delta);
+                        }
+                        None => merged = Some(delta),
+                    }
+                }
+                cell.value = merged.and_then(|m| {
+                    Value::Histogram(m)
+                        .exposed(meta.kind, 0.0, 0.0)
+                        .into_iter()
+                        .find(|(n, _)| *n == sfx)
+                        .map(|(_, x)| x)
+                });
             } else {
                 let values: Vec<&Value> = found.iter().map(|(_, _, v, _)| *v).collect();
                 cell.value = merge_values(&values).and_then(|merged| {
@@ -384,24 +461,58 @@ mod tests {
             .value,
             None
         );
-        let c = sample(
-            &mut r,
-            "lat.max",
-            &[t("a", 3.0, &[100, 300]), t("bb", 3.0, &[500])],
-        );
-        assert_eq!(c.value, Some(500.0));
-        let c = sample(
-            &mut r,
-            "lat.count",
-            &[t("a", 3.0, &[100, 300]), t("bb", 3.0, &[500])],
-        );
-        assert_eq!((c.value, c.unit.as_str()), (Some(3.0), ""));
-        let c = sample(
-            &mut r,
-            "lat.p50",
-            &[t("a", 3.0, &[100, 300]), t("bb", 3.0, &[500])],
-        );
-        assert!((c.value.unwrap() - 300.0).abs() <= 300.0 * 0.016);
+    }
+
+    #[test]
+    fn named_timer_values_describe_the_interval() {
+        let t = |name: &str, at: f64, vals: &[u64]| {
+            let meta = m("lat", Kind::Timer, ValueType::U64);
+            let mut h = Histogram::empty(5, 1920);
+            for v in vals {
+                h.record(*v);
+            }
+            snap(name, at, vec![(meta, Value::Histogram(h))])
+        };
+        // Long-running history: a million fast values before the first sample.
+        let old: Vec<u64> = vec![100; 1_000_000];
+        let mut slow = old.clone();
+        slow.extend([300, 5000]);
+        for (label, want) in [
+            ("lat.count", Some(3.0)),
+            ("lat.max", Some(5000.0)),
+            ("lat.min", Some(300.0)),
+            ("lat.p50", Some(5000.0)),
+            ("lat.p99", Some(5000.0)),
+        ] {
+            let mut r = Rates::new();
+            let first = sample(&mut r, label, &[t("a", 1.0, &old), t("bb", 1.0, &[])]);
+            assert_eq!(
+                first.value, None,
+                "{label}: no interval before the second sample"
+            );
+            // The interval saw 300 and 5000 in a, 5000 in bb: its percentiles are of those
+            // three, not of the million old values.
+            let c = sample(&mut r, label, &[t("a", 2.0, &slow), t("bb", 2.0, &[5000])]);
+            let (got, want) = (c.value.unwrap(), want.unwrap());
+            assert!(
+                (got - want).abs() <= want * 0.016,
+                "{label}: {got} vs {want}"
+            );
+            assert!(!c.restarted);
+            // Nothing recorded since: a count of zero, and no percentiles.
+            let idle = sample(&mut r, label, &[t("a", 3.0, &slow), t("bb", 3.0, &[5000])]);
+            if label == "lat.count" {
+                assert_eq!(idle.value, Some(0.0));
+            } else {
+                assert_eq!(idle.value, None, "{label} of an idle interval");
+            }
+        }
+        // A writer that restarted (its count went down) counts from its new values.
+        let mut r = Rates::new();
+        sample(&mut r, "lat.count", &[t("a", 1.0, &old)]);
+        let c = sample(&mut r, "lat.count", &[t("a", 2.0, &[7, 7])]);
+        assert_eq!(c.value, Some(2.0));
+        assert!(c.restarted);
     }
 
     #[test]

@@ -260,8 +260,7 @@ impl App {
                 row.value = mean.value;
             } else if is_compound {
                 // the mean over all recorded values, merged over files
-                let mean = self.rates.cell(&format!("{label}.mean"), snaps);
-                row.value = mean.value;
+                row.value = crate::rate::cumulative(&label, "mean", snaps);
                 row.unit = derived_unit(meta, "mean").to_string();
             } else {
                 row.value = cell.value;

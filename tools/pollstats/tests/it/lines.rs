@@ -81,8 +81,9 @@ fn gauges_and_timers_combine_over_files() {
     for r in &rows {
         assert!(r[0].parse::<f64>().unwrap() > 1.7e9);
         assert_eq!(r[1], "200", "gauges average by default");
-        assert_eq!(r[2], "4");
-        assert_eq!(r[3].parse::<f64>().unwrap(), 1_000_000.0);
+        // Named timer values describe the interval; these writers recorded nothing in it.
+        assert_eq!(r[2], "0", "no values timed during the interval");
+        assert_eq!(r[3], "", "no maximum of an idle interval");
         assert_eq!(r[4], "0", "an idle counter's rate is zero");
         assert!(r[5] == "front" || r[5] == "back");
     }
