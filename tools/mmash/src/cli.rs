@@ -16,7 +16,8 @@ pub struct Cli {
     /// Which files of each directory to read.
     #[arg(long, default_value = "*.mmstats")]
     pub glob: String,
-    /// Require `Authorization: Bearer TOKEN` on every route but /healthz (also `$MMASH_TOKEN`).
+    /// Require TOKEN on every route but /healthz and /login, as `Authorization: Bearer TOKEN`
+    /// or as the session cookie a browser gets by typing it at /login (also `$MMASH_TOKEN`).
     #[arg(long)]
     pub token: Option<String>,
     /// Combine each label over every process on /metrics instead of one series per file.

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Form, Router};
 use mmstats_reader::render::prometheus::{self, PromOptions};
 use mmstats_reader::{Snapshot, StatsFile};
 use serde::Deserialize;
@@ -45,6 +45,7 @@ pub fn router(state: Shared) -> Router {
         );
     }
     r.route("/healthz", get(|| async { "ok\n" }))
+        .route("/login", get(login_page).post(login))
         .route("/stats", get(stats_labels))
         .route("/stats/", get(stats_labels))
         .route("/stats/{*name}", get(stats_name))
@@ -64,13 +65,16 @@ async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Res
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = if let Some(token) = state.token.as_deref().filter(|_| path != "/healthz") {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if crate::auth::bearer_ok(given, token) {
+    let open = path == "/healthz" || path == "/login";
+    let resp = if let Some(token) = state.token.as_deref().filter(|_| !open) {
+        let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        if crate::auth::bearer_ok(h(header::AUTHORIZATION), token)
+            || crate::auth::cookie_ok(h(header::COOKIE), token)
+        {
             None
+        } else if path == "/" {
+            // a browser without a session: to the login form
+            Some(see_other("/login"))
         } else {
             let mut r = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
             r.headers_mut()
@@ -330,4 +334,55 @@ async fn metrics(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respons
         prometheus::CONTENT_TYPE_TEXT
     };
     ([(header::CONTENT_TYPE, ct)], out).into_response()
+}
+
+/// A `303 See Other` to `to`.
+fn see_other(to: &'static str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(to));
+    r
+}
+
+/// The login form's page: no stats, only a field for the token.
+fn login_html(message: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mmash: log in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;
+color:#1f2328}}form{{display:grid;gap:.6rem;min-width:18rem}}input,button{{font:inherit;
+padding:.45rem .6rem}}p{{color:#b42318;margin:0}}</style></head>
+<body><form method="post" action="/login"><h1>mmash</h1>{message}
+<label>Token <input type="password" name="token" autofocus required></label>
+<button type="submit">Log in</button></form></body></html>
+"#
+    ))
+}
+
+/// `GET /login`: the form.
+async fn login_page() -> Html<String> {
+    login_html("")
+}
+
+/// What the login form sends.
+#[derive(Debug, serde::Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+/// `POST /login`: with the right token, a session cookie and the page; else the form again.
+async fn login(AxState(state): AxState<Shared>, Form(form): Form<LoginForm>) -> Response {
+    let Some(token) = state.token.as_deref() else {
+        return see_other("/");
+    };
+    if !crate::auth::form_ok(&form.token, token) {
+        let page = login_html("<p>Wrong token.</p>");
+        return (StatusCode::UNAUTHORIZED, page).into_response();
+    }
+    let mut r = see_other("/");
+    if let Ok(v) = HeaderValue::from_str(&crate::auth::session_cookie(token)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }

@@ -260,7 +260,13 @@ fn bearer_token_guards_everything_but_healthz() {
         &[("MMASH_TOKEN", "s3cret")],
     );
     assert_eq!(m.get("/healthz").status, 200);
-    for p in ["/", "/stats/", "/metrics", "/api/files", "/assets/app.js"] {
+    let page = m.get("/");
+    assert_eq!(
+        page.status, 303,
+        "a browser without a session goes to the login form"
+    );
+    assert_eq!(page.header("location"), Some("/login"));
+    for p in ["/stats/", "/metrics", "/api/files", "/assets/app.js"] {
         assert_eq!(m.get(p).status, 401, "{p}");
         assert_eq!(
             m.get_with(p, &[("Authorization", "Bearer wrong")]).status,
@@ -273,6 +279,56 @@ fn bearer_token_guards_everything_but_healthz() {
             "{p}"
         );
     }
+}
+
+#[test]
+fn a_browser_logs_in_with_the_token_and_gets_a_session_cookie() {
+    let (a, b, _fa, _fb) = two_dirs();
+    let m = Mmash::start_env(
+        &[
+            "--path",
+            a.path().to_str().unwrap(),
+            "--path",
+            b.path().to_str().unwrap(),
+        ],
+        &[("MMASH_TOKEN", "s3 cr&t")],
+    );
+    let form = m.get("/login");
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains(r#"name="token""#), "{}", form.body);
+    assert!(!form.body.contains("web."), "the login page shows no stats");
+
+    let post = |body: &str| {
+        support::http(
+            m.addr,
+            "POST",
+            "/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(body),
+        )
+    };
+    let wrong = post("token=s3cret");
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.header("set-cookie").is_none());
+
+    let ok = post("token=s3+cr%26t");
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(ok.header("location"), Some("/"));
+    let cookie = ok
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_string();
+
+    for p in ["/", "/api/stats", "/metrics", "/assets/app.js"] {
+        assert_eq!(m.get_with(p, &[("Cookie", &session)]).status, 200, "{p}");
+    }
+    let forged = "mmash_token=733320637226740a";
+    assert_eq!(m.get_with("/api/stats", &[("Cookie", forged)]).status, 401);
 }
 
 #[test]
