@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use mmstats::{Counter, Gauge, Histogram, Text, Timer, Windowed};
+use mmstats::{Constant, ConstantText, Counter, Gauge, Histogram, Text, Timer, Windowed};
 
 /// What every worker thread publishes, one file per thread.
 #[derive(mmstats::Stats)]
@@ -42,6 +42,11 @@ struct WebStats {
     /// path of the last request
     #[stat(capacity = 64)]
     last_path: Text,
+    /// number of this worker thread
+    worker: Constant<u32>,
+    /// version of the server
+    #[stat(capacity = 16)]
+    version: ConstantText,
 }
 
 /// A small, fast pseudo-random generator (xorshift64*), enough for a simulation.
@@ -93,6 +98,8 @@ fn handle(stats: &WebStats, rng: &mut Rng) {
 
 fn worker(id: u64, rate: f64, run_for: Duration) {
     let stats = WebStats::local();
+    stats.worker.set(id as u32);
+    stats.version.set(env!("CARGO_PKG_VERSION"));
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id + 1).wrapping_mul(0x1234_5678_9abc_def1));
     let start = Instant::now();
     let period = Duration::from_secs_f64(1.0 / rate);

@@ -51,6 +51,7 @@ impl FieldDecl {
     message = "`{Self}` is not an mmstats field type",
     label = "not a field handle",
     note = "fields of a `#[derive(Stats)]` struct are handles: Counter, Gauge<T>, Text, Timestamp, \
+            Constant<T>, ConstantText, \
             Average<T>, MovingAverage<T>, Histogram, Timer or Windowed<T>; mark other fields \
             `#[stat(skip)]`"
 )]

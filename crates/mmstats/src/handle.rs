@@ -138,6 +138,83 @@ impl<T: GaugeValue> Handle for Gauge<T> {
     }
 }
 
+/// A constant of a model: a number, flag or version that describes the program and does not
+/// change, such as a build number or the size of a thread pool. Readers show it as it is, never
+/// as a rate. Set it once, right after creating the stats; until then it reads as zero.
+///
+/// ```
+/// # let tmp = tempfile::tempdir()?;
+/// use mmstats::{Constant, ConstantText};
+///
+/// #[derive(mmstats::Stats)]
+/// struct Build {
+///     workers: Constant<u32>,
+///     #[stat(capacity = 32)]
+///     version: ConstantText,
+/// }
+///
+/// let build = Build::create(mmstats::Options::new().dir(tmp.path()))?;
+/// build.workers.set(8);
+/// build.version.set("1.4.2");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// `Send` but not `Sync`, like every handle.
+#[derive(Debug)]
+pub struct Constant<T> {
+    slot: Slot,
+    _t: PhantomData<T>,
+}
+
+impl<T: GaugeValue> Constant<T> {
+    /// Sets the value: one atomic store of its word (FORMAT.md §4.1).
+    pub fn set(&self, v: T) {
+        self.slot.first().store(v.to_word(), Relaxed);
+    }
+    /// The value.
+    pub fn get(&self) -> T {
+        T::from_word(self.slot.first().load(Relaxed))
+    }
+}
+
+impl<T: GaugeValue> Handle for Constant<T> {
+    fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
+        Ok(decl.meta(Kind::Constant, T::TYPE))
+    }
+    fn bind(slot: Slot) -> Self {
+        Constant {
+            slot,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// A text constant of a model (a version, a host name, a mode), of the declared capacity in
+/// bytes (`#[stat(capacity = N)]`); longer text is truncated on a character boundary. Set it
+/// once, right after creating the stats; see [`Constant`].
+///
+/// `Send` but not `Sync`, like every handle.
+#[derive(Debug)]
+pub struct ConstantText {
+    slot: Slot,
+}
+
+impl ConstantText {
+    /// Sets the text, under the field's sequence counter so that readers never see it torn.
+    pub fn set(&self, text: &str) {
+        write_text(&self.slot, text);
+    }
+}
+
+impl Handle for ConstantText {
+    fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
+        Ok(decl.meta(Kind::Constant, ValueType::Text))
+    }
+    fn bind(slot: Slot) -> Self {
+        ConstantText { slot }
+    }
+}
+
 /// A point in time, stored as `f64` seconds since the Unix epoch (unit `seconds` unless
 /// declared otherwise). Readers show it as a date or an age.
 ///

@@ -81,7 +81,7 @@ pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 pub use average::{Average, DEFAULT_WINDOW, MovingAverage, Numeric};
 pub use decl::{FieldDecl, Handle, Register};
 pub use error::Error;
-pub use handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
+pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;

@@ -406,3 +406,33 @@ fn windowed_slots_are_reused_round_robin() {
     assert_eq!(sum.count, 4);
     assert_eq!(sum.mean, Some(5.5));
 }
+
+#[test]
+fn constants_of_a_model_are_set_once_and_read_as_constants() {
+    use mmstats::{Constant, ConstantText};
+
+    #[derive(mmstats::Stats)]
+    #[stats(prefix = "build.")]
+    struct Build {
+        workers: Constant<u32>,
+        ratio: Constant<f64>,
+        #[stat(capacity = 8)]
+        version: ConstantText,
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let b = Build::create(Options::new().dir(tmp.path())).unwrap();
+    b.workers.set(8);
+    b.ratio.set(0.25);
+    b.version.set("1.4.2-rc1"); // 9 bytes: cut to the capacity of 8
+    assert_eq!(b.workers.get(), 8);
+
+    let d = decode(b.stats().path());
+    assert_eq!(d.value("build.workers"), Value::Number(Num::U(8)));
+    assert_eq!(d.value("build.ratio"), Value::Number(Num::F(0.25)));
+    assert_eq!(d.value("build.version"), Value::Text("1.4.2-rc".into()));
+    for label in ["build.workers", "build.ratio", "build.version"] {
+        let f = d.fields.iter().find(|f| f.meta.label == label).unwrap();
+        assert_eq!(f.meta.kind, Kind::Constant, "{label}");
+    }
+}
