@@ -50,12 +50,15 @@ pub(crate) struct Stat {
     pub(crate) combine: Option<Combine>,
     /// `window = N` or `capacity = N`.
     pub(crate) capacity: Option<u32>,
+    /// `width = N`: a windowed field's slot width in seconds.
+    pub(crate) width: Option<u16>,
 }
 
 /// The keys `#[stats(...)]` accepts.
 const STRUCT_KEYS: &str = "`prefix`, `name`, `crate`";
 /// The keys `#[stat(...)]` accepts.
-const FIELD_KEYS: &str = "`label`, `help`, `unit`, `combine`, `window`, `capacity`, `skip`";
+const FIELD_KEYS: &str =
+    "`label`, `help`, `unit`, `combine`, `window`, `capacity`, `width`, `skip`";
 
 /// Errors collected while reading the input.
 #[derive(Default)]
@@ -198,6 +201,7 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
     let mut combine: Option<(Combine, LitStr)> = None;
     let mut window: Option<(u32, LitInt)> = None;
     let mut capacity: Option<(u32, LitInt)> = None;
+    let mut width: Option<(u32, LitInt)> = None;
     let mut skip: Option<syn::Path> = None;
     let mut others: Vec<syn::Path> = Vec::new();
 
@@ -253,6 +257,18 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
                         ));
                     }
                     set_once(this, n, &meta, key, errors);
+                }
+            } else if meta.path.is_ident("width") {
+                if let Some((n, lit)) = count_value(&meta, "width", errors)? {
+                    let max = u32::from(mmstats_format::layout::limits::SLOT_SECONDS_MAX);
+                    if n > max {
+                        errors.push(syn::Error::new_spanned(
+                            &lit,
+                            format!("`width` is a slot's seconds, from 1 to {max}"),
+                        ));
+                    } else {
+                        set_once(&mut width, (n, lit), &meta, "width", errors);
+                    }
                 }
             } else if meta.path.is_ident("skip") {
                 if meta.input.peek(syn::Token![=]) {
@@ -333,6 +349,7 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
         unit: unit_text,
         combine: combine.map(|(rule, _)| rule),
         capacity: window.or(capacity).map(|(n, _)| n),
+        width: width.map(|(n, _)| n as u16),
     };
     let field = Field {
         ident: ident.clone(),
@@ -597,6 +614,7 @@ mod tests {
                 unit: String::new(),
                 combine: None,
                 capacity: None,
+                width: None,
             }
         );
         assert_eq!(stat(&m, 1).label, "type");
@@ -612,6 +630,35 @@ mod tests {
         assert_eq!(m.name, "web");
         let krate = &m.krate;
         assert_eq!(quote::quote!(#krate).to_string(), "crate :: m");
+    }
+
+    #[test]
+    fn width_is_a_windowed_slot_in_seconds() {
+        let m = model(
+            r#"struct S {
+                #[stat(capacity = 60, width = 60)]
+                hourly: Windowed<u64>,
+                minutely: Windowed<u64>,
+            }"#,
+        );
+        assert_eq!(
+            (stat(&m, 0).capacity, stat(&m, 0).width),
+            (Some(60), Some(60))
+        );
+        assert_eq!(stat(&m, 1).width, None);
+        let errors = messages(
+            r#"struct S {
+                #[stat(width = 0)] a: Windowed<u64>,
+                #[stat(width = 3601)] b: Windowed<u64>,
+                #[stat(width = "60")] c: Windowed<u64>,
+                #[stat(width = 1, width = 2)] d: Windowed<u64>,
+            }"#,
+        );
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].contains("at least 1"), "{errors:?}");
+        assert!(errors[1].contains("from 1 to 3600"), "{errors:?}");
+        assert!(errors[2].contains("whole number"), "{errors:?}");
+        assert!(errors[3].contains("width"), "{errors:?}");
     }
 
     #[test]
@@ -644,6 +691,7 @@ mod tests {
                 unit: "requests".into(),
                 combine: None,
                 capacity: None,
+                width: None,
             }
         );
         assert_eq!(stat(&m, 1).label, "b");

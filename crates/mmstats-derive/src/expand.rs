@@ -181,6 +181,7 @@ fn field_decl(stat: &Stat, krate: &syn::Path) -> TokenStream {
         unit,
         combine,
         capacity,
+        width,
     } = stat;
     let combine = match combine {
         Some(rule) => {
@@ -193,6 +194,10 @@ fn field_decl(stat: &Stat, krate: &syn::Path) -> TokenStream {
         Some(n) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
     };
+    let width = match width {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #krate::__private::FieldDecl {
             label: ::core::convert::From::from(#label),
@@ -200,6 +205,7 @@ fn field_decl(stat: &Stat, krate: &syn::Path) -> TokenStream {
             unit: ::core::convert::From::from(#unit),
             combine: #combine,
             capacity: #capacity,
+            width: #width,
         }
     }
 }

@@ -63,7 +63,8 @@ mod expand;
 /// | `unit = "seconds"` | the unit (FORMAT.md §3.3) |
 /// | `combine = "sum"` | how tools combine the field across files: `none`, `sum`, `max`, `min`, `avg`, `last`; default: the handle kind's rule |
 /// | `window = N` | the window of a moving average or timer, or the slot count of a windowed field |
-/// | `capacity = N` | the capacity in bytes of a text field (same setting as `window`; give one) |
+/// | `capacity = N` | the capacity in bytes of a text field, or the slot count of a windowed one (same setting as `window`; give one) |
+/// | `width = N` | the slot width in seconds of a windowed field (1 to 3600; default 1) |
 /// | `skip` | not a stat: the field is not registered and starts as `Default::default()` |
 ///
 /// The macro checks at compile time, reporting every problem at once: unknown options, values

@@ -29,9 +29,25 @@ pub(crate) struct Created {
     pub(crate) path: PathBuf,
 }
 
+/// How many names [`create`] tries: the name itself, then `-2` to `-16` before its extension.
+pub(crate) const NAME_ATTEMPTS: usize = 16;
+
+/// The names [`create`] tries for `name`, in order (FORMAT.md §6.2 step 6): `web-7-7.mmstats`,
+/// then `web-7-7-2.mmstats` up to `web-7-7-16.mmstats`.
+pub(crate) fn candidate_names(name: &str) -> impl Iterator<Item = String> + '_ {
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => name.split_at(i),
+        _ => (name, ""),
+    };
+    std::iter::once(name.to_string())
+        .chain((2..=NAME_ATTEMPTS).map(move |n| format!("{stem}-{n}{ext}")))
+}
+
 /// Creates `name` in `dir` with mode `mode` and contents `image` (whose length is the file's
-/// final size). Fails with [`Error::Exists`] if the name is taken by anything, a symlink
-/// included, and leaves that thing untouched.
+/// final size). If the name is taken by anything (a stale file of a dead process whose pid was
+/// reused, another stats object of this thread, a planted symlink), the next free candidate
+/// name is used instead ([`candidate_names`]); nothing is ever replaced or followed. Fails with
+/// [`Error::Exists`] only when every candidate is taken.
 pub(crate) fn create(
     dir: &StatsDir,
     name: &str,
@@ -53,12 +69,22 @@ pub(crate) fn create(
     nix::fcntl::posix_fallocate(&*file, 0, len).map_err(|e| Error::io(temp_path(), e))?;
     file.write_all_at(image, 0)
         .map_err(|e| Error::io(temp_path(), e))?;
-    temp.rename_to(name, &path)?;
-    Ok(Created {
-        file,
-        name: name.to_string(),
-        path,
-    })
+    let mut temp = temp;
+    for candidate in candidate_names(name) {
+        let candidate_path = dir.path.join(&candidate);
+        temp = match temp.rename_to(&candidate, &candidate_path) {
+            Ok(()) => {
+                return Ok(Created {
+                    file,
+                    name: candidate,
+                    path: candidate_path,
+                });
+            }
+            Err(Renamed::Taken(temp)) => temp,
+            Err(Renamed::Failed(e)) => return Err(e),
+        };
+    }
+    Err(Error::Exists(path))
 }
 
 /// Creates `.<name>.<random>.tmp` exclusively, never following a symlink.
@@ -94,17 +120,25 @@ struct TempName<'a> {
     name: Option<String>,
 }
 
-impl TempName<'_> {
+/// Why a rename did not happen.
+enum Renamed<'a> {
+    /// The name is taken; the temporary file is still there, to try another name.
+    Taken(TempName<'a>),
+    /// Another error; the temporary file is removed.
+    Failed(Error),
+}
+
+impl<'a> TempName<'a> {
     /// Gives the file its final name, never replacing an existing one (FORMAT.md §6.2 step 6).
-    fn rename_to(mut self, name: &str, path: &std::path::Path) -> Result<(), Error> {
+    fn rename_to(mut self, name: &str, path: &std::path::Path) -> Result<(), Renamed<'a>> {
         let temp = self.name.clone().unwrap_or_default();
         match rename_noreplace(self.dir, &temp, name) {
             Ok(()) => {
                 self.name = None;
                 Ok(())
             }
-            Err(Errno::EEXIST) => Err(Error::Exists(path.to_path_buf())),
-            Err(e) => Err(Error::io(path, e)),
+            Err(Errno::EEXIST) => Err(Renamed::Taken(self)),
+            Err(e) => Err(Renamed::Failed(Error::io(path, e))),
         }
     }
 }
@@ -165,13 +199,32 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = StatsDir::open(tmp.path()).unwrap();
         std::fs::write(tmp.path().join("a.mmstats"), b"mine").unwrap();
-        let err = create(&dir, "a.mmstats", 0o644, &[0u8; 4096]).unwrap_err();
-        assert!(matches!(err, Error::Exists(_)), "{err}");
+        let c = create(&dir, "a.mmstats", 0o644, &[0u8; 4096]).unwrap();
+        assert_eq!(c.name, "a-2.mmstats", "the next free name");
         assert_eq!(
             std::fs::read(tmp.path().join("a.mmstats")).unwrap(),
             b"mine"
         );
-        assert_eq!(names(tmp.path()), ["a.mmstats"]);
+        assert_eq!(names(tmp.path()), ["a-2.mmstats", "a.mmstats"]);
+
+        // With every candidate taken, creation fails and leaves no temporary file.
+        for n in 3..=NAME_ATTEMPTS {
+            std::fs::write(tmp.path().join(format!("a-{n}.mmstats")), b"taken").unwrap();
+        }
+        let err = create(&dir, "a.mmstats", 0o644, &[0u8; 4096]).unwrap_err();
+        assert!(matches!(err, Error::Exists(_)), "{err}");
+        assert_eq!(names(tmp.path()).len(), NAME_ATTEMPTS);
+    }
+
+    #[test]
+    fn candidate_names_keep_the_extension() {
+        let c: Vec<String> = candidate_names("web-7-8.mmstats").take(3).collect();
+        assert_eq!(
+            c,
+            ["web-7-8.mmstats", "web-7-8-2.mmstats", "web-7-8-3.mmstats"]
+        );
+        assert_eq!(candidate_names("plain").nth(1).unwrap(), "plain-2");
+        assert_eq!(candidate_names("x").count(), NAME_ATTEMPTS);
     }
 
     #[test]

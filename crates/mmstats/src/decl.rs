@@ -21,6 +21,8 @@ pub struct FieldDecl {
     pub combine: Option<Combine>,
     /// Text capacity in bytes, moving-average or timer window, windowed slot count.
     pub capacity: Option<u32>,
+    /// Slot width in seconds of a windowed field (default 1); other kinds ignore it.
+    pub width: Option<u16>,
 }
 
 impl FieldDecl {
@@ -93,6 +95,12 @@ impl<H: Handle> Register<'_, H> {
     /// the bucket count of a histogram, the slot count of a windowed field.
     pub fn capacity(mut self, capacity: u32) -> Self {
         self.decl.capacity = Some(capacity);
+        self
+    }
+    /// Sets the slot width in seconds of a windowed field (1 to 3600; default 1): with 60
+    /// slots of 60 s, `label.rate` is the rate over the last hour.
+    pub fn width(mut self, seconds: u16) -> Self {
+        self.decl.width = Some(seconds);
         self
     }
     /// Overrides the combine rule.

@@ -24,8 +24,11 @@ pub enum Error {
         /// Why.
         why: String,
     },
-    /// The target file name already exists; the writer never replaces a file it did not create.
-    #[error("{0}: already exists; refusing to replace it")]
+    /// The target file name and all its alternatives already exist; the writer never replaces
+    /// a file it did not create.
+    #[error(
+        "{0} and its alternatives up to -16 already exist; refusing to replace them (remove stale files with cleanstats)"
+    )]
     Exists(PathBuf),
     /// The file name made from the template is not a plain file name.
     #[error("bad stats file name {name:?}: {why} (check MMSTATS_FILES or Options::file_template)")]

@@ -55,7 +55,8 @@
 //! by group or others. The name comes from `$MMSTATS_FILES` or [`Options::file_template`],
 //! default `{CMD}-{PID}-{TID}.mmstats`. A file is built whole under a temporary name, locked,
 //! preallocated and then renamed into place without ever replacing anything: an existing file
-//! or a planted symlink makes creation fail with [`Error::Exists`] and is left untouched.
+//! or a planted symlink is left untouched, and the file takes the next free name
+//! (`web-7-7-2.mmstats`, up to `-16`; then [`Error::Exists`]).
 //!
 //! # Lifetime
 //!

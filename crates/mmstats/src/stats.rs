@@ -130,10 +130,11 @@ impl Stats {
     ///
     /// The directory is checked (a real directory, owned by this user, not writable by group or
     /// others) and created with mode 0700 if missing. The file is built whole under a temporary
-    /// name and renamed into place without replacing anything: if the name exists, even as a
-    /// dangling symlink, this fails with [`Error::Exists`] and leaves it untouched. Two stats
-    /// objects of one thread therefore need different names: put `{NAME}` in the template and
-    /// give each a different [`Options::name`].
+    /// name and renamed into place without replacing anything: if the name exists (a stale file
+    /// of a dead process whose pid was reused, another stats object of this thread, even a
+    /// dangling symlink), it is left untouched and the file takes the next free name,
+    /// `web-7-7-2.mmstats` up to `-16`; only if all are taken does this fail with
+    /// [`Error::Exists`].
     pub fn create(options: Options) -> Result<Stats, Error> {
         let dir_path = dir::resolve(options.dir.as_deref());
         let dir = StatsDir::open(&dir_path)?;
@@ -214,13 +215,6 @@ impl Stats {
         let meta = H::meta(&decl)?;
         let slot = self.publish(&meta, &Init::Zero)?;
         Ok(H::bind_decl(slot, &decl))
-    }
-
-    /// Registers a field from complete metadata (the prefix is prepended to its label) and
-    /// returns its slot: for handles whose registration sets a `param` ([`crate::Windowed`]).
-    pub(crate) fn register_slot(&self, mut meta: FieldMeta) -> Result<Slot, Error> {
-        meta.label.insert_str(0, &self.prefix);
-        self.publish(&meta, &Init::Zero)
     }
 
     /// Declares a counter.

@@ -170,10 +170,10 @@ impl<T: Numeric> Windowed<T> {
         decl: FieldDecl,
         width: u16,
     ) -> Result<Windowed<T>, Error> {
-        let mut meta = Self::meta(&decl)?;
-        meta.param = width;
-        let slot = stats.register_slot(meta)?;
-        Ok(Self::with_width(slot, u64::from(width)))
+        stats.register(FieldDecl {
+            width: Some(width),
+            ..decl
+        })
     }
 
     fn with_width(slot: Slot, width: u64) -> Windowed<T> {
@@ -197,12 +197,15 @@ impl<T: Numeric> Windowed<T> {
 impl<T: Numeric> Handle for Windowed<T> {
     fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
         let mut meta = decl.meta(Kind::Windowed, T::TYPE);
-        meta.param = 1;
+        meta.param = decl.width.unwrap_or(1);
         meta.capacity = decl.capacity.unwrap_or(DEFAULT_SLOTS);
         Ok(meta)
     }
     fn bind(slot: Slot) -> Self {
         Self::with_width(slot, 1)
+    }
+    fn bind_decl(slot: Slot, decl: &FieldDecl) -> Self {
+        Self::with_width(slot, u64::from(decl.width.unwrap_or(1)))
     }
 }
 

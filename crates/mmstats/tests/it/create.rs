@@ -101,20 +101,27 @@ fn a_symlink_planted_at_the_name_is_refused_and_left_intact() {
     std::fs::write(&victim, b"precious").unwrap();
     let target = tmp.path().join("x.mmstats");
     std::os::unix::fs::symlink(&victim, &target).unwrap();
-    let err = Stats::create(Options::new().dir(tmp.path()).file_template("x.mmstats")).unwrap_err();
-    assert!(matches!(err, Error::Exists(ref p) if *p == target), "{err}");
+    let s = Stats::create(Options::new().dir(tmp.path()).file_template("x.mmstats")).unwrap();
+    // Not followed, not replaced: the stats take the next free name.
+    assert_eq!(s.path(), tmp.path().join("x-2.mmstats"));
     assert_eq!(std::fs::read_link(&target).unwrap(), victim);
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-    assert_eq!(names(tmp.path()), ["victim", "x.mmstats"]);
+    assert_eq!(names(tmp.path()), ["victim", "x-2.mmstats", "x.mmstats"]);
+    drop(s);
 
     // A dangling symlink is refused too, and nothing is created at its target.
     std::fs::remove_file(&target).unwrap();
     let nowhere = tmp.path().join("nowhere");
     std::os::unix::fs::symlink(&nowhere, &target).unwrap();
-    let err = Stats::create(Options::new().dir(tmp.path()).file_template("x.mmstats")).unwrap_err();
-    assert!(matches!(err, Error::Exists(_)), "{err}");
+    let s = Stats::create(Options::new().dir(tmp.path()).file_template("x.mmstats")).unwrap();
+    assert_eq!(s.path(), tmp.path().join("x-2.mmstats"));
     assert!(!nowhere.exists());
-    assert_eq!(names(tmp.path()), ["victim", "x.mmstats"]);
+    assert!(
+        std::fs::symlink_metadata(&target)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]
@@ -122,23 +129,33 @@ fn an_existing_file_is_never_clobbered() {
     let tmp = tempfile::tempdir().unwrap();
     let target = tmp.path().join("x.mmstats");
     std::fs::write(&target, b"someone else's").unwrap();
-    let err = Stats::create(Options::new().dir(tmp.path()).file_template("x.mmstats")).unwrap_err();
-    assert!(matches!(err, Error::Exists(_)), "{err}");
-    assert!(err.to_string().contains("refusing to replace"), "{err}");
+    let s = Stats::create(Options::new().dir(tmp.path()).file_template("x.mmstats")).unwrap();
+    assert_eq!(s.path(), tmp.path().join("x-2.mmstats"));
     assert_eq!(std::fs::read(&target).unwrap(), b"someone else's");
-    assert_eq!(names(tmp.path()), ["x.mmstats"]);
+    drop(s);
 
-    // Nor is a live writer's file: a second writer with the same name fails.
+    // Nor is a live writer's file: a second writer of the same name (another stats object of
+    // the same thread, say) gets the next name, and the first keeps its values.
     let tmp = tempfile::tempdir().unwrap();
     let opts = Options::new().dir(tmp.path()).file_template("same.mmstats");
     let first = Stats::create(opts.clone()).unwrap();
     let c = first.counter("c").register().unwrap();
     c.incr(5);
-    assert!(matches!(Stats::create(opts), Err(Error::Exists(_))));
+    let second = Stats::create(opts.clone()).unwrap();
+    assert_eq!(second.path(), tmp.path().join("same-2.mmstats"));
     assert_eq!(
         decode(first.path()).value("c"),
         Value::Number(mmstats_format::Num::U(5))
     );
+
+    // Only when every candidate name is taken does creation fail.
+    for n in 3..=16 {
+        std::fs::write(tmp.path().join(format!("same-{n}.mmstats")), b"taken").unwrap();
+    }
+    let err = Stats::create(opts).unwrap_err();
+    assert!(matches!(err, Error::Exists(_)), "{err}");
+    assert!(err.to_string().contains("refusing to replace"), "{err}");
+    assert_eq!(names(tmp.path()).len(), 16, "no temporary file left behind");
 }
 
 #[test]

@@ -183,7 +183,7 @@ fn generic_registration_takes_a_declaration() {
         help: "jobs waiting".into(),
         unit: "jobs".into(),
         combine: Some(Combine::Sum),
-        capacity: None,
+        ..FieldDecl::default()
     };
     let g: Gauge<u64> = s.register(decl).unwrap();
     g.set(7);

@@ -436,3 +436,40 @@ fn constants_of_a_model_are_set_once_and_read_as_constants() {
         assert_eq!(f.meta.kind, Kind::Constant, "{label}");
     }
 }
+
+#[test]
+fn windowed_slot_width_comes_from_the_declaration() {
+    #[derive(mmstats::Stats)]
+    struct Traffic {
+        /// requests over the last hour, in minutes
+        #[stat(capacity = 60, width = 60)]
+        hourly: Windowed<u64>,
+        /// requests over the last minute, in seconds
+        minutely: Windowed<u64>,
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Traffic::create(Options::new().dir(tmp.path())).unwrap();
+    t.hourly.record_at(1_700_000_000, 5);
+    t.minutely.record_at(1_700_000_000, 5);
+    let s = stats(&tmp);
+    let procedural = s
+        .windowed::<u64>("daily", 24)
+        .width(3600)
+        .register()
+        .unwrap();
+    procedural.record_at(1_700_000_000, 1);
+
+    let hourly = window(t.stats(), "hourly");
+    assert_eq!((hourly.width, hourly.slots.len()), (60, 60));
+    assert!(
+        hourly
+            .slots
+            .iter()
+            .any(|p| p.period == 1_700_000_000 / 60 && p.count == 1)
+    );
+    assert_eq!(window(t.stats(), "minutely").width, 1);
+    let daily = window(&s, "app.daily");
+    assert_eq!((daily.width, daily.slots.len()), (3600, 24));
+    assert!(daily.slots.iter().any(|p| p.period == 1_700_000_000 / 3600));
+}
