@@ -93,6 +93,12 @@ struct Mapped {
     /// The `state` word as loaded (file order).
     state_raw: u64,
     slots: Vec<Slot>,
+    /// Each multi-word value as last read, with the sequence word (as loaded) of that copy: if
+    /// the word has not changed by the next snapshot, neither has the value, and it is not
+    /// copied out of the file again. Idle histograms then cost one load a snapshot, at the
+    /// price of keeping one decoded copy of each multi-word value per open file.
+    /// Locked once a snapshot, so that a `StatsFile` stays shareable between threads.
+    memo: std::sync::Mutex<Vec<Option<(u64, Value)>>>,
 }
 
 /// Where one field's value lives.
@@ -194,6 +200,7 @@ impl StatsFile {
                         generation_raw: 0,
                         state_raw: 0,
                         slots: Vec::new(),
+                        memo: std::sync::Mutex::new(Vec::new()),
                     }),
                 };
                 this.parse_v2()?;
@@ -274,17 +281,22 @@ impl StatsFile {
                 let state = m.region.load(h::STATE).unwrap_or(m.state_raw);
                 let mut lock = None;
                 let mut scratch = Vec::new();
+                let mut memo =
+                    std::mem::take(&mut *m.memo.lock().unwrap_or_else(|e| e.into_inner()));
+                memo.resize_with(m.slots.len(), || None);
                 let fields = self
                     .fields
                     .iter()
                     .zip(&m.slots)
-                    .map(|(meta, slot)| FieldValue {
+                    .zip(memo.iter_mut())
+                    .map(|((meta, slot), memo)| FieldValue {
                         meta: Arc::clone(meta),
-                        value: m.read_value(meta, *slot, &mut scratch, &mut || {
+                        value: m.read_value(meta, *slot, memo, &mut scratch, &mut || {
                             *lock.get_or_insert_with(|| self.lock_held())
                         }),
                     })
                     .collect();
+                *m.memo.lock().unwrap_or_else(|e| e.into_inner()) = memo;
                 if state != m.state_raw {
                     let order = m.order;
                     if let Source::V2(m) = &mut self.source {
@@ -369,10 +381,17 @@ impl StatsFile {
         let order = header.byte_order;
         let mut metas = Vec::with_capacity(fields.len());
         let mut slots = Vec::with_capacity(fields.len());
+        let mut kept = Vec::with_capacity(fields.len());
         for (i, f) in fields.into_iter().enumerate() {
             let meta = match self.fields.get(i) {
-                Some(old) if **old == f.meta => Arc::clone(old),
-                _ => Arc::new(f.meta),
+                Some(old) if **old == f.meta => {
+                    kept.push(true);
+                    Arc::clone(old)
+                }
+                _ => {
+                    kept.push(false);
+                    Arc::new(f.meta)
+                }
             };
             slots.push(Slot {
                 offset: f.value_offset as usize,
@@ -404,6 +423,21 @@ impl StatsFile {
             m.order = order;
             m.generation_raw = order.word(header.live.generation);
             m.state_raw = order.word(header.live.state);
+            // Remembered values stay only for fields whose metadata and slot did not change.
+            let memo = m.memo.get_mut().unwrap_or_else(|e| e.into_inner());
+            let mut old = std::mem::take(memo).into_iter();
+            *memo = slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let prev = old.next().flatten();
+                    let same = kept[i]
+                        && m.slots
+                            .get(i)
+                            .is_some_and(|o| o.offset == s.offset && o.words == s.words);
+                    if same { prev } else { None }
+                })
+                .collect();
             m.slots = slots;
         }
         Ok(())
@@ -432,6 +466,7 @@ impl Mapped {
         &self,
         meta: &FieldMeta,
         slot: Slot,
+        memo: &mut Option<(u64, Value)>,
         scratch: &mut Vec<u64>,
         lock_held: &mut dyn FnMut() -> bool,
     ) -> Result<Value, ValueError> {
@@ -444,6 +479,11 @@ impl Mapped {
             return Value::decode(meta, &[self.order.word(word)], self.order).map_err(corrupt);
         }
         let lock = SeqLock::new(&self.region, slot.offset, self.order);
+        if let Some((seq, value)) = memo.as_ref()
+            && lock.unchanged_since(*seq)
+        {
+            return Ok(value.clone());
+        }
         let copied = match meta.kind {
             mmstats_format::Kind::Histogram | mmstats_format::Kind::Timer => {
                 lock.read_histogram(u32::from(meta.param), meta.capacity as usize, scratch)
@@ -451,7 +491,11 @@ impl Mapped {
             _ => lock.read(slot.words, scratch),
         };
         match copied {
-            Ok(()) => Value::decode(meta, scratch, self.order).map_err(corrupt),
+            Ok(seq) => {
+                let value = Value::decode(meta, scratch, self.order).map_err(corrupt)?;
+                *memo = Some((seq, value.clone()));
+                Ok(value)
+            }
             Err(Failure::Busy) if lock_held() => Err(ValueError::BeingWritten),
             Err(Failure::Busy) => Err(ValueError::WriterDied),
             Err(Failure::OutOfBounds) => {

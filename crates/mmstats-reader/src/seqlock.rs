@@ -52,6 +52,14 @@ impl<'a> SeqLock<'a> {
         self.order.word(raw).is_multiple_of(2).then_some(Stamp(raw))
     }
 
+    /// True if the sequence word is still `seq` (as loaded, even) from an earlier consistent
+    /// copy: the payload has not changed since, so that copy is still the value.
+    pub(crate) fn unchanged_since(&self, seq: u64) -> bool {
+        let now = self.region.load(self.offset);
+        fence(Ordering::Acquire);
+        now == Some(seq)
+    }
+
     /// Steps 3 to 5: after the payload was loaded, an acquire fence and a second load of the
     /// sequence word; `true` if it still equals `stamp`, so the copy is consistent.
     pub(crate) fn validate(&self, stamp: Stamp) -> bool {
@@ -60,8 +68,9 @@ impl<'a> SeqLock<'a> {
     }
 
     /// Copies the slot's `words` words (the sequence word first) into `out`, each turned into its
-    /// value with the file's byte order, retrying as FORMAT.md §4.2 step 6 says.
-    pub(crate) fn read(&self, words: usize, out: &mut Vec<u64>) -> Result<(), Failure> {
+    /// value with the file's byte order, retrying as FORMAT.md §4.2 step 6 says. Returns the
+    /// sequence word of the consistent copy, as loaded.
+    pub(crate) fn read(&self, words: usize, out: &mut Vec<u64>) -> Result<u64, Failure> {
         self.read_with(words, |_| 0, out)
     }
 
@@ -73,7 +82,7 @@ impl<'a> SeqLock<'a> {
         k: u32,
         capacity: usize,
         out: &mut Vec<u64>,
-    ) -> Result<(), Failure> {
+    ) -> Result<u64, Failure> {
         let order = self.order;
         self.read_with(
             HISTOGRAM_HEAD_WORDS,
@@ -92,7 +101,7 @@ impl<'a> SeqLock<'a> {
         head: usize,
         more: impl Fn(&[u64]) -> usize,
         out: &mut Vec<u64>,
-    ) -> Result<(), Failure> {
+    ) -> Result<u64, Failure> {
         for attempt in 1..=SEQ_READ_ATTEMPTS {
             if let Some(stamp) = self.begin_read() {
                 if !self.region.load_words(self.offset, head, out) {
@@ -103,10 +112,12 @@ impl<'a> SeqLock<'a> {
                     return Err(Failure::OutOfBounds);
                 }
                 if self.validate(stamp) {
-                    for w in out.iter_mut() {
-                        *w = self.order.word(*w);
+                    if self.order != ByteOrder::NATIVE {
+                        for w in out.iter_mut() {
+                            *w = w.swap_bytes();
+                        }
                     }
-                    return Ok(());
+                    return Ok(stamp.0);
                 }
             } else if self.region.load(self.offset).is_none() {
                 return Err(Failure::OutOfBounds);
@@ -139,8 +150,10 @@ mod tests {
         let (_f, r) = region_of(&[4, 10, 20, 7, 30]);
         let lock = SeqLock::new(&r, 0, ByteOrder::NATIVE);
         let mut out = Vec::new();
-        assert_eq!(lock.read(3, &mut out), Ok(()));
+        assert_eq!(lock.read(3, &mut out), Ok(4), "the stamp of the copy");
         assert_eq!(out, vec![4, 10, 20]);
+        assert!(lock.unchanged_since(4));
+        assert!(!lock.unchanged_since(2));
         let odd = SeqLock::new(&r, 24, ByteOrder::NATIVE);
         assert_eq!(odd.begin_read(), None);
         assert_eq!(odd.read(2, &mut out), Err(Failure::Busy));
@@ -158,7 +171,11 @@ mod tests {
         let (_f, r) = region_of(&[2u64.swap_bytes(), 5u64.swap_bytes()]);
         let lock = SeqLock::new(&r, 0, other);
         let mut out = Vec::new();
-        assert_eq!(lock.read(2, &mut out), Ok(()));
+        assert_eq!(
+            lock.read(2, &mut out),
+            Ok(2u64.swap_bytes()),
+            "the stamp as loaded"
+        );
         assert_eq!(out, vec![2, 5]);
         // the parity is judged after swapping: 1 swapped is even in native order
         let (_f2, r2) = region_of(&[1u64.swap_bytes()]);

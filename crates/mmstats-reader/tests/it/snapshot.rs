@@ -148,3 +148,32 @@ fn the_closed_and_process_bits_are_followed() {
     assert!(snap.info.process_totals);
     assert!(file.info().closed);
 }
+
+#[test]
+fn an_unchanged_sequence_word_means_the_value_is_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&[text("t", 8)]);
+    let word = |s: &[u8; 8]| u64::from_ne_bytes(*s);
+    image.set_words("t", &[2, 3, word(b"old\0\0\0\0\0")]);
+    let path = image.write(dir.path(), "memo.mmstats");
+    let at = image.offset("t");
+    let mut file = StatsFile::open(&path).unwrap();
+    let text_of = |file: &mut StatsFile| file.snapshot().unwrap().fields[0].value.clone();
+    assert_eq!(text_of(&mut file), Ok(Value::Text("old".into())));
+
+    // Bytes changed behind the sequence word's back (only a broken writer does this): the
+    // word still says "unchanged", so the copy taken before is the value.
+    Image::poke(&path, at + 16, word(b"bad\0\0\0\0\0"));
+    assert_eq!(text_of(&mut file), Ok(Value::Text("old".into())));
+
+    // A real update moves the sequence word on: the value is read again.
+    Image::poke(&path, at + 16, word(b"new\0\0\0\0\0"));
+    Image::poke(&path, at, 4);
+    assert_eq!(text_of(&mut file), Ok(Value::Text("new".into())));
+    // Left odd afterwards (a writer that died mid-update): never the old copy.
+    Image::poke(&path, at, 5);
+    assert_eq!(
+        file.snapshot().unwrap().fields[0].value,
+        Err(ValueError::WriterDied)
+    );
+}
