@@ -1,0 +1,76 @@
+//! `format-spec/reference/read_mmstats.py`, a reader written in Python from FORMAT.md alone,
+//! reads every test vector exactly as the vector's JSON says, and refuses broken files: the
+//! specification is complete enough to build a compatible reader from it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn spec() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../format-spec")
+}
+
+fn python(args: &[&Path]) -> std::process::Output {
+    Command::new("python3")
+        .arg(spec().join("reference/read_mmstats.py"))
+        .args(args)
+        .output()
+        .expect("python3 runs (scripts/test installs it if missing)")
+}
+
+#[test]
+fn the_reference_reader_reads_every_vector_exactly() {
+    let mut vectors: Vec<PathBuf> = std::fs::read_dir(spec().join("vectors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mmstats"))
+        .collect();
+    vectors.sort();
+    assert!(vectors.len() >= 9, "{vectors:?}");
+    for v in &vectors {
+        let out = python(&[v]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            v.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(v.with_extension("json")).unwrap())
+                .unwrap();
+        // serde_json's equality tells integers from floats: 0 is not 0.0.
+        assert_eq!(got, want, "{}", v.display());
+    }
+}
+
+#[test]
+fn the_reference_reader_refuses_broken_files_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(spec().join("vectors/scalars.mmstats")).unwrap();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("truncated", good[..300].to_vec(), "file_length"),
+        ("future", [&[3u8][..], &good[1..]].concat(), "newer"),
+        (
+            "foreign",
+            b"\x7fELF\x02\x01\x01\x00 and more".to_vec(),
+            "not an mmstats file",
+        ),
+        ("empty", Vec::new(), "empty"),
+    ];
+    for (name, bytes, why) in cases {
+        let path = dir.path().join(format!("{name}.mmstats"));
+        std::fs::write(&path, bytes).unwrap();
+        let out = python(&[&path, &spec().join("vectors/scalars.mmstats")]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains(why),
+            "{name}: {err}"
+        );
+        // the good file after the bad one is still read
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("\"format_version\": 2"),
+            "{name}"
+        );
+    }
+}
