@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::bytes::ByteOrder;
 use crate::codes::{Combine, Kind, ValueType};
 use crate::error::FormatError;
-use crate::layout::{self, RECORD_LEN, limits, record as r};
+use crate::header::Header;
+use crate::layout::{self, HEADER_LEN, RECORD_LEN, limits, record as r};
 
 /// A field's metadata: what a writer declares and a reader decodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +270,37 @@ pub struct TableView<'a> {
     pub values_offset: u32,
     /// `values_used`.
     pub values_used: u64,
+}
+
+/// Decodes and validates a byte copy of a whole file (FORMAT.md §2.4 and §3.4): its header and
+/// every published field. For files read in one piece, such as test vectors; a reader of a live
+/// mapping copies the areas itself in the order of §7.
+pub fn decode_file(bytes: &[u8]) -> Result<(Header, Vec<Field>), FormatError> {
+    let header = Header::decode(bytes, bytes.len() as u64)?;
+    let g = header.geometry;
+    let table_end = HEADER_LEN + header.live.field_count as usize * RECORD_LEN;
+    let strings_start = g.strings_offset as usize;
+    let strings_end = strings_start + header.live.strings_used as usize;
+    let out_of_bounds = |what, offset: usize, end: usize| FormatError::OutOfBounds {
+        index: 0,
+        what,
+        offset: offset as u64,
+        len: (end - offset) as u64,
+    };
+    let fields = TableView {
+        order: header.byte_order,
+        table: bytes
+            .get(HEADER_LEN..table_end)
+            .ok_or_else(|| out_of_bounds("field table", HEADER_LEN, table_end))?,
+        strings_offset: g.strings_offset,
+        strings: bytes
+            .get(strings_start..strings_end)
+            .ok_or_else(|| out_of_bounds("string area", strings_start, strings_end))?,
+        values_offset: g.values_offset,
+        values_used: header.live.values_used,
+    }
+    .decode()?;
+    Ok((header, fields))
 }
 
 impl TableView<'_> {

@@ -203,7 +203,6 @@ impl Placement {
 mod tests {
     use super::*;
     use crate::codes::{Kind, ValueType};
-    use crate::field::TableView;
 
     #[test]
     fn placed_fields_decode_back() {
@@ -222,19 +221,8 @@ mod tests {
         }
         let header = plan.header(Identity::default());
         image[..HEADER_LEN].copy_from_slice(&header.encode());
-        let h = Header::decode(&image, image.len() as u64).unwrap();
+        let (h, fields) = crate::field::decode_file(&image).unwrap();
         assert_eq!(h.live.field_count, 2);
-        let table_end = HEADER_LEN + 2 * RECORD_LEN;
-        let s0 = h.geometry.strings_offset as usize;
-        let view = TableView {
-            order: h.byte_order,
-            table: &image[HEADER_LEN..table_end],
-            strings_offset: h.geometry.strings_offset,
-            strings: &image[s0..s0 + h.live.strings_used as usize],
-            values_offset: h.geometry.values_offset,
-            values_used: h.live.values_used,
-        };
-        let fields = view.decode().unwrap();
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[0].meta, metas[0]);
         assert_eq!(fields[1].meta, metas[1]);

@@ -267,6 +267,15 @@ impl Value {
         }
     }
 
+    /// The one derived value named `name` (`p99`, `mean`, `rate`, ...), if this value has it;
+    /// see [`Value::exposed`].
+    pub fn derived(&self, kind: Kind, now: f64, created: f64, name: &str) -> Option<f64> {
+        self.exposed(kind, now, created)
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, x)| x)
+    }
+
     /// The derived values this field exposes, as `(suffix, value)`: a reader shows them as
     /// `label.suffix` (FORMAT.md §5). `now` and `created` are Unix seconds, for windows.
     pub fn exposed(&self, kind: Kind, now: f64, created: f64) -> Vec<(&'static str, f64)> {

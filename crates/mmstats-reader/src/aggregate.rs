@@ -133,7 +133,7 @@ impl Group {
                 }
                 true
             }
-            Combine::Sum | Combine::Avg => add(&mut self.acc, v),
+            Combine::Sum | Combine::Avg => merge(&mut self.acc, v),
         }
     }
 
@@ -174,8 +174,10 @@ fn compatible(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Adds `v` into `acc`; `false` if their shapes differ.
-fn add(acc: &mut Value, v: &Value) -> bool {
+/// Adds `v` into `acc` as the `sum` rule does: numbers and counts added, histograms merged
+/// bucket by bucket, windows slot by slot, averages by count and sum; `false` (and `acc`
+/// unchanged) if their shapes differ.
+pub fn merge(acc: &mut Value, v: &Value) -> bool {
     match (acc, v) {
         (Value::Number(a), Value::Number(b)) => match add_num(*a, *b) {
             Some(n) => {

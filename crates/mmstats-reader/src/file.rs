@@ -112,6 +112,27 @@ struct Slot {
 /// Largest version-1 file we read (the original writer's files are a few pages).
 const V1_MAX_LEN: u64 = 16 << 20;
 
+impl FileInfo {
+    /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
+    /// identity, no writer name, neither closed nor a process's totals.
+    pub fn new(version: FormatVersion, dev_ino: (u64, u64)) -> FileInfo {
+        FileInfo {
+            version,
+            pid: None,
+            tid: None,
+            uid: None,
+            gid: None,
+            start_time: None,
+            boot_id: None,
+            created: None,
+            writer: String::new(),
+            closed: false,
+            process_totals: false,
+            dev_ino,
+        }
+    }
+}
+
 impl StatsFile {
     /// Opens and validates a file of either format, following symlinks.
     pub fn open(path: impl AsRef<Path>) -> Result<StatsFile, ReadError> {
@@ -179,20 +200,7 @@ impl StatsFile {
                     path: path.to_path_buf(),
                     nofollow,
                     file,
-                    info: Arc::new(FileInfo {
-                        version: FormatVersion::V2,
-                        pid: None,
-                        tid: None,
-                        uid: None,
-                        gid: None,
-                        start_time: None,
-                        boot_id: None,
-                        created: None,
-                        writer: String::new(),
-                        closed: false,
-                        process_totals: false,
-                        dev_ino,
-                    }),
+                    info: Arc::new(FileInfo::new(FormatVersion::V2, dev_ino)),
                     fields: Vec::new(),
                     source: Source::V2(Mapped {
                         region,
@@ -402,7 +410,6 @@ impl StatsFile {
         }
         let id = &header.identity;
         let info = FileInfo {
-            version: FormatVersion::V2,
             pid: Some(id.pid),
             tid: Some(id.tid),
             uid: Some(id.uid),
@@ -413,7 +420,7 @@ impl StatsFile {
             writer: id.writer.clone(),
             closed: header.live.state & layout::state::CLOSED != 0,
             process_totals: header.live.state & layout::state::PROCESS != 0,
-            dev_ino: self.info.dev_ino,
+            ..FileInfo::new(FormatVersion::V2, self.info.dev_ino)
         };
         if *self.info != info {
             self.info = Arc::new(info);

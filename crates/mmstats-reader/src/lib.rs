@@ -42,7 +42,7 @@
 //! atomic loads and never forms a reference to shared memory; the rest of the crate is safe.
 #![deny(unsafe_code)]
 
-pub use aggregate::{Combined, combine};
+pub use aggregate::{Combined, combine, merge};
 pub use discover::{default_dir, default_glob, discover};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};

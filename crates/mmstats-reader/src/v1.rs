@@ -27,18 +27,13 @@ pub(crate) fn decode(
         _ => String::new(),
     };
     let info = FileInfo {
-        version: FormatVersion::V1,
         pid: id("sys.pid"),
         tid: id("sys.tid"),
         uid: id("sys.uid"),
         gid: id("sys.gid"),
-        start_time: None,
-        boot_id: None,
         created,
         writer,
-        closed: false,
-        process_totals: false,
-        dev_ino,
+        ..FileInfo::new(FormatVersion::V1, dev_ino)
     };
     let (metas, values) = fields.into_iter().map(|f| (f.meta, f.value)).unzip();
     Ok((info, metas, values))

@@ -275,26 +275,14 @@ mod tests {
     use crate::region::Region;
     use crate::seqlock::{begin_read, validate};
     use crate::stats::Stats;
-    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN};
-    use mmstats_format::{Header, TableView};
     use std::path::Path;
     use std::sync::atomic::AtomicBool;
 
     /// The value offset and word count of every field, read from the file's bytes.
     fn slots(path: &Path) -> Vec<(String, usize, usize)> {
         let bytes = std::fs::read(path).unwrap();
-        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
-        let s0 = h.geometry.strings_offset as usize;
-        let view = TableView {
-            order: h.byte_order,
-            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
-            strings_offset: h.geometry.strings_offset,
-            strings: &bytes[s0..s0 + h.live.strings_used as usize],
-            values_offset: h.geometry.values_offset,
-            values_used: h.live.values_used,
-        };
-        view.decode()
-            .unwrap()
+        let (_, fields) = mmstats_format::decode_file(&bytes).unwrap();
+        fields
             .into_iter()
             .map(|f| {
                 (

@@ -2,7 +2,7 @@
 //! the program. Updating a counter costs a load and a store: no lock, no atomic
 //! read-modify-write, no system call.
 //!
-//! Each [`Stats`] object owns one file (usually one per thread), laid out as
+//! Each [`Stats`](struct@Stats) object owns one file (usually one per thread), laid out as
 //! `format-spec/FORMAT.md` describes. Fields are registered at any time; each registration
 //! returns a handle that updates the field's value in place: [`Counter`], [`Gauge`], [`Text`],
 //! [`Timestamp`].
@@ -60,7 +60,7 @@
 //!
 //! # Lifetime
 //!
-//! Dropping a [`Stats`] (or [`Stats::close`], which reports errors) marks the file `CLOSED`,
+//! Dropping a [`Stats`](struct@Stats) (or [`Stats::close`], which reports errors) marks the file `CLOSED`,
 //! removes it unless [`Options::keep`] was set, and releases its lock. After a crash the file
 //! and its last values stay readable; tools treat it as stale once its lock is free and its
 //! process gone.

@@ -271,7 +271,7 @@ impl Stats {
 
     /// Declares counts and sums of values of type `T` in `slots` one-second slots (2 to 3600),
     /// for rates and means over the last `slots` seconds (FORMAT.md §5.7). Wider slots:
-    /// [`Windowed::register_with_width`].
+    /// [`Register::width`].
     pub fn windowed<T: Numeric>(&self, label: &str, slots: u32) -> Register<'_, Windowed<T>> {
         let mut r = self.declare(label);
         r.decl.capacity = Some(slots);
@@ -475,30 +475,14 @@ impl Drop for Stats {
 mod tests {
     use super::*;
     use crate::seqlock::{begin_read, validate};
-    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN};
-    use mmstats_format::{Header, TableView};
     use std::sync::atomic::AtomicBool;
     use std::sync::atomic::Ordering::Relaxed;
 
     /// The value offset and length of `label`, read from the file's bytes.
     fn slot_of(path: &Path, label: &str) -> (usize, usize) {
         let bytes = std::fs::read(path).unwrap();
-        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
-        let s0 = h.geometry.strings_offset as usize;
-        let view = TableView {
-            order: h.byte_order,
-            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
-            strings_offset: h.geometry.strings_offset,
-            strings: &bytes[s0..s0 + h.live.strings_used as usize],
-            values_offset: h.geometry.values_offset,
-            values_used: h.live.values_used,
-        };
-        let f = view
-            .decode()
-            .unwrap()
-            .into_iter()
-            .find(|f| f.meta.label == label)
-            .unwrap();
+        let (_, fields) = mmstats_format::decode_file(&bytes).unwrap();
+        let f = fields.into_iter().find(|f| f.meta.label == label).unwrap();
         (f.value_offset as usize, f.value_length as usize)
     }
 

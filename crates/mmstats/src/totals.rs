@@ -298,8 +298,8 @@ fn add_int(_: ValueType, a: u64, b: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_format::layout::{HEADER_LEN, RECORD_LEN, state};
-    use mmstats_format::{FieldMeta, Header, Histogram, Num, TableView, Value, bucket_index};
+    use mmstats_format::layout::state;
+    use mmstats_format::{FieldMeta, Header, Histogram, Num, Value, bucket_index};
 
     /// A type of its own, so this test's totals file is not another test's.
     struct FoldTest;
@@ -348,19 +348,8 @@ mod tests {
 
     fn values(path: &std::path::Path) -> (Header, Vec<(String, Value)>) {
         let bytes = std::fs::read(path).unwrap();
-        let h = Header::decode(&bytes, bytes.len() as u64).unwrap();
-        let s0 = h.geometry.strings_offset as usize;
-        let view = TableView {
-            order: h.byte_order,
-            table: &bytes[HEADER_LEN..HEADER_LEN + h.live.field_count as usize * RECORD_LEN],
-            strings_offset: h.geometry.strings_offset,
-            strings: &bytes[s0..s0 + h.live.strings_used as usize],
-            values_offset: h.geometry.values_offset,
-            values_used: h.live.values_used,
-        };
-        let out = view
-            .decode()
-            .unwrap()
+        let (h, fields) = mmstats_format::decode_file(&bytes).unwrap();
+        let out = fields
             .into_iter()
             .map(|f| {
                 let start = f.value_offset as usize;

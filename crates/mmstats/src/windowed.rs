@@ -26,7 +26,6 @@ use crate::decl::{FieldDecl, Handle};
 use crate::error::Error;
 use crate::region::Slot;
 use crate::seqlock::WriteGuard;
-use crate::stats::Stats;
 
 /// The default number of slots when the declaration gives none: a minute of 1 s slots.
 pub const DEFAULT_SLOTS: u32 = 60;
@@ -37,8 +36,8 @@ const SUM: usize = 2;
 const PERIODS: usize = 3;
 
 /// Counts and sums of the values recorded in each of the last S periods of W seconds
-/// (FORMAT.md §5.7); S is the declaration's capacity (default [`DEFAULT_SLOTS`]), W is 1 unless
-/// registered with [`Windowed::register_with_width`]. Readers show `label.count` (since
+/// (FORMAT.md §5.7); S is the declaration's capacity (default [`DEFAULT_SLOTS`]), W its width
+/// (default 1: [`crate::Register::width`], `#[stat(width = N)]`). Readers show `label.count` (since
 /// creation), `label.rate` (values per second over the window) and `label.mean`.
 ///
 /// ```
@@ -161,19 +160,6 @@ impl<T: Numeric> Windowed<T> {
     /// The slot width W in seconds.
     pub fn width(&self) -> u64 {
         self.width
-    }
-
-    /// Registers a windowed field of `decl.capacity` slots (default [`DEFAULT_SLOTS`]) of
-    /// `width` seconds each (1 to 3600) in `stats`.
-    pub fn register_with_width(
-        stats: &Stats,
-        decl: FieldDecl,
-        width: u16,
-    ) -> Result<Windowed<T>, Error> {
-        stats.register(FieldDecl {
-            width: Some(width),
-            ..decl
-        })
     }
 
     fn with_width(slot: Slot, width: u64) -> Windowed<T> {

@@ -1,6 +1,7 @@
 //! `pollstats --tui` end to end in a real terminal (tmux): it shows a live writer's fields,
 //! filters with `/`, and restores the terminal when `q` quits.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -47,6 +48,40 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Starts `pollstats --tui` over `dir` in a detached tmux session of `width` x `height`
+    /// named after `name` and this process; when it exits the pane prints `EXITED <status>`
+    /// and stays open for the test to read.
+    fn pollstats_tui(name: &str, dir: &Path, width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            session: format!("{name}-{}", std::process::id()),
+        };
+        let command = format!(
+            "MMSTATS_PATH='{}' TERM=xterm-256color '{}' --tui; echo \"EXITED $?\"; sleep 30",
+            dir.display(),
+            workspace_bin("pollstats").display()
+        );
+        let (w, h) = (width.to_string(), height.to_string());
+        let started = tmux.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &tmux.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            &command,
+        ]);
+        assert!(
+            started.status.success(),
+            "{}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+        tmux
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-session", "-t", &self.session]);
@@ -57,32 +92,7 @@ impl Drop for Tmux {
 fn full_screen_mode_shows_filters_and_quits_cleanly() {
     let dir = StatsDir::new();
     let _child = WriterChild::start(CHILD, dir.path(), 50);
-    let tool = workspace_bin("pollstats");
-    let session = format!("mmstats-tui-{}", std::process::id());
-    let command = format!(
-        "MMSTATS_PATH='{}' TERM=xterm-256color '{}' --tui; echo \"EXITED $?\"; sleep 30",
-        dir.path().display(),
-        tool.display()
-    );
-    let tmux = Tmux {
-        session: session.clone(),
-    };
-    let started = tmux.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "35",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    let tmux = Tmux::pollstats_tui("mmstats-tui", dir.path(), 120, 35);
 
     let screen = tmux.wait_for("the fields to show", |s| {
         s.contains("ticks") && s.contains("status")
@@ -124,35 +134,10 @@ fn child_of(shell: u32) -> u32 {
 fn sigterm_restores_the_terminal() {
     let dir = StatsDir::new();
     let _child = WriterChild::start(CHILD, dir.path(), 50);
-    let tool = workspace_bin("pollstats");
-    let session = format!("mmstats-tui-term-{}", std::process::id());
-    let command = format!(
-        "MMSTATS_PATH='{}' TERM=xterm-256color '{}' --tui; echo \"EXITED $?\"; sleep 30",
-        dir.path().display(),
-        tool.display()
-    );
-    let tmux = Tmux {
-        session: session.clone(),
-    };
-    let started = tmux.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    let tmux = Tmux::pollstats_tui("mmstats-tui-term", dir.path(), 100, 30);
     tmux.wait_for("the fields to show", |s| s.contains("ticks"));
 
-    let out = tmux.tmux(&["display-message", "-p", "-t", &session, "#{pane_pid}"]);
+    let out = tmux.tmux(&["display-message", "-p", "-t", &tmux.session, "#{pane_pid}"]);
     let shell: u32 = String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()

@@ -395,18 +395,10 @@ mod tests {
         Snapshot {
             path: PathBuf::from(path),
             info: Arc::new(FileInfo {
-                version: FormatVersion::V2,
                 pid: Some(5),
                 tid: Some(6),
-                uid: None,
-                gid: None,
-                start_time: None,
-                boot_id: None,
                 created: Some(UNIX_EPOCH),
-                writer: String::new(),
-                closed: false,
-                process_totals: false,
-                dev_ino: (0, 0),
+                ..FileInfo::new(FormatVersion::V2, (0, 0))
             }),
             taken,
             fields: fields

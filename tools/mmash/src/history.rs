@@ -335,18 +335,9 @@ mod tests {
         Snapshot {
             path: PathBuf::from("/x/a-1-1.mmstats"),
             info: Arc::new(FileInfo {
-                version: FormatVersion::V2,
                 pid: Some(1),
                 tid: Some(1),
-                uid: None,
-                gid: None,
-                start_time: None,
-                boot_id: None,
-                created: None,
-                writer: String::new(),
-                closed: false,
-                process_totals: false,
-                dev_ino: (0, 0),
+                ..FileInfo::new(FormatVersion::V2, (0, 0))
             }),
             taken: SystemTime::now(),
             fields: fields

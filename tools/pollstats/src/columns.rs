@@ -90,18 +90,10 @@ pub(crate) mod tests {
         Snapshot {
             path: PathBuf::from(format!("/s/{name}.mmstats")),
             info: Arc::new(FileInfo {
-                version: FormatVersion::V2,
                 pid: Some(name.len() as u32 * 100),
                 tid: Some(1),
-                uid: None,
-                gid: None,
-                start_time: None,
-                boot_id: None,
                 created: Some(UNIX_EPOCH + Duration::from_secs(1000)),
-                writer: String::new(),
-                closed: false,
-                process_totals: false,
-                dev_ino: (1, name.len() as u64),
+                ..FileInfo::new(FormatVersion::V2, (1, name.len() as u64))
             }),
             taken: UNIX_EPOCH + Duration::from_secs_f64(at),
             fields: fields

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use mmstats_reader::render::text::{derived_unit, field_unit, unix_seconds};
-use mmstats_reader::{Combine, FieldMeta, Histogram, Kind, Num, Snapshot, Value};
+use mmstats_reader::{Combine, FieldMeta, Histogram, Kind, Snapshot, Value};
 
 use crate::columns::lookup;
 
@@ -51,11 +51,7 @@ pub fn cumulative(label: &str, sfx: &str, snaps: &[&Snapshot]) -> Option<f64> {
             f.value.as_ref().ok()
         })
         .collect();
-    merge_values(&values)?
-        .exposed(kind?, 0.0, 0.0)
-        .into_iter()
-        .find(|(n, _)| *n == sfx)
-        .map(|(_, x)| x)
+    merge_values(&values)?.derived(kind?, 0.0, 0.0, sfx)
 }
 
 /// Remembers previous samples to compute rates and interval means.
@@ -108,39 +104,13 @@ fn combine(rule: Combine, values: &[(f64, Option<SystemTime>)]) -> Option<f64> {
     })
 }
 
+/// The values of several files added into one, as the `sum` rule does (histograms merged,
+/// averages by count and sum); values of another shape than the first are left out.
 fn merge_values(values: &[&Value]) -> Option<Value> {
     let mut it = values.iter();
     let mut acc = (*it.next()?).clone();
     for v in it {
-        match (&mut acc, v) {
-            (Value::Histogram(a), Value::Histogram(b)) => {
-                a.merge(b);
-            }
-            (Value::Average { count, sum }, Value::Average { count: c, sum: s }) => {
-                *count += c;
-                *sum = Num::F(sum.as_f64() + s.as_f64());
-            }
-            (
-                Value::MovingAverage {
-                    count,
-                    window_count,
-                    window_sum,
-                    last,
-                },
-                Value::MovingAverage {
-                    count: c,
-                    window_count: wc,
-                    window_sum: ws,
-                    last: l,
-                },
-            ) => {
-                *count += c;
-                *window_count += wc;
-                *window_sum = Num::F(window_sum.as_f64() + ws.as_f64());
-                *last = *l;
-            }
-            _ => {}
-        }
+        mmstats_reader::merge(&mut acc, v);
     }
     Some(acc)
 }
@@ -191,10 +161,8 @@ impl Rates {
                     .iter()
                     .filter_map(|(s, m, v, _)| {
                         let created = s.info.created.map(unix_seconds).unwrap_or(0.0);
-                        v.exposed(m.kind, unix_seconds(s.taken), created)
-                            .into_iter()
-                            .find(|(n, _)| *n == sfx)
-                            .map(|(_, x)| (x, s.info.created))
+                        v.derived(m.kind, unix_seconds(s.taken), created, sfx)
+                            .map(|x| (x, s.info.created))
                     })
                     .collect();
                 let rule = if matches!(sfx, "rate" | "count") {
@@ -224,22 +192,12 @@ impl Rates {
                         None => merged = Some(delta),
                     }
                 }
-                cell.value = merged.and_then(|m| {
-                    Value::Histogram(m)
-                        .exposed(meta.kind, 0.0, 0.0)
-                        .into_iter()
-                        .find(|(n, _)| *n == sfx)
-                        .map(|(_, x)| x)
-                });
+                cell.value =
+                    merged.and_then(|m| Value::Histogram(m).derived(meta.kind, 0.0, 0.0, sfx));
             } else {
                 let values: Vec<&Value> = found.iter().map(|(_, _, v, _)| *v).collect();
-                cell.value = merge_values(&values).and_then(|merged| {
-                    merged
-                        .exposed(meta.kind, 0.0, 0.0)
-                        .into_iter()
-                        .find(|(n, _)| *n == sfx)
-                        .map(|(_, x)| x)
-                });
+                cell.value = merge_values(&values)
+                    .and_then(|merged| merged.derived(meta.kind, 0.0, 0.0, sfx));
             }
             return cell;
         }
@@ -325,10 +283,8 @@ impl Rates {
                     .iter()
                     .filter_map(|(s, m, v, _)| {
                         let created = s.info.created.map(unix_seconds).unwrap_or(0.0);
-                        v.exposed(m.kind, unix_seconds(s.taken), created)
-                            .into_iter()
-                            .find(|(n, _)| *n == "rate")
-                            .map(|(_, x)| (x, None))
+                        v.derived(m.kind, unix_seconds(s.taken), created, "rate")
+                            .map(|x| (x, None))
                     })
                     .collect();
                 cell.value = combine(Combine::Sum, &per);
@@ -347,7 +303,7 @@ impl Rates {
 mod tests {
     use super::*;
     use crate::columns::tests::{m, snap};
-    use mmstats_reader::ValueType;
+    use mmstats_reader::{Num, ValueType};
 
     fn counter(name: &str, at: f64, v: u64) -> Snapshot {
         snap(

@@ -119,18 +119,7 @@ mod tests {
         let snap = Snapshot {
             path: PathBuf::from("/s/x.mmstats"),
             info: Arc::new(FileInfo {
-                version: FormatVersion::V2,
-                pid: None,
-                tid: None,
-                uid: None,
-                gid: None,
-                start_time: None,
-                boot_id: None,
-                created: None,
-                writer: String::new(),
-                closed: false,
-                process_totals: false,
-                dev_ino: (0, 0),
+                ..FileInfo::new(FormatVersion::V2, (0, 0))
             }),
             taken: SystemTime::UNIX_EPOCH,
             fields: fields

@@ -197,18 +197,13 @@ mod tests {
         Snapshot {
             path: PathBuf::from("/tmp/a.mmstats"),
             info: Arc::new(FileInfo {
-                version: FormatVersion::V2,
                 pid: Some(7),
                 tid: Some(8),
                 uid: Some(1),
                 gid: Some(2),
-                start_time: None,
-                boot_id: None,
                 created: Some(UNIX_EPOCH + Duration::from_secs(100)),
                 writer: "w".into(),
-                closed: false,
-                process_totals: false,
-                dev_ino: (0, 0),
+                ..FileInfo::new(FormatVersion::V2, (0, 0))
             }),
             taken: UNIX_EPOCH + Duration::from_millis(200_500),
             fields: vec![

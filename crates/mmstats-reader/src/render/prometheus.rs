@@ -527,18 +527,12 @@ mod tests {
 
     fn info(pid: u32, tid: u32) -> Arc<FileInfo> {
         Arc::new(FileInfo {
-            version: FormatVersion::V2,
             pid: Some(pid),
             tid: Some(tid),
             uid: Some(0),
             gid: Some(0),
-            start_time: None,
-            boot_id: None,
-            created: None,
             writer: "test".into(),
-            closed: false,
-            process_totals: false,
-            dev_ino: (0, 0),
+            ..FileInfo::new(FormatVersion::V2, (0, 0))
         })
     }
 

@@ -366,18 +366,14 @@ mod tests {
         Snapshot {
             path: PathBuf::from("/run/x/web-1-2.mmstats"),
             info: Arc::new(FileInfo {
-                version: FormatVersion::V2,
                 pid: Some(1),
                 tid: Some(2),
                 uid: Some(1000),
                 gid: Some(1000),
                 start_time: Some(5),
-                boot_id: None,
                 created: Some(UNIX_EPOCH + Duration::from_secs(1_000)),
                 writer: "mmstats-rust 0.1.0".into(),
-                closed: false,
-                process_totals: false,
-                dev_ino: (1, 2),
+                ..FileInfo::new(FormatVersion::V2, (1, 2))
             }),
             taken: UNIX_EPOCH + Duration::from_secs(1_010),
             fields: fields

@@ -14,18 +14,12 @@ fn snapshot(created_secs: u64, fields: Vec<(FieldMeta, Result<Value, ValueError>
     Snapshot {
         path: PathBuf::from(format!("/x/{created_secs}.mmstats")),
         info: Arc::new(FileInfo {
-            version: FormatVersion::V2,
             pid: Some(1),
             tid: Some(1),
             uid: Some(0),
             gid: Some(0),
-            start_time: None,
-            boot_id: None,
             created: Some(created),
-            writer: String::new(),
-            closed: false,
-            process_totals: false,
-            dev_ino: (0, created_secs),
+            ..FileInfo::new(FormatVersion::V2, (0, created_secs))
         }),
         taken: SystemTime::now(),
         fields: fields

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use mmstats_format::{Field, Header, TableView, Value, layout::HEADER_LEN, layout::RECORD_LEN};
+use mmstats_format::{Field, Header, Value};
 
 /// A decoded copy of a whole file.
 #[derive(Debug)]
@@ -45,18 +45,7 @@ impl Decoded {
 /// Reads and validates the file at `path`.
 pub(crate) fn decode(path: &Path) -> Decoded {
     let bytes = std::fs::read(path).unwrap();
-    let header = Header::decode(&bytes, bytes.len() as u64).unwrap();
-    let count = header.live.field_count as usize;
-    let s0 = header.geometry.strings_offset as usize;
-    let view = TableView {
-        order: header.byte_order,
-        table: &bytes[HEADER_LEN..HEADER_LEN + count * RECORD_LEN],
-        strings_offset: header.geometry.strings_offset,
-        strings: &bytes[s0..s0 + header.live.strings_used as usize],
-        values_offset: header.geometry.values_offset,
-        values_used: header.live.values_used,
-    };
-    let fields = view.decode().unwrap();
+    let (header, fields) = mmstats_format::decode_file(&bytes).unwrap();
     Decoded {
         header,
         fields,

@@ -283,7 +283,11 @@ fn windowed_rates_follow_a_known_pace_and_decay_when_idle() {
 fn windowed_with_wider_slots_and_real_time() {
     let tmp = tempfile::tempdir().unwrap();
     let s = stats(&tmp);
-    let w: Windowed<f64> = Windowed::register_with_width(&s, FieldDecl::new("temp"), 10).unwrap();
+    let w: Windowed<f64> = s
+        .windowed::<f64>("temp", mmstats::DEFAULT_SLOTS)
+        .width(10)
+        .register()
+        .unwrap();
     assert_eq!(w.width(), 10);
     w.record(20.0);
     w.record(22.0);
