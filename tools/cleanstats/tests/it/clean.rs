@@ -144,3 +144,41 @@ fn help_documents_crontab_and_exit_status() {
     assert!(help.contains("*/10 * * * * cleanstats --quiet"));
     assert!(help.contains("Exit status:"));
 }
+
+#[test]
+fn corrupt_truncated_empty_foreign_and_unreadable_files_are_never_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dead = stats(d, "dead.mmstats", FileBuilder::new(dead_pid(), 1));
+    let bad = crate::fixture::hostile_files(d);
+    let unreadable = d.join("unreadable.mmstats");
+    // As root a mode-000 file reads after all: it is then a valid file of pid 1, alive.
+    let readable_anyway = std::fs::File::open(&unreadable).is_ok();
+
+    let (out, err) = output(&mut clean(d), if readable_anyway { 0 } else { 1 });
+    assert!(!dead.exists(), "the dead writer's file goes\n{out}{err}");
+    for name in &bad {
+        assert!(
+            d.join(format!("{name}.mmstats")).symlink_metadata().is_ok(),
+            "{name} was removed\n{out}{err}"
+        );
+    }
+    for name in bad.iter().filter(|n| **n != "unreadable") {
+        let prefix = format!(
+            "cleanstats: skipped {}: ",
+            d.join(format!("{name}.mmstats")).display()
+        );
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with(&prefix)).count(),
+            1,
+            "{name}\n{err}"
+        );
+    }
+    let summary = out.lines().last().unwrap_or_default();
+    if readable_anyway {
+        assert_eq!(summary, "removed 1, 1 alive, 6 skipped", "{out}{err}");
+    } else {
+        assert!(err.contains(&unreadable.display().to_string()), "{err}");
+        assert!(summary.starts_with("removed 1, 0 alive"), "{out}{err}");
+    }
+}

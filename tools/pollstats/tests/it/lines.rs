@@ -304,3 +304,41 @@ fn the_full_screen_view_needs_a_terminal_and_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_files_are_reported_once_and_good_ones_still_polled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, 2, &builder(2, 10, 100.0, &[]));
+    let bad = crate::fixture::hostile_files(d);
+    // As root a mode-000 file reads after all: a valid file without mem.rss, then.
+    let readable_anyway = std::fs::File::open(d.join("unreadable.mmstats")).is_ok();
+
+    let o = poll(d)
+        .args(["--csv", "-d", "0.1", "-c", "3", "mem.rss"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let out = String::from_utf8(o.stdout).unwrap();
+    let (head, rows) = csv(&out);
+    assert_eq!(head, ["timestamp", "mem.rss"]);
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(rows.iter().all(|r| r[1] == "100"), "{out}");
+
+    let err = String::from_utf8(o.stderr).unwrap();
+    for name in bad
+        .iter()
+        .filter(|n| !(readable_anyway && **n == "unreadable"))
+    {
+        let prefix = format!(
+            "pollstats: {}: ",
+            d.join(format!("{name}.mmstats")).display()
+        );
+        assert_eq!(
+            err.lines().filter(|l| l.starts_with(&prefix)).count(),
+            1,
+            "{name}, once and not on every row:\n{err}"
+        );
+    }
+}

@@ -181,3 +181,34 @@ pub fn dead_pid() -> u32 {
     child.wait().expect("wait");
     pid
 }
+
+/// Writes one file of each kind a reader must refuse into `dir` (truncated, corrupt, empty,
+/// foreign, future version, a directory, an unreadable file) and returns their names. The
+/// unreadable one (mode 000) is readable after all when the tests run as root.
+#[allow(dead_code)]
+pub fn hostile_files(dir: &Path) -> Vec<&'static str> {
+    use std::os::unix::fs::PermissionsExt;
+    let image = FileBuilder::new(1, 2).counter("x", "", 1).image();
+    std::fs::write(dir.join("truncated.mmstats"), &image[..300]).unwrap();
+    let mut corrupt = image.clone();
+    corrupt[256 + 18] = 99; // the first record's kind
+    std::fs::write(dir.join("corrupt.mmstats"), &corrupt).unwrap();
+    std::fs::write(dir.join("empty.mmstats"), b"").unwrap();
+    std::fs::write(dir.join("foreign.mmstats"), b"#!/bin/sh\necho not stats\n").unwrap();
+    let mut future = image.clone();
+    future[0] = 9;
+    std::fs::write(dir.join("future.mmstats"), &future).unwrap();
+    std::fs::create_dir(dir.join("dir.mmstats")).unwrap();
+    let locked = dir.join("unreadable.mmstats");
+    std::fs::write(&locked, &image).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    vec![
+        "truncated",
+        "corrupt",
+        "empty",
+        "foreign",
+        "future",
+        "dir",
+        "unreadable",
+    ]
+}
