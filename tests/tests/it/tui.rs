@@ -53,14 +53,20 @@ impl Tmux {
     /// named after `name` and this process; when it exits the pane prints `EXITED <status>`
     /// and stays open for the test to read.
     fn pollstats_tui(name: &str, dir: &Path, width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            session: format!("{name}-{}", std::process::id()),
-        };
         let command = format!(
             "MMSTATS_PATH='{}' TERM=xterm-256color '{}' --tui; echo \"EXITED $?\"; sleep 30",
             dir.display(),
             workspace_bin("pollstats").display()
         );
+        Tmux::start(name, &command, width, height)
+    }
+
+    /// Runs the shell `command` in a detached tmux session of `width` x `height` named after
+    /// `name` and this process.
+    fn start(name: &str, command: &str, width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            session: format!("{name}-{}", std::process::id()),
+        };
         let (w, h) = (width.to_string(), height.to_string());
         let started = tmux.tmux(&[
             "new-session",
@@ -71,7 +77,7 @@ impl Tmux {
             &w,
             "-y",
             &h,
-            &command,
+            command,
         ]);
         assert!(
             started.status.success(),
@@ -163,4 +169,32 @@ fn sigterm_restores_the_terminal() {
         .find(|l| l.contains("EXITED"))
         .unwrap_or_default();
     assert!(line.starts_with("EXITED"), "{line:?}");
+}
+
+#[test]
+fn line_mode_reprints_its_header_when_the_terminal_resizes() {
+    let dir = StatsDir::new();
+    let _child = WriterChild::start(CHILD, dir.path(), 50);
+    let command = format!(
+        "MMSTATS_PATH='{}' TERM=xterm-256color '{}' -d 0.2 ticks,level; sleep 30",
+        dir.path().display(),
+        workspace_bin("pollstats").display()
+    );
+    let tmux = Tmux::start("mmstats-resize", &command, 100, 40);
+    let headers = |s: &str| {
+        s.lines()
+            .filter(|l| l.contains("ticks") && l.contains("level"))
+            .count()
+    };
+    // Rows come and the header is printed once: 40 rows fit before it is due again.
+    tmux.wait_for("a few rows under one header", |s| {
+        headers(s) == 1 && s.lines().filter(|l| !l.trim().is_empty()).count() >= 5
+    });
+    let resized = tmux.tmux(&["resize-window", "-t", &tmux.session, "-x", "80", "-y", "30"]);
+    assert!(
+        resized.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resized.stderr)
+    );
+    tmux.wait_for("the header again after the resize", |s| headers(s) == 2);
 }
