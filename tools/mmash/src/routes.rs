@@ -386,3 +386,21 @@ async fn login(AxState(state): AxState<Shared>, Form(form): Form<LoginForm>) -> 
     }
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_larger_than_the_bound_are_refused() {
+        assert_eq!(body_response(Ok(b"{}".to_vec())).status(), StatusCode::OK);
+        assert_eq!(
+            body_response(Ok(vec![b' '; MAX_BODY])).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            body_response(Ok(vec![b' '; MAX_BODY + 1])).status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+}
