@@ -537,14 +537,15 @@ fn version_1() -> (Vec<u8>, Json) {
         ("name", "16s", name),
     ]);
     let gauge = |label: &str, vt: ValueType, n: Value| (meta(label, Kind::Gauge, vt), n);
+    let system = |label: &str, vt: ValueType, n: Value| (meta(label, Kind::Constant, vt), n);
     let mut text = meta("name", Kind::Text, ValueType::Text);
     text.capacity = 16;
     let fields = [
-        gauge("sys.pid", ValueType::U32, num(Num::U(4242))),
-        gauge("sys.tid", ValueType::U32, num(Num::U(4243))),
-        gauge("sys.uid", ValueType::U32, num(Num::U(1000))),
-        gauge("sys.gid", ValueType::U32, num(Num::U(100))),
-        gauge("sys.created", ValueType::F64, num(Num::F(1_700_000_000.5))),
+        system("sys.pid", ValueType::U32, num(Num::U(4242))),
+        system("sys.tid", ValueType::U32, num(Num::U(4243))),
+        system("sys.uid", ValueType::U32, num(Num::U(1000))),
+        system("sys.gid", ValueType::U32, num(Num::U(100))),
+        system("sys.created", ValueType::F64, num(Num::F(1_700_000_000.5))),
         gauge("v.b", ValueType::I8, num(Num::I(-5))),
         gauge("v.B", ValueType::U8, num(Num::U(200))),
         gauge("v.h", ValueType::I16, num(Num::I(-300))),

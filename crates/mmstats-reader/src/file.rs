@@ -55,6 +55,9 @@ pub struct FileInfo {
     pub closed: bool,
     /// The file holds a process's totals folded from ended threads.
     pub process_totals: bool,
+    /// The thread's values were folded into its process file (FORMAT.md §6.4): they are
+    /// counted there, not here.
+    pub folded: bool,
     /// Device and inode, to notice a file replaced under the same name.
     pub dev_ino: (u64, u64),
 }
@@ -128,6 +131,7 @@ impl FileInfo {
             writer: String::new(),
             closed: false,
             process_totals: false,
+            folded: false,
             dev_ino,
         }
     }
@@ -314,6 +318,7 @@ impl StatsFile {
                     let bits = order.word(state);
                     info.closed = bits & layout::state::CLOSED != 0;
                     info.process_totals = bits & layout::state::PROCESS != 0;
+                    info.folded = bits & layout::state::FOLDED != 0;
                 }
                 fields
             }
@@ -322,8 +327,24 @@ impl StatsFile {
             path: self.path.clone(),
             info: Arc::clone(&self.info),
             taken,
+            fold_seq: self.fold_seq(),
             fields,
+            settled: true,
         })
+    }
+
+    /// The `fold_seq` word of a process file (FORMAT.md §6.4), loaded with acquire ordering;
+    /// `None` for other files.
+    pub fn fold_seq(&self) -> Option<u64> {
+        let Source::V2(m) = &self.source else {
+            return None;
+        };
+        if !self.info.process_totals {
+            return None;
+        }
+        let raw = m.region.load(h::FOLD_SEQ)?;
+        fence(Ordering::Acquire);
+        Some(m.order.word(raw))
     }
 
     /// True if the path now names a different file, or nothing. For a file opened with
@@ -420,6 +441,7 @@ impl StatsFile {
             writer: id.writer.clone(),
             closed: header.live.state & layout::state::CLOSED != 0,
             process_totals: header.live.state & layout::state::PROCESS != 0,
+            folded: header.live.state & layout::state::FOLDED != 0,
             ..FileInfo::new(FormatVersion::V2, self.info.dev_ino)
         };
         if *self.info != info {

@@ -46,11 +46,13 @@ pub use aggregate::{Combined, combine, merge};
 pub use discover::{default_dir, default_glob, discover};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
-pub use liveness::{Liveness, liveness};
+pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
+pub use liveness::{Liveness, by_identity, liveness};
 pub use mmstats_format::{
-    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType, Windowed,
-    bucket_bounds,
+    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
+    WindowSummary, Windowed, bucket_bounds,
 };
+pub use process::{ProcessId, boot_time, command_name, process_start};
 pub use scan::{Scan, Scanner, raise_open_file_limit};
 pub use snapshot::{FieldValue, Snapshot};
 
@@ -58,7 +60,9 @@ mod aggregate;
 mod discover;
 mod error;
 mod file;
+mod interval;
 mod liveness;
+mod process;
 mod region;
 pub mod render;
 mod scan;

@@ -18,8 +18,14 @@ pub struct Snapshot {
     pub info: Arc<FileInfo>,
     /// When the values were read.
     pub taken: SystemTime,
+    /// A process file's `fold_seq` as of this snapshot (FORMAT.md §6.4); `None` for others.
+    pub fold_seq: Option<u64>,
     /// One entry per field, in table order.
     pub fields: Vec<FieldValue>,
+    /// False if a fold into the process's file kept overlapping the read of its process
+    /// (FORMAT.md §6.5): values summed over this process may count a thread twice, and the
+    /// interval engine skips the process for this sample.
+    pub settled: bool,
 }
 
 /// One field's metadata and value in a snapshot.

@@ -376,6 +376,23 @@ impl Stats {
         self.fold_into = Some(key);
     }
 
+    /// Starts a fold into this process file: `fold_seq` becomes odd, so that readers retry
+    /// instead of counting a thread's values twice (FORMAT.md §6.4 step 1).
+    pub(crate) fn begin_fold(&self) {
+        let seq = self.live_word(h::FOLD_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Relaxed);
+        fence(Release);
+    }
+
+    /// Ends a fold of `thread` into this process file: marks the thread's file `FOLDED`, then
+    /// makes `fold_seq` even again (FORMAT.md §6.4 steps 3 and 4).
+    pub(crate) fn end_fold(&self, thread: &Stats) {
+        let st = thread.live_word(h::STATE);
+        st.store(st.load(Relaxed) | state::FOLDED, Release);
+        let seq = self.live_word(h::FOLD_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+    }
+
     /// Every published field.
     pub(crate) fn published(&self) -> Vec<Published> {
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);

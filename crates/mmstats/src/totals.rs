@@ -205,6 +205,7 @@ pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
         }
     };
     let totals = &all[index].stats;
+    totals.begin_fold();
     for field in stats.published() {
         if !matches!(
             field.meta.kind,
@@ -216,6 +217,7 @@ pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
             add(stats, &field, totals, &dst);
         }
     }
+    totals.end_fold(stats);
 }
 
 /// Adds one field's values into the same field of the totals file.

@@ -393,6 +393,8 @@ mod tests {
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
             path: PathBuf::from(path),
             info: Arc::new(FileInfo {
                 pid: Some(5),

@@ -333,6 +333,8 @@ mod tests {
 
     fn snap(fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
             path: PathBuf::from("/x/a-1-1.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(1),

@@ -195,6 +195,8 @@ mod tests {
         let mut req = FieldMeta::new("requests", Kind::Counter, ValueType::U64);
         req.help = "requests served".into();
         Snapshot {
+            fold_seq: None,
+            settled: true,
             path: PathBuf::from("/tmp/a.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(7),

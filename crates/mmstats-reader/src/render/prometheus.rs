@@ -35,7 +35,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
-use std::path::Path;
 
 use crate::{FieldMeta, Histogram, Kind, Num, Snapshot, Value};
 use mmstats_format::bucket_bounds;
@@ -62,28 +61,7 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     accept.contains("application/openmetrics-text")
 }
 
-/// The program name of a snapshot's writer: the `{CMD}` part of a `{CMD}-{PID}-{TID}` file
-/// name, else `/proc/<pid>/comm`, else empty.
-pub fn command_name(snap: &Snapshot) -> String {
-    if let Some(cmd) = cmd_from_file_name(&snap.path) {
-        return cmd;
-    }
-    snap.info
-        .pid
-        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
-        .map(|s| s.trim_end().to_string())
-        .unwrap_or_default()
-}
-
-fn cmd_from_file_name(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.rsplitn(3, '-');
-    let tid = parts.next()?;
-    let pid = parts.next()?;
-    let cmd = parts.next()?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
-}
+pub use crate::process::command_name;
 
 /// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`.
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
@@ -555,6 +533,8 @@ mod tests {
 
     fn snap(path: &str, pid: u32, fields: Vec<FieldValue>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
             path: PathBuf::from(path),
             info: info(pid, pid + 1),
             taken: SystemTime::now(),
@@ -607,11 +587,18 @@ mod tests {
     #[test]
     fn cmd_comes_from_the_file_name() {
         assert_eq!(
-            cmd_from_file_name(Path::new("/x/web-server-12-34.mmstats")).as_deref(),
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/web-server-12-34.mmstats"))
+                .as_deref(),
             Some("web-server")
         );
-        assert_eq!(cmd_from_file_name(Path::new("/x/stats.mmstats")), None);
-        assert_eq!(cmd_from_file_name(Path::new("/x/a-b-12.mmstats")), None);
+        assert_eq!(
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/stats.mmstats")),
+            None
+        );
+        assert_eq!(
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/a-b-12.mmstats")),
+            None
+        );
     }
 
     #[test]

@@ -364,6 +364,8 @@ mod tests {
 
     pub(crate) fn snap(fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
             path: PathBuf::from("/run/x/web-1-2.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(1),

@@ -12,6 +12,8 @@ use mmstats_reader::{FieldValue, FileInfo, FormatVersion, Snapshot, ValueError, 
 fn snapshot(created_secs: u64, fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
     let created = UNIX_EPOCH + Duration::from_secs(created_secs);
     Snapshot {
+        fold_seq: None,
+        settled: true,
         path: PathBuf::from(format!("/x/{created_secs}.mmstats")),
         info: Arc::new(FileInfo {
             pid: Some(1),
@@ -49,7 +51,7 @@ fn hist(values: &[u64], buckets: usize) -> Value {
 }
 
 #[test]
-fn default_rules_sum_counters_average_gauges_and_take_the_last_text() {
+fn default_rules_sum_counters_and_gauges_and_take_the_last_text() {
     let counter = m("hits", Kind::Counter, ValueType::U64);
     let gauge = m("temp", Kind::Gauge, ValueType::F64);
     let text = m("status", Kind::Text, ValueType::Text);
@@ -88,7 +90,7 @@ fn default_rules_sum_counters_average_gauges_and_take_the_last_text() {
     );
     assert_eq!(
         (c[1].value.clone(), c[1].files),
-        (Value::Number(Num::F(20.0)), 3)
+        (Value::Number(Num::F(60.0)), 3)
     );
     assert_eq!(c[2].value, Value::Text("newest".into()));
 }
