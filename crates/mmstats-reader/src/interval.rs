@@ -197,10 +197,11 @@ impl Intervals {
     }
 
     /// Turns one scan's snapshots into a sample, and remembers it for the next.
-    pub fn update(&mut self, snapshots: &[Snapshot]) -> Sample {
+    pub fn update<'a>(&mut self, snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Sample {
+        let snapshots: Vec<&Snapshot> = snapshots.into_iter().collect();
         let mut groups: Vec<(ProcessId, Vec<&Snapshot>)> = Vec::new();
         let mut index: HashMap<ProcessId, usize> = HashMap::new();
-        for s in snapshots {
+        for &s in &snapshots {
             let id = ProcessId::of(&s.info, &s.path);
             let i = *index.entry(id.clone()).or_insert_with(|| {
                 groups.push((id, Vec::new()));

@@ -61,9 +61,14 @@ pub struct Cli {
     #[arg(short = 't', long)]
     pub timestamp: bool,
 
-    /// One column group per file instead of combining files.
-    #[arg(long)]
-    pub per_file: bool,
+    /// One column group per process instead of combining processes.
+    #[arg(long, conflicts_with = "per_thread")]
+    pub per_process: bool,
+
+    /// One column group per file: each thread, and each process file (`pid N totals`, which
+    /// shows what ended threads added).
+    #[arg(long, visible_alias = "per-file")]
+    pub per_thread: bool,
 
     /// CSV rows (with a Unix timestamp column) instead of aligned columns.
     #[arg(long, conflicts_with = "tui")]
