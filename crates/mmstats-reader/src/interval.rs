@@ -142,10 +142,14 @@ pub struct Intervals {
 #[derive(Debug)]
 struct Memory {
     taken: SystemTime,
-    files: HashMap<(u64, u64), FileMemory>,
+    files: HashMap<FileKey, FileMemory>,
     /// Continuous totals of summed labels.
     totals: HashMap<String, Series>,
 }
+
+/// A file across samples: its path and its device and inode (a file replaced under the same
+/// name is another file).
+type FileKey = (PathBuf, (u64, u64));
 
 /// What the engine keeps of one file between samples: its summed values.
 #[derive(Debug)]
@@ -415,7 +419,8 @@ fn process_sample(
     let mut metas: Vec<Arc<FieldMeta>> = Vec::new();
     let mut meta_index: HashMap<&str, usize> = HashMap::new();
     for (fi, s) in live.iter().enumerate() {
-        let before = prev.as_ref().and_then(|p| p.files.get(&s.info.dev_ino));
+        let key: FileKey = (s.path.clone(), s.info.dev_ino);
+        let before = prev.as_ref().and_then(|p| p.files.get(&key));
         let mut values = HashMap::new();
         for f in &s.fields {
             let Ok(v) = &f.value else { continue };
@@ -424,7 +429,8 @@ fn process_sample(
                 metas.push(Arc::clone(&f.meta));
                 metas.len() - 1
             });
-            if metas[mi].kind != f.meta.kind || !summed(f.meta.kind) {
+            let same = metas[mi].kind == f.meta.kind && metas[mi].value_type == f.meta.value_type;
+            if !same || !summed(f.meta.kind) {
                 continue;
             }
             values.insert(label.to_string(), v.clone());
@@ -442,7 +448,7 @@ fn process_sample(
             shares[fi].insert(label, share);
         }
         memory.files.insert(
-            s.info.dev_ino,
+            key,
             FileMemory {
                 process_file: s.info.process_totals,
                 fold_seq: s.fold_seq.unwrap_or(0),
@@ -452,15 +458,15 @@ fn process_sample(
     }
     // Threads gone since the previous sample whose values a process file took in.
     if let Some(p) = &prev {
-        for (dev_ino, gone) in &p.files {
-            if gone.process_file || memory.files.contains_key(dev_ino) {
+        for (key, gone) in &p.files {
+            if gone.process_file || memory.files.contains_key(key) {
                 continue;
             }
             for (label, last) in &gone.values {
                 let folded = live.iter().any(|s| {
                     s.info.process_totals
                         && s.field(label).is_some()
-                        && match p.files.get(&s.info.dev_ino) {
+                        && match p.files.get(&(s.path.clone(), s.info.dev_ino)) {
                             Some(before) => s.fold_seq.unwrap_or(0) > before.fold_seq,
                             None => s.info.created.is_none_or(|c| c > p.taken),
                         }
@@ -492,7 +498,7 @@ fn process_sample(
             .iter()
             .filter_map(|s| {
                 let f = s.field(label)?;
-                (f.meta.kind == meta.kind).then_some(())?;
+                (f.meta.kind == meta.kind && f.meta.value_type == meta.value_type).then_some(())?;
                 Some((*s, f.value.as_ref().ok()?))
             })
             .collect();
@@ -501,8 +507,12 @@ fn process_sample(
             .copied()
             .filter(|(s, _)| !s.info.folded)
             .collect();
+        let mut merged_files = counted.len();
         let mut s = if summed(meta.kind) {
-            let current = sum_values(counted.iter().map(|(_, v)| *v));
+            let current = sum_counted(counted.iter().map(|(_, v)| *v)).map(|(v, n)| {
+                merged_files = n;
+                v
+            });
             let delta = deltas.get(label);
             let total = match (prev.as_ref().and_then(|p| p.totals.get(label)), delta) {
                 (Some(t), Some(d)) => t.value.clone().map(|mut acc| {
@@ -525,7 +535,7 @@ fn process_sample(
         } else {
             level(meta, &counted)
         };
-        s.files = counted.len();
+        s.files = merged_files;
         if summed(meta.kind) {
             memory.totals.insert(label.to_string(), s.clone());
         }
@@ -637,12 +647,18 @@ fn add_into<'a>(deltas: &mut HashMap<&'a str, Value>, label: &'a str, share: &Va
     }
 }
 
-fn sum_values<'a>(mut values: impl Iterator<Item = &'a Value>) -> Option<Value> {
+fn sum_values<'a>(values: impl Iterator<Item = &'a Value>) -> Option<Value> {
+    sum_counted(values).map(|(v, _)| v)
+}
+
+/// The sum of values, and how many of them could be added (the others have another shape).
+fn sum_counted<'a>(mut values: impl Iterator<Item = &'a Value>) -> Option<(Value, usize)> {
     let mut acc = values.next()?.clone();
+    let mut n = 1;
     for v in values {
-        merge(&mut acc, v);
+        n += usize::from(merge(&mut acc, v));
     }
-    Some(acc)
+    Some((acc, n))
 }
 
 /// A level (gauge, moving average, timestamp, constant, text, windowed field) over files.

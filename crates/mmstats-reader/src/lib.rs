@@ -5,7 +5,8 @@
 //! parses the field table once; [`StatsFile::snapshot`] then reads every value without tearing
 //! (single words with one atomic load, multi-word values under their sequence counter) and
 //! re-parses the table only when the writer appended fields. A [`Scanner`] keeps thousands of
-//! files open across polls; [`combine`] merges one label across threads and processes;
+//! files open across polls; [`Intervals`] turns samples into rates and per-interval values
+//! by process (FORMAT.md §12);
 //! [`liveness`] tells a live writer from a dead one.
 //!
 //! Every error names its file ([`ReadError`]); a value that cannot be read is an error for that
@@ -42,7 +43,7 @@
 //! atomic loads and never forms a reference to shared memory; the rest of the crate is safe.
 #![deny(unsafe_code)]
 
-pub use aggregate::{Combined, combine, merge};
+pub use aggregate::merge;
 pub use discover::{default_dir, default_glob, discover};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};

@@ -20,9 +20,13 @@ pub struct Cli {
     /// or as the session cookie a browser gets by typing it at /login (also `$MMASH_TOKEN`).
     #[arg(long)]
     pub token: Option<String>,
-    /// Combine each label over every process on /metrics instead of one series per file.
-    #[arg(long)]
+    /// Combine each label over every process on /metrics instead of one series per process
+    /// (exited processes' final counters stay in the sums, so they never go down).
+    #[arg(long, conflicts_with = "per_thread")]
     pub aggregate: bool,
+    /// One /metrics series per thread file (with a `tid` label) instead of one per process.
+    #[arg(long)]
+    pub per_thread: bool,
     /// Log one line per request to stderr (also `MMASH_LOG=debug` or `RUST_LOG=debug`).
     #[arg(short, long)]
     pub verbose: bool,

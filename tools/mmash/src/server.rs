@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use mmstats_reader::{Scanner, Snapshot};
+use mmstats_reader::{Intervals, Scanner, Snapshot};
 
 use crate::api::unix;
 use crate::cli::Cli;
@@ -17,8 +17,8 @@ use crate::paths::Roots;
 pub struct Sample {
     /// Snapshots sorted by path.
     pub snapshots: Vec<Snapshot>,
-    /// The sample before, for rates.
-    pub previous: Vec<Snapshot>,
+    /// The same files as processes, with every rate and interval value (FORMAT.md §12).
+    pub intervals: mmstats_reader::Sample,
     /// Files that could not be read, as messages.
     pub errors: Vec<String>,
     /// When it was taken.
@@ -32,6 +32,10 @@ pub struct State {
     pub sample: RwLock<Arc<Sample>>,
     /// Every label's history.
     pub history: Mutex<History>,
+    /// The interval engine: the sampler's memory of the previous sample.
+    pub engine: Mutex<Intervals>,
+    /// One `/metrics` series per file (with `tid`) instead of one per process.
+    pub per_thread: bool,
     /// Where files are.
     pub roots: Roots,
     /// Required bearer token.
@@ -48,6 +52,8 @@ impl State {
         State {
             sample: RwLock::new(Arc::new(Sample::default())),
             history: Mutex::new(History::new()),
+            engine: Mutex::new(Intervals::new()),
+            per_thread: false,
             roots,
             token,
             aggregate,
@@ -67,20 +73,19 @@ impl State {
     pub fn sample_once(&self, scanner: &mut Scanner) {
         let scan = scanner.scan();
         let now = SystemTime::now();
+        let intervals = self
+            .engine
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .update(&scan.snapshots);
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(unix(now), &scan.snapshots);
+            .record(unix(now), &intervals);
         let errors = scan.errors.iter().map(ToString::to_string).collect();
-        let mut guard = self.sample.write().unwrap_or_else(|e| e.into_inner());
-        let old = std::mem::take(&mut *guard);
-        let previous = match Arc::try_unwrap(old) {
-            Ok(s) => s.snapshots,
-            Err(shared) => shared.snapshots.clone(),
-        };
-        *guard = Arc::new(Sample {
+        *self.sample.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Sample {
             snapshots: scan.snapshots,
-            previous,
+            intervals,
             errors,
             taken: Some(now),
         });
@@ -123,12 +128,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Roots::new(cli.paths.clone(), &cli.glob)
     }
     .context("stats directories")?;
-    let state = Arc::new(State::new(
-        roots,
-        cli.token(),
-        cli.aggregate,
-        cli.log_requests(),
-    ));
+    let mut state = State::new(roots, cli.token(), cli.aggregate, cli.log_requests());
+    state.per_thread = cli.per_thread;
+    let state = Arc::new(state);
     let stop = Arc::new(AtomicBool::new(false));
     let sampler_thread = {
         let (state, stop) = (state.clone(), stop.clone());
