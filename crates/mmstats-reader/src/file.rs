@@ -330,6 +330,7 @@ impl StatsFile {
             fold_seq: self.fold_seq(),
             fields,
             settled: true,
+            liveness: None,
         })
     }
 

@@ -23,6 +23,7 @@
 //!     fold_seq: None,
 //!     fields: vec![FieldValue { meta: Arc::clone(&counter), value: Ok(Value::Number(Num::U(v))) }],
 //!     settled: true,
+//!     liveness: None,
 //! };
 //! let mut engine = Intervals::new().assume_alive();
 //! engine.update(&[file(10, 100)]);

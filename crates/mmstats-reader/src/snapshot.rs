@@ -8,6 +8,7 @@ use mmstats_format::{FieldMeta, Value};
 
 use crate::error::ValueError;
 use crate::file::{FileInfo, unix_seconds};
+use crate::liveness::Liveness;
 
 /// Every value of one file at one moment.
 #[derive(Debug, Clone)]
@@ -26,6 +27,10 @@ pub struct Snapshot {
     /// (FORMAT.md §6.5): values summed over this process may count a thread twice, and the
     /// interval engine skips the process for this sample.
     pub settled: bool,
+    /// Whether the file's writer is alive, for tools that asked ([`crate::liveness`]; FORMAT.md
+    /// §6.3); `None` when nobody asked (a scan does not, to stay cheap: the interval engine
+    /// asks once per process).
+    pub liveness: Option<Liveness>,
 }
 
 /// One field's metadata and value in a snapshot.

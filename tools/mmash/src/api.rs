@@ -484,6 +484,7 @@ mod tests {
         Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from(path),
             info: Arc::new(FileInfo {
                 pid: Some(5),

@@ -280,6 +280,7 @@ mod tests {
         Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from(format!("/x/a-{pid}-{pid}.mmstats")),
             info: Arc::new(FileInfo {
                 pid: Some(pid),

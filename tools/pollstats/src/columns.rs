@@ -90,6 +90,7 @@ pub(crate) mod tests {
         Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from(format!("/s/{name}.mmstats")),
             info: Arc::new(FileInfo {
                 pid: Some(name.len() as u32 * 100),

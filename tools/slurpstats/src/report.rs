@@ -81,8 +81,12 @@ pub fn only(snap: &Snapshot, filters: &[String]) -> Snapshot {
     s
 }
 
+/// A snapshot of the file at `path`, with whether its writer is alive (FORMAT.md §6.3).
 fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
-    StatsFile::open(path)?.snapshot()
+    let mut file = StatsFile::open(path)?;
+    let mut snap = file.snapshot()?;
+    snap.liveness = Some(mmstats_reader::liveness(&file));
+    Ok(snap)
 }
 
 /// Runs slurpstats: 0 if every file was read, 1 if some could not be.

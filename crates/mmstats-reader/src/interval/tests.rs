@@ -82,6 +82,7 @@ impl File {
                 })
                 .collect(),
             settled: true,
+            liveness: None,
         }
     }
 }

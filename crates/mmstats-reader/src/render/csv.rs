@@ -119,6 +119,7 @@ mod tests {
         let snap = Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from("/s/x.mmstats"),
             info: Arc::new(FileInfo {
                 ..FileInfo::new(FormatVersion::V2, (0, 0))

@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value as Json, json};
 
 use crate::render::text::{label_matches, unix_seconds};
-use crate::{FieldValue, FormatVersion, Histogram, Num, ReadError, Snapshot, Value};
+use crate::{FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value};
 use mmstats_format::bucket_bounds;
 
 fn num(n: Num) -> Json {
@@ -148,8 +148,24 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
         "created": info.created.map(|c| float(unix_seconds(c))),
         "closed": info.closed,
         "process_totals": info.process_totals,
+        "folded": info.folded,
+        "alive": snap.liveness.as_ref().map(|l| *l == Liveness::Alive),
+        "state": state(snap),
         "fields": fields,
     })
+}
+
+/// What a file's writer is doing: `alive`, `closed` (it shut the file cleanly), `folded` (its
+/// values moved into its process file), `dead: <why>` (gone without closing it), or
+/// `unknown` when liveness was not asked.
+fn state(snap: &Snapshot) -> String {
+    match (&snap.liveness, snap.info.closed, snap.info.folded) {
+        (_, _, true) => "folded".into(),
+        (_, true, _) => "closed".into(),
+        (Some(Liveness::Alive), ..) => "alive".into(),
+        (Some(Liveness::Dead(why)), ..) => format!("dead: {why}"),
+        (None, ..) => "unknown".into(),
+    }
 }
 
 /// One document for many files: `{"timestamp", "files": [...], "errors": [{"path", "error"}]}`.
@@ -197,6 +213,7 @@ mod tests {
         Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from("/tmp/a.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(7),

@@ -615,6 +615,7 @@ mod tests {
         Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from(path),
             info: info(pid, pid + 1),
             taken: SystemTime::now(),

@@ -14,7 +14,9 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{FieldMeta, FieldValue, FormatVersion, Kind, Num, Snapshot, Value, ValueError};
+use crate::{
+    FieldMeta, FieldValue, FormatVersion, Kind, Liveness, Num, Snapshot, Value, ValueError,
+};
 
 /// Seconds since the Unix epoch (negative before it).
 pub fn unix_seconds(t: SystemTime) -> f64 {
@@ -320,6 +322,9 @@ pub fn header_line(snap: &Snapshot) -> String {
     if info.closed {
         s.push_str(", closed");
     }
+    if let Some(Liveness::Dead(why)) = &snap.liveness {
+        s.push_str(&format!(", writer gone ({why})"));
+    }
     s
 }
 
@@ -366,6 +371,7 @@ mod tests {
         Snapshot {
             fold_seq: None,
             settled: true,
+            liveness: None,
             path: PathBuf::from("/run/x/web-1-2.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(1),

@@ -14,6 +14,7 @@ fn snapshot(created_secs: u64, fields: Vec<(FieldMeta, Result<Value, ValueError>
     Snapshot {
         fold_seq: None,
         settled: true,
+        liveness: None,
         path: PathBuf::from(format!("/x/{created_secs}.mmstats")),
         info: Arc::new(FileInfo {
             pid: Some(1),
