@@ -35,9 +35,13 @@ fn keep_leaves_the_file_marked_closed_with_its_last_values() {
     let path = s.path().to_path_buf();
     assert_eq!(decode(&path).header.live.state & state::CLOSED, 0);
     drop(s);
+    // The handle keeps the file open.
+    assert_eq!(decode(&path).header.live.state & state::CLOSED, 0);
+    c.incr(1);
+    drop(c);
     let d = decode(&path);
     assert_eq!(d.header.live.state & state::CLOSED, state::CLOSED);
-    assert_eq!(d.value("done"), Value::Number(Num::U(9)));
+    assert_eq!(d.value("done"), Value::Number(Num::U(10)));
     // The lock is released: a cleaner could take it now.
     let f = std::fs::File::open(&path).unwrap();
     assert!(nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok());
