@@ -30,7 +30,7 @@ pub trait StatsModel: Sized + 'static {
 /// the file (unless kept).
 #[derive(Debug)]
 pub struct Instance<M> {
-    // Declared before `stats` so the handles go first; they would keep working anyway.
+    // Declared before `stats` so the handles go first; the file ends when both are gone.
     pub(crate) model: M,
     stats: Stats,
 }
