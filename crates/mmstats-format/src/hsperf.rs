@@ -417,7 +417,7 @@ pub fn decode(bytes: &[u8], file_len: u64) -> Result<PerfData, HsperfError> {
                         "{name}: a long needs 8 bytes, entry has {data_room}"
                     )));
                 }
-                if offset % 8 != 0 {
+                if !offset.is_multiple_of(8) {
                     return Err(fail(format!(
                         "{name}: long at offset {offset} is not 8-aligned"
                     )));
@@ -634,7 +634,7 @@ impl Builder {
         let start = PROLOGUE_LEN + self.entries.len();
         let name_offset = ENTRY_HEADER_LEN;
         let mut data_offset = name_offset + name.len() + 1;
-        while (start + data_offset) % align.max(1) != 0 {
+        while !(start + data_offset).is_multiple_of(align.max(1)) {
             data_offset += 1;
         }
         let length = (data_offset + data.len()).div_ceil(8) * 8;
