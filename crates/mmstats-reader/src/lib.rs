@@ -58,6 +58,7 @@ mod aggregate;
 mod discover;
 mod error;
 mod file;
+mod hsperf;
 mod liveness;
 mod region;
 pub mod render;

@@ -28,8 +28,11 @@ pub enum Liveness {
 /// `sys.pid`, and alive when it records no pid at all.
 pub fn liveness(file: &StatsFile) -> Liveness {
     let info = file.info();
-    if info.version == FormatVersion::V2 && file.lock_held() {
+    if matches!(info.version, FormatVersion::V2 | FormatVersion::Hsperf) && file.lock_held() {
         return Liveness::Alive;
+    }
+    if info.version == FormatVersion::Hsperf {
+        return crate::hsperf::liveness(info);
     }
     if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id())
         && recorded != [0; 16]
