@@ -123,6 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Roots::new(cli.paths.clone(), &cli.glob)
     }
     .context("stats directories")?;
+    let roots = if cli.jvm { roots.with_jvms() } else { roots };
     let state = Arc::new(State::new(
         roots,
         cli.token(),
