@@ -161,6 +161,13 @@ fn jvm_big_endian() -> (Vec<u8>, Json) {
             f("sun.gc.generation.0.space.0.capacity", "gauge", "i64", "avg", "bytes", 0, json!(5_000_000_000u64)),
             f("sun.gc.policy.change", "gauge", "i64", "avg", "", 0, json!(-5)),
             f("sun.gc.cause", "text", "text", "last", "", 32, json!("G1 Evacuation Pause")),
+            // The counters the prologue holds, as the JVM lists them too.
+            f("sun.perfdata.majorVersion", "constant", "i64", "last", "", 0, json!(2)),
+            f("sun.perfdata.minorVersion", "constant", "i64", "last", "", 0, json!(0)),
+            f("sun.perfdata.used", "gauge", "i64", "avg", "bytes", 0, json!(832)),
+            f("sun.perfdata.overflow", "gauge", "i64", "avg", "bytes", 0, json!(0)),
+            f("sun.perfdata.timestamp", "gauge", "f64", "avg", "seconds", 0, json!(1e-6)),
+            f("sun.perfdata.size", "constant", "i64", "last", "bytes", 0, json!(4096)),
         ],
     });
     (bytes, json)

@@ -239,7 +239,56 @@ pub enum Data {
     Long,
     /// A NUL-terminated string in a byte array of `len` bytes.
     Text,
+    /// An unsigned number of `len` bytes (1, 4 or 8) inside the prologue, which the JVM also
+    /// lists as a counter (`sun.perfdata.used`, ...).
+    Prologue,
+    /// A number fixed when the file was opened (`sun.perfdata.size`, the file's size).
+    Fixed(i64),
 }
+
+/// The counters the JVM keeps in the prologue and lists with its others (`jcmd
+/// PerfCounter.print` prints them; jstat's reader makes them from the prologue too): name,
+/// offset, width, units, variability.
+pub const PROLOGUE_COUNTERS: [(&str, usize, usize, Units, Variability); 5] = [
+    (
+        "sun.perfdata.majorVersion",
+        prologue::MAJOR_VERSION,
+        1,
+        Units::None,
+        Variability::Constant,
+    ),
+    (
+        "sun.perfdata.minorVersion",
+        prologue::MINOR_VERSION,
+        1,
+        Units::None,
+        Variability::Constant,
+    ),
+    (
+        "sun.perfdata.used",
+        prologue::USED,
+        4,
+        Units::Bytes,
+        Variability::Variable,
+    ),
+    (
+        "sun.perfdata.overflow",
+        prologue::OVERFLOW,
+        4,
+        Units::Bytes,
+        Variability::Variable,
+    ),
+    (
+        "sun.perfdata.timestamp",
+        prologue::MOD_TIME_STAMP,
+        8,
+        Units::Ticks,
+        Variability::Variable,
+    ),
+];
+
+/// The name of the file's size as a counter.
+pub const SIZE_LABEL: &str = "sun.perfdata.size";
 
 /// One readable entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -457,6 +506,30 @@ pub fn decode(bytes: &[u8], file_len: u64) -> Result<PerfData, HsperfError> {
         }
         at += length;
     }
+    for (name, offset, len, units, variability) in PROLOGUE_COUNTERS {
+        if names.insert(name.to_string()) {
+            entries.push(Entry {
+                name: name.into(),
+                data: Data::Prologue,
+                units,
+                variability,
+                supported: true,
+                offset,
+                len,
+            });
+        }
+    }
+    if names.insert(SIZE_LABEL.to_string()) {
+        entries.push(Entry {
+            name: SIZE_LABEL.into(),
+            data: Data::Fixed(file_len.min(i64::MAX as u64) as i64),
+            units: Units::Bytes,
+            variability: Variability::Constant,
+            supported: true,
+            offset: 0,
+            len: 0,
+        });
+    }
     Ok(PerfData {
         order,
         prologue: p,
@@ -502,7 +575,7 @@ impl Entry {
                 ValueType::Text,
                 "",
             ),
-            Data::Long => {
+            Data::Long | Data::Prologue | Data::Fixed(_) => {
                 let kind = self.variability.kind();
                 match self.units {
                     Units::Ticks if frequency.is_some() => (kind, ValueType::F64, "seconds"),
@@ -533,14 +606,25 @@ impl Entry {
     /// The raw long of a [`Data::Long`] entry, from bytes holding the file's first `used`
     /// bytes.
     pub fn long(&self, bytes: &[u8], order: ByteOrder) -> Option<i64> {
-        (self.data == Data::Long && self.offset + 8 <= bytes.len())
-            .then(|| order.u64(bytes, self.offset) as i64)
+        match self.data {
+            Data::Long | Data::Prologue if self.offset + self.len > bytes.len() => None,
+            Data::Long => Some(order.u64(bytes, self.offset) as i64),
+            Data::Prologue => Some(match self.len {
+                1 => i64::from(bytes[self.offset]),
+                4 => i64::from(order.u32(bytes, self.offset)),
+                _ => order.u64(bytes, self.offset) as i64,
+            }),
+            Data::Fixed(v) => Some(v),
+            Data::Text => None,
+        }
     }
 
     /// The value, from bytes holding at least the entry's data at its offset.
     pub fn value(&self, bytes: &[u8], order: ByteOrder, frequency: Option<i64>) -> Value {
         match self.data {
-            Data::Long => self.long_value(self.long(bytes, order).unwrap_or(0), frequency),
+            Data::Long | Data::Prologue | Data::Fixed(_) => {
+                self.long_value(self.long(bytes, order).unwrap_or(0), frequency)
+            }
             Data::Text => {
                 let end = (self.offset + self.len).min(bytes.len());
                 text_value(bytes.get(self.offset..end).unwrap_or(&[]))
@@ -730,12 +814,17 @@ mod tests {
             let (_, img) = sample(order);
             let p = decode(&img, img.len() as u64).unwrap();
             assert_eq!(p.order, order);
-            assert_eq!(p.entries.len(), 6);
+            assert_eq!(p.entries.len(), 6 + PROLOGUE_COUNTERS.len() + 1);
             assert_eq!(p.skipped, 1);
             let f = p.frequency(&img);
             assert_eq!(f, Some(1000));
             assert_eq!(p.command(&img).as_deref(), Some("Main arg"));
             let v = |n: &str| p.find(n).unwrap().value(&img, order, f);
+            assert_eq!(v("sun.perfdata.majorVersion"), Value::Number(Num::I(2)));
+            assert_eq!(v(SIZE_LABEL), Value::Number(Num::I(1024)));
+            let used = i64::from(order.u32(&img, prologue::USED));
+            assert_eq!(v("sun.perfdata.used"), Value::Number(Num::I(used)));
+            assert_eq!(v("sun.perfdata.timestamp"), Value::Number(Num::F(0.001)));
             assert_eq!(
                 v("sun.gc.collector.0.invocations"),
                 Value::Number(Num::I(7))

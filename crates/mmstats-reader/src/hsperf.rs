@@ -178,6 +178,17 @@ impl Mapped {
                 let raw = self.order.word(word) as i64;
                 Ok(e.long_value(raw, self.frequency))
             }
+            Data::Prologue => {
+                let start = e.offset / 8 * 8;
+                let word = self.region.load(start).ok_or_else(outside)?;
+                // The loaded word's bytes in memory order are the file's bytes; decode them in
+                // place in a prologue-sized copy.
+                let mut prologue = [0u8; PROLOGUE_LEN];
+                prologue[start..start + 8].copy_from_slice(&word.to_ne_bytes());
+                let raw = e.long(&prologue, self.order).ok_or_else(outside)?;
+                Ok(e.long_value(raw, self.frequency))
+            }
+            Data::Fixed(v) => Ok(e.long_value(v, self.frequency)),
             Data::Text => {
                 let start = e.offset / 8 * 8;
                 let skip = e.offset - start;
