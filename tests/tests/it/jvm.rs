@@ -41,6 +41,8 @@ impl Drop for Jvm {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, the JVM could not remove its own file.
+        let _ = std::fs::remove_file(&self.file);
     }
 }
 
@@ -548,4 +550,69 @@ fn hostile_jvm_files_give_clear_errors_in_every_tool() {
     for (_, p) in &paths {
         assert!(p.exists(), "cleanstats removed {}", p.display());
     }
+}
+
+/// A GET of `path` from a server on 127.0.0.1:`port`; the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn mmash_serves_jvm_files_with_jvm() {
+    let dir = StatsDir::new();
+    let jvms = dir.path().join("hsperfdata_someone");
+    std::fs::create_dir(&jvms).unwrap();
+    let (img, _, _) = jvm_image();
+    // Named after this test's own pid, so it counts as a live JVM's.
+    let good = jvms.join(std::process::id().to_string());
+    std::fs::write(&good, &img).unwrap();
+    let mut broken = img.clone();
+    broken[prologue::ACCESSIBLE] = 0;
+    std::fs::write(jvms.join("999999"), &broken).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut mmash = Command::new(workspace_bin("mmash"))
+        .args(["--jvm", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--path")
+        .arg(dir.path())
+        .env("TMPDIR", dir.path())
+        .env_remove("MMASH_TOKEN")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let m = http_get(port, "/metrics");
+            if m.contains("sun_gc_collector_0_invocations_total") {
+                break m;
+            }
+        }
+        assert!(Instant::now() < deadline, "mmash served no JVM counters");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let files = http_get(port, "/files");
+    let _ = mmash.kill();
+    let _ = mmash.wait();
+    assert!(
+        metrics.contains(&format!(
+            "sun_gc_collector_0_invocations_total{{pid=\"{}\",tid=\"\",cmd=\"Main\"}} 3",
+            std::process::id()
+        )),
+        "{metrics}"
+    );
+    assert!(files.contains(&good.display().to_string()), "{files}");
 }
