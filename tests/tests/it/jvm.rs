@@ -302,6 +302,32 @@ fn every_counter_jcmd_prints_reads_the_same_in_the_reader_and_slurpstats() {
         jvm.pid()
     )));
 
+    // pollstats shows monotonic counters as rates: the JVM's clock ticks (sampled every 50 ms,
+    // -XX:PerfDataSamplingInterval) advance one second per second, within 0.05 s per row of
+    // 1 s each side; a quiet JVM collects nothing.
+    let out = Command::new(workspace_bin("pollstats"))
+        .args(["--csv", "-c", "2", "-d", "1"])
+        .arg("sun.os.hrt.ticks,sun.gc.collector.1.invocations")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    for r in &rows {
+        assert!((0.85..=1.15).contains(&r[1]), "ticks rate {}: {csv}", r[1]);
+        assert_eq!(r[2], 0.0, "{csv}");
+    }
+
     // A JVM killed without cleaning up leaves its file, whose writer is then dead.
     jvm.child.kill().unwrap();
     jvm.child.wait().unwrap();
