@@ -602,9 +602,12 @@ fn mmash_serves_jvm_files_with_jvm() {
     // Named after this test's own pid, so it counts as a live JVM's.
     let good = jvms.join(std::process::id().to_string());
     std::fs::write(&good, &img).unwrap();
-    let mut broken = img.clone();
-    broken[prologue::ACCESSIBLE] = 0;
-    std::fs::write(jvms.join("999999"), &broken).unwrap();
+    let mut broken = Vec::new();
+    for (i, (_, bytes)) in hostile().into_iter().enumerate() {
+        let p = jvms.join(format!("{}", 900_000 + i));
+        std::fs::write(&p, bytes).unwrap();
+        broken.push(p);
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -631,6 +634,10 @@ fn mmash_serves_jvm_files_with_jvm() {
         std::thread::sleep(Duration::from_millis(200));
     };
     let files = http_get(port, "/files");
+    let api = http_get(port, "/api/files");
+    let history = http_get(port, "/api/history/sun.gc.collector.0.invocations");
+    let page = http_get(port, "/");
+    let healthy = http_get(port, "/healthz");
     let _ = mmash.kill();
     let _ = mmash.wait();
     assert!(
@@ -641,4 +648,16 @@ fn mmash_serves_jvm_files_with_jvm() {
         "{metrics}"
     );
     assert!(files.contains(&good.display().to_string()), "{files}");
+    // Each hostile file is one error naming it; the server keeps serving.
+    for p in &broken {
+        assert!(
+            api.contains(&p.display().to_string()),
+            "{} not reported:\n{api}",
+            p.display()
+        );
+    }
+    assert!(history.starts_with("HTTP/1.1 200"), "{history}");
+    assert!(history.contains('3'), "{history}");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(healthy.ends_with("ok\n"), "{healthy}");
 }
