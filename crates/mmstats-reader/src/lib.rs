@@ -44,7 +44,7 @@
 #![deny(unsafe_code)]
 
 pub use aggregate::merge;
-pub use discover::{default_dir, default_glob, discover};
+pub use discover::{default_dir, default_glob, discover, jvm_glob, with_jvms};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
 pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
@@ -61,6 +61,7 @@ mod aggregate;
 mod discover;
 mod error;
 mod file;
+mod hsperf;
 mod interval;
 mod liveness;
 mod process;

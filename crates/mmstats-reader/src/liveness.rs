@@ -28,7 +28,7 @@ pub enum Liveness {
 /// `sys.pid`, and alive when it records no pid at all.
 pub fn liveness(file: &StatsFile) -> Liveness {
     let info = file.info();
-    if info.version == FormatVersion::V2 && file.lock_held() {
+    if matches!(info.version, FormatVersion::V2 | FormatVersion::Hsperf) && file.lock_held() {
         return Liveness::Alive;
     }
     by_identity(info)
@@ -38,6 +38,9 @@ pub fn liveness(file: &StatsFile) -> Liveness {
 /// without asking about the file's lock: what a reader checks once per process and sample.
 /// When in doubt it is alive.
 pub fn by_identity(info: &FileInfo) -> Liveness {
+    if info.version == FormatVersion::Hsperf {
+        return crate::hsperf::liveness(info);
+    }
     if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id())
         && recorded != [0; 16]
         && recorded != current

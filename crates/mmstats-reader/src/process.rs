@@ -65,9 +65,13 @@ impl FileInfo {
     }
 }
 
-/// The program name of a snapshot's writer: the `{CMD}` part of a `{CMD}-{PID}-{TID}` file
-/// name, else `/proc/<pid>/comm`, else empty.
+/// The program name of a snapshot's writer: the command the file records (a JVM's main class
+/// or jar), else the `{CMD}` part of a `{CMD}-{PID}-{TID}` file name, else `/proc/<pid>/comm`,
+/// else empty.
 pub fn command_name(snap: &Snapshot) -> String {
+    if let Some(cmd) = &snap.info.command {
+        return cmd.clone();
+    }
     if let Some(cmd) = cmd_from_file_name(&snap.path) {
         return cmd;
     }

@@ -13,6 +13,10 @@ pub struct Cli {
     /// A stats directory; repeat for several (default: the mmstats default directory).
     #[arg(long = "path", value_name = "DIR")]
     pub paths: Vec<PathBuf>,
+    /// Also serve every HotSpot JVM's performance data file the user may read
+    /// (`hsperfdata_<user>/<pid>` in $TMPDIR or /tmp): heap, GC, threads, classes, JIT.
+    #[arg(long)]
+    pub jvm: bool,
     /// Which files of each directory to read.
     #[arg(long, default_value = "*.mmstats")]
     pub glob: String,

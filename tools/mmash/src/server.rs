@@ -128,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Roots::new(cli.paths.clone(), &cli.glob)
     }
     .context("stats directories")?;
+    let roots = if cli.jvm { roots.with_jvms() } else { roots };
     let mut state = State::new(roots, cli.token(), cli.aggregate, cli.log_requests());
     state.per_thread = cli.per_thread;
     let state = Arc::new(state);

@@ -94,7 +94,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
     let format = Format::of(cli);
-    let (paths, mut errors) = discover(&cli.paths);
+    let patterns = cli.patterns();
+    let (paths, mut errors) = discover(&patterns);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
@@ -106,10 +107,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         report(&mut out, e).context("writing output")?;
     }
     if paths.is_empty() && errors.is_empty() {
-        let looked = if cli.paths.is_empty() {
+        let looked = if patterns.is_empty() {
             default_glob()
         } else {
-            cli.paths.join(" ")
+            patterns.join(" ")
         };
         eprintln!("slurpstats: no stats files match {looked}");
     }

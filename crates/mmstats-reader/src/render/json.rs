@@ -139,7 +139,11 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
     json!({
         "timestamp": float(unix_seconds(snap.taken)),
         "path": snap.path.to_string_lossy(),
-        "format_version": match info.version { FormatVersion::V1 => 1, FormatVersion::V2 => 2 },
+        "format_version": match info.version {
+            FormatVersion::V1 => json!(1),
+            FormatVersion::V2 => json!(2),
+            FormatVersion::Hsperf => json!("hsperfdata"),
+        },
         "pid": info.pid,
         "tid": info.tid,
         "uid": info.uid,

@@ -307,8 +307,9 @@ pub fn header_line(snap: &Snapshot) -> String {
         "==> {} <== format {}",
         snap.path.display(),
         match info.version {
-            FormatVersion::V1 => 1,
-            FormatVersion::V2 => 2,
+            FormatVersion::V1 => "1",
+            FormatVersion::V2 => "2",
+            FormatVersion::Hsperf => "hsperfdata",
         }
     );
     if let Some(pid) = info.pid {
