@@ -261,11 +261,15 @@ impl StatsFile {
     /// removed ([`ErrorKind::Vanished`]); see the notes on truncation in the crate's `region`
     /// module. For a version-1 file, re-reads the whole file.
     pub fn refresh(&mut self) -> Result<bool, ReadError> {
+        self.refresh_checked(false)
+    }
+
+    fn refresh_checked(&mut self, unlinked_ok: bool) -> Result<bool, ReadError> {
         let md = self
             .file
             .metadata()
             .map_err(|e| ReadError::io(&self.path, e))?;
-        if md.nlink() == 0 {
+        if md.nlink() == 0 && !unlinked_ok {
             return Err(ReadError::new(&self.path, ErrorKind::Vanished));
         }
         match &mut self.source {
@@ -322,6 +326,18 @@ impl StatsFile {
     /// there, or a corrupt slot) is an `Err` for that field alone.
     pub fn snapshot(&mut self) -> Result<Snapshot, ReadError> {
         self.refresh()?;
+        self.read_values()
+    }
+
+    /// A last snapshot of a file whose name is gone (its writer removed it on exit): the values
+    /// it held when it was unlinked, still readable through the open file. With it a reader
+    /// counts what a process did between its previous sample and its exit.
+    pub fn final_snapshot(&mut self) -> Result<Snapshot, ReadError> {
+        self.refresh_checked(true)?;
+        self.read_values()
+    }
+
+    fn read_values(&mut self) -> Result<Snapshot, ReadError> {
         let taken = SystemTime::now();
         let fields = match &self.source {
             Source::V1 { values } => self

@@ -2,6 +2,7 @@
 //! the test.
 
 mod example;
+mod intervals;
 mod jvm;
 mod live_writer;
 mod tools;

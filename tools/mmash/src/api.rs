@@ -324,6 +324,11 @@ pub struct ProcessOut<'a> {
     alive: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     why: Option<&'a str>,
+    /// When its files were read (Unix seconds).
+    taken: f64,
+    /// The length of the interval its rates cover, in seconds (absent on its first sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
     /// Thread files now (not counting its process file).
     threads: usize,
     files: Vec<&'a std::path::Path>,
@@ -409,6 +414,8 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<
                 Liveness::Dead(why) => Some(why.as_str()),
                 Liveness::Alive => None,
             },
+            taken: unix(p.taken),
+            seconds: p.seconds,
             threads: p.threads(),
             files: p.files.iter().map(|f| f.path.as_path()).collect(),
             fields: p.series.iter().map(series_out).collect(),

@@ -218,8 +218,15 @@ impl Printer {
     ) -> io::Result<()> {
         let t = unix_seconds(now);
         if self.csv {
-            if self.layout.as_ref() != Some(layout) {
-                out.write_all(table::csv_header(layout).as_bytes())?;
+            // A CSV header names the columns only: a changed group title (a process came or
+            // went) does not repeat it.
+            let head = table::csv_header(layout);
+            if self
+                .layout
+                .as_ref()
+                .is_none_or(|l| table::csv_header(l) != head)
+            {
+                out.write_all(head.as_bytes())?;
                 self.layout = Some(layout.clone());
             }
             out.write_all(table::csv_row(t, cells).as_bytes())?;
