@@ -110,7 +110,7 @@ struct Slot {
 }
 
 /// Largest version-1 file we read (the original writer's files are a few pages).
-const V1_MAX_LEN: u64 = 16 << 20;
+const V1_MAX_LEN: u64 = layout::limits::V1_FILE_LENGTH_MAX;
 
 impl FileInfo {
     /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
