@@ -28,6 +28,9 @@ pub enum ErrorKind {
     /// The file disappeared while being read.
     #[error("file vanished while being read")]
     Vanished,
+    /// The file shrank while mapped (a load faulted): what was read from it is discarded.
+    #[error("file shrank while being read (another process truncated it); reopen it")]
+    Shrunk,
     /// Not a regular file (directory, device, fifo, symlink when not following).
     #[error("not a regular file")]
     NotRegular,

@@ -57,6 +57,7 @@ pub use snapshot::{FieldValue, Snapshot};
 mod aggregate;
 mod discover;
 mod error;
+mod fault;
 mod file;
 mod liveness;
 mod region;
