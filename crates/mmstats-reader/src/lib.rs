@@ -43,7 +43,7 @@
 #![deny(unsafe_code)]
 
 pub use aggregate::{Combined, combine, merge};
-pub use discover::{default_dir, default_glob, discover};
+pub use discover::{check_dir, default_dir, default_glob, discover, trust_dirs};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
 pub use liveness::{Liveness, liveness};

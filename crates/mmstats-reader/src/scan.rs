@@ -60,6 +60,8 @@ impl Scanner {
     /// not an error.
     pub fn scan(&mut self) -> Scan {
         let (paths, mut errors) = discover(&self.patterns);
+        // A watched directory with no files (yet) is not an error of any file.
+        errors.retain(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch));
         // Drop files whose names are gone.
         let mut old = std::mem::take(&mut self.open);
         let mut snapshots = Vec::with_capacity(paths.len());
@@ -74,7 +76,8 @@ impl Scanner {
                     snapshots.push(snapshot);
                     self.open.insert(path, file);
                 }
-                Err(e) if matches!(e.kind, ErrorKind::Vanished) => {}
+                // Listed, then gone before it could be read: its writer exited.
+                Err(e) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
                 Err(e) => errors.push(e),
             }
         }

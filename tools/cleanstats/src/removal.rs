@@ -26,7 +26,7 @@ pub fn skip_reason(e: &ReadError) -> Option<String> {
     match &e.kind {
         ErrorKind::Format(f) => Some(format!("not a valid mmstats file: {f}")),
         ErrorKind::NotRegular => Some("not a regular file".into()),
-        ErrorKind::Vanished => Some("vanished".into()),
+        ErrorKind::Vanished | ErrorKind::NotFound => Some("vanished".into()),
         ErrorKind::Io(io) if io.kind() == io::ErrorKind::NotFound => Some("vanished".into()),
         ErrorKind::Io(io) if io.raw_os_error() == Some(libc::ELOOP) => {
             Some("symlink, not followed".into())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mmstats_reader::discover;
+use mmstats_reader::{ErrorKind, discover};
 
 use crate::cli::Cli;
 use crate::removal::{Outcome, examine, skip_reason};
@@ -38,13 +38,13 @@ impl Tally {
     }
 }
 
-/// The files to examine: existing paths as they are (never followed), the rest expanded as
-/// globs; no arguments means the default glob.
+/// The files to examine: existing files as they are (never followed), directories as their
+/// `*.mmstats` files, the rest expanded as globs; no arguments means the default glob.
 fn targets(cli: &Cli) -> (Vec<PathBuf>, Vec<mmstats_reader::ReadError>) {
     let (existing, patterns): (Vec<&String>, Vec<&String>) = cli
         .paths
         .iter()
-        .partition(|p| std::fs::symlink_metadata(p).is_ok());
+        .partition(|p| std::fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()));
     let mut paths: Vec<PathBuf> = existing.into_iter().map(PathBuf::from).collect();
     let mut errors = Vec::new();
     if cli.paths.is_empty() || !patterns.is_empty() {
@@ -59,6 +59,7 @@ fn targets(cli: &Cli) -> (Vec<PathBuf>, Vec<mmstats_reader::ReadError>) {
 
 /// Runs cleanstats: 0 if every file was examined, 1 if some could not be.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    mmstats_reader::trust_dirs(cli.trust_dir);
     let (paths, errors) = targets(cli);
     let mut tally = Tally::default();
     let stdout = io::stdout();
@@ -69,6 +70,23 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
     };
     for e in &errors {
+        if matches!(
+            e.kind,
+            ErrorKind::EmptyDir | ErrorKind::NoMatch | ErrorKind::NoDir
+        ) {
+            // Nothing to clean there: say so, but it is not a failure (cron runs us on
+            // directories that are often empty).
+            if !cli.quiet {
+                eprintln!("cleanstats: {e}");
+            }
+            continue;
+        }
+        if matches!(e.kind, ErrorKind::NotFound) {
+            // A path the user named that does not exist.
+            tally.failed += 1;
+            eprintln!("cleanstats: {e}");
+            continue;
+        }
         match skip_reason(e) {
             Some(why) => {
                 tally.skipped += 1;

@@ -109,6 +109,12 @@ pub fn sampler(state: Arc<State>, stop: Arc<AtomicBool>) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
+    mmstats_reader::trust_dirs(cli.trust_dir);
+    if !cli.trust_dir {
+        for dir in &cli.paths {
+            mmstats_reader::check_dir(dir)?;
+        }
+    }
     let roots = if cli.paths.is_empty() {
         // the default directory appears when the first writer starts
         let dir = mmstats_reader::default_dir();

@@ -244,6 +244,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let first = scanner.scan();
     errors.report(&first);
     let selected = poller.select(&first.snapshots);
+    if selected.is_empty() && first.snapshots.is_empty() && first.errors.is_empty() {
+        // Say why there is no file at all: an empty directory, or a glob matching nothing.
+        for e in mmstats_reader::discover(&cli.patterns()).1 {
+            eprintln!("pollstats: {e}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     if selected.is_empty() {
         eprintln!(
             "pollstats: no stats file has any of the fields {}",

@@ -89,6 +89,7 @@ fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
+    mmstats_reader::trust_dirs(cli.trust_dir);
     let format = Format::of(cli);
     let (paths, mut errors) = discover(&cli.paths);
     let stdout = io::stdout();
