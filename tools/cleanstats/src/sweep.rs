@@ -5,10 +5,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mmstats_reader::render::text::escape;
 use mmstats_reader::{ErrorKind, discover};
 
 use crate::cli::Cli;
 use crate::removal::{Outcome, examine, skip_reason};
+
+/// A path as shown on a terminal (control characters escaped).
+fn shown(path: &std::path::Path) -> String {
+    escape(&path.to_string_lossy()).into_owned()
+}
 
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +72,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     let note_skip = |path: &std::path::Path, why: &str| {
         if !cli.quiet {
-            eprintln!("cleanstats: skipped {}: {why}", path.display());
+            eprintln!("cleanstats: skipped {}: {why}", shown(path));
         }
     };
     for e in &errors {
@@ -77,14 +83,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             // Nothing to clean there: say so, but it is not a failure (cron runs us on
             // directories that are often empty).
             if !cli.quiet {
-                eprintln!("cleanstats: {e}");
+                eprintln!("cleanstats: {}", escape(&e.to_string()));
             }
             continue;
         }
         if matches!(e.kind, ErrorKind::NotFound) {
             // A path the user named that does not exist.
             tally.failed += 1;
-            eprintln!("cleanstats: {e}");
+            eprintln!("cleanstats: {}", escape(&e.to_string()));
             continue;
         }
         match skip_reason(e) {
@@ -94,7 +100,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             None => {
                 tally.failed += 1;
-                eprintln!("cleanstats: {e}");
+                eprintln!("cleanstats: {}", escape(&e.to_string()));
             }
         }
     }
@@ -103,13 +109,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(Outcome::Removed) => {
                 tally.removed += 1;
                 if !cli.quiet {
-                    writeln!(out, "removed {}", path.display()).context("writing output")?;
+                    writeln!(out, "removed {}", shown(path)).context("writing output")?;
                 }
             }
             Ok(Outcome::WouldRemove(why)) => {
                 tally.removed += 1;
                 if !cli.quiet {
-                    writeln!(out, "would remove {} ({why})", path.display())
+                    writeln!(out, "would remove {} ({why})", shown(path))
                         .context("writing output")?;
                 }
             }
@@ -122,7 +128,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 tally.failed += 1;
                 out.flush().context("writing output")?;
-                eprintln!("cleanstats: {}: {e}", path.display());
+                eprintln!("cleanstats: {}: {e}", shown(path));
             }
         }
     }

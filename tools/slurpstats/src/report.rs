@@ -96,7 +96,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
         out.flush()?;
-        eprintln!("slurpstats: {e}");
+        eprintln!("slurpstats: {}", text::escape(&e.to_string()));
         Ok(())
     };
     for e in &errors {

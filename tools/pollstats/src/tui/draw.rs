@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table, TableState};
 
-use mmstats_reader::render::text::compact;
+use mmstats_reader::render::text::{compact, escape};
 
 use super::app::{App, Row, SortKey};
 
@@ -53,7 +53,7 @@ const VALUE_WIDTH: u16 = 12;
 
 fn value_text(r: &Row) -> String {
     match (&r.text, r.value) {
-        (Some(t), _) => fit(t, VALUE_WIDTH as usize),
+        (Some(t), _) => fit(&escape(t), VALUE_WIDTH as usize),
         (None, Some(x)) => compact(x, &r.unit),
         (None, None) => "-".into(),
     }
@@ -137,7 +137,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             Span::raw("█"),
         ])
     } else if let Some(e) = app.errors.first() {
-        Line::from(Span::styled(format!(" {e}"), Style::new().fg(Color::Red)))
+        Line::from(Span::styled(
+            format!(" {}", escape(e)),
+            Style::new().fg(Color::Red),
+        ))
     } else {
         let filter = if app.filter.is_empty() {
             String::new()
@@ -195,7 +198,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .into_iter()
         .map(|r| {
             TableRow::new(vec![
-                Cell::from(r.label.clone()),
+                Cell::from(escape(&r.label).into_owned()),
                 Cell::from(r.kind).style(Style::new().dim()),
                 Cell::from(Line::from(value_text(r)).right_aligned()),
                 Cell::from(Line::from(rate_text(r)).right_aligned()),

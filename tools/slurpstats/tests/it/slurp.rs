@@ -369,3 +369,19 @@ fn prometheus_and_openmetrics() {
     assert!(out.ends_with("# EOF\n"), "{out}");
     assert!(out.contains("web_latency_seconds_bucket{"), "{out}");
 }
+
+#[test]
+fn control_characters_from_files_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = FileBuilder::new(1, 2)
+        .counter("evil\x1b[2J", "", 1)
+        .text("status", "\x1b]0;owned\x07\u{9b}31m")
+        .image();
+    std::fs::write(dir.path().join("evil\x1b[31m.mmstats"), &image).unwrap();
+    let o = slurp(dir.path()).assert().success().get_output().clone();
+    let out = stdout(&o);
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert!(out.contains("evil\\x1b[2J"), "{out}");
+    assert!(out.contains("\\x1b]0;owned\\x07\\x9b31m"), "{out}");
+    assert!(out.contains("evil\\x1b[31m.mmstats"), "{out}");
+}
