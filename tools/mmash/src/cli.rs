@@ -26,6 +26,11 @@ pub struct Cli {
     /// Log one line per request to stderr (also `MMASH_LOG=debug` or `RUST_LOG=debug`).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Also answer requests for this host name (repeatable). Requests naming an IP address or
+    /// `localhost` are always answered; any other `Host` is refused, so that a web page cannot
+    /// reach mmash through a name it rebinds to 127.0.0.1 (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Read stats directories even if another user owns them or everyone can write to them.
     #[arg(long)]
     pub trust_dir: bool,
@@ -51,12 +56,20 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
 }
 
 impl Cli {
-    /// The token from the option, else from `$MMASH_TOKEN`; empty means none.
-    pub fn token(&self) -> Option<String> {
-        self.token
+    /// The token from the option, else from `$MMASH_TOKEN`; an empty one is an error (it
+    /// would silently leave every route open).
+    pub fn token(&self) -> Result<Option<String>, String> {
+        let token = self
+            .token
             .clone()
-            .or_else(|| std::env::var("MMASH_TOKEN").ok())
-            .filter(|t| !t.is_empty())
+            .or_else(|| std::env::var("MMASH_TOKEN").ok());
+        match token {
+            Some(t) if t.trim().is_empty() => Err(
+                "the token is empty (--token or MMASH_TOKEN); give a secret, or neither to serve without one"
+                    .into(),
+            ),
+            t => Ok(t),
+        }
     }
 
     /// Whether to log requests: `-v`, or `MMASH_LOG` / `RUST_LOG` asking for debug (`debug`,
