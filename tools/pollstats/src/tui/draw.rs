@@ -285,6 +285,36 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_from_files_are_escaped_on_screen() {
+        use crate::columns::tests::{m, snap};
+        use mmstats_reader::{Kind, Num, Scan, Value, ValueType};
+        let file = snap(
+            "evil",
+            10.0,
+            vec![
+                (
+                    m("evil\x1b[2J", Kind::Gauge, ValueType::U64),
+                    Value::Number(Num::U(1)),
+                ),
+                (
+                    m("role", Kind::Text, ValueType::Text),
+                    Value::Text("\x1b]0;x\x07".into()),
+                ),
+            ],
+        );
+        let mut app = App::new();
+        app.on_sample(&Scan {
+            snapshots: vec![file],
+            errors: Vec::new(),
+        });
+        let lines = screen(&app, 100, 10);
+        let all = lines.join("\n");
+        assert!(!all.chars().any(|c| c.is_control() && c != '\n'), "{all:?}");
+        assert!(all.contains("evil\\x1b[2J"), "{all}");
+        assert!(all.contains("\\x1b]0;x\\x07"), "{all}");
+    }
+
+    #[test]
     fn sparkline_scales_between_min_and_max() {
         assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10), "▁█▅");
         assert_eq!(
