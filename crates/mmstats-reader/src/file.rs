@@ -120,7 +120,7 @@ struct Slot {
 }
 
 /// Largest version-1 file we read (the original writer's files are a few pages).
-const V1_MAX_LEN: u64 = 16 << 20;
+const V1_MAX_LEN: u64 = layout::limits::V1_FILE_LENGTH_MAX;
 
 impl FileInfo {
     /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
@@ -275,6 +275,9 @@ impl StatsFile {
         match &mut self.source {
             Source::V1 { .. } => self.reload_v1(md.len()),
             Source::V2(m) => {
+                if m.region.faulted() {
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
                 if md.len() != m.region.len() as u64 {
                     return Err(ReadError::format(
                         &self.path,
@@ -368,6 +371,11 @@ impl StatsFile {
                         }),
                     })
                     .collect();
+                if m.region.faulted() {
+                    // A load hit a page the file no longer has: what we read is zeros, not
+                    // values. The remembered copies may be too; the mapping stays refused.
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
                 *m.memo.lock().unwrap_or_else(|e| e.into_inner()) = memo;
                 if state != m.state_raw {
                     let order = m.order;
@@ -467,8 +475,11 @@ impl StatsFile {
         let Source::V2(m) = &self.source else {
             return Ok(());
         };
-        let (header, fields) =
-            read_metadata(&m.region).map_err(|e| ReadError::format(&self.path, e))?;
+        let read = read_metadata(&m.region);
+        if m.region.faulted() {
+            return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+        }
+        let (header, fields) = read.map_err(|e| ReadError::format(&self.path, e))?;
         let order = header.byte_order;
         let mut metas = Vec::with_capacity(fields.len());
         let mut slots = Vec::with_capacity(fields.len());

@@ -66,6 +66,8 @@ impl Scanner {
     /// read, it is read again, so that no thread is counted twice or not at all.
     pub fn scan(&mut self) -> Scan {
         let (paths, mut errors) = discover(&self.patterns);
+        // A watched directory with no files (yet) is not an error of any file.
+        errors.retain(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch));
         let mut old = std::mem::take(&mut self.open);
         let mut files: Vec<(PathBuf, StatsFile)> = Vec::with_capacity(paths.len());
         for path in paths {
@@ -75,7 +77,8 @@ impl Scanner {
             };
             match file {
                 Ok(f) => files.push((path, f)),
-                Err(e) if matches!(e.kind, ErrorKind::Vanished) => {}
+                // Listed, then gone before it could be read: its writer exited.
+                Err(e) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
                 Err(e) => errors.push(e),
             }
         }
@@ -105,7 +108,7 @@ impl Scanner {
                         self.open.insert(path, file);
                     }
                 }
-                Some(Err(e)) if matches!(e.kind, ErrorKind::Vanished) => {}
+                Some(Err(e)) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
                 Some(Err(e)) => errors.push(e),
                 None => {}
             }

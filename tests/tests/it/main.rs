@@ -5,5 +5,6 @@ mod example;
 mod intervals;
 mod jvm;
 mod live_writer;
+mod shrinking;
 mod tools;
 mod tui;

@@ -255,7 +255,10 @@ struct ErrorLog(HashSet<String>);
 impl ErrorLog {
     fn report(&mut self, scan: &Scan) {
         for e in &scan.errors {
-            let line = format!("pollstats: {e}");
+            let line = format!(
+                "pollstats: {}",
+                mmstats_reader::render::text::escape(&e.to_string())
+            );
             if self.0.insert(line.clone()) {
                 eprintln!("{line}");
             }
@@ -286,6 +289,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let first = scanner.scan();
     errors.report(&first);
     let selected = poller.select(&first.snapshots);
+    if selected.is_empty() && first.snapshots.is_empty() && first.errors.is_empty() {
+        // Say why there is no file at all: an empty directory, or a glob matching nothing.
+        for e in mmstats_reader::discover(&cli.patterns()).1 {
+            eprintln!(
+                "pollstats: {}",
+                mmstats_reader::render::text::escape(&e.to_string())
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     if selected.is_empty() {
         eprintln!(
             "pollstats: no stats file has any of the fields {}",
