@@ -6,7 +6,7 @@ pub const VERSION: u8 = 2;
 /// The 7 bytes after the version (§2.1).
 pub const MAGIC: [u8; 7] = *b"MMSTATS";
 /// Minor version this crate writes (§2.1).
-pub const MINOR_VERSION: u8 = 0;
+pub const MINOR_VERSION: u8 = 1;
 /// `byte_order` value for little-endian files (§2.2).
 pub const BYTE_ORDER_LITTLE: u8 = 1;
 /// `byte_order` value for big-endian files (§2.2).
@@ -119,8 +119,12 @@ pub mod record {
     pub const VALUE_LENGTH: usize = 28;
     /// `capacity` (u32).
     pub const CAPACITY: usize = 32;
+    /// `labels_offset` (u32, minor version 1, §3.5).
+    pub const LABELS_OFFSET: usize = 36;
+    /// `labels_length` (u16, minor version 1, §3.5).
+    pub const LABELS_LENGTH: usize = 40;
     /// First reserved byte.
-    pub const RESERVED: usize = 36;
+    pub const RESERVED: usize = 42;
 }
 
 /// Limits on string lengths (§3.1).
@@ -131,6 +135,8 @@ pub mod limits {
     pub const HELP_MAX: usize = 4096;
     /// Longest unit in bytes.
     pub const UNIT_MAX: usize = 64;
+    /// Longest encoded label set in bytes (§3.5).
+    pub const LABELS_MAX: usize = 1024;
     /// Largest text capacity in bytes (§5.2).
     pub const TEXT_CAPACITY_MAX: u32 = 65536;
     /// Largest moving-average window (§5.4).
@@ -266,6 +272,8 @@ mod tests {
             (record::VALUE_OFFSET, "value_offset"),
             (record::VALUE_LENGTH, "value_length"),
             (record::CAPACITY, "capacity"),
+            (record::LABELS_OFFSET, "labels_offset"),
+            (record::LABELS_LENGTH, "labels_length"),
             (record::RESERVED, "reserved"),
         ];
         let rows = table_rows("### 3.1 Record layout");

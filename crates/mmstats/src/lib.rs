@@ -85,7 +85,7 @@ pub use error::Error;
 pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
-pub use options::Options;
+pub use options::{DEFAULT_LABEL_SETS, Options};
 pub use stats::Stats;
 pub use totals::remove_all;
 pub use windowed::{DEFAULT_SLOTS, Windowed};
@@ -119,9 +119,13 @@ pub mod __private {
     pub fn reserve_field<H: Handle>(reserve: &mut crate::Reserve, prefix: &str, decl: &FieldDecl) {
         let align8 = mmstats_format::layout::align8;
         reserve.fields += 1;
-        reserve.strings += align8(prefix.len() + decl.label.len())
+        let labels: usize = decl.labels.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        // The series key repeats the pairs, quoted and escaped: at most twice their bytes.
+        let key_extra = if labels == 0 { 0 } else { 2 * labels + 2 };
+        reserve.strings += align8(prefix.len() + decl.label.len() + key_extra)
             + align8(decl.help.len())
-            + align8(decl.unit.len());
+            + align8(decl.unit.len())
+            + align8(labels);
         if let Some(len) = H::meta(decl).ok().and_then(|meta| meta.slot_length().ok()) {
             reserve.values += align8(len as usize);
         }

@@ -22,7 +22,13 @@ pub struct Options {
     pub(crate) totals: bool,
     /// Fold this file's final values into the process totals when it closes.
     pub(crate) fold_totals: bool,
+    /// Most label sets one family may take in this file.
+    pub(crate) label_sets: usize,
 }
+
+/// How many label sets (series) one family may take in one file unless
+/// [`Options::label_sets`] says otherwise.
+pub const DEFAULT_LABEL_SETS: usize = 1000;
 
 impl Default for Options {
     fn default() -> Self {
@@ -36,6 +42,7 @@ impl Default for Options {
             reserve: Reserve::default(),
             totals: false,
             fold_totals: false,
+            label_sets: DEFAULT_LABEL_SETS,
         }
     }
 }
@@ -85,6 +92,15 @@ impl Options {
     /// instances of models always do this.
     pub fn fold_totals(mut self, fold: bool) -> Options {
         self.fold_totals = fold;
+        self
+    }
+    /// The most label sets one family (fields of one name, FORMAT.md §3.5) may take in this
+    /// file (default [`DEFAULT_LABEL_SETS`]): registering one more fails with
+    /// [`Error::TooManyLabelSets`](crate::Error::TooManyLabelSets), so that a label with
+    /// unbounded values (a user id, a URL) cannot fill the file. A process totals file takes
+    /// every series its threads had, whatever the cap.
+    pub fn label_sets(mut self, cap: usize) -> Options {
+        self.label_sets = cap;
         self
     }
     /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.

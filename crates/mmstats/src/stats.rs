@@ -48,6 +48,7 @@ pub struct Stats {
     lock: Option<Flock<File>>,
     keep: bool,
     fold_into: Option<TotalsKey>,
+    label_sets: usize,
 }
 
 /// The layout so far and the fields published, by label.
@@ -55,6 +56,8 @@ pub struct Stats {
 struct Registry {
     plan: Plan,
     fields: HashMap<String, Published>,
+    /// Label sets published per family name (labelled fields only).
+    families: HashMap<String, usize>,
 }
 
 /// Where a published field's value lies: enough to read it back and fold it.
@@ -187,12 +190,21 @@ impl Stats {
             path,
             prefix: options.prefix,
             region: Arc::new(region),
-            registry: Mutex::new(Registry { plan, fields }),
+            registry: Mutex::new(Registry {
+                plan,
+                fields,
+                families: HashMap::new(),
+            }),
             dir: dir.fd,
             name,
             lock: Some(file),
             keep: options.keep,
             fold_into,
+            label_sets: if options.totals {
+                usize::MAX
+            } else {
+                options.label_sets
+            },
         })
     }
 
@@ -328,11 +340,24 @@ impl Stats {
         if reg.fields.contains_key(&meta.label) {
             return Err(FormatError::DuplicateLabel(meta.label.clone()).into());
         }
+        let family = (!meta.labels.is_empty()).then(|| meta.name().to_string());
+        if let Some(name) = &family
+            && reg.families.get(name).copied().unwrap_or(0) >= self.label_sets
+        {
+            return Err(Error::TooManyLabelSets {
+                family: name.clone(),
+                series: meta.label.clone(),
+                cap: self.label_sets,
+            });
+        }
         let mut p = reg.plan.place(meta)?;
         init.apply(&mut p, meta);
         self.store_placement(&p);
         reg.fields
             .insert(meta.label.clone(), Published::new(meta, &p));
+        if let Some(name) = family {
+            *reg.families.entry(name).or_default() += 1;
+        }
         let slot = self
             .region
             .slot(p.value_offset, p.value_words.len(), meta.capacity)
@@ -383,7 +408,8 @@ impl Stats {
     }
 
     /// The published field `meta.label`, published now (with zero values) if missing; `None`
-    /// if it exists with other metadata or cannot be added.
+    /// if it exists with other metadata (help texts aside: a description may arrive after a
+    /// series was first published) or cannot be added.
     pub(crate) fn find_or_publish(&self, meta: &FieldMeta) -> Option<Published> {
         if let Some(p) = self
             .registry
@@ -392,7 +418,11 @@ impl Stats {
             .fields
             .get(&meta.label)
         {
-            return (p.meta == *meta).then(|| p.clone());
+            let same = FieldMeta {
+                help: p.meta.help.clone(),
+                ..meta.clone()
+            } == p.meta;
+            return same.then(|| p.clone());
         }
         self.publish(meta, &Init::Zero).ok()?;
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);

@@ -5,6 +5,7 @@ mod create;
 mod fields;
 mod file;
 mod kinds;
+mod labels;
 mod lifecycle;
 mod model;
 mod totals;
