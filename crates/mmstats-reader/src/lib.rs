@@ -47,6 +47,7 @@ pub use discover::{default_dir, default_glob, discover};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
 pub use liveness::{Liveness, liveness};
+pub use mmstats_format::labels;
 pub use mmstats_format::{
     Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType, Windowed,
     bucket_bounds,

@@ -47,7 +47,7 @@ pub fn flatten(f: &FieldValue, snap: &Snapshot, out: &mut Vec<(String, Json)>) {
                 out.push((label.clone(), json!(p)));
             }
             for (suffix, d) in derived(f, snap) {
-                out.push((format!("{label}.{suffix}"), json!(d)));
+                out.push((f.meta.derived_key(suffix), json!(d)));
             }
         }
     }
@@ -137,14 +137,21 @@ impl Aggr {
 
 /// `/stats/<name>`: every flattened label starting with `name` (or equal to it when `exact`),
 /// mapped to its values across files, or to one value when `aggr` is given.
+///
+/// A `name` with a label set, `http.requests{method=GET}` or `http.requests{code=5xx}`, keeps
+/// the series whose name starts with its name and whose labels match
+/// ([`mmstats_reader::labels::selects`]).
 pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -> Json {
+    let selector = name.contains('{');
+    let filters = [name.to_string()];
+    let select = |label: &str| mmstats_reader::render::text::label_matches(label, &filters);
     let mut by_label: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     let mut buf = Vec::new();
     for s in snaps {
         for f in &s.fields {
             let l = &f.meta.label;
-            // a derived label starts with its field's label, so prune on the field's label
-            if !(l.starts_with(name) || name.starts_with(l.as_str())) {
+            // a derived label starts with its field's name, so prune on the field's name
+            if !(selector || l.starts_with(name) || name.starts_with(f.meta.name())) {
                 continue;
             }
             buf.clear();
@@ -152,6 +159,8 @@ pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -
             for (label, v) in buf.drain(..) {
                 let keep = if exact {
                     label == name
+                } else if selector {
+                    select(&label)
                 } else {
                     label.starts_with(name)
                 };
@@ -272,6 +281,12 @@ impl serde::Serialize for Derived {
 #[derive(Debug, serde::Serialize)]
 pub struct FieldOut<'a> {
     label: &'a str,
+    /// The family name of a labelled field (FORMAT.md §3.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// The pairs of a labelled field, as an object.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<&'a str, &'a str>,
     kind: &'static str,
     #[serde(rename = "type")]
     value_type: &'static str,
@@ -329,6 +344,17 @@ pub fn rate(cur: &Snapshot, prev: Option<&Snapshot>, i: usize) -> Option<f64> {
 /// `/api/stats`: each file with every field's metadata, value, derived values and rate.
 /// `previous` is the sample before (sorted by path) for rates.
 pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<'a> {
+    api_stats_selected(snaps, previous, &[])
+}
+
+/// `/api/stats?select=...`: as [`api_stats`], with only the fields that one of `select` names:
+/// a label prefix, or a series with a label set (`http.requests{method=GET}`), as
+/// [`mmstats_reader::render::text::label_matches`] reads them. Empty: every field.
+pub fn api_stats_selected<'a>(
+    snaps: &[&'a Snapshot],
+    previous: &[Snapshot],
+    select: &[String],
+) -> StatsOut<'a> {
     let files = snaps
         .iter()
         .map(|s| {
@@ -340,10 +366,17 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<
                 .fields
                 .iter()
                 .enumerate()
+                .filter(|(_, f)| mmstats_reader::render::text::label_matches(&f.meta.label, select))
                 .map(|(i, f)| {
                     let m = &f.meta;
                     let mut o = FieldOut {
                         label: &m.label,
+                        name: (!m.labels.is_empty()).then(|| m.name()),
+                        labels: m
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect(),
                         kind: m.kind.as_str(),
                         value_type: m.value_type.as_str(),
                         unit: &m.unit,
@@ -409,6 +442,42 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn labelled_series_are_shown_and_selected_by_their_labels() {
+        let series = |method: &str, code: &str, n: u64| FieldValue {
+            meta: Arc::new(
+                FieldMeta::new("http.requests", Kind::Counter, ValueType::U64)
+                    .with_labels([("method", method), ("code", code)]),
+            ),
+            value: Ok(Value::Number(Num::U(n))),
+        };
+        let mut s = snap("/d/a-1-1.mmstats", SystemTime::now(), vec![]);
+        s.fields = vec![series("GET", "200", 7), series("POST", "503", 2)];
+        let snaps = [&s];
+        let j = stats(&snaps, "http.requests{code=5xx}", false, None);
+        assert_eq!(
+            j,
+            json!({r#"http.requests{code="503",method="POST"}"#: [2]})
+        );
+        let all = stats(&snaps, "http.req", false, Some(Aggr::Sum));
+        assert_eq!(all.as_object().map(|o| o.len()), Some(2));
+        let out = serde_json::to_value(api_stats_selected(
+            &snaps,
+            &[],
+            &["http.requests{method=GET}".to_string()],
+        ))
+        .unwrap();
+        let fields = &out["files"][0]["fields"];
+        assert_eq!(fields.as_array().map(Vec::len), Some(1), "{out}");
+        assert_eq!(fields[0]["name"], "http.requests");
+        assert_eq!(fields[0]["labels"], json!({"code": "200", "method": "GET"}));
+        let plain = serde_json::to_value(api_stats(&snaps, &[])).unwrap();
+        assert_eq!(
+            plain["files"][0]["fields"].as_array().map(Vec::len),
+            Some(2)
+        );
     }
 
     fn two() -> Vec<Snapshot> {

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use mmstats_reader::render::text::{derived_unit, field_unit, unix_seconds};
 use mmstats_reader::{Combine, FieldMeta, Histogram, Kind, Snapshot, Value};
 
-use crate::columns::lookup;
+use crate::columns::lookup_all;
 
 /// One cell: a number in a unit, or a text, or nothing yet.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -45,8 +45,9 @@ pub fn cumulative(label: &str, sfx: &str, snaps: &[&Snapshot]) -> Option<f64> {
     let mut kind = None;
     let values: Vec<&Value> = snaps
         .iter()
-        .filter_map(|s| s.field(label))
-        .filter_map(|f| {
+        .flat_map(|s| lookup_all(s, label))
+        .filter(|(_, suffix)| suffix.is_none())
+        .filter_map(|(f, _)| {
             kind.get_or_insert(f.meta.kind);
             f.value.as_ref().ok()
         })
@@ -137,16 +138,25 @@ impl Rates {
     pub fn cell(&mut self, label: &str, snaps: &[&Snapshot]) -> Cell {
         let found: Vec<(&Snapshot, &FieldMeta, &Value, Option<&str>)> = snaps
             .iter()
-            .filter_map(|s| {
-                let (f, suffix) = lookup(s, label)?;
-                let v = f.value.as_ref().ok()?;
-                Some((*s, &*f.meta, v, suffix))
+            .flat_map(|s| {
+                lookup_all(s, label).into_iter().filter_map(|(f, suffix)| {
+                    let v = f.value.as_ref().ok()?;
+                    Some((*s, &*f.meta, v, suffix))
+                })
             })
             .collect();
         let Some(&(_, meta, first, suffix)) = found.first() else {
             return Cell::default();
         };
-        let key = |s: &Snapshot| (label.to_string(), s.path.clone(), s.info.dev_ino);
+        // One memory per column and series in each file: a column may select several series.
+        let key = |s: &Snapshot, m: &FieldMeta| {
+            let id = if m.label == label {
+                label.to_string()
+            } else {
+                format!("{label}\0{}", m.series_key())
+            };
+            (id, s.path.clone(), s.info.dev_ino)
+        };
         let mut cell = Cell {
             unit: match suffix {
                 Some(sfx) => derived_unit(meta, sfx).to_string(),
@@ -176,9 +186,9 @@ impl Rates {
                 // Percentiles, mean, count and sum of what was recorded during the interval,
                 // over every file: the files' bucket differences merged.
                 let mut merged: Option<Histogram> = None;
-                for (s, _, v, _) in &found {
+                for (s, m, v, _) in &found {
                     let Value::Histogram(cur) = v else { continue };
-                    let k = key(s);
+                    let k = key(s, m);
                     self.seen.insert(k.clone());
                     let Some(prev) = self.hists.insert(k, cur.clone()) else {
                         continue;
@@ -216,7 +226,7 @@ impl Rates {
             Value::Number(_) | Value::Bool(_) if meta.kind == Kind::Counter => {
                 cell.per_second = true;
                 let mut total = None;
-                for (s, _, v, _) in &found {
+                for (s, m, v, _) in &found {
                     let Some(cur) = v.primary() else { continue };
                     let now = Prev {
                         value: cur,
@@ -224,7 +234,7 @@ impl Rates {
                         sum: 0,
                         taken: s.taken,
                     };
-                    let Some(p) = self.remember(key(s), now) else {
+                    let Some(p) = self.remember(key(s, m), now) else {
                         continue;
                     };
                     let Ok(secs) = s.taken.duration_since(p.taken).map(|d| d.as_secs_f64()) else {
@@ -253,7 +263,7 @@ impl Rates {
             Value::Histogram(_) => {
                 // the mean of the values recorded during the interval
                 let (mut dc, mut ds, mut any) = (0u64, 0u64, false);
-                for (s, _, v, _) in &found {
+                for (s, m, v, _) in &found {
                     let Value::Histogram(Histogram { count, sum, .. }) = v else {
                         continue;
                     };
@@ -263,7 +273,7 @@ impl Rates {
                         sum: *sum,
                         taken: s.taken,
                     };
-                    let Some(p) = self.remember(key(s), now) else {
+                    let Some(p) = self.remember(key(s, m), now) else {
                         continue;
                     };
                     any = true;
@@ -347,6 +357,35 @@ mod tests {
         );
         assert_eq!(c.value, Some(30.0));
         assert!(c.restarted);
+    }
+
+    #[test]
+    fn label_selectors_sum_the_series_they_match_in_every_file() {
+        let file = |name: &str, at: f64, get: u64, err: u64| {
+            let c = |code: &str, n: u64| {
+                (
+                    m("http.requests", Kind::Counter, ValueType::U64)
+                        .with_labels([("code", code), ("method", "GET")]),
+                    Value::Number(Num::U(n)),
+                )
+            };
+            snap(name, at, vec![c("200", get), c("503", err)])
+        };
+        let mut r = Rates::new();
+        let columns = [
+            "http.requests",
+            "http.requests{code=5xx}",
+            "http.requests{code=\"200\",method=GET}",
+        ];
+        for c in columns {
+            r.cell(c, &[&file("a", 1.0, 10, 1), &file("bb", 1.0, 20, 2)]);
+        }
+        r.end_sample();
+        let (a, b) = (file("a", 3.0, 30, 5), file("bb", 3.0, 40, 4));
+        let cells: Vec<Option<f64>> = columns.iter().map(|c| r.cell(c, &[&a, &b]).value).collect();
+        // (20 + 4 + 20 + 2) / 2 s; (4 + 2) / 2 s; (20 + 20) / 2 s
+        assert_eq!(cells, [Some(23.0), Some(3.0), Some(20.0)]);
+        assert_eq!(r.cell("http.requests{code=4xx}", &[&a]).value, None);
     }
 
     #[test]

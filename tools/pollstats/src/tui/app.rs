@@ -117,6 +117,9 @@ pub struct App {
     pub quit: bool,
     /// Samples applied so far.
     pub samples: u64,
+    /// One row per family (fields of one name, their label sets combined, FORMAT.md §3.5)
+    /// instead of one per series.
+    pub families: bool,
     rates: Rates,
     history: HashMap<String, VecDeque<f64>>,
 }
@@ -167,6 +170,7 @@ impl App {
             errors: Vec::new(),
             quit: false,
             samples: 0,
+            families: false,
             rates: Rates::new(),
             history: HashMap::new(),
         }
@@ -225,8 +229,13 @@ impl App {
         let mut seen = std::collections::HashSet::new();
         for s in snaps {
             for f in &s.fields {
-                if seen.insert(f.meta.label.clone()) {
-                    labels.push((f.meta.label.clone(), f));
+                let row = if self.families {
+                    f.meta.name()
+                } else {
+                    f.meta.label.as_str()
+                };
+                if seen.insert(row.to_string()) {
+                    labels.push((row.to_string(), f));
                 }
             }
         }
@@ -250,8 +259,9 @@ impl App {
                 row.value = Some(
                     snaps
                         .iter()
-                        .filter_map(|s| s.fields.iter().find(|x| x.meta.label == label))
-                        .filter_map(|x| x.value.as_ref().ok().and_then(Value::primary))
+                        .flat_map(|s| crate::columns::lookup_all(s, &label))
+                        .filter(|(_, suffix)| suffix.is_none())
+                        .filter_map(|(x, _)| x.value.as_ref().ok().and_then(Value::primary))
                         .sum(),
                 );
             } else if matches!(f.value, Ok(Value::Windowed(_))) {
@@ -406,6 +416,12 @@ impl App {
                 self.sort = SortKey::ALL[(self.sort.index() + 1) % SortKey::ALL.len()];
             }
             KeyCode::Char('s') | KeyCode::Char('r') => self.descending = !self.descending,
+            KeyCode::Char('L') => {
+                self.families = !self.families;
+                self.history.clear();
+                self.rates = Rates::new();
+                self.cursor = 0;
+            }
             KeyCode::Tab | KeyCode::Char('p') => self.cycle_proc(true),
             KeyCode::BackTab | KeyCode::Char('P') => self.cycle_proc(false),
             _ => {}
@@ -476,6 +492,44 @@ pub(crate) mod tests {
         assert_eq!(row("web.role").text.as_deref(), Some("bb"));
         assert_eq!(app.files, 2);
         assert_eq!(app.procs.len(), 2);
+    }
+
+    #[test]
+    fn rows_are_series_or_families_and_the_filter_selects_by_label() {
+        let scan_at = |at: f64, get: u64, post: u64| {
+            let c = |method: &str, n: u64| {
+                (
+                    m("http.requests", Kind::Counter, ValueType::U64)
+                        .with_labels([("method", method)]),
+                    Value::Number(Num::U(n)),
+                )
+            };
+            Scan {
+                snapshots: vec![snap("a", at, vec![c("GET", get), c("POST", post)])],
+                errors: Vec::new(),
+            }
+        };
+        let mut app = App::new();
+        app.on_sample(&scan_at(1.0, 10, 1));
+        app.on_sample(&scan_at(2.0, 14, 2));
+        let get = app
+            .rows
+            .iter()
+            .find(|r| r.label == r#"http.requests{method="GET"}"#)
+            .unwrap();
+        assert_eq!((get.value, get.rate), (Some(14.0), Some(4.0)));
+        for c in "method=\"POST".chars() {
+            app.filter.push(c);
+        }
+        assert_eq!(app.visible().len(), 1);
+        app.filter.clear();
+        app.on_key(key(KeyCode::Char('L')));
+        app.on_sample(&scan_at(3.0, 20, 3));
+        app.on_sample(&scan_at(4.0, 30, 5));
+        assert_eq!(app.rows.len(), 1, "{:?}", app.rows);
+        let family = &app.rows[0];
+        assert_eq!(family.label, "http.requests");
+        assert_eq!((family.value, family.rate), (Some(35.0), Some(12.0)));
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("h l, Left Right", "sort column"),
     ("s, r", "reverse the order"),
     ("p, Tab / P", "next / previous process (or all)"),
+    ("L", "a row per series or per family (label sets combined)"),
 ];
 
 /// Draws the whole view.
