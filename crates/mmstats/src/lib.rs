@@ -86,6 +86,7 @@ pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Times
 pub use histogram::{Histogram, Timer, TimerGuard};
 pub use model::{Instance, Local, StatsModel};
 pub use options::{DEFAULT_LABEL_SETS, Options};
+pub use shared::{SharedCounter, SharedGauge};
 pub use stats::Stats;
 pub use totals::remove_all;
 pub use windowed::{DEFAULT_SLOTS, Windowed};
@@ -102,6 +103,7 @@ mod model;
 mod options;
 mod region;
 mod seqlock;
+mod shared;
 mod stats;
 mod totals;
 mod windowed;
