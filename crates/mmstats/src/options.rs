@@ -24,6 +24,8 @@ pub struct Options {
     pub(crate) fold_totals: bool,
     /// Most label sets one family may take in this file.
     pub(crate) label_sets: usize,
+    /// A file of the whole process rather than of one thread: thread id 0, `{TID}` → `shared`.
+    pub(crate) process_wide: bool,
 }
 
 /// How many label sets (series) one family may take in one file unless
@@ -43,6 +45,7 @@ impl Default for Options {
             totals: false,
             fold_totals: false,
             label_sets: DEFAULT_LABEL_SETS,
+            process_wide: false,
         }
     }
 }
@@ -101,6 +104,14 @@ impl Options {
     /// every series its threads had, whatever the cap.
     pub fn label_sets(mut self, cap: usize) -> Options {
         self.label_sets = cap;
+        self
+    }
+    /// A file of the whole process rather than of one thread, for shared fields
+    /// ([`SharedGauge`](crate::SharedGauge), [`SharedCounter`](crate::SharedCounter)): thread
+    /// id 0, named from the template with `{TID}` replaced by `shared` (default
+    /// `{CMD}-{PID}-shared.mmstats`). Its values are not folded into the process totals.
+    pub fn process_wide(mut self, process_wide: bool) -> Options {
+        self.process_wide = process_wide;
         self
     }
     /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.

@@ -142,10 +142,13 @@ impl Stats {
         let dir_path = dir::resolve(options.dir.as_deref());
         let dir = StatsDir::open(&dir_path)?;
         let mut id = identity::current();
-        if options.totals {
+        if options.totals || options.process_wide {
             id.tid = 0;
         }
         let mut template = dir::template(options.file_template.as_deref());
+        if options.process_wide {
+            template = totals::template_for(&template, "shared");
+        }
         if options.totals {
             template = totals::template(&template);
         }
