@@ -108,21 +108,23 @@ impl Init {
 
 /// The reserved system fields of FORMAT.md §9 and their values.
 fn system_fields(id: &mmstats_format::Identity) -> Vec<(FieldMeta, Init)> {
-    let constant = |label: &str, v: u32| {
-        (
-            FieldMeta::new(label, Kind::Constant, ValueType::U32),
-            Init::Word(u64::from(v)),
-        )
+    // Help texts: the meanings of FORMAT.md §9, so that every exposition has one.
+    let constant = |label: &str, help: &str, v: u32| {
+        let mut meta = FieldMeta::new(label, Kind::Constant, ValueType::U32);
+        meta.help = help.into();
+        (meta, Init::Word(u64::from(v)))
     };
     let mut created = FieldMeta::new("sys.created", Kind::Timestamp, ValueType::F64);
     created.unit = "seconds".into();
+    created.help = "creation time".into();
     let mut version = FieldMeta::new("sys.version", Kind::Constant, ValueType::Text);
     version.capacity = identity::WRITER.len() as u32;
+    version.help = "the writing library and its version".into();
     vec![
-        constant("sys.pid", id.pid),
-        constant("sys.tid", id.tid),
-        constant("sys.uid", id.uid),
-        constant("sys.gid", id.gid),
+        constant("sys.pid", "process id", id.pid),
+        constant("sys.tid", "thread id (0 for a process file)", id.tid),
+        constant("sys.uid", "user id", id.uid),
+        constant("sys.gid", "group id", id.gid),
         (created, Init::Word((id.created_ns as f64 / 1e9).to_bits())),
         (version, Init::Text(identity::WRITER.to_string())),
     ]

@@ -3,5 +3,6 @@
 
 mod example;
 mod live_writer;
+mod metrics_bridge;
 mod tools;
 mod tui;
