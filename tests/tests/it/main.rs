@@ -2,6 +2,7 @@
 //! the test.
 
 mod example;
+mod label_hostility;
 mod live_writer;
 mod metrics_bridge;
 mod tools;

@@ -15,7 +15,7 @@ use mmstats_tests::{StatsDir, workspace_bin};
 const CHILD: &str = env!("CARGO_BIN_EXE_metrics-child");
 
 /// A child process, killed and reaped on drop.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     _stdin: Option<ChildStdin>,
 }
@@ -51,7 +51,7 @@ fn start_child(dir: &StatsDir, mode: &str) -> Proc {
 }
 
 /// Starts mmash on a free port over `dir`; returns it and its address.
-fn start_mmash(dir: &StatsDir) -> (Proc, SocketAddr) {
+pub(crate) fn start_mmash(dir: &StatsDir) -> (Proc, SocketAddr) {
     let mut child = Command::new(workspace_bin("mmash"))
         .args(["--listen", "127.0.0.1:0", "--path"])
         .arg(dir.path())
@@ -82,7 +82,7 @@ fn start_mmash(dir: &StatsDir) -> (Proc, SocketAddr) {
 }
 
 /// GET `path` from 127.0.0.1: status and body.
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let Ok(mut s) = TcpStream::connect(addr) else {
         return (0, String::new());
     };
