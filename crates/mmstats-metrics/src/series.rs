@@ -69,23 +69,26 @@ fn with_entry<H>(
     rec: usize,
     id: usize,
     list: fn(&mut ThreadFile) -> &mut Vec<Entry<H>>,
-    get: fn(&ThreadFile) -> &Vec<Entry<H>>,
+    get: impl Fn(&ThreadFile) -> &Vec<Entry<H>>,
     resolve: impl FnOnce(&Stats) -> Option<H>,
     inner: &Weak<Inner>,
     update: impl FnOnce(&H),
 ) {
-    let _ = THREAD.try_with(|t| {
-        if let Ok(files) = t.try_borrow()
-            && let Some(Some(file)) = files.get(rec)
-        {
-            match get(file).get(id) {
-                Some(Entry::Ready(h)) => return update(h),
-                Some(Entry::Failed) => return,
-                _ => {}
+    let _ = THREAD.try_with(
+        #[inline(always)]
+        |t| {
+            if let Ok(files) = t.try_borrow()
+                && let Some(Some(file)) = files.get(rec)
+            {
+                match get(file).get(id) {
+                    Some(Entry::Ready(h)) => return update(h),
+                    Some(Entry::Failed) => return,
+                    _ => {}
+                }
             }
-        }
-        slow(t, rec, id, list, resolve, inner, update);
-    });
+            slow(t, rec, id, list, resolve, inner, update);
+        },
+    );
 }
 
 /// The first use of a handle in this thread: creates the thread's file if needed and
