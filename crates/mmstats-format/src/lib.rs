@@ -42,6 +42,7 @@ mod error;
 mod field;
 mod header;
 mod histogram;
+pub mod hsperf;
 pub mod labels;
 pub mod layout;
 mod plan;

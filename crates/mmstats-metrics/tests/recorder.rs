@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use metrics::{Key, Label, Level, Metadata, Recorder, Unit};
-use mmstats_reader::{Combine, Num, Snapshot, StatsFile, Value, combine};
+use mmstats_reader::{Intervals, Num, Snapshot, StatsFile, Value};
 
 const META: Metadata<'static> = Metadata::new("test", Level::INFO, None);
 
@@ -20,10 +20,13 @@ fn read_all(dir: &Path) -> Vec<Snapshot> {
 }
 
 fn total(snaps: &[Snapshot], label: &str) -> Option<Value> {
-    combine(snaps, Some(Combine::Sum))
+    Intervals::new()
+        .assume_alive()
+        .update(snaps)
+        .combined()
         .into_iter()
-        .find(|c| c.meta.label == label)
-        .map(|c| c.value)
+        .find(|c| c.meta.series_key() == label)
+        .and_then(|c| c.value)
 }
 
 #[test]

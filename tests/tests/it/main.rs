@@ -2,8 +2,11 @@
 //! the test.
 
 mod example;
+mod intervals;
+mod jvm;
 mod label_hostility;
 mod live_writer;
 mod metrics_bridge;
+mod shrinking;
 mod tools;
 mod tui;

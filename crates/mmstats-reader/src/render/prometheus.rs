@@ -24,8 +24,9 @@
 //!   `value`) is renamed `exported_<key>`. The family's help is the first non-empty one.
 //! - **Labels.** Each sample carries `pid`, `tid` and `cmd` (the program name from the file
 //!   name's `{CMD}` part, else `/proc/<pid>/comm`); a file whose three collide with an earlier
-//!   file's also gets `file`. With [`PromOptions::aggregate`] the files are combined per label
-//!   by each field's rule ([`crate::combine`]) and samples carry no labels.
+//!   file's also gets `file`. [`render_sample`] serves processes instead (labels `pid` and
+//!   `cmd`, continuous totals). With [`PromOptions::aggregate`] every process is summed per
+//!   label (FORMAT.md §12) and samples carry no labels.
 //! - Values that could not be read are left out; a label whose name collides with an earlier
 //!   family's names is left out.
 //!
@@ -39,7 +40,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
-use std::path::Path;
 
 use crate::{FieldMeta, Histogram, Kind, Num, Snapshot, Value};
 use mmstats_format::bucket_bounds;
@@ -55,8 +55,11 @@ pub const CONTENT_TYPE_OPENMETRICS: &str =
 pub struct PromOptions {
     /// OpenMetrics 1.0 (`# UNIT`, `info`, `# EOF`) instead of text format 0.0.4.
     pub openmetrics: bool,
-    /// Combine each label over every file instead of one sample per file.
+    /// Combine each label over every process instead of one series per process (or file).
     pub aggregate: bool,
+    /// With [`render_sample`]: one series per file (with a `tid` label) instead of one per
+    /// process.
+    pub per_thread: bool,
     /// Prepended to every metric name (e.g. `mmstats_`); sanitised like labels.
     pub prefix: String,
 }
@@ -66,49 +69,103 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     accept.contains("application/openmetrics-text")
 }
 
-/// The program name of a snapshot's writer: the `{CMD}` part of a `{CMD}-{PID}-{TID}` file
-/// name, else `/proc/<pid>/comm`, else empty.
-pub fn command_name(snap: &Snapshot) -> String {
-    if let Some(cmd) = cmd_from_file_name(&snap.path) {
-        return cmd;
-    }
-    snap.info
-        .pid
-        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
-        .map(|s| s.trim_end().to_string())
-        .unwrap_or_default()
-}
+pub use crate::process::command_name;
 
-fn cmd_from_file_name(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.rsplitn(3, '-');
-    let tid = parts.next()?;
-    let pid = parts.next()?;
-    let cmd = parts.next()?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
-}
-
-/// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`.
+/// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`: one series per
+/// file, labelled `pid`, `tid` and `cmd` (what a one-shot dump shows). With
+/// [`PromOptions::aggregate`], each label is summed over the files' processes as
+/// [`render_sample`] does.
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
-    let mut used = HashSet::new();
-    let combined = if opts.aggregate {
-        crate::combine(snapshots, None)
-    } else {
-        Vec::new()
-    };
-    let mut families = Families::default();
     if opts.aggregate {
-        for c in &combined {
-            families.add(&c.meta, sample_labels("", &c.meta.labels), &c.value);
-        }
-    } else {
-        let labelsets = labelsets(snapshots);
-        for (snap, labels) in snapshots.iter().zip(&labelsets) {
-            for f in &snap.fields {
-                let Ok(value) = &f.value else { continue };
-                families.add(&f.meta, sample_labels(labels, &f.meta.labels), value);
+        let sample = crate::Intervals::new().update(snapshots);
+        render_sample(&sample, opts, out);
+        return;
+    }
+    let labelsets = labelsets(snapshots);
+    let groups = snapshots.iter().zip(&labelsets).map(|(snap, labels)| {
+        let values = snap
+            .fields
+            .iter()
+            .filter_map(|f| Some((&*f.meta, f.value.as_ref().ok()?)))
+            .collect();
+        (labels.as_str(), values)
+    });
+    render_groups(groups, opts, out);
+}
+
+/// Renders one sample of the interval engine (FORMAT.md §12): one series per process,
+/// labelled `pid` and `cmd`, whose counters and histograms are the process's continuous totals
+/// (they never go down when its threads end); with [`PromOptions::per_thread`] one series per
+/// file, labelled `pid`, `tid` and `cmd`; with [`PromOptions::aggregate`] one unlabelled
+/// series per label, summed over every process, the exited ones included, so that it never
+/// goes down when a process exits.
+pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut String) {
+    if opts.aggregate {
+        let totals = sample.totals_with_exited();
+        let values = totals
+            .iter()
+            .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
+            .collect();
+        render_groups(std::iter::once(("", values)), opts, out);
+        return;
+    }
+    let mut labels: Vec<String> = Vec::new();
+    let mut parts: Vec<&[crate::Series]> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in &sample.processes {
+        let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
+        if opts.per_thread {
+            for f in &p.files {
+                let tid = f.info.tid.map(|t| t.to_string()).unwrap_or_default();
+                let mut l = format!("pid=\"{pid}\",tid=\"{tid}\",cmd=\"");
+                escape_label_value(&p.cmd, &mut l);
+                l.push('"');
+                if !seen.insert(l.clone()) {
+                    l.push_str(",file=\"");
+                    let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+                    escape_label_value(&name, &mut l);
+                    l.push('"');
+                }
+                labels.push(l);
+                parts.push(&f.series);
             }
+        } else {
+            let mut l = format!("pid=\"{pid}\",cmd=\"");
+            escape_label_value(&p.cmd, &mut l);
+            l.push('"');
+            if !seen.insert(l.clone()) {
+                // the same pid in another boot or start: tell them apart
+                if let crate::ProcessId::Process { start_time, .. } = &p.id {
+                    let _ = write!(l, ",start=\"{start_time}\"");
+                }
+            }
+            labels.push(l);
+            parts.push(&p.series);
+        }
+    }
+    let groups = labels.iter().zip(parts).map(|(l, series)| {
+        let values = series
+            .iter()
+            .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
+            .collect();
+        (l.as_str(), values)
+    });
+    render_groups(groups, opts, out);
+}
+
+/// Groups every (labels, values) part's values into families by name (FORMAT.md §3.5), in
+/// order of first appearance, each sample's labels the part's followed by its field's own,
+/// and writes them.
+fn render_groups<'a>(
+    groups: impl Iterator<Item = (&'a str, Vec<(&'a FieldMeta, &'a Value)>)>,
+    opts: &PromOptions,
+    out: &mut String,
+) {
+    let mut used = HashSet::new();
+    let mut families = Families::default();
+    for (labels, values) in groups {
+        for (meta, value) in values {
+            families.add(meta, sample_labels(labels, &meta.labels), value);
         }
     }
     for (meta, help, samples) in &families.list {
@@ -124,11 +181,11 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
 #[derive(Default)]
 struct Families<'a> {
     index: HashMap<&'a str, usize>,
-    list: Vec<(&'a FieldMeta, &'a str, Vec<Sample<'a>>)>,
+    list: Vec<(&'a FieldMeta, &'a str, Vec<FamilySample<'a>>)>,
 }
 
 /// One sample of a family: its label text and value.
-type Sample<'a> = (String, &'a Value);
+type FamilySample<'a> = (String, &'a Value);
 
 impl<'a> Families<'a> {
     fn add(&mut self, meta: &'a FieldMeta, labels: String, value: &'a Value) {
@@ -599,6 +656,9 @@ mod tests {
 
     fn snap(path: &str, pid: u32, fields: Vec<FieldValue>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from(path),
             info: info(pid, pid + 1),
             taken: SystemTime::now(),
@@ -712,11 +772,18 @@ mod tests {
     #[test]
     fn cmd_comes_from_the_file_name() {
         assert_eq!(
-            cmd_from_file_name(Path::new("/x/web-server-12-34.mmstats")).as_deref(),
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/web-server-12-34.mmstats"))
+                .as_deref(),
             Some("web-server")
         );
-        assert_eq!(cmd_from_file_name(Path::new("/x/stats.mmstats")), None);
-        assert_eq!(cmd_from_file_name(Path::new("/x/a-b-12.mmstats")), None);
+        assert_eq!(
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/stats.mmstats")),
+            None
+        );
+        assert_eq!(
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/a-b-12.mmstats")),
+            None
+        );
     }
 
     #[test]
