@@ -50,7 +50,8 @@ fn start_child(dir: &StatsDir, mode: &str) -> Proc {
     }
 }
 
-/// Starts mmash on a free port over `dir`; returns it and its address.
+/// Starts mmash on a free port over `dir`, waits for its first sample with files, and returns
+/// it and its address.
 pub(crate) fn start_mmash(dir: &StatsDir) -> (Proc, SocketAddr) {
     let mut child = Command::new(workspace_bin("mmash"))
         .args(["--listen", "127.0.0.1:0", "--path"])
@@ -72,6 +73,16 @@ pub(crate) fn start_mmash(dir: &StatsDir) -> (Proc, SocketAddr) {
         .next()
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("unexpected line {first}"));
+    // mmash listens while its sampler takes the first sample: wait until it lists files.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let (_, body) = get(addr, "/api/files");
+        let files: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if files["files"].as_array().is_some_and(|f| !f.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     (
         Proc {
             child,

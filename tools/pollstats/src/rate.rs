@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(cells, [Some(23.0), Some(3.0), Some(20.0)]);
         assert!(cell(&series, columns[1]).per_second);
         assert_eq!(
-            cell(&series, "http.requests{code=5xx}.total").value,
+            cell(&series, "http.requests.total{code=5xx}").value,
             Some(9.0)
         );
         assert_eq!(cell(&series, "http.requests{code=4xx}").value, None);
