@@ -136,6 +136,17 @@
     pollStats();
   }
 
+  // "key=value" (a value ending in "xx" or "*" matches by prefix) selects by a field's labels.
+  function labelsMatch(f, q) {
+    var m = /^([a-z_][a-z0-9_]*)\s*=\s*"?([^"]*)"?$/.exec(q);
+    if (!m || !f.labels) { return false; }
+    var want = m[2], stem = want.replace(/(\*|xx)$/, "");
+    return Object.keys(f.labels).some(function (k) {
+      if (k.toLowerCase() !== m[1]) { return false; }
+      var v = f.labels[k].toLowerCase();
+      return stem !== want ? v.indexOf(stem) === 0 : v === want;
+    });
+  }
   function groupOf(label) { var i = label.indexOf("."); return i < 0 ? "(top level)" : label.slice(0, i); }
 
   function renderFields() {
@@ -144,7 +155,7 @@
     var byGroup = {};
     var order = [];
     state.fields.forEach(function (f) {
-      if (q && f.label.toLowerCase().indexOf(q) < 0 && (f.help || "").toLowerCase().indexOf(q) < 0) { return; }
+      if (q && f.label.toLowerCase().indexOf(q) < 0 && (f.help || "").toLowerCase().indexOf(q) < 0 && !labelsMatch(f, q)) { return; }
       var g = groupOf(f.label);
       if (!byGroup[g]) { byGroup[g] = []; order.push(g); }
       byGroup[g].push(f);
