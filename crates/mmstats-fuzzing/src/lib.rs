@@ -10,6 +10,7 @@
 //! mmstats_fuzzing::render_all(&[]);
 //! mmstats_fuzzing::mmash_request(b"*.mmstats\nlocalhost:5002");
 //! mmstats_fuzzing::decode_hsperf(b"\xca\xfe\xc0\xc0\x00");
+//! mmstats_fuzzing::labels(b"http.requests{code=\"200\"}");
 //! ```
 
 use std::io::Write;
@@ -30,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("render", render_all),
     ("mmash_request", mmash_request),
     ("decode_hsperf", decode_hsperf),
+    ("labels", labels),
 ];
 
 /// Most bytes any renderer may print per byte of input, plus [`OUTPUT_SLACK`]: the budget of
@@ -37,6 +39,32 @@ pub const TARGETS: &[(&str, Target)] = &[
 pub const OUTPUT_PER_BYTE: usize = 64;
 /// Output any file may give regardless of its size (headers, one line per reserved field).
 pub const OUTPUT_SLACK: usize = 1 << 20;
+
+/// Label sets (FORMAT.md §3.5) from arbitrary bytes: decoded as a record's encoded set, and as
+/// text a series key or a selector list; whatever decodes must pass the rules, encode back to
+/// the same bytes and render to a key that parses back to the same set.
+pub fn labels(data: &[u8]) {
+    use mmstats_format::labels;
+    if let Ok(pairs) = labels::decode(data) {
+        assert!(
+            labels::check(&pairs).is_ok(),
+            "a decoded set breaks the rules"
+        );
+        assert_eq!(labels::encode(&pairs), data, "decode and encode disagree");
+        let key = labels::series_key("x", &pairs);
+        let (name, back) = labels::parse_series(&key).expect("a rendered key parses");
+        assert_eq!((name, &back), ("x", &pairs), "{key}");
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for part in labels::split_list(text) {
+        if let Some(sel) = labels::parse_series(part) {
+            let _ = labels::selects(&sel, sel.0, &sel.1);
+            assert!(labels::render_pairs(&sel.1).len() <= 8 * part.len() + 8);
+        }
+    }
+}
 
 /// Decodes bytes as a HotSpot perfdata file with the pure decoder (format-spec/HSPERFDATA.md),
 /// then every entry's value, metadata and the JVM's command: what is decoded never exceeds the
