@@ -6,7 +6,8 @@
 //! (single words with one atomic load, multi-word values under their sequence counter) and
 //! re-parses the table only when the writer appended fields. A [`Scanner`] keeps thousands of
 //! files open across polls; [`combine`] merges one label across threads and processes;
-//! [`liveness`] tells a live writer from a dead one.
+//! [`liveness`] tells a live writer from a dead one. [`resource`] reads the machine's and
+//! processes' own resources from `/proc` into the same [`Snapshot`]s.
 //!
 //! Every error names its file ([`ReadError`]); a value that cannot be read is an error for that
 //! field alone ([`ValueError`]). Nothing here panics on a corrupt, truncated, foreign or
@@ -61,6 +62,7 @@ mod file;
 mod liveness;
 mod region;
 pub mod render;
+pub mod resource;
 mod scan;
 mod seqlock;
 mod snapshot;
