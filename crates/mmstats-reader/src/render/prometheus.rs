@@ -86,7 +86,20 @@ fn cmd_from_file_name(path: &Path) -> Option<String> {
 }
 
 /// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`.
+///
+/// Host and process resources ([`crate::resource`]) are written under node_exporter's and the
+/// process collectors' names (see [`super::node`]).
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
+    let (resources, files): (Vec<&Snapshot>, Vec<&Snapshot>) = snapshots
+        .iter()
+        .partition(|s| crate::resource::resource_kind(s).is_some());
+    let files_owned;
+    let snapshots = if resources.is_empty() {
+        snapshots
+    } else {
+        files_owned = files.iter().map(|s| (*s).clone()).collect::<Vec<_>>();
+        &files_owned[..]
+    };
     let mut used = HashSet::new();
     if opts.aggregate {
         let combined = crate::combine(snapshots, None);
@@ -113,6 +126,7 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
             family(meta, samples, opts, &mut used, out);
         }
     }
+    super::node::render(&resources, &files, opts, &mut used, out);
     if opts.openmetrics {
         out.push_str("# EOF\n");
     }
@@ -452,7 +466,7 @@ fn scaled(v: f64, scale: f64) -> f64 {
     }
 }
 
-fn float(out: &mut String, v: f64) {
+pub(super) fn float(out: &mut String, v: f64) {
     if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
         let _ = write!(out, "{v}");
     } else {
@@ -494,7 +508,7 @@ fn format_float(v: f64) -> String {
     }
 }
 
-fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
+pub(super) fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -505,7 +519,7 @@ fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
     }
 }
 
-fn escape_label_value(s: &str, out: &mut String) {
+pub(super) fn escape_label_value(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
