@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use mmstats_reader::render::{csv, json, prometheus, text};
+use mmstats_reader::resource::{HostSource, ProcessSource};
 use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
 
 use crate::cli::Cli;
@@ -101,7 +102,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     for e in &errors {
         report(&mut out, e).context("writing output")?;
     }
-    if paths.is_empty() && errors.is_empty() {
+    let resources_only = (cli.host || !cli.pid.is_empty()) && cli.paths.is_empty();
+    if paths.is_empty() && errors.is_empty() && !resources_only {
         let looked = if cli.paths.is_empty() {
             default_glob()
         } else {
@@ -112,10 +114,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut failed = !errors.is_empty();
     let mut snaps = Vec::new();
     let mut first = true;
+    let collect = matches!(format, Format::Json | Format::Prometheus(_));
+    if cli.host {
+        let snap = HostSource::new().sample();
+        if collect {
+            snaps.push(snap);
+        } else {
+            write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+            first = false;
+        }
+    }
+    let mut pids: Vec<u32> = cli.pid.clone();
     for path in &paths {
         match read(path) {
-            Ok(snap) if matches!(format, Format::Json | Format::Prometheus(_)) => snaps.push(snap),
+            Ok(snap) if collect => {
+                pids.extend(snap.info.pid.filter(|_| cli.procs));
+                snaps.push(snap)
+            }
             Ok(snap) => {
+                pids.extend(snap.info.pid.filter(|_| cli.procs));
                 write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
                 first = false;
             }
@@ -124,6 +141,22 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 failed = true;
                 errors.push(e);
             }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    let (procs, proc_errors) = ProcessSource::new().sample_many(&pids);
+    for e in proc_errors {
+        report(&mut out, &e).context("writing output")?;
+        failed = true;
+        errors.push(e);
+    }
+    for snap in procs {
+        if collect {
+            snaps.push(snap);
+        } else {
+            write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+            first = false;
         }
     }
     if format == Format::Json {
