@@ -21,6 +21,13 @@ Examples:
   pollstats --per-file -t requests                       one column group per file
   pollstats --csv -d 10 requests,rss > log.csv            for a spreadsheet
   pollstats --tui                                        full-screen view of every field
+  pollstats -p host. cpu.user,cpu.system,cpu.percent,mem.available,net.eth0.rx.bytes
+                                                         the machine, from /proc
+  pollstats proc.cpu.percent,proc.mem.rss,requests       processes with stats files
+
+Fields under host. and proc. come from /proc, not from stats files: host. the machine's CPU,
+memory, swap, network, disks and filesystems, proc. each stats-file process's own resources
+(format-spec/RESOURCES.md lists them). Their percent fields cover one DELAY.
 
 Keys in --tui: q quit, ? help, / filter, space pause, p or Tab next process, j/k or Up/Down
 move, h/l or Left/Right pick the sort column, s reverses the order.

@@ -12,6 +12,7 @@ use mmstats_reader::{Scan, Scanner, Snapshot};
 use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
 use crate::rate::{Cell, Rates};
+use crate::resources::Resources;
 use crate::table::{self, Group, Layout};
 
 /// Sample times `start + k × delay`, so rows never drift; after a stall, missed ticks are
@@ -239,9 +240,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut poller = Poller::new(cli);
     let mut scanner = Scanner::new(cli.patterns());
     let mut errors = ErrorLog::default();
+    let mut resources = Resources::new(&cli.labels(), false);
 
     let start = Instant::now();
-    let first = scanner.scan();
+    let mut first = scanner.scan();
+    resources.add_to(&mut first);
     errors.report(&first);
     let selected = poller.select(&first.snapshots);
     if selected.is_empty() {
@@ -259,7 +262,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     while cli.count.is_none_or(|c| printed < c) {
         let due = schedule.next(Instant::now());
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        let scan = scanner.scan();
+        let mut scan = scanner.scan();
+        resources.add_to(&mut scan);
         errors.report(&scan);
         let selected = poller.select(&scan.snapshots);
         let (layout, cells) = poller.sample(&selected);
