@@ -8,6 +8,9 @@ use mmstats_reader::render::text::{
 };
 use mmstats_reader::{Kind, Scan, Snapshot, Value};
 
+use mmstats_reader::resource::{ResourceKind, resource_kind};
+
+use super::resources::ResourceView;
 use crate::poll::file_title;
 use crate::rate::Rates;
 
@@ -117,6 +120,8 @@ pub struct App {
     pub quit: bool,
     /// Samples applied so far.
     pub samples: u64,
+    /// The host panel and the processes' CPU and RSS.
+    pub resources: ResourceView,
     rates: Rates,
     history: HashMap<String, VecDeque<f64>>,
 }
@@ -167,6 +172,7 @@ impl App {
             errors: Vec::new(),
             quit: false,
             samples: 0,
+            resources: ResourceView::default(),
             rates: Rates::new(),
             history: HashMap::new(),
         }
@@ -180,8 +186,12 @@ impl App {
         self.samples += 1;
         self.errors = scan.errors.iter().map(|e| e.to_string()).collect();
         self.files = scan.snapshots.len();
+        self.resources.update(scan);
         let mut procs: Vec<ProcEntry> = Vec::new();
         for snap in &scan.snapshots {
+            if resource_kind(snap) == Some(ResourceKind::Host) {
+                continue; // the host panel shows it, and "all" combines it
+            }
             let key = ProcKey::of(snap);
             match procs.iter_mut().find(|p| p.key == key) {
                 Some(p) => p.files += 1,
