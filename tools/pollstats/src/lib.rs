@@ -10,7 +10,6 @@ pub mod cli;
 pub mod columns;
 pub mod poll;
 pub mod rate;
-pub mod resources;
 pub mod table;
 pub mod tui;
 

@@ -12,8 +12,8 @@ use mmstats_reader::{Scan, Scanner, Snapshot};
 use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
 use crate::rate::{Cell, Rates};
-use crate::resources::Resources;
 use crate::table::{self, Group, Layout};
+use mmstats_reader::resource::Resources;
 
 /// Sample times `start + k × delay`, so rows never drift; after a stall, missed ticks are
 /// skipped rather than bunched.
@@ -240,7 +240,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut poller = Poller::new(cli);
     let mut scanner = Scanner::new(cli.patterns());
     let mut errors = ErrorLog::default();
-    let mut resources = Resources::new(&cli.labels(), false);
+    let mut resources = Resources::for_labels(&cli.labels());
 
     let start = Instant::now();
     let mut first = scanner.scan();

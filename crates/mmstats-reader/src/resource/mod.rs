@@ -15,6 +15,8 @@
 //! counters (tools show their rates), levels are gauges; units are `bytes`, `seconds` and
 //! `percent`.
 //!
+//! [`Resources`] adds both to each [`Scan`](crate::Scan) of a polling tool.
+//!
 //! **Percent needs two samples.** Each source keeps its previous sample, and its `percent`
 //! gauges cover the time since then; the first sample of a source covers the time since boot
 //! (host) or since the process started, as `ps` shows. Tools that keep their own samples can
@@ -52,9 +54,11 @@ use crate::snapshot::{FieldValue, Snapshot};
 
 pub use host::HostSource;
 pub use process::{ProcessSource, pids_of};
+pub use set::Resources;
 
 mod host;
 mod process;
+mod set;
 
 /// The `writer` of a host snapshot's [`FileInfo`](crate::FileInfo).
 pub const HOST_WRITER: &str = "mmstats-reader host";

@@ -9,7 +9,7 @@ use crossterm::event::{self as term, KeyEvent, KeyEventKind};
 use mmstats_reader::{Scan, Scanner};
 
 use crate::poll::Schedule;
-use crate::resources::Resources;
+use mmstats_reader::resource::Resources;
 
 /// Something that happened.
 #[derive(Debug)]
@@ -44,7 +44,7 @@ pub fn spawn_signals(tx: Sender<Event>) -> std::io::Result<JoinHandle<()>> {
 pub fn spawn_sampler(patterns: Vec<String>, delay: Duration, tx: Sender<Event>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut scanner = Scanner::new(patterns);
-        let mut resources = Resources::new(&[], true);
+        let mut resources = Resources::new(true, true);
         let mut schedule = Schedule::new(Instant::now(), delay);
         loop {
             let mut scan = scanner.scan();
