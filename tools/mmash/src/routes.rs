@@ -55,6 +55,9 @@ pub fn router(state: Shared) -> Router {
         .route("/api/files", get(api_files))
         .route("/api/stats", get(api_stats))
         .route("/api/history/{*label}", get(history))
+        .route("/api/host", get(crate::perf::host))
+        .route("/api/hosts", get(crate::perf::hosts))
+        .route("/api/perf/{host}/{*label}", get(crate::perf::perf))
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -101,11 +104,11 @@ async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Res
     resp
 }
 
-fn error(status: StatusCode, msg: &str) -> Response {
+pub(crate) fn error(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(json!({ "error": msg }))).into_response()
 }
 
-fn json_response(v: &serde_json::Value) -> Response {
+pub(crate) fn json_response(v: &serde_json::Value) -> Response {
     body_response(serde_json::to_vec(v))
 }
 
@@ -225,6 +228,7 @@ async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
     let files = tokio::task::spawn_blocking(move || {
         sel.snaps()
             .into_iter()
+            .filter(|s| mmstats_reader::resource::resource_kind(s).is_none())
             .map(|s| {
                 let live = match StatsFile::open(&s.path) {
                     Ok(f) => match mmstats_reader::liveness(&f) {

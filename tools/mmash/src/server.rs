@@ -5,12 +5,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
+use mmstats_reader::resource::Resources;
 use mmstats_reader::{Scanner, Snapshot};
 
 use crate::api::unix;
 use crate::cli::Cli;
 use crate::history::History;
 use crate::paths::Roots;
+use crate::rollup::Rollup;
 
 /// The latest sample of every file.
 #[derive(Debug, Default)]
@@ -32,6 +34,12 @@ pub struct State {
     pub sample: RwLock<Arc<Sample>>,
     /// Every label's history.
     pub history: Mutex<History>,
+    /// Every label's per-minute and per-hour summaries.
+    pub rollup: Mutex<Rollup>,
+    /// The host's and the processes' resources added to each sample (none by default).
+    pub resources: Mutex<Resources>,
+    /// This machine's name, for `/api/hosts` and `/api/perf/<host>/...`.
+    pub host: String,
     /// Where files are.
     pub roots: Roots,
     /// Required bearer token.
@@ -48,11 +56,22 @@ impl State {
         State {
             sample: RwLock::new(Arc::new(Sample::default())),
             history: Mutex::new(History::new()),
+            rollup: Mutex::new(Rollup::default()),
+            resources: Mutex::new(Resources::new(false, false)),
+            host: crate::rollup::host_name(),
             roots,
             token,
             aggregate,
             log,
         }
+    }
+
+    /// Adds the host's and the processes' resources to each sample (or not), and sets the
+    /// rollup's minute to `rollup_slice` seconds.
+    pub fn with_resources(mut self, on: bool, rollup_slice: u64) -> State {
+        self.resources = Mutex::new(Resources::new(on, on));
+        self.rollup = Mutex::new(Rollup::new(rollup_slice));
+        self
     }
 
     /// The latest sample.
@@ -65,9 +84,17 @@ impl State {
 
     /// Takes one sample with `scanner`: stores it and adds it to the history.
     pub fn sample_once(&self, scanner: &mut Scanner) {
-        let scan = scanner.scan();
+        let mut scan = scanner.scan();
+        self.resources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_to(&mut scan);
         let now = SystemTime::now();
         self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(unix(now), &scan.snapshots);
+        self.rollup
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .record(unix(now), &scan.snapshots);
@@ -123,12 +150,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Roots::new(cli.paths.clone(), &cli.glob)
     }
     .context("stats directories")?;
-    let state = Arc::new(State::new(
-        roots,
-        cli.token(),
-        cli.aggregate,
-        cli.log_requests(),
-    ));
+    let state = Arc::new(
+        State::new(roots, cli.token(), cli.aggregate, cli.log_requests())
+            .with_resources(!cli.no_resources, cli.rollup_slice),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let sampler_thread = {
         let (state, stop) = (state.clone(), stop.clone());
