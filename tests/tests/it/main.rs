@@ -3,5 +3,6 @@
 
 mod example;
 mod live_writer;
+mod resources;
 mod tools;
 mod tui;
