@@ -55,8 +55,14 @@ pub struct Poller {
     rates: Rates,
 }
 
-/// A group title for one file: `pid 42` or `pid 42/43` for a thread.
+/// A group title for one file: `pid 42` or `pid 42/43` for a thread (`host` for the host's
+/// resources).
 pub fn file_title(s: &Snapshot) -> String {
+    if mmstats_reader::resource::resource_kind(s)
+        == Some(mmstats_reader::resource::ResourceKind::Host)
+    {
+        return "host".into();
+    }
     match (s.info.pid, s.info.tid) {
         (Some(p), Some(t)) if t != 0 && t != p => format!("pid {p}/{t}"),
         (Some(p), _) => format!("pid {p}"),

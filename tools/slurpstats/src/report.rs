@@ -1,12 +1,13 @@
 //! Reading the files and writing them out in the chosen format.
 
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
 use mmstats_reader::render::{csv, json, prometheus, text};
-use mmstats_reader::resource::{HostSource, ProcessSource};
+use mmstats_reader::resource::{HostSource, ProcessSource, is_gone};
 use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
 
 use crate::cli::Cli;
@@ -148,7 +149,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let (procs, proc_errors) = ProcessSource::new().sample_many(&pids);
     for e in proc_errors {
         report(&mut out, &e).context("writing output")?;
-        failed = true;
+        // a file's writer that has exited is no failure of --proc; a pid asked for is
+        let asked = cli
+            .pid
+            .iter()
+            .any(|p| e.path == Path::new(&format!("/proc/{p}")));
+        if asked || !is_gone(&e) {
+            failed = true;
+        }
         errors.push(e);
     }
     for snap in procs {

@@ -20,6 +20,9 @@
 //! | `proc.ctxt.voluntary`, `.involuntary` | `process_context_switches_total` | `pid`, `cmd`, `type` |
 //! | `proc.io.read.bytes`, `.write.bytes` | `process_io_read_bytes_total`, `process_io_write_bytes_total` | `pid`, `cmd` |
 //!
+//! With [`PromOptions::aggregate`] the processes' samples carry no labels and add up (total
+//! CPU seconds, total resident memory of the processes with stats files).
+//!
 //! Percentages, CPU totals over all cores, used memory and the like are left out: Prometheus
 //! computes them from the families above. A process's `cmd` is the one its stats files get,
 //! so its resources and its own stats join on `pid` and `cmd`.
@@ -455,12 +458,18 @@ fn write_family(fam: &Family, opts: &PromOptions, used: &mut HashSet<String>, ou
     let _ = write!(out, "# HELP {head} ");
     escape_help(fam.help, opts.openmetrics, out);
     out.push('\n');
-    let mut seen = HashSet::new();
+    // Combined over processes (`aggregate`), the processes' samples share one empty label set:
+    // they add up. Otherwise a label set seen twice (two processes under one pid, restarted
+    // between polls) keeps its first sample.
+    let mut samples: Vec<(&str, f64)> = Vec::new();
     for (labels, v) in &fam.samples {
-        // two processes reported under one pid (a restart between polls): keep the first
-        if !seen.insert(labels) {
-            continue;
+        match samples.iter_mut().find(|(l, _)| *l == labels.as_str()) {
+            Some((_, sum)) if opts.aggregate => *sum += v,
+            Some(_) => {}
+            None => samples.push((labels, *v)),
         }
+    }
+    for (labels, v) in samples {
         out.push_str(sample);
         if !labels.is_empty() {
             out.push('{');
@@ -468,7 +477,7 @@ fn write_family(fam: &Family, opts: &PromOptions, used: &mut HashSet<String>, ou
             out.push('}');
         }
         out.push(' ');
-        float(out, *v);
+        float(out, v);
         out.push('\n');
     }
 }
@@ -542,6 +551,24 @@ mod tests {
         assert!(out.contains(&format!(
             "process_resident_memory_bytes{{pid=\"{pid}\",cmd=\""
         )));
+        // combined over processes, they add up
+        let other = ProcessSource::new().sample(1).unwrap();
+        let mut agg = String::new();
+        let opts = PromOptions {
+            aggregate: true,
+            ..PromOptions::default()
+        };
+        render(&[&me, &other], &[], &opts, &mut HashSet::new(), &mut agg);
+        let rss = |s: &crate::Snapshot| match &s.field("proc.mem.rss").unwrap().value {
+            Ok(Value::Number(n)) => n.as_f64(),
+            v => panic!("{v:?}"),
+        };
+        let want = format!("process_resident_memory_bytes {}\n", {
+            let mut t = String::new();
+            float(&mut t, rss(&me) + rss(&other));
+            t
+        });
+        assert!(agg.contains(&want), "{want} in\n{agg}");
         // taken names are not written twice
         let mut again = String::new();
         render(

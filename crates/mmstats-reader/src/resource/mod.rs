@@ -53,7 +53,7 @@ use crate::error::ValueError;
 use crate::snapshot::{FieldValue, Snapshot};
 
 pub use host::HostSource;
-pub use process::{ProcessSource, pids_of};
+pub use process::{ProcessSource, is_gone, pids_of};
 pub use set::Resources;
 
 mod host;

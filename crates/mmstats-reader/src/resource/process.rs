@@ -58,8 +58,9 @@ impl ProcessSource {
 
     /// Reads process `pid` now.
     ///
-    /// Fails only when the process cannot be identified: it does not exist (or exited while
-    /// being read: [`ErrorKind::Vanished`]) or its `/proc/<pid>/stat` is unreadable. Any
+    /// Fails only when the process cannot be identified: it does not exist, exited or gave
+    /// its pid to another process while being read (an I/O error of kind `NotFound`, "no such
+    /// process"; see [`is_gone`](super::is_gone)), or its `/proc/<pid>/stat` is unreadable. Any
     /// other metric that cannot be read (`/proc/<pid>/io` and `fd/` of another user's process)
     /// carries the reason instead of a value.
     pub fn sample(&mut self, pid: u32) -> Result<Snapshot, ReadError> {
@@ -68,7 +69,7 @@ impl ProcessSource {
         let raw = i32::try_from(pid)
             .ok()
             .filter(|p| *p > 0)
-            .ok_or_else(|| ReadError::new(&path, ErrorKind::Vanished))?;
+            .ok_or_else(|| ReadError::new(&path, no_process()))?;
         let taken = SystemTime::now();
         let now = Instant::now();
         let p = Process::new(raw).map_err(fail)?;
@@ -194,7 +195,7 @@ impl ProcessSource {
         // A pid reused while we read would mix two processes: check it still names this one.
         match p.stat() {
             Ok(again) if again.starttime == stat.starttime => {}
-            _ => return Err(ReadError::new(&path, ErrorKind::Vanished)),
+            _ => return Err(ReadError::new(&path, no_process())),
         }
 
         let mut info = FileInfo::new(FormatVersion::V2, (0, stat.starttime));
@@ -230,10 +231,20 @@ impl ProcessSource {
     }
 }
 
-/// A `procfs` error as a reader's error kind: a missing process is [`ErrorKind::Vanished`].
+/// The error of a process that does not exist (or no longer).
+fn no_process() -> ErrorKind {
+    ErrorKind::Io(io::Error::new(io::ErrorKind::NotFound, "no such process"))
+}
+
+/// True if `e` says the process does not exist (or exited while being read).
+pub fn is_gone(e: &ReadError) -> bool {
+    matches!(&e.kind, ErrorKind::Io(io) if io.kind() == io::ErrorKind::NotFound)
+}
+
+/// A `procfs` error as a reader's error kind.
 fn error_kind(e: ProcError) -> ErrorKind {
     match e {
-        ProcError::NotFound(_) => ErrorKind::Vanished,
+        ProcError::NotFound(_) => no_process(),
         ProcError::PermissionDenied(_) => {
             ErrorKind::Io(io::Error::from(io::ErrorKind::PermissionDenied))
         }
@@ -279,10 +290,10 @@ mod tests {
         let mut src = ProcessSource::new();
         // pid_max is at most 2^22
         let e = src.sample(4_194_305).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::Vanished), "{e}");
-        assert_eq!(e.path, PathBuf::from("/proc/4194305"));
+        assert!(is_gone(&e), "{e}");
+        assert_eq!(e.to_string(), "/proc/4194305: no such process");
         let e = src.sample(0).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::Vanished));
+        assert!(is_gone(&e));
     }
 
     #[test]
