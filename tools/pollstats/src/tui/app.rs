@@ -8,7 +8,7 @@ use mmstats_reader::render::text::{
 };
 use mmstats_reader::{Kind, Scan, Snapshot, Value};
 
-use mmstats_reader::resource::{ResourceKind, resource_kind};
+use mmstats_reader::resource::resource_kind;
 
 use super::resources::ResourceView;
 use crate::poll::file_title;
@@ -185,13 +185,14 @@ impl App {
         }
         self.samples += 1;
         self.errors = scan.errors.iter().map(|e| e.to_string()).collect();
-        self.files = scan.snapshots.len();
+        self.files = scan
+            .snapshots
+            .iter()
+            .filter(|s| resource_kind(s).is_none())
+            .count();
         self.resources.update(scan);
         let mut procs: Vec<ProcEntry> = Vec::new();
         for snap in &scan.snapshots {
-            if resource_kind(snap) == Some(ResourceKind::Host) {
-                continue; // the host panel shows it, and "all" combines it
-            }
             let key = ProcKey::of(snap);
             match procs.iter_mut().find(|p| p.key == key) {
                 Some(p) => p.files += 1,
@@ -223,7 +224,12 @@ impl App {
                 .iter()
                 .filter(|s| ProcKey::of(s) == *k)
                 .collect(),
-            None => scan.snapshots.iter().collect(),
+            // resources have their panel; a process's show with it, the host's as its own entry
+            None => scan
+                .snapshots
+                .iter()
+                .filter(|s| resource_kind(s).is_none())
+                .collect(),
         };
         self.rows = self.compute_rows(&snaps);
         self.clamp_cursor();

@@ -129,8 +129,34 @@ mod tests {
             .find(|l| l.contains(&format!("│{me} ")))
             .unwrap_or_else(|| panic!("no row for pid {me} in\n{text}"));
         assert!(row.contains('%') && row.contains("iB"), "{row}");
-        // the host is not a process to select; the process is
-        assert_eq!(app.procs.len(), 1);
+        // the host has an entry of its own, whose rows are the host's; "all" (the stats files
+        // combined) leaves resources to the panel
+        assert_eq!(app.procs.len(), 2);
+        assert!(app.procs.iter().any(|p| p.title == "host"));
+        assert!(app.rows.is_empty());
+        let key = app
+            .procs
+            .iter()
+            .find(|p| p.title == "host")
+            .unwrap()
+            .key
+            .clone();
+        app.select(Some(key));
+        let scan = Scan {
+            snapshots: vec![host.sample(), procs.sample(me).unwrap()],
+            errors: Vec::new(),
+        };
+        app.on_sample(&scan);
         assert!(app.rows.iter().any(|r| r.label == "host.mem.total"));
+        assert!(!app.rows.iter().any(|r| r.label == "proc.mem.rss"));
+        // a process's entry shows its resources beside its files' fields
+        app.select(Some(crate::tui::app::ProcKey::Pid(me)));
+        let scan = Scan {
+            snapshots: vec![host.sample(), procs.sample(me).unwrap()],
+            errors: Vec::new(),
+        };
+        app.on_sample(&scan);
+        assert!(app.rows.iter().any(|r| r.label == "proc.mem.rss"));
+        assert!(!app.rows.iter().any(|r| r.label == "host.mem.total"));
     }
 }
