@@ -27,7 +27,9 @@ Examples:
 
 Fields under host. and proc. come from /proc, not from stats files: host. the machine's CPU,
 memory, swap, network, disks and filesystems, proc. each stats-file process's own resources
-(format-spec/RESOURCES.md lists them). Their percent fields cover one DELAY.
+(format-spec/RESOURCES.md lists them). Their percent fields cover one DELAY. In --tui a panel
+shows the host and each process's CPU, RSS and threads; the host entry lists every host field,
+a process's entry its resources beside its stats.
 
 Keys in --tui: q quit, ? help, / filter, space pause, p or Tab next process, j/k or Up/Down
 move, h/l or Left/Right pick the sort column, s reverses the order.
