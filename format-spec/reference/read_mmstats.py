@@ -20,7 +20,7 @@ TYPES = {1: "u8", 2: "u16", 3: "u32", 4: "u64", 5: "i8", 6: "i16", 7: "i32", 8: 
 COMBINES = {0: "none", 1: "sum", 2: "max", 3: "min", 4: "avg", 5: "last"}
 BITS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "i8": 8, "i16": 16, "i32": 32, "i64": 64}
 DEFAULT_COMBINE = {"counter": "sum", "histogram": "sum", "timer": "sum", "windowed": "sum",
-                   "gauge": "avg", "average": "avg", "moving_average": "avg",
+                   "gauge": "sum", "average": "avg", "moving_average": "avg",
                    "timestamp": "max", "constant": "last", "text": "last"}
 
 
@@ -227,7 +227,10 @@ def read_v1(b):
             value = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
         else:
             value = scalar(vtype, int.from_bytes(raw, sys.byteorder))
-        kind = "text" if vtype == "text" else "gauge"
+        # system fields (sys.pid, or behind a label prefix) describe the writer: constants
+        name = label.rsplit("sys.", 1)[1] if "sys." in label else ""
+        system = name != "" and "." not in name
+        kind = "text" if vtype == "text" else ("constant" if system else "gauge")
         fields.append({"label": label, "help": "", "unit": "", "kind": kind, "type": vtype,
                        "combine": DEFAULT_COMBINE[kind], "param": 0,
                        "capacity": size if vtype == "text" else 0, "value": value})

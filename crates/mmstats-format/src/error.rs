@@ -76,6 +76,9 @@ pub enum FormatError {
     /// An original (version 1) file is malformed.
     #[error("version 1 file: {0}")]
     BadV1(String),
+    /// A HotSpot JVM's performance data file is malformed.
+    #[error("{0}")]
+    Hsperf(#[from] crate::hsperf::HsperfError),
     /// A field a writer asked for cannot be encoded.
     #[error("invalid field {label:?}: {what}")]
     InvalidField {

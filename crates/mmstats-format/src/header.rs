@@ -106,6 +106,8 @@ pub enum Detected {
     V1,
     /// This format.
     V2,
+    /// A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`).
+    Hsperf,
 }
 
 /// Looks at a file's first bytes (at least 1) and says which version it is, or why it is none.
@@ -126,6 +128,7 @@ pub fn detect(first: &[u8]) -> Result<Detected, FormatError> {
                 Err(FormatError::Foreign(first[..8].to_vec()))
             }
         }
+        Some(_) if first.starts_with(&crate::hsperf::MAGIC) => Ok(Detected::Hsperf),
         Some(&v) if v > VERSION && first.len() >= 8 && first[1..8] == MAGIC => {
             Err(FormatError::FutureVersion(v))
         }
@@ -365,6 +368,11 @@ mod tests {
     fn detects_versions() {
         assert_eq!(detect(&[1]).unwrap(), Detected::V1);
         assert_eq!(detect(b"\x02MMSTATS").unwrap(), Detected::V2);
+        assert_eq!(
+            detect(&[0xCA, 0xFE, 0xC0, 0xC0, 1, 2]).unwrap(),
+            Detected::Hsperf
+        );
+        assert!(detect(&[0xCA, 0xFE]).is_err());
         assert_eq!(
             detect(b"\x03MMSTATS").unwrap_err(),
             FormatError::FutureVersion(3)

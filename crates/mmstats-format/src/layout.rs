@@ -6,7 +6,7 @@ pub const VERSION: u8 = 2;
 /// The 7 bytes after the version (§2.1).
 pub const MAGIC: [u8; 7] = *b"MMSTATS";
 /// Minor version this crate writes (§2.1).
-pub const MINOR_VERSION: u8 = 0;
+pub const MINOR_VERSION: u8 = 1;
 /// `byte_order` value for little-endian files (§2.2).
 pub const BYTE_ORDER_LITTLE: u8 = 1;
 /// `byte_order` value for big-endian files (§2.2).
@@ -77,8 +77,10 @@ pub mod header {
     pub const VALUES_USED: usize = 152;
     /// Live word `state` (§2.3).
     pub const STATE: usize = 160;
+    /// Live word `fold_seq` of a process file (§2.1, §6.4).
+    pub const FOLD_SEQ: usize = 168;
     /// First reserved byte.
-    pub const RESERVED: usize = 168;
+    pub const RESERVED: usize = 176;
 }
 
 /// Bits of the `state` live word (§2.1).
@@ -87,6 +89,8 @@ pub mod state {
     pub const CLOSED: u64 = 1;
     /// The file holds a process's totals, folded from threads that ended.
     pub const PROCESS: u64 = 2;
+    /// This thread's values were folded into its process file (§6.4): readers skip them.
+    pub const FOLDED: u64 = 4;
 }
 
 /// Record offsets (§3.1).
@@ -241,6 +245,7 @@ mod tests {
             (header::STRINGS_USED, "strings_used"),
             (header::VALUES_USED, "values_used"),
             (header::STATE, "state"),
+            (header::FOLD_SEQ, "fold_seq"),
             (header::RESERVED, "reserved"),
         ];
         let rows = table_rows("### 2.1 Layout");

@@ -102,10 +102,15 @@ pub fn decode(b: &[u8]) -> Result<Vec<V1Field>, FormatError> {
             &both[cur * size..(cur + 1) * size]
         };
         let value = decode_value(vt, raw);
-        let kind = if vt == ValueType::Text {
-            Kind::Text
-        } else {
-            Kind::Gauge
+        // The original's system fields (`sys.pid`, or `<prefix>sys.pid` with a label prefix)
+        // describe the writer: constants, never summed across its threads.
+        let system = label
+            .rsplit_once("sys.")
+            .is_some_and(|(_, name)| !name.is_empty() && !name.contains('.'));
+        let kind = match vt {
+            ValueType::Text => Kind::Text,
+            _ if system => Kind::Constant,
+            _ => Kind::Gauge,
         };
         let mut meta = FieldMeta::new(label, kind, vt);
         if vt == ValueType::Text {

@@ -66,6 +66,12 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
     };
     for pattern in patterns {
         let as_path = Path::new(pattern);
+        if is_jvm_dir(as_path) {
+            let (found, errs) = discover(&[jvm_files_in(as_path)]);
+            paths.extend(found);
+            errors.extend(errs);
+            continue;
+        }
         if as_path.symlink_metadata().is_ok() {
             paths.push(as_path.to_path_buf());
             continue;
@@ -99,6 +105,40 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
     paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     paths.dedup();
     (paths, errors)
+}
+
+/// Where HotSpot JVMs keep their performance data files: one `hsperfdata_<user>` directory
+/// per user in the temporary directory (`/tmp`, or `$TMPDIR`), one file per JVM named after
+/// its pid.
+pub fn jvm_glob() -> String {
+    let tmp = glob::Pattern::escape(&std::env::temp_dir().to_string_lossy());
+    format!("{tmp}/hsperfdata_*/[0-9]*")
+}
+
+/// The paths and globs to read with JVMs added: `patterns` (the default glob when empty) and
+/// [`jvm_glob`].
+pub fn with_jvms(patterns: &[String]) -> Vec<String> {
+    let mut all = if patterns.is_empty() {
+        vec![default_glob()]
+    } else {
+        patterns.to_vec()
+    };
+    all.push(jvm_glob());
+    all
+}
+
+/// The glob of the JVM files in a `hsperfdata_<user>` directory (names of digits only).
+fn jvm_files_in(dir: &Path) -> String {
+    let dir = glob::Pattern::escape(&dir.to_string_lossy());
+    format!("{dir}/[0-9]*")
+}
+
+/// Whether a path names a directory of JVM performance data files (`hsperfdata_<user>`).
+fn is_jvm_dir(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("hsperfdata_"))
+        && p.is_dir()
 }
 
 /// Whether the file name starts with `.` (temporary files being created, FORMAT.md §6.2).
@@ -153,6 +193,23 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_str().unwrap())
             .collect();
         assert_eq!(names, ["a.mmstats", "b.mmstats", "c.txt"]);
+    }
+
+    #[test]
+    fn jvm_directories_expand_to_their_pid_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("hsperfdata_someone");
+        std::fs::create_dir(&dir).unwrap();
+        for name in ["123", "45", "notes", ".7"] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        let (paths, errors) = discover(&[dir.to_str().unwrap()]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(paths, [dir.join("123"), dir.join("45")]);
+        assert!(jvm_glob().ends_with("/hsperfdata_*/[0-9]*"));
+        let with = with_jvms(&["a".to_string()]);
+        assert_eq!(with, ["a".to_string(), jvm_glob()]);
+        assert_eq!(with_jvms(&[]), [default_glob(), jvm_glob()]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::error::{ErrorKind, ReadError, ValueError};
 use crate::region::Region;
 use crate::seqlock::{Failure, SeqLock};
 use crate::snapshot::{FieldValue, Snapshot};
-use crate::v1;
+use crate::{hsperf, v1};
 
 /// Which format a file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +28,8 @@ pub enum FormatVersion {
     V1,
     /// Format version 2.
     V2,
+    /// A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`).
+    Hsperf,
 }
 
 /// Identity and state of a file's writer.
@@ -55,8 +57,14 @@ pub struct FileInfo {
     pub closed: bool,
     /// The file holds a process's totals folded from ended threads.
     pub process_totals: bool,
+    /// The thread's values were folded into its process file (FORMAT.md §6.4): they are
+    /// counted there, not here.
+    pub folded: bool,
     /// Device and inode, to notice a file replaced under the same name.
     pub dev_ino: (u64, u64),
+    /// The writer's command name when the file records one (a JVM's main class or jar, from
+    /// `sun.rt.javaCommand`).
+    pub command: Option<String>,
 }
 
 /// One open stats file, with its parsed metadata cached until the generation changes.
@@ -82,6 +90,8 @@ enum Source {
     V1 { values: Vec<Value> },
     /// A mapped version-2 file.
     V2(Mapped),
+    /// A mapped HotSpot JVM performance data file.
+    Hsperf(hsperf::Mapped),
 }
 
 #[derive(Debug)]
@@ -128,7 +138,9 @@ impl FileInfo {
             writer: String::new(),
             closed: false,
             process_totals: false,
+            folded: false,
             dev_ino,
+            command: None,
         }
     }
 }
@@ -179,6 +191,17 @@ impl StatsFile {
                     info: Arc::new(info),
                     fields: fields.into_iter().map(Arc::new).collect(),
                     source: Source::V1 { values },
+                }
+            }
+            Detected::Hsperf => {
+                let (mapped, info, fields) = hsperf::Mapped::open(path, &file, size, dev_ino)?;
+                StatsFile {
+                    path: path.to_path_buf(),
+                    nofollow,
+                    file,
+                    info: Arc::new(info),
+                    fields: fields.into_iter().map(Arc::new).collect(),
+                    source: Source::Hsperf(mapped),
                 }
             }
             Detected::V2 => {
@@ -265,6 +288,31 @@ impl StatsFile {
                 self.parse_v2()?;
                 Ok(true)
             }
+            Source::Hsperf(m) => {
+                if md.len() != m.size() {
+                    return Err(ReadError::format(
+                        &self.path,
+                        FormatError::SizeMismatch {
+                            header: m.size(),
+                            actual: md.len(),
+                        },
+                    ));
+                }
+                match m.refresh().map_err(|e| ReadError::format(&self.path, e))? {
+                    Some(metas) => {
+                        self.fields = metas
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, meta)| match self.fields.get(i) {
+                                Some(old) if **old == meta => Arc::clone(old),
+                                _ => Arc::new(meta),
+                            })
+                            .collect();
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
         }
     }
 
@@ -314,16 +362,35 @@ impl StatsFile {
                     let bits = order.word(state);
                     info.closed = bits & layout::state::CLOSED != 0;
                     info.process_totals = bits & layout::state::PROCESS != 0;
+                    info.folded = bits & layout::state::FOLDED != 0;
                 }
                 fields
             }
+            Source::Hsperf(m) => m.read(&self.fields),
         };
         Ok(Snapshot {
             path: self.path.clone(),
             info: Arc::clone(&self.info),
             taken,
+            fold_seq: self.fold_seq(),
             fields,
+            settled: true,
+            liveness: None,
         })
+    }
+
+    /// The `fold_seq` word of a process file (FORMAT.md §6.4), loaded with acquire ordering;
+    /// `None` for other files.
+    pub fn fold_seq(&self) -> Option<u64> {
+        let Source::V2(m) = &self.source else {
+            return None;
+        };
+        if !self.info.process_totals {
+            return None;
+        }
+        let raw = m.region.load(h::FOLD_SEQ)?;
+        fence(Ordering::Acquire);
+        Some(m.order.word(raw))
     }
 
     /// True if the path now names a different file, or nothing. For a file opened with
@@ -420,6 +487,7 @@ impl StatsFile {
             writer: id.writer.clone(),
             closed: header.live.state & layout::state::CLOSED != 0,
             process_totals: header.live.state & layout::state::PROCESS != 0,
+            folded: header.live.state & layout::state::FOLDED != 0,
             ..FileInfo::new(FormatVersion::V2, self.info.dev_ino)
         };
         if *self.info != info {

@@ -5,9 +5,10 @@
 //! parses the field table once; [`StatsFile::snapshot`] then reads every value without tearing
 //! (single words with one atomic load, multi-word values under their sequence counter) and
 //! re-parses the table only when the writer appended fields. A [`Scanner`] keeps thousands of
-//! files open across polls; [`combine`] merges one label across threads and processes;
-//! [`liveness`] tells a live writer from a dead one. [`resource`] reads the machine's and
-//! processes' own resources from `/proc` into the same [`Snapshot`]s.
+//! files open across polls; [`Intervals`] turns samples into rates and per-interval values
+//! by process (FORMAT.md §12); [`liveness`] tells a live writer from a dead one. [`resource`]
+//! reads the machine's and processes' own resources from `/proc` into the same
+//! [`Snapshot`]s.
 //!
 //! Every error names its file ([`ReadError`]); a value that cannot be read is an error for that
 //! field alone ([`ValueError`]). Nothing here panics on a corrupt, truncated, foreign or
@@ -43,15 +44,17 @@
 //! atomic loads and never forms a reference to shared memory; the rest of the crate is safe.
 #![deny(unsafe_code)]
 
-pub use aggregate::{Combined, combine, merge};
-pub use discover::{default_dir, default_glob, discover};
+pub use aggregate::merge;
+pub use discover::{default_dir, default_glob, discover, jvm_glob, with_jvms};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
-pub use liveness::{Liveness, liveness};
+pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
+pub use liveness::{Liveness, by_identity, liveness};
 pub use mmstats_format::{
-    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType, Windowed,
-    bucket_bounds,
+    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
+    WindowSummary, Windowed, bucket_bounds,
 };
+pub use process::{ProcessId, boot_time, command_name, process_start};
 pub use scan::{Scan, Scanner, raise_open_file_limit};
 pub use snapshot::{FieldValue, Snapshot};
 
@@ -59,7 +62,10 @@ mod aggregate;
 mod discover;
 mod error;
 mod file;
+mod hsperf;
+mod interval;
 mod liveness;
+mod process;
 mod region;
 pub mod render;
 pub mod resource;

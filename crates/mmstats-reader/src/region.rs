@@ -17,6 +17,12 @@
 //!   callers: relaxed loads are the accesses the standard library documents as sound on
 //!   read-only memory ("Atomic accesses to read-only memory" in `core::sync::atomic`).
 //! - The mapping is private to this value and lives until it is dropped; no pointer escapes.
+//! - A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`) is mapped the same
+//!   way, from a file of at least 32 bytes, over its whole words. The JVM stores into it with
+//!   plain, not atomic, stores; it is another process, outside this program's memory model, so
+//!   our atomic loads race with nothing the compiler knows of. Its 8-byte values are 8-aligned,
+//!   and an aligned 8-byte store or load is single-copy atomic on the 64-bit CPUs a JVM runs
+//!   on, so each load sees a whole old or a whole new value.
 //!
 //! # Truncation and SIGBUS
 //!

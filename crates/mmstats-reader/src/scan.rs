@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::discover::discover;
 use crate::error::{ErrorKind, ReadError};
 use crate::file::StatsFile;
+use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
 
 /// Keeps many files open across polls: new files are opened, vanished ones dropped, replaced
@@ -58,27 +59,99 @@ impl Scanner {
     /// that could not be opened or read is tried afresh on the next scan. A file that vanishes
     /// between being listed and being read (its writer exited and removed it) is simply gone,
     /// not an error.
+    ///
+    /// The files of a process that has a process file are read as one unit (FORMAT.md §6.5):
+    /// if a thread's values were folded into the process file while the process was being
+    /// read, it is read again, so that no thread is counted twice or not at all.
     pub fn scan(&mut self) -> Scan {
         let (paths, mut errors) = discover(&self.patterns);
-        // Drop files whose names are gone.
         let mut old = std::mem::take(&mut self.open);
-        let mut snapshots = Vec::with_capacity(paths.len());
+        let mut files: Vec<(PathBuf, StatsFile)> = Vec::with_capacity(paths.len());
         for path in paths {
             let file = match old.remove(&path) {
                 Some(f) if !f.is_replaced() => Ok(f),
                 _ => StatsFile::open(&path),
             };
-            let result = file.and_then(|mut f| f.snapshot().map(|s| (f, s)));
-            match result {
-                Ok((file, snapshot)) => {
-                    snapshots.push(snapshot);
-                    self.open.insert(path, file);
-                }
+            match file {
+                Ok(f) => files.push((path, f)),
                 Err(e) if matches!(e.kind, ErrorKind::Vanished) => {}
                 Err(e) => errors.push(e),
             }
         }
+        let mut groups: HashMap<ProcessId, Vec<usize>> = HashMap::new();
+        for (i, (path, f)) in files.iter().enumerate() {
+            groups
+                .entry(ProcessId::of(f.info(), path))
+                .or_default()
+                .push(i);
+        }
+        let mut results: Vec<Option<Result<Snapshot, ReadError>>> =
+            (0..files.len()).map(|_| None).collect();
+        for members in groups.values() {
+            read_process(&mut files, members, &mut results);
+        }
+        let mut snapshots = Vec::with_capacity(files.len());
+        for ((path, file), result) in files.into_iter().zip(results) {
+            match result {
+                Some(Ok(snapshot)) => {
+                    snapshots.push(snapshot);
+                    self.open.insert(path, file);
+                }
+                Some(Err(e)) if matches!(e.kind, ErrorKind::Vanished) => {}
+                Some(Err(e)) => errors.push(e),
+                None => {}
+            }
+        }
+        snapshots.sort_by(|a, b| a.path.cmp(&b.path));
         Scan { snapshots, errors }
+    }
+}
+
+/// How often a process is read again while folds keep overlapping its read.
+const FOLD_RETRIES: u32 = 8;
+
+/// Snapshots the files `members` of one process (FORMAT.md §6.5): with its process files'
+/// `fold_seq` loaded before and after, and again while a fold overlapped the read.
+fn read_process(
+    files: &mut [(PathBuf, StatsFile)],
+    members: &[usize],
+    results: &mut [Option<Result<Snapshot, ReadError>>],
+) {
+    let process_files: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&i| files[i].1.info().process_totals)
+        .collect();
+    let seqs = |files: &[(PathBuf, StatsFile)]| -> Vec<Option<u64>> {
+        process_files
+            .iter()
+            .map(|&i| files[i].1.fold_seq())
+            .collect()
+    };
+    let mut attempt = 0;
+    loop {
+        let before = seqs(files);
+        let busy = before.iter().any(|s| s.is_some_and(|s| s % 2 == 1));
+        if busy && attempt < FOLD_RETRIES {
+            attempt += 1;
+            std::thread::sleep(std::time::Duration::from_micros(50));
+            continue;
+        }
+        for &i in members {
+            results[i] = Some(files[i].1.snapshot());
+        }
+        let settled = !busy && seqs(files) == before;
+        if settled || attempt >= FOLD_RETRIES {
+            if !settled {
+                for &i in members {
+                    if let Some(Ok(s)) = results[i].as_mut() {
+                        s.settled = false;
+                    }
+                }
+            }
+            return;
+        }
+        attempt += 1;
     }
 }
 

@@ -2,6 +2,7 @@
 //! the test.
 
 mod example;
+mod jvm;
 mod live_writer;
 mod resources;
 mod tools;

@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use mmstats_reader::{ErrorKind, Liveness, ReadError, StatsFile, liveness};
+use mmstats_reader::{ErrorKind, FormatVersion, Liveness, ReadError, StatsFile, liveness};
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,9 @@ pub enum Outcome {
 /// An error that means "this is not ours to remove" rather than "could not examine".
 pub fn skip_reason(e: &ReadError) -> Option<String> {
     match &e.kind {
+        ErrorKind::Format(mmstats_reader::FormatError::Hsperf(f)) => Some(format!(
+            "a JVM's performance data file, never removed here ({f})"
+        )),
         ErrorKind::Format(f) => Some(format!("not a valid mmstats file: {f}")),
         ErrorKind::NotRegular => Some("not a regular file".into()),
         ErrorKind::Vanished => Some("vanished".into()),
@@ -73,6 +76,9 @@ pub fn examine(path: &Path, dry_run: bool) -> Result<Outcome, io::Error> {
             };
         }
     };
+    if stats.info().version == FormatVersion::Hsperf {
+        return skip("a JVM's performance data file: the JVM removes its own");
+    }
     let reason = match liveness(&stats) {
         Liveness::Alive => return Ok(Outcome::Alive),
         Liveness::Dead(reason) => reason,

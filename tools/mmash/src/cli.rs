@@ -13,6 +13,10 @@ pub struct Cli {
     /// A stats directory; repeat for several (default: the mmstats default directory).
     #[arg(long = "path", value_name = "DIR")]
     pub paths: Vec<PathBuf>,
+    /// Also serve every HotSpot JVM's performance data file the user may read
+    /// (`hsperfdata_<user>/<pid>` in $TMPDIR or /tmp): heap, GC, threads, classes, JIT.
+    #[arg(long)]
+    pub jvm: bool,
     /// Which files of each directory to read.
     #[arg(long, default_value = "*.mmstats")]
     pub glob: String,
@@ -20,9 +24,13 @@ pub struct Cli {
     /// or as the session cookie a browser gets by typing it at /login (also `$MMASH_TOKEN`).
     #[arg(long)]
     pub token: Option<String>,
-    /// Combine each label over every process on /metrics instead of one series per file.
-    #[arg(long)]
+    /// Combine each label over every process on /metrics instead of one series per process
+    /// (exited processes' final counters stay in the sums, so they never go down).
+    #[arg(long, conflicts_with = "per_thread")]
     pub aggregate: bool,
+    /// One /metrics series per thread file (with a `tid` label) instead of one per process.
+    #[arg(long)]
+    pub per_thread: bool,
     /// Do not read the host's and the processes' resources from /proc.
     #[arg(long)]
     pub no_resources: bool,

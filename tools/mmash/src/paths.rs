@@ -23,6 +23,9 @@ impl std::error::Error for PathError {}
 pub struct Roots {
     dirs: Vec<PathBuf>,
     glob: String,
+    /// Also every HotSpot JVM's performance data file (`hsperfdata_<user>/<pid>` in the
+    /// temporary directory).
+    jvm: bool,
 }
 
 /// Checks that a relative glob cannot leave the directory it is joined to.
@@ -64,15 +67,39 @@ impl Roots {
         Ok(Roots {
             dirs,
             glob: glob.to_string(),
+            jvm: false,
         })
+    }
+
+    /// The same roots with every JVM's performance data file added.
+    pub fn with_jvms(mut self) -> Roots {
+        self.jvm = true;
+        self
+    }
+
+    /// The JVMs' directories now (`hsperfdata_<user>` in the temporary directory), if JVMs
+    /// are served.
+    fn jvm_dirs(&self) -> Vec<PathBuf> {
+        if !self.jvm {
+            return Vec::new();
+        }
+        let tmp = glob::Pattern::escape(&std::env::temp_dir().to_string_lossy());
+        glob::glob(&format!("{tmp}/hsperfdata_*"))
+            .map(|paths| paths.flatten().filter(|p| p.is_dir()).collect())
+            .unwrap_or_default()
     }
 
     /// The patterns a scanner reads: each directory joined with the glob.
     pub fn patterns(&self) -> Vec<String> {
-        self.dirs
+        let mut p: Vec<String> = self
+            .dirs
             .iter()
             .map(|d| d.join(&self.glob).to_string_lossy().into_owned())
-            .collect()
+            .collect();
+        if self.jvm {
+            p.push(mmstats_reader::jvm_glob());
+        }
+        p
     }
 
     /// The glob of files read in each directory.
@@ -86,10 +113,23 @@ impl Roots {
     }
 
     /// The files a request's glob names in any directory (paths as the scanner sees them).
+    /// In a JVMs' directory only files named by a pid count, and the directories' own glob
+    /// names all of them.
     pub fn resolve(&self, pattern: &str) -> Result<HashSet<PathBuf>, PathError> {
         check_relative(pattern)?;
         let mut out = HashSet::new();
-        for dir in &self.dirs {
+        let jvm_dirs = self.jvm_dirs();
+        for (dir, jvm) in self
+            .dirs
+            .iter()
+            .map(|d| (d, false))
+            .chain(jvm_dirs.iter().map(|d| (d, true)))
+        {
+            let pattern = if jvm && pattern == self.glob {
+                "[0-9]*"
+            } else {
+                pattern
+            };
             // a directory that does not exist (yet) has no files
             let Ok(canon) = dir.canonicalize() else {
                 continue;
@@ -101,6 +141,13 @@ impl Roots {
                 let real = p
                     .canonicalize()
                     .map_err(|e| PathError(format!("{}: {e}", p.display())))?;
+                let pid_named = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                if jvm && !pid_named {
+                    continue;
+                }
                 if !real.starts_with(&canon) {
                     return Err(PathError(format!(
                         "{} resolves outside the stats directories",

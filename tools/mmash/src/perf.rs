@@ -28,7 +28,7 @@ pub async fn host(AxState(state): AxState<Arc<State>>) -> Response {
             "no host resources (mmash --no-resources)",
         );
     };
-    let out = api::api_stats(&[h], &sample.previous);
+    let out = api::api_stats(&[h], &sample.intervals);
     json_response(&json!({"host": state.host, "stats": out}))
 }
 

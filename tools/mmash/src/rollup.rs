@@ -10,10 +10,13 @@
 //!  "summary:by-hour:host.cpu.percent": {...}}
 //! ```
 //!
-//! Each sample folds a label over every file by its combine rule ([`mmstats_reader::combine`]):
-//! a counter then contributes its rate per second since the previous sample (nothing across a
-//! restart, when the total went down), anything else its primary value (a histogram or an
-//! average its mean). A timeslice `[start, start + size)` starts at a multiple of its size and
+//! Each sample is the interval engine's ([`mmstats_reader::Sample`], FORMAT.md §12), every
+//! label combined over every process ([`mmstats_reader::Sample::combined`]) and read with
+//! [`mmstats_reader::Series::number`]: a counter contributes its rate per second over the
+//! engine's last interval (nothing on its first sample), a histogram, timer or average the mean
+//! of what the interval recorded, anything else its value (gauges by their combine rule). The
+//! engine's rules for threads that end, processes that exit or restart and counters that wrap
+//! hold here as everywhere. A timeslice `[start, start + size)` starts at a multiple of its size and
 //! averages the samples taken in it; only finished timeslices are served, the newest last, and
 //! `start`/`end` bound the window they may cover (the last hour, or day, up to the end of the
 //! newest finished timeslice).
@@ -24,7 +27,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use mmstats_reader::{Kind, Snapshot, combine};
+use mmstats_reader::Sample;
 use serde_json::{Map, Value as Json, json};
 
 /// The most labels summarised.
@@ -114,8 +117,6 @@ impl Ring {
 /// The summaries of one label.
 #[derive(Debug)]
 struct Series {
-    /// Previous total and its time, for a counter's rate.
-    prev: Option<(f64, f64)>,
     last_seen: f64,
     minute: Ring,
     hour: Ring,
@@ -158,11 +159,11 @@ impl Rollup {
         self.series.is_empty()
     }
 
-    /// Adds one sample of every snapshot taken at Unix time `now` (seconds).
-    pub fn record(&mut self, now: f64, snapshots: &[Snapshot]) {
-        for c in combine(snapshots, None) {
-            let Some(v) = c.value.primary().filter(|v| v.is_finite()) else {
-                continue;
+    /// Adds the interval engine's sample taken at Unix time `now` (seconds).
+    pub fn record(&mut self, now: f64, sample: &Sample) {
+        for c in sample.combined() {
+            let Some(v) = c.number(None).filter(|v| v.is_finite()) else {
+                continue; // no interval yet, or no number
             };
             let label = &c.meta.label;
             if !self.series.contains_key(label) {
@@ -172,7 +173,6 @@ impl Rollup {
                 self.series.insert(
                     label.clone(),
                     Series {
-                        prev: None,
                         last_seen: now,
                         minute: Ring::new(self.minute, MINUTES),
                         hour: Ring::new(self.minute * 60, HOURS),
@@ -183,14 +183,6 @@ impl Rollup {
                 continue;
             };
             s.last_seen = now;
-            let v = if c.meta.kind == Kind::Counter {
-                match s.prev.replace((v, now)) {
-                    Some((pv, pt)) if now > pt && v >= pv => (v - pv) / (now - pt),
-                    _ => continue, // first sample, or a restart: no rate yet
-                }
-            } else {
-                v
-            };
             s.minute.add(now, v);
             s.hour.add(now, v);
         }
@@ -230,19 +222,29 @@ pub fn host_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FieldValue, FileInfo, FormatVersion, Num, Value, ValueType};
+    use mmstats_reader::{
+        FieldMeta, FieldValue, FileInfo, FormatVersion, Intervals, Kind, Num, Snapshot, Value,
+        ValueType,
+    };
     use std::path::PathBuf;
     use std::sync::Arc;
-    use std::time::SystemTime;
+    use std::time::{Duration, UNIX_EPOCH};
 
-    fn snap(pid: u32, fields: &[(&str, Kind, f64)]) -> Snapshot {
+    /// A file of process `pid` (started at `start` ticks, created at `created` seconds) read at
+    /// `t` seconds.
+    fn snap(pid: u32, start: u64, created: f64, t: f64, fields: &[(&str, Kind, f64)]) -> Snapshot {
+        let at = |s: f64| UNIX_EPOCH + Duration::from_secs_f64(s);
         Snapshot {
             path: PathBuf::from(format!("/d/w-{pid}-{pid}.mmstats")),
             info: Arc::new(FileInfo {
                 pid: Some(pid),
-                ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid)))
+                tid: Some(pid),
+                start_time: Some(start),
+                created: Some(at(created)),
+                ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid) * 1000 + start))
             }),
-            taken: SystemTime::now(),
+            taken: at(t),
+            fold_seq: None,
             fields: fields
                 .iter()
                 .map(|(l, k, v)| FieldValue {
@@ -250,26 +252,43 @@ mod tests {
                     value: Ok(Value::Number(Num::F(*v))),
                 })
                 .collect(),
+            settled: true,
+            liveness: None,
         }
+    }
+
+    /// Feeds `snaps`, read at `t`, through the engine into the rollup.
+    fn record(r: &mut Rollup, engine: &mut Intervals, t: f64, snaps: &[Snapshot]) {
+        let sample = engine.update(snaps);
+        r.record(t, &sample);
     }
 
     #[test]
     fn finished_timeslices_average_their_samples() {
         let mut r = Rollup::new(10);
-        // two processes' gauges combine by a gauge's default rule (their mean); their counters
+        let mut engine = Intervals::new().assume_alive();
+        // two processes' gauges combine by a gauge's default rule (their sum); their counters
         // add up, going up by 5 per second in total
         for i in 0..35u32 {
             let t = 1000.0 + f64::from(i);
             let g = f64::from(i % 10);
-            r.record(
+            record(
+                &mut r,
+                &mut engine,
                 t,
                 &[
                     snap(
                         1,
+                        1,
+                        0.0,
+                        t,
                         &[("cpu.a", Kind::Gauge, g), ("req", Kind::Counter, 2.0 * t)],
                     ),
                     snap(
                         2,
+                        1,
+                        0.0,
+                        t,
                         &[("cpu.a", Kind::Gauge, 1.0), ("req", Kind::Counter, 3.0 * t)],
                     ),
                 ],
@@ -289,8 +308,8 @@ mod tests {
             assert_eq!(s["end-sec"], json!(start + 10));
             assert_eq!(s["interval-size-sec"], json!(10));
             assert_eq!(s["num-samples"], json!(10));
-            // ((0 + 1 + ... + 9) / 10 + 1) / 2
-            assert_eq!(s["avg"], json!(2.75));
+            // (0 + 1 + ... + 9) / 10 + 1
+            assert_eq!(s["avg"], json!(5.5));
         }
         let h = &p["summary:by-hour:cpu.a"];
         assert_eq!(h["timeslice-size-sec"], json!(600));
@@ -305,9 +324,12 @@ mod tests {
             assert_eq!(s["avg"], json!(5.0));
         }
         // an hour later the hour slice is finished, and the minutes have scrolled out
-        r.record(
-            1000.0 + 600.0 * 2.0,
-            &[snap(1, &[("cpu.a", Kind::Gauge, 4.0)])],
+        let t = 1000.0 + 600.0 * 2.0;
+        record(
+            &mut r,
+            &mut engine,
+            t,
+            &[snap(1, 1, 0.0, t, &[("cpu.a", Kind::Gauge, 4.0)])],
         );
         let p = r.perf("cpu.a", 2205.0);
         let h = p["summary:by-hour:cpu.a"]["averages"]
@@ -323,15 +345,41 @@ mod tests {
     #[test]
     fn restarts_and_clock_steps_never_make_bogus_values() {
         let mut r = Rollup::new(1);
-        r.record(10.0, &[snap(1, &[("n", Kind::Counter, 100.0)])]);
-        r.record(11.0, &[snap(1, &[("n", Kind::Counter, 5.0)])]); // restarted
-        r.record(12.0, &[snap(1, &[("n", Kind::Counter, 7.0)])]);
-        r.record(11.5, &[snap(1, &[("n", Kind::Counter, 9.0)])]); // clock stepped back
+        let mut engine = Intervals::new().assume_alive();
+        let n = |v: f64| [("n", Kind::Counter, v)];
+        record(
+            &mut r,
+            &mut engine,
+            10.0,
+            &[snap(1, 1, 0.0, 10.0, &n(100.0))],
+        );
+        // restarted (another start time) with a new file: it counted 5 within the second
+        record(
+            &mut r,
+            &mut engine,
+            11.0,
+            &[snap(1, 2, 10.5, 11.0, &n(5.0))],
+        );
+        record(
+            &mut r,
+            &mut engine,
+            12.0,
+            &[snap(1, 2, 10.5, 12.0, &n(7.0))],
+        );
+        // the clock stepped back: no interval, no value
+        record(
+            &mut r,
+            &mut engine,
+            11.5,
+            &[snap(1, 2, 10.5, 11.5, &n(9.0))],
+        );
         let p = r.perf("n", 20.0);
         let a = p["summary:by-minute:n"]["averages"].as_array().unwrap();
-        assert_eq!(a.len(), 1, "{p}");
-        assert_eq!(a[0]["start-sec"], json!(12));
-        assert_eq!(a[0]["avg"], json!(2.0));
+        assert_eq!(a.len(), 2, "{p}");
+        assert_eq!(a[0]["start-sec"], json!(11));
+        assert_eq!(a[0]["avg"], json!(5.0));
+        assert_eq!(a[1]["start-sec"], json!(12));
+        assert_eq!(a[1]["avg"], json!(2.0));
     }
 
     #[test]

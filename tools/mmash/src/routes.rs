@@ -272,7 +272,7 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
     tokio::task::spawn_blocking(move || {
         body_response(serde_json::to_vec(&api::api_stats(
             &sel.snaps(),
-            &sel.sample.previous,
+            &sel.sample.intervals,
         )))
     })
     .await
@@ -317,11 +317,12 @@ async fn metrics(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respons
     let opts = PromOptions {
         openmetrics: om,
         aggregate: state.aggregate,
+        per_thread: state.per_thread,
         prefix: String::new(),
     };
     let rendered = tokio::task::spawn_blocking(move || {
         let mut out = String::new();
-        prometheus::render(&sample.snapshots, &opts, &mut out);
+        prometheus::render_sample(&sample.intervals, &opts, &mut out);
         out
     })
     .await;

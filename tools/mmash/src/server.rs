@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use mmstats_reader::resource::Resources;
-use mmstats_reader::{Scanner, Snapshot};
+use mmstats_reader::{Intervals, Scanner, Snapshot};
 
 use crate::api::unix;
 use crate::cli::Cli;
@@ -19,8 +19,8 @@ use crate::rollup::Rollup;
 pub struct Sample {
     /// Snapshots sorted by path.
     pub snapshots: Vec<Snapshot>,
-    /// The sample before, for rates.
-    pub previous: Vec<Snapshot>,
+    /// The same files as processes, with every rate and interval value (FORMAT.md §12).
+    pub intervals: mmstats_reader::Sample,
     /// Files that could not be read, as messages.
     pub errors: Vec<String>,
     /// When it was taken.
@@ -40,6 +40,10 @@ pub struct State {
     pub resources: Mutex<Resources>,
     /// This machine's name, for `/api/hosts` and `/api/perf/<host>/...`.
     pub host: String,
+    /// The interval engine: the sampler's memory of the previous sample.
+    pub engine: Mutex<Intervals>,
+    /// One `/metrics` series per file (with `tid`) instead of one per process.
+    pub per_thread: bool,
     /// Where files are.
     pub roots: Roots,
     /// Required bearer token.
@@ -59,6 +63,8 @@ impl State {
             rollup: Mutex::new(Rollup::default()),
             resources: Mutex::new(Resources::new(false, false)),
             host: crate::rollup::host_name(),
+            engine: Mutex::new(Intervals::new()),
+            per_thread: false,
             roots,
             token,
             aggregate,
@@ -90,24 +96,23 @@ impl State {
             .unwrap_or_else(|e| e.into_inner())
             .add_to(&mut scan);
         let now = SystemTime::now();
+        let intervals = self
+            .engine
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .update(&scan.snapshots);
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(unix(now), &scan.snapshots);
+            .record(unix(now), &intervals);
         self.rollup
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(unix(now), &scan.snapshots);
+            .record(unix(now), &intervals);
         let errors = scan.errors.iter().map(ToString::to_string).collect();
-        let mut guard = self.sample.write().unwrap_or_else(|e| e.into_inner());
-        let old = std::mem::take(&mut *guard);
-        let previous = match Arc::try_unwrap(old) {
-            Ok(s) => s.snapshots,
-            Err(shared) => shared.snapshots.clone(),
-        };
-        *guard = Arc::new(Sample {
+        *self.sample.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Sample {
             snapshots: scan.snapshots,
-            previous,
+            intervals,
             errors,
             taken: Some(now),
         });
@@ -150,10 +155,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Roots::new(cli.paths.clone(), &cli.glob)
     }
     .context("stats directories")?;
-    let state = Arc::new(
-        State::new(roots, cli.token(), cli.aggregate, cli.log_requests())
-            .with_resources(!cli.no_resources, cli.rollup_slice),
-    );
+    let roots = if cli.jvm { roots.with_jvms() } else { roots };
+    let mut state = State::new(roots, cli.token(), cli.aggregate, cli.log_requests())
+        .with_resources(!cli.no_resources, cli.rollup_slice);
+    state.per_thread = cli.per_thread;
+    let state = Arc::new(state);
     let stop = Arc::new(AtomicBool::new(false));
     let sampler_thread = {
         let (state, stop) = (state.clone(), stop.clone());

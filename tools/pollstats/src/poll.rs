@@ -7,13 +7,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use mmstats_reader::render::text::unix_seconds;
-use mmstats_reader::{Scan, Scanner, Snapshot};
+use mmstats_reader::{FileInfo, Intervals, Liveness, ProcessId, Scan, Scanner, Snapshot};
 
 use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
-use crate::rate::{Cell, Rates};
+use crate::rate::{Cell, cell};
 use crate::table::{self, Group, Layout};
-use mmstats_reader::resource::Resources;
+use mmstats_reader::resource::{ResourceKind, Resources, is_host, resource_kind_of};
 
 /// Sample times `start + k × delay`, so rows never drift; after a stall, missed ticks are
 /// skipped rather than bunched.
@@ -44,33 +44,52 @@ impl Schedule {
     }
 }
 
-/// Turns scans into rows: selects files, keeps the rate memory, lays out the columns.
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// One group: every selected process combined.
+    All,
+    /// One group per process.
+    Process,
+    /// One group per file (thread, or process file).
+    Thread,
+}
+
+/// Turns scans into rows: selects processes, feeds the interval engine, lays out the columns.
 #[derive(Debug)]
 pub struct Poller {
     labels: Vec<String>,
     names: Vec<String>,
     filters: Vec<FileFilter>,
-    per_file: bool,
+    grouping: Grouping,
     time: bool,
-    rates: Rates,
+    engine: Intervals,
 }
 
-/// A group title for one file: `pid 42` or `pid 42/43` for a thread (`host` for the host's
-/// resources).
-pub fn file_title(s: &Snapshot) -> String {
-    if mmstats_reader::resource::resource_kind(s)
-        == Some(mmstats_reader::resource::ResourceKind::Host)
-    {
+/// A group title for one file: `pid 42/43` for a thread, `pid 42 totals` for a process file,
+/// `host` for the host's resources.
+pub fn file_title(info: &FileInfo, path: &std::path::Path) -> String {
+    if resource_kind_of(info) == Some(ResourceKind::Host) {
         return "host".into();
     }
-    match (s.info.pid, s.info.tid) {
+    match (info.pid, info.tid) {
+        (Some(p), _) if info.process_totals => format!("pid {p} totals"),
         (Some(p), Some(t)) if t != 0 && t != p => format!("pid {p}/{t}"),
         (Some(p), _) => format!("pid {p}"),
-        _ => s
-            .path
+        _ => path
             .file_stem()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
+    }
+}
+
+/// The title of a group of processes: how many (`4 procs`), and how many of them are live
+/// when some are not (`3/4 live`). Short, as it heads columns as narrow as one name.
+fn processes_title(total: usize, live: usize) -> String {
+    if live == total {
+        format!("{total} proc{}", if total == 1 { "" } else { "s" })
+    } else {
+        format!("{live}/{total} live")
     }
 }
 
@@ -85,55 +104,73 @@ impl Poller {
                 .iter()
                 .map(|f| FileFilter::parse(f, ""))
                 .collect(),
-            per_file: cli.per_file,
+            grouping: if cli.per_thread {
+                Grouping::Thread
+            } else if cli.per_process {
+                Grouping::Process
+            } else {
+                Grouping::All
+            },
             time: cli.timestamp,
-            rates: Rates::new(),
+            engine: Intervals::new(),
         }
     }
 
-    /// The files of a scan that pass the filters and have at least one of the fields.
+    /// The files of the processes that pass the filters and have at least one of the fields
+    /// in some file: a process is selected whole, so that its totals stay continuous.
     pub fn select<'a>(&self, snaps: &'a [Snapshot]) -> Vec<&'a Snapshot> {
-        snaps
+        let chosen: HashSet<ProcessId> = snaps
             .iter()
             .filter(|s| keep(s, &self.filters, &self.labels))
+            .map(|s| ProcessId::of(&s.info, &s.path))
+            .collect();
+        snaps
+            .iter()
+            .filter(|s| chosen.contains(&ProcessId::of(&s.info, &s.path)))
             .collect()
     }
 
     /// One sample: the layout and a row of cells per group.
     pub fn sample(&mut self, snaps: &[&Snapshot]) -> (Layout, Vec<Vec<Cell>>) {
+        let sample = self.engine.update(snaps.iter().copied());
         let mut groups = Vec::new();
         let mut cells = Vec::new();
-        if self.per_file {
-            for s in snaps {
-                groups.push(Group {
-                    title: file_title(s),
-                    names: self.names.clone(),
-                });
-                cells.push(
-                    self.labels
-                        .iter()
-                        .map(|l| self.rates.cell(l, &[*s]))
-                        .collect(),
-                );
-            }
-        } else {
-            let title = format!(
-                "{} file{}",
-                snaps.len(),
-                if snaps.len() == 1 { "" } else { "s" }
-            );
+        let mut push = |title: String, series: &[mmstats_reader::Series]| {
             groups.push(Group {
                 title,
                 names: self.names.clone(),
             });
-            cells.push(
-                self.labels
-                    .iter()
-                    .map(|l| self.rates.cell(l, snaps))
-                    .collect(),
-            );
+            cells.push(self.labels.iter().map(|l| cell(series, l)).collect());
+        };
+        match self.grouping {
+            Grouping::All => {
+                // the host's resources are no process of their own
+                let procs = sample.processes.iter().filter(|p| !is_host(p));
+                let total = procs.clone().count();
+                let live = procs.filter(|p| p.liveness == Liveness::Alive).count();
+                push(processes_title(total, live), &sample.combined());
+            }
+            Grouping::Process => {
+                for p in &sample.processes {
+                    let mut title = match p.pid() {
+                        _ if is_host(p) => "host".to_string(),
+                        Some(pid) => format!("pid {pid} {}", p.cmd),
+                        None => p.cmd.clone(),
+                    };
+                    if p.liveness != Liveness::Alive {
+                        title.push_str(" (dead)");
+                    }
+                    push(title.trim().to_string(), &p.series);
+                }
+            }
+            Grouping::Thread => {
+                for p in &sample.processes {
+                    for f in &p.files {
+                        push(file_title(&f.info, &f.path), &f.series);
+                    }
+                }
+            }
         }
-        self.rates.end_sample();
         (
             Layout {
                 time: self.time,
@@ -338,7 +375,7 @@ mod tests {
         use crate::columns::tests::{m, snap};
         use clap::Parser;
         use mmstats_reader::{Kind, Num, Value, ValueType};
-        let cli = Cli::parse_from(["pollstats", "--per-file", "req"]);
+        let cli = Cli::parse_from(["pollstats", "--per-thread", "req"]);
         let mut p = Poller::new(&cli);
         let s = |n: &str, v: u64| {
             snap(

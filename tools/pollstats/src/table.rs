@@ -2,7 +2,7 @@
 //! `|` between groups; and the same rows as CSV.
 
 use mmstats_reader::render::csv::escape;
-use mmstats_reader::render::text::{compact, number, utc_clock};
+use mmstats_reader::render::text::{compact, number, seconds_per, utc_clock};
 
 use crate::rate::Cell;
 
@@ -87,6 +87,8 @@ pub fn header(layout: &Layout, color: bool) -> String {
 pub fn cell_text(cell: &Cell, w: usize) -> String {
     let s = match (&cell.text, cell.value) {
         (Some(t), _) => t.chars().take(w).collect(),
+        (None, Some(x)) if cell.time => utc_clock(x * seconds_per(&cell.unit).unwrap_or(1.0)),
+        (None, Some(x)) if cell.exact => number(x),
         (None, Some(x)) => compact(x, &cell.unit),
         (None, None) => "-".into(),
     };

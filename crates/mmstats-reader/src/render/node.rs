@@ -348,6 +348,22 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// One resource snapshot's numbers, with the labels its samples carry (`pid` and `cmd` for a
+/// process).
+struct Part<'a> {
+    kind: ResourceKind,
+    own: String,
+    values: Vec<(&'a str, Option<f64>)>,
+}
+
+/// `pid="…",cmd="…"`.
+fn process_labels(pid: u32, cmd: &str) -> String {
+    let mut l = format!("pid=\"{pid}\",cmd=\"");
+    escape_label_value(cmd, &mut l);
+    l.push('"');
+    l
+}
+
 /// Writes the families of `resources`; `files` give processes their `cmd`. Names already in
 /// `used` are left out, and the names written are added to it.
 pub(super) fn render(
@@ -363,6 +379,91 @@ pub(super) fn render(
             cmds.entry(pid).or_insert_with(|| command_name(f));
         }
     }
+    let parts = resources.iter().filter_map(|snap| {
+        let kind = resource_kind(snap)?;
+        let own = match (kind, snap.info.pid) {
+            (ResourceKind::Process, Some(pid)) if !opts.aggregate => {
+                let cmd = cmds
+                    .get(&pid)
+                    .cloned()
+                    .unwrap_or_else(|| command_name(snap));
+                process_labels(pid, &cmd)
+            }
+            _ => String::new(),
+        };
+        let values = snap
+            .fields
+            .iter()
+            .map(|f| {
+                let v = f.value.as_ref().ok().and_then(number);
+                (f.meta.label.as_str(), v)
+            })
+            .collect();
+        Some(Part { kind, own, values })
+    });
+    write_parts(parts, opts, used, out);
+}
+
+/// Writes the families of the resources in an interval engine's `sample`: the host, and each
+/// process's resource file labelled with the process's `pid` and `cmd` (the `cmd` its stats
+/// series carry). With [`PromOptions::aggregate`], the processes' resources summed over every
+/// process, the final counters of exited ones included (as the stats series are), and no
+/// labels. Names already in `used` are left out, and the names written are added to it.
+pub fn render_sample(
+    sample: &crate::Sample,
+    opts: &PromOptions,
+    used: &mut HashSet<String>,
+    out: &mut String,
+) {
+    let value = |s: &crate::Series| s.value.as_ref().and_then(number);
+    if opts.aggregate {
+        let labels = crate::resource::resource_labels(sample);
+        let totals = sample.totals_with_exited();
+        let mut host = Vec::new();
+        let mut procs = Vec::new();
+        for s in totals.iter().filter(|s| labels.contains(&s.meta.label)) {
+            let label = s.meta.label.as_str();
+            if label.starts_with("host.") {
+                host.push((label, value(s)));
+            } else {
+                procs.push((label, value(s)));
+            }
+        }
+        let parts = [(ResourceKind::Host, host), (ResourceKind::Process, procs)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(kind, values)| Part {
+                kind,
+                own: String::new(),
+                values,
+            });
+        write_parts(parts, opts, used, out);
+        return;
+    }
+    let parts = sample.processes.iter().flat_map(|p| {
+        crate::resource::resource_files(p).map(move |(kind, f)| {
+            let own = match (kind, p.pid()) {
+                (ResourceKind::Process, Some(pid)) => process_labels(pid, &p.cmd),
+                _ => String::new(),
+            };
+            let values = f
+                .series
+                .iter()
+                .map(|s| (s.meta.label.as_str(), value(s)))
+                .collect();
+            Part { kind, own, values }
+        })
+    });
+    write_parts(parts, opts, used, out);
+}
+
+/// Writes the families of `parts`.
+fn write_parts<'a>(
+    parts: impl Iterator<Item = Part<'a>>,
+    opts: &PromOptions,
+    used: &mut HashSet<String>,
+    out: &mut String,
+) {
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     let mut families: Vec<Family> = Vec::new();
     let mut add = |(base, ty, help, extra): Target, own: &str, v: f64| {
@@ -386,51 +487,31 @@ pub(super) fn render(
         }
         families[i].samples.push((labels, v));
     };
-    for snap in resources {
-        let kind = resource_kind(snap);
-        let own = match (kind, snap.info.pid) {
-            (Some(ResourceKind::Process), Some(pid)) if !opts.aggregate => {
-                let cmd = cmds
-                    .get(&pid)
-                    .cloned()
-                    .unwrap_or_else(|| command_name(snap));
-                let mut l = format!("pid=\"{pid}\",cmd=\"");
-                escape_label_value(&cmd, &mut l);
-                l.push('"');
-                l
-            }
-            _ => String::new(),
-        };
+    for part in parts {
+        let process = part.kind == ResourceKind::Process;
         let mut cpu = Some(0.0);
-        for f in &snap.fields {
-            let value = f.value.as_ref().ok().and_then(number);
-            let label = f.meta.label.as_str();
-            if kind == Some(ResourceKind::Process)
-                && matches!(label, "proc.cpu.user" | "proc.cpu.system")
-            {
+        for (label, value) in part.values {
+            if process && matches!(label, "proc.cpu.user" | "proc.cpu.system") {
                 cpu = cpu.zip(value).map(|(a, b)| a + b);
                 continue;
             }
             let Some(v) = value else { continue };
-            let target = match kind {
-                Some(ResourceKind::Host) => host_target(label),
-                Some(ResourceKind::Process) => process_target(label),
-                None => None,
+            let target = match part.kind {
+                ResourceKind::Host => host_target(label),
+                ResourceKind::Process => process_target(label),
             };
             if let Some(t) = target {
-                add(t, &own, v);
+                add(t, &part.own, v);
             }
         }
-        if kind == Some(ResourceKind::Process)
-            && let Some(cpu) = cpu
-        {
+        if process && let Some(cpu) = cpu {
             let t = (
                 "process_cpu_seconds",
                 Type::Counter,
                 "Total user and system CPU time spent in seconds.",
                 Vec::new(),
             );
-            add(t, &own, cpu);
+            add(t, &part.own, cpu);
         }
     }
     for fam in &families {

@@ -14,7 +14,9 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{FieldMeta, FieldValue, FormatVersion, Kind, Num, Snapshot, Value, ValueError};
+use crate::{
+    FieldMeta, FieldValue, FormatVersion, Kind, Liveness, Num, Snapshot, Value, ValueError,
+};
 
 /// Seconds since the Unix epoch (negative before it).
 pub fn unix_seconds(t: SystemTime) -> f64 {
@@ -305,8 +307,9 @@ pub fn header_line(snap: &Snapshot) -> String {
         "==> {} <== format {}",
         snap.path.display(),
         match info.version {
-            FormatVersion::V1 => 1,
-            FormatVersion::V2 => 2,
+            FormatVersion::V1 => "1",
+            FormatVersion::V2 => "2",
+            FormatVersion::Hsperf => "hsperfdata",
         }
     );
     if let Some(pid) = info.pid {
@@ -319,6 +322,9 @@ pub fn header_line(snap: &Snapshot) -> String {
     }
     if info.closed {
         s.push_str(", closed");
+    }
+    if let Some(Liveness::Dead(why)) = &snap.liveness {
+        s.push_str(&format!(", writer gone ({why})"));
     }
     s
 }
@@ -364,6 +370,9 @@ mod tests {
 
     pub(crate) fn snap(fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from("/run/x/web-1-2.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(1),

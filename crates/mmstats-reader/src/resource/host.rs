@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use procfs::{CpuTime, Current, CurrentSI, KernelStats, LoadAverage, Meminfo, Uptime};
 
 use super::{Fields, HOST_WRITER, Reason, percent, reason};
-use crate::file::{FileInfo, FormatVersion};
+use crate::file::{FileInfo, FormatVersion, unix_seconds};
 use crate::snapshot::Snapshot;
 
 /// Bytes in a sector of `/proc/diskstats`, whatever the device's own sector size.
@@ -93,7 +93,10 @@ impl HostSource {
             path: PathBuf::from("/proc"),
             info: Arc::new(info),
             taken,
+            fold_seq: None,
             fields: f.out,
+            settled: true,
+            liveness: None,
         }
     }
 
@@ -165,7 +168,9 @@ impl HostSource {
                 f.timestamp(
                     "host.boot_time".into(),
                     "when the machine booted",
-                    Ok(stat.btime as f64),
+                    crate::process::boot_time()
+                        .map(unix_seconds)
+                        .ok_or_else(|| "/proc/stat has no btime line".to_string()),
                 );
             }
             Err(e) => {

@@ -15,7 +15,11 @@
 //! counters (tools show their rates), levels are gauges; units are `bytes`, `seconds` and
 //! `percent`.
 //!
-//! [`Resources`] adds both to each [`Scan`](crate::Scan) of a polling tool.
+//! [`Resources`] adds both to each [`Scan`](crate::Scan) of a polling tool. In the
+//! [`Intervals`](crate::Intervals) engine's sample a process's resource snapshot is one more
+//! file of that process (they share its pid, start time and boot id), so its counters get
+//! their rates from the engine; the host is a process of its own. [`stats_only`] takes them
+//! out again for views that show resources apart.
 //!
 //! **Percent needs two samples.** Each source keeps its previous sample, and its `percent`
 //! gauges cover the time since then; the first sample of a source covers the time since boot
@@ -50,14 +54,17 @@ use std::sync::Arc;
 use mmstats_format::{FieldMeta, Kind, Num, Value, ValueType};
 
 use crate::error::ValueError;
+use crate::file::FileInfo;
 use crate::snapshot::{FieldValue, Snapshot};
 
 pub use host::HostSource;
 pub use process::{ProcessSource, is_gone, pids_of};
+pub use sample::{is_host, resource_files, resource_labels, stats_only};
 pub use set::Resources;
 
 mod host;
 mod process;
+mod sample;
 mod set;
 
 /// The `writer` of a host snapshot's [`FileInfo`](crate::FileInfo).
@@ -76,9 +83,15 @@ pub enum ResourceKind {
 
 /// Which resource source made `snap`; `None` for a stats file's snapshot.
 pub fn resource_kind(snap: &Snapshot) -> Option<ResourceKind> {
-    match snap.info.writer.as_str() {
-        HOST_WRITER if snap.info.dev_ino.0 == 0 => Some(ResourceKind::Host),
-        PROCESS_WRITER if snap.info.dev_ino.0 == 0 => Some(ResourceKind::Process),
+    resource_kind_of(&snap.info)
+}
+
+/// Which resource source a snapshot with this identity came from (as [`resource_kind`]): for
+/// the files of an [`Intervals`](crate::Intervals) sample, which keep their identity only.
+pub fn resource_kind_of(info: &FileInfo) -> Option<ResourceKind> {
+    match info.writer.as_str() {
+        HOST_WRITER if info.dev_ino.0 == 0 => Some(ResourceKind::Host),
+        PROCESS_WRITER if info.dev_ino.0 == 0 => Some(ResourceKind::Process),
         _ => None,
     }
 }

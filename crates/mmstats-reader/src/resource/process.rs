@@ -4,14 +4,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use procfs::process::Process;
 use procfs::{Current, Meminfo, ProcError};
 
 use super::{Fields, PROCESS_WRITER, percent, reason, resource_kind};
 use crate::error::{ErrorKind, ReadError};
-use crate::file::{FileInfo, FormatVersion};
+use crate::file::{FileInfo, FormatVersion, unix_seconds};
 use crate::snapshot::Snapshot;
 
 /// Reads processes' resources from `/proc/<pid>` into [`Snapshot`]s (labels under `proc.`).
@@ -112,10 +112,10 @@ impl ProcessSource {
                 let secs = now.duration_since(*at).as_secs_f64();
                 Ok(percent(ticks.saturating_sub(*before) as f64 / tps, secs))
             }
-            None => procfs::Uptime::current().map_err(reason).map(|u| {
-                let age = u.uptime - stat.starttime as f64 / tps;
-                percent(ticks as f64 / tps, age)
-            }),
+            None => crate::process::process_start(stat.starttime)
+                .and_then(|start| taken.duration_since(start).ok())
+                .map(|age| percent(ticks as f64 / tps, age.as_secs_f64()))
+                .ok_or_else(|| "no boot time in /proc/stat".to_string()),
         };
         self.previous.insert(key, (ticks, now));
         f.gauge_f(
@@ -179,12 +179,13 @@ impl ProcessSource {
             "bytes written to storage",
             io.map(|i| i.write_bytes),
         );
-        let boot = procfs::boot_time_secs().map_err(reason);
-        let started = boot.map(|b| b as f64 + stat.starttime as f64 / tps);
+        let started = crate::process::process_start(stat.starttime);
         f.timestamp(
             "proc.start_time".into(),
             "when the process started",
-            started.clone(),
+            started
+                .map(unix_seconds)
+                .ok_or_else(|| "no boot time in /proc/stat".to_string()),
         );
         f.text(
             "proc.cmdline".into(),
@@ -205,14 +206,15 @@ impl ProcessSource {
         info.gid = status.as_ref().ok().map(|s| s.egid);
         info.start_time = Some(stat.starttime);
         info.boot_id = self.boot_id;
-        info.created = started
-            .ok()
-            .map(|s| UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0)));
+        info.created = started;
         Ok(Snapshot {
             path,
             info: Arc::new(info),
             taken,
+            fold_seq: None,
             fields: f.out,
+            settled: true,
+            liveness: None,
         })
     }
 

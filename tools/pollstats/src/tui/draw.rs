@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table, Ta
 
 use mmstats_reader::render::text::compact;
 
-use super::app::{App, Row, SortKey};
+use super::app::{App, ProcKey, Row, SortKey};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -80,6 +80,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("h l, Left Right", "sort column"),
     ("s, r", "reverse the order"),
     ("p, Tab / P", "next / previous process (or all)"),
+    ("t", "list each process's threads (select one alone)"),
 ];
 
 /// Draws the whole view.
@@ -103,9 +104,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let mut head = vec![
         Span::styled(" pollstats ", Style::new().bold().reversed()),
         Span::raw(format!(
-            " {} file{} · {selected}",
+            " {} file{} · {} live of {} process{} · {selected}",
             app.files,
-            if app.files == 1 { "" } else { "s" }
+            if app.files == 1 { "" } else { "s" },
+            app.live,
+            app.procs
+                .iter()
+                .filter(|p| matches!(p.key, ProcKey::Process(_)))
+                .count(),
+            if app.procs.len() == 1 { "" } else { "es" }
         )),
     ];
     if app.paused {
@@ -300,12 +307,13 @@ mod tests {
 
     #[test]
     fn table_shows_values_rates_and_titles() {
-        let mut app = App::new();
+        let mut app = App::with_engine(mmstats_reader::Intervals::new().assume_alive());
         app.on_sample(&scan(10.0, [100, 200]));
         app.on_sample(&scan(12.0, [120, 260]));
         let lines = screen(&app, 100, 14);
         assert!(
-            lines[0].contains("pollstats") && lines[0].contains("2 files · all processes"),
+            lines[0].contains("pollstats")
+                && lines[0].contains("2 files · 2 live of 2 processes · all processes"),
             "{}",
             lines[0]
         );
@@ -326,9 +334,9 @@ mod tests {
             req.contains("counter") && req.contains("380") && req.contains("40/s"),
             "{req}"
         );
-        assert!(line_with(&lines, "mem.rss").contains("2.00KiB"));
+        assert!(line_with(&lines, "mem.rss").contains("4.00KiB"));
         assert!(line_with(&lines, "web.latency").contains("2.00ms"));
-        assert!(line_with(&lines, "web.role").contains(" bb "));
+        assert!(line_with(&lines, "web.role").contains(" a,bb "));
         assert!(lines[13].contains("? help"));
         assert_eq!(fit("mmstats-rust 0.1.0", 12), "mmstats-rus…");
     }

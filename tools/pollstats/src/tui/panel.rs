@@ -150,9 +150,11 @@ mod tests {
         assert!(app.rows.iter().any(|r| r.label == "host.mem.total"));
         assert!(!app.rows.iter().any(|r| r.label == "proc.mem.rss"));
         // a process's entry shows its resources beside its files' fields
-        app.select(Some(crate::tui::app::ProcKey::Pid(me)));
+        let mine = procs.sample(me).unwrap();
+        let id = mmstats_reader::ProcessId::of(&mine.info, &mine.path);
+        app.select(Some(crate::tui::app::ProcKey::Process(id)));
         let scan = Scan {
-            snapshots: vec![host.sample(), procs.sample(me).unwrap()],
+            snapshots: vec![host.sample(), mine],
             errors: Vec::new(),
         };
         app.on_sample(&scan);

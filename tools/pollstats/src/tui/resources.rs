@@ -1,10 +1,10 @@
 //! The host panel and the per-process CPU and RSS columns of the full-screen view, from the
-//! resource snapshots a scan carries ([`crate::resources`]).
+//! resource snapshots in the interval engine's sample ([`mmstats_reader::resource`]): rates
+//! are the engine's.
 
-use mmstats_reader::render::prometheus::command_name;
-use mmstats_reader::render::text::{compact, unix_seconds};
-use mmstats_reader::resource::{ResourceKind, resource_kind};
-use mmstats_reader::{Scan, Snapshot, Value};
+use mmstats_reader::render::text::compact;
+use mmstats_reader::resource::{ResourceKind, is_host, resource_files};
+use mmstats_reader::{ProcessSample, Sample, Series, Value};
 
 /// One process's resources, for the process columns.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,69 +24,68 @@ pub struct ProcUsage {
 /// What the host panel shows, updated once a sample.
 #[derive(Debug, Default)]
 pub struct ResourceView {
-    /// Lines about the host (empty when the scan had no host snapshot).
+    /// Lines about the host (empty when the sample had no host snapshot).
     pub host: Vec<String>,
     /// Processes with stats files, by pid.
     pub procs: Vec<ProcUsage>,
-    /// (time, network rx, tx, disk read, write bytes) of the previous sample.
-    previous: Option<[f64; 5]>,
 }
 
-fn num(s: &Snapshot, label: &str) -> Option<f64> {
-    match &s.field(label)?.value {
-        Ok(Value::Number(n)) => Some(n.as_f64()),
+/// A series' value now (a counter's total).
+fn value(s: &Series) -> Option<f64> {
+    match s.value.as_ref()? {
+        Value::Number(n) => Some(n.as_f64()),
         _ => None,
     }
 }
 
-/// Sum of the numbers of every label starting with `prefix` and ending with `suffix`.
-fn sum(s: &Snapshot, prefix: &str, suffix: &str, skip: &[&str]) -> f64 {
-    s.fields
+fn num(p: &ProcessSample, label: &str) -> Option<f64> {
+    p.series(label).and_then(value)
+}
+
+/// Sum of the rates of every label starting with `prefix` and ending with `suffix`; `None`
+/// before the engine has an interval.
+fn rate_sum(p: &ProcessSample, prefix: &str, suffix: &str, skip: &[&str]) -> Option<f64> {
+    let rates: Vec<Option<f64>> = p
+        .series
         .iter()
-        .filter(|f| {
-            let l = f.meta.label.as_str();
+        .filter(|s| {
+            let l = s.meta.label.as_str();
             l.starts_with(prefix) && l.ends_with(suffix) && !skip.iter().any(|k| l.contains(k))
         })
-        .filter_map(|f| match &f.value {
-            Ok(Value::Number(n)) => Some(n.as_f64()),
-            _ => None,
-        })
-        .sum()
+        .map(|s| s.number(None))
+        .collect();
+    rates.iter().copied().sum()
+}
+
+/// A process's CPU percent over the engine's last interval: the rate of its user and system
+/// CPU seconds × 100; on its first sample the source's own `proc.cpu.percent` (since start).
+fn cpu_percent(p: &ProcessSample) -> Option<f64> {
+    let rate = |l: &str| p.series(l).and_then(|s| s.number(None));
+    match (rate("proc.cpu.user"), rate("proc.cpu.system")) {
+        (Some(u), Some(s)) => Some((u + s) * 100.0),
+        _ => num(p, "proc.cpu.percent"),
+    }
 }
 
 impl ResourceView {
-    /// Takes the resource snapshots of `scan`.
-    pub fn update(&mut self, scan: &Scan) {
-        let files: Vec<&Snapshot> = scan
-            .snapshots
+    /// Takes the resources of an interval engine's `sample` (counters' rates from the engine).
+    pub fn update(&mut self, sample: &Sample) {
+        self.procs = sample
+            .processes
             .iter()
-            .filter(|s| resource_kind(s).is_none())
-            .collect();
-        self.procs = scan
-            .snapshots
-            .iter()
-            .filter(|s| resource_kind(s) == Some(ResourceKind::Process))
-            .filter_map(|s| {
-                let pid = s.info.pid?;
-                let cmd = files
-                    .iter()
-                    .find(|f| f.info.pid == Some(pid))
-                    .map_or_else(|| command_name(s), |f| command_name(f));
+            .filter(|p| resource_files(p).any(|(k, _)| k == ResourceKind::Process))
+            .filter_map(|p| {
                 Some(ProcUsage {
-                    pid,
-                    cmd,
-                    cpu: num(s, "proc.cpu.percent"),
-                    rss: num(s, "proc.mem.rss"),
-                    threads: num(s, "proc.threads"),
+                    pid: p.pid()?,
+                    cmd: p.cmd.clone(),
+                    cpu: cpu_percent(p),
+                    rss: num(p, "proc.mem.rss"),
+                    threads: num(p, "proc.threads"),
                 })
             })
             .collect();
         self.procs.sort_by_key(|p| p.pid);
-        let Some(h) = scan
-            .snapshots
-            .iter()
-            .find(|s| resource_kind(s) == Some(ResourceKind::Host))
-        else {
+        let Some(h) = sample.processes.iter().find(|p| is_host(p)) else {
             self.host.clear();
             return;
         };
@@ -114,24 +113,20 @@ impl ResourceView {
             bytes(num(h, "host.swap.total")),
             pct(num(h, "host.swap.percent")),
         ));
-        let now = [
-            unix_seconds(h.taken),
-            sum(h, "host.net.", ".rx.bytes", &["host.net.lo."]),
-            sum(h, "host.net.", ".tx.bytes", &["host.net.lo."]),
-            sum(h, "host.disk.", ".read.bytes", &[]),
-            sum(h, "host.disk.", ".write.bytes", &[]),
-        ];
-        let rate = |i: usize| -> String {
-            match self.previous {
-                Some(p) if now[0] > p[0] && now[i] >= p[i] => {
-                    format!("{}/s", compact((now[i] - p[i]) / (now[0] - p[0]), "bytes"))
-                }
-                _ => "-".into(),
-            }
+        let rate = |prefix: &str, suffix: &str, skip: &[&str]| -> String {
+            rate_sum(h, prefix, suffix, skip)
+                .map_or("-".into(), |r| format!("{}/s", compact(r, "bytes")))
         };
-        lines.push(format!("net   in {} · out {}", rate(1), rate(2)));
-        lines.push(format!("disk  read {} · write {}", rate(3), rate(4)));
-        self.previous = Some(now);
+        lines.push(format!(
+            "net   in {} · out {}",
+            rate("host.net.", ".rx.bytes", &["host.net.lo."]),
+            rate("host.net.", ".tx.bytes", &["host.net.lo."]),
+        ));
+        lines.push(format!(
+            "disk  read {} · write {}",
+            rate("host.disk.", ".read.bytes", &[]),
+            rate("host.disk.", ".write.bytes", &[]),
+        ));
         self.host = lines;
     }
 }
