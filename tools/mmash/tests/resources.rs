@@ -163,9 +163,19 @@ fn metrics_with_host_and_process_resources_pass_promtool() {
         // the process's resources carry its stats files' pid and cmd
         &format!("process_cpu_seconds_total{{pid=\"{me}\",cmd=\"web\"}} "),
         &format!("process_resident_memory_bytes{{pid=\"{me}\",cmd=\"web\"}} "),
-        &format!("web_requests_total{{pid=\"{me}\",tid=\"{me}\",cmd=\"web\"}} 5\n"),
+        // stats series are one per process (pid and cmd)
+        &format!("web_requests_total{{pid=\"{me}\",cmd=\"web\"}} 5\n"),
     ] {
         assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+    // resources appear once, under their node_exporter and process-collector names only
+    for twice in [
+        "proc_mem_rss",
+        "proc_cpu_user",
+        "host_mem_total",
+        "host_cpu_user",
+    ] {
+        assert!(!text.contains(twice), "{twice} in\n{text}");
     }
     promtool_check(&text);
 
@@ -176,6 +186,12 @@ fn metrics_with_host_and_process_resources_pass_promtool() {
         om.body
     );
     assert!(om.body.ends_with("# EOF\n"));
+    assert_eq!(om.body.matches("# EOF").count(), 1, "{}", om.body);
+    assert!(
+        om.body.contains("# TYPE web_requests counter\n"),
+        "{}",
+        om.body
+    );
 }
 
 /// `promtool check metrics` finds no error. Its only complaints may be the camel case of
