@@ -121,10 +121,16 @@ mod tests {
         let id = |s: &Snapshot| ProcessId::of(&s.info, &s.path);
         // the same process
         let same = file(me.info.start_time);
-        assert_eq!(id(&join(me.clone(), &[same.clone()]).unwrap()), id(&same));
+        assert_eq!(
+            id(&join(me.clone(), std::slice::from_ref(&same)).unwrap()),
+            id(&same)
+        );
         // a file that records no start time: the resources take its identity
         let v1 = file(None);
-        assert_eq!(id(&join(me.clone(), &[v1.clone()]).unwrap()), id(&v1));
+        assert_eq!(
+            id(&join(me.clone(), std::slice::from_ref(&v1)).unwrap()),
+            id(&v1)
+        );
         // a file of an earlier process with this pid: not this one's resources
         let earlier = file(me.info.start_time.map(|t| t.saturating_sub(1)));
         assert!(join(me.clone(), &[earlier]).is_none());
