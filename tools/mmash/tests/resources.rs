@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -199,33 +197,13 @@ fn metrics_with_host_and_process_resources_pass_promtool() {
 /// node_exporter spells them so that existing dashboards work; promtool reports style like
 /// that with exit status 3, errors with 1.
 fn promtool_check(text: &str) {
-    let promtool = require("promtool", "prometheus");
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (status, said) = promtool(text);
     let only_style = said.lines().all(|l| {
         l.starts_with("node_memory_")
             && l.ends_with("metric names should be written in 'snake_case' not 'camelCase'")
     });
     assert!(
-        matches!(out.status.code(), Some(0 | 3)) && only_style,
-        "promtool rejected the output ({:?}): {said}\n--- input ---\n{text}",
-        out.status
+        matches!(status, Some(0 | 3)) && only_style,
+        "promtool rejected the output ({status:?}): {said}\n--- input ---\n{text}"
     );
 }
