@@ -135,6 +135,12 @@ pub mod limits {
     pub const HELP_MAX: usize = 4096;
     /// Longest unit in bytes.
     pub const UNIT_MAX: usize = 64;
+    /// Largest file a reader accepts and a writer creates, in bytes (§2.4 check 8): 64 MiB.
+    pub const FILE_LENGTH_MAX: u64 = 64 << 20;
+    /// Most records a field table may have room for (§2.4 check 8).
+    pub const TABLE_CAPACITY_MAX: u32 = 65_536;
+    /// Largest version-1 file a reader accepts, in bytes (§11): 1 MiB.
+    pub const V1_FILE_LENGTH_MAX: u64 = 1 << 20;
     /// Largest text capacity in bytes (§5.2).
     pub const TEXT_CAPACITY_MAX: u32 = 65536;
     /// Largest moving-average window (§5.4).

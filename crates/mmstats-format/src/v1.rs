@@ -6,6 +6,7 @@
 use crate::codes::{Kind, ValueType};
 use crate::error::FormatError;
 use crate::field::FieldMeta;
+use crate::layout;
 use crate::value::{Num, Value};
 
 /// One decoded version-1 field.
@@ -115,6 +116,13 @@ pub fn decode(b: &[u8]) -> Result<Vec<V1Field>, FormatError> {
         let mut meta = FieldMeta::new(label, kind, vt);
         if vt == ValueType::Text {
             meta.capacity = size as u32;
+        }
+        if fields.len() == layout::limits::TABLE_CAPACITY_MAX as usize {
+            return Err(FormatError::TooLarge {
+                what: "version-1 field count",
+                value: fields.len() as u64 + 1,
+                max: layout::limits::TABLE_CAPACITY_MAX.into(),
+            });
         }
         fields.push(V1Field { meta, value });
     }

@@ -120,7 +120,7 @@ struct Slot {
 }
 
 /// Largest version-1 file we read (the original writer's files are a few pages).
-const V1_MAX_LEN: u64 = 16 << 20;
+const V1_MAX_LEN: u64 = layout::limits::V1_FILE_LENGTH_MAX;
 
 impl FileInfo {
     /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
@@ -261,16 +261,23 @@ impl StatsFile {
     /// removed ([`ErrorKind::Vanished`]); see the notes on truncation in the crate's `region`
     /// module. For a version-1 file, re-reads the whole file.
     pub fn refresh(&mut self) -> Result<bool, ReadError> {
+        self.refresh_checked(false)
+    }
+
+    fn refresh_checked(&mut self, unlinked_ok: bool) -> Result<bool, ReadError> {
         let md = self
             .file
             .metadata()
             .map_err(|e| ReadError::io(&self.path, e))?;
-        if md.nlink() == 0 {
+        if md.nlink() == 0 && !unlinked_ok {
             return Err(ReadError::new(&self.path, ErrorKind::Vanished));
         }
         match &mut self.source {
             Source::V1 { .. } => self.reload_v1(md.len()),
             Source::V2(m) => {
+                if m.region.faulted() {
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
                 if md.len() != m.region.len() as u64 {
                     return Err(ReadError::format(
                         &self.path,
@@ -322,6 +329,18 @@ impl StatsFile {
     /// there, or a corrupt slot) is an `Err` for that field alone.
     pub fn snapshot(&mut self) -> Result<Snapshot, ReadError> {
         self.refresh()?;
+        self.read_values()
+    }
+
+    /// A last snapshot of a file whose name is gone (its writer removed it on exit): the values
+    /// it held when it was unlinked, still readable through the open file. With it a reader
+    /// counts what a process did between its previous sample and its exit.
+    pub fn final_snapshot(&mut self) -> Result<Snapshot, ReadError> {
+        self.refresh_checked(true)?;
+        self.read_values()
+    }
+
+    fn read_values(&mut self) -> Result<Snapshot, ReadError> {
         let taken = SystemTime::now();
         let fields = match &self.source {
             Source::V1 { values } => self
@@ -352,6 +371,11 @@ impl StatsFile {
                         }),
                     })
                     .collect();
+                if m.region.faulted() {
+                    // A load hit a page the file no longer has: what we read is zeros, not
+                    // values. The remembered copies may be too; the mapping stays refused.
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
                 *m.memo.lock().unwrap_or_else(|e| e.into_inner()) = memo;
                 if state != m.state_raw {
                     let order = m.order;
@@ -451,8 +475,11 @@ impl StatsFile {
         let Source::V2(m) = &self.source else {
             return Ok(());
         };
-        let (header, fields) =
-            read_metadata(&m.region).map_err(|e| ReadError::format(&self.path, e))?;
+        let read = read_metadata(&m.region);
+        if m.region.faulted() {
+            return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+        }
+        let (header, fields) = read.map_err(|e| ReadError::format(&self.path, e))?;
         let order = header.byte_order;
         let mut metas = Vec::with_capacity(fields.len());
         let mut slots = Vec::with_capacity(fields.len());

@@ -45,7 +45,9 @@
 #![deny(unsafe_code)]
 
 pub use aggregate::merge;
-pub use discover::{default_dir, default_glob, discover, jvm_glob, with_jvms};
+pub use discover::{
+    check_dir, default_dir, default_glob, discover, jvm_glob, trust_dirs, with_jvms,
+};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
 pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
@@ -61,6 +63,7 @@ pub use snapshot::{FieldValue, Snapshot};
 mod aggregate;
 mod discover;
 mod error;
+mod fault;
 mod file;
 mod hsperf;
 mod interval;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mmstats_format::ByteOrder;
 use mmstats_format::hsperf::{Builder, Units, Variability, entry, prologue};
 use mmstats_reader::{FormatVersion, Kind, Liveness, Num, StatsFile, Value, liveness};
-use mmstats_tests::{StatsDir, workspace_bin};
+use mmstats_tests::{StatsDir, http_get, workspace_bin};
 use serde_json::Value as Json;
 
 /// A program that allocates, then sleeps, printing `ready` in between.
@@ -579,20 +579,6 @@ fn hostile_jvm_files_give_clear_errors_in_every_tool() {
 }
 
 /// A GET of `path` from a server on 127.0.0.1:`port`; the whole response.
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[test]
 fn mmash_serves_jvm_files_with_jvm() {
     let dir = StatsDir::new();

@@ -2,8 +2,10 @@
 //! the test.
 
 mod example;
+mod intervals;
 mod jvm;
 mod live_writer;
 mod resources;
+mod shrinking;
 mod tools;
 mod tui;

@@ -37,6 +37,10 @@ pub struct Cli {
     /// Print nothing unless something goes wrong.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
 }
 
 #[cfg(test)]

@@ -104,6 +104,38 @@ impl Aggr {
         })
     }
 
+    /// `max`, `min` and `sum` of whole numbers, exactly (64-bit counters lose their low digits
+    /// through `f64`); `None` for other reductions, other values, or a sum that fits neither
+    /// `u64` nor `i64`.
+    fn reduce_integers(self, values: &[Json]) -> Option<Json> {
+        let ints: Vec<i128> = values
+            .iter()
+            .map(|v| {
+                v.as_u64()
+                    .map(i128::from)
+                    .or_else(|| v.as_i64().map(i128::from))
+            })
+            .collect::<Option<_>>()?;
+        let mut ints = ints;
+        if self == Aggr::NonzeroMin {
+            ints.retain(|v| *v != 0);
+            if ints.is_empty() {
+                return Some(json!(0));
+            }
+        }
+        let r = match self {
+            Aggr::Max => ints.iter().copied().max()?,
+            Aggr::Min | Aggr::NonzeroMin => ints.iter().copied().min()?,
+            Aggr::Sum => ints.iter().sum(),
+            _ => return None,
+        };
+        if let Ok(u) = u64::try_from(r) {
+            Some(json!(u))
+        } else {
+            i64::try_from(r).ok().map(|i| json!(i))
+        }
+    }
+
     /// Reduces values; texts and bools reduce to the first value, empty input to `null`.
     pub fn reduce(self, values: &[Json]) -> Json {
         let Some(first) = values.first() else {
@@ -111,6 +143,9 @@ impl Aggr {
         };
         if self == Aggr::One {
             return first.clone();
+        }
+        if let Some(exact) = self.reduce_integers(values) {
+            return exact;
         }
         let nums: Option<Vec<f64>> = values.iter().map(Json::as_f64).collect();
         let Some(mut nums) = nums else {
@@ -324,6 +359,11 @@ pub struct ProcessOut<'a> {
     alive: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     why: Option<&'a str>,
+    /// When its files were read (Unix seconds).
+    taken: f64,
+    /// The length of the interval its rates cover, in seconds (absent on its first sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
     /// Thread files now (not counting its process file).
     threads: usize,
     files: Vec<&'a std::path::Path>,
@@ -409,6 +449,8 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<
                 Liveness::Dead(why) => Some(why.as_str()),
                 Liveness::Alive => None,
             },
+            taken: unix(p.taken),
+            seconds: p.seconds,
             threads: p.threads(),
             files: p.files.iter().map(|f| f.path.as_path()).collect(),
             fields: p.series.iter().map(series_out).collect(),
@@ -570,6 +612,27 @@ mod tests {
         assert_eq!(stats(&s, "lat.p50", true, None), json!({"lat.p50": [4.0]}));
         assert_eq!(Aggr::parse("nonzero-avg"), Some(Aggr::NonzeroAvg));
         assert_eq!(Aggr::parse("median"), None);
+    }
+
+    #[test]
+    fn integer_aggregations_keep_64_bits() {
+        let big = [json!(u64::MAX), json!(1u64)];
+        assert_eq!(Aggr::Max.reduce(&big), json!(18446744073709551615u64));
+        assert_eq!(Aggr::Min.reduce(&big), json!(1));
+        let neg = [json!(i64::MIN), json!(0), json!(5)];
+        assert_eq!(Aggr::Min.reduce(&neg), json!(-9223372036854775808i64));
+        assert_eq!(
+            Aggr::NonzeroMin.reduce(&neg),
+            json!(-9223372036854775808i64)
+        );
+        assert_eq!(Aggr::Max.reduce(&neg), json!(5));
+        assert_eq!(
+            Aggr::Sum.reduce(&[json!(9007199254740993u64), json!(2)]),
+            json!(9007199254740995u64)
+        );
+        // A sum past u64 falls back to a float rather than wrapping.
+        assert!(Aggr::Sum.reduce(&big).is_f64());
+        assert_eq!(Aggr::Max.reduce(&[json!(1.5), json!(2)]), json!(2));
     }
 
     #[test]

@@ -112,12 +112,39 @@ impl Roots {
         self.dirs.iter().map(PathBuf::as_path)
     }
 
+    /// True if `path` (as a scanner found it) is, after following every symlink, inside one
+    /// of the directories. Files a symlink takes elsewhere are never served.
+    pub fn contains(&self, path: &Path) -> bool {
+        let plain = std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_symlink());
+        if plain
+            && path
+                .parent()
+                .is_some_and(|p| self.dirs.iter().any(|d| d == p))
+        {
+            return true;
+        }
+        let Ok(real) = path.canonicalize() else {
+            return false;
+        };
+        self.dirs
+            .iter()
+            .filter_map(|d| d.canonicalize().ok())
+            .any(|canon| real.starts_with(canon))
+    }
+
     /// The files a request's glob names in any directory (paths as the scanner sees them).
+    ///
+    /// A match that a symlink takes outside every directory (or nowhere) is left out, so one
+    /// bad link does not spoil a glob over the whole directory; only a pattern without
+    /// wildcards that names such a file is refused, and the message names the pattern, never
+    /// where the link leads.
     /// In a JVMs' directory only files named by a pid count, and the directories' own glob
     /// names all of them.
     pub fn resolve(&self, pattern: &str) -> Result<HashSet<PathBuf>, PathError> {
         check_relative(pattern)?;
+        let literal = !pattern.contains(['*', '?', '[']);
         let mut out = HashSet::new();
+        let mut refused = false;
         let jvm_dirs = self.jvm_dirs();
         for (dir, jvm) in self
             .dirs
@@ -138,9 +165,6 @@ impl Roots {
             let paths = glob::glob(&full.to_string_lossy())
                 .map_err(|e| PathError(format!("bad pattern: {e}")))?;
             for p in paths.flatten() {
-                let real = p
-                    .canonicalize()
-                    .map_err(|e| PathError(format!("{}: {e}", p.display())))?;
                 let pid_named = p
                     .file_name()
                     .and_then(|n| n.to_str())
@@ -148,14 +172,18 @@ impl Roots {
                 if jvm && !pid_named {
                     continue;
                 }
-                if !real.starts_with(&canon) {
-                    return Err(PathError(format!(
-                        "{} resolves outside the stats directories",
-                        p.display()
-                    )));
+                match p.canonicalize() {
+                    Ok(real) if real.starts_with(&canon) => {
+                        out.insert(p);
+                    }
+                    _ => refused = true,
                 }
-                out.insert(p);
             }
+        }
+        if literal && refused && out.is_empty() {
+            return Err(PathError(format!(
+                "{pattern} resolves outside the stats directories (or nowhere)"
+            )));
         }
         Ok(out)
     }
@@ -192,6 +220,21 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret"), a.path().join("evil")).unwrap();
         let err = roots.resolve("evil").unwrap_err();
         assert!(err.0.contains("outside"), "{err}");
+        assert!(!err.0.contains(&*outside.path().to_string_lossy()), "{err}");
+        assert!(!roots.contains(&a.path().join("evil")));
+        assert!(roots.contains(&a.path().join("x-1-1.mmstats")));
+        // One bad link does not spoil a glob over the whole directory, and is left out.
+        let all = roots.resolve("*").unwrap();
+        assert!(all.contains(&a.path().join("x-1-1.mmstats")));
+        assert!(!all.contains(&a.path().join("evil")));
+        // A link to a directory outside: its files are neither listed nor named.
+        std::os::unix::fs::symlink(outside.path(), a.path().join("sub")).unwrap();
+        assert!(roots.resolve("sub/*").unwrap().is_empty());
+        let err = roots.resolve("sub/secret").unwrap_err();
+        assert_eq!(
+            err.0,
+            "sub/secret resolves outside the stats directories (or nowhere)"
+        );
         // a symlink that stays inside is fine
         std::os::unix::fs::symlink(a.path().join("x-1-1.mmstats"), a.path().join("ok")).unwrap();
         assert_eq!(roots.resolve("ok").unwrap().len(), 1);

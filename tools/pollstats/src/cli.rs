@@ -123,6 +123,10 @@ pub struct Cli {
     /// Files or globs [default: the default glob].
     #[arg(value_name = "FILES")]
     pub files: Vec<String>,
+
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
 }
 
 fn parse_delay(s: &str) -> Result<Duration, String> {

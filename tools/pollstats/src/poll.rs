@@ -227,8 +227,15 @@ impl Printer {
     ) -> io::Result<()> {
         let t = unix_seconds(now);
         if self.csv {
-            if self.layout.as_ref() != Some(layout) {
-                out.write_all(table::csv_header(layout).as_bytes())?;
+            // A CSV header names the columns only: a changed group title (a process came or
+            // went) does not repeat it.
+            let head = table::csv_header(layout);
+            if self
+                .layout
+                .as_ref()
+                .is_none_or(|l| table::csv_header(l) != head)
+            {
+                out.write_all(head.as_bytes())?;
                 self.layout = Some(layout.clone());
             }
             out.write_all(table::csv_row(t, cells).as_bytes())?;
@@ -257,7 +264,10 @@ struct ErrorLog(HashSet<String>);
 impl ErrorLog {
     fn report(&mut self, scan: &Scan) {
         for e in &scan.errors {
-            let line = format!("pollstats: {e}");
+            let line = format!(
+                "pollstats: {}",
+                mmstats_reader::render::text::escape(&e.to_string())
+            );
             if self.0.insert(line.clone()) {
                 eprintln!("{line}");
             }
@@ -290,6 +300,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     resources.add_to(&mut first);
     errors.report(&first);
     let selected = poller.select(&first.snapshots);
+    if selected.is_empty() && first.snapshots.is_empty() && first.errors.is_empty() {
+        // Say why there is no file at all: an empty directory, or a glob matching nothing.
+        for e in mmstats_reader::discover(&cli.patterns()).1 {
+            eprintln!(
+                "pollstats: {}",
+                mmstats_reader::render::text::escape(&e.to_string())
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     if selected.is_empty() {
         eprintln!(
             "pollstats: no stats file has any of the fields {}",

@@ -81,6 +81,10 @@ pub struct Cli {
     /// Only labels starting with PREFIX (repeatable; a derived label such as latency.p99 counts).
     #[arg(short, long, value_name = "PREFIX")]
     pub filter: Vec<String>,
+
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
 }
 
 impl Cli {

@@ -95,6 +95,7 @@ fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
+    mmstats_reader::trust_dirs(cli.trust_dir);
     let format = Format::of(cli);
     let patterns = cli.patterns();
     let (paths, mut errors) = discover(&patterns);
@@ -102,7 +103,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
         out.flush()?;
-        eprintln!("slurpstats: {e}");
+        eprintln!("slurpstats: {}", text::escape(&e.to_string()));
         Ok(())
     };
     for e in &errors {

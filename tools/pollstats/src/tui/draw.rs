@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table, TableState};
 
-use mmstats_reader::render::text::compact;
+use mmstats_reader::render::text::{compact, escape};
 
 use super::app::{App, ProcKey, Row, SortKey};
 
@@ -53,7 +53,7 @@ const VALUE_WIDTH: u16 = 12;
 
 fn value_text(r: &Row) -> String {
     match (&r.text, r.value) {
-        (Some(t), _) => fit(t, VALUE_WIDTH as usize),
+        (Some(t), _) => fit(&escape(t), VALUE_WIDTH as usize),
         (None, Some(x)) => compact(x, &r.unit),
         (None, None) => "-".into(),
     }
@@ -147,7 +147,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             Span::raw("█"),
         ])
     } else if let Some(e) = app.errors.first() {
-        Line::from(Span::styled(format!(" {e}"), Style::new().fg(Color::Red)))
+        Line::from(Span::styled(
+            format!(" {}", escape(e)),
+            Style::new().fg(Color::Red),
+        ))
     } else {
         let filter = if app.filter.is_empty() {
             String::new()
@@ -205,7 +208,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .into_iter()
         .map(|r| {
             TableRow::new(vec![
-                Cell::from(r.label.clone()),
+                Cell::from(escape(&r.label).into_owned()),
                 Cell::from(r.kind).style(Style::new().dim()),
                 Cell::from(Line::from(value_text(r)).right_aligned()),
                 Cell::from(Line::from(rate_text(r)).right_aligned()),
@@ -289,6 +292,36 @@ mod tests {
             .iter()
             .find(|l| l.contains(what))
             .unwrap_or_else(|| panic!("no {what} in\n{}", lines.join("\n")))
+    }
+
+    #[test]
+    fn control_characters_from_files_are_escaped_on_screen() {
+        use crate::columns::tests::{m, snap};
+        use mmstats_reader::{Kind, Num, Scan, Value, ValueType};
+        let file = snap(
+            "evil",
+            10.0,
+            vec![
+                (
+                    m("evil\x1b[2J", Kind::Gauge, ValueType::U64),
+                    Value::Number(Num::U(1)),
+                ),
+                (
+                    m("role", Kind::Text, ValueType::Text),
+                    Value::Text("\x1b]0;x\x07".into()),
+                ),
+            ],
+        );
+        let mut app = App::new();
+        app.on_sample(&Scan {
+            snapshots: vec![file],
+            errors: Vec::new(),
+        });
+        let lines = screen(&app, 100, 10);
+        let all = lines.join("\n");
+        assert!(!all.chars().any(|c| c.is_control() && c != '\n'), "{all:?}");
+        assert!(all.contains("evil\\x1b[2J"), "{all}");
+        assert!(all.contains("\\x1b]0;x\\x07"), "{all}");
     }
 
     #[test]
