@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use mmstats_reader::render::{csv, json, prometheus, text};
 use mmstats_reader::resource::{HostSource, ProcessSource, is_gone};
-use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
+use mmstats_reader::{ErrorKind, ReadError, Snapshot, StatsFile, default_glob, discover};
 
 use crate::cli::Cli;
 
@@ -99,6 +99,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let format = Format::of(cli);
     let patterns = cli.patterns();
     let (paths, mut errors) = discover(&patterns);
+    // Only resources asked for (--host, --pid): an empty or missing default directory is no
+    // failure, though an untrusted one still is.
+    let resources_only = (cli.host || !cli.pid.is_empty()) && patterns.is_empty();
+    if resources_only {
+        errors.retain(|e| {
+            !matches!(
+                e.kind,
+                ErrorKind::NoDir | ErrorKind::EmptyDir | ErrorKind::NoMatch
+            )
+        });
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
@@ -109,7 +120,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     for e in &errors {
         report(&mut out, e).context("writing output")?;
     }
-    let resources_only = (cli.host || !cli.pid.is_empty()) && patterns.is_empty();
     if paths.is_empty() && errors.is_empty() && !resources_only {
         let looked = if patterns.is_empty() {
             default_glob()
