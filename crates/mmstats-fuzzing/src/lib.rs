@@ -9,6 +9,7 @@
 //! mmstats_fuzzing::decode_v1(b"\x01\x03\x00abc");
 //! mmstats_fuzzing::render_all(&[]);
 //! mmstats_fuzzing::mmash_request(b"*.mmstats\nlocalhost:5002");
+//! mmstats_fuzzing::decode_hsperf(b"\xca\xfe\xc0\xc0\x00");
 //! ```
 
 use std::io::Write;
@@ -28,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("decode_v1", decode_v1),
     ("render", render_all),
     ("mmash_request", mmash_request),
+    ("decode_hsperf", decode_hsperf),
 ];
 
 /// Most bytes any renderer may print per byte of input, plus [`OUTPUT_SLACK`]: the budget of
@@ -35,6 +37,27 @@ pub const TARGETS: &[(&str, Target)] = &[
 pub const OUTPUT_PER_BYTE: usize = 64;
 /// Output any file may give regardless of its size (headers, one line per reserved field).
 pub const OUTPUT_SLACK: usize = 1 << 20;
+
+/// Decodes bytes as a HotSpot perfdata file with the pure decoder (format-spec/HSPERFDATA.md),
+/// then every entry's value, metadata and the JVM's command: what is decoded never exceeds the
+/// input (text can grow 3× as U+FFFD).
+pub fn decode_hsperf(data: &[u8]) {
+    let Ok(perf) = mmstats_format::hsperf::decode(data, data.len() as u64) else {
+        return;
+    };
+    let frequency = perf.frequency(data);
+    let mut decoded = perf.command(data).map_or(0, |c| c.len());
+    for e in &perf.entries {
+        let meta = e.meta(frequency);
+        decoded +=
+            meta.label.len() + meta.unit.len() + value_size(&e.value(data, perf.order, frequency));
+    }
+    assert!(
+        decoded <= 3 * data.len() + 64 * perf.entries.len(),
+        "decoded {decoded} bytes from {} bytes",
+        data.len()
+    );
+}
 
 /// Decodes bytes as a version-2 file with the pure decoders (FORMAT.md §2.4, §3.4), then every
 /// field's value from its slot words.

@@ -282,9 +282,14 @@ fn page_in_headless_chromium() {
         json!(false)
     );
 
-    // other files are listed and selectable
-    let files = d.exec("return document.querySelectorAll('#files li').length;");
+    // files are listed under their processes, and selectable
+    let files = d.exec("return document.querySelectorAll('#files li.thread').length;");
     assert_eq!(files, json!(2));
+    let procs = d.exec("return document.querySelectorAll('#files li.proc').length;");
+    assert!(
+        procs.as_u64().is_some_and(|n| (1..=2).contains(&n)),
+        "{procs}"
+    );
 
     // the host section shows the machine's resources, with charts of their history
     d.wait(
