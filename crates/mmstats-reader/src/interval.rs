@@ -531,7 +531,9 @@ fn process_sample(
                     }
                     acc
                 }),
-                _ => current,
+                // Nothing counted this time (every file folded or gone): the total stays.
+                (Some(t), None) => t.value.clone().or(current),
+                (None, _) => current,
             };
             Series {
                 meta: Arc::clone(meta),
@@ -550,6 +552,22 @@ fn process_sample(
             memory.totals.insert(label.to_string(), s.clone());
         }
         series.push(s);
+    }
+
+    // Totals of labels no file shows any more (their threads were folded into a process file
+    // that has gone too, as the process exits) stay: a continuous total never goes down, and
+    // an exited process's totals are kept from the last of them.
+    if let Some(p) = &prev {
+        for (label, t) in &p.totals {
+            if !memory.totals.contains_key(label) {
+                let kept = Series {
+                    interval: None,
+                    ..t.clone()
+                };
+                memory.totals.insert(label.clone(), kept.clone());
+                series.push(kept);
+            }
+        }
     }
 
     // Each file's own series, with its share as the interval.

@@ -453,3 +453,20 @@ fn an_unsettled_read_gives_no_interval() {
         "measured from the last settled sample"
     );
 }
+
+#[test]
+fn a_process_whose_files_are_all_folded_keeps_its_total() {
+    let mut e = engine();
+    let a = File::thread(7, 8, 0.0);
+    e.update(&[a.snap(10.0, vec![jobs(100)])]);
+    // The thread was folded into a process file that was created and removed again between
+    // two samples (the process exited): only the folded thread file is still read.
+    let folded = File {
+        folded: true,
+        ..File::thread(7, 8, 0.0)
+    };
+    let s = e.update(&[folded.snap(11.0, vec![jobs(120)])]);
+    assert_eq!(total(&s, "jobs"), Some(100.0), "the total never goes down");
+    let s = e.update(std::iter::empty());
+    assert_eq!(total(&s, "jobs"), Some(100.0), "kept with the exited processes");
+}
