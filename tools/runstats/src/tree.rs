@@ -1,0 +1,156 @@
+//! The recorded process tree: a root process and every descendant, read from `/proc`.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// One process of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proc {
+    /// Its state letter (`R`, `S`, `Z` for a zombie, ...).
+    pub state: char,
+    /// Its parent.
+    pub ppid: u32,
+    /// Its command name (`/proc/<pid>/comm`).
+    pub comm: String,
+    /// Start time in clock ticks after boot (field 22 of `/proc/<pid>/stat`): with the pid it
+    /// names the process even when pids are reused.
+    pub start_time: u64,
+}
+
+/// The processes of a tree at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    /// The processes, by pid.
+    pub procs: BTreeMap<u32, Proc>,
+}
+
+impl Tree {
+    /// The tree under `root` (inclusive) as `/proc` shows it now; processes whose parent is
+    /// `adopter` (runstats as child subreaper, which adopts orphans of the tree) count too,
+    /// except `adopter` itself. Empty when `root` is gone and nothing was adopted.
+    pub fn read(root: u32, adopter: Option<u32>) -> Tree {
+        let all = read_all();
+        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+        for (&pid, p) in &all {
+            children.entry(p.ppid).or_default().push(pid);
+        }
+        let mut procs = BTreeMap::new();
+        let mut todo = Vec::new();
+        if all.contains_key(&root) {
+            todo.push(root);
+        }
+        if let Some(a) = adopter {
+            todo.extend(
+                children
+                    .get(&a)
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| **p != root),
+            );
+        }
+        while let Some(pid) = todo.pop() {
+            let Some(p) = all.get(&pid) else { continue };
+            if procs.insert(pid, p.clone()).is_some() {
+                continue;
+            }
+            todo.extend(children.get(&pid).into_iter().flatten());
+        }
+        Tree { procs }
+    }
+
+    /// Whether `pid` is in the tree.
+    pub fn contains(&self, pid: u32) -> bool {
+        self.procs.contains_key(&pid)
+    }
+
+    /// The name a process is stored under: `comm:pid`.
+    pub fn process_name(&self, pid: u32) -> String {
+        match self.procs.get(&pid) {
+            Some(p) => format!("{}:{pid}", p.comm),
+            None => format!("?:{pid}"),
+        }
+    }
+}
+
+/// The thread ids of a process (`/proc/<pid>/task`).
+pub fn threads(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+fn read_all() -> HashMap<u32, Proc> {
+    let mut out = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // The process may exit between listing and reading: then it is simply not there.
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            && let Some(p) = parse_stat(&stat)
+        {
+            out.insert(pid, p);
+        }
+    }
+    out
+}
+
+/// Parses a `/proc/<pid>/stat` line: the command is in parentheses and may itself contain
+/// spaces and `)`, so fields are counted after the last `)`.
+fn parse_stat(stat: &str) -> Option<Proc> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_string();
+    let rest: Vec<&str> = stat.get(close + 1..)?.split_ascii_whitespace().collect();
+    // rest[0] is field 3 (state): ppid is field 4, start time field 22.
+    Some(Proc {
+        state: rest.first()?.chars().next()?,
+        ppid: rest.get(1)?.parse().ok()?,
+        comm,
+        start_time: rest.get(19)?.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_with_odd_names_parse() {
+        let line = "1234 (we ird) (x) S 77 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
+        let p = parse_stat(line).unwrap();
+        assert_eq!(p.ppid, 77);
+        assert_eq!(p.state, 'S');
+        assert_eq!(p.comm, "we ird) (x");
+        assert_eq!(p.start_time, 98765);
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn our_tree_holds_our_child() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let me = std::process::id();
+        let tree = Tree::read(me, None);
+        assert!(tree.contains(me));
+        assert!(tree.contains(child.id()), "{tree:?}");
+        assert_eq!(
+            tree.process_name(child.id()),
+            format!("sleep:{}", child.id())
+        );
+        assert!(!threads(me).is_empty());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!Tree::read(child.id(), None).contains(child.id()));
+    }
+}
