@@ -1,0 +1,1 @@
+//! Export: CSV that Python's csv module parses, NDJSON lines that parse.

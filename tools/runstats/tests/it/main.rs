@@ -1,0 +1,7 @@
+//! runstats end to end: recording real processes, faults, export and reports.
+
+mod export;
+mod faults;
+mod record;
+mod report;
+mod support;
