@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The runstats binary.
-pub fn runstats() -> Command {
+pub(crate) fn runstats() -> Command {
     Command::new(env!("CARGO_BIN_EXE_runstats"))
 }
 
 /// A workspace binary built next to runstats (the example server).
-pub fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_runstats"))
         .parent()
         .unwrap()
@@ -23,37 +23,35 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// A private stats directory (mode 0700, as writers require).
-pub fn stats_dir() -> tempfile::TempDir {
+pub(crate) fn stats_dir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let d = tempfile::tempdir().unwrap();
     std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     d
 }
 
-/// Runs runstats with `args`, stats files in `stats`; panics with its output if `ok` and it
-/// failed.
-pub fn run(stats: &Path, args: &[&str]) -> Output {
-    let out = runstats()
+/// Runs runstats with `args`, stats files in `stats`.
+pub(crate) fn run(stats: &Path, args: &[&str]) -> Output {
+    runstats()
         .env("MMSTATS_PATH", stats)
         .args(args)
         .output()
-        .expect("run runstats");
-    out
+        .expect("run runstats")
 }
 
 /// Text of an output's stderr.
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `run.json` of a run directory.
-pub fn run_json(dir: &Path) -> serde_json::Value {
+pub(crate) fn run_json(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("run.json")).expect("run.json");
     serde_json::from_str(&text).expect("run.json parses")
 }
 
 /// Values of one series from `samples.db`, through the documented `samples` view.
-pub fn values(dir: &Path, label: &str) -> Vec<f64> {
+pub(crate) fn values(dir: &Path, label: &str) -> Vec<f64> {
     let conn = rusqlite::Connection::open(dir.join("samples.db")).unwrap();
     let mut stmt = conn
         .prepare("SELECT value FROM samples WHERE label = ?1 ORDER BY time_ms")
@@ -65,7 +63,7 @@ pub fn values(dir: &Path, label: &str) -> Vec<f64> {
 }
 
 /// Records the example server (2 threads, 500 requests/s each, `seconds` long) into `out`.
-pub fn record_webserver(stats: &Path, out: &Path, seconds: u32, extra: &[&str]) -> Output {
+pub(crate) fn record_webserver(stats: &Path, out: &Path, seconds: u32, extra: &[&str]) -> Output {
     let web = bin("webserver");
     let secs = seconds.to_string();
     let mut args = vec!["-o", out.to_str().unwrap(), "-i", "500ms"];
