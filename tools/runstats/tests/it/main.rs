@@ -1,5 +1,6 @@
 //! runstats end to end: recording real processes, faults, export and reports.
 
+mod browser;
 mod export;
 mod faults;
 mod record;
