@@ -40,8 +40,8 @@ pub fn now_ms() -> i64 {
 enum Target {
     /// A command runstats started: its pid, and its status once reaped.
     Child { pid: u32, exit: Option<Exit> },
-    /// An existing process.
-    Existing { pid: u32 },
+    /// An existing process, and its start time (to notice its pid being reused).
+    Existing { pid: u32, start_time: u64 },
 }
 
 /// Records as `args` asks; returns the command's exit status.
@@ -57,11 +57,13 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
     if let Some(what) = &args.wait_for {
         wait_for(what, args.wait_timeout, &say)?;
     }
-    if let Some(pid) = args.pid
-        && !Path::new(&format!("/proc/{pid}")).exists()
-    {
-        bail!("no process {pid} to record");
-    }
+    let existing = match args.pid {
+        Some(pid) => match tree::read_one(pid) {
+            Some(p) => Some((pid, p.start_time)),
+            None => bail!("no process {pid} to record"),
+        },
+        None => None,
+    };
     if let Some(program) = args.argv.first() {
         resolve(program)?;
     }
@@ -73,8 +75,8 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
     let signals = Signals::new([SIGINT, SIGTERM]).context("handling SIGINT and SIGTERM")?;
     let me = std::process::id();
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
-    let (mut target, adopter) = match args.pid {
-        Some(pid) => {
+    let (mut target, adopter) = match existing {
+        Some((pid, start_time)) => {
             if !args.no_perf {
                 let tids: Vec<u32> = Tree::read(pid, None)
                     .procs
@@ -83,7 +85,7 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
                     .collect();
                 sources.push(Box::new(PerfSource::attach(&tids, false)));
             }
-            (Target::Existing { pid }, None)
+            (Target::Existing { pid, start_time }, None)
         }
         None => {
             // Adopt the orphans of the tree, so that daemonised children stay in it.
@@ -147,10 +149,11 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
     let mut store_error: Option<String> = None;
     let mut term_sent: Option<Instant> = None;
     let mut signals = signals;
+    let mut trees = tree::TreeReader::new();
     loop {
         // One tick.
         let t = now_ms();
-        let tree = Tree::read(root(&target), adopter);
+        let tree = trees.read(root(&target), adopter);
         samples.clear();
         for s in &mut sources {
             s.sample(&tree, t, &mut samples);
@@ -276,7 +279,7 @@ mod sources {
 
 fn root(t: &Target) -> u32 {
     match t {
-        Target::Child { pid, .. } | Target::Existing { pid } => *pid,
+        Target::Child { pid, .. } | Target::Existing { pid, .. } => *pid,
     }
 }
 
@@ -309,12 +312,9 @@ fn ended(t: &mut Target) -> bool {
             }
             exit.is_some()
         }
-        Target::Existing { pid } => {
-            let tree = Tree::read(*pid, None);
-            tree.procs
-                .get(pid)
-                .is_none_or(|p| p.state == 'Z' || p.state == 'X')
-        }
+        // Gone, a zombie, or its pid taken by another process since.
+        Target::Existing { pid, start_time } => tree::read_one(*pid)
+            .is_none_or(|p| p.state == 'Z' || p.state == 'X' || p.start_time != *start_time),
     }
 }
 

@@ -23,14 +23,65 @@ pub struct Tree {
     pub procs: BTreeMap<u32, Proc>,
 }
 
+/// Reads the tree again and again cheaply: each time it lists `/proc` but reads the `stat`
+/// of new pids only, and every [`TreeReader::REREAD`]th time the `stat` of every process (so
+/// that a parent that changed, or a pid reused between two listings, is noticed within that
+/// many reads).
+#[derive(Debug, Default)]
+pub struct TreeReader {
+    known: HashMap<u32, Proc>,
+    reads: u32,
+}
+
+impl TreeReader {
+    /// Every this many reads, every process's `stat` is read afresh.
+    pub const REREAD: u32 = 10;
+
+    /// A reader that knows no process yet.
+    pub fn new() -> TreeReader {
+        TreeReader::default()
+    }
+
+    /// The tree under `root`, as [`Tree::read`] gives it.
+    pub fn read(&mut self, root: u32, adopter: Option<u32>) -> Tree {
+        if self.reads.is_multiple_of(Self::REREAD) {
+            self.known = read_all();
+        } else {
+            let mut known = std::mem::take(&mut self.known);
+            let mut now = HashMap::with_capacity(known.len());
+            for pid in list_pids() {
+                let p = match known.remove(&pid) {
+                    Some(p) => Some(p),
+                    None => read_one(pid),
+                };
+                if let Some(p) = p {
+                    now.insert(pid, p);
+                }
+            }
+            self.known = now;
+        }
+        self.reads = self.reads.wrapping_add(1);
+        // The root's own state decides when recording ends: always read it afresh.
+        if let Some(p) = read_one(root) {
+            self.known.insert(root, p);
+        } else {
+            self.known.remove(&root);
+        }
+        Tree::from_all(&self.known, root, adopter)
+    }
+}
+
 impl Tree {
     /// The tree under `root` (inclusive) as `/proc` shows it now; processes whose parent is
     /// `adopter` (runstats as child subreaper, which adopts orphans of the tree) count too,
     /// except `adopter` itself. Empty when `root` is gone and nothing was adopted.
     pub fn read(root: u32, adopter: Option<u32>) -> Tree {
-        let all = read_all();
+        Tree::from_all(&read_all(), root, adopter)
+    }
+
+    fn from_all(all: &HashMap<u32, Proc>, root: u32, adopter: Option<u32>) -> Tree {
         let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-        for (&pid, p) in &all {
+        for (&pid, p) in all {
             children.entry(p.ppid).or_default().push(pid);
         }
         let mut procs = BTreeMap::new();
@@ -71,6 +122,11 @@ impl Tree {
     }
 }
 
+/// One process as `/proc` shows it now, if it exists.
+pub fn read_one(pid: u32) -> Option<Proc> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 /// The thread ids of a process (`/proc/<pid>/task`).
 pub fn threads(pid: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -80,27 +136,22 @@ pub fn threads(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-fn read_all() -> HashMap<u32, Proc> {
-    let mut out = HashMap::new();
+/// The pids `/proc` lists now.
+fn list_pids() -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
+        return Vec::new();
     };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        // The process may exit between listing and reading: then it is simply not there.
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            && let Some(p) = parse_stat(&stat)
-        {
-            out.insert(pid, p);
-        }
-    }
-    out
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .collect()
+}
+
+fn read_all() -> HashMap<u32, Proc> {
+    // A process may exit between listing and reading: then it is simply not there.
+    list_pids()
+        .into_iter()
+        .filter_map(|pid| Some((pid, read_one(pid)?)))
+        .collect()
 }
 
 /// Parses a `/proc/<pid>/stat` line: the command is in parentheses and may itself contain
@@ -152,5 +203,23 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(!Tree::read(child.id(), None).contains(child.id()));
+    }
+
+    #[test]
+    fn the_caching_reader_sees_new_and_gone_children() {
+        let me = std::process::id();
+        let mut reader = TreeReader::new();
+        reader.read(me, None);
+        reader.read(me, None);
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        // not a re-reading turn: the new pid is read because it is new
+        assert!(reader.read(me, None).contains(child.id()));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!reader.read(me, None).contains(child.id()));
+        assert!(reader.read(me, None).contains(me));
     }
 }
