@@ -7,7 +7,7 @@
 //! down (its writer restarted) counts from its new value, never negative; a histogram whose
 //! count went down starts afresh; a series seen for the first time has no rate yet.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use mmstats_reader::render::text::{derived_unit, field_unit};
 use mmstats_reader::{Combined, Histogram, Kind, Value};
@@ -24,8 +24,9 @@ enum Prev {
 /// Remembers the previous sample of every series, to derive rates and intervals.
 #[derive(Debug, Default)]
 pub struct Deriver {
-    prev: HashMap<(String, String), Prev>,
-    seen: HashSet<(String, String)>,
+    /// By process identity, then label: the previous value and the tick it was seen in.
+    prev: HashMap<String, HashMap<String, (Prev, u64)>>,
+    tick: u64,
 }
 
 impl Deriver {
@@ -45,10 +46,25 @@ impl Deriver {
         time_ms: i64,
         out: &mut Vec<Sample>,
     ) {
+        let tick = self.tick;
+        if !self.prev.contains_key(identity) {
+            self.prev.insert(identity.to_string(), HashMap::new());
+        }
+        let Some(prevs) = self.prev.get_mut(identity) else {
+            return;
+        };
+        // Stores `now` as the previous value of `label`, returning the one it replaces.
+        let mut remember = |label: &str, now: Prev| -> Option<Prev> {
+            match prevs.get_mut(label) {
+                Some(slot) => Some(std::mem::replace(slot, (now, tick)).0),
+                None => {
+                    prevs.insert(label.to_string(), (now, tick));
+                    None
+                }
+            }
+        };
         for c in fields {
             let meta = &*c.meta;
-            let key = (identity.to_string(), meta.label.clone());
-            self.seen.insert(key.clone());
             let push = |out: &mut Vec<Sample>, label: String, kind: &'static str, unit: &str, v| {
                 if f64::is_finite(v) {
                     out.push(Sample {
@@ -72,7 +88,7 @@ impl Deriver {
                     if meta.kind == Kind::Counter {
                         let now = Prev::Number { value: v, time_ms };
                         if let Some(Prev::Number { value, time_ms: t0 }) =
-                            self.prev.insert(key, now)
+                            remember(&meta.label, now)
                             && time_ms > t0
                         {
                             let delta = if v < value { v } else { v - value };
@@ -92,7 +108,7 @@ impl Deriver {
                         hist: cur.clone(),
                         time_ms,
                     };
-                    let Some(Prev::Histogram { hist, time_ms: t0 }) = self.prev.insert(key, now)
+                    let Some(Prev::Histogram { hist, time_ms: t0 }) = remember(&meta.label, now)
                     else {
                         continue;
                     };
@@ -149,8 +165,12 @@ impl Deriver {
 
     /// Forgets the series not seen since the last call (processes that exited, files gone).
     pub fn end_tick(&mut self) {
-        let seen = std::mem::take(&mut self.seen);
-        self.prev.retain(|k, _| seen.contains(k));
+        let tick = self.tick;
+        for prevs in self.prev.values_mut() {
+            prevs.retain(|_, (_, seen)| *seen == tick);
+        }
+        self.prev.retain(|_, prevs| !prevs.is_empty());
+        self.tick += 1;
     }
 }
 

@@ -36,6 +36,17 @@ fn the_servers_request_rate_is_recorded_within_ten_percent() {
     assert!(!run["host"]["kernel"].as_str().unwrap().is_empty());
     assert!(run["ended_ms"].as_i64().unwrap() > run["started_ms"].as_i64().unwrap());
     assert_eq!(run["sources"], serde_json::json!(["mmstats", "perf"]));
+    // the sqlite3 shell reads the documented view
+    let o = std::process::Command::new("sqlite3")
+        .arg(dir.join("samples.db"))
+        .arg("SELECT count(*), min(unit) FROM samples WHERE label = 'web.requests.rate' AND source = 'mmstats' AND process LIKE 'webserver:%' AND kind = 'rate'")
+        .output()
+        .expect("sqlite3 (Debian package sqlite3)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("{}|requests/s", rates.len())
+    );
 }
 
 #[test]
