@@ -188,12 +188,18 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
                 match &target {
                     Target::Child { pid, .. } => {
                         info.stopped_by.get_or_insert_with(|| "interrupt".into());
-                        let s = if sig == SIGTERM {
-                            Signal::SIGTERM
-                        } else {
-                            Signal::SIGINT
-                        };
-                        let _ = kill(Pid::from_raw(*pid as i32), s);
+                        // A Ctrl-C typed in runstats' terminal reached the command, which
+                        // shares runstats' process group, already: passing it on again would
+                        // look like a second Ctrl-C. Any other SIGINT, and SIGTERM, is passed on.
+                        let from_terminal = sig == SIGINT && tree::in_terminal_foreground(me);
+                        if !from_terminal {
+                            let s = if sig == SIGTERM {
+                                Signal::SIGTERM
+                            } else {
+                                Signal::SIGINT
+                            };
+                            let _ = kill(Pid::from_raw(*pid as i32), s);
+                        }
                     }
                     Target::Existing { .. } => {
                         info.stopped_by = Some("interrupt".into());

@@ -127,6 +127,21 @@ pub fn read_one(pid: u32) -> Option<Proc> {
     parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
+/// Whether `pid` is in the foreground process group of its controlling terminal (fields 5
+/// and 8 of `/proc/<pid>/stat`): then a Ctrl-C typed there reaches every process of its
+/// group, the children it did not move to another group included.
+pub fn in_terminal_foreground(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    let rest: Vec<&str> = stat[close + 1..].split_ascii_whitespace().collect();
+    let field = |i: usize| rest.get(i).and_then(|f| f.parse::<i64>().ok());
+    matches!((field(2), field(5)), (Some(pgrp), Some(tpgid)) if tpgid > 0 && tpgid == pgrp)
+}
+
 /// The thread ids of a process (`/proc/<pid>/task`).
 pub fn threads(pid: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -200,6 +215,11 @@ mod tests {
             format!("sleep:{}", child.id())
         );
         assert!(!threads(me).is_empty());
+        // tests run without a terminal
+        assert!(
+            !in_terminal_foreground(child.id())
+                || std::io::IsTerminal::is_terminal(&std::io::stdin())
+        );
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(!Tree::read(child.id(), None).contains(child.id()));
