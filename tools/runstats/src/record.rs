@@ -239,7 +239,12 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
     }
     // (the tick that saw the end took the last sample, right after it)
     let ended_ms = now_ms();
-    store.close()?;
+    if let Err(e) = store.close() {
+        say(&format!(
+            "closing {}: {e:#} (what was committed stays readable)",
+            dir.join(SAMPLES_DB).display()
+        ));
+    }
     info.ended_ms = Some(ended_ms);
     info.ended = Some(utc_time(ended_ms as f64 / 1000.0));
     let status = match &target {

@@ -56,6 +56,8 @@ CREATE VIEW IF NOT EXISTS samples AS
 pub struct Store {
     conn: Connection,
     series: HashMap<(&'static str, String, String), i64>,
+    /// Series added since the last commit: forgotten if their transaction fails.
+    uncommitted: Vec<(&'static str, String, String)>,
     in_tx: bool,
     last_commit: Instant,
 }
@@ -84,6 +86,7 @@ impl Store {
         Ok(Store {
             conn,
             series: HashMap::new(),
+            uncommitted: Vec::new(),
             in_tx: false,
             last_commit: Instant::now(),
         })
@@ -91,7 +94,28 @@ impl Store {
 
     /// Adds the samples of one tick at `time_ms`; commits when the last commit is
     /// [`COMMIT_EVERY`] old.
+    ///
+    /// On an error (a full disk) the samples since the last commit are dropped, and the next
+    /// call starts afresh: what was committed stays in the database.
     pub fn insert(&mut self, time_ms: i64, samples: &[Sample]) -> Result<()> {
+        let result = self.try_insert(time_ms, samples);
+        if result.is_err() {
+            self.abort();
+        }
+        result
+    }
+
+    /// Rolls back the open transaction and forgets the series it added.
+    fn abort(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+        self.in_tx = false;
+        for key in self.uncommitted.drain(..) {
+            self.series.remove(&key);
+        }
+        self.last_commit = Instant::now();
+    }
+
+    fn try_insert(&mut self, time_ms: i64, samples: &[Sample]) -> Result<()> {
         if !self.in_tx {
             self.conn.execute_batch("BEGIN")?;
             self.in_tx = true;
@@ -111,6 +135,7 @@ impl Store {
                         add_series
                             .execute(params![s.source, s.process, s.label, s.kind, s.unit])?;
                         let id = self.conn.last_insert_rowid();
+                        self.uncommitted.push(key.clone());
                         self.series.insert(key, id);
                         id
                     }
@@ -119,16 +144,25 @@ impl Store {
             }
         }
         if self.last_commit.elapsed() >= COMMIT_EVERY {
-            self.commit()?;
+            self.try_commit()?;
         }
         Ok(())
     }
 
-    /// Commits what was inserted.
+    /// Commits what was inserted (on an error, drops it, as [`Store::insert`] does).
     pub fn commit(&mut self) -> Result<()> {
+        let result = self.try_commit();
+        if result.is_err() {
+            self.abort();
+        }
+        result
+    }
+
+    fn try_commit(&mut self) -> Result<()> {
         if self.in_tx {
             self.conn.execute_batch("COMMIT")?;
             self.in_tx = false;
+            self.uncommitted.clear();
         }
         self.last_commit = Instant::now();
         Ok(())

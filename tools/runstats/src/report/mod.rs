@@ -135,8 +135,13 @@ pub fn write(dirs: &[PathBuf], labels: &[String], out: &Path) -> Result<PathBuf>
         });
     }
     let html = html::page(&runs, &charts, &missing);
+    // Through a temporary file, so that a failed write (a full disk) leaves no half page.
     let path = out.join(REPORT_HTML);
-    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
+    let tmp = out.join(".report.html.tmp");
+    if let Err(e) = std::fs::write(&tmp, html).and_then(|()| std::fs::rename(&tmp, &path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
     Ok(path)
 }
 

@@ -129,3 +129,58 @@ fn sigkill_of_runstats_leaves_a_database_that_opens_and_reports() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("web.requests.rate"));
 }
+
+#[test]
+fn a_full_disk_keeps_what_was_committed_readable() {
+    let stats = stats_dir();
+    let runs = tempfile::tempdir().unwrap();
+    let dir = runs.path().join("full");
+    let web = bin("webserver");
+    // Files of runstats may not grow past 80 KB (160 blocks of 512 bytes, /bin/sh's unit):
+    // writes past it fail as on a full disk. The server gets its limit back.
+    let script = format!(
+        "trap '' XFSZ; ulimit -S -f 160; exec {} -o {} -i 100ms -- sh -c \
+         'ulimit -S -f unlimited; exec {} --threads 2 --rate 200 --seconds 8'",
+        env!("CARGO_BIN_EXE_runstats"),
+        dir.display(),
+        web.display()
+    );
+    let o = std::process::Command::new("/bin/sh")
+        .args(["-c", &script])
+        .env("MMSTATS_PATH", stats.path())
+        .output()
+        .unwrap();
+    // the command's status, whatever happened to the database
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("what was committed stays readable"),
+        "{}",
+        stderr(&o)
+    );
+    let conn = rusqlite::Connection::open(dir.join("samples.db")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    assert!(!values(&dir, "web.requests.rate").is_empty());
+    assert_eq!(run_json(&dir)["exit"]["code"], 0);
+    // no half-written page: either a whole report or none
+    if let Ok(html) = std::fs::read_to_string(dir.join("report.html")) {
+        assert!(html.ends_with("</html>\n"));
+    }
+    let out = runs.path().join("report");
+    let o = runstats()
+        .arg("report")
+        .arg(&dir)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(out.join("report.html"))
+            .unwrap()
+            .contains("web.requests.rate")
+    );
+}
