@@ -100,9 +100,10 @@ fn task_clock_matches_perf_stat_on_the_same_command() {
     let cpus = run_json(&dir)["host"]["cpus"].as_f64().unwrap();
     assert!(!busy.is_empty(), "no task clock rate");
     assert!(
-        busy.iter().all(|c| *c > 0.0 && *c <= cpus * 1.1),
+        busy.iter().all(|c| *c >= 0.0 && *c <= cpus * 1.1),
         "{busy:?}"
     );
+    assert!(busy.iter().any(|c| *c > 0.1), "{busy:?}");
     // hardware counters are either recorded or listed as unavailable, never stored as zeros
     let run = run_json(&dir);
     let unavailable: Vec<&str> = run["unavailable"]
