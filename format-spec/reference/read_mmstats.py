@@ -20,7 +20,7 @@ TYPES = {1: "u8", 2: "u16", 3: "u32", 4: "u64", 5: "i8", 6: "i16", 7: "i32", 8: 
 COMBINES = {0: "none", 1: "sum", 2: "max", 3: "min", 4: "avg", 5: "last"}
 BITS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "i8": 8, "i16": 16, "i32": 32, "i64": 64}
 DEFAULT_COMBINE = {"counter": "sum", "histogram": "sum", "timer": "sum", "windowed": "sum",
-                   "gauge": "avg", "average": "avg", "moving_average": "avg",
+                   "gauge": "sum", "average": "avg", "moving_average": "avg",
                    "timestamp": "max", "constant": "last", "text": "last"}
 
 
@@ -107,6 +107,9 @@ def read_v2(b):
         raise Invalid(f"file_length {file_length}, file has {len(b)} bytes")
     table_cap, s_off, s_cap, v_off, v_cap = (u("I", 76), u("I", 80), u("I", 84), u("I", 88),
                                               u("I", 92))
+    if file_length > 64 << 20 or table_cap > 65536:
+        raise Invalid(f"file_length {file_length} or table_capacity {table_cap} too large "
+                      "(§2.4 check 8)")
     if (u("I", 72) != 256 or s_off != 256 + 64 * table_cap or s_cap % 8
             or v_off < s_off + s_cap or v_off % 4096 or v_off + v_cap != file_length):
         raise Invalid("areas do not fit together (§2.4 check 5)")
@@ -126,7 +129,7 @@ def read_v2(b):
             raise Invalid(f"{what} at {off} length {length} out of bounds")
         return b[off:off + length].decode("utf-8")
 
-    fields, labels = [], set()
+    fields, labels, string_spans, slot_spans = [], set(), [], []
     for i in range(count):
         r = 256 + 64 * i
         label = string("label", u("I", r), u("H", r + 4), 1024)
@@ -146,6 +149,11 @@ def read_v2(b):
         if label in labels:
             raise Invalid(f"duplicate label {label!r}")
         labels.add(label)
+        string_spans.append((u("I", r), u("I", r) + u("H", r + 4), i))
+        for off, length in ((u("I", r + 8), u("H", r + 6)), (u("I", r + 12), u("H", r + 16))):
+            if length:
+                string_spans.append((off, off + length, i))
+        slot_spans.append((v_at, v_at + v_len, i))
 
         words = [word(v_at + 8 * j) for j in range(v_len // 8)]
         multi = kind in ("text", "average", "moving_average", "histogram", "timer",
@@ -181,6 +189,14 @@ def read_v2(b):
         fields.append({"label": label, "help": help_text, "unit": unit, "kind": kind,
                        "type": vtype, "combine": combine, "param": param,
                        "capacity": capacity, "value": value})
+    for spans in (string_spans, slot_spans):
+        reach = None
+        for start, end, i in sorted(spans):
+            if reach is not None and start < reach[0]:
+                raise Invalid(f"field {max(i, reach[1])} overlaps field {min(i, reach[1])} "
+                              "(§3.4)")
+            if reach is None or end > reach[0]:
+                reach = (end, i)
     return {
         "format_version": 2, "byte_order": "little" if order == "<" else "big",
         "pid": u("I", 24), "tid": u("I", 28), "start_time": u("Q", 32),
@@ -227,13 +243,25 @@ def read_v1(b):
             value = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
         else:
             value = scalar(vtype, int.from_bytes(raw, sys.byteorder))
-        kind = "text" if vtype == "text" else "gauge"
+        # system fields (sys.pid, or behind a label prefix) describe the writer: constants
+        name = label.rsplit("sys.", 1)[1] if "sys." in label else ""
+        system = name != "" and "." not in name
+        kind = "text" if vtype == "text" else ("constant" if system else "gauge")
         fields.append({"label": label, "help": "", "unit": "", "kind": kind, "type": vtype,
                        "combine": DEFAULT_COMBINE[kind], "param": 0,
                        "capacity": size if vtype == "text" else 0, "value": value})
-    system = {f["label"]: f["value"] for f in fields}
-    return {"format_version": 1, "pid": system.get("sys.pid"), "tid": system.get("sys.tid"),
-            "uid": system.get("sys.uid"), "gid": system.get("sys.gid"), "fields": fields}
+    def system(name):
+        # An exact label wins, then the first that ends with it (`pre.sys.pid`, §11).
+        for f in fields:
+            if f["label"] == name:
+                return f["value"]
+        for f in fields:
+            if f["label"].endswith(name):
+                return f["value"]
+        return None
+
+    return {"format_version": 1, "pid": system("sys.pid"), "tid": system("sys.tid"),
+            "uid": system("sys.uid"), "gid": system("sys.gid"), "fields": fields}
 
 
 def read(path):

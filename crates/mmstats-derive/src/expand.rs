@@ -72,7 +72,14 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
     );
     let local_doc = format!(
         "The calling thread's [`{ident}`], in a file of the thread's own, created with default \
-         options on the thread's first call. Cheap to call again."
+         options on the thread's first call. Cheap to call again. Never fails: if the file \
+         cannot be created (an unusable stats directory), the instance records into memory \
+         only and the reason goes to `mmstats::set_error_hook`'s hook (by default one line on \
+         standard error, once per process)."
+    );
+    let try_local_doc = format!(
+        "The calling thread's [`{ident}`] in a file of the thread's own, like `local()`, or \
+         why the file cannot be created (a later call tries again)."
     );
 
     quote! {
@@ -150,6 +157,13 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
                 }
             }
 
+            #private::thread_local! {
+                /// The thread's instance, shared by `local()` and `try_local()`.
+                static __MMSTATS_LOCAL: #private::LocalCell<#ident> = const {
+                    #private::LocalCell::new()
+                };
+            }
+
             #[automatically_derived]
             impl #ident {
                 #[doc = #create_doc]
@@ -161,12 +175,12 @@ pub(crate) fn expand(model: &Model) -> TokenStream {
 
                 #[doc = #local_doc]
                 pub fn local() -> #krate::Local<Self> {
-                    #private::thread_local! {
-                        static __MMSTATS_LOCAL: #private::LocalCell<#ident> = const {
-                            #private::LocalCell::new()
-                        };
-                    }
                     __MMSTATS_LOCAL.with(#private::LocalCell::get)
+                }
+
+                #[doc = #try_local_doc]
+                pub fn try_local() -> ::core::result::Result<#krate::Local<Self>, #krate::Error> {
+                    __MMSTATS_LOCAL.with(#private::LocalCell::try_get)
                 }
             }
         };

@@ -39,12 +39,16 @@ mod attr;
 mod expand;
 
 /// Derives `mmstats::StatsModel` for a struct whose fields are handle types (`Counter`,
-/// `Gauge<T>`, `Text`, ... : any type implementing `mmstats::Handle`), and adds two functions:
+/// `Gauge<T>`, `Text`, ... : any type implementing `mmstats::Handle`), and adds three functions:
 ///
 /// - `pub fn create(options: mmstats::Options) -> Result<mmstats::Instance<Self>, mmstats::Error>`:
 ///   a stats file for this model, with every field registered.
 /// - `pub fn local() -> mmstats::Local<Self>`: the calling thread's instance, in a file of the
-///   thread's own, created on first use.
+///   thread's own, created on first use. It never fails: if the file cannot be created (an
+///   unusable stats directory), the instance records into memory only and the reason goes to
+///   `mmstats::set_error_hook`'s hook (by default one line on standard error, once per process).
+/// - `pub fn try_local() -> Result<mmstats::Local<Self>, mmstats::Error>`: the same instance,
+///   or why its file cannot be created.
 ///
 /// # Struct attributes: `#[stats(...)]`
 ///

@@ -158,3 +158,37 @@ fn local_child() {
         .unwrap();
     assert_eq!(second, 0);
 }
+
+/// The README's one-line registration: the stats object is dropped at the end of the
+/// statement, and the handle keeps the file published until it goes.
+#[test]
+fn the_one_line_idiom_keeps_publishing_to_readers() -> Result<(), mmstats::Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::new().dir(dir.path()).file_template("hits.mmstats");
+    let hits = Stats::create(options)?.counter("hits").register()?;
+    let path = dir.path().join("hits.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    for n in 1..=3 {
+        hits.incr(10);
+        let snapshot = file.snapshot().unwrap();
+        assert_eq!(
+            field(&snapshot, "hits").value,
+            Ok(Value::Number(Num::U(10 * n)))
+        );
+    }
+    // The file is live to a reader opening it now: not closed, its writer holding the lock.
+    let mut fresh = StatsFile::open(&path).unwrap();
+    assert!(!fresh.info().closed);
+    assert_eq!(
+        mmstats_reader::liveness(&fresh),
+        mmstats_reader::Liveness::Alive
+    );
+    let snapshot = fresh.snapshot().unwrap();
+    assert_eq!(
+        field(&snapshot, "hits").value,
+        Ok(Value::Number(Num::U(30)))
+    );
+    drop(hits);
+    assert!(!path.exists(), "removed with its last handle");
+    Ok(())
+}

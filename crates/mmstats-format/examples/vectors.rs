@@ -44,7 +44,133 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let (bytes, json) = version_1();
     write(&dir, "version_1", &bytes, &json)?;
+    let (bytes, json) = jvm_big_endian();
+    let path = dir.join("jvm_big_endian.hsperfdata");
+    std::fs::write(&path, bytes)?;
+    std::fs::write(
+        path.with_extension("json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
+    println!("wrote {}", path.display());
     Ok(())
+}
+
+/// A HotSpot performance data file as a big-endian JVM (SPARC, s390x) writes it
+/// (HSPERFDATA.md), and its reading. The expected fields are written out by hand, not derived
+/// from the decoder's mapping.
+fn jvm_big_endian() -> (Vec<u8>, Json) {
+    use mmstats_format::hsperf::{Builder, TYPE_LONG, Units, Variability};
+    let mut b = Builder::new(ByteOrder::Big);
+    b.long(
+        "sun.os.hrt.frequency",
+        Units::Hertz,
+        Variability::Constant,
+        1_000_000,
+    )
+    .long(
+        "sun.rt.createVmBeginTime",
+        Units::None,
+        Variability::Constant,
+        1_700_000_000_250,
+    )
+    .string(
+        "sun.rt.javaCommand",
+        Variability::Constant,
+        "com.example.Main --port 8080",
+        64,
+    )
+    .string(
+        "java.property.java.vm.name",
+        Variability::Constant,
+        "OpenJDK 64-Bit Server VM",
+        32,
+    )
+    .long(
+        "sun.gc.collector.0.invocations",
+        Units::Events,
+        Variability::Monotonic,
+        12,
+    )
+    .long(
+        "sun.gc.collector.0.time",
+        Units::Ticks,
+        Variability::Monotonic,
+        2_500_000,
+    )
+    .long(
+        "sun.gc.collector.0.lastExitTime",
+        Units::Ticks,
+        Variability::Variable,
+        750_000,
+    )
+    .long(
+        "sun.gc.generation.0.space.0.used",
+        Units::Bytes,
+        Variability::Variable,
+        1 << 20,
+    )
+    .long(
+        "sun.gc.generation.0.space.0.capacity",
+        Units::Bytes,
+        Variability::Variable,
+        5_000_000_000,
+    )
+    .long(
+        "sun.gc.policy.change",
+        Units::None,
+        Variability::Variable,
+        -5,
+    )
+    .string(
+        "sun.gc.cause",
+        Variability::Variable,
+        "G1 Evacuation Pause",
+        32,
+    )
+    // A vector of longs: valid, but not read.
+    .raw("sun.ci.vector", TYPE_LONG, 2, 1, 1, 8, &[0xff; 16]);
+    let bytes = b.finish(4096);
+    let f = |label: &str,
+             kind: &str,
+             ty: &str,
+             combine: &str,
+             unit: &str,
+             capacity: u32,
+             value: Json| {
+        json!({
+            "label": label, "kind": kind, "type": ty, "combine": combine, "unit": unit,
+            "help": "", "param": 0, "capacity": capacity, "value": value,
+        })
+    };
+    let json = json!({
+        "format_version": "hsperfdata",
+        "byte_order": "big",
+        "pid": null,
+        "command": "com.example.Main",
+        "writer": "OpenJDK 64-Bit Server VM",
+        "created_ms": 1_700_000_000_250u64,
+        "fields": [
+            f("sun.os.hrt.frequency", "constant", "i64", "last", "hertz", 0, json!(1_000_000)),
+            f("sun.rt.createVmBeginTime", "constant", "i64", "last", "", 0, json!(1_700_000_000_250u64)),
+            f("sun.rt.javaCommand", "constant", "text", "last", "", 64, json!("com.example.Main --port 8080")),
+            f("java.property.java.vm.name", "constant", "text", "last", "", 32, json!("OpenJDK 64-Bit Server VM")),
+            f("sun.gc.collector.0.invocations", "counter", "i64", "sum", "events", 0, json!(12)),
+            f("sun.gc.collector.0.time", "counter", "f64", "sum", "seconds", 0, json!(2.5)),
+            f("sun.gc.collector.0.lastExitTime", "gauge", "f64", "sum", "seconds", 0, json!(0.75)),
+            f("sun.gc.generation.0.space.0.used", "gauge", "i64", "sum", "bytes", 0, json!(1_048_576)),
+            f("sun.gc.generation.0.space.0.capacity", "gauge", "i64", "sum", "bytes", 0, json!(5_000_000_000u64)),
+            f("sun.gc.policy.change", "gauge", "i64", "sum", "", 0, json!(-5)),
+            f("sun.gc.cause", "text", "text", "last", "", 32, json!("G1 Evacuation Pause")),
+            // The counters the prologue holds, as the JVM lists them too.
+            f("sun.perfdata.majorVersion", "constant", "i64", "last", "", 0, json!(2)),
+            f("sun.perfdata.minorVersion", "constant", "i64", "last", "", 0, json!(0)),
+            f("sun.perfdata.used", "gauge", "i64", "sum", "bytes", 0, json!(832)),
+            f("sun.perfdata.overflow", "gauge", "i64", "sum", "bytes", 0, json!(0)),
+            f("sun.perfdata.timestamp", "gauge", "f64", "sum", "seconds", 0, json!(1e-6)),
+            f("sun.perfdata.size", "constant", "i64", "last", "bytes", 0, json!(4096)),
+        ],
+    });
+    (bytes, json)
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8], json: &Json) -> std::io::Result<()> {
@@ -537,14 +663,15 @@ fn version_1() -> (Vec<u8>, Json) {
         ("name", "16s", name),
     ]);
     let gauge = |label: &str, vt: ValueType, n: Value| (meta(label, Kind::Gauge, vt), n);
+    let system = |label: &str, vt: ValueType, n: Value| (meta(label, Kind::Constant, vt), n);
     let mut text = meta("name", Kind::Text, ValueType::Text);
     text.capacity = 16;
     let fields = [
-        gauge("sys.pid", ValueType::U32, num(Num::U(4242))),
-        gauge("sys.tid", ValueType::U32, num(Num::U(4243))),
-        gauge("sys.uid", ValueType::U32, num(Num::U(1000))),
-        gauge("sys.gid", ValueType::U32, num(Num::U(100))),
-        gauge("sys.created", ValueType::F64, num(Num::F(1_700_000_000.5))),
+        system("sys.pid", ValueType::U32, num(Num::U(4242))),
+        system("sys.tid", ValueType::U32, num(Num::U(4243))),
+        system("sys.uid", ValueType::U32, num(Num::U(1000))),
+        system("sys.gid", ValueType::U32, num(Num::U(100))),
+        system("sys.created", ValueType::F64, num(Num::F(1_700_000_000.5))),
         gauge("v.b", ValueType::I8, num(Num::I(-5))),
         gauge("v.B", ValueType::U8, num(Num::U(200))),
         gauge("v.h", ValueType::I16, num(Num::I(-300))),

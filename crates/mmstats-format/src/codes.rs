@@ -175,11 +175,13 @@ impl Kind {
         )
     }
 
-    /// The combine rule a writer uses when none is given.
+    /// The combine rule a writer uses when none is given (FORMAT.md §3.2).
     pub fn default_combine(self) -> Combine {
         match self {
-            Kind::Counter | Kind::Histogram | Kind::Timer | Kind::Windowed => Combine::Sum,
-            Kind::Gauge | Kind::Average | Kind::MovingAverage => Combine::Avg,
+            Kind::Counter | Kind::Gauge | Kind::Histogram | Kind::Timer | Kind::Windowed => {
+                Combine::Sum
+            }
+            Kind::Average | Kind::MovingAverage => Combine::Avg,
             Kind::Timestamp => Combine::Max,
             Kind::Constant | Kind::Text => Combine::Last,
         }

@@ -42,6 +42,28 @@ pub enum FormatError {
         /// The file's size.
         actual: u64,
     },
+    /// A size is beyond what the format allows a file to declare (FORMAT.md §2.4 check 8).
+    #[error("{what} is {value}, more than the format allows ({max})")]
+    TooLarge {
+        /// What is too large, as named in FORMAT.md.
+        what: &'static str,
+        /// The value found.
+        value: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// Two records' strings or value slots share bytes (FORMAT.md §3.4).
+    #[error("field {index}: {what} overlaps the {other_what} of field {other}")]
+    Overlap {
+        /// Index of the later record.
+        index: usize,
+        /// Its string or slot that overlaps.
+        what: &'static str,
+        /// Index of the record it overlaps.
+        other: usize,
+        /// Which of that record's strings or slot.
+        other_what: &'static str,
+    },
     /// A record or string points outside the area it must lie in.
     #[error("field {index}: {what} at offset {offset} length {len} is out of bounds")]
     OutOfBounds {
@@ -76,6 +98,9 @@ pub enum FormatError {
     /// An original (version 1) file is malformed.
     #[error("version 1 file: {0}")]
     BadV1(String),
+    /// A HotSpot JVM's performance data file is malformed.
+    #[error("{0}")]
+    Hsperf(#[from] crate::hsperf::HsperfError),
     /// A field a writer asked for cannot be encoded.
     #[error("invalid field {label:?}: {what}")]
     InvalidField {

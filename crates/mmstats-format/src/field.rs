@@ -303,24 +303,78 @@ pub fn decode_file(bytes: &[u8]) -> Result<(Header, Vec<Field>), FormatError> {
     Ok((header, fields))
 }
 
+/// Checks that no two strings and no two value slots of the records share a byte (FORMAT.md
+/// §3.4), so that what a reader decodes from a file (labels, help texts, units and values) never
+/// adds up to more than the file itself, however its records point. The records have passed
+/// their own bounds checks.
+fn check_disjoint(records: &[Record]) -> Result<(), FormatError> {
+    let mut strings = Vec::with_capacity(records.len() * 3);
+    let mut slots = Vec::with_capacity(records.len());
+    for (i, rec) in records.iter().enumerate() {
+        let span = |what, off: u32, len: u64| (u64::from(off), u64::from(off) + len, i, what);
+        strings.push(span("label", rec.label_offset, rec.label_length.into()));
+        if rec.help_length != 0 {
+            strings.push(span("help", rec.help_offset, rec.help_length.into()));
+        }
+        if rec.unit_length != 0 {
+            strings.push(span("unit", rec.unit_offset, rec.unit_length.into()));
+        }
+        slots.push(span(
+            "value slot",
+            rec.value_offset,
+            rec.value_length.into(),
+        ));
+    }
+    for spans in [&mut strings, &mut slots] {
+        spans.sort_unstable();
+        // The span reaching furthest so far: any later start before its end overlaps it.
+        let mut reach: Option<(u64, usize, &'static str)> = None;
+        for &(start, end, index, what) in spans.iter() {
+            if let Some((far, other, other_what)) = reach
+                && start < far
+            {
+                let (index, what, other, other_what) = if index > other {
+                    (index, what, other, other_what)
+                } else {
+                    (other, other_what, index, what)
+                };
+                return Err(FormatError::Overlap {
+                    index,
+                    what,
+                    other,
+                    other_what,
+                });
+            }
+            if reach.is_none_or(|(far, _, _)| end > far) {
+                reach = Some((end, index, what));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl TableView<'_> {
     /// Decodes and validates every record (FORMAT.md §3.4).
     pub fn decode(&self) -> Result<Vec<Field>, FormatError> {
         let count = self.table.len() / RECORD_LEN;
         let mut fields = Vec::with_capacity(count);
         let mut labels = std::collections::HashSet::with_capacity(count);
+        let mut records = Vec::with_capacity(count);
         for (index, chunk) in self.table.chunks_exact(RECORD_LEN).enumerate() {
             let bytes: &[u8; RECORD_LEN] =
                 chunk.try_into().map_err(|_| FormatError::BadRecord {
                     index,
                     what: "short record".into(),
                 })?;
-            let field = self.decode_one(index, &Record::decode(bytes, self.order))?;
+            let rec = Record::decode(bytes, self.order);
+            let field = self.decode_one(index, &rec)?;
             if !labels.insert(field.meta.label.clone()) {
                 return Err(FormatError::DuplicateLabel(field.meta.label));
             }
+            records.push(rec);
             fields.push(field);
         }
+        check_disjoint(&records)?;
         Ok(fields)
     }
 

@@ -3,7 +3,7 @@
 use crate::bytes::ByteOrder;
 use crate::error::FormatError;
 use crate::layout::{
-    self, HEADER_LEN, MAGIC, PAGE, RECORD_LEN, VERSION, WRITER_NAME_LEN, header as h,
+    self, HEADER_LEN, MAGIC, PAGE, RECORD_LEN, VERSION, WRITER_NAME_LEN, header as h, limits,
 };
 
 /// Who wrote a file: the identity that tells a live writer from a reused pid (FORMAT.md §6.3).
@@ -49,13 +49,18 @@ impl Geometry {
     /// `values` bytes of values.
     pub fn new(fields: u32, strings: usize, values: usize) -> Result<Geometry, FormatError> {
         let too_big = FormatError::NoRoom {
-            what: "file larger than 4 GiB",
+            what: "file larger than 64 MiB (FORMAT.md §2.4)",
         };
+        if fields > limits::TABLE_CAPACITY_MAX {
+            return Err(FormatError::NoRoom {
+                what: "more than 65536 fields (FORMAT.md §2.4)",
+            });
+        }
         let strings_offset = HEADER_LEN + fields as usize * RECORD_LEN;
         let strings_capacity = layout::align8(strings);
         let values_offset = layout::align_page(strings_offset + strings_capacity);
         let file_length = layout::align_page(values_offset + values.max(1));
-        if file_length > u32::MAX as usize {
+        if file_length as u64 > limits::FILE_LENGTH_MAX {
             return Err(too_big);
         }
         Ok(Geometry {
@@ -106,6 +111,8 @@ pub enum Detected {
     V1,
     /// This format.
     V2,
+    /// A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`).
+    Hsperf,
 }
 
 /// Looks at a file's first bytes (at least 1) and says which version it is, or why it is none.
@@ -126,6 +133,7 @@ pub fn detect(first: &[u8]) -> Result<Detected, FormatError> {
                 Err(FormatError::Foreign(first[..8].to_vec()))
             }
         }
+        Some(_) if first.starts_with(&crate::hsperf::MAGIC) => Ok(Detected::Hsperf),
         Some(&v) if v > VERSION && first.len() >= 8 && first[1..8] == MAGIC => {
             Err(FormatError::FutureVersion(v))
         }
@@ -173,6 +181,13 @@ impl Header {
         if file_length % PAGE as u64 != 0 {
             return Err(bad("file_length", file_length));
         }
+        if file_length > limits::FILE_LENGTH_MAX {
+            return Err(FormatError::TooLarge {
+                what: "file_length",
+                value: file_length,
+                max: limits::FILE_LENGTH_MAX,
+            });
+        }
         let table_offset = order.u32(bytes, h::TABLE_OFFSET);
         if table_offset as usize != HEADER_LEN {
             return Err(bad("table_offset", table_offset));
@@ -185,6 +200,13 @@ impl Header {
             values_offset: order.u32(bytes, h::VALUES_OFFSET),
             values_capacity: order.u32(bytes, h::VALUES_CAPACITY),
         };
+        if g.table_capacity > limits::TABLE_CAPACITY_MAX {
+            return Err(FormatError::TooLarge {
+                what: "table_capacity",
+                value: g.table_capacity.into(),
+                max: limits::TABLE_CAPACITY_MAX.into(),
+            });
+        }
         let table_end = HEADER_LEN as u64 + u64::from(g.table_capacity) * RECORD_LEN as u64;
         if u64::from(g.strings_offset) != table_end {
             return Err(bad("strings_offset", g.strings_offset));
@@ -365,6 +387,11 @@ mod tests {
     fn detects_versions() {
         assert_eq!(detect(&[1]).unwrap(), Detected::V1);
         assert_eq!(detect(b"\x02MMSTATS").unwrap(), Detected::V2);
+        assert_eq!(
+            detect(&[0xCA, 0xFE, 0xC0, 0xC0, 1, 2]).unwrap(),
+            Detected::Hsperf
+        );
+        assert!(detect(&[0xCA, 0xFE]).is_err());
         assert_eq!(
             detect(b"\x03MMSTATS").unwrap_err(),
             FormatError::FutureVersion(3)

@@ -114,6 +114,44 @@ impl Histogram {
         true
     }
 
+    /// What this histogram holds beyond `earlier` (an older reading of the same histogram, or
+    /// a part of it): bucket by bucket, count and sum subtracted (never below zero), `min` and
+    /// `max` narrowed to the lowest and highest bucket left non-zero (within this histogram's
+    /// own `min` and `max`), `last` and the timer window kept from this one. `None` if the
+    /// exponents differ. The interval rule of FORMAT.md §12 is built on it.
+    pub fn minus(&self, earlier: &Histogram) -> Option<Histogram> {
+        if self.k != earlier.k {
+            return None;
+        }
+        let mut d = self.clone();
+        for (i, n) in d.buckets.iter_mut().enumerate() {
+            *n = n.saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0));
+        }
+        while d.buckets.last() == Some(&0) {
+            d.buckets.pop();
+        }
+        d.count = self.count.saturating_sub(earlier.count);
+        d.sum = self.sum.wrapping_sub(earlier.sum);
+        if d.count == 0 {
+            d.sum = 0;
+        }
+        let lowest = d.buckets.iter().position(|n| *n > 0);
+        let highest = d.buckets.iter().rposition(|n| *n > 0);
+        match (lowest, highest) {
+            (Some(lo), Some(hi)) => {
+                let (low, _) = bucket_bounds(lo, self.k);
+                let (high, width) = bucket_bounds(hi, self.k);
+                d.min = low.max(self.min);
+                d.max = high.saturating_add(width - 1).min(self.max);
+            }
+            _ => {
+                d.min = u64::MAX;
+                d.max = 0;
+            }
+        }
+        Some(d)
+    }
+
     /// Mean of every recorded value.
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum as f64 / self.count as f64)

@@ -6,7 +6,7 @@ pub const VERSION: u8 = 2;
 /// The 7 bytes after the version (§2.1).
 pub const MAGIC: [u8; 7] = *b"MMSTATS";
 /// Minor version this crate writes (§2.1).
-pub const MINOR_VERSION: u8 = 0;
+pub const MINOR_VERSION: u8 = 1;
 /// `byte_order` value for little-endian files (§2.2).
 pub const BYTE_ORDER_LITTLE: u8 = 1;
 /// `byte_order` value for big-endian files (§2.2).
@@ -77,8 +77,10 @@ pub mod header {
     pub const VALUES_USED: usize = 152;
     /// Live word `state` (§2.3).
     pub const STATE: usize = 160;
+    /// Live word `fold_seq` of a process file (§2.1, §6.4).
+    pub const FOLD_SEQ: usize = 168;
     /// First reserved byte.
-    pub const RESERVED: usize = 168;
+    pub const RESERVED: usize = 176;
 }
 
 /// Bits of the `state` live word (§2.1).
@@ -87,6 +89,8 @@ pub mod state {
     pub const CLOSED: u64 = 1;
     /// The file holds a process's totals, folded from threads that ended.
     pub const PROCESS: u64 = 2;
+    /// This thread's values were folded into its process file (§6.4): readers skip them.
+    pub const FOLDED: u64 = 4;
 }
 
 /// Record offsets (§3.1).
@@ -131,6 +135,12 @@ pub mod limits {
     pub const HELP_MAX: usize = 4096;
     /// Longest unit in bytes.
     pub const UNIT_MAX: usize = 64;
+    /// Largest file a reader accepts and a writer creates, in bytes (§2.4 check 8): 64 MiB.
+    pub const FILE_LENGTH_MAX: u64 = 64 << 20;
+    /// Most records a field table may have room for (§2.4 check 8).
+    pub const TABLE_CAPACITY_MAX: u32 = 65_536;
+    /// Largest version-1 file a reader accepts, in bytes (§11): 1 MiB.
+    pub const V1_FILE_LENGTH_MAX: u64 = 1 << 20;
     /// Largest text capacity in bytes (§5.2).
     pub const TEXT_CAPACITY_MAX: u32 = 65536;
     /// Largest moving-average window (§5.4).
@@ -241,6 +251,7 @@ mod tests {
             (header::STRINGS_USED, "strings_used"),
             (header::VALUES_USED, "values_used"),
             (header::STATE, "state"),
+            (header::FOLD_SEQ, "fold_seq"),
             (header::RESERVED, "reserved"),
         ];
         let rows = table_rows("### 2.1 Layout");

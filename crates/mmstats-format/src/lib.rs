@@ -41,6 +41,7 @@ mod error;
 mod field;
 mod header;
 mod histogram;
+pub mod hsperf;
 pub mod layout;
 mod plan;
 pub mod v1;

@@ -6,6 +6,7 @@
 use crate::codes::{Kind, ValueType};
 use crate::error::FormatError;
 use crate::field::FieldMeta;
+use crate::layout;
 use crate::value::{Num, Value};
 
 /// One decoded version-1 field.
@@ -102,14 +103,26 @@ pub fn decode(b: &[u8]) -> Result<Vec<V1Field>, FormatError> {
             &both[cur * size..(cur + 1) * size]
         };
         let value = decode_value(vt, raw);
-        let kind = if vt == ValueType::Text {
-            Kind::Text
-        } else {
-            Kind::Gauge
+        // The original's system fields (`sys.pid`, or `<prefix>sys.pid` with a label prefix)
+        // describe the writer: constants, never summed across its threads.
+        let system = label
+            .rsplit_once("sys.")
+            .is_some_and(|(_, name)| !name.is_empty() && !name.contains('.'));
+        let kind = match vt {
+            ValueType::Text => Kind::Text,
+            _ if system => Kind::Constant,
+            _ => Kind::Gauge,
         };
         let mut meta = FieldMeta::new(label, kind, vt);
         if vt == ValueType::Text {
             meta.capacity = size as u32;
+        }
+        if fields.len() == layout::limits::TABLE_CAPACITY_MAX as usize {
+            return Err(FormatError::TooLarge {
+                what: "version-1 field count",
+                value: fields.len() as u64 + 1,
+                max: layout::limits::TABLE_CAPACITY_MAX.into(),
+            });
         }
         fields.push(V1Field { meta, value });
     }

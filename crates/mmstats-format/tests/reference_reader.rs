@@ -47,7 +47,11 @@ fn the_reference_reader_reads_every_vector_exactly() {
 fn the_reference_reader_refuses_broken_files_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read(spec().join("vectors/scalars.mmstats")).unwrap();
-    let cases: [(&str, Vec<u8>, &str); 4] = [
+    // Record 1's value slot moved onto record 0's.
+    let mut shared = good.clone();
+    shared[256 + 64 + 24..256 + 64 + 28].copy_from_slice(&good[256 + 24..256 + 28]);
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("overlap", shared, "overlaps"),
         ("truncated", good[..300].to_vec(), "file_length"),
         ("future", [&[3u8][..], &good[1..]].concat(), "newer"),
         (
@@ -73,4 +77,23 @@ fn the_reference_reader_refuses_broken_files_by_name() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn the_reference_reader_finds_prefixed_system_fields_of_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prefixed.mmstats");
+    let bytes = mmstats_format::v1::encode(&[
+        ("pre.sys.pid", "I", 4321u32.to_ne_bytes().to_vec()),
+        ("pre.hits", "Q", 9u64.to_ne_bytes().to_vec()),
+    ]);
+    std::fs::write(&path, bytes).unwrap();
+    let out = python(&[&path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["pid"], 4321);
 }

@@ -2,7 +2,9 @@
 //! paths and globs a user gives.
 
 use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{ErrorKind, ReadError};
 
@@ -47,13 +49,81 @@ pub fn default_glob() -> String {
     }
 }
 
-/// Expands paths and globs (an existing path is taken as it is; an empty list means the default
-/// glob) into sorted, deduplicated file paths, skipping names that start with `.`.
+/// Whether stats directories that fail [`check_dir`] are read anyway (`--trust-dir`).
+static TRUST_DIRS: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`discover`] read directories that fail [`check_dir`] (a tool's `--trust-dir`
+/// option). Process-wide; off unless a tool turns it on.
+pub fn trust_dirs(trust: bool) {
+    TRUST_DIRS.store(trust, Ordering::Relaxed);
+}
+
+/// Checks that a stats directory is one only its owner could have filled (FORMAT.md §6.1,
+/// readers): owned by the reading user or by root (any owner when the reader is root), and not
+/// writable by others. Otherwise another local user could have created it first (say
+/// `/dev/shm/mmstats-<uid>` with mode 1777) and planted files for us to read. (A
+/// group-writable directory is accepted: a group may share one on purpose.) The error is of
+/// kind [`ErrorKind::UntrustedDir`]; a directory that cannot be examined is not refused here
+/// (reading it reports why).
+pub fn check_dir(dir: &Path) -> Result<(), ReadError> {
+    let Ok(md) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    if !md.is_dir() {
+        return Ok(());
+    }
+    match distrust(md.uid(), md.mode(), nix::unistd::geteuid().as_raw()) {
+        Some(why) => Err(ReadError::new(dir, ErrorKind::UntrustedDir(why))),
+        None => Ok(()),
+    }
+}
+
+/// Why a directory owned by `owner` with `mode` is not to be trusted by user `me`, if it is not.
+fn distrust(owner: u32, mode: u32, me: u32) -> Option<String> {
+    if owner != me && owner != 0 && me != 0 {
+        Some(format!(
+            "it is owned by uid {owner}, not by you (uid {me}) or root"
+        ))
+    } else if mode & 0o002 != 0 {
+        Some(format!(
+            "it is writable by every user (mode {:o})",
+            mode & 0o7777
+        ))
+    } else {
+        None
+    }
+}
+
+/// The directory a glob reads: its components up to the first one with a wildcard.
+fn glob_dir(pattern: &str) -> PathBuf {
+    let mut dir = PathBuf::new();
+    for c in Path::new(pattern).components() {
+        if c.as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .any(|b| b"*?[".contains(b))
+        {
+            break;
+        }
+        dir.push(c);
+    }
+    if dir.as_os_str().is_empty() {
+        dir.push(".");
+    }
+    dir
+}
+
+/// Expands paths and globs into sorted, deduplicated file paths, skipping names that start
+/// with `.`. An existing file is taken as it is; an existing directory means its `*.mmstats`
+/// files; an empty list means the default glob.
 ///
-/// A pattern that is not a valid glob gives an error of kind [`ErrorKind::Pattern`]; a
-/// directory the glob cannot read gives an I/O error; a plain path (no `*`, `?` or `[`) that
-/// does not exist gives a "not found" I/O error; none of them stops the other patterns. A glob
-/// that matches nothing gives nothing.
+/// Each pattern that gives no file says why, as one error naming it: [`ErrorKind::NotFound`]
+/// for a plain path (no `*`, `?` or `[`) that does not exist, [`ErrorKind::NoDir`] for a glob
+/// whose directory does not exist, [`ErrorKind::EmptyDir`] for a directory without stats files,
+/// [`ErrorKind::NoMatch`] for a glob that matches nothing in a directory that has some, and
+/// [`ErrorKind::Pattern`] for an invalid glob. A directory the glob cannot read gives an I/O
+/// error, and a directory that fails [`check_dir`] is refused ([`ErrorKind::UntrustedDir`])
+/// unless [`trust_dirs`] is on. No error stops the other patterns.
 pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>) {
     let mut paths = Vec::new();
     let mut errors = Vec::new();
@@ -64,22 +134,48 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
     } else {
         patterns.iter().map(AsRef::as_ref).collect()
     };
+    let trust = TRUST_DIRS.load(Ordering::Relaxed);
     for pattern in patterns {
         let as_path = Path::new(pattern);
-        if as_path.symlink_metadata().is_ok() {
-            paths.push(as_path.to_path_buf());
+        if is_jvm_dir(as_path) {
+            let (found, errs) = discover(&[jvm_files_in(as_path)]);
+            paths.extend(found);
+            errors.extend(errs);
             continue;
         }
-        if !pattern.contains(['*', '?', '[']) {
-            errors.push(ReadError::new(
-                pattern,
-                ErrorKind::Io(std::io::Error::from(std::io::ErrorKind::NotFound)),
-            ));
+        let dir_glob;
+        let pattern = match as_path.symlink_metadata() {
+            Ok(md) if as_path.is_dir() && (md.is_dir() || md.is_symlink()) => {
+                dir_glob = as_path.join("*.mmstats").to_string_lossy().into_owned();
+                dir_glob.as_str()
+            }
+            Ok(_) => {
+                paths.push(as_path.to_path_buf());
+                continue;
+            }
+            Err(_) if !pattern.contains(['*', '?', '[']) => {
+                errors.push(ReadError::new(pattern, ErrorKind::NotFound));
+                continue;
+            }
+            Err(_) => pattern,
+        };
+        if let Err(e) = glob::Pattern::new(pattern) {
+            errors.push(ReadError::new(pattern, ErrorKind::Pattern(e.to_string())));
+            continue;
+        }
+        let dir = glob_dir(pattern);
+        if !dir.is_dir() {
+            errors.push(ReadError::new(dir, ErrorKind::NoDir));
+            continue;
+        }
+        if !trust && let Err(e) = check_dir(&dir) {
+            errors.push(e);
             continue;
         }
         match glob::glob(pattern) {
             Err(e) => errors.push(ReadError::new(pattern, ErrorKind::Pattern(e.to_string()))),
             Ok(entries) => {
+                let before = paths.len();
                 for entry in entries {
                     match entry {
                         Ok(p) if is_hidden(&p) => {}
@@ -91,6 +187,9 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
                         }
                     }
                 }
+                if paths.len() == before {
+                    errors.push(nothing_found(&dir, pattern));
+                }
             }
         }
     }
@@ -99,6 +198,59 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
     paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     paths.dedup();
     (paths, errors)
+}
+
+/// Where HotSpot JVMs keep their performance data files: one `hsperfdata_<user>` directory
+/// per user in the temporary directory (`/tmp`, or `$TMPDIR`), one file per JVM named after
+/// its pid.
+pub fn jvm_glob() -> String {
+    let tmp = glob::Pattern::escape(&std::env::temp_dir().to_string_lossy());
+    format!("{tmp}/hsperfdata_*/[0-9]*")
+}
+
+/// The paths and globs to read with JVMs added: `patterns` (the default glob when empty) and
+/// [`jvm_glob`].
+pub fn with_jvms(patterns: &[String]) -> Vec<String> {
+    let mut all = if patterns.is_empty() {
+        vec![default_glob()]
+    } else {
+        patterns.to_vec()
+    };
+    all.push(jvm_glob());
+    all
+}
+
+/// The glob of the JVM files in a `hsperfdata_<user>` directory (names of digits only).
+fn jvm_files_in(dir: &Path) -> String {
+    let dir = glob::Pattern::escape(&dir.to_string_lossy());
+    format!("{dir}/[0-9]*")
+}
+
+/// Whether a path names a directory of JVM performance data files (`hsperfdata_<user>`).
+fn is_jvm_dir(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("hsperfdata_"))
+        && p.is_dir()
+}
+
+/// Why a glob in the existing directory `dir` matched nothing: the directory holds no stats
+/// files at all, or only others.
+fn nothing_found(dir: &Path, pattern: &str) -> ReadError {
+    let any_stats = std::fs::read_dir(dir).is_ok_and(|mut entries| {
+        entries.any(|e| {
+            e.is_ok_and(|e| {
+                let name = e.file_name();
+                let name = name.as_encoded_bytes();
+                name.first() != Some(&b'.') && name.ends_with(b".mmstats")
+            })
+        })
+    });
+    if any_stats {
+        ReadError::new(pattern, ErrorKind::NoMatch)
+    } else {
+        ReadError::new(dir, ErrorKind::EmptyDir)
+    }
 }
 
 /// Whether the file name starts with `.` (temporary files being created, FORMAT.md §6.2).
@@ -156,17 +308,104 @@ mod tests {
     }
 
     #[test]
+    fn jvm_directories_expand_to_their_pid_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("hsperfdata_someone");
+        std::fs::create_dir(&dir).unwrap();
+        for name in ["123", "45", "notes", ".7"] {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        let (paths, errors) = discover(&[dir.to_str().unwrap()]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(paths, [dir.join("123"), dir.join("45")]);
+        assert!(jvm_glob().ends_with("/hsperfdata_*/[0-9]*"));
+        let with = with_jvms(&["a".to_string()]);
+        assert_eq!(with, ["a".to_string(), jvm_glob()]);
+        assert_eq!(with_jvms(&[]), [default_glob(), jvm_glob()]);
+    }
+
+    #[test]
     fn bad_patterns_and_misses() {
         let (paths, errors) = discover(&["/nonexistent-mmstats-dir/[x"]);
         assert!(paths.is_empty());
         assert_eq!(errors.len(), 1);
         assert!(matches!(errors[0].kind, ErrorKind::Pattern(_)));
         let (paths, errors) = discover(&["/nonexistent-mmstats-dir/*.mmstats"]);
-        assert!(paths.is_empty() && errors.is_empty());
+        assert!(paths.is_empty());
+        assert!(matches!(errors[0].kind, ErrorKind::NoDir), "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "/nonexistent-mmstats-dir: no such directory (has any instrumented program run yet?)"
+        );
         let (paths, errors) = discover(&["/nonexistent-mmstats-dir/x.mmstats"]);
         assert!(paths.is_empty());
-        assert!(
-            matches!(&errors[0].kind, ErrorKind::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+        assert!(matches!(&errors[0].kind, ErrorKind::NotFound));
+        assert_eq!(
+            errors[0].to_string(),
+            "/nonexistent-mmstats-dir/x.mmstats: not found"
         );
+    }
+
+    #[test]
+    fn empty_directories_and_globs_matching_nothing_say_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let (paths, errors) = discover(&[d.as_str()]);
+        assert!(paths.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert!(matches!(errors[0].kind, ErrorKind::EmptyDir), "{errors:?}");
+        assert_eq!(errors[0].path, dir.path());
+        std::fs::write(dir.path().join("web-1-1.mmstats"), b"x").unwrap();
+        let glob = format!("{d}/db-*.mmstats");
+        let (paths, errors) = discover(&[glob.as_str()]);
+        assert!(paths.is_empty());
+        assert!(matches!(errors[0].kind, ErrorKind::NoMatch), "{errors:?}");
+        assert_eq!(errors[0].to_string(), format!("{glob}: no files match"));
+        // A directory argument means its stats files.
+        let (paths, errors) = discover(&[d.as_str()]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(paths, [dir.path().join("web-1-1.mmstats")]);
+    }
+
+    #[test]
+    fn squatted_directories_are_refused_unless_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(distrust(1000, 0o40700, 1000), None);
+        assert_eq!(distrust(0, 0o40755, 1000), None);
+        assert_eq!(distrust(1001, 0o40700, 0), None, "root reads anyone's");
+        assert!(
+            distrust(1001, 0o40700, 1000)
+                .unwrap()
+                .contains("owned by uid 1001")
+        );
+        assert!(
+            distrust(1000, 0o41777, 1000)
+                .unwrap()
+                .contains("writable by every user")
+        );
+        assert!(
+            distrust(0, 0o41777, 1000).is_some(),
+            "/tmp itself is not a stats dir"
+        );
+        // A directory another user made first with mode 1777 (here: ours, with that mode).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("planted.mmstats"), b"x").unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let glob = format!("{}/*.mmstats", dir.path().display());
+        let (paths, errors) = discover(&[glob.as_str()]);
+        assert!(paths.is_empty(), "{paths:?}");
+        assert!(matches!(errors[0].kind, ErrorKind::UntrustedDir(_)));
+        let msg = errors[0].to_string();
+        assert!(
+            msg.starts_with(&dir.path().display().to_string())
+                && msg.contains("writable by every user")
+                && msg.contains("--trust-dir"),
+            "{msg}"
+        );
+        trust_dirs(true);
+        let (paths, errors) = discover(&[glob.as_str()]);
+        trust_dirs(false);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(paths.len(), 1);
     }
 }

@@ -28,9 +28,29 @@ pub enum ErrorKind {
     /// The file disappeared while being read.
     #[error("file vanished while being read")]
     Vanished,
+    /// The file shrank while mapped (a load faulted): what was read from it is discarded.
+    #[error("file shrank while being read (another process truncated it); reopen it")]
+    Shrunk,
     /// Not a regular file (directory, device, fifo, symlink when not following).
     #[error("not a regular file")]
     NotRegular,
+    /// The path names nothing (given by the user, or listed and gone before it was opened).
+    #[error("not found")]
+    NotFound,
+    /// A glob's directory does not exist.
+    #[error("no such directory (has any instrumented program run yet?)")]
+    NoDir,
+    /// A directory holds no stats files at all.
+    #[error("directory has no stats files")]
+    EmptyDir,
+    /// A glob matches no file, though its directory has some.
+    #[error("no files match")]
+    NoMatch,
+    /// A stats directory another user could have planted files in; the message says why.
+    #[error(
+        "refusing to read this stats directory: {0}; check who created it, or pass --trust-dir to read it anyway"
+    )]
+    UntrustedDir(String),
     /// A glob pattern is invalid.
     #[error("bad pattern: {0}")]
     Pattern(String),
@@ -45,11 +65,11 @@ impl ReadError {
         }
     }
 
-    /// An I/O error about `path`, classified: a missing file is [`ErrorKind::Vanished`], a
+    /// An I/O error about `path`, classified: a missing file is [`ErrorKind::NotFound`], a
     /// symlink refused by `O_NOFOLLOW` is [`ErrorKind::NotRegular`].
     pub(crate) fn io(path: &Path, err: io::Error) -> ReadError {
         let kind = match err.raw_os_error() {
-            Some(libc::ENOENT) => ErrorKind::Vanished,
+            Some(libc::ENOENT) => ErrorKind::NotFound,
             Some(libc::ELOOP) => ErrorKind::NotRegular,
             _ => ErrorKind::Io(err),
         };
@@ -93,7 +113,8 @@ mod tests {
     fn io_errors_are_classified() {
         let p = Path::new("/x");
         let e = ReadError::io(p, io::Error::from_raw_os_error(libc::ENOENT));
-        assert!(matches!(e.kind, ErrorKind::Vanished));
+        assert!(matches!(e.kind, ErrorKind::NotFound));
+        assert_eq!(e.to_string(), "/x: not found");
         let e = ReadError::io(p, io::Error::from_raw_os_error(libc::ELOOP));
         assert!(matches!(e.kind, ErrorKind::NotRegular));
         let e = ReadError::io(p, io::Error::from_raw_os_error(libc::EACCES));

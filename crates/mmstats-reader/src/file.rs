@@ -19,7 +19,7 @@ use crate::error::{ErrorKind, ReadError, ValueError};
 use crate::region::Region;
 use crate::seqlock::{Failure, SeqLock};
 use crate::snapshot::{FieldValue, Snapshot};
-use crate::v1;
+use crate::{hsperf, v1};
 
 /// Which format a file has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +28,8 @@ pub enum FormatVersion {
     V1,
     /// Format version 2.
     V2,
+    /// A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`).
+    Hsperf,
 }
 
 /// Identity and state of a file's writer.
@@ -55,8 +57,14 @@ pub struct FileInfo {
     pub closed: bool,
     /// The file holds a process's totals folded from ended threads.
     pub process_totals: bool,
+    /// The thread's values were folded into its process file (FORMAT.md §6.4): they are
+    /// counted there, not here.
+    pub folded: bool,
     /// Device and inode, to notice a file replaced under the same name.
     pub dev_ino: (u64, u64),
+    /// The writer's command name when the file records one (a JVM's main class or jar, from
+    /// `sun.rt.javaCommand`).
+    pub command: Option<String>,
 }
 
 /// One open stats file, with its parsed metadata cached until the generation changes.
@@ -82,6 +90,8 @@ enum Source {
     V1 { values: Vec<Value> },
     /// A mapped version-2 file.
     V2(Mapped),
+    /// A mapped HotSpot JVM performance data file.
+    Hsperf(hsperf::Mapped),
 }
 
 #[derive(Debug)]
@@ -110,7 +120,7 @@ struct Slot {
 }
 
 /// Largest version-1 file we read (the original writer's files are a few pages).
-const V1_MAX_LEN: u64 = 16 << 20;
+const V1_MAX_LEN: u64 = layout::limits::V1_FILE_LENGTH_MAX;
 
 impl FileInfo {
     /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
@@ -128,7 +138,9 @@ impl FileInfo {
             writer: String::new(),
             closed: false,
             process_totals: false,
+            folded: false,
             dev_ino,
+            command: None,
         }
     }
 }
@@ -179,6 +191,17 @@ impl StatsFile {
                     info: Arc::new(info),
                     fields: fields.into_iter().map(Arc::new).collect(),
                     source: Source::V1 { values },
+                }
+            }
+            Detected::Hsperf => {
+                let (mapped, info, fields) = hsperf::Mapped::open(path, &file, size, dev_ino)?;
+                StatsFile {
+                    path: path.to_path_buf(),
+                    nofollow,
+                    file,
+                    info: Arc::new(info),
+                    fields: fields.into_iter().map(Arc::new).collect(),
+                    source: Source::Hsperf(mapped),
                 }
             }
             Detected::V2 => {
@@ -238,16 +261,23 @@ impl StatsFile {
     /// removed ([`ErrorKind::Vanished`]); see the notes on truncation in the crate's `region`
     /// module. For a version-1 file, re-reads the whole file.
     pub fn refresh(&mut self) -> Result<bool, ReadError> {
+        self.refresh_checked(false)
+    }
+
+    fn refresh_checked(&mut self, unlinked_ok: bool) -> Result<bool, ReadError> {
         let md = self
             .file
             .metadata()
             .map_err(|e| ReadError::io(&self.path, e))?;
-        if md.nlink() == 0 {
+        if md.nlink() == 0 && !unlinked_ok {
             return Err(ReadError::new(&self.path, ErrorKind::Vanished));
         }
         match &mut self.source {
             Source::V1 { .. } => self.reload_v1(md.len()),
             Source::V2(m) => {
+                if m.region.faulted() {
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
                 if md.len() != m.region.len() as u64 {
                     return Err(ReadError::format(
                         &self.path,
@@ -265,6 +295,31 @@ impl StatsFile {
                 self.parse_v2()?;
                 Ok(true)
             }
+            Source::Hsperf(m) => {
+                if md.len() != m.size() {
+                    return Err(ReadError::format(
+                        &self.path,
+                        FormatError::SizeMismatch {
+                            header: m.size(),
+                            actual: md.len(),
+                        },
+                    ));
+                }
+                match m.refresh().map_err(|e| ReadError::format(&self.path, e))? {
+                    Some(metas) => {
+                        self.fields = metas
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, meta)| match self.fields.get(i) {
+                                Some(old) if **old == meta => Arc::clone(old),
+                                _ => Arc::new(meta),
+                            })
+                            .collect();
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
         }
     }
 
@@ -274,6 +329,18 @@ impl StatsFile {
     /// there, or a corrupt slot) is an `Err` for that field alone.
     pub fn snapshot(&mut self) -> Result<Snapshot, ReadError> {
         self.refresh()?;
+        self.read_values()
+    }
+
+    /// A last snapshot of a file whose name is gone (its writer removed it on exit): the values
+    /// it held when it was unlinked, still readable through the open file. With it a reader
+    /// counts what a process did between its previous sample and its exit.
+    pub fn final_snapshot(&mut self) -> Result<Snapshot, ReadError> {
+        self.refresh_checked(true)?;
+        self.read_values()
+    }
+
+    fn read_values(&mut self) -> Result<Snapshot, ReadError> {
         let taken = SystemTime::now();
         let fields = match &self.source {
             Source::V1 { values } => self
@@ -304,6 +371,11 @@ impl StatsFile {
                         }),
                     })
                     .collect();
+                if m.region.faulted() {
+                    // A load hit a page the file no longer has: what we read is zeros, not
+                    // values. The remembered copies may be too; the mapping stays refused.
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
                 *m.memo.lock().unwrap_or_else(|e| e.into_inner()) = memo;
                 if state != m.state_raw {
                     let order = m.order;
@@ -314,16 +386,35 @@ impl StatsFile {
                     let bits = order.word(state);
                     info.closed = bits & layout::state::CLOSED != 0;
                     info.process_totals = bits & layout::state::PROCESS != 0;
+                    info.folded = bits & layout::state::FOLDED != 0;
                 }
                 fields
             }
+            Source::Hsperf(m) => m.read(&self.fields),
         };
         Ok(Snapshot {
             path: self.path.clone(),
             info: Arc::clone(&self.info),
             taken,
+            fold_seq: self.fold_seq(),
             fields,
+            settled: true,
+            liveness: None,
         })
+    }
+
+    /// The `fold_seq` word of a process file (FORMAT.md §6.4), loaded with acquire ordering;
+    /// `None` for other files.
+    pub fn fold_seq(&self) -> Option<u64> {
+        let Source::V2(m) = &self.source else {
+            return None;
+        };
+        if !self.info.process_totals {
+            return None;
+        }
+        let raw = m.region.load(h::FOLD_SEQ)?;
+        fence(Ordering::Acquire);
+        Some(m.order.word(raw))
     }
 
     /// True if the path now names a different file, or nothing. For a file opened with
@@ -384,8 +475,11 @@ impl StatsFile {
         let Source::V2(m) = &self.source else {
             return Ok(());
         };
-        let (header, fields) =
-            read_metadata(&m.region).map_err(|e| ReadError::format(&self.path, e))?;
+        let read = read_metadata(&m.region);
+        if m.region.faulted() {
+            return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+        }
+        let (header, fields) = read.map_err(|e| ReadError::format(&self.path, e))?;
         let order = header.byte_order;
         let mut metas = Vec::with_capacity(fields.len());
         let mut slots = Vec::with_capacity(fields.len());
@@ -420,6 +514,7 @@ impl StatsFile {
             writer: id.writer.clone(),
             closed: header.live.state & layout::state::CLOSED != 0,
             process_totals: header.live.state & layout::state::PROCESS != 0,
+            folded: header.live.state & layout::state::FOLDED != 0,
             ..FileInfo::new(FormatVersion::V2, self.info.dev_ino)
         };
         if *self.info != info {

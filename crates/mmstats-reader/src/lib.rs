@@ -5,7 +5,8 @@
 //! parses the field table once; [`StatsFile::snapshot`] then reads every value without tearing
 //! (single words with one atomic load, multi-word values under their sequence counter) and
 //! re-parses the table only when the writer appended fields. A [`Scanner`] keeps thousands of
-//! files open across polls; [`combine`] merges one label across threads and processes;
+//! files open across polls; [`Intervals`] turns samples into rates and per-interval values
+//! by process (FORMAT.md §12);
 //! [`liveness`] tells a live writer from a dead one.
 //!
 //! Every error names its file ([`ReadError`]); a value that cannot be read is an error for that
@@ -42,23 +43,31 @@
 //! atomic loads and never forms a reference to shared memory; the rest of the crate is safe.
 #![deny(unsafe_code)]
 
-pub use aggregate::{Combined, combine, merge};
-pub use discover::{default_dir, default_glob, discover};
+pub use aggregate::merge;
+pub use discover::{
+    check_dir, default_dir, default_glob, discover, jvm_glob, trust_dirs, with_jvms,
+};
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
-pub use liveness::{Liveness, liveness};
+pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
+pub use liveness::{Liveness, by_identity, liveness};
 pub use mmstats_format::{
-    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType, Windowed,
-    bucket_bounds,
+    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
+    WindowSummary, Windowed, bucket_bounds,
 };
+pub use process::{ProcessId, boot_time, command_name, process_start};
 pub use scan::{Scan, Scanner, raise_open_file_limit};
 pub use snapshot::{FieldValue, Snapshot};
 
 mod aggregate;
 mod discover;
 mod error;
+mod fault;
 mod file;
+mod hsperf;
+mod interval;
 mod liveness;
+mod process;
 mod region;
 pub mod render;
 mod scan;

@@ -5,7 +5,7 @@ use nix::errno::Errno;
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
-use crate::file::{FormatVersion, StatsFile};
+use crate::file::{FileInfo, FormatVersion, StatsFile};
 
 /// Whether a file's writer is alive (FORMAT.md §6.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +28,18 @@ pub enum Liveness {
 /// `sys.pid`, and alive when it records no pid at all.
 pub fn liveness(file: &StatsFile) -> Liveness {
     let info = file.info();
-    if info.version == FormatVersion::V2 && file.lock_held() {
+    if matches!(info.version, FormatVersion::V2 | FormatVersion::Hsperf) && file.lock_held() {
         return Liveness::Alive;
+    }
+    by_identity(info)
+}
+
+/// Whether a writer's recorded identity names a running process (FORMAT.md §6.3, part 2),
+/// without asking about the file's lock: what a reader checks once per process and sample.
+/// When in doubt it is alive.
+pub fn by_identity(info: &FileInfo) -> Liveness {
+    if info.version == FormatVersion::Hsperf {
+        return crate::hsperf::liveness(info);
     }
     if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id())
         && recorded != [0; 16]

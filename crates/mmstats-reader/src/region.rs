@@ -17,17 +17,22 @@
 //!   callers: relaxed loads are the accesses the standard library documents as sound on
 //!   read-only memory ("Atomic accesses to read-only memory" in `core::sync::atomic`).
 //! - The mapping is private to this value and lives until it is dropped; no pointer escapes.
+//! - A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`) is mapped the same
+//!   way, from a file of at least 32 bytes, over its whole words. The JVM stores into it with
+//!   plain, not atomic, stores; it is another process, outside this program's memory model, so
+//!   our atomic loads race with nothing the compiler knows of. Its 8-byte values are 8-aligned,
+//!   and an aligned 8-byte store or load is single-copy atomic on the 64-bit CPUs a JVM runs
+//!   on, so each load sees a whole old or a whole new value.
 //!
 //! # Truncation and SIGBUS
 //!
-//! If some process truncates a mapped file, touching a page past the new end raises `SIGBUS`
-//! and kills the reader. Writers never do this (the size is fixed at creation), so it takes a
-//! misbehaving or hostile process. We protect ourselves as far as a library can without taking
-//! over the process's signal handlers: [`crate::StatsFile`] compares `fstat`'s size with the
-//! mapped length when it opens a file and before every snapshot, and refuses to read a file whose
-//! size changed. A truncation in the microseconds between that check and the loads can still
-//! raise `SIGBUS`; tools that must survive even that should keep their stats directory on a
-//! filesystem only trusted users can write to (the default per-user directory is mode 0700).
+//! If some process truncates a mapped file, touching a page past the new end raises `SIGBUS`.
+//! Writers never do this (the size is fixed at creation), so it takes a misbehaving or hostile
+//! process. [`crate::StatsFile`] compares `fstat`'s size with the mapped length when it opens a
+//! file and before every snapshot, but a truncation between that check and the loads cannot be
+//! prevented, so every mapping is registered with [`crate::fault`], whose `SIGBUS` handler maps
+//! a zero page over the faulting page and marks the mapping faulted; [`Region::faulted`] tells
+//! the caller to throw away what it read.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -36,8 +41,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{MmapOptions, MmapRaw};
 
+use crate::fault::Guard;
+
 /// A read-only mapping of a whole stats file.
 pub(crate) struct Region {
+    /// Declared before `map` so that the range is unregistered before it is unmapped.
+    guard: Option<Guard>,
     map: MmapRaw,
     len: usize,
 }
@@ -62,7 +71,14 @@ impl Region {
                 "mapping has an unexpected size or alignment",
             ));
         }
-        Ok(Region { map, len })
+        let guard = Guard::register(map.as_ptr() as usize, len);
+        Ok(Region { guard, map, len })
+    }
+
+    /// True if a load from the mapping faulted (the file shrank under it): some of it now
+    /// reads as zeros, so nothing read from it since it was mapped can be trusted.
+    pub(crate) fn faulted(&self) -> bool {
+        self.guard.as_ref().is_some_and(Guard::faulted)
     }
 
     /// Bytes mapped.
@@ -197,6 +213,23 @@ mod tests {
         assert_eq!(words.len(), 8);
         assert!(!r.load_words(8, 8, &mut words));
         assert!(!r.load_words(0, usize::MAX, &mut words));
+    }
+
+    #[test]
+    fn a_file_truncated_under_the_mapping_reads_zeros_and_is_marked() {
+        let bytes = vec![0xABu8; 3 * 4096];
+        let (f, r) = region_of(&bytes);
+        assert_eq!(r.load(4096), Some(u64::from_ne_bytes([0xAB; 8])));
+        assert!(!r.faulted());
+        f.as_file().set_len(4096).unwrap();
+        // Without the handler this load would end the process with SIGBUS.
+        assert_eq!(r.load(2 * 4096 + 8), Some(0));
+        assert!(r.faulted());
+        let mut words = Vec::new();
+        assert!(r.load_words(4096, 1024, &mut words));
+        assert!(words.iter().all(|w| *w == 0));
+        // The page still backed by the file reads as before.
+        assert_eq!(r.load(0), Some(u64::from_ne_bytes([0xAB; 8])));
     }
 
     #[test]

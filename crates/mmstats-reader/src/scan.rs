@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::discover::discover;
 use crate::error::{ErrorKind, ReadError};
 use crate::file::StatsFile;
+use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
 
 /// Keeps many files open across polls: new files are opened, vanished ones dropped, replaced
@@ -57,28 +58,118 @@ impl Scanner {
     /// One bad file gives one error in [`Scan::errors`] and never affects the others. A file
     /// that could not be opened or read is tried afresh on the next scan. A file that vanishes
     /// between being listed and being read (its writer exited and removed it) is simply gone,
-    /// not an error.
+    /// not an error. A file that was open at the last scan and whose name is gone since is
+    /// listed once more with its final values (its writer's last work), then closed.
+    ///
+    /// The files of a process that has a process file are read as one unit (FORMAT.md §6.5):
+    /// if a thread's values were folded into the process file while the process was being
+    /// read, it is read again, so that no thread is counted twice or not at all.
     pub fn scan(&mut self) -> Scan {
         let (paths, mut errors) = discover(&self.patterns);
-        // Drop files whose names are gone.
+        // A watched directory with no files (yet) is not an error of any file.
+        errors.retain(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch));
         let mut old = std::mem::take(&mut self.open);
-        let mut snapshots = Vec::with_capacity(paths.len());
+        let mut files: Vec<(PathBuf, StatsFile)> = Vec::with_capacity(paths.len());
         for path in paths {
             let file = match old.remove(&path) {
                 Some(f) if !f.is_replaced() => Ok(f),
                 _ => StatsFile::open(&path),
             };
-            let result = file.and_then(|mut f| f.snapshot().map(|s| (f, s)));
-            match result {
-                Ok((file, snapshot)) => {
-                    snapshots.push(snapshot);
-                    self.open.insert(path, file);
-                }
-                Err(e) if matches!(e.kind, ErrorKind::Vanished) => {}
+            match file {
+                Ok(f) => files.push((path, f)),
+                // Listed, then gone before it could be read: its writer exited.
+                Err(e) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
                 Err(e) => errors.push(e),
             }
         }
+        // Files whose names went away since the last scan: their writer exited and removed
+        // them. Their last values are still readable through the open file: they are read
+        // once more, so that what the writer did since the last scan is counted, then closed.
+        let listed = files.len();
+        files.extend(old.into_iter().filter(|(path, _)| !path.exists()));
+        let mut groups: HashMap<ProcessId, Vec<usize>> = HashMap::new();
+        for (i, (path, f)) in files.iter().enumerate() {
+            groups
+                .entry(ProcessId::of(f.info(), path))
+                .or_default()
+                .push(i);
+        }
+        let mut results: Vec<Option<Result<Snapshot, ReadError>>> =
+            (0..files.len()).map(|_| None).collect();
+        for members in groups.values() {
+            read_process(&mut files, members, listed, &mut results);
+        }
+        let mut snapshots = Vec::with_capacity(files.len());
+        for (i, ((path, file), result)) in files.into_iter().zip(results).enumerate() {
+            match result {
+                Some(Ok(snapshot)) => {
+                    snapshots.push(snapshot);
+                    if i < listed {
+                        self.open.insert(path, file);
+                    }
+                }
+                Some(Err(e)) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
+                Some(Err(e)) => errors.push(e),
+                None => {}
+            }
+        }
+        snapshots.sort_by(|a, b| a.path.cmp(&b.path));
         Scan { snapshots, errors }
+    }
+}
+
+/// How often a process is read again while folds keep overlapping its read.
+const FOLD_RETRIES: u32 = 8;
+
+/// Snapshots the files `members` of one process (FORMAT.md §6.5): with its process files'
+/// `fold_seq` loaded before and after, and again while a fold overlapped the read. Files from
+/// index `listed` on are gone from the directory and get their final snapshot.
+fn read_process(
+    files: &mut [(PathBuf, StatsFile)],
+    members: &[usize],
+    listed: usize,
+    results: &mut [Option<Result<Snapshot, ReadError>>],
+) {
+    let process_files: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&i| files[i].1.info().process_totals)
+        .collect();
+    let seqs = |files: &[(PathBuf, StatsFile)]| -> Vec<Option<u64>> {
+        process_files
+            .iter()
+            .map(|&i| files[i].1.fold_seq())
+            .collect()
+    };
+    let mut attempt = 0;
+    loop {
+        let before = seqs(files);
+        let busy = before.iter().any(|s| s.is_some_and(|s| s % 2 == 1));
+        if busy && attempt < FOLD_RETRIES {
+            attempt += 1;
+            std::thread::sleep(std::time::Duration::from_micros(50));
+            continue;
+        }
+        for &i in members {
+            let f = &mut files[i].1;
+            results[i] = Some(if i < listed {
+                f.snapshot()
+            } else {
+                f.final_snapshot()
+            });
+        }
+        let settled = !busy && seqs(files) == before;
+        if settled || attempt >= FOLD_RETRIES {
+            if !settled {
+                for &i in members {
+                    if let Some(Ok(s)) = results[i].as_mut() {
+                        s.settled = false;
+                    }
+                }
+            }
+            return;
+        }
+        attempt += 1;
     }
 }
 

@@ -8,6 +8,7 @@ use mmstats_format::{FieldMeta, Value};
 
 use crate::error::ValueError;
 use crate::file::{FileInfo, unix_seconds};
+use crate::liveness::Liveness;
 
 /// Every value of one file at one moment.
 #[derive(Debug, Clone)]
@@ -18,8 +19,18 @@ pub struct Snapshot {
     pub info: Arc<FileInfo>,
     /// When the values were read.
     pub taken: SystemTime,
+    /// A process file's `fold_seq` as of this snapshot (FORMAT.md §6.4); `None` for others.
+    pub fold_seq: Option<u64>,
     /// One entry per field, in table order.
     pub fields: Vec<FieldValue>,
+    /// False if a fold into the process's file kept overlapping the read of its process
+    /// (FORMAT.md §6.5): values summed over this process may count a thread twice, and the
+    /// interval engine skips the process for this sample.
+    pub settled: bool,
+    /// Whether the file's writer is alive, for tools that asked ([`crate::liveness`]; FORMAT.md
+    /// §6.3); `None` when nobody asked (a scan does not, to stay cheap: the interval engine
+    /// asks once per process).
+    pub liveness: Option<Liveness>,
 }
 
 /// One field's metadata and value in a snapshot.

@@ -14,10 +14,14 @@ pub(crate) fn decode(
     dev_ino: (u64, u64),
 ) -> Result<(FileInfo, Vec<FieldMeta>, Vec<Value>), FormatError> {
     let fields = mmstats_format::v1::decode(bytes)?;
+    // The original writer prefixes every label with its `label_prefix`, the system fields
+    // too (`pre.sys.pid`), and its own tools match them by suffix: an exact label wins, then
+    // the first label that ends with it.
     let find = |label: &str| {
         fields
             .iter()
             .find(|f| f.meta.label == label)
+            .or_else(|| fields.iter().find(|f| f.meta.label.ends_with(label)))
             .map(|f| &f.value)
     };
     let id = |label: &str| find(label).and_then(as_u32);
@@ -91,6 +95,22 @@ mod tests {
         assert_eq!(info.dev_ino, (1, 2));
         assert_eq!(metas.len(), 4);
         assert_eq!(values[3], Value::Number(Num::U(9)));
+    }
+
+    #[test]
+    fn prefixed_system_fields_name_the_writer() {
+        // The original writer with `label_prefix="pre."` prefixes the system fields too.
+        let bytes = mmstats_format::v1::encode(&[
+            ("pre.sys.pid", "I", 4321u32.to_ne_bytes().to_vec()),
+            ("pre.sys.tid", "I", 4322u32.to_ne_bytes().to_vec()),
+            ("pre.sys.uid", "I", 1000u32.to_ne_bytes().to_vec()),
+            ("pre.hits", "Q", 9u64.to_ne_bytes().to_vec()),
+        ]);
+        let (info, _, _) = decode(&bytes, (1, 2)).unwrap();
+        assert_eq!(info.pid, Some(4321));
+        assert_eq!(info.tid, Some(4322));
+        assert_eq!(info.uid, Some(1000));
+        assert_eq!(info.gid, None);
     }
 
     #[test]

@@ -51,6 +51,15 @@ impl StatsDir {
     /// Opens `path`, creating it with mode 0700 if missing, and checks that it is safe: a real
     /// directory (not a symlink), owned by this user, not writable by group or others.
     pub(crate) fn open(path: &Path) -> Result<StatsDir, Error> {
+        // `link/` and `link/.` name the link's target even with O_NOFOLLOW, which applies to
+        // the last component only: drop trailing slashes and `.` so that the link itself is
+        // the last component that is opened and checked.
+        let spelled: PathBuf = path.components().collect();
+        let path = if spelled.as_os_str().is_empty() {
+            path
+        } else {
+            spelled.as_path()
+        };
         if std::fs::symlink_metadata(path).is_err() {
             // Missing (or unreadable, in which case opening fails below with the reason).
             if let Err(e) = std::fs::DirBuilder::new()

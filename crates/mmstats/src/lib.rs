@@ -7,7 +7,8 @@
 //! returns a handle that updates the field's value in place: [`Counter`], [`Gauge`], [`Text`],
 //! [`Timestamp`].
 //! Handles are `Send` but not `Sync`: one thread writes a file's fields, which is why an
-//! increment needs no atomic read-modify-write.
+//! increment needs no atomic read-modify-write. Each handle keeps its file published for as
+//! long as it lives, even after its stats object is gone.
 //!
 //! Measuring kinds record values, and readers derive counts, means, rates and percentiles
 //! from their slots with no extra work by the writer: [`Average`] (count and sum),
@@ -42,7 +43,10 @@
 //! assert_eq!(latency.count(), 1);
 //! assert!(stats.path().exists());
 //! let path = stats.path().to_path_buf();
-//! drop(stats); // marks the file closed and removes it
+//! drop(stats); // the handles keep the file published
+//! ok.incr(1);
+//! assert!(path.exists());
+//! drop((ok, busy, last, latency, sizes)); // the last one marks the file closed and removes it
 //! assert!(!path.exists());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -60,10 +64,39 @@
 //!
 //! # Lifetime
 //!
-//! Dropping a [`Stats`](struct@Stats) (or [`Stats::close`], which reports errors) marks the file `CLOSED`,
-//! removes it unless [`Options::keep`] was set, and releases its lock. After a crash the file
-//! and its last values stay readable; tools treat it as stale once its lock is free and its
-//! process gone.
+//! A file lives as long as its [`Stats`](struct@Stats) object or any of its handles: every
+//! handle holds the file's mapping, so the one-line
+//! `Stats::create(options)?.counter("hits").register()?` keeps publishing after the stats
+//! object is dropped at the end of the statement. When the stats object and its last handle
+//! are gone (or at [`Stats::close`], which reports errors, even while handles live), the file
+//! is folded into the process totals if asked, marked `CLOSED`, removed unless
+//! [`Options::keep`] was set, and its lock released. After a crash the file and its last
+//! values stay readable; tools treat it as stale once its lock is free and its process gone.
+//!
+//! # A library that never hurts its host
+//!
+//! Recording never takes a lock or does I/O. A generated `local()` never fails:
+//! if the thread's file cannot be created (the stats directory is a symlink, not a directory,
+//! writable by others, or cannot be made), its instance records into memory only
+//! ([`Stats::in_memory`]: the same handles at the same cost, over heap memory instead of a
+//! mapping, so there is no branch per update) and the reason goes to the error hook, by
+//! default one line on standard error, once per process; [`set_error_hook`] replaces it.
+//! `try_local()` returns the error instead, for programs that would rather refuse to start.
+//!
+//! ```
+//! #[derive(mmstats::Stats)]
+//! struct Jobs {
+//!     done: mmstats::Counter,
+//! }
+//!
+//! let jobs = Jobs::local(); // publishes, or records into memory if it cannot
+//! jobs.done.incr(1);
+//! assert_eq!(jobs.done.get(), 1);
+//! match Jobs::try_local() {
+//!     Ok(jobs) => assert!(!jobs.stats().is_in_memory()),
+//!     Err(e) => eprintln!("not publishing: {e}"),
+//! }
+//! ```
 //!
 //! # Models and threads
 //!
@@ -84,6 +117,7 @@ pub use decl::{FieldDecl, Handle, Register};
 pub use error::Error;
 pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use histogram::{Histogram, Timer, TimerGuard};
+pub use hook::set_error_hook;
 pub use model::{Instance, Local, StatsModel};
 pub use options::Options;
 pub use stats::Stats;
@@ -97,6 +131,7 @@ mod dir;
 mod error;
 mod handle;
 mod histogram;
+mod hook;
 mod identity;
 mod model;
 mod options;

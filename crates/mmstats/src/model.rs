@@ -30,7 +30,7 @@ pub trait StatsModel: Sized + 'static {
 /// the file (unless kept).
 #[derive(Debug)]
 pub struct Instance<M> {
-    // Declared before `stats` so the handles go first; they would keep working anyway.
+    // Declared before `stats` so the handles go first; the file ends when both are gone.
     pub(crate) model: M,
     stats: Stats,
 }
@@ -44,6 +44,22 @@ impl<M: StatsModel> Instance<M> {
     /// model's fields. An empty options name becomes
     /// `M::NAME`.
     pub fn create(options: Options) -> Result<Instance<M>, Error> {
+        let options = Self::options(options);
+        let stats = Stats::create(options)?;
+        let model = M::register_all(&stats)?;
+        Ok(Instance { model, stats })
+    }
+
+    /// The model in memory only ([`Stats::in_memory`]): the same handles, publishing nothing.
+    /// Fails only if a field is one its handle rejects, which no directory could fix.
+    pub fn in_memory(options: Options) -> Result<Instance<M>, Error> {
+        let stats = Stats::in_memory(Self::options(options))?;
+        let model = M::register_all(&stats)?;
+        Ok(Instance { model, stats })
+    }
+
+    /// `options` with the model's prefix, name and room added.
+    fn options(options: Options) -> Options {
         let mut options = options;
         options.prefix.insert_str(0, M::PREFIX);
         if options.name.is_empty() {
@@ -60,9 +76,7 @@ impl<M: StatsModel> Instance<M> {
             .saturating_add(model.strings)
             .saturating_add(prefixes);
         r.values = r.values.saturating_add(model.values);
-        let stats = Stats::create(options)?;
-        let model = M::register_all(&stats)?;
-        Ok(Instance { model, stats })
+        options
     }
 
     /// The underlying stats object, to add fields at run time.
@@ -136,20 +150,38 @@ impl<M: StatsModel> LocalCell<M> {
     }
 
     /// The thread's instance, created on first use with default options and `M::PREFIX`.
-    /// Panics only if the file cannot be created, with the reason.
+    ///
+    /// If the file cannot be created (the stats directory is unusable, say), the instance
+    /// records into memory only ([`Instance::in_memory`]) for the rest of the thread's life,
+    /// and the reason goes to the error hook ([`crate::set_error_hook`]; by default one line
+    /// on standard error, once per process). Panics only if the model itself is invalid (a
+    /// field its handle rejects), which no directory could fix.
     pub fn get(&self) -> Local<M> {
-        self.try_get().unwrap_or_else(|e| {
-            panic!(
-                "mmstats: cannot create the stats file of model {}: {e}",
-                M::NAME
-            )
+        if let Some(inner) = self.cell.borrow().as_ref() {
+            return Local {
+                inner: Rc::clone(inner),
+            };
+        }
+        self.try_get().unwrap_or_else(|error| {
+            let instance = Instance::<M>::in_memory(Options::new()).unwrap_or_else(|e| {
+                panic!("mmstats: the fields of model {} are invalid: {e}", M::NAME)
+            });
+            crate::hook::report(M::NAME, &error);
+            let inner = Rc::new(instance);
+            *self.cell.borrow_mut() = Some(Rc::clone(&inner));
+            Local { inner }
         })
     }
 
-    /// The thread's instance, created on first use with default options and `M::PREFIX`, or
-    /// why it could not be created (a later call tries again).
+    /// The thread's instance in its file, created on first use with default options and
+    /// `M::PREFIX`, or why the file could not be created (a later call tries again). If an
+    /// earlier [`LocalCell::get`] fell back to memory, this tries to create the file again and
+    /// on success replaces the thread's instance (handles already taken keep recording into
+    /// memory).
     pub fn try_get(&self) -> Result<Local<M>, Error> {
-        if let Some(inner) = self.cell.borrow().as_ref() {
+        if let Some(inner) = self.cell.borrow().as_ref()
+            && !inner.stats.is_in_memory()
+        {
             return Ok(Local {
                 inner: Rc::clone(inner),
             });

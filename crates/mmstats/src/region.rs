@@ -1,42 +1,73 @@
-//! The mapped file, reached only through raw pointers and atomic words. This is the only
-//! module of the writer that uses `unsafe`.
+//! The mapped file (or, for stats kept in memory only, a heap buffer laid out the same way),
+//! reached only through raw pointers and atomic words. This is the only module of the writer
+//! that uses `unsafe`.
 //!
 //! # Invariants
 //!
 //! - The file's size is fixed before it is mapped: every byte was allocated
 //!   (`posix_fallocate`) and written before the mapping is made, the writer never truncates or
 //!   grows it, and only the writer's user can write in the stats directory (FORMAT.md §6). The
-//!   mapping covers exactly `len` bytes of it.
-//! - The mapping is page-aligned, so every offset that is a multiple of 8 is a naturally
-//!   aligned `u64`; every offset is checked against `len` and for alignment with a real `if`
-//!   before any pointer arithmetic.
+//!   mapping covers exactly `len` bytes of it. A heap region is a boxed slice of `len / 8`
+//!   `AtomicU64`s that is never resized.
+//! - The mapping is page-aligned and a heap region is an `AtomicU64` slice, so every offset
+//!   that is a multiple of 8 is a naturally aligned `u64`; every offset is checked against
+//!   `len` and for alignment with a real `if` before any pointer arithmetic.
 //! - Every access to the mapped bytes, by this process or any other, is an 8-byte atomic load
 //!   or store (FORMAT.md §4, §7). No `&[u8]`, `&mut [u8]` or `&T` other than `&AtomicU64` is
 //!   ever formed over the mapping, because another process may change any byte at any time.
 //! - The mapping lives as long as its [`Region`]; every [`Slot`] holds an `Arc` of its region,
 //!   so a slot's pointer never dangles, even after the stats object that made it is gone.
+//!   What the stats object must do once nothing writes into the region any more (fold the
+//!   file into the totals, mark it closed, remove it) runs in the region's `Drop`
+//!   ([`Region::on_last_drop`]), while the memory is still there.
 
 use std::fmt;
 use std::fs::File;
 use std::io;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use memmap2::{MmapOptions, MmapRaw};
 
-/// A read-write shared mapping of a whole stats file.
+/// What runs when a region's last user lets go of it, with the region still readable.
+pub(crate) type LastDrop = Box<dyn FnOnce(&Region) + Send>;
+
+/// A read-write shared mapping of a whole stats file, or a heap buffer in its place.
 pub(crate) struct Region {
-    raw: MmapRaw,
+    memory: Memory,
     len: usize,
+    last_drop: Mutex<Option<LastDrop>>,
+}
+
+/// Where a region's words are.
+enum Memory {
+    /// A shared mapping of the stats file.
+    File(MmapRaw),
+    /// Heap memory that no other process sees (stats kept in memory only).
+    Heap(Box<[AtomicU64]>),
 }
 
 impl fmt::Debug for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Region")
-            .field("base", &self.raw.as_ptr())
+            .field("base", &self.base())
             .field("len", &self.len)
+            .field("in_memory", &matches!(self.memory, Memory::Heap(_)))
             .finish()
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        let last = self
+            .last_drop
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(last) = last {
+            last(self);
+        }
     }
 }
 
@@ -58,7 +89,54 @@ impl Region {
                 "mapping has an unexpected size or alignment",
             ));
         }
-        Ok(Region { raw, len })
+        Ok(Region::new(Memory::File(raw), len))
+    }
+
+    /// A heap region holding a copy of `image` (whose length must be a non-zero multiple of
+    /// 8), for stats that no other process reads.
+    pub(crate) fn heap(image: &[u8]) -> io::Result<Region> {
+        if image.is_empty() || !image.len().is_multiple_of(8) {
+            return Err(io::Error::other(format!(
+                "an image of {} bytes is not a whole number of words",
+                image.len()
+            )));
+        }
+        let words: Box<[AtomicU64]> = image
+            .chunks_exact(8)
+            .map(|w| AtomicU64::new(u64::from_ne_bytes(w.try_into().unwrap_or_default())))
+            .collect();
+        Ok(Region::new(Memory::Heap(words), image.len()))
+    }
+
+    fn new(memory: Memory, len: usize) -> Region {
+        Region {
+            memory,
+            len,
+            last_drop: Mutex::new(None),
+        }
+    }
+
+    /// The first byte of the region.
+    fn base(&self) -> *mut u8 {
+        match &self.memory {
+            Memory::File(raw) => raw.as_mut_ptr(),
+            // Writing through this pointer is allowed: `AtomicU64` is an `UnsafeCell`.
+            Memory::Heap(words) => words.as_ptr().cast_mut().cast::<u8>(),
+        }
+    }
+
+    /// Whether the region is heap memory rather than a mapped file.
+    pub(crate) fn is_heap(&self) -> bool {
+        matches!(self.memory, Memory::Heap(_))
+    }
+
+    /// Runs `f` with the region when the last `Arc` of it (the stats object's or a slot's) is
+    /// dropped, replacing what an earlier call asked for.
+    pub(crate) fn on_last_drop(&self, f: LastDrop) {
+        *self
+            .last_drop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(f);
     }
 
     /// The word at byte offset `off`, or `None` if `off` is misaligned or the word is not
@@ -68,12 +146,13 @@ impl Region {
             return None;
         }
         // SAFETY:
-        // - `off + 8 <= self.len` was checked above and the file never shrinks (invariants), so
-        //   the pointer and the 8 bytes after it lie inside the live mapping;
-        // - `off % 8 == 0` and the mapping is page-aligned, as `from_ptr` requires;
+        // - `off + 8 <= self.len` was checked above and neither the file nor a heap region
+        //   ever shrinks (invariants), so the pointer and the 8 bytes after it lie inside the
+        //   live mapping or buffer;
+        // - `off % 8 == 0` and the memory is page- or word-aligned, as `from_ptr` requires;
         // - every process touches this word only through atomics (FORMAT.md §4, §7);
-        // - the returned reference borrows `self`, so it cannot outlive the mapping.
-        Some(unsafe { AtomicU64::from_ptr(self.raw.as_mut_ptr().add(off).cast::<u64>()) })
+        // - the returned reference borrows `self`, so it cannot outlive the memory.
+        Some(unsafe { AtomicU64::from_ptr(self.base().add(off).cast::<u64>()) })
     }
 
     /// The value slot of `words` words at byte offset `off`, for a handle; `capacity` is the
@@ -85,11 +164,11 @@ impl Region {
             return None;
         }
         // SAFETY:
-        // - `off + 8 * words <= self.len` was checked above, so `off` is inside the mapping and
-        //   `add` stays in the same allocation;
-        // - the base pointer of a mapping is never null, and adding an in-bounds offset keeps
-        //   it non-null.
-        let ptr = unsafe { NonNull::new_unchecked(self.raw.as_mut_ptr().add(off).cast::<u64>()) };
+        // - `off + 8 * words <= self.len` was checked above, so `off` is inside the mapping or
+        //   buffer and `add` stays in the same allocation;
+        // - the base pointer of a mapping or of a non-empty boxed slice is never null, and
+        //   adding an in-bounds offset keeps it non-null.
+        let ptr = unsafe { NonNull::new_unchecked(self.base().add(off).cast::<u64>()) };
         Some(Slot {
             ptr,
             words,
@@ -98,9 +177,12 @@ impl Region {
         })
     }
 
-    /// Writes dirty pages back to the file (`msync`).
+    /// Writes dirty pages back to the file (`msync`); nothing to do for a heap region.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        self.raw.flush()
+        match &self.memory {
+            Memory::File(raw) => raw.flush(),
+            Memory::Heap(_) => Ok(()),
+        }
     }
 }
 
@@ -117,7 +199,7 @@ pub struct Slot {
 }
 
 // SAFETY:
-// - `ptr` points into the mapping owned by `region`, which is `Send + Sync` and kept alive by
+// - `ptr` points into the memory owned by `region`, which is `Send + Sync` and kept alive by
 //   the `Arc` the slot carries, so the pointer stays valid on whichever thread holds the slot;
 // - every access through `ptr` is an atomic word operation, so moving the slot between threads
 //   cannot create a data race. `Slot` stays `!Sync`, so only one thread at a time uses it.
@@ -125,7 +207,7 @@ unsafe impl Send for Slot {}
 
 impl fmt::Debug for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let off = self.ptr.as_ptr() as usize - self.region.raw.as_ptr() as usize;
+        let off = self.ptr.as_ptr() as usize - self.region.base() as usize;
         f.debug_struct("Slot")
             .field("offset", &off)
             .field("words", &self.words)
@@ -141,7 +223,7 @@ impl Slot {
     pub(crate) fn first(&self) -> &AtomicU64 {
         // SAFETY:
         // - a slot has at least one word (checked in `Region::slot`) and `ptr` points at it,
-        //   inside a mapping that `self.region` keeps alive for as long as `&self` lives;
+        //   inside memory that `self.region` keeps alive for as long as `&self` lives;
         // - `ptr` is 8-byte aligned (checked in `Region::slot`);
         // - all access to mapped words is atomic (module invariants).
         unsafe { AtomicU64::from_ptr(self.ptr.as_ptr()) }
@@ -159,7 +241,7 @@ impl Slot {
         }
         // SAFETY:
         // - `i < self.words` was checked above, so `ptr + i` is inside the slot, which lies
-        //   inside the live mapping kept alive by `self.region`;
+        //   inside the live memory kept alive by `self.region`;
         // - `ptr` is 8-byte aligned, and so is `ptr + i`;
         // - all access to mapped words is atomic (module invariants).
         unsafe { AtomicU64::from_ptr(self.ptr.as_ptr().add(i)) }
@@ -220,6 +302,40 @@ mod tests {
         let r = region(4096);
         let s = r.slot(64, 2, 0).unwrap();
         s.word(2);
+    }
+
+    #[test]
+    fn a_heap_region_holds_its_image_and_hands_out_slots() {
+        let mut image = vec![0u8; 64];
+        image[8..16].copy_from_slice(&7u64.to_ne_bytes());
+        let r = Arc::new(Region::heap(&image).unwrap());
+        assert!(r.is_heap());
+        assert_eq!(r.word(8).unwrap().load(Relaxed), 7);
+        assert!(r.word(64).is_none());
+        let s = r.slot(56, 1, 0).unwrap();
+        s.first().store(3, Relaxed);
+        assert_eq!(r.word(56).unwrap().load(Relaxed), 3);
+        assert!(r.slot(56, 2, 0).is_none());
+        assert!(Region::heap(&[0u8; 12]).is_err());
+        assert!(Region::heap(&[]).is_err());
+    }
+
+    #[test]
+    fn the_last_drop_runs_once_when_the_last_slot_goes() {
+        use std::sync::atomic::AtomicUsize;
+        static RAN: AtomicUsize = AtomicUsize::new(0);
+        let r = Arc::new(Region::heap(&[0u8; 64]).unwrap());
+        let s = r.slot(8, 1, 0).unwrap();
+        s.first().store(5, Relaxed);
+        r.on_last_drop(Box::new(|region| {
+            // The memory is still there.
+            assert_eq!(region.word(8).unwrap().load(Relaxed), 5);
+            RAN.fetch_add(1, Relaxed);
+        }));
+        drop(r);
+        assert_eq!(RAN.load(Relaxed), 0, "a slot still holds the region");
+        drop(s);
+        assert_eq!(RAN.load(Relaxed), 1);
     }
 
     #[test]

@@ -35,19 +35,83 @@ use crate::windowed::Windowed;
 /// that updates the field. Registration takes a lock and may be called from any thread; the
 /// handles are the hot path and take none.
 ///
-/// Dropping it marks the file closed and removes it (unless [`Options::keep`] was set), then
-/// releases the file's lock. Handles still alive keep working on the unlinked file.
+/// Dropping it ends the file once its handles are gone too: each handle holds the file's
+/// mapping, so `Stats::create(options)?.counter("hits").register()?` keeps publishing after
+/// the stats object is dropped. When the stats object and the last of its handles are gone,
+/// the file is folded into the process totals (if asked), marked closed, removed (unless
+/// [`Options::keep`] was set) and its lock released. [`Stats::close`] does all that at once,
+/// even while handles live: they keep working, into memory no reader sees any more.
+///
+/// [`Stats::in_memory`] makes one that publishes nothing: same handles, same costs, values
+/// kept in this process's memory only.
 #[derive(Debug)]
 pub struct Stats {
+    /// Where the file is; empty for stats kept in memory only.
     path: PathBuf,
     prefix: String,
     region: Arc<Region>,
     registry: Mutex<Registry>,
-    dir: OwnedFd,
-    name: String,
-    lock: Option<Flock<File>>,
-    keep: bool,
+    /// The file and what closing it takes; `None` in memory only, or once closed.
+    file: Option<OpenFile>,
     fold_into: Option<TotalsKey>,
+}
+
+/// A published file and what closing it takes (FORMAT.md §6.4).
+#[derive(Debug)]
+struct OpenFile {
+    /// Its directory, for removing it by name.
+    dir: OwnedFd,
+    /// Its name in the directory.
+    name: String,
+    /// The file, with the writer's lock held.
+    lock: Flock<File>,
+    /// Left in place when closed.
+    keep: bool,
+}
+
+/// A file to close once nothing writes into it any more: the open file, and what folding it
+/// into the totals reads.
+#[derive(Debug)]
+struct Closing {
+    path: PathBuf,
+    file: OpenFile,
+    fold_into: Option<TotalsKey>,
+    fields: Vec<Published>,
+    capacities: mmstats_format::Reserve,
+}
+
+/// The published fields of a file and the memory they lie in: what a fold reads.
+#[derive(Debug)]
+pub(crate) struct Contents<'a> {
+    region: &'a Region,
+    /// Every published field.
+    pub(crate) fields: Vec<Published>,
+    /// The capacities the file was created with.
+    pub(crate) capacities: mmstats_format::Reserve,
+}
+
+impl Contents<'_> {
+    /// Word `i` of a published field's slot.
+    pub(crate) fn value_word(&self, field: &Published, i: usize) -> &AtomicU64 {
+        slot_word(self.region, field, i)
+    }
+}
+
+/// Word `i` of `field`'s slot in `region`.
+///
+/// # Panics
+///
+/// If `i` is not below the slot's word count.
+fn slot_word<'r>(region: &'r Region, field: &Published, i: usize) -> &'r AtomicU64 {
+    assert!(i < field.words, "word {i} of a {}-word slot", field.words);
+    header_word(region, field.offset + 8 * i)
+}
+
+/// The word at `off` of a region whose layout this module made.
+fn header_word(region: &Region, off: usize) -> &AtomicU64 {
+    region
+        .word(off)
+        .unwrap_or_else(|| panic!("word {off} outside the region"))
 }
 
 /// The layout so far and the fields published, by label.
@@ -138,10 +202,7 @@ impl Stats {
     pub fn create(options: Options) -> Result<Stats, Error> {
         let dir_path = dir::resolve(options.dir.as_deref());
         let dir = StatsDir::open(&dir_path)?;
-        let mut id = identity::current();
-        if options.totals {
-            id.tid = 0;
-        }
+        let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
         if options.totals {
             template = totals::template(&template);
@@ -154,6 +215,73 @@ impl Stats {
             &options.name,
         )?;
 
+        let (registry, image) = Self::layout(&options, id)?;
+        let Created { file, name, path } = create::create(&dir, &name, options.mode, &image)?;
+        let region = match Region::map(&file, image.len()) {
+            Ok(region) => region,
+            Err(e) => {
+                // The file has its name but no writer: remove it rather than leave it behind.
+                let _ = unlinkat(&dir.fd, name.as_str(), UnlinkatFlags::NoRemoveDir);
+                return Err(Error::io(&path, e));
+            }
+        };
+        totals::track(&path, &file, options.keep);
+        let fold_into = options.fold_totals.then(|| TotalsKey::of_stats(&options));
+        Ok(Stats {
+            path,
+            prefix: options.prefix,
+            region: Arc::new(region),
+            registry: Mutex::new(registry),
+            file: Some(OpenFile {
+                dir: dir.fd,
+                name,
+                lock: file,
+                keep: options.keep,
+            }),
+            fold_into,
+        })
+    }
+
+    /// Stats that publish nothing: laid out as [`Stats::create`] would lay out the file, with
+    /// the same handles at the same cost, but in this process's memory, so no reader sees them
+    /// and nothing on disk is touched. The options' directory, file template, mode, `keep` and
+    /// `fold_totals` do not apply; [`Stats::path`] is empty. What a generated `local()` falls
+    /// back to when the stats directory is unusable.
+    ///
+    /// Fails only if the options' reserve cannot be laid out.
+    pub fn in_memory(options: Options) -> Result<Stats, Error> {
+        let (registry, image) = Self::layout(&options, Self::identity(&options))?;
+        let region = Region::heap(&image).map_err(|e| Error::io(PathBuf::new(), e))?;
+        Ok(Stats {
+            path: PathBuf::new(),
+            prefix: options.prefix,
+            region: Arc::new(region),
+            registry: Mutex::new(registry),
+            file: None,
+            fold_into: None,
+        })
+    }
+
+    /// Whether these stats are kept in memory only ([`Stats::in_memory`]) instead of
+    /// published in a file.
+    pub fn is_in_memory(&self) -> bool {
+        self.region.is_heap()
+    }
+
+    /// The identity the file's header records.
+    fn identity(options: &Options) -> mmstats_format::Identity {
+        let mut id = identity::current();
+        if options.totals {
+            id.tid = 0;
+        }
+        id
+    }
+
+    /// The registry and the first image of a file with the `sys.*` fields (FORMAT.md §9).
+    fn layout(
+        options: &Options,
+        id: mmstats_format::Identity,
+    ) -> Result<(Registry, Vec<u8>), Error> {
         let system = system_fields(&id);
         let metas: Vec<FieldMeta> = system.iter().map(|(m, _)| m.clone()).collect();
         let mut plan = Plan::new(&metas, options.reserve)?;
@@ -171,32 +299,10 @@ impl Stats {
         }
         let header = header.encode();
         image[..header.len()].copy_from_slice(&header);
-
-        let Created { file, name, path } = create::create(&dir, &name, options.mode, &image)?;
-        let region = match Region::map(&file, image.len()) {
-            Ok(region) => region,
-            Err(e) => {
-                // The file has its name but no writer: remove it rather than leave it behind.
-                let _ = unlinkat(&dir.fd, name.as_str(), UnlinkatFlags::NoRemoveDir);
-                return Err(Error::io(&path, e));
-            }
-        };
-        totals::track(&path, &file, options.keep);
-        let fold_into = options.fold_totals.then(|| TotalsKey::of_stats(&options));
-        Ok(Stats {
-            path,
-            prefix: options.prefix,
-            region: Arc::new(region),
-            registry: Mutex::new(Registry { plan, fields }),
-            dir: dir.fd,
-            name,
-            lock: Some(file),
-            keep: options.keep,
-            fold_into,
-        })
+        Ok((Registry { plan, fields }, image))
     }
 
-    /// Where the file is.
+    /// Where the file is (empty for stats kept in memory only).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -302,9 +408,14 @@ impl Stats {
         self.region.flush().map_err(|e| Error::io(&self.path, e))
     }
 
-    /// Marks the file closed and removes it (unless kept), reporting errors that drop hides.
+    /// Folds the file into the totals (if asked), marks it closed and removes it (unless
+    /// kept) now, reporting errors that drop hides. Handles still alive keep working, into
+    /// memory that no reader sees any more and no fold counts.
     pub fn close(mut self) -> Result<(), Error> {
-        self.shutdown()
+        match self.closing() {
+            Some(closing) => closing.run(&self.region),
+            None => Ok(()),
+        }
     }
 
     fn declare<H: Handle>(&self, label: &str) -> Register<'_, H> {
@@ -317,9 +428,7 @@ impl Stats {
 
     /// The header's live word at `off`.
     fn live_word(&self, off: usize) -> &AtomicU64 {
-        self.region
-            .word(off)
-            .unwrap_or_else(|| panic!("header word {off} outside the mapping"))
+        header_word(&self.region, off)
     }
 
     /// Appends one field (FORMAT.md §7) and returns its slot.
@@ -376,8 +485,25 @@ impl Stats {
         self.fold_into = Some(key);
     }
 
+    /// Starts a fold into this process file: `fold_seq` becomes odd, so that readers retry
+    /// instead of counting a thread's values twice (FORMAT.md §6.4 step 1).
+    pub(crate) fn begin_fold(&self) {
+        let seq = self.live_word(h::FOLD_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Relaxed);
+        fence(Release);
+    }
+
+    /// Ends a fold of `thread` into this process file: marks the thread's file `FOLDED`, then
+    /// makes `fold_seq` even again (FORMAT.md §6.4 steps 3 and 4).
+    pub(crate) fn end_fold(&self, thread: &Contents<'_>) {
+        let st = header_word(thread.region, h::STATE);
+        st.store(st.load(Relaxed) | state::FOLDED, Release);
+        let seq = self.live_word(h::FOLD_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+    }
+
     /// Every published field.
-    pub(crate) fn published(&self) -> Vec<Published> {
+    fn published(&self) -> Vec<Published> {
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         reg.fields.values().cloned().collect()
     }
@@ -405,13 +531,12 @@ impl Stats {
     ///
     /// If `i` is not below the slot's word count.
     pub(crate) fn value_word(&self, field: &Published, i: usize) -> &AtomicU64 {
-        assert!(i < field.words, "word {i} of a {}-word slot", field.words);
-        self.live_word(field.offset + 8 * i)
+        slot_word(&self.region, field, i)
     }
 
     /// The capacities this file was created with, as a reserve for a file that must hold
     /// every field this one can.
-    pub(crate) fn capacities(&self) -> mmstats_format::Reserve {
+    fn capacities(&self) -> mmstats_format::Reserve {
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         let g = reg.plan.geometry();
         mmstats_format::Reserve {
@@ -421,35 +546,71 @@ impl Stats {
         }
     }
 
-    /// Sets `CLOSED`, removes the file unless kept, releases the lock (FORMAT.md §6.4). Runs
-    /// once; later calls do nothing.
-    fn shutdown(&mut self) -> Result<(), Error> {
-        let Some(lock) = self.lock.take() else {
-            return Ok(());
-        };
-        if let Some(key) = self.fold_into.take() {
-            // Before the file goes away, so that totals never go backwards.
-            crate::totals::fold(&key, self);
+    /// The published fields and the memory they lie in, to fold them.
+    #[cfg(test)]
+    pub(crate) fn contents(&self) -> Contents<'_> {
+        Contents {
+            region: &self.region,
+            fields: self.published(),
+            capacities: self.capacities(),
         }
-        totals::untrack(&self.path);
-        let st = self.live_word(h::STATE);
+    }
+
+    /// What closing the file takes, taken out of the stats object so that it runs once;
+    /// `None` in memory only or once closed.
+    fn closing(&mut self) -> Option<Closing> {
+        let file = self.file.take()?;
+        Some(Closing {
+            path: self.path.clone(),
+            file,
+            fold_into: self.fold_into.take(),
+            fields: self.published(),
+            capacities: self.capacities(),
+        })
+    }
+}
+
+impl Closing {
+    /// Folds the file into the totals (if asked), sets `CLOSED`, removes the file unless kept,
+    /// releases the lock (FORMAT.md §6.4).
+    fn run(self, region: &Region) -> Result<(), Error> {
+        let Closing {
+            path,
+            file,
+            fold_into,
+            fields,
+            capacities,
+        } = self;
+        if let Some(key) = fold_into {
+            // Before the file goes away, so that totals never go backwards.
+            let contents = Contents {
+                region,
+                fields,
+                capacities,
+            };
+            crate::totals::fold(&key, &contents);
+        }
+        totals::untrack(&path);
+        let st = header_word(region, h::STATE);
         st.store(st.load(Relaxed) | state::CLOSED, Release);
         let mut result = Ok(());
-        if self.keep {
-            result = self.flush();
-        } else if let Err(e) = self.unlink_if_ours(&lock) {
+        if file.keep {
+            result = region.flush().map_err(|e| Error::io(&path, e));
+        } else if let Err(e) = file.unlink_if_ours(&path) {
             result = Err(e);
         }
-        if let Err((_, e)) = lock.unlock() {
-            result = result.and(Err(Error::io(&self.path, e)));
+        if let Err((_, e)) = file.lock.unlock() {
+            result = result.and(Err(Error::io(&path, e)));
         }
         result
     }
+}
 
+impl OpenFile {
     /// Unlinks the file's name if it still refers to this file (same device and inode), so a
     /// file that replaced it is never removed.
-    fn unlink_if_ours(&self, file: &File) -> Result<(), Error> {
-        let ours = file.metadata().map_err(|e| Error::io(&self.path, e))?;
+    fn unlink_if_ours(&self, path: &Path) -> Result<(), Error> {
+        let ours = self.lock.metadata().map_err(|e| Error::io(path, e))?;
         match nix::sys::stat::fstatat(
             self.dir.as_fd(),
             self.name.as_str(),
@@ -457,17 +618,22 @@ impl Stats {
         ) {
             Ok(st) if st.st_dev == ours.dev() && st.st_ino == ours.ino() => {
                 unlinkat(&self.dir, self.name.as_str(), UnlinkatFlags::NoRemoveDir)
-                    .map_err(|e| Error::io(&self.path, e))
+                    .map_err(|e| Error::io(path, e))
             }
             Ok(_) | Err(nix::errno::Errno::ENOENT) => Ok(()),
-            Err(e) => Err(Error::io(&self.path, e)),
+            Err(e) => Err(Error::io(path, e)),
         }
     }
 }
 
 impl Drop for Stats {
     fn drop(&mut self) {
-        let _ = self.shutdown();
+        // The file ends when the last handle does: until then they keep publishing into it.
+        if let Some(closing) = self.closing() {
+            self.region.on_last_drop(Box::new(move |region| {
+                let _ = closing.run(region);
+            }));
+        }
     }
 }
 

@@ -15,8 +15,9 @@
 //! (count, sum and buckets added, min and max combined, last replaced; a timer's moving window
 //! is not carried over), windowed fields (count and sum added, and each slot added to the slot
 //! of the same period, or taking its place if newer). Gauges, texts, constants, timestamps and
-//! moving averages describe the thread that ended and are not folded. Values a handle writes
-//! after its stats object is gone are not folded.
+//! moving averages describe the thread that ended and are not folded. A file is folded when it
+//! ends: when its stats object and the last of its handles are gone, or at [`Stats::close`]
+//! (values a handle writes after that are not folded).
 //!
 //! Removal: when the process exits normally (after the exiting thread's own instances have been
 //! dropped and folded), and when [`remove_all`] is called, the totals files and the files of the
@@ -35,7 +36,7 @@ use mmstats_format::{Kind, ValueType};
 
 use crate::options::Options;
 use crate::seqlock::WriteGuard;
-use crate::stats::{Published, Stats};
+use crate::stats::{Contents, Published, Stats};
 
 /// Which totals file a thread's file folds into: one per model type (or per name, directory
 /// and template for plain stats objects).
@@ -180,16 +181,16 @@ extern "C" fn remove_at_exit() {
     }
 }
 
-/// Adds the foldable fields of `stats` into the totals file of `key`, creating it if needed.
-/// Failures (no room, a file name taken) leave the totals as they were: they cannot be
+/// Adds the foldable fields of a file (`stats`) into the totals file of `key`, creating it if
+/// needed. Failures (no room, a file name taken) leave the totals as they were: they cannot be
 /// reported from a thread's exit.
-pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
+pub(crate) fn fold(key: &TotalsKey, stats: &Contents<'_>) {
     let mut all = lock(&TOTALS);
     let pid = std::process::id();
     let index = match all.iter().position(|t| t.key == *key && t.pid == pid) {
         Some(i) => i,
         None => {
-            let mut options = Options::new().name(&key.name).reserve(stats.capacities());
+            let mut options = Options::new().name(&key.name).reserve(stats.capacities);
             options.dir.clone_from(&key.dir);
             options.file_template.clone_from(&key.template);
             options.totals = true;
@@ -205,7 +206,8 @@ pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
         }
     };
     let totals = &all[index].stats;
-    for field in stats.published() {
+    totals.begin_fold();
+    for field in &stats.fields {
         if !matches!(
             field.meta.kind,
             Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer | Kind::Windowed
@@ -213,13 +215,14 @@ pub(crate) fn fold(key: &TotalsKey, stats: &Stats) {
             continue;
         }
         if let Some(dst) = totals.find_or_publish(&field.meta) {
-            add(stats, &field, totals, &dst);
+            add(stats, field, totals, &dst);
         }
     }
+    totals.end_fold(stats);
 }
 
 /// Adds one field's values into the same field of the totals file.
-fn add(src_stats: &Stats, src: &Published, dst_stats: &Stats, dst: &Published) {
+fn add(src_stats: &Contents<'_>, src: &Published, dst_stats: &Stats, dst: &Published) {
     let vt = src.meta.value_type;
     let s = |i: usize| src_stats.value_word(src, i).load(Relaxed);
     let d = |i: usize| dst_stats.value_word(dst, i);
@@ -380,7 +383,7 @@ mod tests {
         assert!(!one_path.exists());
         let totals = tmp.path().join("t-totals.mmstats");
         let two = thread_file(tmp.path(), "two", 4, &[5], &[1]);
-        fold(&key, &two);
+        fold(&key, &two.contents());
 
         let (h, v) = values(&totals);
         assert_eq!(h.identity.tid, 0);

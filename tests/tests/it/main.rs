@@ -2,6 +2,9 @@
 //! the test.
 
 mod example;
+mod intervals;
+mod jvm;
 mod live_writer;
+mod shrinking;
 mod tools;
 mod tui;

@@ -111,3 +111,103 @@ fn cleanstats_keeps_live_files_and_removes_dead_ones() {
     );
     assert!(live.path().exists());
 }
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn missing_empty_and_unmatched_are_told_apart_and_fail() {
+    let dir = StatsDir::new();
+    let missing = dir.path().join("missing");
+    let out = Command::new(workspace_bin("slurpstats"))
+        .env("MMSTATS_PATH", &missing)
+        .env_remove("MMSTATS_GLOB")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("no such directory"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let out = run("slurpstats", &[], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("directory has no stats files"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let _child = WriterChild::start(CHILD, dir.path(), 10);
+    let glob = format!("{}/nothing-*.mmstats", dir.path().display());
+    let out = run("slurpstats", &[&glob], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("no files match"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let nofile = format!("{}/nofile.mmstats", dir.path().display());
+    for tool in ["slurpstats", "cleanstats"] {
+        let out = run(tool, &[&nofile], &dir);
+        assert_eq!(out.status.code(), Some(1), "{tool}");
+        assert!(
+            stderr_of(&out).contains("nofile.mmstats: not found"),
+            "{tool}: {}",
+            stderr_of(&out)
+        );
+    }
+    // A directory argument means its stats files, in every tool.
+    let d = dir.path().display().to_string();
+    let out = run("slurpstats", &[&d], &dir);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ticks"));
+    let out = run("cleanstats", &["--dry-run", &d], &dir);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 alive"));
+    let out = run("pollstats", &["-c", "1", "-d", "0.1", "ticks", &d], &dir);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_squatted_stats_directory_is_refused_unless_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    // Another user created the directory first, open to everyone (mode 1777), and planted a
+    // file: the readers must not read it.
+    let dir = StatsDir::new();
+    let child = WriterChild::start(CHILD, dir.path(), 10);
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    for (tool, args) in [
+        ("slurpstats", vec![]),
+        ("cleanstats", vec!["--dry-run"]),
+        ("pollstats", vec!["-c", "1", "ticks"]),
+    ] {
+        let out = run(tool, &args, &dir);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{tool}: {err}");
+        assert!(
+            err.contains("refusing to read this stats directory")
+                && err.contains("writable by every user")
+                && err.contains("--trust-dir"),
+            "{tool}: {err}"
+        );
+    }
+    let out = run("slurpstats", &["--trust-dir"], &dir);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&child.path().display().to_string()));
+    let d = dir.path().display().to_string();
+    let out = Command::new(workspace_bin("mmash"))
+        .args(["--listen", "127.0.0.1:0", "--path", &d])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("--trust-dir"),
+        "{}",
+        stderr_of(&out)
+    );
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+}

@@ -198,3 +198,65 @@ fn line_mode_reprints_its_header_when_the_terminal_resizes() {
     );
     tmux.wait_for("the header again after the resize", |s| headers(s) == 2);
 }
+
+#[test]
+fn full_screen_mode_shows_a_jvms_counters_with_jvm() {
+    use mmstats_format::ByteOrder;
+    use mmstats_format::hsperf::{Builder, Units, Variability};
+    let dir = StatsDir::new();
+    let jvms = dir.path().join("hsperfdata_someone");
+    std::fs::create_dir(&jvms).unwrap();
+    let mut b = Builder::new(ByteOrder::NATIVE);
+    b.long(
+        "sun.os.hrt.frequency",
+        Units::Hertz,
+        Variability::Constant,
+        1000,
+    )
+    .long(
+        "sun.gc.collector.0.invocations",
+        Units::Events,
+        Variability::Monotonic,
+        41,
+    )
+    .long(
+        "sun.gc.collector.0.time",
+        Units::Ticks,
+        Variability::Monotonic,
+        1500,
+    )
+    .string(
+        "sun.rt.javaCommand",
+        Variability::Constant,
+        "org.example.Main",
+        32,
+    );
+    std::fs::write(jvms.join(std::process::id().to_string()), b.finish(4096)).unwrap();
+    let command = format!(
+        "MMSTATS_PATH='{d}' TMPDIR='{d}' TERM=xterm-256color '{}' --tui --jvm; echo \"EXITED $?\"; sleep 30",
+        workspace_bin("pollstats").display(),
+        d = dir.path().display(),
+    );
+    let tmux = Tmux::start("mmstats-tui-jvm", &command, 120, 30);
+    let screen = tmux.wait_for("the JVM's counters", |s| {
+        s.contains("sun.gc.collector.0.invocations") && s.contains("sun.rt.javaCommand")
+    });
+    let row = |label: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no {label} row:\n{screen}"))
+            .to_string()
+    };
+    assert!(
+        row("sun.gc.collector.0.invocations ").contains("41"),
+        "{screen}"
+    );
+    assert!(row("sun.gc.collector.0.time").contains("1.50s"), "{screen}");
+    assert!(
+        row("sun.rt.javaCommand").contains("org.example"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("pollstats to exit", |s| s.contains("EXITED 0"));
+}

@@ -5,7 +5,8 @@ use clap::Parser;
 const AFTER_HELP: &str = "\
 A file is removed only when nothing holds its lock and the process it names (pid, start time,
 boot) is gone. Symlinks, directories and files that are not mmstats files are left alone.
-Files of the original (version 1) format are judged by their sys.pid field.
+Files of the original (version 1) format are judged by their sys.pid field. HotSpot JVMs'
+performance data files (hsperfdata) are never removed, even when named: the JVM removes its own.
 
 Examples:
   cleanstats                         clean the default stats directory
@@ -36,6 +37,10 @@ pub struct Cli {
     /// Print nothing unless something goes wrong.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
 }
 
 #[cfg(test)]

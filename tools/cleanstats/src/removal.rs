@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use mmstats_reader::{ErrorKind, Liveness, ReadError, StatsFile, liveness};
+use mmstats_reader::{ErrorKind, FormatVersion, Liveness, ReadError, StatsFile, liveness};
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,9 +24,12 @@ pub enum Outcome {
 /// An error that means "this is not ours to remove" rather than "could not examine".
 pub fn skip_reason(e: &ReadError) -> Option<String> {
     match &e.kind {
+        ErrorKind::Format(mmstats_reader::FormatError::Hsperf(f)) => Some(format!(
+            "a JVM's performance data file, never removed here ({f})"
+        )),
         ErrorKind::Format(f) => Some(format!("not a valid mmstats file: {f}")),
         ErrorKind::NotRegular => Some("not a regular file".into()),
-        ErrorKind::Vanished => Some("vanished".into()),
+        ErrorKind::Vanished | ErrorKind::NotFound => Some("vanished".into()),
         ErrorKind::Io(io) if io.kind() == io::ErrorKind::NotFound => Some("vanished".into()),
         ErrorKind::Io(io) if io.raw_os_error() == Some(libc::ELOOP) => {
             Some("symlink, not followed".into())
@@ -73,6 +76,9 @@ pub fn examine(path: &Path, dry_run: bool) -> Result<Outcome, io::Error> {
             };
         }
     };
+    if stats.info().version == FormatVersion::Hsperf {
+        return skip("a JVM's performance data file: the JVM removes its own");
+    }
     let reason = match liveness(&stats) {
         Liveness::Alive => return Ok(Outcome::Alive),
         Liveness::Dead(reason) => reason,
@@ -102,19 +108,63 @@ pub fn examine(path: &Path, dry_run: bool) -> Result<Outcome, io::Error> {
     if (locked.dev(), locked.ino()) != judged {
         return skip("replaced while being examined");
     }
-    match std::fs::symlink_metadata(path) {
-        Ok(now) if (now.dev(), now.ino()) == judged => {}
-        Ok(_) => return skip("replaced while being examined"),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return skip("vanished"),
-        Err(e) => return Err(e),
-    }
-    match std::fs::remove_file(path) {
+    // Checking the name and then unlinking it would leave a gap in which the name can come to
+    // mean another file. Instead, move whatever the name means now to a private name in the
+    // same directory (atomically), check that it is the file we judged and locked, and only
+    // then unlink the private name; any other file goes back where it was.
+    let private = private_name(path);
+    match rename_noreplace(path, &private) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return skip("vanished"),
         Err(e) => return Err(e),
     }
+    let moved = std::fs::symlink_metadata(&private)?;
+    if (moved.dev(), moved.ino()) != judged {
+        return match rename_noreplace(&private, path) {
+            Ok(()) => skip("replaced while being examined"),
+            Err(e) => Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "replaced while being examined, and the new file could not be moved back \
+                     from {}: {e}",
+                    private.display()
+                ),
+            )),
+        };
+    }
+    std::fs::remove_file(&private)?;
     drop(file); // releases the lock, after the name is gone
     Ok(Outcome::Removed)
+}
+
+/// A name in `path`'s directory that no writer or reader uses: hidden (readers skip names
+/// starting with `.`, FORMAT.md §6.2) and unique to this process and moment.
+fn private_name(path: &Path) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(format!(
+        ".{}-{nanos:x}-{}.clean",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    path.with_file_name(name)
+}
+
+/// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`).
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    nix::fcntl::renameat2(
+        nix::fcntl::AT_FDCWD,
+        from,
+        nix::fcntl::AT_FDCWD,
+        to,
+        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+    )
+    .map_err(io::Error::from)
 }
 
 #[cfg(test)]

@@ -5,10 +5,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mmstats_reader::discover;
+use mmstats_reader::render::text::escape;
+use mmstats_reader::{ErrorKind, discover};
 
 use crate::cli::Cli;
 use crate::removal::{Outcome, examine, skip_reason};
+
+/// A path as shown on a terminal (control characters escaped).
+fn shown(path: &std::path::Path) -> String {
+    escape(&path.to_string_lossy()).into_owned()
+}
 
 /// Counts for the summary line.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -38,13 +44,13 @@ impl Tally {
     }
 }
 
-/// The files to examine: existing paths as they are (never followed), the rest expanded as
-/// globs; no arguments means the default glob.
+/// The files to examine: existing files as they are (never followed), directories as their
+/// `*.mmstats` files, the rest expanded as globs; no arguments means the default glob.
 fn targets(cli: &Cli) -> (Vec<PathBuf>, Vec<mmstats_reader::ReadError>) {
     let (existing, patterns): (Vec<&String>, Vec<&String>) = cli
         .paths
         .iter()
-        .partition(|p| std::fs::symlink_metadata(p).is_ok());
+        .partition(|p| std::fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()));
     let mut paths: Vec<PathBuf> = existing.into_iter().map(PathBuf::from).collect();
     let mut errors = Vec::new();
     if cli.paths.is_empty() || !patterns.is_empty() {
@@ -59,16 +65,34 @@ fn targets(cli: &Cli) -> (Vec<PathBuf>, Vec<mmstats_reader::ReadError>) {
 
 /// Runs cleanstats: 0 if every file was examined, 1 if some could not be.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    mmstats_reader::trust_dirs(cli.trust_dir);
     let (paths, errors) = targets(cli);
     let mut tally = Tally::default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let note_skip = |path: &std::path::Path, why: &str| {
         if !cli.quiet {
-            eprintln!("cleanstats: skipped {}: {why}", path.display());
+            eprintln!("cleanstats: skipped {}: {why}", shown(path));
         }
     };
     for e in &errors {
+        if matches!(
+            e.kind,
+            ErrorKind::EmptyDir | ErrorKind::NoMatch | ErrorKind::NoDir
+        ) {
+            // Nothing to clean there: say so, but it is not a failure (cron runs us on
+            // directories that are often empty).
+            if !cli.quiet {
+                eprintln!("cleanstats: {}", escape(&e.to_string()));
+            }
+            continue;
+        }
+        if matches!(e.kind, ErrorKind::NotFound) {
+            // A path the user named that does not exist.
+            tally.failed += 1;
+            eprintln!("cleanstats: {}", escape(&e.to_string()));
+            continue;
+        }
         match skip_reason(e) {
             Some(why) => {
                 tally.skipped += 1;
@@ -76,7 +100,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             None => {
                 tally.failed += 1;
-                eprintln!("cleanstats: {e}");
+                eprintln!("cleanstats: {}", escape(&e.to_string()));
             }
         }
     }
@@ -85,13 +109,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(Outcome::Removed) => {
                 tally.removed += 1;
                 if !cli.quiet {
-                    writeln!(out, "removed {}", path.display()).context("writing output")?;
+                    writeln!(out, "removed {}", shown(path)).context("writing output")?;
                 }
             }
             Ok(Outcome::WouldRemove(why)) => {
                 tally.removed += 1;
                 if !cli.quiet {
-                    writeln!(out, "would remove {} ({why})", path.display())
+                    writeln!(out, "would remove {} ({why})", shown(path))
                         .context("writing output")?;
                 }
             }
@@ -104,7 +128,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Err(e) => {
                 tally.failed += 1;
                 out.flush().context("writing output")?;
-                eprintln!("cleanstats: {}: {e}", path.display());
+                eprintln!("cleanstats: {}: {e}", shown(path));
             }
         }
     }

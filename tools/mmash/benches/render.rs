@@ -112,11 +112,17 @@ fn bench(c: &mut Criterion) {
             out.len()
         })
     });
+    let mut engine = mmstats_reader::Intervals::new();
+    engine.update(&snaps);
+    let sample = engine.update(&snaps);
+    g.bench_function("interval engine: Intervals::update", |b| {
+        b.iter(|| engine.update(&snaps).processes.len())
+    });
     g.bench_function("/api/stats JSON", |b| {
         b.iter(|| {
             serde_json::to_vec(&mmash::api::api_stats(
                 &snaps.iter().collect::<Vec<_>>(),
-                &snaps,
+                &sample,
             ))
             .unwrap()
             .len()
@@ -131,13 +137,13 @@ fn bench(c: &mut Criterion) {
         let mut t = 1_000_000.0;
         b.iter(|| {
             t += 1.0;
-            h.record(t, &snaps);
+            h.record(t, &sample);
         })
     });
     let state = State::new(roots.clone(), None, false, false);
     let mut scanner = Scanner::new(roots.patterns());
     state.sample_once(&mut scanner);
-    g.bench_function("sampler tick (scan + history)", |b| {
+    g.bench_function("sampler tick (scan + intervals + history)", |b| {
         b.iter(|| state.sample_once(&mut scanner))
     });
     g.finish();
@@ -146,7 +152,7 @@ fn bench(c: &mut Criterion) {
     render(&snaps, &PromOptions::default(), &mut out);
     let stats = serde_json::to_vec(&mmash::api::api_stats(
         &snaps.iter().collect::<Vec<_>>(),
-        &snaps,
+        &sample,
     ))
     .unwrap();
     eprintln!(

@@ -4,12 +4,15 @@
 //!   to scalars: a number, bool or text under its label, and the derived values of richer kinds
 //!   under `label.suffix` (`latency.p99`, `size.mean`, ...), with the main value (a mean) under
 //!   the label itself.
-//! - `/api/stats`: every field's metadata, value, derived values and, for counters, its rate.
+//! - `/api/stats`: every process's series (rates, interval values: FORMAT.md §12) and every
+//!   file's fields with metadata, value, derived values and, for counters, their rate.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mmstats_reader::{FieldValue, Kind, Num, Snapshot, Value};
+use mmstats_reader::{
+    FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
+};
 use serde_json::{Map, Value as Json, json};
 
 /// Seconds since the Unix epoch.
@@ -101,6 +104,38 @@ impl Aggr {
         })
     }
 
+    /// `max`, `min` and `sum` of whole numbers, exactly (64-bit counters lose their low digits
+    /// through `f64`); `None` for other reductions, other values, or a sum that fits neither
+    /// `u64` nor `i64`.
+    fn reduce_integers(self, values: &[Json]) -> Option<Json> {
+        let ints: Vec<i128> = values
+            .iter()
+            .map(|v| {
+                v.as_u64()
+                    .map(i128::from)
+                    .or_else(|| v.as_i64().map(i128::from))
+            })
+            .collect::<Option<_>>()?;
+        let mut ints = ints;
+        if self == Aggr::NonzeroMin {
+            ints.retain(|v| *v != 0);
+            if ints.is_empty() {
+                return Some(json!(0));
+            }
+        }
+        let r = match self {
+            Aggr::Max => ints.iter().copied().max()?,
+            Aggr::Min | Aggr::NonzeroMin => ints.iter().copied().min()?,
+            Aggr::Sum => ints.iter().sum(),
+            _ => return None,
+        };
+        if let Ok(u) = u64::try_from(r) {
+            Some(json!(u))
+        } else {
+            i64::try_from(r).ok().map(|i| json!(i))
+        }
+    }
+
     /// Reduces values; texts and bools reduce to the first value, empty input to `null`.
     pub fn reduce(self, values: &[Json]) -> Json {
         let Some(first) = values.first() else {
@@ -108,6 +143,9 @@ impl Aggr {
         };
         if self == Aggr::One {
             return first.clone();
+        }
+        if let Some(exact) = self.reduce_integers(values) {
+            return exact;
         }
         let nums: Option<Vec<f64>> = values.iter().map(Json::as_f64).collect();
         let Some(mut nums) = nums else {
@@ -298,49 +336,134 @@ pub struct FileOut<'a> {
     tid: Option<u32>,
     cmd: String,
     taken: f64,
+    /// Its values were folded into its process file: they are counted there.
+    folded: bool,
+    /// It is a process file (the totals of threads that ended).
+    process_totals: bool,
     fields: Vec<FieldOut<'a>>,
 }
 
 /// The `/api/stats` document.
 #[derive(Debug, serde::Serialize)]
 pub struct StatsOut<'a> {
+    processes: Vec<ProcessOut<'a>>,
     files: Vec<FileOut<'a>>,
 }
 
-/// Rate per second of a counter between two snapshots of the same file.
-pub fn rate(cur: &Snapshot, prev: Option<&Snapshot>, i: usize) -> Option<f64> {
-    let f = &cur.fields[i];
-    if f.meta.kind != Kind::Counter {
-        return None;
-    }
-    let prev = prev?;
-    let pf = prev.fields.get(i)?;
-    if pf.meta.label != f.meta.label {
-        return None;
-    }
-    let (Ok(a), Ok(b)) = (&pf.value, &f.value) else {
-        return None;
-    };
-    let dt = cur.taken.duration_since(prev.taken).ok()?.as_secs_f64();
-    let d = b.primary()? - a.primary()?;
-    (dt > 0.0 && d >= 0.0).then(|| d / dt)
+/// One process in `/api/stats`: its series summed over its files (FORMAT.md §12).
+#[derive(Debug, serde::Serialize)]
+pub struct ProcessOut<'a> {
+    pid: Option<u32>,
+    start_time: Option<u64>,
+    cmd: &'a str,
+    alive: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'a str>,
+    /// When its files were read (Unix seconds).
+    taken: f64,
+    /// The length of the interval its rates cover, in seconds (absent on its first sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+    /// Thread files now (not counting its process file).
+    threads: usize,
+    files: Vec<&'a std::path::Path>,
+    fields: Vec<SeriesOut<'a>>,
 }
 
-/// `/api/stats`: each file with every field's metadata, value, derived values and rate.
-/// `previous` is the sample before (sorted by path) for rates.
-pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<'a> {
+/// One series of a process in `/api/stats`.
+#[derive(Debug, serde::Serialize)]
+pub struct SeriesOut<'a> {
+    label: &'a str,
+    kind: &'static str,
+    unit: &'a str,
+    /// The value now: a counter's continuous total, a histogram's merged totals, a gauge
+    /// combined over the process's live files, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<ValueOut<'a>>,
+    /// Counters and windowed fields: per second over the last interval (window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<f64>,
+    /// What the last interval recorded: `count`, `mean`, `min`, `max`, `p50` ... for
+    /// histograms and timers, `count` and `mean` for averages, `count` and `mean` for windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interval: Option<Derived>,
+    /// Constants and texts that differ between the process's files.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    distinct: Vec<ValueOut<'a>>,
+}
+
+/// The names of interval values listed for a series of this kind.
+fn interval_names(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Histogram | Kind::Timer => &[
+            "count", "sum", "mean", "min", "max", "p50", "p90", "p99", "p999",
+        ],
+        Kind::Average | Kind::Windowed => &["count", "mean"],
+        _ => &[],
+    }
+}
+
+/// One series for the API.
+pub fn series_out(s: &Series) -> SeriesOut<'_> {
+    let names = interval_names(s.meta.kind);
+    let interval: Vec<(&'static str, f64)> = names
+        .iter()
+        .filter_map(|n| Some((*n, s.number(Some(n))?)))
+        .collect();
+    SeriesOut {
+        label: &s.meta.label,
+        kind: s.meta.kind.as_str(),
+        unit: &s.meta.unit,
+        value: s.value.as_ref().map(ValueOut::of),
+        rate: if s.is_rate() { s.number(None) } else { None },
+        interval: (!interval.is_empty()).then_some(Derived(interval)),
+        distinct: s.distinct.iter().map(ValueOut::of).collect(),
+    }
+}
+
+/// `/api/stats`: each process with its series, and each file with every field's metadata,
+/// value, derived values and, for counters, what it added per second to its process over the
+/// last interval. Only the processes and files among `snaps` are listed.
+pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<'a> {
+    let wanted: std::collections::HashSet<&std::path::Path> =
+        snaps.iter().map(|s| s.path.as_path()).collect();
+    let shares: std::collections::HashMap<&std::path::Path, &FileSample> = intervals
+        .processes
+        .iter()
+        .flat_map(|p| &p.files)
+        .map(|f| (f.path.as_path(), f))
+        .collect();
+    let processes = intervals
+        .processes
+        .iter()
+        .filter(|p| p.files.iter().any(|f| wanted.contains(f.path.as_path())))
+        .map(|p| ProcessOut {
+            pid: p.pid(),
+            start_time: match &p.id {
+                ProcessId::Process { start_time, .. } => Some(*start_time),
+                ProcessId::File(_) => None,
+            },
+            cmd: &p.cmd,
+            alive: p.liveness == Liveness::Alive,
+            why: match &p.liveness {
+                Liveness::Dead(why) => Some(why.as_str()),
+                Liveness::Alive => None,
+            },
+            taken: unix(p.taken),
+            seconds: p.seconds,
+            threads: p.threads(),
+            files: p.files.iter().map(|f| f.path.as_path()).collect(),
+            fields: p.series.iter().map(series_out).collect(),
+        })
+        .collect();
     let files = snaps
         .iter()
         .map(|s| {
-            let prev = previous
-                .binary_search_by(|p| p.path.cmp(&s.path))
-                .ok()
-                .map(|i| &previous[i]);
+            let share = shares.get(s.path.as_path());
             let fields = s
                 .fields
                 .iter()
-                .enumerate()
-                .map(|(i, f)| {
+                .map(|f| {
                     let m = &f.meta;
                     let mut o = FieldOut {
                         label: &m.label,
@@ -363,7 +486,13 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<
                             }
                             let d = derived(f, s);
                             o.derived = (!d.is_empty()).then_some(Derived(d));
-                            o.rate = rate(s, prev, i);
+                            if m.kind == Kind::Counter {
+                                o.rate = share
+                                    .and_then(|sh| {
+                                        sh.series.iter().find(|x| x.meta.label == m.label)
+                                    })
+                                    .and_then(|x| x.number(None));
+                            }
                         }
                         Err(e) => o.error = Some(e.to_string()),
                     }
@@ -374,13 +503,15 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], previous: &[Snapshot]) -> StatsOut<
                 path: &s.path,
                 pid: s.info.pid,
                 tid: s.info.tid,
-                cmd: mmstats_reader::render::prometheus::command_name(s),
+                cmd: mmstats_reader::command_name(s),
                 taken: unix(s.taken),
+                folded: s.info.folded,
+                process_totals: s.info.process_totals,
                 fields,
             }
         })
         .collect();
-    StatsOut { files }
+    StatsOut { processes, files }
 }
 
 #[cfg(test)]
@@ -393,6 +524,9 @@ mod tests {
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from(path),
             info: Arc::new(FileInfo {
                 pid: Some(5),
@@ -481,6 +615,27 @@ mod tests {
     }
 
     #[test]
+    fn integer_aggregations_keep_64_bits() {
+        let big = [json!(u64::MAX), json!(1u64)];
+        assert_eq!(Aggr::Max.reduce(&big), json!(18446744073709551615u64));
+        assert_eq!(Aggr::Min.reduce(&big), json!(1));
+        let neg = [json!(i64::MIN), json!(0), json!(5)];
+        assert_eq!(Aggr::Min.reduce(&neg), json!(-9223372036854775808i64));
+        assert_eq!(
+            Aggr::NonzeroMin.reduce(&neg),
+            json!(-9223372036854775808i64)
+        );
+        assert_eq!(Aggr::Max.reduce(&neg), json!(5));
+        assert_eq!(
+            Aggr::Sum.reduce(&[json!(9007199254740993u64), json!(2)]),
+            json!(9007199254740995u64)
+        );
+        // A sum past u64 falls back to a float rather than wrapping.
+        assert!(Aggr::Sum.reduce(&big).is_f64());
+        assert_eq!(Aggr::Max.reduce(&[json!(1.5), json!(2)]), json!(2));
+    }
+
+    #[test]
     fn api_stats_has_metadata_derived_values_and_rates() {
         let cur = two();
         let mut prev = two();
@@ -488,7 +643,16 @@ mod tests {
             p.taken = cur[0].taken - Duration::from_secs(2);
         }
         prev[0].fields[0].value = Ok(Value::Number(Num::U(4)));
-        let j = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &prev)).unwrap();
+        let mut engine = mmstats_reader::Intervals::new().assume_alive();
+        engine.update(&prev);
+        let sample = engine.update(&cur);
+        let j = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &sample)).unwrap();
+        let p0 = &j["processes"][0];
+        assert_eq!(
+            (p0["pid"].clone(), p0["alive"].clone()),
+            (json!(5), json!(true))
+        );
+        assert_eq!(p0["fields"][0]["rate"], json!(3.0));
         let f0 = &j["files"][0];
         assert_eq!(f0["cmd"], json!("a"));
         assert_eq!(f0["pid"], json!(5));
@@ -505,7 +669,9 @@ mod tests {
         );
         assert_eq!(f0["fields"][1]["value"], json!("a"));
         // no previous sample: no rate
-        let none = serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &[])).unwrap();
+        let first = mmstats_reader::Intervals::new().assume_alive().update(&cur);
+        let none =
+            serde_json::to_value(api_stats(&cur.iter().collect::<Vec<_>>(), &first)).unwrap();
         assert!(none["files"][0]["fields"][0].get("rate").is_none());
     }
 }

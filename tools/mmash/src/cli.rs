@@ -7,12 +7,16 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "mmash", version)]
 pub struct Cli {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:5002")]
+    /// Address to listen on: IP:PORT or HOST:PORT (`localhost:5002`).
+    #[arg(long, default_value = "127.0.0.1:5002", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// A stats directory; repeat for several (default: the mmstats default directory).
     #[arg(long = "path", value_name = "DIR")]
     pub paths: Vec<PathBuf>,
+    /// Also serve every HotSpot JVM's performance data file the user may read
+    /// (`hsperfdata_<user>/<pid>` in $TMPDIR or /tmp): heap, GC, threads, classes, JIT.
+    #[arg(long)]
+    pub jvm: bool,
     /// Which files of each directory to read.
     #[arg(long, default_value = "*.mmstats")]
     pub glob: String,
@@ -20,21 +24,60 @@ pub struct Cli {
     /// or as the session cookie a browser gets by typing it at /login (also `$MMASH_TOKEN`).
     #[arg(long)]
     pub token: Option<String>,
-    /// Combine each label over every process on /metrics instead of one series per file.
-    #[arg(long)]
+    /// Combine each label over every process on /metrics instead of one series per process
+    /// (exited processes' final counters stay in the sums, so they never go down).
+    #[arg(long, conflicts_with = "per_thread")]
     pub aggregate: bool,
+    /// One /metrics series per thread file (with a `tid` label) instead of one per process.
+    #[arg(long)]
+    pub per_thread: bool,
     /// Log one line per request to stderr (also `MMASH_LOG=debug` or `RUST_LOG=debug`).
     #[arg(short, long)]
     pub verbose: bool,
+    /// Also answer requests for this host name (repeatable). Requests naming an IP address or
+    /// `localhost` are always answered; any other `Host` is refused, so that a web page cannot
+    /// reach mmash through a name it rebinds to 127.0.0.1 (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
+}
+
+/// An address to listen on: a socket address, or a host name and port resolved to its first
+/// IPv4 address (else its first address), so that `localhost:5002` means 127.0.0.1.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("{s:?} is not HOST:PORT or IP:PORT ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
 }
 
 impl Cli {
-    /// The token from the option, else from `$MMASH_TOKEN`; empty means none.
-    pub fn token(&self) -> Option<String> {
-        self.token
+    /// The token from the option, else from `$MMASH_TOKEN`; an empty one is an error (it
+    /// would silently leave every route open).
+    pub fn token(&self) -> Result<Option<String>, String> {
+        let token = self
+            .token
             .clone()
-            .or_else(|| std::env::var("MMASH_TOKEN").ok())
-            .filter(|t| !t.is_empty())
+            .or_else(|| std::env::var("MMASH_TOKEN").ok());
+        match token {
+            Some(t) if t.trim().is_empty() => Err(
+                "the token is empty (--token or MMASH_TOKEN); give a secret, or neither to serve without one"
+                    .into(),
+            ),
+            t => Ok(t),
+        }
     }
 
     /// Whether to log requests: `-v`, or `MMASH_LOG` / `RUST_LOG` asking for debug (`debug`,
@@ -49,5 +92,23 @@ impl Cli {
         self.verbose
             || std::env::var("MMASH_LOG").is_ok_and(debug)
             || std::env::var("RUST_LOG").is_ok_and(debug)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_takes_host_names() {
+        assert_eq!(
+            parse_listen("localhost:5002").unwrap(),
+            "127.0.0.1:5002".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            parse_listen("[::1]:80").unwrap(),
+            "[::1]:80".parse::<SocketAddr>().unwrap()
+        );
+        assert!(parse_listen("localhost").unwrap_err().contains("HOST:PORT"));
     }
 }

@@ -1,10 +1,13 @@
-//! In-memory history of every label, combined over all files, at three resolutions.
+//! In-memory history of every label, combined over all processes, at three resolutions.
 //!
-//! Each second the sampler folds the files' values of one label into one number (counters and
-//! windowed fields by the sum of their totals, turned into a rate per second; averages,
-//! histograms and timers by their pooled mean; other numbers by the field's combine rule) and
-//! adds it to the label's series. A series keeps three fixed rings of buckets, each bucket
-//! holding min, max, mean and last:
+//! Each second the sampler hands over the interval engine's sample
+//! ([`mmstats_reader::Sample`], FORMAT.md §12) and every label adds one point: counters and
+//! windowed fields their rate per second, averages the interval's mean, histograms and timers
+//! the interval's mean plus a `.p50`, `.p90` and `.p99` series of their own, gauges and moving
+//! averages their value combined by their rule. Durations (timers, and fields in `nanoseconds`,
+//! `microseconds` or `milliseconds`) are kept in seconds. Constants, texts and timestamps have no
+//! history. A series keeps three fixed rings of buckets, each bucket holding min, max, mean and
+//! last:
 //!
 //! | resolution | bucket | buckets | covers |
 //! |---|---|---|---|
@@ -15,11 +18,12 @@
 //! **Memory:** a bucket is 40 bytes, so a series takes `(600 + 60 + 24) × 40` = 27,360 bytes
 //! plus its label: about 27 KiB per label, allocated once when the label first appears. At most
 //! [`MAX_SERIES`] labels are kept (about 110 MiB at worst; 50 labels take 1.3 MiB); a label not
-//! seen for a day is dropped. Text fields have no history.
+//! seen for a day is dropped.
 
 use std::collections::HashMap;
 
-use mmstats_reader::{Combine, Kind, Snapshot, Value};
+use mmstats_reader::render::text::{field_unit, seconds_per};
+use mmstats_reader::{Kind, Sample};
 
 /// The most labels with a history.
 pub const MAX_SERIES: usize = 4096;
@@ -93,8 +97,6 @@ struct Series {
     kind: Kind,
     unit: String,
     rate: bool,
-    /// Previous total and its time, for rates.
-    prev: Option<(f64, f64)>,
     last_seen: u64,
     rings: [Box<[Bucket]>; 3],
 }
@@ -105,7 +107,6 @@ impl Series {
             kind,
             unit: unit.to_string(),
             rate,
-            prev: None,
             last_seen: 0,
             rings: RINGS.map(|(_, n)| vec![Bucket::default(); n].into_boxed_slice()),
         }
@@ -114,15 +115,6 @@ impl Series {
     fn add(&mut self, now: f64, v: f64) {
         let secs = now as u64;
         self.last_seen = secs;
-        let v = if self.rate {
-            let prev = self.prev.replace((v, now));
-            match prev {
-                Some((pv, pt)) if now > pt && v >= pv => (v - pv) / (now - pt),
-                _ => return, // first sample, or a total that went down (a process ended)
-            }
-        } else {
-            v
-        };
         for (ring, (width, n)) in self.rings.iter_mut().zip(RINGS) {
             let period = secs / width;
             ring[(period % n as u64) as usize].add(period as u32, v);
@@ -161,43 +153,13 @@ pub struct History {
     series: HashMap<String, Series>,
 }
 
-/// One label's values being folded across files.
-struct Acc<'a> {
-    kind: Kind,
-    unit: &'a str,
-    combine: Combine,
-    n: u32,
-    total: f64,
-    min: f64,
-    max: f64,
-    last: f64,
-    /// Pooled count and sum for mean-like kinds.
-    count: f64,
-    sum: f64,
-}
-
-impl Acc<'_> {
-    fn value(&self) -> Option<f64> {
-        match self.kind {
-            Kind::Average | Kind::MovingAverage | Kind::Histogram | Kind::Timer => {
-                (self.count > 0.0).then(|| self.sum / self.count)
-            }
-            Kind::Counter | Kind::Windowed => Some(self.total),
-            _ => match self.combine {
-                Combine::Sum => Some(self.total),
-                Combine::Max => Some(self.max),
-                Combine::Min => Some(self.min),
-                Combine::Avg => Some(self.total / f64::from(self.n)),
-                Combine::Last | Combine::None => Some(self.last),
-            },
-        }
-    }
-}
-
 /// True for kinds whose history is a rate.
 pub fn is_rate(kind: Kind) -> bool {
     matches!(kind, Kind::Counter | Kind::Windowed)
 }
+
+/// The interval quantiles a histogram's or timer's history keeps, as series of their own.
+pub const QUANTILE_SERIES: [&str; 3] = ["p50", "p90", "p99"];
 
 impl History {
     /// An empty history.
@@ -215,67 +177,48 @@ impl History {
         self.series.is_empty()
     }
 
-    /// Adds one sample of every file at Unix time `now` (seconds).
-    pub fn record(&mut self, now: f64, snapshots: &[Snapshot]) {
-        let mut accs: HashMap<&str, Acc<'_>> = HashMap::new();
-        for snap in snapshots {
-            for f in &snap.fields {
-                let Ok(value) = &f.value else { continue };
-                let (primary, count, sum) = match value {
-                    Value::Text(_) => continue,
-                    Value::Average { count, sum } => (None, *count as f64, sum.as_f64()),
-                    Value::MovingAverage {
-                        window_count,
-                        window_sum,
-                        ..
-                    } => (None, *window_count as f64, window_sum.as_f64()),
-                    Value::Histogram(h) => (None, h.count as f64, h.sum as f64),
-                    Value::Windowed(w) => (Some(w.count as f64), 0.0, 0.0),
-                    v => (v.primary(), 0.0, 0.0),
-                };
-                let m = &f.meta;
-                let acc = accs.entry(m.label.as_str()).or_insert_with(|| Acc {
-                    kind: m.kind,
-                    unit: &m.unit,
-                    combine: m.combine,
-                    n: 0,
-                    total: 0.0,
-                    min: f64::INFINITY,
-                    max: f64::NEG_INFINITY,
-                    last: f64::NAN,
-                    count: 0.0,
-                    sum: 0.0,
-                });
-                if acc.kind != m.kind {
-                    continue;
-                }
-                acc.count += count;
-                acc.sum += sum;
-                if let Some(p) = primary {
-                    acc.n += 1;
-                    acc.total += p;
-                    acc.min = acc.min.min(p);
-                    acc.max = acc.max.max(p);
-                    acc.last = p;
-                }
-            }
-        }
-        for (label, acc) in accs {
-            if !self.series.contains_key(label) {
-                if self.series.len() >= MAX_SERIES {
-                    continue;
-                }
-                self.series.insert(
-                    label.to_string(),
-                    Series::new(acc.kind, acc.unit, is_rate(acc.kind)),
-                );
-            }
-            let Some(s) = self.series.get_mut(label) else {
-                continue;
+    /// Adds one sample of the interval engine at Unix time `now` (seconds).
+    pub fn record(&mut self, now: f64, sample: &Sample) {
+        for series in sample.combined() {
+            let meta = &series.meta;
+            let unit = field_unit(meta);
+            // durations are kept in seconds
+            let (scale, unit) = match seconds_per(unit) {
+                Some(per) => (per, "seconds"),
+                None => (1.0, unit),
             };
-            s.last_seen = now as u64;
-            if let Some(v) = acc.value().filter(|v| v.is_finite()) {
-                s.add(now, v);
+            let mut points: Vec<(String, Option<f64>)> = Vec::new();
+            match meta.kind {
+                Kind::Constant | Kind::Text | Kind::Timestamp => continue,
+                Kind::Histogram | Kind::Timer => {
+                    points.push((meta.label.clone(), series.number(None).map(|v| v * scale)));
+                    for q in QUANTILE_SERIES {
+                        let v = series.number(Some(q)).map(|v| v * scale);
+                        points.push((format!("{}.{q}", meta.label), v));
+                    }
+                }
+                Kind::Counter | Kind::Windowed => {
+                    points.push((meta.label.clone(), series.number(None)));
+                }
+                _ => points.push((meta.label.clone(), series.number(None).map(|v| v * scale))),
+            }
+            for (label, value) in points {
+                if !self.series.contains_key(&label) {
+                    if self.series.len() >= MAX_SERIES {
+                        continue;
+                    }
+                    self.series.insert(
+                        label.clone(),
+                        Series::new(meta.kind, unit, is_rate(meta.kind)),
+                    );
+                }
+                let Some(s) = self.series.get_mut(&label) else {
+                    continue;
+                };
+                s.last_seen = now as u64;
+                if let Some(v) = value.filter(|v| v.is_finite()) {
+                    s.add(now, v);
+                }
             }
         }
         let secs = now as u64;
@@ -325,25 +268,31 @@ impl History {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Num, ValueType,
+        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Intervals, Num, Snapshot, Value,
+        ValueType,
     };
     use std::path::PathBuf;
     use std::sync::Arc;
-    use std::time::SystemTime;
+    use std::time::{Duration, UNIX_EPOCH};
 
-    fn snap(fields: Vec<(&str, Kind, Value)>) -> Snapshot {
+    /// A file of process `pid` read at Unix second `at`.
+    fn snap(pid: u32, at: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
         Snapshot {
-            path: PathBuf::from("/x/a-1-1.mmstats"),
+            fold_seq: None,
+            settled: true,
+            liveness: None,
+            path: PathBuf::from(format!("/x/a-{pid}-{pid}.mmstats")),
             info: Arc::new(FileInfo {
-                pid: Some(1),
-                tid: Some(1),
-                ..FileInfo::new(FormatVersion::V2, (0, 0))
+                pid: Some(pid),
+                tid: Some(pid),
+                created: Some(UNIX_EPOCH),
+                ..FileInfo::new(FormatVersion::V2, (0, u64::from(pid)))
             }),
-            taken: SystemTime::now(),
+            taken: UNIX_EPOCH + Duration::from_secs_f64(at),
             fields: fields
                 .into_iter()
-                .map(|(l, k, v)| FieldValue {
-                    meta: Arc::new(FieldMeta::new(l, k, ValueType::U64)),
+                .map(|(m, v)| FieldValue {
+                    meta: Arc::new(m),
                     value: Ok(v),
                 })
                 .collect(),
@@ -354,6 +303,10 @@ mod tests {
         Value::Number(Num::U(v))
     }
 
+    fn m(label: &str, kind: Kind) -> FieldMeta {
+        FieldMeta::new(label, kind, ValueType::U64)
+    }
+
     #[test]
     fn bucket_memory_is_as_documented() {
         assert_eq!(std::mem::size_of::<Bucket>(), 40);
@@ -361,19 +314,29 @@ mod tests {
     }
 
     #[test]
-    fn counters_become_rates_summed_over_files_and_gauges_follow_their_rule() {
+    fn counters_become_rates_summed_over_processes_and_gauges_follow_their_rule() {
         let mut h = History::new();
+        let mut e = Intervals::new().assume_alive();
         let t0 = 1_000_000.0;
         for i in 0..5u64 {
-            let a = snap(vec![
-                ("req", Kind::Counter, n(10 * i)),
-                ("temp", Kind::Gauge, n(i)),
-            ]);
-            let b = snap(vec![
-                ("req", Kind::Counter, n(5 * i)),
-                ("temp", Kind::Gauge, n(3 * i)),
-            ]);
-            h.record(t0 + i as f64, &[a, b]);
+            let at = t0 + i as f64;
+            let a = snap(
+                1,
+                at,
+                vec![
+                    (m("req", Kind::Counter), n(10 * i)),
+                    (m("temp", Kind::Gauge), n(i)),
+                ],
+            );
+            let b = snap(
+                2,
+                at,
+                vec![
+                    (m("req", Kind::Counter), n(5 * i)),
+                    (m("temp", Kind::Gauge), n(3 * i)),
+                ],
+            );
+            h.record(at, &e.update(&[a, b]));
         }
         let p = h.points("req", Res::Second, t0 as u64 + 4).unwrap();
         assert!(p.rate);
@@ -382,21 +345,24 @@ mod tests {
         assert_eq!(p.last[599], Some(15.0));
         assert_eq!(p.last[595], None); // first sample has no rate
         let g = h.points("temp", Res::Second, t0 as u64 + 4).unwrap();
-        assert_eq!(g.last[599], Some(8.0)); // avg of 4 and 12
-        let m = h.points("temp", Res::Minute, t0 as u64 + 4).unwrap();
-        assert_eq!(m.t.len(), 60);
-        // 1_000_000..=1_000_004 span minutes 16666 (..999) and 16667 (1_000_020 starts it)
-        let last = m.last.iter().rev().find_map(|v| *v).unwrap();
-        assert_eq!(last, 8.0);
+        assert_eq!(g.last[599], Some(16.0)); // gauges sum by default: 4 + 12
+        let mm = h.points("temp", Res::Minute, t0 as u64 + 4).unwrap();
+        assert_eq!(mm.t.len(), 60);
+        assert_eq!(mm.last.iter().rev().find_map(|v| *v), Some(16.0));
         assert!(h.points("nope", Res::Hour, 0).is_none());
     }
 
     #[test]
     fn minute_buckets_keep_min_max_mean_last() {
         let mut h = History::new();
+        let mut e = Intervals::new().assume_alive();
         let t0 = 600.0 * 100.0; // start of a minute
         for (i, v) in [4u64, 1, 9, 2].iter().enumerate() {
-            h.record(t0 + i as f64, &[snap(vec![("g", Kind::Gauge, n(*v))])]);
+            let at = t0 + i as f64;
+            h.record(
+                at,
+                &e.update(&[snap(1, at, vec![(m("g", Kind::Gauge), n(*v))])]),
+            );
         }
         let p = h.points("g", Res::Minute, t0 as u64 + 10).unwrap();
         let i = p.t.iter().position(|t| *t == t0 as u64).unwrap();
@@ -407,33 +373,52 @@ mod tests {
     }
 
     #[test]
-    fn histograms_use_pooled_means_and_a_falling_total_gives_no_rate() {
+    fn timers_keep_interval_means_and_percentiles_in_seconds() {
         let mut h = History::new();
-        let mut a = Histogram::empty(5, 64);
-        a.record(10);
-        let mut b = Histogram::empty(5, 64);
-        b.record(20);
-        b.record(30);
-        let s = snap(vec![
-            ("lat", Kind::Timer, Value::Histogram(a)),
-            ("lat", Kind::Timer, Value::Histogram(b)),
-        ]);
-        h.record(100.0, &[s]);
-        let p = h.points("lat", Res::Second, 100).unwrap();
-        assert_eq!(*p.last.last().unwrap(), Some(20.0));
-        h.record(200.0, &[snap(vec![("c", Kind::Counter, n(50))])]);
-        h.record(201.0, &[snap(vec![("c", Kind::Counter, n(10))])]);
-        let p = h.points("c", Res::Second, 201).unwrap();
-        assert!(p.last.iter().all(Option::is_none));
+        let mut e = Intervals::new().assume_alive();
+        let mut meta = m("lat", Kind::Timer);
+        meta.param = 5;
+        meta.capacity = 1920;
+        meta.unit = "nanoseconds".into();
+        let mut hist = Histogram::empty(5, 1920);
+        let t0 = 2_000_000.0;
+        // 1 ms latencies for 5 s, then 10 ms: the p99 moves within one interval.
+        for i in 0..10u64 {
+            let v = if i < 5 { 1_000_000 } else { 10_000_000 };
+            for _ in 0..100 {
+                hist.record(v);
+            }
+            let at = t0 + i as f64;
+            let s = snap(1, at, vec![(meta.clone(), Value::Histogram(hist.clone()))]);
+            h.record(at, &e.update(&[s]));
+        }
+        let p99 = h.points("lat.p99", Res::Second, t0 as u64 + 9).unwrap();
+        assert_eq!(p99.unit, "seconds");
+        let at = |k: u64| p99.last[599 - (9 - k) as usize].unwrap();
+        assert!((at(4) - 0.001).abs() < 0.001 * 0.02, "{}", at(4));
+        assert!((at(5) - 0.010).abs() < 0.010 * 0.02, "{}", at(5));
+        let mean = h.points("lat", Res::Second, t0 as u64 + 9).unwrap();
+        assert!((mean.last[599].unwrap() - 0.010).abs() < 1e-9);
+        // A counter whose process restarted (another process, new files) makes no negative rate.
+        let c = |pid: u32, at: f64, v: u64| snap(pid, at, vec![(m("c", Kind::Counter), n(v))]);
+        h.record(300.0, &e.update(&[c(1, 300.0, 50)]));
+        h.record(301.0, &e.update(&[c(9, 301.0, 10)]));
+        let p = h.points("c", Res::Second, 301).unwrap();
+        assert!(p.last.iter().flatten().all(|v| *v >= 0.0));
     }
 
     #[test]
     fn old_series_expire() {
         let mut h = History::new();
-        h.record(60.0, &[snap(vec![("g", Kind::Gauge, n(1))])]);
+        let mut e = Intervals::new().assume_alive();
         h.record(
-            60.0 + EXPIRY_SECS as f64,
-            &[snap(vec![("k", Kind::Gauge, n(1))])],
+            60.0,
+            &e.update(&[snap(1, 60.0, vec![(m("g", Kind::Gauge), n(1))])]),
+        );
+        let later = 60.0 + EXPIRY_SECS as f64;
+        h.record(
+            later,
+            &e.update(&[snap(1, later, vec![(m("k", Kind::Gauge), n(1))])]),
         );
         assert!(h.points("g", Res::Hour, 0).is_none());
         assert_eq!(h.len(), 1);

@@ -23,6 +23,9 @@ impl std::error::Error for PathError {}
 pub struct Roots {
     dirs: Vec<PathBuf>,
     glob: String,
+    /// Also every HotSpot JVM's performance data file (`hsperfdata_<user>/<pid>` in the
+    /// temporary directory).
+    jvm: bool,
 }
 
 /// Checks that a relative glob cannot leave the directory it is joined to.
@@ -64,15 +67,39 @@ impl Roots {
         Ok(Roots {
             dirs,
             glob: glob.to_string(),
+            jvm: false,
         })
+    }
+
+    /// The same roots with every JVM's performance data file added.
+    pub fn with_jvms(mut self) -> Roots {
+        self.jvm = true;
+        self
+    }
+
+    /// The JVMs' directories now (`hsperfdata_<user>` in the temporary directory), if JVMs
+    /// are served.
+    fn jvm_dirs(&self) -> Vec<PathBuf> {
+        if !self.jvm {
+            return Vec::new();
+        }
+        let tmp = glob::Pattern::escape(&std::env::temp_dir().to_string_lossy());
+        glob::glob(&format!("{tmp}/hsperfdata_*"))
+            .map(|paths| paths.flatten().filter(|p| p.is_dir()).collect())
+            .unwrap_or_default()
     }
 
     /// The patterns a scanner reads: each directory joined with the glob.
     pub fn patterns(&self) -> Vec<String> {
-        self.dirs
+        let mut p: Vec<String> = self
+            .dirs
             .iter()
             .map(|d| d.join(&self.glob).to_string_lossy().into_owned())
-            .collect()
+            .collect();
+        if self.jvm {
+            p.push(mmstats_reader::jvm_glob());
+        }
+        p
     }
 
     /// The glob of files read in each directory.
@@ -85,11 +112,51 @@ impl Roots {
         self.dirs.iter().map(PathBuf::as_path)
     }
 
+    /// True if `path` (as a scanner found it) is, after following every symlink, inside one
+    /// of the directories. Files a symlink takes elsewhere are never served.
+    pub fn contains(&self, path: &Path) -> bool {
+        let plain = std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_symlink());
+        if plain
+            && path
+                .parent()
+                .is_some_and(|p| self.dirs.iter().any(|d| d == p))
+        {
+            return true;
+        }
+        let Ok(real) = path.canonicalize() else {
+            return false;
+        };
+        self.dirs
+            .iter()
+            .filter_map(|d| d.canonicalize().ok())
+            .any(|canon| real.starts_with(canon))
+    }
+
     /// The files a request's glob names in any directory (paths as the scanner sees them).
+    ///
+    /// A match that a symlink takes outside every directory (or nowhere) is left out, so one
+    /// bad link does not spoil a glob over the whole directory; only a pattern without
+    /// wildcards that names such a file is refused, and the message names the pattern, never
+    /// where the link leads.
+    /// In a JVMs' directory only files named by a pid count, and the directories' own glob
+    /// names all of them.
     pub fn resolve(&self, pattern: &str) -> Result<HashSet<PathBuf>, PathError> {
         check_relative(pattern)?;
+        let literal = !pattern.contains(['*', '?', '[']);
         let mut out = HashSet::new();
-        for dir in &self.dirs {
+        let mut refused = false;
+        let jvm_dirs = self.jvm_dirs();
+        for (dir, jvm) in self
+            .dirs
+            .iter()
+            .map(|d| (d, false))
+            .chain(jvm_dirs.iter().map(|d| (d, true)))
+        {
+            let pattern = if jvm && pattern == self.glob {
+                "[0-9]*"
+            } else {
+                pattern
+            };
             // a directory that does not exist (yet) has no files
             let Ok(canon) = dir.canonicalize() else {
                 continue;
@@ -98,17 +165,25 @@ impl Roots {
             let paths = glob::glob(&full.to_string_lossy())
                 .map_err(|e| PathError(format!("bad pattern: {e}")))?;
             for p in paths.flatten() {
-                let real = p
-                    .canonicalize()
-                    .map_err(|e| PathError(format!("{}: {e}", p.display())))?;
-                if !real.starts_with(&canon) {
-                    return Err(PathError(format!(
-                        "{} resolves outside the stats directories",
-                        p.display()
-                    )));
+                let pid_named = p
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                if jvm && !pid_named {
+                    continue;
                 }
-                out.insert(p);
+                match p.canonicalize() {
+                    Ok(real) if real.starts_with(&canon) => {
+                        out.insert(p);
+                    }
+                    _ => refused = true,
+                }
             }
+        }
+        if literal && refused && out.is_empty() {
+            return Err(PathError(format!(
+                "{pattern} resolves outside the stats directories (or nowhere)"
+            )));
         }
         Ok(out)
     }
@@ -145,6 +220,21 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret"), a.path().join("evil")).unwrap();
         let err = roots.resolve("evil").unwrap_err();
         assert!(err.0.contains("outside"), "{err}");
+        assert!(!err.0.contains(&*outside.path().to_string_lossy()), "{err}");
+        assert!(!roots.contains(&a.path().join("evil")));
+        assert!(roots.contains(&a.path().join("x-1-1.mmstats")));
+        // One bad link does not spoil a glob over the whole directory, and is left out.
+        let all = roots.resolve("*").unwrap();
+        assert!(all.contains(&a.path().join("x-1-1.mmstats")));
+        assert!(!all.contains(&a.path().join("evil")));
+        // A link to a directory outside: its files are neither listed nor named.
+        std::os::unix::fs::symlink(outside.path(), a.path().join("sub")).unwrap();
+        assert!(roots.resolve("sub/*").unwrap().is_empty());
+        let err = roots.resolve("sub/secret").unwrap_err();
+        assert_eq!(
+            err.0,
+            "sub/secret resolves outside the stats directories (or nowhere)"
+        );
         // a symlink that stays inside is fine
         std::os::unix::fs::symlink(a.path().join("x-1-1.mmstats"), a.path().join("ok")).unwrap();
         assert_eq!(roots.resolve("ok").unwrap().len(), 1);

@@ -1,6 +1,7 @@
 //! HTTP routes and middleware (auth, timeout, size limit, request log).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, Request, State as AxState};
@@ -46,6 +47,7 @@ pub fn router(state: Shared) -> Router {
     }
     r.route("/healthz", get(|| async { "ok\n" }))
         .route("/login", get(login_page).post(login))
+        .route("/logout", get(logout).post(logout))
         .route("/stats", get(stats_labels))
         .route("/stats/", get(stats_labels))
         .route("/stats/{*name}", get(stats_name))
@@ -60,17 +62,53 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Auth, timeout and logging around every request.
+/// Whether a request's `Host` may be answered: absent, an IP address, `localhost`, or one of
+/// the names allowed with `--allow-host` (each with or without a port). Any other name could
+/// be an attacker's domain rebound to our address (DNS rebinding).
+pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(host) = host else {
+        return true;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        match rest.split_once(']') {
+            Some((ip, _)) => return ip.parse::<std::net::Ipv6Addr>().is_ok(),
+            None => return false,
+        }
+    } else {
+        host.rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host, |(name, _)| name)
+    };
+    let name = name.trim_end_matches('.');
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
+/// Host check, auth, timeout and logging around every request.
 async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let open = path == "/healthz" || path == "/login";
-    let resp = if let Some(token) = state.token.as_deref().filter(|_| !open) {
-        let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-        if crate::auth::bearer_ok(h(header::AUTHORIZATION), token)
-            || crate::auth::cookie_ok(h(header::COOKIE), token)
-        {
+    let open = path == "/healthz" || path == "/login" || path == "/logout";
+    let (host_ok, authorized) = {
+        let header_of = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        (
+            host_allowed(header_of(header::HOST), &state.hosts),
+            state.token.as_deref().is_none_or(|token| {
+                crate::auth::bearer_ok(header_of(header::AUTHORIZATION), token)
+                    || state.sessions.valid(header_of(header::COOKIE))
+            }),
+        )
+    };
+    let resp = if !host_ok {
+        Some(error(
+            StatusCode::MISDIRECTED_REQUEST,
+            "unknown Host; start mmash with --allow-host NAME to serve this name",
+        ))
+    } else if !open {
+        if authorized {
             None
         } else if path == "/" {
             // a browser without a session: to the login form
@@ -146,6 +184,56 @@ impl Selection {
     }
 }
 
+/// Set when the request that handed work off is dropped: its timeout passed or its client
+/// went away.
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` off the async workers (it reads files, expands globs or renders), at most
+/// [`crate::server::BLOCKING_JOBS`] jobs at once. `work` gets a flag that is set when the
+/// request is abandoned; long work checks it and stops, and work whose request was abandoned
+/// before its turn never starts, so abandoned requests cannot pile up and burn CPU.
+async fn blocking<T: Send + 'static>(
+    state: &Shared,
+    work: impl FnOnce(&AtomicBool) -> T + Send + 'static,
+) -> Result<T, Response> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let _abandon = Abandon(Arc::clone(&flag));
+    let permit = Arc::clone(&state.jobs)
+        .acquire_owned()
+        .await
+        .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
+    let done = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        (!flag.load(Ordering::Relaxed)).then(|| work(&flag))
+    })
+    .await;
+    match done {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(error(StatusCode::SERVICE_UNAVAILABLE, "request abandoned")),
+        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
+    }
+}
+
+/// [`selected`] off the async workers when it has a glob to expand.
+async fn select(state: &Shared, glob: Option<String>) -> Result<Selection, Response> {
+    let bad = |e: PathError| error(StatusCode::BAD_REQUEST, &e.0);
+    match glob.filter(|g| !g.is_empty()) {
+        None => selected(state, None).map_err(bad),
+        Some(g) => {
+            let st = Arc::clone(state);
+            blocking(state, move |_| selected(&st, Some(&g)))
+                .await?
+                .map_err(bad)
+        }
+    }
+}
+
 /// The current snapshots, limited to `glob` when given (400 if it leaves the directories).
 fn selected(state: &State, glob: Option<&str>) -> Result<Selection, PathError> {
     let sample = state.current();
@@ -168,9 +256,9 @@ fn selected(state: &State, glob: Option<&str>) -> Result<Selection, PathError> {
 }
 
 async fn stats_labels(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Response {
-    match selected(&state, p.glob.as_deref()) {
+    match select(&state, p.glob).await {
         Ok(sel) => json_response(&json!({ "stats": api::labels(&sel.snaps()) })),
-        Err(e) => error(StatusCode::BAD_REQUEST, &e.0),
+        Err(r) => r,
     }
 }
 
@@ -187,14 +275,19 @@ async fn stats_name(
         },
     };
     let exact = matches!(p.exact.as_deref(), Some("1" | "true" | "yes"));
-    match selected(&state, p.glob.as_deref()) {
+    match select(&state, p.glob).await {
         Ok(sel) => json_response(&api::stats(&sel.snaps(), &name, exact, aggr)),
-        Err(e) => error(StatusCode::BAD_REQUEST, &e.0),
+        Err(r) => r,
     }
 }
 
-fn file_list(state: &State, glob: &str) -> Response {
-    match state.roots.resolve(glob) {
+async fn file_list(state: &Shared, glob: String) -> Response {
+    let st = Arc::clone(state);
+    let resolved = match blocking(state, move |_| st.roots.resolve(&glob)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    match resolved {
         Ok(set) => {
             let mut files: Vec<String> = set
                 .into_iter()
@@ -209,22 +302,24 @@ fn file_list(state: &State, glob: &str) -> Response {
 
 async fn files_all(AxState(state): AxState<Shared>) -> Response {
     let glob = state.roots.glob().to_string();
-    file_list(&state, &glob)
+    file_list(&state, glob).await
 }
 
 async fn files_glob(AxState(state): AxState<Shared>, Path(glob): Path<String>) -> Response {
-    file_list(&state, &glob)
+    file_list(&state, glob).await
 }
 
 async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Response {
-    let sel = match selected(&state, p.glob.as_deref()) {
+    let sel = match select(&state, p.glob).await {
         Ok(s) => s,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e.0),
+        Err(r) => return r,
     };
     let errors = sel.sample.errors.clone();
-    let files = tokio::task::spawn_blocking(move || {
+    let files = blocking(&state, move |abandoned| {
         sel.snaps()
             .into_iter()
+            // Opening every file again is the slow part: stop once nobody waits for it.
+            .take_while(|_| !abandoned.load(Ordering::Relaxed))
             .map(|s| {
                 let live = match StatsFile::open(&s.path) {
                     Ok(f) => match mmstats_reader::liveness(&f) {
@@ -254,25 +349,27 @@ async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
             })
             .collect::<Vec<_>>()
     })
-    .await
-    .unwrap_or_default();
-    json_response(&json!({ "files": files, "errors": errors }))
+    .await;
+    match files {
+        Ok(files) => json_response(&json!({ "files": files, "errors": errors })),
+        Err(r) => r,
+    }
 }
 
 async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Response {
-    let sel = match selected(&state, p.glob.as_deref()) {
+    let sel = match select(&state, p.glob).await {
         Ok(s) => s,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e.0),
+        Err(r) => return r,
     };
     // CPU-bound: off the async workers, so the request timeout and other requests still run
-    tokio::task::spawn_blocking(move || {
+    blocking(&state, move |_| {
         body_response(serde_json::to_vec(&api::api_stats(
             &sel.snaps(),
-            &sel.sample.previous,
+            &sel.sample.intervals,
         )))
     })
     .await
-    .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+    .unwrap_or_else(|r| r)
 }
 
 async fn history(
@@ -313,17 +410,18 @@ async fn metrics(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respons
     let opts = PromOptions {
         openmetrics: om,
         aggregate: state.aggregate,
+        per_thread: state.per_thread,
         prefix: String::new(),
     };
-    let rendered = tokio::task::spawn_blocking(move || {
+    let rendered = blocking(&state, move |_| {
         let mut out = String::new();
-        prometheus::render(&sample.snapshots, &opts, &mut out);
+        prometheus::render_sample(&sample.intervals, &opts, &mut out);
         out
     })
     .await;
     let out = match rendered {
         Ok(out) => out,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(r) => return r,
     };
     if out.len() > MAX_BODY {
         return error(StatusCode::PAYLOAD_TOO_LARGE, "metrics too large");
@@ -371,17 +469,44 @@ struct LoginForm {
     token: String,
 }
 
-/// `POST /login`: with the right token, a session cookie and the page; else the form again.
+/// `POST /login`: with the right token, a new session's cookie and the page; else the form
+/// again. Too many failures in a short time are refused unchecked (429).
 async fn login(AxState(state): AxState<Shared>, Form(form): Form<LoginForm>) -> Response {
     let Some(token) = state.token.as_deref() else {
         return see_other("/");
     };
+    if state.sessions.login_throttled() {
+        let page = login_html("<p>Too many failed attempts; wait a few seconds.</p>");
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        return r;
+    }
     if !crate::auth::form_ok(&form.token, token) {
+        state.sessions.login_failed();
         let page = login_html("<p>Wrong token.</p>");
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
+    let Some(id) = state.sessions.start() else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no random bytes for a session",
+        );
+    };
     let mut r = see_other("/");
-    if let Ok(v) = HeaderValue::from_str(&crate::auth::session_cookie(token)) {
+    if let Ok(v) = HeaderValue::from_str(&crate::auth::session_cookie(&id)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `/logout`: ends the session and makes the browser forget its cookie.
+async fn logout(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+    state
+        .sessions
+        .end(headers.get(header::COOKIE).and_then(|v| v.to_str().ok()));
+    let mut r = see_other("/login");
+    if let Ok(v) = HeaderValue::from_str(&crate::auth::expired_cookie()) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -390,6 +515,99 @@ async fn login(AxState(state): AxState<Shared>, Form(form): Form<LoginForm>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_of_an_abandoned_request_stops_or_never_starts() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let roots = crate::paths::Roots::new_lenient(vec!["/nonexistent".into()], "*").unwrap();
+        let state: Shared = Arc::new(State::new(roots, None, false, false));
+        let noticed = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        rt.block_on(async {
+            // More jobs than permits, each waiting to be abandoned; the requests time out.
+            let mut requests = Vec::new();
+            for _ in 0..crate::server::BLOCKING_JOBS * 3 {
+                let (noticed, started) = (Arc::clone(&noticed), Arc::clone(&started));
+                let st = Arc::clone(&state);
+                let work = move |abandoned: &AtomicBool| {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let t = Instant::now();
+                    while !abandoned.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(5)
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    if abandoned.load(Ordering::Relaxed) {
+                        noticed.store(true, Ordering::SeqCst);
+                    }
+                };
+                let job = async move { blocking(&st, work).await.is_ok() };
+                requests.push(tokio::time::timeout(Duration::from_millis(500), job));
+            }
+            for r in futures_join(requests).await {
+                assert!(r.is_err(), "every request timed out");
+            }
+        });
+        let t = Instant::now();
+        while !noticed.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            noticed.load(Ordering::SeqCst),
+            "running work saw its request go"
+        );
+        // The jobs that had a permit ran; of the queued ones, only those whose request's timer
+        // had not fired yet when a permit came free can start (a loaded machine fires the
+        // timers one by one), and they stop as soon as theirs does: never all of them.
+        std::thread::sleep(Duration::from_millis(200));
+        let started = started.load(Ordering::SeqCst);
+        assert!(
+            (1..crate::server::BLOCKING_JOBS * 3).contains(&started),
+            "{started} jobs started"
+        );
+    }
+
+    /// Awaits every future concurrently.
+    async fn futures_join<F>(fs: Vec<F>) -> Vec<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn hosts_are_checked() {
+        let allowed = vec!["stats.example".to_string()];
+        for ok in [
+            None,
+            Some("127.0.0.1:5002"),
+            Some("localhost"),
+            Some("LOCALHOST:1"),
+            Some("[::1]:5002"),
+            Some("10.0.0.7"),
+            Some("stats.example:80"),
+            Some("localhost."),
+        ] {
+            assert!(host_allowed(ok, &allowed), "{ok:?}");
+        }
+        for bad in [
+            Some("evil.example"),
+            Some("localhost.evil.example:5002"),
+            Some("[zz]:1"),
+            Some("127.0.0.1.nip.io"),
+        ] {
+            assert!(!host_allowed(bad, &allowed), "{bad:?}");
+        }
+    }
 
     #[test]
     fn responses_larger_than_the_bound_are_refused() {

@@ -5,20 +5,28 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use mmstats_reader::{Scanner, Snapshot};
+use mmstats_reader::{Intervals, Scanner, Snapshot};
 
 use crate::api::unix;
 use crate::cli::Cli;
 use crate::history::History;
 use crate::paths::Roots;
 
+/// Most connections served at once; more are closed as soon as they are accepted.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// Longest a client may take to send a request's headers (the first one or the next on a
+/// kept-alive connection) before its connection is closed.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most requests doing blocking work (reading files, rendering) at once.
+pub const BLOCKING_JOBS: usize = 4;
+
 /// The latest sample of every file.
 #[derive(Debug, Default)]
 pub struct Sample {
     /// Snapshots sorted by path.
     pub snapshots: Vec<Snapshot>,
-    /// The sample before, for rates.
-    pub previous: Vec<Snapshot>,
+    /// The same files as processes, with every rate and interval value (FORMAT.md §12).
+    pub intervals: mmstats_reader::Sample,
     /// Files that could not be read, as messages.
     pub errors: Vec<String>,
     /// When it was taken.
@@ -32,6 +40,10 @@ pub struct State {
     pub sample: RwLock<Arc<Sample>>,
     /// Every label's history.
     pub history: Mutex<History>,
+    /// The interval engine: the sampler's memory of the previous sample.
+    pub engine: Mutex<Intervals>,
+    /// One `/metrics` series per file (with `tid`) instead of one per process.
+    pub per_thread: bool,
     /// Where files are.
     pub roots: Roots,
     /// Required bearer token.
@@ -40,6 +52,12 @@ pub struct State {
     pub aggregate: bool,
     /// Log requests.
     pub log: bool,
+    /// Browser sessions and the login throttle.
+    pub sessions: crate::auth::Sessions,
+    /// Host names requests may name besides IP addresses and `localhost` (`--allow-host`).
+    pub hosts: Vec<String>,
+    /// Permits for work done off the async workers: at most this many jobs at once.
+    pub jobs: Arc<tokio::sync::Semaphore>,
 }
 
 impl State {
@@ -48,10 +66,15 @@ impl State {
         State {
             sample: RwLock::new(Arc::new(Sample::default())),
             history: Mutex::new(History::new()),
+            engine: Mutex::new(Intervals::new()),
+            per_thread: false,
             roots,
             token,
             aggregate,
             log,
+            sessions: crate::auth::Sessions::default(),
+            hosts: Vec::new(),
+            jobs: Arc::new(tokio::sync::Semaphore::new(BLOCKING_JOBS)),
         }
     }
 
@@ -65,22 +88,36 @@ impl State {
 
     /// Takes one sample with `scanner`: stores it and adds it to the history.
     pub fn sample_once(&self, scanner: &mut Scanner) {
-        let scan = scanner.scan();
+        let mut scan = scanner.scan();
+        // A symlink in a stats directory that leads out of every one is not served.
+        let mut outside = Vec::new();
+        scan.snapshots.retain(|s| {
+            // (a file whose name is gone was inside when it was opened: its final values count)
+            let gone = std::fs::symlink_metadata(&s.path).is_err();
+            let inside = gone || self.roots.contains(&s.path);
+            if !inside {
+                outside.push(format!(
+                    "{}: a symlink that leads outside the stats directories; not served",
+                    s.path.display()
+                ));
+            }
+            inside
+        });
         let now = SystemTime::now();
+        let intervals = self
+            .engine
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .update(&scan.snapshots);
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(unix(now), &scan.snapshots);
-        let errors = scan.errors.iter().map(ToString::to_string).collect();
-        let mut guard = self.sample.write().unwrap_or_else(|e| e.into_inner());
-        let old = std::mem::take(&mut *guard);
-        let previous = match Arc::try_unwrap(old) {
-            Ok(s) => s.snapshots,
-            Err(shared) => shared.snapshots.clone(),
-        };
-        *guard = Arc::new(Sample {
+            .record(unix(now), &intervals);
+        let mut errors: Vec<String> = scan.errors.iter().map(ToString::to_string).collect();
+        errors.extend(outside);
+        *self.sample.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Sample {
             snapshots: scan.snapshots,
-            previous,
+            intervals,
             errors,
             taken: Some(now),
         });
@@ -109,6 +146,12 @@ pub fn sampler(state: Arc<State>, stop: Arc<AtomicBool>) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
+    mmstats_reader::trust_dirs(cli.trust_dir);
+    if !cli.trust_dir {
+        for dir in &cli.paths {
+            mmstats_reader::check_dir(dir)?;
+        }
+    }
     let roots = if cli.paths.is_empty() {
         // the default directory appears when the first writer starts
         let dir = mmstats_reader::default_dir();
@@ -123,12 +166,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Roots::new(cli.paths.clone(), &cli.glob)
     }
     .context("stats directories")?;
-    let state = Arc::new(State::new(
+    let roots = if cli.jvm { roots.with_jvms() } else { roots };
+    let mut state = State::new(
         roots,
-        cli.token(),
+        cli.token().map_err(anyhow::Error::msg)?,
         cli.aggregate,
         cli.log_requests(),
-    ));
+    );
+    state.hosts = cli.allow_host.clone();
+    state.per_thread = cli.per_thread;
+    let state = Arc::new(state);
     let stop = Arc::new(AtomicBool::new(false));
     let sampler_thread = {
         let (state, stop) = (state.clone(), stop.clone());
@@ -145,14 +192,55 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listen on {}", cli.listen))?;
         eprintln!("mmash: listening on http://{}", listener.local_addr()?);
-        axum::serve(listener, crate::routes::router(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serve")
+        serve(listener, crate::routes::router(state)).await;
+        Ok(())
     });
     stop.store(true, Ordering::Relaxed);
     let _ = sampler_thread.join();
     result
+}
+
+/// Serves `router` on `listener` until SIGINT or SIGTERM: at most [`MAX_CONNECTIONS`] at
+/// once (more are closed on accept, so a flood of idle connections cannot keep anyone else
+/// out for longer than [`HEADER_TIMEOUT`]), each closed if its request headers do not arrive
+/// within [`HEADER_TIMEOUT`]. A request's body and handling are bounded by the routes' own
+/// timeout.
+async fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors or similar: let connections finish, then accept again.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let router = router.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |req| {
+                let mut router = router.clone();
+                async move { tower_service::Service::call(&mut router, req).await }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 async fn shutdown_signal() {

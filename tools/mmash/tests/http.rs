@@ -208,7 +208,14 @@ fn api_files_stats_history_and_metrics() {
         "{}",
         text.body
     );
-    assert!(text.body.contains("cmd=\"db\""));
+    // Both files have this test's pid: one process, one series per label, labelled by pid.
+    assert!(
+        text.body
+            .contains(&format!("pid=\"{}\",cmd=", std::process::id())),
+        "{}",
+        text.body
+    );
+    assert!(!text.body.contains("tid=\""), "no tid unless --per-thread");
     let om = m.get_with(
         "/metrics",
         &[("Accept", "application/openmetrics-text; version=1.0.0")],

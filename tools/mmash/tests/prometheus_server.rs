@@ -94,9 +94,13 @@ fn prometheus_scrapes_mmash() {
 
     let limit = Duration::from_secs(60);
     wait_value(addr, "up{job=\"mmash\"}", "1", limit);
+    // one series per process: labelled by pid and cmd, no tid
     wait_value(
         addr,
-        "web_requests_total{cmd=\"web\",tid=\"4243\"}",
+        &format!(
+            "web_requests_total{{cmd=\"web\",pid=\"{}\",tid=\"\"}}",
+            std::process::id()
+        ),
         "42",
         limit,
     );

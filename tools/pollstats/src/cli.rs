@@ -21,6 +21,18 @@ Examples:
   pollstats --per-file -t requests                       one column group per file
   pollstats --csv -d 10 requests,rss > log.csv            for a spreadsheet
   pollstats --tui                                        full-screen view of every field
+  pollstats --jvm -p sun.gc. collector.0.invocations,collector.0.time
+                                                         GCs and GC seconds per second
+  pollstats --jvm --gc                                   jstat -gc, for every JVM
+  pollstats --gcutil -d 5 /tmp/hsperfdata_$USER/4242     jstat -gcutil 4242 5s, one JVM
+
+HotSpot JVMs: --jvm adds every JVM's performance data file (/tmp/hsperfdata_<user>/<pid>, or
+under $TMPDIR) to the files watched; such a file or directory can also be named as FILES.
+Their labels keep the JVM's names (sun.gc.collector.0.invocations), monotonic counters show
+rates, ticks are seconds. --gc and --gcutil print the columns of jstat -gc and jstat -gcutil
+from the same counters with jstat's formulas (KB and seconds; percentages of capacity), the
+first row at once; with several JVMs, one row each with a PID column first. With --gc or
+--gcutil every argument is a file.
 
 Keys in --tui: q quit, ? help, / filter, space pause, p or Tab next process, j/k or Up/Down
 move, h/l or Left/Right pick the sort column, s reverses the order.
@@ -61,9 +73,14 @@ pub struct Cli {
     #[arg(short = 't', long)]
     pub timestamp: bool,
 
-    /// One column group per file instead of combining files.
-    #[arg(long)]
-    pub per_file: bool,
+    /// One column group per process instead of combining processes.
+    #[arg(long, conflicts_with = "per_thread")]
+    pub per_process: bool,
+
+    /// One column group per file: each thread, and each process file (`pid N totals`, which
+    /// shows what ended threads added).
+    #[arg(long, visible_alias = "per-file")]
+    pub per_thread: bool,
 
     /// CSV rows (with a Unix timestamp column) instead of aligned columns.
     #[arg(long, conflicts_with = "tui")]
@@ -77,13 +94,30 @@ pub struct Cli {
     #[arg(long)]
     pub tui: bool,
 
-    /// Comma-separated field names (with --tui there are none: every argument is a file).
-    #[arg(value_name = "FIELDS", required_unless_present = "tui")]
+    /// Also watch every HotSpot JVM's performance data file the user may read.
+    #[arg(long)]
+    pub jvm: bool,
+
+    /// Print the columns of `jstat -gc` (KB, seconds) for each JVM instead of FIELDS.
+    #[arg(long, conflicts_with_all = ["tui", "gcutil", "per_thread", "per_process"])]
+    pub gc: bool,
+
+    /// Print the columns of `jstat -gcutil` (percent of capacity, seconds) for each JVM.
+    #[arg(long, conflicts_with_all = ["tui", "per_thread", "per_process"])]
+    pub gcutil: bool,
+
+    /// Comma-separated field names (with --tui, --gc or --gcutil there are none: every
+    /// argument is a file).
+    #[arg(value_name = "FIELDS", required_unless_present_any = ["tui", "gc", "gcutil"])]
     pub fields: Option<String>,
 
     /// Files or globs [default: the default glob].
     #[arg(value_name = "FILES")]
     pub files: Vec<String>,
+
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
 }
 
 fn parse_delay(s: &str) -> Result<Duration, String> {
@@ -124,10 +158,13 @@ impl Cli {
     /// The files and globs to watch; with --tui a FIELDS argument is really a file.
     pub fn patterns(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if self.tui {
+        if self.tui || self.gc || self.gcutil {
             p.extend(self.fields.clone());
         }
         p.extend(self.files.iter().cloned());
+        if self.jvm {
+            p = mmstats_reader::with_jvms(&p);
+        }
         p
     }
 }
@@ -173,5 +210,21 @@ mod tests {
         assert!(Cli::try_parse_from(["pollstats"]).is_err());
         let c = Cli::try_parse_from(["pollstats", "--tui", "x.mmstats"]).unwrap();
         assert_eq!(c.patterns(), ["x.mmstats"]);
+    }
+
+    #[test]
+    fn jvm_gc_and_gcutil() {
+        let c = Cli::try_parse_from(["pollstats", "--gc", "/tmp/hsperfdata_a/1"]).unwrap();
+        assert!(c.gc);
+        assert_eq!(c.patterns(), ["/tmp/hsperfdata_a/1"]);
+        let c = Cli::try_parse_from(["pollstats", "--jvm", "--gcutil"]).unwrap();
+        assert_eq!(
+            c.patterns(),
+            [mmstats_reader::default_glob(), mmstats_reader::jvm_glob()]
+        );
+        let c = Cli::try_parse_from(["pollstats", "--jvm", "a,b"]).unwrap();
+        assert_eq!(c.labels(), ["a", "b"]);
+        assert!(Cli::try_parse_from(["pollstats", "--gc", "--gcutil"]).is_err());
+        assert!(Cli::try_parse_from(["pollstats", "--gc", "--tui"]).is_err());
     }
 }

@@ -88,6 +88,9 @@ pub(crate) mod tests {
     /// A snapshot of file `name` taken at `at` seconds, with these fields.
     pub(crate) fn snap(name: &str, at: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from(format!("/s/{name}.mmstats")),
             info: Arc::new(FileInfo {
                 pid: Some(name.len() as u32 * 100),

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod columns;
+pub mod jstat;
 pub mod poll;
 pub mod rate;
 pub mod table;
@@ -19,7 +20,10 @@ use std::process::ExitCode;
 pub fn run(cli: &cli::Cli) -> anyhow::Result<ExitCode> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
-    if cli.tui {
+    mmstats_reader::trust_dirs(cli.trust_dir);
+    if let Some(view) = jstat::View::of(cli) {
+        jstat::run(cli, view)
+    } else if cli.tui {
         tui::run(cli)
     } else {
         poll::run(cli)

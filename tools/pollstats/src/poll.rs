@@ -7,11 +7,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use mmstats_reader::render::text::unix_seconds;
-use mmstats_reader::{Scan, Scanner, Snapshot};
+use mmstats_reader::{FileInfo, Intervals, Liveness, ProcessId, Scan, Scanner, Snapshot};
 
 use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
-use crate::rate::{Cell, Rates};
+use crate::rate::{Cell, cell};
 use crate::table::{self, Group, Layout};
 
 /// Sample times `start + k × delay`, so rows never drift; after a stall, missed ticks are
@@ -43,27 +43,48 @@ impl Schedule {
     }
 }
 
-/// Turns scans into rows: selects files, keeps the rate memory, lays out the columns.
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// One group: every selected process combined.
+    All,
+    /// One group per process.
+    Process,
+    /// One group per file (thread, or process file).
+    Thread,
+}
+
+/// Turns scans into rows: selects processes, feeds the interval engine, lays out the columns.
 #[derive(Debug)]
 pub struct Poller {
     labels: Vec<String>,
     names: Vec<String>,
     filters: Vec<FileFilter>,
-    per_file: bool,
+    grouping: Grouping,
     time: bool,
-    rates: Rates,
+    engine: Intervals,
 }
 
-/// A group title for one file: `pid 42` or `pid 42/43` for a thread.
-pub fn file_title(s: &Snapshot) -> String {
-    match (s.info.pid, s.info.tid) {
+/// A group title for one file: `pid 42/43` for a thread, `pid 42 totals` for a process file.
+pub fn file_title(info: &FileInfo, path: &std::path::Path) -> String {
+    match (info.pid, info.tid) {
+        (Some(p), _) if info.process_totals => format!("pid {p} totals"),
         (Some(p), Some(t)) if t != 0 && t != p => format!("pid {p}/{t}"),
         (Some(p), _) => format!("pid {p}"),
-        _ => s
-            .path
+        _ => path
             .file_stem()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
+    }
+}
+
+/// The title of a group of processes: how many (`4 procs`), and how many of them are live
+/// when some are not (`3/4 live`). Short, as it heads columns as narrow as one name.
+fn processes_title(total: usize, live: usize) -> String {
+    if live == total {
+        format!("{total} proc{}", if total == 1 { "" } else { "s" })
+    } else {
+        format!("{live}/{total} live")
     }
 }
 
@@ -78,55 +99,69 @@ impl Poller {
                 .iter()
                 .map(|f| FileFilter::parse(f, ""))
                 .collect(),
-            per_file: cli.per_file,
+            grouping: if cli.per_thread {
+                Grouping::Thread
+            } else if cli.per_process {
+                Grouping::Process
+            } else {
+                Grouping::All
+            },
             time: cli.timestamp,
-            rates: Rates::new(),
+            engine: Intervals::new(),
         }
     }
 
-    /// The files of a scan that pass the filters and have at least one of the fields.
+    /// The files of the processes that pass the filters and have at least one of the fields
+    /// in some file: a process is selected whole, so that its totals stay continuous.
     pub fn select<'a>(&self, snaps: &'a [Snapshot]) -> Vec<&'a Snapshot> {
-        snaps
+        let chosen: HashSet<ProcessId> = snaps
             .iter()
             .filter(|s| keep(s, &self.filters, &self.labels))
+            .map(|s| ProcessId::of(&s.info, &s.path))
+            .collect();
+        snaps
+            .iter()
+            .filter(|s| chosen.contains(&ProcessId::of(&s.info, &s.path)))
             .collect()
     }
 
     /// One sample: the layout and a row of cells per group.
     pub fn sample(&mut self, snaps: &[&Snapshot]) -> (Layout, Vec<Vec<Cell>>) {
+        let sample = self.engine.update(snaps.iter().copied());
         let mut groups = Vec::new();
         let mut cells = Vec::new();
-        if self.per_file {
-            for s in snaps {
-                groups.push(Group {
-                    title: file_title(s),
-                    names: self.names.clone(),
-                });
-                cells.push(
-                    self.labels
-                        .iter()
-                        .map(|l| self.rates.cell(l, &[*s]))
-                        .collect(),
-                );
-            }
-        } else {
-            let title = format!(
-                "{} file{}",
-                snaps.len(),
-                if snaps.len() == 1 { "" } else { "s" }
-            );
+        let mut push = |title: String, series: &[mmstats_reader::Series]| {
             groups.push(Group {
                 title,
                 names: self.names.clone(),
             });
-            cells.push(
-                self.labels
-                    .iter()
-                    .map(|l| self.rates.cell(l, snaps))
-                    .collect(),
-            );
+            cells.push(self.labels.iter().map(|l| cell(series, l)).collect());
+        };
+        match self.grouping {
+            Grouping::All => {
+                let title = processes_title(sample.processes.len(), sample.live_processes());
+                push(title, &sample.combined());
+            }
+            Grouping::Process => {
+                for p in &sample.processes {
+                    let mut title = match p.pid() {
+                        Some(pid) => format!("pid {pid} {}", p.cmd),
+                        None => p.cmd.clone(),
+                    };
+                    if p.liveness != Liveness::Alive {
+                        title.push_str(" (dead)");
+                    }
+                    push(title.trim().to_string(), &p.series);
+                }
+            }
+            Grouping::Thread => {
+                for p in &sample.processes {
+                    for f in &p.files {
+                        push(file_title(&f.info, &f.path), &f.series);
+                    }
+                }
+            }
         }
-        self.rates.end_sample();
         (
             Layout {
                 time: self.time,
@@ -183,8 +218,15 @@ impl Printer {
     ) -> io::Result<()> {
         let t = unix_seconds(now);
         if self.csv {
-            if self.layout.as_ref() != Some(layout) {
-                out.write_all(table::csv_header(layout).as_bytes())?;
+            // A CSV header names the columns only: a changed group title (a process came or
+            // went) does not repeat it.
+            let head = table::csv_header(layout);
+            if self
+                .layout
+                .as_ref()
+                .is_none_or(|l| table::csv_header(l) != head)
+            {
+                out.write_all(head.as_bytes())?;
                 self.layout = Some(layout.clone());
             }
             out.write_all(table::csv_row(t, cells).as_bytes())?;
@@ -213,7 +255,10 @@ struct ErrorLog(HashSet<String>);
 impl ErrorLog {
     fn report(&mut self, scan: &Scan) {
         for e in &scan.errors {
-            let line = format!("pollstats: {e}");
+            let line = format!(
+                "pollstats: {}",
+                mmstats_reader::render::text::escape(&e.to_string())
+            );
             if self.0.insert(line.clone()) {
                 eprintln!("{line}");
             }
@@ -244,6 +289,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let first = scanner.scan();
     errors.report(&first);
     let selected = poller.select(&first.snapshots);
+    if selected.is_empty() && first.snapshots.is_empty() && first.errors.is_empty() {
+        // Say why there is no file at all: an empty directory, or a glob matching nothing.
+        for e in mmstats_reader::discover(&cli.patterns()).1 {
+            eprintln!(
+                "pollstats: {}",
+                mmstats_reader::render::text::escape(&e.to_string())
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     if selected.is_empty() {
         eprintln!(
             "pollstats: no stats file has any of the fields {}",
@@ -328,7 +383,7 @@ mod tests {
         use crate::columns::tests::{m, snap};
         use clap::Parser;
         use mmstats_reader::{Kind, Num, Value, ValueType};
-        let cli = Cli::parse_from(["pollstats", "--per-file", "req"]);
+        let cli = Cli::parse_from(["pollstats", "--per-thread", "req"]);
         let mut p = Poller::new(&cli);
         let s = |n: &str, v: u64| {
             snap(

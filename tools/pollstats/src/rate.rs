@@ -1,301 +1,87 @@
-//! One cell's value from many files: counters as change per second since the previous sample
-//! (restarts counted from the new value, never negative), gauges combined by the field's rule,
-//! timers and histograms as the mean of the interval or a named derived value (percentiles,
-//! mean, count) of what they recorded during the interval.
+//! One cell's value: a label (or one of its derived values, `latency.p99`) of a series from
+//! the reader's interval engine ([`mmstats_reader::Intervals`]), which owns every rule for
+//! rates, interval means and percentiles, thread exits, process restarts and wraps.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::time::SystemTime;
-
-use mmstats_reader::render::text::{derived_unit, field_unit, unix_seconds};
-use mmstats_reader::{Combine, FieldMeta, Histogram, Kind, Snapshot, Value};
-
-use crate::columns::lookup;
+use mmstats_reader::render::text::{derived_unit, field_unit};
+use mmstats_reader::{Kind, Series, Value};
 
 /// One cell: a number in a unit, or a text, or nothing yet.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cell {
     /// The number, if there is one.
     pub value: Option<f64>,
-    /// The text, for text fields.
+    /// The text, for text fields (and constants that differ between processes).
     pub text: Option<String>,
     /// The unit of `value`.
     pub unit: String,
-    /// A counter went down in some file since the last sample: its writer restarted.
+    /// Marks a cell to highlight (unused by the engine's rules today; kept for the colours).
     pub restarted: bool,
     /// The value is a rate per second.
     pub per_second: bool,
+    /// The value is a point in time (Unix seconds × the unit's seconds).
+    pub time: bool,
+    /// The value is an identifier or version: shown whole, never scaled.
+    pub exact: bool,
 }
 
-/// What the previous sample of one field in one file held.
-#[derive(Debug, Clone, Copy)]
-struct Prev {
-    value: f64,
-    count: u64,
-    sum: u64,
-    taken: SystemTime,
+/// Finds `label` among series: the series with exactly that label, else the series named by
+/// all but the last dotted part with that part as a derived value (`latency.p99` is the `p99`
+/// of `latency`, `requests.total` a counter's continuous total).
+pub fn find<'a, 'l>(series: &'a [Series], label: &'l str) -> Option<(&'a Series, Option<&'l str>)> {
+    if let Some(s) = series.iter().find(|s| s.meta.label == label) {
+        return Some((s, None));
+    }
+    let (base, suffix) = label.rsplit_once('.')?;
+    let s = series.iter().find(|s| s.meta.label == base)?;
+    let compound = matches!(
+        s.meta.kind,
+        Kind::Average | Kind::MovingAverage | Kind::Histogram | Kind::Timer | Kind::Windowed
+    ) || (s.meta.kind == Kind::Counter
+        && matches!(suffix, "total" | "rate" | "delta"));
+    compound.then_some((s, Some(suffix)))
 }
 
-/// Identifies one field in one file across samples (a replaced file gets a new inode).
-type Key = (String, PathBuf, (u64, u64));
-
-/// The derived value `sfx` (`mean`, `p99`, ...) of field `label` over everything it recorded,
-/// merged over the files: what the full-screen table shows as a histogram's value.
-pub fn cumulative(label: &str, sfx: &str, snaps: &[&Snapshot]) -> Option<f64> {
-    let mut kind = None;
-    let values: Vec<&Value> = snaps
-        .iter()
-        .filter_map(|s| s.field(label))
-        .filter_map(|f| {
-            kind.get_or_insert(f.meta.kind);
-            f.value.as_ref().ok()
-        })
-        .collect();
-    merge_values(&values)?.derived(kind?, 0.0, 0.0, sfx)
-}
-
-/// Remembers previous samples to compute rates and interval means.
-#[derive(Debug, Default)]
-pub struct Rates {
-    prev: HashMap<Key, Prev>,
-    /// The previous histogram of each histogram or timer, for interval percentiles.
-    hists: HashMap<Key, Histogram>,
-    seen: HashSet<Key>,
-}
-
-/// What a histogram recorded between two samples of one file: the bucket counts, count and sum
-/// added since `prev` (all of `cur` if its writer restarted, as its count went down). `min`
-/// and `max` are the bounds of the lowest and highest bucket that grew, within `cur`'s.
-fn interval(cur: &Histogram, prev: &Histogram) -> (Histogram, bool) {
-    if cur.k != prev.k || cur.count < prev.count {
-        return (cur.clone(), cur.count < prev.count);
-    }
-    let mut d = Histogram::empty(cur.k, cur.buckets.len());
-    for (i, (n, b)) in d.buckets.iter_mut().zip(&cur.buckets).enumerate() {
-        *n = b.saturating_sub(prev.buckets.get(i).copied().unwrap_or(0));
-    }
-    d.count = cur.count - prev.count;
-    d.sum = cur.sum.wrapping_sub(prev.sum);
-    let lowest = d.buckets.iter().position(|n| *n > 0);
-    let highest = d.buckets.iter().rposition(|n| *n > 0);
-    if let (Some(lo), Some(hi)) = (lowest, highest) {
-        let (low, _) = mmstats_reader::bucket_bounds(lo, cur.k);
-        let (high, width) = mmstats_reader::bucket_bounds(hi, cur.k);
-        d.min = low.max(cur.min);
-        d.max = (high.saturating_add(width - 1)).min(cur.max);
-    }
-    d.last = cur.last;
-    d.window_count = cur.window_count;
-    d.window_sum = cur.window_sum;
-    (d, false)
-}
-
-fn combine(rule: Combine, values: &[(f64, Option<SystemTime>)]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let xs = values.iter().map(|(x, _)| *x);
-    Some(match rule {
-        Combine::Sum | Combine::None => xs.sum(),
-        Combine::Max => xs.fold(f64::NEG_INFINITY, f64::max),
-        Combine::Min => xs.fold(f64::INFINITY, f64::min),
-        Combine::Avg => xs.sum::<f64>() / values.len() as f64,
-        Combine::Last => values.iter().max_by_key(|(_, c)| *c).map(|(x, _)| *x)?,
-    })
-}
-
-/// The values of several files added into one, as the `sum` rule does (histograms merged,
-/// averages by count and sum); values of another shape than the first are left out.
-fn merge_values(values: &[&Value]) -> Option<Value> {
-    let mut it = values.iter();
-    let mut acc = (*it.next()?).clone();
-    for v in it {
-        mmstats_reader::merge(&mut acc, v);
-    }
-    Some(acc)
-}
-
-impl Rates {
-    /// An empty memory.
-    pub fn new() -> Rates {
-        Rates::default()
-    }
-
-    /// Forgets the files not seen since the last call (vanished or replaced ones).
-    pub fn end_sample(&mut self) {
-        let seen = std::mem::take(&mut self.seen);
-        self.prev.retain(|k, _| seen.contains(k));
-        self.hists.retain(|k, _| seen.contains(k));
-    }
-
-    fn remember(&mut self, key: Key, p: Prev) -> Option<Prev> {
-        self.seen.insert(key.clone());
-        self.prev.insert(key, p)
-    }
-
-    /// The cell for `label` over `snaps`, updating the memory of previous samples.
-    pub fn cell(&mut self, label: &str, snaps: &[&Snapshot]) -> Cell {
-        let found: Vec<(&Snapshot, &FieldMeta, &Value, Option<&str>)> = snaps
-            .iter()
-            .filter_map(|s| {
-                let (f, suffix) = lookup(s, label)?;
-                let v = f.value.as_ref().ok()?;
-                Some((*s, &*f.meta, v, suffix))
-            })
-            .collect();
-        let Some(&(_, meta, first, suffix)) = found.first() else {
-            return Cell::default();
-        };
-        let key = |s: &Snapshot| (label.to_string(), s.path.clone(), s.info.dev_ino);
-        let mut cell = Cell {
-            unit: match suffix {
-                Some(sfx) => derived_unit(meta, sfx).to_string(),
-                None => field_unit(meta).to_string(),
-            },
-            ..Cell::default()
-        };
-
-        if let Some(sfx) = suffix {
-            if let Value::Windowed(_) = first {
-                let per: Vec<(f64, Option<SystemTime>)> = found
-                    .iter()
-                    .filter_map(|(s, m, v, _)| {
-                        let created = s.info.created.map(unix_seconds).unwrap_or(0.0);
-                        v.derived(m.kind, unix_seconds(s.taken), created, sfx)
-                            .map(|x| (x, s.info.created))
-                    })
-                    .collect();
-                let rule = if matches!(sfx, "rate" | "count") {
-                    Combine::Sum
-                } else {
-                    Combine::Avg
-                };
-                cell.value = combine(rule, &per);
-                cell.per_second = sfx == "rate";
-            } else if let Value::Histogram(_) = first {
-                // Percentiles, mean, count and sum of what was recorded during the interval,
-                // over every file: the files' bucket differences merged.
-                let mut merged: Option<Histogram> = None;
-                for (s, _, v, _) in &found {
-                    let Value::Histogram(cur) = v else { continue };
-                    let k = key(s);
-                    self.seen.insert(k.clone());
-                    let Some(prev) = self.hists.insert(k, cur.clone()) else {
-                        continue;
-                    };
-                    let (delta, restarted) = interval(cur, &prev);
-                    cell.restarted |= restarted;
-                    match &mut merged {
-                        Some(m) => {
-                            m.merge(&delta);
-                        }
-                        None => merged = Some(delta),
-                    }
-                }
-                cell.value =
-                    merged.and_then(|m| Value::Histogram(m).derived(meta.kind, 0.0, 0.0, sfx));
-            } else {
-                let values: Vec<&Value> = found.iter().map(|(_, _, v, _)| *v).collect();
-                cell.value = merge_values(&values)
-                    .and_then(|merged| merged.derived(meta.kind, 0.0, 0.0, sfx));
-            }
+/// The cell for `label` among `series` (one process's, one file's, or several combined).
+pub fn cell(series: &[Series], label: &str) -> Cell {
+    let Some((s, suffix)) = find(series, label) else {
+        return Cell::default();
+    };
+    let meta = &s.meta;
+    let mut cell = Cell {
+        unit: match suffix {
+            Some("total" | "delta") => field_unit(meta).to_string(),
+            Some(sfx) => derived_unit(meta, sfx).to_string(),
+            None => field_unit(meta).to_string(),
+        },
+        per_second: match suffix {
+            None => s.is_rate(),
+            Some(sfx) => sfx == "rate",
+        },
+        time: suffix.is_none() && meta.kind == Kind::Timestamp,
+        exact: suffix.is_none() && meta.kind == Kind::Constant,
+        ..Cell::default()
+    };
+    if suffix.is_none() {
+        if let Some(Value::Text(t)) = &s.value {
+            cell.text = Some(t.clone());
             return cell;
         }
-
-        match first {
-            Value::Text(_) => {
-                cell.text =
-                    found
-                        .iter()
-                        .max_by_key(|(s, ..)| s.info.created)
-                        .and_then(|(_, _, v, _)| match v {
-                            Value::Text(t) => Some(t.clone()),
-                            _ => None,
-                        });
-            }
-            Value::Number(_) | Value::Bool(_) if meta.kind == Kind::Counter => {
-                cell.per_second = true;
-                let mut total = None;
-                for (s, _, v, _) in &found {
-                    let Some(cur) = v.primary() else { continue };
-                    let now = Prev {
-                        value: cur,
-                        count: 0,
-                        sum: 0,
-                        taken: s.taken,
-                    };
-                    let Some(p) = self.remember(key(s), now) else {
-                        continue;
-                    };
-                    let Ok(secs) = s.taken.duration_since(p.taken).map(|d| d.as_secs_f64()) else {
-                        continue;
-                    };
-                    if secs <= 0.0 {
-                        continue;
-                    }
-                    let delta = if cur < p.value {
-                        cell.restarted = true;
-                        cur
-                    } else {
-                        cur - p.value
-                    };
-                    *total.get_or_insert(0.0) += delta / secs;
-                }
-                cell.value = total;
-            }
-            Value::Number(_) | Value::Bool(_) => {
-                let per: Vec<(f64, Option<SystemTime>)> = found
-                    .iter()
-                    .filter_map(|(s, _, v, _)| Some((v.primary()?, s.info.created)))
-                    .collect();
-                cell.value = combine(meta.combine, &per);
-            }
-            Value::Histogram(_) => {
-                // the mean of the values recorded during the interval
-                let (mut dc, mut ds, mut any) = (0u64, 0u64, false);
-                for (s, _, v, _) in &found {
-                    let Value::Histogram(Histogram { count, sum, .. }) = v else {
-                        continue;
-                    };
-                    let now = Prev {
-                        value: 0.0,
-                        count: *count,
-                        sum: *sum,
-                        taken: s.taken,
-                    };
-                    let Some(p) = self.remember(key(s), now) else {
-                        continue;
-                    };
-                    any = true;
-                    if *count < p.count {
-                        cell.restarted = true;
-                        dc += count;
-                        ds = ds.wrapping_add(*sum);
-                    } else {
-                        dc += count - p.count;
-                        ds = ds.wrapping_add(sum.wrapping_sub(p.sum));
-                    }
-                }
-                cell.value = (any && dc > 0).then(|| ds as f64 / dc as f64);
-            }
-            Value::Windowed(_) => {
-                let per: Vec<(f64, Option<SystemTime>)> = found
-                    .iter()
-                    .filter_map(|(s, m, v, _)| {
-                        let created = s.info.created.map(unix_seconds).unwrap_or(0.0);
-                        v.derived(m.kind, unix_seconds(s.taken), created, "rate")
-                            .map(|x| (x, None))
-                    })
-                    .collect();
-                cell.value = combine(Combine::Sum, &per);
-                cell.per_second = true;
-            }
-            Value::Average { .. } | Value::MovingAverage { .. } => {
-                let values: Vec<&Value> = found.iter().map(|(_, _, v, _)| *v).collect();
-                cell.value = merge_values(&values).and_then(|v| v.primary());
-            }
+        if !s.distinct.is_empty() {
+            let parts: Vec<String> = s.distinct.iter().map(short_value).collect();
+            cell.text = Some(parts.join(","));
+            return cell;
         }
-        cell
+    }
+    cell.value = s.number(suffix);
+    cell
+}
+
+fn short_value(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Text(t) => t.clone(),
+        other => other.primary().map(|x| x.to_string()).unwrap_or_default(),
     }
 }
 
@@ -303,7 +89,7 @@ impl Rates {
 mod tests {
     use super::*;
     use crate::columns::tests::{m, snap};
-    use mmstats_reader::{Num, ValueType};
+    use mmstats_reader::{Histogram, Intervals, Num, Snapshot, ValueType};
 
     fn counter(name: &str, at: f64, v: u64) -> Snapshot {
         snap(
@@ -316,172 +102,99 @@ mod tests {
         )
     }
 
-    fn sample(r: &mut Rates, label: &str, snaps: &[Snapshot]) -> Cell {
-        let refs: Vec<&Snapshot> = snaps.iter().collect();
-        let c = r.cell(label, &refs);
-        r.end_sample();
-        c
+    fn sample(e: &mut Intervals, label: &str, snaps: &[Snapshot]) -> Cell {
+        cell(&e.update(snaps).combined(), label)
     }
 
     #[test]
-    fn counters_are_summed_rates_and_restarts_count_from_the_new_value() {
-        let mut r = Rates::new();
+    fn counters_are_summed_rates_over_processes() {
+        let mut e = Intervals::new().assume_alive();
         let first = sample(
-            &mut r,
+            &mut e,
             "req",
             &[counter("a", 10.0, 100), counter("bb", 10.0, 1000)],
         );
         assert_eq!(first.value, None, "no rate before a second sample");
         let c = sample(
-            &mut r,
+            &mut e,
             "req",
             &[counter("a", 12.0, 120), counter("bb", 12.0, 1100)],
         );
         assert_eq!(c.value, Some(10.0 + 50.0));
-        assert!(c.per_second && !c.restarted);
-        // bb restarted: 1100 -> 30 counts as 30 new events, never as -1070
-        let c = sample(
-            &mut r,
-            "req",
-            &[counter("a", 13.0, 120), counter("bb", 13.0, 30)],
+        assert!(c.per_second);
+        let total = sample(
+            &mut e,
+            "req.total",
+            &[counter("a", 13.0, 120), counter("bb", 13.0, 1100)],
         );
-        assert_eq!(c.value, Some(30.0));
-        assert!(c.restarted);
-    }
-
-    #[test]
-    fn vanished_files_are_forgotten_and_new_ones_start_fresh() {
-        let mut r = Rates::new();
-        sample(&mut r, "req", &[counter("a", 1.0, 5)]);
-        sample(&mut r, "req", &[counter("bb", 2.0, 7)]);
-        // a came back: its old sample was forgotten, so no bogus rate
-        let c = sample(&mut r, "req", &[counter("a", 3.0, 500)]);
-        assert_eq!(c.value, None);
+        assert_eq!(total.value, Some(1220.0));
+        assert!(!total.per_second);
         assert_eq!(
-            sample(&mut r, "missing", &[counter("a", 4.0, 1)]),
+            sample(&mut e, "missing", &[counter("a", 14.0, 1)]),
             Cell::default()
-        );
-    }
-
-    #[test]
-    fn gauges_follow_the_combine_rule() {
-        let g = |name: &str, rule: Combine, v: f64| {
-            let mut meta = m("g", Kind::Gauge, ValueType::F64);
-            meta.combine = rule;
-            snap(name, 1.0, vec![(meta, Value::Number(Num::F(v)))])
-        };
-        let mut r = Rates::new();
-        for (rule, want) in [
-            (Combine::Sum, 6.0),
-            (Combine::Max, 4.0),
-            (Combine::Min, 2.0),
-            (Combine::Avg, 3.0),
-        ] {
-            let c = sample(&mut r, "g", &[g("a", rule, 2.0), g("bb", rule, 4.0)]);
-            assert_eq!(c.value, Some(want), "{rule:?}");
-            assert!(!c.per_second);
-        }
-    }
-
-    #[test]
-    fn timers_show_interval_mean_and_merged_percentiles() {
-        let t = |name: &str, at: f64, vals: &[u64]| {
-            let mut meta = m("lat", Kind::Timer, ValueType::U64);
-            meta.unit = "nanoseconds".into();
-            let mut h = Histogram::empty(5, 1920);
-            for v in vals {
-                h.record(*v);
-            }
-            snap(name, at, vec![(meta, Value::Histogram(h))])
-        };
-        let mut r = Rates::new();
-        assert_eq!(
-            sample(&mut r, "lat", &[t("a", 1.0, &[100]), t("bb", 1.0, &[])]).value,
-            None
-        );
-        // a recorded 300 more, bb recorded 500: the interval mean is 400
-        let c = sample(
-            &mut r,
-            "lat",
-            &[t("a", 2.0, &[100, 300]), t("bb", 2.0, &[500])],
-        );
-        assert_eq!(c.value, Some(400.0));
-        assert_eq!(c.unit, "nanoseconds");
-        // nothing recorded in the interval: no mean
-        assert_eq!(
-            sample(
-                &mut r,
-                "lat",
-                &[t("a", 3.0, &[100, 300]), t("bb", 3.0, &[500])]
-            )
-            .value,
-            None
         );
     }
 
     #[test]
     fn named_timer_values_describe_the_interval() {
         let t = |name: &str, at: f64, vals: &[u64]| {
-            let meta = m("lat", Kind::Timer, ValueType::U64);
+            let mut meta = m("lat", Kind::Timer, ValueType::U64);
+            meta.param = 5;
+            meta.capacity = 1920;
             let mut h = Histogram::empty(5, 1920);
             for v in vals {
                 h.record(*v);
             }
             snap(name, at, vec![(meta, Value::Histogram(h))])
         };
-        // Long-running history: a million fast values before the first sample.
-        let old: Vec<u64> = vec![100; 1_000_000];
+        let old: Vec<u64> = vec![100; 100_000];
         let mut slow = old.clone();
         slow.extend([300, 5000]);
         for (label, want) in [
-            ("lat.count", Some(3.0)),
-            ("lat.max", Some(5000.0)),
-            ("lat.min", Some(300.0)),
-            ("lat.p50", Some(5000.0)),
-            ("lat.p99", Some(5000.0)),
+            ("lat.count", 3.0),
+            ("lat.max", 5000.0),
+            ("lat.min", 300.0),
+            ("lat.p50", 5000.0),
+            ("lat.p99", 5000.0),
         ] {
-            let mut r = Rates::new();
-            let first = sample(&mut r, label, &[t("a", 1.0, &old), t("bb", 1.0, &[])]);
-            assert_eq!(
-                first.value, None,
-                "{label}: no interval before the second sample"
-            );
-            // The interval saw 300 and 5000 in a, 5000 in bb: its percentiles are of those
-            // three, not of the million old values.
-            let c = sample(&mut r, label, &[t("a", 2.0, &slow), t("bb", 2.0, &[5000])]);
-            let (got, want) = (c.value.unwrap(), want.unwrap());
+            let mut e = Intervals::new().assume_alive();
+            sample(&mut e, label, &[t("a", 1.0, &old), t("bb", 1.0, &[])]);
+            // The interval saw 300 and 5000 in a, 5000 in bb.
+            let c = sample(&mut e, label, &[t("a", 2.0, &slow), t("bb", 2.0, &[5000])]);
+            let got = c.value.unwrap();
             assert!(
                 (got - want).abs() <= want * 0.016,
                 "{label}: {got} vs {want}"
             );
-            assert!(!c.restarted);
-            // Nothing recorded since: a count of zero, and no percentiles.
-            let idle = sample(&mut r, label, &[t("a", 3.0, &slow), t("bb", 3.0, &[5000])]);
+            let idle = sample(&mut e, label, &[t("a", 3.0, &slow), t("bb", 3.0, &[5000])]);
             if label == "lat.count" {
                 assert_eq!(idle.value, Some(0.0));
             } else {
                 assert_eq!(idle.value, None, "{label} of an idle interval");
             }
         }
-        // A writer that restarted (its count went down) counts from its new values.
-        let mut r = Rates::new();
-        sample(&mut r, "lat.count", &[t("a", 1.0, &old)]);
-        let c = sample(&mut r, "lat.count", &[t("a", 2.0, &[7, 7])]);
-        assert_eq!(c.value, Some(2.0));
-        assert!(c.restarted);
     }
 
     #[test]
-    fn text_takes_the_newest_file() {
+    fn timestamps_are_times_and_constants_exact() {
+        let mut ts = m("started", Kind::Timestamp, ValueType::F64);
+        ts.unit = "seconds".into();
         let s = snap(
             "a",
             1.0,
-            vec![(
-                m("name", Kind::Text, ValueType::Text),
-                Value::Text("x".into()),
-            )],
+            vec![
+                (ts, Value::Number(Num::F(1.7e9))),
+                (
+                    m("sys.pid", Kind::Constant, ValueType::U32),
+                    Value::Number(Num::U(13_900)),
+                ),
+            ],
         );
-        let c = sample(&mut Rates::new(), "name", &[s]);
-        assert_eq!(c.text.as_deref(), Some("x"));
+        let mut e = Intervals::new().assume_alive();
+        let series = e.update([&s]).combined();
+        let t = cell(&series, "started");
+        assert!(t.time && t.value == Some(1.7e9));
+        let p = cell(&series, "sys.pid");
+        assert!(p.exact && p.value == Some(13_900.0));
     }
 }

@@ -2,7 +2,7 @@
 //! `|` between groups; and the same rows as CSV.
 
 use mmstats_reader::render::csv::escape;
-use mmstats_reader::render::text::{compact, number, utc_clock};
+use mmstats_reader::render::text::{self, compact, number, seconds_per, utc_clock};
 
 use crate::rate::Cell;
 
@@ -86,7 +86,9 @@ pub fn header(layout: &Layout, color: bool) -> String {
 /// A cell's text in `w` columns, right-aligned: `-` when there is no value yet.
 pub fn cell_text(cell: &Cell, w: usize) -> String {
     let s = match (&cell.text, cell.value) {
-        (Some(t), _) => t.chars().take(w).collect(),
+        (Some(t), _) => text::escape(t).chars().take(w).collect(),
+        (None, Some(x)) if cell.time => utc_clock(x * seconds_per(&cell.unit).unwrap_or(1.0)),
+        (None, Some(x)) if cell.exact => number(x),
         (None, Some(x)) => compact(x, &cell.unit),
         (None, None) => "-".into(),
     };

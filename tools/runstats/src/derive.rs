@@ -1,176 +1,97 @@
-//! Values as the tools show them, from two samples of one process's combined fields: counters
-//! also as rates per second, histograms and timers as statistics of what they recorded during
-//! the interval (count, rate, mean, percentiles), windows as their rate and mean.
+//! The series runstats records for one process, labelled as the tools show them, from the
+//! reader's interval engine ([`mmstats_reader::Intervals`], FORMAT.md §12), which owns every
+//! rule: rates, interval histograms, windows, gauges combined by rule, threads that end,
+//! processes that exit or restart, counters that wrap.
 //!
-//! This is the only place runstats turns raw values into derived ones, so that it can move to
-//! the reader's interval engine in one step. The rules follow pollstats: a counter that went
-//! down (its writer restarted) counts from its new value, never negative; a histogram whose
-//! count went down starts afresh; a series seen for the first time has no rate yet.
-
-use std::collections::HashMap;
+//! From each [`Series`]: a counter as its continuous total (`label`) and its rate
+//! (`label.rate`); a histogram or timer as what it recorded during the interval
+//! (`label.count`, `label.rate`, and when it recorded something `label.mean`, `.max`, `.p50`,
+//! `.p90`, `.p99`, `.p999`); an average as its interval mean (`label`); a windowed field as
+//! its window's rate and mean (`label.rate`, `label.mean`); a gauge or moving average as its
+//! value (`label`). Texts, constants and timestamps are no series. A process's first sample
+//! has no interval, so no rates or interval statistics yet.
 
 use mmstats_reader::render::text::{derived_unit, field_unit};
-use mmstats_reader::{Combined, Histogram, Kind, Value};
+use mmstats_reader::{Interval, Kind, Series};
 
 use crate::source::Sample;
 
-/// What the previous sample of one series held.
-#[derive(Debug, Clone)]
-enum Prev {
-    Number { value: f64, time_ms: i64 },
-    Histogram { hist: Histogram, time_ms: i64 },
-}
+/// The statistics of a histogram's or timer's interval that are recorded when it recorded
+/// something.
+const INTERVAL_STATS: [&str; 6] = ["mean", "max", "p50", "p90", "p99", "p999"];
 
-/// Remembers the previous sample of every series, to derive rates and intervals.
-#[derive(Debug, Default)]
-pub struct Deriver {
-    /// By process identity, then label: the previous value and the tick it was seen in.
-    prev: HashMap<String, HashMap<String, (Prev, u64)>>,
-    tick: u64,
-}
-
-impl Deriver {
-    /// An empty memory.
-    pub fn new() -> Deriver {
-        Deriver::default()
-    }
-
-    /// Appends the samples of one process's fields, combined over its files (threads), at
-    /// `time_ms`. `identity` tells processes apart across pid reuse (e.g. `pid:start_time`).
-    pub fn process(
-        &mut self,
-        source: &'static str,
-        process: &str,
-        identity: &str,
-        fields: &[Combined],
-        time_ms: i64,
-        out: &mut Vec<Sample>,
-    ) {
-        let tick = self.tick;
-        if !self.prev.contains_key(identity) {
-            self.prev.insert(identity.to_string(), HashMap::new());
+/// Appends the samples of one series of `process`. `seconds` is the length of the process's
+/// interval (`None` on its first sample).
+pub fn series_samples(
+    source: &'static str,
+    process: &str,
+    series: &Series,
+    seconds: Option<f64>,
+    out: &mut Vec<Sample>,
+) {
+    let meta = &*series.meta;
+    let label = &meta.label;
+    let mut push = |label: String, kind: &'static str, unit: &str, v: Option<f64>| {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            out.push(Sample {
+                source,
+                process: process.to_string(),
+                label,
+                kind,
+                unit: unit.to_string(),
+                value: v,
+            });
         }
-        let Some(prevs) = self.prev.get_mut(identity) else {
-            return;
-        };
-        // Stores `now` as the previous value of `label`, returning the one it replaces.
-        let mut remember = |label: &str, now: Prev| -> Option<Prev> {
-            match prevs.get_mut(label) {
-                Some(slot) => Some(std::mem::replace(slot, (now, tick)).0),
-                None => {
-                    prevs.insert(label.to_string(), (now, tick));
-                    None
-                }
+    };
+    let unit = field_unit(meta);
+    match meta.kind {
+        Kind::Text | Kind::Constant | Kind::Timestamp => {}
+        Kind::Counter => {
+            push(label.clone(), "counter", unit, series.number(Some("total")));
+            if series.interval.is_some() {
+                push(
+                    rate_label(label),
+                    "rate",
+                    &per_second(unit),
+                    series.number(None),
+                );
             }
-        };
-        for c in fields {
-            let meta = &*c.meta;
-            let push = |out: &mut Vec<Sample>, label: String, kind: &'static str, unit: &str, v| {
-                if f64::is_finite(v) {
-                    out.push(Sample {
-                        source,
-                        process: process.to_string(),
-                        label,
-                        kind,
-                        unit: unit.to_string(),
-                        value: v,
-                    });
-                }
+        }
+        Kind::Histogram | Kind::Timer => {
+            let Some(Interval::Histogram(h)) = &series.interval else {
+                return;
             };
-            let unit = field_unit(meta);
-            match &c.value {
-                // Text is no series; constants and timestamps do not change over a run.
-                Value::Text(_) => {}
-                _ if matches!(meta.kind, Kind::Constant | Kind::Timestamp) => {}
-                Value::Number(_) | Value::Bool(_) => {
-                    let Some(v) = c.value.primary() else { continue };
-                    push(out, meta.label.clone(), meta.kind.as_str(), unit, v);
-                    if meta.kind == Kind::Counter {
-                        let now = Prev::Number { value: v, time_ms };
-                        if let Some(Prev::Number { value, time_ms: t0 }) =
-                            remember(&meta.label, now)
-                            && time_ms > t0
-                        {
-                            let delta = if v < value { v } else { v - value };
-                            let rate = delta * 1000.0 / (time_ms - t0) as f64;
-                            push(
-                                out,
-                                rate_label(&meta.label),
-                                "rate",
-                                &per_second(unit),
-                                rate,
-                            );
-                        }
-                    }
-                }
-                Value::Histogram(cur) => {
-                    let now = Prev::Histogram {
-                        hist: cur.clone(),
-                        time_ms,
-                    };
-                    let Some(Prev::Histogram { hist, time_ms: t0 }) = remember(&meta.label, now)
-                    else {
-                        continue;
-                    };
-                    if time_ms <= t0 {
-                        continue;
-                    }
-                    let d = interval(cur, &hist);
-                    let secs = (time_ms - t0) as f64 / 1000.0;
-                    let label = &meta.label;
+            let count = h.count as f64;
+            push(format!("{label}.count"), "interval", "", Some(count));
+            let rate = seconds.filter(|s| *s > 0.0).map(|s| count / s);
+            push(format!("{label}.rate"), "rate", "1/s", rate);
+            if h.count > 0 {
+                for sfx in INTERVAL_STATS {
+                    let v = series.number(Some(sfx));
                     push(
-                        out,
-                        format!("{label}.count"),
+                        format!("{label}.{sfx}"),
                         "interval",
-                        "",
-                        d.count as f64,
+                        derived_unit(meta, sfx),
+                        v,
                     );
-                    push(
-                        out,
-                        format!("{label}.rate"),
-                        "rate",
-                        "1/s",
-                        d.count as f64 / secs,
-                    );
-                    // Percentiles and mean only for an interval that recorded something.
-                    for (sfx, v) in Value::Histogram(d).exposed(meta.kind, 0.0, 0.0) {
-                        if matches!(sfx, "mean" | "max" | "p50" | "p90" | "p99" | "p999") {
-                            push(
-                                out,
-                                format!("{label}.{sfx}"),
-                                "interval",
-                                derived_unit(meta, sfx),
-                                v,
-                            );
-                        }
-                    }
-                }
-                Value::Windowed(_) => {
-                    let now = time_ms as f64 / 1000.0;
-                    for (sfx, v) in c.value.exposed(meta.kind, now, 0.0) {
-                        if matches!(sfx, "rate" | "mean") {
-                            let unit = derived_unit(meta, sfx);
-                            push(out, format!("{}.{sfx}", meta.label), "windowed", unit, v);
-                        }
-                    }
-                }
-                Value::Average { .. } | Value::MovingAverage { .. } => {
-                    if let Some(v) = c.value.primary() {
-                        push(out, meta.label.clone(), meta.kind.as_str(), unit, v);
-                    }
                 }
             }
         }
-    }
-
-    /// Forgets the series not seen since the last call (processes that exited, files gone).
-    pub fn end_tick(&mut self) {
-        let tick = self.tick;
-        for prevs in self.prev.values_mut() {
-            prevs.retain(|_, (_, seen)| *seen == tick);
+        Kind::Average => push(label.clone(), "average", unit, series.number(None)),
+        Kind::Windowed => {
+            for sfx in ["rate", "mean"] {
+                let v = series.number(Some(sfx));
+                push(
+                    format!("{label}.{sfx}"),
+                    "windowed",
+                    derived_unit(meta, sfx),
+                    v,
+                );
+            }
         }
-        self.prev.retain(|_, prevs| !prevs.is_empty());
-        self.tick += 1;
+        Kind::Gauge | Kind::MovingAverage => {
+            push(label.clone(), meta.kind.as_str(), unit, series.number(None));
+        }
     }
 }
 
@@ -188,112 +109,132 @@ pub fn per_second(unit: &str) -> String {
     }
 }
 
-/// What a histogram recorded between two samples: the bucket counts, count and sum added
-/// since `prev` (all of `cur` if its count went down: its writer restarted). `min` and `max`
-/// are the bounds of the lowest and highest bucket that grew, within `cur`'s.
-fn interval(cur: &Histogram, prev: &Histogram) -> Histogram {
-    if cur.k != prev.k || cur.count < prev.count {
-        return cur.clone();
-    }
-    let mut d = Histogram::empty(cur.k, cur.buckets.len());
-    for (i, (n, b)) in d.buckets.iter_mut().zip(&cur.buckets).enumerate() {
-        *n = b.saturating_sub(prev.buckets.get(i).copied().unwrap_or(0));
-    }
-    d.count = cur.count - prev.count;
-    d.sum = cur.sum.wrapping_sub(prev.sum);
-    let lowest = d.buckets.iter().position(|n| *n > 0);
-    let highest = d.buckets.iter().rposition(|n| *n > 0);
-    if let (Some(lo), Some(hi)) = (lowest, highest) {
-        let (low, _) = mmstats_reader::bucket_bounds(lo, cur.k);
-        let (high, width) = mmstats_reader::bucket_bounds(hi, cur.k);
-        d.min = low.max(cur.min);
-        d.max = high.saturating_add(width.saturating_sub(1)).min(cur.max);
-    }
-    d.last = cur.last;
-    d
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, Num, ValueType};
+    use mmstats_reader::{
+        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Intervals, Num, Snapshot, Value,
+        ValueType,
+    };
     use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
 
-    fn combined(meta: FieldMeta, value: Value) -> Combined {
-        Combined {
-            meta: Arc::new(meta),
-            value,
-            files: 1,
+    /// One thread file of process 7 (started at `start`) holding `value`, read at `at` s.
+    fn file(meta: &Arc<FieldMeta>, start: u64, at: u64, value: Value) -> Snapshot {
+        Snapshot {
+            path: format!("/s/app-7-7-{start}.mmstats").into(),
+            info: Arc::new(FileInfo {
+                pid: Some(7),
+                tid: Some(7),
+                start_time: Some(start),
+                created: Some(UNIX_EPOCH),
+                ..FileInfo::new(FormatVersion::V2, (1, start))
+            }),
+            taken: UNIX_EPOCH + Duration::from_secs(at),
+            fold_seq: None,
+            fields: vec![FieldValue {
+                meta: Arc::clone(meta),
+                value: Ok(value),
+            }],
+            settled: true,
+            liveness: None,
         }
     }
 
-    fn get<'a>(out: &'a [Sample], label: &str) -> Option<&'a Sample> {
-        out.iter().find(|s| s.label == label)
+    /// The samples of every process in the engine's sample of `snaps`.
+    fn samples(engine: &mut Intervals, snaps: &[Snapshot]) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for p in engine.update(snaps).processes {
+            for s in &p.series {
+                series_samples("mmstats", "app:7", s, p.seconds, &mut out);
+            }
+        }
+        out
+    }
+
+    fn get(out: &[Sample], label: &str) -> Option<f64> {
+        out.iter().find(|s| s.label == label).map(|s| s.value)
     }
 
     #[test]
-    fn counters_get_rates_and_restarts_count_from_the_new_value() {
+    fn counters_give_totals_and_rates_and_a_restart_counts_afresh() {
         let mut meta = FieldMeta::new("req", Kind::Counter, ValueType::U64);
         meta.unit = "requests".into();
-        let c = |v| combined(meta.clone(), Value::Number(Num::U(v)));
-        let mut d = Deriver::new();
-        let mut out = Vec::new();
-        d.process("mmstats", "p:1", "1:9", &[c(100)], 1000, &mut out);
-        assert_eq!(get(&out, "req").unwrap().value, 100.0);
-        assert!(
-            get(&out, "req.rate").is_none(),
-            "no rate before two samples"
-        );
-        out.clear();
-        d.process("mmstats", "p:1", "1:9", &[c(300)], 3000, &mut out);
-        let rate = get(&out, "req.rate").unwrap();
+        let meta = Arc::new(meta);
+        let c = |start, at, v| file(&meta, start, at, Value::Number(Num::U(v)));
+        let mut engine = Intervals::new().assume_alive();
+        let out = samples(&mut engine, &[c(1, 10, 100)]);
+        assert_eq!(get(&out, "req"), Some(100.0));
+        assert_eq!(get(&out, "req.rate"), None, "no rate before two samples");
+        let out = samples(&mut engine, &[c(1, 12, 300)]);
+        let rate = out.iter().find(|s| s.label == "req.rate").unwrap();
         assert_eq!(
             (rate.value, rate.unit.as_str(), rate.kind),
             (100.0, "requests/s", "rate")
         );
-        out.clear();
-        d.process("mmstats", "p:1", "1:9", &[c(50)], 4000, &mut out);
-        assert_eq!(get(&out, "req.rate").unwrap().value, 50.0);
-        // forgotten after a tick without it: no bogus rate when it comes back
-        d.end_tick();
-        d.end_tick();
-        out.clear();
-        d.process("mmstats", "p:1", "1:9", &[c(5000)], 5000, &mut out);
-        assert!(get(&out, "req.rate").is_none());
+        // The same pid started again within the interval: another process, all of whose
+        // count happened in the interval, never a negative rate.
+        let mut restarted = c(2, 13, 5);
+        let mut info = (*restarted.info).clone();
+        info.created = Some(UNIX_EPOCH + Duration::from_millis(12_500));
+        restarted.info = Arc::new(info);
+        let out = samples(&mut engine, &[restarted]);
+        assert_eq!(get(&out, "req"), Some(5.0));
+        assert_eq!(get(&out, "req.rate"), Some(5.0));
+        let out = samples(&mut engine, &[c(2, 14, 25)]);
+        assert_eq!(get(&out, "req.rate"), Some(20.0));
     }
 
     #[test]
-    fn histograms_give_interval_percentiles() {
-        let meta = FieldMeta::new("lat", Kind::Timer, ValueType::U64);
+    fn histograms_give_interval_statistics() {
+        let meta = Arc::new(FieldMeta::new("lat", Kind::Timer, ValueType::U64));
         let mut h = Histogram::empty(5, 1920);
         for _ in 0..1000 {
             h.record(100);
         }
-        let mut d = Deriver::new();
-        let mut out = Vec::new();
-        d.process(
-            "m",
-            "p",
-            "i",
-            &[combined(meta.clone(), Value::Histogram(h.clone()))],
-            0,
-            &mut out,
+        let mut engine = Intervals::new().assume_alive();
+        let out = samples(
+            &mut engine,
+            &[file(&meta, 1, 10, Value::Histogram(h.clone()))],
         );
-        assert!(get(&out, "lat.p99").is_none());
+        assert_eq!(get(&out, "lat.p99"), None);
         h.record(5000);
         h.record(5000);
-        d.process(
-            "m",
-            "p",
-            "i",
-            &[combined(meta, Value::Histogram(h))],
-            2000,
-            &mut out,
-        );
-        let p50 = get(&out, "lat.p50").unwrap().value;
+        let out = samples(&mut engine, &[file(&meta, 1, 12, Value::Histogram(h))]);
+        let p50 = get(&out, "lat.p50").unwrap();
         assert!((p50 - 5000.0).abs() < 5000.0 * 0.02, "{p50}");
-        assert_eq!(get(&out, "lat.count").unwrap().value, 2.0);
-        assert_eq!(get(&out, "lat.rate").unwrap().value, 1.0);
-        assert_eq!(get(&out, "lat.p50").unwrap().unit, "nanoseconds");
+        assert_eq!(get(&out, "lat.count"), Some(2.0));
+        assert_eq!(get(&out, "lat.rate"), Some(1.0));
+        let p99 = out.iter().find(|s| s.label == "lat.p99").unwrap();
+        assert_eq!((p99.unit.as_str(), p99.kind), ("nanoseconds", "interval"));
+    }
+
+    #[test]
+    fn averages_give_the_mean_of_the_interval_and_gauges_their_value() {
+        let avg = Arc::new(FieldMeta::new("size", Kind::Average, ValueType::U64));
+        let gauge = Arc::new(FieldMeta::new("queue", Kind::Gauge, ValueType::U64));
+        let a = |at, count, sum| {
+            let mut s = file(
+                &avg,
+                1,
+                at,
+                Value::Average {
+                    count,
+                    sum: Num::U(sum),
+                },
+            );
+            s.fields.push(FieldValue {
+                meta: Arc::clone(&gauge),
+                value: Ok(Value::Number(Num::U(at))),
+            });
+            s
+        };
+        let mut engine = Intervals::new().assume_alive();
+        let out = samples(&mut engine, &[a(10, 10, 1000)]);
+        assert_eq!(get(&out, "queue"), Some(10.0));
+        // 10 values of 100 before, then 10 of 10: the interval's mean, not the run's.
+        let out = samples(&mut engine, &[a(11, 20, 1100)]);
+        assert_eq!(get(&out, "size"), Some(10.0));
+        assert_eq!(get(&out, "queue"), Some(11.0));
     }
 }

@@ -11,9 +11,14 @@ Examples:
   slurpstats --ndjson --filter latency >> samples.ndjson
   slurpstats --csv > stats.csv
   slurpstats --prometheus > /var/lib/node_exporter/textfile/app.prom
+  slurpstats --jvm --filter sun.gc.            the counters of every JVM as well
+  slurpstats /tmp/hsperfdata_$USER/4242         one JVM (its hsperfdata file)
 
 Files are found in $MMSTATS_PATH, else $XDG_RUNTIME_DIR/mmstats, else /dev/shm/mmstats-<uid>;
 $MMSTATS_GLOB overrides the default glob. Names starting with '.' are ignored.
+HotSpot JVMs' performance data files (/tmp/hsperfdata_<user>/<pid>, the counters jstat reads)
+are read too when named or with --jvm; their labels keep the JVM's names, clock ticks read
+as seconds.
 
 Counters, gauges, constants and texts print one line each; averages, histograms, timers and
 windowed fields print their derived values (latency.count, latency.mean, latency.p99, ...).
@@ -53,9 +58,30 @@ pub struct Cli {
     #[arg(long)]
     pub openmetrics: bool,
 
+    /// Also read every HotSpot JVM's performance data file the user may read
+    /// ($TMPDIR or /tmp, hsperfdata_*/<pid>).
+    #[arg(long)]
+    pub jvm: bool,
+
     /// Only labels starting with PREFIX (repeatable; a derived label such as latency.p99 counts).
     #[arg(short, long, value_name = "PREFIX")]
     pub filter: Vec<String>,
+
+    /// Read stats directories even if another user owns them or everyone can write to them.
+    #[arg(long)]
+    pub trust_dir: bool,
+}
+
+impl Cli {
+    /// The paths and globs to read: the given ones (the default glob when none), and with
+    /// `--jvm` every JVM's file.
+    pub fn patterns(&self) -> Vec<String> {
+        if self.jvm {
+            mmstats_reader::with_jvms(&self.paths)
+        } else {
+            self.paths.clone()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +105,16 @@ mod tests {
         assert!(c.csv && !c.json && !c.ndjson);
         assert!(Cli::try_parse_from(["slurpstats", "--json", "--csv"]).is_err());
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn jvm_adds_the_jvm_glob() {
+        let c = Cli::parse_from(["slurpstats", "--jvm", "a.mmstats"]);
+        assert_eq!(
+            c.patterns(),
+            ["a.mmstats".to_string(), mmstats_reader::jvm_glob()]
+        );
+        let c = Cli::parse_from(["slurpstats", "a.mmstats"]);
+        assert_eq!(c.patterns(), ["a.mmstats"]);
     }
 }

@@ -81,31 +81,37 @@ pub fn only(snap: &Snapshot, filters: &[String]) -> Snapshot {
     s
 }
 
+/// A snapshot of the file at `path`, with whether its writer is alive (FORMAT.md §6.3).
 fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
-    StatsFile::open(path)?.snapshot()
+    let mut file = StatsFile::open(path)?;
+    let mut snap = file.snapshot()?;
+    snap.liveness = Some(mmstats_reader::liveness(&file));
+    Ok(snap)
 }
 
 /// Runs slurpstats: 0 if every file was read, 1 if some could not be.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Thousands of files stay open at once; the default soft limit is often 1,024.
     let _ = mmstats_reader::raise_open_file_limit();
+    mmstats_reader::trust_dirs(cli.trust_dir);
     let format = Format::of(cli);
-    let (paths, mut errors) = discover(&cli.paths);
+    let patterns = cli.patterns();
+    let (paths, mut errors) = discover(&patterns);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
         out.flush()?;
-        eprintln!("slurpstats: {e}");
+        eprintln!("slurpstats: {}", text::escape(&e.to_string()));
         Ok(())
     };
     for e in &errors {
         report(&mut out, e).context("writing output")?;
     }
     if paths.is_empty() && errors.is_empty() {
-        let looked = if cli.paths.is_empty() {
+        let looked = if patterns.is_empty() {
             default_glob()
         } else {
-            cli.paths.join(" ")
+            patterns.join(" ")
         };
         eprintln!("slurpstats: no stats files match {looked}");
     }

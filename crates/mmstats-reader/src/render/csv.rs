@@ -117,6 +117,9 @@ mod tests {
             (lat, Ok(Value::Histogram(h))),
         ];
         let snap = Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from("/s/x.mmstats"),
             info: Arc::new(FileInfo {
                 ..FileInfo::new(FormatVersion::V2, (0, 0))

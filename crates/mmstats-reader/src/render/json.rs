@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use serde_json::{Map, Value as Json, json};
 
 use crate::render::text::{label_matches, unix_seconds};
-use crate::{FieldValue, FormatVersion, Histogram, Num, ReadError, Snapshot, Value};
+use crate::{FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value};
 use mmstats_format::bucket_bounds;
 
 fn num(n: Num) -> Json {
@@ -139,7 +139,11 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
     json!({
         "timestamp": float(unix_seconds(snap.taken)),
         "path": snap.path.to_string_lossy(),
-        "format_version": match info.version { FormatVersion::V1 => 1, FormatVersion::V2 => 2 },
+        "format_version": match info.version {
+            FormatVersion::V1 => json!(1),
+            FormatVersion::V2 => json!(2),
+            FormatVersion::Hsperf => json!("hsperfdata"),
+        },
         "pid": info.pid,
         "tid": info.tid,
         "uid": info.uid,
@@ -148,8 +152,24 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
         "created": info.created.map(|c| float(unix_seconds(c))),
         "closed": info.closed,
         "process_totals": info.process_totals,
+        "folded": info.folded,
+        "alive": snap.liveness.as_ref().map(|l| *l == Liveness::Alive),
+        "state": state(snap),
         "fields": fields,
     })
+}
+
+/// What a file's writer is doing: `alive`, `closed` (it shut the file cleanly), `folded` (its
+/// values moved into its process file), `dead: <why>` (gone without closing it), or
+/// `unknown` when liveness was not asked.
+fn state(snap: &Snapshot) -> String {
+    match (&snap.liveness, snap.info.closed, snap.info.folded) {
+        (_, _, true) => "folded".into(),
+        (_, true, _) => "closed".into(),
+        (Some(Liveness::Alive), ..) => "alive".into(),
+        (Some(Liveness::Dead(why)), ..) => format!("dead: {why}"),
+        (None, ..) => "unknown".into(),
+    }
 }
 
 /// One document for many files: `{"timestamp", "files": [...], "errors": [{"path", "error"}]}`.
@@ -195,6 +215,9 @@ mod tests {
         let mut req = FieldMeta::new("requests", Kind::Counter, ValueType::U64);
         req.help = "requests served".into();
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from("/tmp/a.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(7),

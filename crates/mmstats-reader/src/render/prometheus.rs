@@ -20,8 +20,9 @@
 //!   bound, whose width is at most `2^-k` of its value (3% for k = 5).
 //! - **Labels.** Each sample carries `pid`, `tid` and `cmd` (the program name from the file
 //!   name's `{CMD}` part, else `/proc/<pid>/comm`); a file whose three collide with an earlier
-//!   file's also gets `file`. With [`PromOptions::aggregate`] the files are combined per label
-//!   by each field's rule ([`crate::combine`]) and samples carry no labels.
+//!   file's also gets `file`. [`render_sample`] serves processes instead (labels `pid` and
+//!   `cmd`, continuous totals). With [`PromOptions::aggregate`] every process is summed per
+//!   label (FORMAT.md §12) and samples carry no labels.
 //! - Values that could not be read are left out; a label whose name collides with an earlier
 //!   family's names is left out.
 //!
@@ -35,7 +36,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
-use std::path::Path;
 
 use crate::{FieldMeta, Histogram, Kind, Num, Snapshot, Value};
 use mmstats_format::bucket_bounds;
@@ -51,8 +51,11 @@ pub const CONTENT_TYPE_OPENMETRICS: &str =
 pub struct PromOptions {
     /// OpenMetrics 1.0 (`# UNIT`, `info`, `# EOF`) instead of text format 0.0.4.
     pub openmetrics: bool,
-    /// Combine each label over every file instead of one sample per file.
+    /// Combine each label over every process instead of one series per process (or file).
     pub aggregate: bool,
+    /// With [`render_sample`]: one series per file (with a `tid` label) instead of one per
+    /// process.
+    pub per_thread: bool,
     /// Prepended to every metric name (e.g. `mmstats_`); sanitised like labels.
     pub prefix: String,
 }
@@ -62,56 +65,111 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     accept.contains("application/openmetrics-text")
 }
 
-/// The program name of a snapshot's writer: the `{CMD}` part of a `{CMD}-{PID}-{TID}` file
-/// name, else `/proc/<pid>/comm`, else empty.
-pub fn command_name(snap: &Snapshot) -> String {
-    if let Some(cmd) = cmd_from_file_name(&snap.path) {
-        return cmd;
-    }
-    snap.info
-        .pid
-        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
-        .map(|s| s.trim_end().to_string())
-        .unwrap_or_default()
-}
+pub use crate::process::command_name;
 
-fn cmd_from_file_name(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.rsplitn(3, '-');
-    let tid = parts.next()?;
-    let pid = parts.next()?;
-    let cmd = parts.next()?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
-}
-
-/// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`.
+/// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`: one series per
+/// file, labelled `pid`, `tid` and `cmd` (what a one-shot dump shows). With
+/// [`PromOptions::aggregate`], each label is summed over the files' processes as
+/// [`render_sample`] does.
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
-    let mut used = HashSet::new();
     if opts.aggregate {
-        let combined = crate::combine(snapshots, None);
-        for c in &combined {
-            let samples = [("", &c.value)];
-            family(&c.meta, &samples, opts, &mut used, out);
-        }
-    } else {
-        let labelsets = labelsets(snapshots);
-        // label -> (first meta, samples), in order of first appearance
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut families: Vec<(&FieldMeta, Vec<(&str, &Value)>)> = Vec::new();
-        for (snap, labels) in snapshots.iter().zip(&labelsets) {
-            for f in &snap.fields {
-                let Ok(value) = &f.value else { continue };
-                let i = *index.entry(f.meta.label.as_str()).or_insert_with(|| {
-                    families.push((&f.meta, Vec::new()));
-                    families.len() - 1
-                });
-                families[i].1.push((labels.as_str(), value));
+        let sample = crate::Intervals::new().update(snapshots);
+        render_sample(&sample, opts, out);
+        return;
+    }
+    let labelsets = labelsets(snapshots);
+    let groups = snapshots.iter().zip(&labelsets).map(|(snap, labels)| {
+        let values = snap
+            .fields
+            .iter()
+            .filter_map(|f| Some((&*f.meta, f.value.as_ref().ok()?)))
+            .collect();
+        (labels.as_str(), values)
+    });
+    render_groups(groups, opts, out);
+}
+
+/// Renders one sample of the interval engine (FORMAT.md §12): one series per process,
+/// labelled `pid` and `cmd`, whose counters and histograms are the process's continuous totals
+/// (they never go down when its threads end); with [`PromOptions::per_thread`] one series per
+/// file, labelled `pid`, `tid` and `cmd`; with [`PromOptions::aggregate`] one unlabelled
+/// series per label, summed over every process, the exited ones included, so that it never
+/// goes down when a process exits.
+pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut String) {
+    if opts.aggregate {
+        let totals = sample.totals_with_exited();
+        let values = totals
+            .iter()
+            .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
+            .collect();
+        render_groups(std::iter::once(("", values)), opts, out);
+        return;
+    }
+    let mut labels: Vec<String> = Vec::new();
+    let mut parts: Vec<&[crate::Series]> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in &sample.processes {
+        let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
+        if opts.per_thread {
+            for f in &p.files {
+                let tid = f.info.tid.map(|t| t.to_string()).unwrap_or_default();
+                let mut l = format!("pid=\"{pid}\",tid=\"{tid}\",cmd=\"");
+                escape_label_value(&p.cmd, &mut l);
+                l.push('"');
+                if !seen.insert(l.clone()) {
+                    l.push_str(",file=\"");
+                    let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+                    escape_label_value(&name, &mut l);
+                    l.push('"');
+                }
+                labels.push(l);
+                parts.push(&f.series);
             }
+        } else {
+            let mut l = format!("pid=\"{pid}\",cmd=\"");
+            escape_label_value(&p.cmd, &mut l);
+            l.push('"');
+            if !seen.insert(l.clone()) {
+                // the same pid in another boot or start: tell them apart
+                if let crate::ProcessId::Process { start_time, .. } = &p.id {
+                    let _ = write!(l, ",start=\"{start_time}\"");
+                }
+            }
+            labels.push(l);
+            parts.push(&p.series);
         }
-        for (meta, samples) in &families {
-            family(meta, samples, opts, &mut used, out);
+    }
+    let groups = labels.iter().zip(parts).map(|(l, series)| {
+        let values = series
+            .iter()
+            .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
+            .collect();
+        (l.as_str(), values)
+    });
+    render_groups(groups, opts, out);
+}
+
+/// Groups every (labels, values) part's values into families by label, in order of first
+/// appearance, and writes them.
+fn render_groups<'a>(
+    groups: impl Iterator<Item = (&'a str, Vec<(&'a FieldMeta, &'a Value)>)>,
+    opts: &PromOptions,
+    out: &mut String,
+) {
+    let mut used = HashSet::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut families: Vec<(&FieldMeta, Vec<(&str, &Value)>)> = Vec::new();
+    for (labels, values) in groups {
+        for (meta, value) in values {
+            let i = *index.entry(meta.label.as_str()).or_insert_with(|| {
+                families.push((meta, Vec::new()));
+                families.len() - 1
+            });
+            families[i].1.push((labels, value));
         }
+    }
+    for (meta, samples) in &families {
+        family(meta, samples, opts, &mut used, out);
     }
     if opts.openmetrics {
         out.push_str("# EOF\n");
@@ -555,6 +613,9 @@ mod tests {
 
     fn snap(path: &str, pid: u32, fields: Vec<FieldValue>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from(path),
             info: info(pid, pid + 1),
             taken: SystemTime::now(),
@@ -607,11 +668,18 @@ mod tests {
     #[test]
     fn cmd_comes_from_the_file_name() {
         assert_eq!(
-            cmd_from_file_name(Path::new("/x/web-server-12-34.mmstats")).as_deref(),
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/web-server-12-34.mmstats"))
+                .as_deref(),
             Some("web-server")
         );
-        assert_eq!(cmd_from_file_name(Path::new("/x/stats.mmstats")), None);
-        assert_eq!(cmd_from_file_name(Path::new("/x/a-b-12.mmstats")), None);
+        assert_eq!(
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/stats.mmstats")),
+            None
+        );
+        assert_eq!(
+            crate::process::cmd_from_file_name(std::path::Path::new("/x/a-b-12.mmstats")),
+            None
+        );
     }
 
     #[test]

@@ -14,7 +14,44 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{FieldMeta, FieldValue, FormatVersion, Kind, Num, Snapshot, Value, ValueError};
+use crate::{
+    FieldMeta, FieldValue, FormatVersion, Kind, Liveness, Num, Snapshot, Value, ValueError,
+};
+
+/// Makes text from a file safe to print on a terminal: control characters (C0, DEL and C1,
+/// which include ESC and CSI, the start of every terminal escape sequence) and the Unicode
+/// bidirectional controls become visible escapes (`\x1b`, `\n`, `\u{202e}`), so a label, text
+/// value or file name can never move the cursor, retitle the window, or reorder what is shown.
+/// Every terminal output of every tool goes through it; text without such characters comes
+/// back borrowed.
+///
+/// ```
+/// use mmstats_reader::render::text::escape;
+/// assert_eq!(escape("status\x1b[2J"), "status\\x1b[2J");
+/// assert_eq!(escape("plain.label"), "plain.label");
+/// ```
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if unsafe_char(c) && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// Seconds since the Unix epoch (negative before it).
 pub fn unix_seconds(t: SystemTime) -> f64 {
@@ -303,10 +340,11 @@ pub fn header_line(snap: &Snapshot) -> String {
     let info = &snap.info;
     let mut s = format!(
         "==> {} <== format {}",
-        snap.path.display(),
+        escape(&snap.path.to_string_lossy()),
         match info.version {
-            FormatVersion::V1 => 1,
-            FormatVersion::V2 => 2,
+            FormatVersion::V1 => "1",
+            FormatVersion::V2 => "2",
+            FormatVersion::Hsperf => "hsperfdata",
         }
     );
     if let Some(pid) = info.pid {
@@ -319,6 +357,9 @@ pub fn header_line(snap: &Snapshot) -> String {
     }
     if info.closed {
         s.push_str(", closed");
+    }
+    if let Some(Liveness::Dead(why)) = &snap.liveness {
+        s.push_str(&format!(", writer gone ({why})"));
     }
     s
 }
@@ -342,7 +383,10 @@ pub fn render(
     filters: &[String],
 ) -> io::Result<()> {
     writeln!(out, "{}", header_line(snap))?;
-    let lines = lines(snap, now, filters);
+    let lines: Vec<(String, String)> = lines(snap, now, filters)
+        .into_iter()
+        .map(|(l, v)| (escape(&l).into_owned(), escape(&v).into_owned()))
+        .collect();
     let width = lines
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -364,6 +408,9 @@ mod tests {
 
     pub(crate) fn snap(fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
         Snapshot {
+            fold_seq: None,
+            settled: true,
+            liveness: None,
             path: PathBuf::from("/run/x/web-1-2.mmstats"),
             info: Arc::new(FileInfo {
                 pid: Some(1),
@@ -551,6 +598,33 @@ mod tests {
         assert_eq!(
             header_line(&s),
             "==> /run/x/web-1-2.mmstats <== format 1, pid 1, process totals, closed"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_on_terminals() {
+        assert_eq!(escape("a\x1b]0;owned\x07b"), "a\\x1b]0;owned\\x07b");
+        assert_eq!(escape("x\u{9b}2J"), "x\\x9b2J");
+        assert_eq!(escape("l\nr\t"), "l\\nr\\t");
+        assert_eq!(escape("evil\u{202e}txt"), "evil\\u{202e}txt");
+        assert_eq!(escape("µs ✓"), "µs ✓");
+        let s = snap(vec![
+            (
+                meta("x\x1b[2J", Kind::Gauge, ValueType::U64, ""),
+                Ok(Value::Number(Num::U(1))),
+            ),
+            (
+                meta("status", Kind::Text, ValueType::Text, ""),
+                Ok(Value::Text("\x1b]0;title\x07".into())),
+            ),
+        ]);
+        let mut out = Vec::new();
+        render(&mut out, &s, s.taken, &[]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(
+            text.contains("x\\x1b[2J") && text.contains("\\x1b]0;title\\x07"),
+            "{text}"
         );
     }
 }

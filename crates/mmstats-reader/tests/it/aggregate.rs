@@ -1,17 +1,20 @@
-//! Combining labels across snapshots.
+//! Combining labels over the files of a process, through the interval engine.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mmstats_format::{
-    Combine, FieldMeta, Histogram, Kind, Num, Period, Value, ValueType, Windowed,
+use mmstats_format::{FieldMeta, Histogram, Kind, Num, Period, Value, ValueType, Windowed};
+use mmstats_reader::{
+    FieldValue, FileInfo, FormatVersion, Intervals, Series, Snapshot, ValueError,
 };
-use mmstats_reader::{FieldValue, FileInfo, FormatVersion, Snapshot, ValueError, combine};
 
 fn snapshot(created_secs: u64, fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
     let created = UNIX_EPOCH + Duration::from_secs(created_secs);
     Snapshot {
+        fold_seq: None,
+        settled: true,
+        liveness: None,
         path: PathBuf::from(format!("/x/{created_secs}.mmstats")),
         info: Arc::new(FileInfo {
             pid: Some(1),
@@ -32,6 +35,11 @@ fn snapshot(created_secs: u64, fields: Vec<(FieldMeta, Result<Value, ValueError>
     }
 }
 
+/// Every label of these files (all of one process) combined, as every tool shows them now.
+fn combine(snaps: &[Snapshot]) -> Vec<Series> {
+    Intervals::new().assume_alive().update(snaps).combined()
+}
+
 fn m(label: &str, kind: Kind, vt: ValueType) -> FieldMeta {
     FieldMeta::new(label, kind, vt)
 }
@@ -49,7 +57,7 @@ fn hist(values: &[u64], buckets: usize) -> Value {
 }
 
 #[test]
-fn default_rules_sum_counters_average_gauges_and_take_the_last_text() {
+fn default_rules_sum_counters_and_gauges_and_take_the_last_text() {
     let counter = m("hits", Kind::Counter, ValueType::U64);
     let gauge = m("temp", Kind::Gauge, ValueType::F64);
     let text = m("status", Kind::Text, ValueType::Text);
@@ -79,35 +87,18 @@ fn default_rules_sum_counters_average_gauges_and_take_the_last_text() {
             ],
         ),
     ];
-    let c = combine(&snaps, None);
+    let c = combine(&snaps);
     assert_eq!(c.len(), 3);
     assert_eq!(c[0].meta.label, "hits");
     assert_eq!(
         (c[0].value.clone(), c[0].files),
-        (Value::Number(Num::U(7)), 2)
+        (Some(Value::Number(Num::U(7))), 2)
     );
     assert_eq!(
         (c[1].value.clone(), c[1].files),
-        (Value::Number(Num::F(20.0)), 3)
+        (Some(Value::Number(Num::F(60.0))), 3)
     );
-    assert_eq!(c[2].value, Value::Text("newest".into()));
-}
-
-#[test]
-fn override_rules() {
-    let g = m("g", Kind::Gauge, ValueType::I64);
-    let snaps: Vec<_> = [5i64, -2, 9]
-        .iter()
-        .enumerate()
-        .map(|(i, v)| snapshot(i as u64, vec![(g.clone(), n(Num::I(*v)))]))
-        .collect();
-    let one = |rule| combine(&snaps, Some(rule))[0].value.clone();
-    assert_eq!(one(Combine::Max), Value::Number(Num::I(9)));
-    assert_eq!(one(Combine::Min), Value::Number(Num::I(-2)));
-    assert_eq!(one(Combine::Sum), Value::Number(Num::I(12)));
-    assert_eq!(one(Combine::Avg), Value::Number(Num::F(4.0)));
-    assert_eq!(one(Combine::Last), Value::Number(Num::I(9)));
-    assert_eq!(one(Combine::None), Value::Number(Num::I(5)));
+    assert_eq!(c[2].value, Some(Value::Text("newest".into())));
 }
 
 #[test]
@@ -144,8 +135,8 @@ fn histograms_merge_and_averages_pool() {
             ],
         ),
     ];
-    let c = combine(&snaps, None);
-    let Value::Histogram(merged) = &c[0].value else {
+    let c = combine(&snaps);
+    let Some(Value::Histogram(merged)) = &c[0].value else {
         panic!("{:?}", c[0].value)
     };
     assert_eq!(
@@ -155,10 +146,10 @@ fn histograms_merge_and_averages_pool() {
     assert_eq!(merged.buckets.iter().sum::<u64>(), 5);
     assert_eq!(
         c[1].value,
-        Value::Average {
+        Some(Value::Average {
             count: 5,
             sum: Num::U(15)
-        }
+        })
     );
 }
 
@@ -186,8 +177,8 @@ fn windows_add_matching_periods_and_keep_the_newer() {
         snapshot(1, vec![(w.clone(), win([(100, 1), (101, 2)]))]),
         snapshot(2, vec![(w.clone(), win([(100, 10), (99, 20)]))]),
     ];
-    let c = combine(&snaps, None);
-    let Value::Windowed(got) = &c[0].value else {
+    let c = combine(&snaps);
+    let Some(Value::Windowed(got)) = &c[0].value else {
         panic!()
     };
     assert_eq!(got.count, 33);
@@ -218,11 +209,11 @@ fn mismatched_kinds_and_types_are_skipped_not_fatal() {
             vec![(m("x", Kind::Counter, ValueType::U64), n(Num::U(2)))],
         ),
     ];
-    let c = combine(&snaps, None);
+    let c = combine(&snaps);
     assert_eq!(c.len(), 1);
     assert_eq!(
         (c[0].value.clone(), c[0].files),
-        (Value::Number(Num::U(3)), 2)
+        (Some(Value::Number(Num::U(3))), 2)
     );
     let mut h4 = m("h", Kind::Histogram, ValueType::U64);
     h4.param = 4;
@@ -236,6 +227,6 @@ fn mismatched_kinds_and_types_are_skipped_not_fatal() {
         snapshot(1, vec![(h5, Ok(hist(&[1], 64)))]),
         snapshot(2, vec![(h4, Ok(Value::Histogram(other_k)))]),
     ];
-    let c = combine(&snaps, Some(Combine::Sum));
+    let c = combine(&snaps);
     assert_eq!(c[0].files, 1);
 }

@@ -199,3 +199,100 @@ proptest! {
         }
     }
 }
+
+/// Points record `index`'s value slot at `value_offset` (native order).
+fn repoint_slot(image: &mut Image, index: usize, value_offset: u32) {
+    let at = mmstats_format::layout::HEADER_LEN
+        + index * mmstats_format::layout::RECORD_LEN
+        + mmstats_format::layout::record::VALUE_OFFSET;
+    image.bytes[at..at + 4].copy_from_slice(&value_offset.to_ne_bytes());
+}
+
+#[test]
+fn fields_sharing_one_value_slot_are_refused() {
+    // 100 histograms of 56,320 buckets (k = 10) all pointing at the first one's slot: read
+    // once per field, a 462 KB file would decode to 45 MB of buckets and far more output.
+    let fields: Vec<_> = (0..100)
+        .map(|i| {
+            let mut m = crate::image::histogram(&format!("h{i}"), mmstats_format::Kind::Histogram);
+            m.param = 10;
+            m.capacity = if i == 0 { 56_320 } else { 2048 };
+            m
+        })
+        .collect();
+    let mut image = Image::of(&fields);
+    let first = image.offset("h0") as u32;
+    // Widen the others to the first one's geometry and slot.
+    for i in 1..100 {
+        let rec = mmstats_format::layout::HEADER_LEN + i * mmstats_format::layout::RECORD_LEN;
+        let cap = rec + mmstats_format::layout::record::CAPACITY;
+        image.bytes[cap..cap + 4].copy_from_slice(&56_320u32.to_ne_bytes());
+        let len = rec + mmstats_format::layout::record::VALUE_LENGTH;
+        image.bytes[len..len + 4].copy_from_slice(&(64 + 8 * 56_320u32).to_ne_bytes());
+        repoint_slot(&mut image, i, first);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = image.write(dir.path(), "shared.mmstats");
+    let e = StatsFile::open(&path).expect_err("overlapping slots accepted");
+    assert!(
+        matches!(
+            e.format_error(),
+            Some(mmstats_format::FormatError::Overlap { .. })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("overlaps"), "{e}");
+}
+
+#[test]
+fn overlapping_strings_are_refused() {
+    let mut image = Image::of(&[crate::image::counter("aaaa"), crate::image::counter("bbbb")]);
+    // Record 1's label points at record 0's.
+    let label0 = u32::from_ne_bytes(image.bytes[256..260].try_into().unwrap());
+    image.bytes[256 + 64..256 + 64 + 4].copy_from_slice(&label0.to_ne_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let path = image.write(dir.path(), "strings.mmstats");
+    let e = StatsFile::open(&path).expect_err("shared label accepted");
+    // Either the duplicate label or the overlap is named; both are refusals.
+    assert!(e.format_error().is_some(), "{e}");
+}
+
+#[test]
+fn a_sparse_file_declaring_millions_of_records_is_refused_at_once() {
+    // 8M records would be 512 MB of table; the header alone says so and is refused by the cap
+    // on table_capacity (FORMAT.md §2.4 check 8), before anything is copied.
+    let dir = tempfile::tempdir().unwrap();
+    let mut image = Image::of(&[crate::image::counter("x")]);
+    let records: u64 = 8 << 20;
+    let strings_offset = 256 + 64 * records;
+    let values_offset = strings_offset.next_multiple_of(4096);
+    let file_length = values_offset + 4096;
+    let put32 = |b: &mut Vec<u8>, at: usize, v: u64| {
+        b[at..at + 4].copy_from_slice(&(v as u32).to_ne_bytes())
+    };
+    put32(&mut image.bytes, h::TABLE_CAPACITY, records);
+    put32(&mut image.bytes, h::STRINGS_OFFSET, strings_offset);
+    put32(&mut image.bytes, h::STRINGS_CAPACITY, 0);
+    put32(&mut image.bytes, h::VALUES_OFFSET, values_offset);
+    put32(&mut image.bytes, h::VALUES_CAPACITY, 4096);
+    image.bytes[h::FILE_LENGTH..h::FILE_LENGTH + 8].copy_from_slice(&file_length.to_ne_bytes());
+    image.bytes[h::FIELD_COUNT..h::FIELD_COUNT + 8].copy_from_slice(&records.to_ne_bytes());
+    let path = dir.path().join("sparse.mmstats");
+    let f = std::fs::File::create(&path).unwrap();
+    f.write_all_at(&image.bytes[..256], 0).unwrap();
+    f.set_len(file_length).unwrap();
+    let e = StatsFile::open(&path).expect_err("8M records accepted");
+    assert!(
+        matches!(
+            e.format_error(),
+            Some(mmstats_format::FormatError::TooLarge { .. })
+        ),
+        "{e}"
+    );
+    // And a file beyond the size cap is refused before its table is looked at.
+    f.set_len(128 << 20).unwrap();
+    image.bytes[h::FILE_LENGTH..h::FILE_LENGTH + 8].copy_from_slice(&(128u64 << 20).to_ne_bytes());
+    f.write_all_at(&image.bytes[..256], 0).unwrap();
+    let e = StatsFile::open(&path).expect_err("128 MiB file accepted");
+    assert!(e.to_string().contains("file_length"), "{e}");
+}

@@ -6,6 +6,7 @@ mod aggregate;
 mod concurrent;
 mod hostile;
 mod image;
+mod jvm;
 mod liveness;
 mod open;
 mod scan;

@@ -54,10 +54,11 @@ fn empty_foreign_and_future_files_are_named_errors() {
 }
 
 #[test]
-fn a_missing_file_has_vanished() {
+fn a_missing_file_is_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let e = StatsFile::open(dir.path().join("nope.mmstats")).unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::Vanished), "{e}");
+    assert!(matches!(e.kind, ErrorKind::NotFound), "{e}");
+    assert!(e.to_string().ends_with("nope.mmstats: not found"), "{e}");
 }
 
 #[test]

@@ -59,11 +59,15 @@ fn scans_follow_files_coming_going_and_being_replaced() {
         .dev_ino;
     assert_ne!(old_ino, new_ino, "re-opened");
 
-    // b vanishes; the broken file is fixed.
+    // b vanishes (its writer exited and removed it); the broken file is fixed. b's final
+    // values are listed once more, read through the file still open, then b is gone.
     std::fs::remove_file(dir.path().join("b.mmstats")).unwrap();
     image_with(5).write(dir.path(), "bad.mmstats");
     let scan = scanner.scan();
     assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+    assert_eq!(scan.snapshots.len(), 3);
+    assert_eq!(hits(&scan, "b.mmstats"), Some(Value::Number(Num::U(2))));
+    let scan = scanner.scan();
     assert_eq!(scan.snapshots.len(), 2);
     assert_eq!(hits(&scan, "b.mmstats"), None);
     assert_eq!(hits(&scan, "bad.mmstats"), Some(Value::Number(Num::U(5))));

@@ -73,6 +73,15 @@ fn reading(snap: &Snapshot, bytes: &[u8]) -> Json {
                 "fields": fields,
             })
         }
+        FormatVersion::Hsperf => json!({
+            "format_version": "hsperfdata",
+            "byte_order": match bytes[4] { 0 => "big", _ => "little" },
+            "pid": info.pid,
+            "command": info.command,
+            "writer": info.writer,
+            "created_ms": info.created.unwrap().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64,
+            "fields": fields,
+        }),
     }
 }
 
@@ -81,10 +90,13 @@ fn every_vector_reads_exactly_as_its_json_says() {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(vectors_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mmstats"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "mmstats" || e == "hsperfdata")
+        })
         .collect();
     cases.sort();
-    assert!(cases.len() >= 9, "vectors missing: {cases:?}");
+    assert!(cases.len() >= 10, "vectors missing: {cases:?}");
     let mut orders = Vec::new();
     for path in &cases {
         let expected: Json =
@@ -105,6 +117,12 @@ fn every_vector_reads_exactly_as_its_json_says() {
     assert!(orders.contains(&json!("big")), "a big-endian vector");
     assert!(orders.contains(&json!("little")));
     assert!(orders.contains(&Json::Null), "a version-1 vector");
+    assert!(
+        cases
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "hsperfdata")),
+        "a JVM vector"
+    );
 }
 
 #[test]

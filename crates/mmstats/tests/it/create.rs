@@ -184,6 +184,17 @@ fn unsafe_directories_are_refused() {
     let err = Stats::create(Options::new().dir(&link)).unwrap_err();
     assert!(matches!(err, Error::UnsafeDir { .. }), "{err}");
     assert!(names(&real).is_empty());
+    // A trailing slash (or `/.`) makes the kernel follow the link despite O_NOFOLLOW; the
+    // check must still see the link.
+    for spelled in [
+        format!("{}/", link.display()),
+        format!("{}/.", link.display()),
+    ] {
+        let err = Stats::create(Options::new().dir(&spelled)).unwrap_err();
+        assert!(matches!(err, Error::UnsafeDir { .. }), "{spelled}: {err}");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+    assert!(names(&real).is_empty());
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! alone, so the writer is tested against the format, not against a reader built alongside it.
 
 mod create;
+mod fallback;
 mod fields;
 mod file;
 mod kinds;
@@ -18,15 +19,27 @@ pub(crate) fn run_in_child(
     name: &str,
     body: impl FnOnce(),
 ) -> Option<(tempfile::TempDir, std::process::Output)> {
-    if std::env::var("MMSTATS_TEST_CHILD").as_deref() == Ok(name) {
+    if is_child(name) {
         body();
         return None;
     }
     let tmp = tempfile::tempdir().unwrap();
+    let out = child_output(name, tmp.path());
+    Some((tmp, out))
+}
+
+/// Whether this process is the child running test `name` (see [`run_in_child`]).
+pub(crate) fn is_child(name: &str) -> bool {
+    std::env::var("MMSTATS_TEST_CHILD").as_deref() == Ok(name)
+}
+
+/// Runs test `name` in a child process with `MMSTATS_PATH` set to `stats_dir` and its output
+/// uncaptured, checks that the child's test passed and returns the child's output.
+pub(crate) fn child_output(name: &str, stats_dir: &std::path::Path) -> std::process::Output {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--test-threads=1"])
+        .args(["--exact", name, "--test-threads=1", "--nocapture"])
         .env("MMSTATS_TEST_CHILD", name)
-        .env("MMSTATS_PATH", tmp.path())
+        .env("MMSTATS_PATH", stats_dir)
         .env("MMSTATS_FILES", "{NAME}-{TID}.mmstats")
         .output()
         .unwrap();
@@ -37,5 +50,5 @@ pub(crate) fn run_in_child(
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("1 passed"), "{text}");
-    Some((tmp, out))
+    out
 }

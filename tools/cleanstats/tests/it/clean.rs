@@ -73,15 +73,23 @@ fn removes_dead_keeps_live_and_leaves_symlinks_directories_and_foreign_files() {
         [
             format!("removed {}", dead.display()).as_str(),
             format!("removed {}", reused.display()).as_str(),
-            "removed 2, 2 alive, 3 skipped",
+            "removed 2, 2 alive, 2 skipped",
         ]
     );
-    for p in [&link, &subdir, &foreign] {
+    for p in [&link, &foreign] {
         assert!(
             err.contains(&format!("cleanstats: skipped {}: ", p.display())),
             "{err}"
         );
     }
+    // A directory argument means its stats files: there are none in this one.
+    assert!(
+        err.contains(&format!(
+            "cleanstats: {}: directory has no stats files",
+            subdir.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -180,5 +188,40 @@ fn corrupt_truncated_empty_foreign_and_unreadable_files_are_never_removed() {
     } else {
         assert!(err.contains(&unreadable.display().to_string()), "{err}");
         assert!(summary.starts_with("removed 1, 0 alive"), "{out}{err}");
+    }
+}
+
+#[test]
+fn never_touches_jvm_performance_data_files() {
+    use mmstats_format::ByteOrder;
+    use mmstats_format::hsperf::{Builder, Units, Variability};
+    let dir = tempfile::tempdir().unwrap();
+    let jvms = dir.path().join("hsperfdata_someone");
+    std::fs::create_dir(&jvms).unwrap();
+    let mut b = Builder::new(ByteOrder::NATIVE);
+    b.long(
+        "sun.os.hrt.frequency",
+        Units::Hertz,
+        Variability::Constant,
+        1000,
+    );
+    let image = b.finish(4096);
+    // a JVM whose process is gone, one whose file is corrupt, and one planted under a name
+    // the default glob matches
+    let dead = jvms.join(dead_pid().to_string());
+    std::fs::write(&dead, &image).unwrap();
+    let corrupt = jvms.join("77");
+    let mut bad = image.clone();
+    bad[7] = 0; // not accessible
+    std::fs::write(&corrupt, &bad).unwrap();
+    let planted = dir.path().join("jvm.mmstats");
+    std::fs::write(&planted, &image).unwrap();
+
+    let (_, err) = output(clean(dir.path()).arg(&dead).arg(&corrupt).arg(&jvms), 0);
+    assert!(err.contains("JVM's performance data file"), "{err}");
+    let (out, _) = output(&mut clean(dir.path()), 0);
+    assert!(out.contains("removed 0"), "{out}");
+    for p in [&dead, &corrupt, &planted] {
+        assert!(p.exists(), "{} removed", p.display());
     }
 }

@@ -3,3 +3,4 @@
 mod clean;
 #[path = "../../../slurpstats/tests/it/fixture.rs"]
 mod fixture;
+mod race;

@@ -6,10 +6,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mmstats_reader::render::text::{
     derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time,
 };
-use mmstats_reader::{Kind, Scan, Snapshot, Value};
+use mmstats_reader::{Intervals, Kind, Liveness, ProcessId, Scan, Series};
 
-use crate::poll::file_title;
-use crate::rate::Rates;
+use crate::rate::cell;
 
 /// Points of history kept per field for its sparkline.
 pub const HISTORY: usize = 120;
@@ -55,37 +54,27 @@ pub struct Row {
     pub history: Vec<f64>,
 }
 
-/// What can be selected: one process (every file of its threads, and its totals), or one
-/// file whose writer's pid is unknown.
+/// What can be selected: one process (every file of its threads, and its process file), or one
+/// file of a process (a thread, shown when the process list is expanded).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProcKey {
     /// Every file of this process.
-    Pid(u32),
-    /// This file.
+    Process(ProcessId),
+    /// This file alone.
     File(std::path::PathBuf),
 }
 
-impl ProcKey {
-    /// The key of a file's writer.
-    pub fn of(s: &Snapshot) -> ProcKey {
-        match s.info.pid {
-            Some(p) => ProcKey::Pid(p),
-            None => ProcKey::File(s.path.clone()),
-        }
-    }
-}
-
-/// A process that can be selected.
+/// A process (or one of its files) that can be selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcEntry {
     /// What it selects.
     pub key: ProcKey,
-    /// Short title: `pid 42`, with the number of files when there are several: `pid 42 ×3`.
+    /// Short title: `pid 42 web`, with the number of files when there are several
+    /// (`pid 42 web ×3`) and `†` when its writer is gone; a file's: `└ 43` or `└ totals`.
     pub title: String,
     /// Its files.
     pub files: usize,
 }
-
 /// Everything the view shows and remembers.
 #[derive(Debug)]
 pub struct App {
@@ -117,7 +106,11 @@ pub struct App {
     pub quit: bool,
     /// Samples applied so far.
     pub samples: u64,
-    rates: Rates,
+    /// Threads are listed under their processes.
+    pub expanded: bool,
+    /// Live processes of the last sample.
+    pub live: usize,
+    engine: Intervals,
     history: HashMap<String, VecDeque<f64>>,
 }
 
@@ -139,19 +132,14 @@ pub fn short_time(t: f64, now: f64) -> String {
     part.map_or(full.clone(), str::to_string)
 }
 
-fn compound(v: &Value) -> bool {
-    matches!(
-        v,
-        Value::Average { .. }
-            | Value::MovingAverage { .. }
-            | Value::Histogram(_)
-            | Value::Windowed(_)
-    )
-}
-
 impl App {
     /// A view with nothing sampled yet.
     pub fn new() -> App {
+        App::with_engine(Intervals::new())
+    }
+
+    /// A view whose numbers come from this interval engine.
+    pub fn with_engine(engine: Intervals) -> App {
         App {
             procs: Vec::new(),
             files: 0,
@@ -167,7 +155,9 @@ impl App {
             errors: Vec::new(),
             quit: false,
             samples: 0,
-            rates: Rates::new(),
+            expanded: false,
+            live: 0,
+            engine,
             history: HashMap::new(),
         }
     }
@@ -180,25 +170,38 @@ impl App {
         self.samples += 1;
         self.errors = scan.errors.iter().map(|e| e.to_string()).collect();
         self.files = scan.snapshots.len();
+        let sample = self.engine.update(&scan.snapshots);
+        self.live = sample.live_processes();
         let mut procs: Vec<ProcEntry> = Vec::new();
-        for snap in &scan.snapshots {
-            let key = ProcKey::of(snap);
-            match procs.iter_mut().find(|p| p.key == key) {
-                Some(p) => p.files += 1,
-                None => procs.push(ProcEntry {
-                    title: match &key {
-                        ProcKey::Pid(p) => format!("pid {p}"),
-                        ProcKey::File(_) => file_title(snap),
-                    },
-                    key,
-                    files: 1,
-                }),
+        for p in &sample.processes {
+            let mut title = match p.pid() {
+                Some(pid) => format!("pid {pid} {}", p.cmd).trim().to_string(),
+                None => p.cmd.clone(),
+            };
+            if p.files.len() > 1 {
+                title = format!("{title} ×{}", p.files.len());
             }
-        }
-        procs.sort_by(|a, b| a.key.cmp(&b.key));
-        for p in &mut procs {
-            if p.files > 1 {
-                p.title = format!("{} ×{}", p.title, p.files);
+            if p.liveness != Liveness::Alive {
+                title.push_str(" †");
+            }
+            procs.push(ProcEntry {
+                key: ProcKey::Process(p.id.clone()),
+                title,
+                files: p.files.len(),
+            });
+            if self.expanded {
+                for f in &p.files {
+                    let t = if f.info.process_totals {
+                        "totals".to_string()
+                    } else {
+                        f.info.tid.map(|t| t.to_string()).unwrap_or_default()
+                    };
+                    procs.push(ProcEntry {
+                        key: ProcKey::File(f.path.clone()),
+                        title: format!("└ {t}"),
+                        files: 1,
+                    });
+                }
             }
         }
         self.procs = procs;
@@ -207,33 +210,33 @@ impl App {
         {
             self.select(None); // the selected process went away
         }
-        let snaps: Vec<&Snapshot> = match &self.selected {
-            Some(k) => scan
-                .snapshots
+        let series: Vec<Series> = match &self.selected {
+            None => sample.combined(),
+            Some(ProcKey::Process(id)) => sample
+                .processes
                 .iter()
-                .filter(|s| ProcKey::of(s) == *k)
-                .collect(),
-            None => scan.snapshots.iter().collect(),
+                .find(|p| &p.id == id)
+                .map(|p| p.series.clone())
+                .unwrap_or_default(),
+            Some(ProcKey::File(path)) => sample
+                .processes
+                .iter()
+                .flat_map(|p| &p.files)
+                .find(|f| &f.path == path)
+                .map(|f| f.series.clone())
+                .unwrap_or_default(),
         };
-        self.rows = self.compute_rows(&snaps);
+        self.rows = self.compute_rows(&series);
         self.clamp_cursor();
     }
 
-    fn compute_rows(&mut self, snaps: &[&Snapshot]) -> Vec<Row> {
-        // every label, in the order the files list them
-        let mut labels: Vec<(String, &mmstats_reader::FieldValue)> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for s in snaps {
-            for f in &s.fields {
-                if seen.insert(f.meta.label.clone()) {
-                    labels.push((f.meta.label.clone(), f));
-                }
-            }
-        }
+    fn compute_rows(&mut self, series: &[Series]) -> Vec<Row> {
         let now = unix_seconds(std::time::SystemTime::now());
-        let mut rows = Vec::new();
-        for (label, f) in labels {
-            let meta = &f.meta;
+        let mut rows = Vec::with_capacity(series.len());
+        for s in series {
+            let meta = &s.meta;
+            let label = meta.label.clone();
+            let cell = cell(series, &label);
             let mut row = Row {
                 label: label.clone(),
                 kind: meta.kind.as_str(),
@@ -243,42 +246,36 @@ impl App {
                 rate: None,
                 history: Vec::new(),
             };
-            let cell = self.rates.cell(&label, snaps);
-            let is_compound = f.value.as_ref().is_ok_and(compound);
-            if meta.kind == Kind::Counter {
-                row.rate = cell.value;
-                row.value = Some(
-                    snaps
-                        .iter()
-                        .filter_map(|s| s.fields.iter().find(|x| x.meta.label == label))
-                        .filter_map(|x| x.value.as_ref().ok().and_then(Value::primary))
-                        .sum(),
-                );
-            } else if matches!(f.value, Ok(Value::Windowed(_))) {
-                row.rate = cell.value;
-                let mean = self.rates.cell(&format!("{label}.mean"), snaps);
-                row.value = mean.value;
-            } else if is_compound {
-                // the mean over all recorded values, merged over files
-                row.value = crate::rate::cumulative(&label, "mean", snaps);
-                row.unit = derived_unit(meta, "mean").to_string();
-            } else {
-                row.value = cell.value;
-                row.text = cell.text;
-                if meta.kind == Kind::Timestamp {
-                    let per = seconds_per(&row.unit).unwrap_or(1.0);
-                    row.text = row.value.map(|t| short_time(t * per, now));
-                } else if meta.kind == Kind::Constant {
-                    // identifiers and versions: exact, never scaled
-                    row.text = row.text.take().or_else(|| row.value.map(number));
+            match meta.kind {
+                Kind::Counter => {
+                    row.rate = s.number(None);
+                    row.value = s.number(Some("total"));
+                }
+                Kind::Windowed => {
+                    row.rate = s.number(None);
+                    row.value = s.number(Some("mean"));
+                }
+                Kind::Histogram | Kind::Timer | Kind::Average | Kind::MovingAverage => {
+                    // the mean of what was recorded during the interval
+                    row.value = s.number(None);
+                    row.unit = derived_unit(meta, "mean").to_string();
+                }
+                _ => {
+                    row.value = cell.value;
+                    row.text = cell.text;
+                    if meta.kind == Kind::Timestamp {
+                        let per = seconds_per(&row.unit).unwrap_or(1.0);
+                        row.text = row.value.map(|t| short_time(t * per, now));
+                    } else if meta.kind == Kind::Constant {
+                        // identifiers and versions: exact, never scaled
+                        row.text = row.text.take().or_else(|| row.value.map(number));
+                    }
                 }
             }
-            let point = if matches!(meta.kind, Kind::Constant | Kind::Timestamp) {
-                None // a flat line says nothing
-            } else if meta.kind == Kind::Counter || matches!(f.value, Ok(Value::Windowed(_))) {
-                row.rate
-            } else {
-                row.value
+            let point = match meta.kind {
+                Kind::Constant | Kind::Timestamp => None, // a flat line says nothing
+                Kind::Counter | Kind::Windowed => row.rate,
+                _ => row.value,
             };
             if let Some(point) = point {
                 let h = self.history.entry(label.clone()).or_default();
@@ -294,7 +291,6 @@ impl App {
                 .unwrap_or_default();
             rows.push(row);
         }
-        self.rates.end_sample();
         rows
     }
 
@@ -303,7 +299,6 @@ impl App {
         if self.selected != key {
             self.selected = key;
             self.history.clear();
-            self.rates = Rates::new();
             self.cursor = 0;
         }
     }
@@ -407,6 +402,7 @@ impl App {
             }
             KeyCode::Char('s') | KeyCode::Char('r') => self.descending = !self.descending,
             KeyCode::Tab | KeyCode::Char('p') => self.cycle_proc(true),
+            KeyCode::Char('t') | KeyCode::Char('e') => self.expanded = !self.expanded,
             KeyCode::BackTab | KeyCode::Char('P') => self.cycle_proc(false),
             _ => {}
         }
@@ -418,10 +414,22 @@ impl App {
 pub(crate) mod tests {
     use super::*;
     use crate::columns::tests::{m, snap};
-    use mmstats_reader::{Histogram, Num, ValueType};
+    use mmstats_reader::{Histogram, Num, Value, ValueType};
 
     fn key(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn test_app() -> App {
+        App::with_engine(Intervals::new().assume_alive())
+    }
+
+    fn pid_key(pid: u32) -> ProcKey {
+        ProcKey::Process(ProcessId::Process {
+            pid,
+            start_time: 0,
+            boot_id: [0; 16],
+        })
     }
 
     /// Two files with a counter, a gauge, a text and a timer, at time `at`.
@@ -429,9 +437,12 @@ pub(crate) mod tests {
         let file = |name: &str, req: u64, rss: f64| {
             let mut lat = m("web.latency", Kind::Timer, ValueType::U64);
             lat.unit = "nanoseconds".into();
+            // One 1 ms and one 3 ms request per second so far: intervals have a 2 ms mean.
             let mut h = Histogram::empty(5, 1920);
-            h.record(1_000_000);
-            h.record(3_000_000);
+            for _ in 0..at as u64 {
+                h.record(1_000_000);
+                h.record(3_000_000);
+            }
             let mut rssm = m("mem.rss", Kind::Gauge, ValueType::F64);
             rssm.unit = "bytes".into();
             snap(
@@ -462,7 +473,7 @@ pub(crate) mod tests {
 
     #[test]
     fn rows_combine_files_with_counter_rates_and_history() {
-        let mut app = App::new();
+        let mut app = test_app();
         app.on_sample(&scan(10.0, [100, 200]));
         app.on_sample(&scan(12.0, [120, 260]));
         let row = |l: &str| app.rows.iter().find(|r| r.label == l).unwrap().clone();
@@ -470,10 +481,22 @@ pub(crate) mod tests {
         assert_eq!(req.value, Some(380.0));
         assert_eq!(req.rate, Some(40.0));
         assert_eq!(req.history, [40.0]);
-        assert_eq!(row("mem.rss").value, Some(2048.0));
-        assert_eq!(row("web.latency").value, Some(2_000_000.0));
+        assert_eq!(
+            row("mem.rss").value,
+            Some(4096.0),
+            "a gauge's total over processes"
+        );
+        assert_eq!(
+            row("web.latency").value,
+            Some(2_000_000.0),
+            "the mean of the interval's latencies"
+        );
         assert_eq!(row("web.latency").unit, "nanoseconds");
-        assert_eq!(row("web.role").text.as_deref(), Some("bb"));
+        assert_eq!(
+            row("web.role").text.as_deref(),
+            Some("a,bb"),
+            "texts of several processes are listed"
+        );
         assert_eq!(app.files, 2);
         assert_eq!(app.procs.len(), 2);
     }
@@ -493,7 +516,7 @@ pub(crate) mod tests {
                 ),
             ],
         );
-        let mut app = App::new();
+        let mut app = test_app();
         app.on_sample(&Scan {
             snapshots: vec![s],
             errors: Vec::new(),
@@ -513,7 +536,7 @@ pub(crate) mod tests {
 
     #[test]
     fn keys_filter_sort_select_pause_and_quit() {
-        let mut app = App::new();
+        let mut app = test_app();
         app.on_sample(&scan(10.0, [100, 200]));
         app.on_sample(&scan(11.0, [110, 200]));
         let labels = |app: &App| {
@@ -550,7 +573,7 @@ pub(crate) mod tests {
         assert_eq!(app.cursor, 3, "the cursor stays on the table");
 
         app.on_key(key(KeyCode::Char('p')));
-        assert_eq!(app.selected, Some(ProcKey::Pid(100)));
+        assert_eq!(app.selected, Some(pid_key(100)));
         app.on_sample(&scan(12.0, [130, 200]));
         assert_eq!(
             app.rows
@@ -575,7 +598,7 @@ pub(crate) mod tests {
         assert!(!app.help && !app.quit);
         app.on_key(key(KeyCode::Char('q')));
         assert!(app.quit);
-        let mut app = App::new();
+        let mut app = test_app();
         app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
         assert!(app.quit);
     }
@@ -586,12 +609,16 @@ pub(crate) mod tests {
         let mut info = (*s.snapshots[1].info).clone();
         info.pid = Some(100); // a second thread of process 100
         s.snapshots[1].info = std::sync::Arc::new(info);
-        let mut app = App::new();
+        let mut app = test_app();
         app.on_sample(&s);
         assert_eq!(app.procs.len(), 1);
-        assert_eq!(app.procs[0].title, "pid 100 ×2");
+        let title = &app.procs[0].title;
+        assert!(
+            title.starts_with("pid 100") && title.ends_with("×2"),
+            "{title}"
+        );
         app.on_key(key(KeyCode::Char('p')));
-        assert_eq!(app.selected, Some(ProcKey::Pid(100)));
+        assert_eq!(app.selected, Some(pid_key(100)));
         app.on_sample(&s);
         let req = app.rows.iter().find(|r| r.label == "web.requests").unwrap();
         assert_eq!(req.value, Some(12.0), "both threads' files are combined");
@@ -599,10 +626,10 @@ pub(crate) mod tests {
 
     #[test]
     fn a_vanished_selected_file_falls_back_to_all() {
-        let mut app = App::new();
+        let mut app = test_app();
         app.on_sample(&scan(10.0, [1, 2]));
         app.on_key(key(KeyCode::Char('P'))); // previous from all: the last file
-        assert_eq!(app.selected, Some(ProcKey::Pid(200)));
+        assert_eq!(app.selected, Some(pid_key(200)));
         let mut s = scan(11.0, [1, 2]);
         s.snapshots.pop();
         app.on_sample(&s);

@@ -7,9 +7,9 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table, TableState};
 
-use mmstats_reader::render::text::compact;
+use mmstats_reader::render::text::{compact, escape};
 
-use super::app::{App, Row, SortKey};
+use super::app::{App, ProcKey, Row, SortKey};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -53,7 +53,7 @@ const VALUE_WIDTH: u16 = 12;
 
 fn value_text(r: &Row) -> String {
     match (&r.text, r.value) {
-        (Some(t), _) => fit(t, VALUE_WIDTH as usize),
+        (Some(t), _) => fit(&escape(t), VALUE_WIDTH as usize),
         (None, Some(x)) => compact(x, &r.unit),
         (None, None) => "-".into(),
     }
@@ -80,6 +80,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("h l, Left Right", "sort column"),
     ("s, r", "reverse the order"),
     ("p, Tab / P", "next / previous process (or all)"),
+    ("t", "list each process's threads (select one alone)"),
 ];
 
 /// Draws the whole view.
@@ -100,9 +101,15 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let mut head = vec![
         Span::styled(" pollstats ", Style::new().bold().reversed()),
         Span::raw(format!(
-            " {} file{} · {selected}",
+            " {} file{} · {} live of {} process{} · {selected}",
             app.files,
-            if app.files == 1 { "" } else { "s" }
+            if app.files == 1 { "" } else { "s" },
+            app.live,
+            app.procs
+                .iter()
+                .filter(|p| matches!(p.key, ProcKey::Process(_)))
+                .count(),
+            if app.procs.len() == 1 { "" } else { "es" }
         )),
     ];
     if app.paused {
@@ -137,7 +144,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             Span::raw("█"),
         ])
     } else if let Some(e) = app.errors.first() {
-        Line::from(Span::styled(format!(" {e}"), Style::new().fg(Color::Red)))
+        Line::from(Span::styled(
+            format!(" {}", escape(e)),
+            Style::new().fg(Color::Red),
+        ))
     } else {
         let filter = if app.filter.is_empty() {
             String::new()
@@ -195,7 +205,7 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .into_iter()
         .map(|r| {
             TableRow::new(vec![
-                Cell::from(r.label.clone()),
+                Cell::from(escape(&r.label).into_owned()),
                 Cell::from(r.kind).style(Style::new().dim()),
                 Cell::from(Line::from(value_text(r)).right_aligned()),
                 Cell::from(Line::from(rate_text(r)).right_aligned()),
@@ -282,6 +292,36 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_from_files_are_escaped_on_screen() {
+        use crate::columns::tests::{m, snap};
+        use mmstats_reader::{Kind, Num, Scan, Value, ValueType};
+        let file = snap(
+            "evil",
+            10.0,
+            vec![
+                (
+                    m("evil\x1b[2J", Kind::Gauge, ValueType::U64),
+                    Value::Number(Num::U(1)),
+                ),
+                (
+                    m("role", Kind::Text, ValueType::Text),
+                    Value::Text("\x1b]0;x\x07".into()),
+                ),
+            ],
+        );
+        let mut app = App::new();
+        app.on_sample(&Scan {
+            snapshots: vec![file],
+            errors: Vec::new(),
+        });
+        let lines = screen(&app, 100, 10);
+        let all = lines.join("\n");
+        assert!(!all.chars().any(|c| c.is_control() && c != '\n'), "{all:?}");
+        assert!(all.contains("evil\\x1b[2J"), "{all}");
+        assert!(all.contains("\\x1b]0;x\\x07"), "{all}");
+    }
+
+    #[test]
     fn sparkline_scales_between_min_and_max() {
         assert_eq!(sparkline(&[0.0, 7.0, 3.5], 10), "▁█▅");
         assert_eq!(
@@ -297,12 +337,13 @@ mod tests {
 
     #[test]
     fn table_shows_values_rates_and_titles() {
-        let mut app = App::new();
+        let mut app = App::with_engine(mmstats_reader::Intervals::new().assume_alive());
         app.on_sample(&scan(10.0, [100, 200]));
         app.on_sample(&scan(12.0, [120, 260]));
         let lines = screen(&app, 100, 14);
         assert!(
-            lines[0].contains("pollstats") && lines[0].contains("2 files · all processes"),
+            lines[0].contains("pollstats")
+                && lines[0].contains("2 files · 2 live of 2 processes · all processes"),
             "{}",
             lines[0]
         );
@@ -323,9 +364,9 @@ mod tests {
             req.contains("counter") && req.contains("380") && req.contains("40/s"),
             "{req}"
         );
-        assert!(line_with(&lines, "mem.rss").contains("2.00KiB"));
+        assert!(line_with(&lines, "mem.rss").contains("4.00KiB"));
         assert!(line_with(&lines, "web.latency").contains("2.00ms"));
-        assert!(line_with(&lines, "web.role").contains(" bb "));
+        assert!(line_with(&lines, "web.role").contains(" a,bb "));
         assert!(lines[13].contains("? help"));
         assert_eq!(fit("mmstats-rust 0.1.0", 12), "mmstats-rus…");
     }

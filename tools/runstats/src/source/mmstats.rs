@@ -1,12 +1,13 @@
-//! The mmstats files of the processes in the tree, found as they appear: every field combined
-//! over a process's files (its threads) by the field's rule, with counters also as rates and
-//! histograms as interval statistics ([`crate::derive`]).
+//! The mmstats files of the processes in the tree, found as they appear, and the JVM
+//! performance data files (hsperfdata) of the tree's JVMs: one interval engine per recording
+//! turns each tick's snapshots into per-process series ([`crate::derive`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
-use mmstats_reader::{Scanner, Snapshot, combine};
+use mmstats_reader::{Intervals, Scanner, Snapshot, with_jvms};
 
-use crate::derive::Deriver;
+use crate::derive::series_samples;
 use crate::source::{Sample, Source, Unavailable};
 use crate::tree::Tree;
 
@@ -14,21 +15,52 @@ use crate::tree::Tree;
 #[derive(Debug)]
 pub struct MmstatsSource {
     scanner: Scanner,
-    deriver: Deriver,
+    engine: Intervals,
+    /// The processes of the tree whose files were recorded, by pid: their start time and
+    /// name, so that the final listing of an exited process's files still counts.
+    members: HashMap<u32, (u64, String)>,
     problems: Vec<String>,
     reported: HashSet<String>,
 }
 
 impl MmstatsSource {
-    /// A source over these paths and globs (empty: the default glob).
+    /// A source over these paths and globs (empty: the default glob), and the JVM files.
     pub fn new(patterns: Vec<String>) -> MmstatsSource {
         MmstatsSource {
-            scanner: Scanner::new(patterns),
-            deriver: Deriver::new(),
+            scanner: Scanner::new(with_jvms(&patterns)),
+            engine: Intervals::new(),
+            members: HashMap::new(),
             problems: Vec::new(),
             reported: HashSet::new(),
         }
     }
+
+    /// Whether a snapshot belongs to the tree: its pid is in the tree and its recorded start
+    /// time (if any) is that process's (else the pid was reused), or it is the final listing
+    /// of a member that exited since.
+    fn belongs(&mut self, tree: &Tree, s: &Snapshot) -> bool {
+        let Some(pid) = s.info.pid else { return false };
+        let recorded = s.info.start_time.filter(|t| *t != 0);
+        if let Some(p) = tree.procs.get(&pid)
+            && recorded.is_none_or(|t| t == p.start_time)
+        {
+            self.members
+                .insert(pid, (p.start_time, tree.process_name(pid)));
+            return true;
+        }
+        self.members
+            .get(&pid)
+            .is_some_and(|(start, _)| recorded.is_none_or(|t| t == *start))
+    }
+}
+
+/// The pid a JVM's performance data file is named by (`hsperfdata_<user>/<pid>`).
+fn jvm_pid(path: &Path) -> Option<u32> {
+    let dir = path.parent()?.file_name()?.to_str()?;
+    if !dir.starts_with("hsperfdata_") {
+        return None;
+    }
+    path.file_name()?.to_str()?.parse().ok()
 }
 
 impl Source for MmstatsSource {
@@ -36,43 +68,35 @@ impl Source for MmstatsSource {
         "mmstats"
     }
 
-    fn sample(&mut self, tree: &Tree, now_ms: i64, out: &mut Vec<Sample>) {
+    fn sample(&mut self, tree: &Tree, _now_ms: i64, out: &mut Vec<Sample>) {
         let scan = self.scanner.scan();
         for e in scan.errors {
+            // Other JVMs of the machine are none of the recording's business.
+            if jvm_pid(&e.path).is_some_and(|pid| !tree.procs.contains_key(&pid)) {
+                continue;
+            }
             let msg = e.to_string();
             if self.reported.insert(msg.clone()) {
                 self.problems.push(msg);
             }
         }
-        // Snapshots of the tree's processes, by pid; a file whose recorded start time names
-        // another process with the same pid (pid reused) is left out.
-        let mut by_pid: BTreeMap<u32, Vec<Snapshot>> = BTreeMap::new();
-        for s in scan.snapshots {
-            let Some(pid) = s.info.pid else { continue };
-            let Some(p) = tree.procs.get(&pid) else {
-                continue;
+        let mut snaps = scan.snapshots;
+        snaps.retain(|s| self.belongs(tree, s));
+        let sample = self.engine.update(&snaps);
+        for p in &sample.processes {
+            let Some(pid) = p.pid() else { continue };
+            let name = match self.members.get(&pid) {
+                Some((_, name)) => name.clone(),
+                None => format!("{}:{pid}", p.cmd),
             };
-            if s.info
-                .start_time
-                .is_some_and(|t| t != 0 && t != p.start_time)
-            {
-                continue;
+            for series in &p.series {
+                series_samples("mmstats", &name, series, p.seconds, out);
             }
-            by_pid.entry(pid).or_default().push(s);
         }
-        for (pid, snaps) in by_pid {
-            let fields = combine(&snaps, None);
-            let start = tree.procs.get(&pid).map_or(0, |p| p.start_time);
-            self.deriver.process(
-                "mmstats",
-                &tree.process_name(pid),
-                &format!("{pid}:{start}"),
-                &fields,
-                now_ms,
-                out,
-            );
-        }
-        self.deriver.end_tick();
+        // Forget the members gone from the tree and from the files.
+        let listed: HashSet<u32> = snaps.iter().filter_map(|s| s.info.pid).collect();
+        self.members
+            .retain(|pid, _| tree.procs.contains_key(pid) || listed.contains(pid));
     }
 
     fn unavailable(&self) -> Vec<Unavailable> {

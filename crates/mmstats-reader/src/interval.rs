@@ -1,0 +1,1082 @@
+//! The interval engine: the one place where two samples become rates, per-interval means,
+//! per-interval histograms and windowed rates, with the rules of FORMAT.md §12 for threads
+//! that end, processes that exit or restart, and counters that wrap.
+//!
+//! [`Intervals::update`] takes every snapshot of one scan, groups them into processes
+//! (FORMAT.md §6.5) and returns a [`Sample`]: for each process its [`Series`] (one per label,
+//! summed over its files) and, for a per-thread view, each file's own share of them. Every tool
+//! (line output, full-screen view, web API, history, Prometheus output) reads its numbers from
+//! a `Sample`, so the same files give the same numbers everywhere.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use mmstats_reader::{FieldMeta, FieldValue, FileInfo, FormatVersion, Intervals, Kind, Num,
+//!     Snapshot, Value, ValueType};
+//!
+//! let counter = Arc::new(FieldMeta::new("jobs", Kind::Counter, ValueType::U64));
+//! let file = |at: u64, v: u64| Snapshot {
+//!     path: "/s/batch-7-7.mmstats".into(),
+//!     info: Arc::new(FileInfo { pid: Some(7), tid: Some(7), created: Some(UNIX_EPOCH),
+//!         ..FileInfo::new(FormatVersion::V2, (1, 1)) }),
+//!     taken: UNIX_EPOCH + Duration::from_secs(at),
+//!     fold_seq: None,
+//!     fields: vec![FieldValue { meta: Arc::clone(&counter), value: Ok(Value::Number(Num::U(v))) }],
+//!     settled: true,
+//!     liveness: None,
+//! };
+//! let mut engine = Intervals::new().assume_alive();
+//! engine.update(&[file(10, 100)]);
+//! let sample = engine.update(&[file(12, 150)]);
+//! let jobs = sample.combined().into_iter().find(|s| s.meta.label == "jobs").unwrap();
+//! assert_eq!(jobs.number(None), Some(25.0)); // 50 jobs in 2 s
+//! ```
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use mmstats_format::{Combine, FieldMeta, Histogram, Kind, Num, Value, WindowSummary};
+
+use crate::aggregate::merge;
+use crate::file::{FileInfo, unix_seconds};
+use crate::liveness::{Liveness, by_identity};
+use crate::process::ProcessId;
+use crate::snapshot::Snapshot;
+
+/// What happened to one label during an interval.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Interval {
+    /// A counter's increase and its rate per second.
+    Counter {
+        /// The increase.
+        delta: f64,
+        /// The increase per second.
+        rate: f64,
+    },
+    /// An average's values recorded in the interval.
+    Average {
+        /// How many.
+        count: u64,
+        /// Their sum.
+        sum: f64,
+    },
+    /// The values a histogram or timer recorded in the interval (bucket differences).
+    Histogram(Histogram),
+    /// A windowed field's rate and mean over its window (FORMAT.md §5.7).
+    Window(WindowSummary),
+}
+
+/// One label of one process (or one file, or combined over processes) in a sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Metadata of the first file that had the label.
+    pub meta: Arc<FieldMeta>,
+    /// The value now: a counter's continuous total (it never goes down, FORMAT.md §12); the
+    /// merged histogram, average or window; a gauge combined by its rule over live files; the
+    /// newest constant, text or timestamp. `None` when there is no single value (constants
+    /// that differ across processes: see `distinct`).
+    pub value: Option<Value>,
+    /// What happened since the previous sample; `None` on a process's first sample and for
+    /// kinds without intervals (gauges, constants, texts, timestamps, moving averages).
+    pub interval: Option<Interval>,
+    /// How many files contributed.
+    pub files: usize,
+    /// Constants, texts and `none`-rule fields that differ between files or processes: each
+    /// distinct value, in order of appearance (empty when `value` is set).
+    pub distinct: Vec<Value>,
+}
+
+/// One file of a process, with its own share of each series.
+#[derive(Debug, Clone)]
+pub struct FileSample {
+    /// The file.
+    pub path: PathBuf,
+    /// Its writer.
+    pub info: Arc<FileInfo>,
+    /// Its series: its own values, and as `interval` what it added to its process's.
+    pub series: Vec<Series>,
+}
+
+/// One process in a sample.
+#[derive(Debug, Clone)]
+pub struct ProcessSample {
+    /// Who it is.
+    pub id: ProcessId,
+    /// Its program name (from the file name's `{CMD}` part, else `/proc/<pid>/comm`).
+    pub cmd: String,
+    /// Alive, or dead and why.
+    pub liveness: Liveness,
+    /// When its files were read (the latest of them).
+    pub taken: SystemTime,
+    /// Seconds since its previous sample; `None` on its first.
+    pub seconds: Option<f64>,
+    /// Its series, summed over its files.
+    pub series: Vec<Series>,
+    /// Its files, threads first by thread id, then its process files.
+    pub files: Vec<FileSample>,
+}
+
+/// Everything one scan says, process by process.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// The processes, by pid.
+    pub processes: Vec<ProcessSample>,
+    /// The final continuous totals of processes that exited since the engine started
+    /// (counters, averages and histograms), so that a sum over processes never goes down.
+    pub exited: Vec<Series>,
+}
+
+/// Remembers the previous sample of every process to compute the next intervals.
+#[derive(Debug)]
+pub struct Intervals {
+    memory: HashMap<ProcessId, Memory>,
+    /// When the previous update's files were read: a process first seen after it whose files
+    /// were created since then did everything it counts within the interval.
+    last: Option<SystemTime>,
+    exited: Vec<Series>,
+    alive: fn(&FileInfo) -> Liveness,
+}
+
+/// What the engine keeps of a process between samples.
+#[derive(Debug)]
+struct Memory {
+    taken: SystemTime,
+    files: HashMap<FileKey, FileMemory>,
+    /// Continuous totals of summed labels.
+    totals: HashMap<String, Series>,
+}
+
+/// A file across samples: its path and its device and inode (a file replaced under the same
+/// name is another file).
+type FileKey = (PathBuf, (u64, u64));
+
+/// What the engine keeps of one file between samples: its summed values.
+#[derive(Debug)]
+struct FileMemory {
+    process_file: bool,
+    fold_seq: u64,
+    values: HashMap<String, Value>,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals::new()
+    }
+}
+
+/// True for kinds whose values are summed over a process's files and have intervals.
+fn summed(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer
+    )
+}
+
+fn liveness_of(info: &FileInfo) -> Liveness {
+    by_identity(info)
+}
+
+fn always_alive(_: &FileInfo) -> Liveness {
+    Liveness::Alive
+}
+
+impl Intervals {
+    /// An engine with no memory, deciding liveness from each process's identity (FORMAT.md
+    /// §6.3).
+    pub fn new() -> Intervals {
+        Intervals {
+            memory: HashMap::new(),
+            last: None,
+            exited: Vec::new(),
+            alive: liveness_of,
+        }
+    }
+
+    /// The same, but taking every process as alive (for tests and for files copied from
+    /// another machine).
+    pub fn assume_alive(mut self) -> Intervals {
+        self.alive = always_alive;
+        self
+    }
+
+    /// Turns one scan's snapshots into a sample, and remembers it for the next.
+    pub fn update<'a>(&mut self, snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Sample {
+        let snapshots: Vec<&Snapshot> = snapshots.into_iter().collect();
+        let mut groups: Vec<(ProcessId, Vec<&Snapshot>)> = Vec::new();
+        let mut index: HashMap<ProcessId, usize> = HashMap::new();
+        for &s in &snapshots {
+            let id = ProcessId::of(&s.info, &s.path);
+            let i = *index.entry(id.clone()).or_insert_with(|| {
+                groups.push((id, Vec::new()));
+                groups.len() - 1
+            });
+            groups[i].1.push(s);
+        }
+        let mut processes = Vec::with_capacity(groups.len());
+        let mut seen = HashMap::with_capacity(groups.len());
+        for (id, files) in groups {
+            let prev = self.memory.remove(&id).or_else(|| {
+                self.last.map(|taken| Memory {
+                    taken,
+                    files: HashMap::new(),
+                    totals: HashMap::new(),
+                })
+            });
+            let (sample, memory) = process_sample(id.clone(), &files, prev, self.alive);
+            seen.insert(id, memory);
+            processes.push(sample);
+        }
+        // Processes not seen again have exited: keep their final totals.
+        for (_, gone) in std::mem::replace(&mut self.memory, seen) {
+            for (_, total) in gone.totals {
+                add_exited(&mut self.exited, total);
+            }
+        }
+        self.last = snapshots.iter().map(|s| s.taken).max().or(self.last);
+        processes.sort_by(|a, b| a.id.cmp(&b.id));
+        Sample {
+            processes,
+            exited: self.exited.clone(),
+        }
+    }
+}
+
+fn add_exited(exited: &mut Vec<Series>, total: Series) {
+    match exited.iter_mut().find(|e| e.meta.label == total.meta.label) {
+        Some(e) => {
+            if let (Some(acc), Some(v)) = (e.value.as_mut(), total.value.as_ref())
+                && e.meta.kind == total.meta.kind
+                && merge(acc, v)
+            {
+                e.files += total.files;
+            }
+        }
+        None => exited.push(Series {
+            interval: None,
+            ..total
+        }),
+    }
+}
+
+/// The zero of a summed value's shape.
+fn zero_like(v: &Value) -> Value {
+    match v {
+        Value::Number(Num::U(_)) => Value::Number(Num::U(0)),
+        Value::Number(Num::I(_)) => Value::Number(Num::I(0)),
+        Value::Number(Num::F(_)) => Value::Number(Num::F(0.0)),
+        Value::Average { sum, .. } => Value::Average {
+            count: 0,
+            sum: match sum {
+                Num::U(_) => Num::U(0),
+                Num::I(_) => Num::I(0),
+                Num::F(_) => Num::F(0.0),
+            },
+        },
+        Value::Histogram(h) => Value::Histogram(Histogram::empty(h.k, 0)),
+        other => other.clone(),
+    }
+}
+
+/// A summed value's change from `before` to `now` within one file: counters of unsigned
+/// integer types wrap at their width; anything else that went down was reset and counts from
+/// its new value (FORMAT.md §12).
+fn file_delta(meta: &FieldMeta, before: &Value, now: &Value) -> Value {
+    match (before, now) {
+        (Value::Number(Num::U(a)), Value::Number(Num::U(b))) => {
+            let bits = meta.value_type.bits().unwrap_or(64);
+            let d = if b >= a || bits >= 64 {
+                b.wrapping_sub(*a)
+            } else {
+                (b + (1u64 << bits)) - a
+            };
+            Value::Number(Num::U(d))
+        }
+        (Value::Number(Num::I(a)), Value::Number(Num::I(b))) => {
+            Value::Number(Num::I(if b >= a { b.wrapping_sub(*a) } else { *b }))
+        }
+        (Value::Number(Num::F(a)), Value::Number(Num::F(b))) => {
+            Value::Number(Num::F(if b >= a { b - a } else { *b }))
+        }
+        (Value::Average { count: c1, sum: s1 }, Value::Average { count: c2, sum: s2 }) => {
+            if c2 < c1 {
+                now.clone()
+            } else {
+                Value::Average {
+                    count: c2 - c1,
+                    sum: num_minus(*s2, *s1),
+                }
+            }
+        }
+        (Value::Histogram(a), Value::Histogram(b)) => {
+            if b.count < a.count || a.k != b.k {
+                now.clone()
+            } else {
+                b.minus(a).map_or_else(|| now.clone(), Value::Histogram)
+            }
+        }
+        _ => now.clone(),
+    }
+}
+
+fn num_minus(a: Num, b: Num) -> Num {
+    match (a, b) {
+        (Num::U(x), Num::U(y)) => Num::U(x.wrapping_sub(y)),
+        (Num::I(x), Num::I(y)) => Num::I(x.wrapping_sub(y)),
+        (x, y) => Num::F(x.as_f64() - y.as_f64()),
+    }
+}
+
+/// `acc − v`, never below zero: what a process's delta becomes when a folded thread's last
+/// reading is taken back out of its process file's growth.
+fn take_back(acc: &mut Value, v: &Value) {
+    match (acc, v) {
+        (Value::Number(Num::U(a)), Value::Number(Num::U(b))) => *a = a.saturating_sub(*b),
+        (Value::Number(Num::I(a)), Value::Number(Num::I(b))) => *a = (*a - *b).max(0),
+        (Value::Number(Num::F(a)), Value::Number(Num::F(b))) => *a = (*a - *b).max(0.0),
+        (Value::Average { count, sum }, Value::Average { count: c, sum: s }) => {
+            if *c > *count {
+                *count = 0;
+                *sum = num_minus(*sum, *sum);
+            } else {
+                *count -= *c;
+                *sum = num_minus(*sum, *s);
+            }
+        }
+        (Value::Histogram(a), Value::Histogram(b)) => {
+            if let Some(d) = a.minus(b) {
+                *a = d;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A delta as an interval over `seconds`.
+fn as_interval(delta: &Value, seconds: f64) -> Option<Interval> {
+    Some(match delta {
+        Value::Number(n) => {
+            let d = n.as_f64().max(0.0);
+            Interval::Counter {
+                delta: d,
+                rate: d / seconds,
+            }
+        }
+        Value::Average { count, sum } => Interval::Average {
+            count: *count,
+            sum: sum.as_f64(),
+        },
+        Value::Histogram(h) => Interval::Histogram(h.clone()),
+        _ => return None,
+    })
+}
+
+/// One process's sample from its files and what was remembered of it.
+fn process_sample(
+    id: ProcessId,
+    files: &[&Snapshot],
+    prev: Option<Memory>,
+    alive: fn(&FileInfo) -> Liveness,
+) -> (ProcessSample, Memory) {
+    let taken = files
+        .iter()
+        .map(|s| s.taken)
+        .max()
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let liveness = files.first().map_or(Liveness::Alive, |s| alive(&s.info));
+    let cmd = files
+        .iter()
+        .find(|s| !s.info.process_totals)
+        .or(files.first())
+        .map(|s| crate::process::command_name(s))
+        .unwrap_or_default();
+    let settled = files.iter().all(|s| s.settled);
+    // An unsettled read may count a thread twice: keep the previous memory and show no
+    // interval this time.
+    let prev = match prev {
+        Some(p) if !settled => {
+            let sample = current_only(id, cmd, liveness, taken, files, &p);
+            return (sample, p);
+        }
+        p => p,
+    };
+    let seconds = prev.as_ref().and_then(|p| {
+        let s = taken.duration_since(p.taken).ok()?.as_secs_f64();
+        (s > 0.0).then_some(s)
+    });
+    let live: Vec<&Snapshot> = files.iter().copied().filter(|s| !s.info.folded).collect();
+
+    // Per-file memory and contributions of summed labels.
+    let mut memory = Memory {
+        taken,
+        files: HashMap::with_capacity(live.len()),
+        totals: HashMap::new(),
+    };
+    // label -> (meta, delta of the process so far)
+    let mut deltas: HashMap<&str, Value> = HashMap::new();
+    // label -> per-file contribution, by file index in `live`
+    let mut shares: Vec<HashMap<&str, Value>> = vec![HashMap::new(); live.len()];
+    let mut metas: Vec<Arc<FieldMeta>> = Vec::new();
+    let mut meta_index: HashMap<&str, usize> = HashMap::new();
+    for (fi, s) in live.iter().enumerate() {
+        let key: FileKey = (s.path.clone(), s.info.dev_ino);
+        let before = prev.as_ref().and_then(|p| p.files.get(&key));
+        let mut values = HashMap::new();
+        for f in &s.fields {
+            let Ok(v) = &f.value else { continue };
+            let label = f.meta.label.as_str();
+            let mi = *meta_index.entry(label).or_insert_with(|| {
+                metas.push(Arc::clone(&f.meta));
+                metas.len() - 1
+            });
+            let same = metas[mi].kind == f.meta.kind && metas[mi].value_type == f.meta.value_type;
+            if !same || !summed(f.meta.kind) {
+                continue;
+            }
+            values.insert(label.to_string(), v.clone());
+            let share = match (prev.as_ref(), before.and_then(|b| b.values.get(label))) {
+                (None, _) => continue,
+                (Some(_), Some(b)) => file_delta(&f.meta, b, v),
+                (Some(p), None) => {
+                    // New since the previous sample: all of it happened in the interval if the
+                    // file was created after that sample; otherwise it was seen late.
+                    let fresh = s.info.created.is_some_and(|c| c > p.taken) || before.is_some();
+                    if fresh { v.clone() } else { zero_like(v) }
+                }
+            };
+            add_into(&mut deltas, label, &share);
+            shares[fi].insert(label, share);
+        }
+        memory.files.insert(
+            key,
+            FileMemory {
+                process_file: s.info.process_totals,
+                fold_seq: s.fold_seq.unwrap_or(0),
+                values,
+            },
+        );
+    }
+    // Threads gone since the previous sample whose values a process file took in.
+    if let Some(p) = &prev {
+        for (key, gone) in &p.files {
+            if gone.process_file || memory.files.contains_key(key) {
+                continue;
+            }
+            for (label, last) in &gone.values {
+                let folded = live.iter().any(|s| {
+                    s.info.process_totals
+                        && s.field(label).is_some()
+                        && match p.files.get(&(s.path.clone(), s.info.dev_ino)) {
+                            Some(before) => s.fold_seq.unwrap_or(0) > before.fold_seq,
+                            None => s.info.created.is_none_or(|c| c > p.taken),
+                        }
+                });
+                if !folded {
+                    continue;
+                }
+                if let Some(d) = deltas.get_mut(label.as_str()) {
+                    take_back(d, last);
+                }
+                // The process file's share carries the correction.
+                if let Some((fi, _)) = live
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| s.info.process_totals && s.field(label).is_some())
+                    && let Some(share) = shares[fi].get_mut(label.as_str())
+                {
+                    take_back(share, last);
+                }
+            }
+        }
+    }
+
+    // Series of the process, label by label in order of first appearance.
+    let mut series = Vec::with_capacity(metas.len());
+    for meta in &metas {
+        let label = meta.label.as_str();
+        let values: Vec<(&Snapshot, &Value)> = files
+            .iter()
+            .filter_map(|s| {
+                let f = s.field(label)?;
+                (f.meta.kind == meta.kind && f.meta.value_type == meta.value_type).then_some(())?;
+                Some((*s, f.value.as_ref().ok()?))
+            })
+            .collect();
+        let counted: Vec<(&Snapshot, &Value)> = values
+            .iter()
+            .copied()
+            .filter(|(s, _)| !s.info.folded)
+            .collect();
+        let mut merged_files = counted.len();
+        let mut s = if summed(meta.kind) {
+            let current = sum_counted(counted.iter().map(|(_, v)| *v)).map(|(v, n)| {
+                merged_files = n;
+                v
+            });
+            let delta = deltas.get(label);
+            let total = match (prev.as_ref().and_then(|p| p.totals.get(label)), delta) {
+                (Some(t), Some(d)) => t.value.clone().map(|mut acc| {
+                    if !merge(&mut acc, d) {
+                        acc = current.clone().unwrap_or(acc);
+                    }
+                    acc
+                }),
+                _ => current,
+            };
+            Series {
+                meta: Arc::clone(meta),
+                value: total,
+                interval: delta
+                    .zip(seconds)
+                    .and_then(|(d, secs)| as_interval(d, secs)),
+                files: counted.len(),
+                distinct: Vec::new(),
+            }
+        } else {
+            level(meta, &counted)
+        };
+        s.files = merged_files;
+        if summed(meta.kind) {
+            memory.totals.insert(label.to_string(), s.clone());
+        }
+        series.push(s);
+    }
+
+    // Each file's own series, with its share as the interval.
+    let mut file_samples: Vec<FileSample> = files
+        .iter()
+        .map(|s| {
+            let fi = live.iter().position(|l| std::ptr::eq(*l, *s));
+            FileSample {
+                path: s.path.clone(),
+                info: Arc::clone(&s.info),
+                series: s
+                    .fields
+                    .iter()
+                    .filter_map(|f| {
+                        let v = f.value.as_ref().ok()?;
+                        let share = fi.and_then(|i| shares[i].get(f.meta.label.as_str()));
+                        let own = [(*s, v)];
+                        let mut series = if summed(f.meta.kind) {
+                            Series {
+                                meta: Arc::clone(&f.meta),
+                                value: Some(v.clone()),
+                                interval: share
+                                    .zip(seconds)
+                                    .and_then(|(d, secs)| as_interval(d, secs)),
+                                files: 1,
+                                distinct: Vec::new(),
+                            }
+                        } else {
+                            level(&f.meta, &own)
+                        };
+                        series.files = 1;
+                        Some(series)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    file_samples.sort_by_key(|f| (f.info.process_totals, f.info.tid, f.path.clone()));
+    (
+        ProcessSample {
+            id,
+            cmd,
+            liveness,
+            taken,
+            seconds,
+            series,
+            files: file_samples,
+        },
+        memory,
+    )
+}
+
+/// A sample of a process whose read was not settled: current values only, no intervals.
+fn current_only(
+    id: ProcessId,
+    cmd: String,
+    liveness: Liveness,
+    taken: SystemTime,
+    files: &[&Snapshot],
+    prev: &Memory,
+) -> ProcessSample {
+    let mut series: Vec<Series> = prev
+        .totals
+        .values()
+        .map(|t| Series {
+            interval: None,
+            ..t.clone()
+        })
+        .collect();
+    let mut seen: Vec<&str> = series.iter().map(|s| s.meta.label.as_str()).collect();
+    let mut levels = Vec::new();
+    for s in files {
+        for f in &s.fields {
+            if summed(f.meta.kind) || seen.contains(&f.meta.label.as_str()) {
+                continue;
+            }
+            seen.push(&f.meta.label);
+            let values: Vec<(&Snapshot, &Value)> = files
+                .iter()
+                .filter_map(|s| Some((*s, s.field(&f.meta.label)?.value.as_ref().ok()?)))
+                .collect();
+            levels.push(level(&f.meta, &values));
+        }
+    }
+    series.extend(levels);
+    ProcessSample {
+        id,
+        cmd,
+        liveness,
+        taken,
+        seconds: None,
+        series,
+        files: Vec::new(),
+    }
+}
+
+fn add_into<'a>(deltas: &mut HashMap<&'a str, Value>, label: &'a str, share: &Value) {
+    match deltas.get_mut(label) {
+        Some(acc) => {
+            merge(acc, share);
+        }
+        None => {
+            deltas.insert(label, share.clone());
+        }
+    }
+}
+
+fn sum_values<'a>(values: impl Iterator<Item = &'a Value>) -> Option<Value> {
+    sum_counted(values).map(|(v, _)| v)
+}
+
+/// The sum of values, and how many of them could be added (the others have another shape).
+fn sum_counted<'a>(mut values: impl Iterator<Item = &'a Value>) -> Option<(Value, usize)> {
+    let mut acc = values.next()?.clone();
+    let mut n = 1;
+    for v in values {
+        n += usize::from(merge(&mut acc, v));
+    }
+    Some((acc, n))
+}
+
+/// A level (gauge, moving average, timestamp, constant, text, windowed field) over files.
+fn level(meta: &Arc<FieldMeta>, values: &[(&Snapshot, &Value)]) -> Series {
+    let mut s = Series {
+        meta: Arc::clone(meta),
+        value: None,
+        interval: None,
+        files: values.len(),
+        distinct: Vec::new(),
+    };
+    match meta.kind {
+        Kind::Windowed => {
+            let merged = sum_values(values.iter().map(|(_, v)| *v));
+            let now = values.iter().map(|(s, _)| s.taken).max();
+            let since = values
+                .iter()
+                .filter_map(|(s, _)| s.info.active_since())
+                .min();
+            if let (Some(Value::Windowed(w)), Some(now)) = (&merged, now) {
+                let since = since.map_or(0.0, unix_seconds);
+                s.interval = Some(Interval::Window(w.summary(unix_seconds(now), since)));
+            }
+            s.value = merged;
+        }
+        Kind::Timestamp => {
+            s.value = values
+                .iter()
+                .map(|(_, v)| *v)
+                .max_by(|a, b| {
+                    let (a, b) = (a.primary().unwrap_or(0.0), b.primary().unwrap_or(0.0));
+                    a.total_cmp(&b)
+                })
+                .cloned();
+        }
+        Kind::Constant | Kind::Text => newest_or_distinct(&mut s, values),
+        _ => match meta.combine {
+            Combine::None => newest_or_distinct(&mut s, values),
+            rule => {
+                s.value = combine_levels(rule, values.iter().map(|(s, v)| (s.info.created, *v)))
+            }
+        },
+    }
+    s
+}
+
+/// The newest file's value when every file agrees, else every distinct value.
+fn newest_or_distinct(s: &mut Series, values: &[(&Snapshot, &Value)]) {
+    let mut distinct: Vec<Value> = Vec::new();
+    for (_, v) in values {
+        if !distinct.contains(v) {
+            distinct.push((*v).clone());
+        }
+    }
+    if distinct.len() <= 1 || matches!(s.meta.kind, Kind::Text) {
+        s.value = values
+            .iter()
+            .max_by_key(|(snap, _)| snap.info.created)
+            .map(|(_, v)| (*v).clone());
+    } else if s.meta.combine == Combine::Last && s.meta.kind == Kind::Constant {
+        s.value = values
+            .iter()
+            .max_by_key(|(snap, _)| snap.info.created)
+            .map(|(_, v)| (*v).clone());
+        s.distinct = distinct;
+    } else {
+        s.distinct = distinct;
+    }
+}
+
+/// Gauge-like values combined by a rule (never `none`).
+fn combine_levels<'a>(
+    rule: Combine,
+    values: impl Iterator<Item = (Option<SystemTime>, &'a Value)>,
+) -> Option<Value> {
+    let values: Vec<(Option<SystemTime>, &Value)> = values.collect();
+    let (_, first) = values.first()?;
+    if let Value::MovingAverage { .. } = first {
+        return sum_values(values.iter().map(|(_, v)| *v));
+    }
+    if let Value::Bool(_) = first {
+        let trues = values
+            .iter()
+            .filter(|(_, v)| **v == Value::Bool(true))
+            .count();
+        return Some(Value::Bool(match rule {
+            Combine::Min => trues == values.len(),
+            Combine::Avg => 2 * trues > values.len(),
+            Combine::Last => values
+                .iter()
+                .max_by_key(|(c, _)| *c)
+                .is_some_and(|(_, v)| **v == Value::Bool(true)),
+            _ => trues > 0,
+        }));
+    }
+    let nums: Vec<(Option<SystemTime>, Num)> = values
+        .iter()
+        .filter_map(|(c, v)| match v {
+            Value::Number(n) => Some((*c, *n)),
+            _ => None,
+        })
+        .collect();
+    if nums.is_empty() {
+        return Some((*first).clone());
+    }
+    let pick = |better: fn(f64, f64) -> bool| {
+        nums.iter()
+            .copied()
+            .reduce(|a, b| {
+                if better(b.1.as_f64(), a.1.as_f64()) {
+                    b
+                } else {
+                    a
+                }
+            })
+            .map(|(_, n)| n)
+    };
+    let n = match rule {
+        Combine::Max => pick(|b, a| b > a)?,
+        Combine::Min => pick(|b, a| b < a)?,
+        Combine::Last => nums.iter().max_by_key(|(c, _)| *c).map(|(_, n)| *n)?,
+        Combine::Avg => {
+            Num::F(nums.iter().map(|(_, n)| n.as_f64()).sum::<f64>() / nums.len() as f64)
+        }
+        Combine::Sum | Combine::None => {
+            let mut acc = Value::Number(nums[0].1);
+            for (_, n) in &nums[1..] {
+                merge(&mut acc, &Value::Number(*n));
+            }
+            match acc {
+                Value::Number(n) => n,
+                _ => return None,
+            }
+        }
+    };
+    Some(Value::Number(n))
+}
+
+impl Series {
+    /// The number a tool shows for this series, or for its derived value `name` (`p99`,
+    /// `mean`, `count`, `rate`, ...; FORMAT.md §12):
+    ///
+    /// - no name: a counter's rate; an average's, histogram's or timer's interval mean; a
+    ///   windowed field's rate; a gauge's, timestamp's or constant's value;
+    /// - a histogram's or timer's `count`, `sum`, `min`, `max`, `mean`, `p50`, `p90`, `p99` and
+    ///   `p999` describe the interval; `avg` (timers) is the writer's moving window;
+    /// - an average's `count`, `sum` and `mean` describe the interval;
+    /// - a windowed field's `count`, `rate` and `mean` describe its window;
+    /// - `total` is a counter's continuous total.
+    pub fn number(&self, name: Option<&str>) -> Option<f64> {
+        match (&self.interval, name) {
+            (Some(Interval::Counter { rate, .. }), None | Some("rate")) => Some(*rate),
+            (Some(Interval::Counter { delta, .. }), Some("delta")) => Some(*delta),
+            (_, Some("total")) if self.meta.kind == Kind::Counter => self.value.as_ref()?.primary(),
+            (Some(Interval::Average { count, sum }), name) => match name {
+                None | Some("mean") => (*count > 0).then(|| sum / *count as f64),
+                Some("count") => Some(*count as f64),
+                Some("sum") => Some(*sum),
+                _ => None,
+            },
+            (Some(Interval::Histogram(h)), name) => {
+                let name = name.unwrap_or("mean");
+                if name == "avg" {
+                    return h.window_mean();
+                }
+                Value::Histogram(h.clone()).derived(self.meta.kind, 0.0, 0.0, name)
+            }
+            (Some(Interval::Window(w)), name) => match name {
+                None | Some("rate") => Some(w.rate),
+                Some("count") => Some(w.count as f64),
+                Some("mean") => w.mean,
+                _ => None,
+            },
+            (None, _) if summed(self.meta.kind) => None,
+            (_, None) => self.value.as_ref()?.primary(),
+            (_, Some(sfx)) => self.value.as_ref()?.derived(self.meta.kind, 0.0, 0.0, sfx),
+        }
+    }
+
+    /// True if [`Series::number`] without a name is a rate per second.
+    pub fn is_rate(&self) -> bool {
+        matches!(self.meta.kind, Kind::Counter | Kind::Windowed)
+    }
+
+    /// The unit of [`Series::number`] for `name`: the field's unit, except counts (`count`)
+    /// have none.
+    pub fn unit(&self, name: Option<&str>) -> &str {
+        match name {
+            Some("count") => "",
+            _ => &self.meta.unit,
+        }
+    }
+
+    /// This series combined with `other` of the same label (FORMAT.md §12, across processes):
+    /// rates, deltas and totals added, histograms merged, levels combined by their rule,
+    /// constants and texts kept when equal and listed when not. `false` if the kinds differ.
+    fn absorb(&mut self, other: &Series, live: bool) -> bool {
+        if self.meta.kind != other.meta.kind {
+            return false;
+        }
+        self.files += other.files;
+        match self.meta.kind {
+            Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer => {
+                match (&mut self.value, &other.value) {
+                    (Some(a), Some(b)) => {
+                        merge(a, b);
+                    }
+                    (a @ None, Some(b)) => *a = Some(b.clone()),
+                    _ => {}
+                }
+                self.interval = match (self.interval.take(), &other.interval) {
+                    (Some(a), Some(b)) => Some(add_intervals(a, b)),
+                    (a, b) => a.or_else(|| b.clone()),
+                };
+            }
+            Kind::Windowed => {
+                if let (Some(a), Some(b)) = (&mut self.value, &other.value) {
+                    merge(a, b);
+                }
+                self.interval = match (self.interval.take(), &other.interval) {
+                    (Some(a), Some(b)) => Some(add_intervals(a, b)),
+                    (a, b) => a.or_else(|| b.clone()),
+                };
+            }
+            Kind::Gauge | Kind::MovingAverage if live => {
+                let pair: Vec<&Value> = self.value.iter().chain(other.value.iter()).collect();
+                self.value = match self.meta.combine {
+                    Combine::None => {
+                        list_distinct(self, other);
+                        return true;
+                    }
+                    Combine::Avg => {
+                        // A mean of means over processes, weighted by their files.
+                        let n = (self.files - other.files) as f64;
+                        let m = other.files as f64;
+                        match (
+                            pair.first().and_then(|v| v.primary()),
+                            pair.get(1).and_then(|v| v.primary()),
+                        ) {
+                            (Some(a), Some(b)) => {
+                                Some(Value::Number(Num::F((a * n + b * m) / (n + m))))
+                            }
+                            _ => self.value.clone().or_else(|| other.value.clone()),
+                        }
+                    }
+                    rule => combine_levels(rule, pair.into_iter().map(|v| (None, v))),
+                };
+            }
+            Kind::Gauge | Kind::MovingAverage => self.files -= other.files,
+            Kind::Timestamp => {
+                let newer = other.value.as_ref().and_then(Value::primary)
+                    > self.value.as_ref().and_then(Value::primary);
+                if newer {
+                    self.value.clone_from(&other.value);
+                }
+            }
+            Kind::Constant | Kind::Text => list_distinct(self, other),
+        }
+        true
+    }
+}
+
+/// Keeps one value while every part agrees; lists the distinct values once they do not.
+fn list_distinct(acc: &mut Series, other: &Series) {
+    let mut all = std::mem::take(&mut acc.distinct);
+    if all.is_empty()
+        && let Some(v) = acc.value.take()
+    {
+        all.push(v);
+    }
+    let theirs = if other.distinct.is_empty() {
+        other.value.iter().cloned().collect()
+    } else {
+        other.distinct.clone()
+    };
+    for v in theirs {
+        if !all.contains(&v) {
+            all.push(v);
+        }
+    }
+    if all.len() == 1 {
+        acc.value = all.pop();
+    } else {
+        acc.distinct = all;
+    }
+}
+
+fn add_intervals(a: Interval, b: &Interval) -> Interval {
+    match (a, b) {
+        (
+            Interval::Counter { delta, rate },
+            Interval::Counter {
+                delta: d2,
+                rate: r2,
+            },
+        ) => Interval::Counter {
+            delta: delta + d2,
+            rate: rate + r2,
+        },
+        (Interval::Average { count, sum }, Interval::Average { count: c, sum: s }) => {
+            Interval::Average {
+                count: count + c,
+                sum: sum + s,
+            }
+        }
+        (Interval::Histogram(mut h), Interval::Histogram(g)) => {
+            h.merge(g);
+            Interval::Histogram(h)
+        }
+        (Interval::Window(w), Interval::Window(v)) => {
+            let count = w.count + v.count;
+            let mean = match (w.mean, v.mean) {
+                (Some(a), Some(b)) => {
+                    Some((a * w.count as f64 + b * v.count as f64) / count as f64)
+                }
+                (a, b) => a.or(b),
+            };
+            Interval::Window(WindowSummary {
+                count,
+                rate: w.rate + v.rate,
+                mean,
+                seconds: w.seconds.max(v.seconds),
+            })
+        }
+        (a, _) => a,
+    }
+}
+
+impl Sample {
+    /// Every label combined over every process (FORMAT.md §12, across processes), in order of
+    /// first appearance. Dead processes' gauges are left out of current values.
+    pub fn combined(&self) -> Vec<Series> {
+        self.combined_over(|_| true)
+    }
+
+    /// Every label combined over the processes `keep` selects.
+    pub fn combined_over(&self, keep: impl Fn(&ProcessSample) -> bool) -> Vec<Series> {
+        combine_all(
+            self.processes
+                .iter()
+                .filter(|p| keep(p))
+                .map(|p| (p.liveness == Liveness::Alive, p.series.as_slice())),
+        )
+    }
+
+    /// The continuous totals of every summed label over every process, live and exited:
+    /// a sum that never goes down (what an aggregated Prometheus counter serves).
+    pub fn totals_with_exited(&self) -> Vec<Series> {
+        let mut all = self.combined();
+        for e in &self.exited {
+            match all.iter_mut().find(|s| s.meta.label == e.meta.label) {
+                Some(s) if summed(s.meta.kind) => {
+                    if let (Some(a), Some(b)) = (&mut s.value, &e.value) {
+                        merge(a, b);
+                    }
+                }
+                Some(_) => {}
+                None => all.push(e.clone()),
+            }
+        }
+        all
+    }
+
+    /// Number of processes whose writer is alive.
+    pub fn live_processes(&self) -> usize {
+        self.processes
+            .iter()
+            .filter(|p| p.liveness == Liveness::Alive)
+            .count()
+    }
+}
+
+/// Combines series of several parts (processes), each with its liveness.
+pub(crate) fn combine_all<'a>(parts: impl Iterator<Item = (bool, &'a [Series])>) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (live, series) in parts {
+        for s in series {
+            let levelish = matches!(s.meta.kind, Kind::Gauge | Kind::MovingAverage);
+            match index.get(&s.meta.label) {
+                Some(&i) => {
+                    out[i].absorb(s, live);
+                }
+                None => {
+                    index.insert(s.meta.label.clone(), out.len());
+                    let mut first = s.clone();
+                    if levelish && !live {
+                        first.value = None;
+                        first.files = 0;
+                    }
+                    out.push(first);
+                }
+            }
+        }
+    }
+    out
+}
+
+impl ProcessSample {
+    /// The pid, if known.
+    pub fn pid(&self) -> Option<u32> {
+        self.id.pid()
+    }
+
+    /// The process's series with this label.
+    pub fn series(&self, label: &str) -> Option<&Series> {
+        self.series.iter().find(|s| s.meta.label == label)
+    }
+
+    /// Thread files (not process files) that are not folded.
+    pub fn threads(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| !f.info.process_totals && !f.info.folded)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests;
