@@ -3,9 +3,10 @@
 //! turns each tick's snapshots into per-process series ([`crate::derive`]).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use mmstats_reader::{Intervals, Scanner, Snapshot, with_jvms};
+use mmstats_format::hsperf::HsperfError;
+use mmstats_reader::{ErrorKind, FormatError, Intervals, Scanner, Snapshot, default_glob};
 
 use crate::derive::series_samples;
 use crate::source::{Sample, Source, Unavailable};
@@ -15,6 +16,8 @@ use crate::tree::Tree;
 #[derive(Debug)]
 pub struct MmstatsSource {
     scanner: Scanner,
+    /// Where this user's JVMs keep their performance data files, if the user has a name.
+    jvm_dir: Option<PathBuf>,
     engine: Intervals,
     /// The processes of the tree whose files were recorded, by pid: their start time and
     /// name, so that the final listing of an exited process's files still counts.
@@ -24,10 +27,25 @@ pub struct MmstatsSource {
 }
 
 impl MmstatsSource {
-    /// A source over these paths and globs (empty: the default glob), and the JVM files.
+    /// A source over these paths and globs (empty: the default glob), and this user's JVM
+    /// files (`hsperfdata_<user>` in the temporary directory: the JVMs of the tree run as
+    /// the user; the temporary directory itself, writable by all, is no stats directory).
     pub fn new(patterns: Vec<String>) -> MmstatsSource {
+        let mut patterns = if patterns.is_empty() {
+            vec![default_glob()]
+        } else {
+            patterns
+        };
+        let jvm_dir = nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .ok()
+            .flatten()
+            .map(|u| std::env::temp_dir().join(format!("hsperfdata_{}", u.name)));
+        if let Some(d) = &jvm_dir {
+            patterns.push(d.to_string_lossy().into_owned());
+        }
         MmstatsSource {
-            scanner: Scanner::new(with_jvms(&patterns)),
+            scanner: Scanner::new(patterns),
+            jvm_dir,
             engine: Intervals::new(),
             members: HashMap::new(),
             problems: Vec::new(),
@@ -71,8 +89,17 @@ impl Source for MmstatsSource {
     fn sample(&mut self, tree: &Tree, _now_ms: i64, out: &mut Vec<Sample>) {
         let scan = self.scanner.scan();
         for e in scan.errors {
-            // Other JVMs of the machine are none of the recording's business.
-            if jvm_pid(&e.path).is_some_and(|pid| !tree.procs.contains_key(&pid)) {
+            // Other JVMs of the user are none of the recording's business, the JVMs'
+            // directory appears with the first JVM, and a starting JVM's file is read at the
+            // next tick.
+            let no_jvms_yet = matches!(e.kind, ErrorKind::NoDir)
+                && self.jvm_dir.as_deref() == Some(e.path.as_path());
+            let starting = matches!(
+                e.kind,
+                ErrorKind::Format(FormatError::Hsperf(HsperfError::NotAccessible))
+            );
+            let other_jvm = jvm_pid(&e.path).is_some_and(|pid| !tree.procs.contains_key(&pid));
+            if no_jvms_yet || starting || other_jvm {
                 continue;
             }
             let msg = e.to_string();

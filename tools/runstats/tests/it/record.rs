@@ -233,3 +233,78 @@ impl Drop for Guard {
 fn scopeguard(c: std::process::Child) -> Guard {
     Guard(c)
 }
+
+/// A program that allocates for a few seconds, so that its collector runs.
+const JVM_PROGRAM: &str = r#"
+public class Churn {
+    public static void main(String[] args) throws Exception {
+        java.util.List<byte[]> keep = new java.util.ArrayList<>();
+        long end = System.currentTimeMillis() + 3000;
+        while (System.currentTimeMillis() < end) {
+            keep.add(new byte[64 * 1024]);
+            if (keep.size() > 200) keep.subList(0, 100).clear();
+            Thread.sleep(1);
+        }
+    }
+}
+"#;
+
+#[test]
+fn a_jvm_in_the_tree_has_its_performance_counters_recorded() {
+    let stats = stats_dir();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("Churn.java"), JVM_PROGRAM).unwrap();
+    let javac = std::process::Command::new("javac")
+        .arg("Churn.java")
+        .current_dir(src.path())
+        .status()
+        .expect("javac (scripts/test installs openjdk-17-jdk-headless)");
+    assert!(javac.success());
+    let runs = tempfile::tempdir().unwrap();
+    let dir = runs.path().join("jvm");
+    let classes = src.path().to_str().unwrap();
+    let o = run(
+        stats.path(),
+        &[
+            "-o",
+            dir.to_str().unwrap(),
+            "-i",
+            "250ms",
+            "--",
+            "java",
+            "-XX:+UsePerfData",
+            "-Xmx64m",
+            "-cp",
+            classes,
+            "Churn",
+        ],
+    );
+    assert!(o.status.success(), "runstats failed: {}", stderr(&o));
+    let conn = rusqlite::Connection::open(dir.join("samples.db")).unwrap();
+    let (rows, processes): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT process) FROM samples \
+             WHERE source = 'mmstats' AND label LIKE 'sun.gc.%' AND process LIKE 'java:%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(rows > 0, "no GC counters of the JVM recorded");
+    assert_eq!(processes, 1, "one JVM, the command");
+    // a 64 MiB heap allocating 64 KiB a millisecond for 3 s collects: the young collector's
+    // count grows, and has a rate
+    let collections = values(&dir, "sun.gc.collector.0.invocations");
+    assert!(
+        collections.last().is_some_and(|n| *n >= 1.0),
+        "{collections:?}"
+    );
+    let rates = values(&dir, "sun.gc.collector.0.invocations.rate");
+    assert!(rates.iter().any(|r| *r > 0.0), "{rates:?}");
+    // neither the JVM's start-up nor the directory it creates is a problem of the recording
+    assert!(!stderr(&o).contains("hsperfdata"), "{}", stderr(&o));
+    let live = values(&dir, "java.threads.live");
+    assert!(
+        !live.is_empty() && live.iter().all(|n| *n >= 1.0),
+        "{live:?}"
+    );
+}
