@@ -10,6 +10,7 @@ what §2.4 and §3.4 ask, and exits 1 naming the file and the problem when a fil
 """
 
 import json
+import re
 import struct
 import sys
 
@@ -129,6 +130,36 @@ def read_v2(b):
             raise Invalid(f"{what} at {off} length {length} out of bounds")
         return b[off:off + length].decode("utf-8")
 
+    def label_set(label, off, length):
+        """The pairs of a label set (FORMAT.md 3.5), checked; [] when length is 0."""
+        if length == 0:
+            return []
+        if length > 1024 or off < s_off or off + length > s_off + s_used:
+            raise Invalid(f"field {label!r}: label set at {off} length {length} out of bounds")
+        raw = b[off:off + length]
+        if not raw.endswith(b"\0"):
+            raise Invalid(f"field {label!r}: label set does not end with a NUL byte")
+        parts = raw[:-1].split(b"\0")
+        if len(parts) % 2:
+            raise Invalid(f"field {label!r}: label set has a key without a value")
+        try:
+            parts = [p.decode("utf-8") for p in parts]
+        except UnicodeDecodeError:
+            raise Invalid(f"field {label!r}: label set is not UTF-8") from None
+        pairs = [[parts[j], parts[j + 1]] for j in range(0, len(parts), 2)]
+        for j, (key, _) in enumerate(pairs):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or key.startswith("__"):
+                raise Invalid(f"field {label!r}: bad label key {key!r}")
+            if j and pairs[j - 1][0].encode() >= key.encode():
+                raise Invalid(f"field {label!r}: label keys duplicate or out of order")
+        name = label.split("{", 1)[0]
+        def esc(v):
+            return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        key = name + "{" + ",".join(f'{k}="{esc(v)}"' for k, v in pairs) + "}"
+        if not name or key != label:
+            raise Invalid(f"field {label!r}: label is not the series key {key!r}")
+        return pairs
+
     fields, labels, string_spans, slot_spans = [], set(), [], []
     for i in range(count):
         r = 256 + 64 * i
@@ -137,6 +168,7 @@ def read_v2(b):
             raise Invalid(f"field {i}: empty label")
         help_text = string("help", u("I", r + 8), u("H", r + 6), 4096)
         unit = string("unit", u("I", r + 12), u("H", r + 16), 64)
+        pairs = label_set(label, u("I", r + 36), u("H", r + 40))
         try:
             kind, vtype, combine = KINDS[b[r + 18]], TYPES[b[r + 19]], COMBINES[b[r + 20]]
         except KeyError:
@@ -150,7 +182,8 @@ def read_v2(b):
             raise Invalid(f"duplicate label {label!r}")
         labels.add(label)
         string_spans.append((u("I", r), u("I", r) + u("H", r + 4), i))
-        for off, length in ((u("I", r + 8), u("H", r + 6)), (u("I", r + 12), u("H", r + 16))):
+        for off, length in ((u("I", r + 8), u("H", r + 6)), (u("I", r + 12), u("H", r + 16)),
+                            (u("I", r + 36), u("H", r + 40))):
             if length:
                 string_spans.append((off, off + length, i))
         slot_spans.append((v_at, v_at + v_len, i))
@@ -186,9 +219,12 @@ def read_v2(b):
                                   "sum": num(vtype, words[2]), "slots": slots}}
         else:
             value = scalar(vtype, words[0])
-        fields.append({"label": label, "help": help_text, "unit": unit, "kind": kind,
-                       "type": vtype, "combine": combine, "param": param,
-                       "capacity": capacity, "value": value})
+        field = {"label": label, "help": help_text, "unit": unit, "kind": kind,
+                 "type": vtype, "combine": combine, "param": param,
+                 "capacity": capacity, "value": value}
+        if pairs:
+            field["labels"] = pairs
+        fields.append(field)
     for spans in (string_spans, slot_spans):
         reach = None
         for start, end, i in sorted(spans):

@@ -52,13 +52,15 @@ pub(crate) struct Stat {
     pub(crate) capacity: Option<u32>,
     /// `width = N`: a windowed field's slot width in seconds.
     pub(crate) width: Option<u16>,
+    /// `labels(key = "value", ...)`: the field's label set (FORMAT.md §3.5), as written.
+    pub(crate) labels: Vec<(String, String)>,
 }
 
 /// The keys `#[stats(...)]` accepts.
 const STRUCT_KEYS: &str = "`prefix`, `name`, `crate`";
 /// The keys `#[stat(...)]` accepts.
 const FIELD_KEYS: &str =
-    "`label`, `help`, `unit`, `combine`, `window`, `capacity`, `width`, `skip`";
+    "`label`, `help`, `unit`, `combine`, `window`, `capacity`, `width`, `labels`, `skip`";
 
 /// Errors collected while reading the input.
 #[derive(Default)]
@@ -203,6 +205,7 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
     let mut capacity: Option<(u32, LitInt)> = None;
     let mut width: Option<(u32, LitInt)> = None;
     let mut skip: Option<syn::Path> = None;
+    let mut labels: Vec<(String, String)> = Vec::new();
     let mut others: Vec<syn::Path> = Vec::new();
 
     for attr in &field.attrs {
@@ -270,6 +273,30 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
                         set_once(&mut width, (n, lit), &meta, "width", errors);
                     }
                 }
+            } else if meta.path.is_ident("labels") {
+                meta.parse_nested_meta(|pair| {
+                    let key = path_text(&pair.path);
+                    let Some(lit) = string_value(&pair, &key, errors)? else {
+                        return Ok(());
+                    };
+                    if !mmstats_format::labels::valid_key(&key) {
+                        errors.push(syn::Error::new_spanned(
+                            &pair.path,
+                            format!(
+                                "label key `{key}` must match [A-Za-z_][A-Za-z0-9_]* and not \
+                                 start with `__`"
+                            ),
+                        ));
+                    } else if labels.iter().any(|(k, _)| *k == key) {
+                        errors.push(syn::Error::new_spanned(
+                            &pair.path,
+                            format!("duplicate label key `{key}`"),
+                        ));
+                    } else {
+                        labels.push((key, lit.value()));
+                    }
+                    Ok(())
+                })?;
             } else if meta.path.is_ident("skip") {
                 if meta.input.peek(syn::Token![=]) {
                     let value = meta.value()?.parse::<Expr>()?;
@@ -350,6 +377,7 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
         combine: combine.map(|(rule, _)| rule),
         capacity: window.or(capacity).map(|(n, _)| n),
         width: width.map(|(n, _)| n as u16),
+        labels,
     };
     let field = Field {
         ident: ident.clone(),
@@ -362,7 +390,7 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
 /// Checks labels (after defaulting to field names): non-empty, no whitespace, within the
 /// format's length limit with the prefix, and unique.
 fn check_labels(fields: &[(Field, Span)], prefix: &str, errors: &mut Errors) {
-    let mut seen: HashMap<&str, &Ident> = HashMap::new();
+    let mut seen: HashMap<String, &Ident> = HashMap::new();
     for (field, span) in fields {
         let Some(stat) = &field.stat else { continue };
         let label = stat.label.as_str();
@@ -386,13 +414,17 @@ fn check_labels(fields: &[(Field, Span)], prefix: &str, errors: &mut Errors) {
                 ),
             ));
         }
-        if let Some(first) = seen.get(label) {
+        // Series are told apart by name and label set (FORMAT.md §3.5).
+        let mut pairs = stat.labels.clone();
+        mmstats_format::labels::sort(&mut pairs);
+        let key = mmstats_format::labels::series_key(label, &pairs);
+        if let Some(first) = seen.get(&key) {
             errors.push(syn::Error::new(
                 *span,
-                format!("duplicate label `{label}`: field `{first}` has it too"),
+                format!("duplicate label `{key}`: field `{first}` has it too"),
             ));
         } else {
-            seen.insert(label, &field.ident);
+            seen.insert(key, &field.ident);
         }
     }
 }
@@ -615,6 +647,7 @@ mod tests {
                 combine: None,
                 capacity: None,
                 width: None,
+                labels: Vec::new(),
             }
         );
         assert_eq!(stat(&m, 1).label, "type");
@@ -630,6 +663,33 @@ mod tests {
         assert_eq!(m.name, "web");
         let krate = &m.krate;
         assert_eq!(quote::quote!(#krate).to_string(), "crate :: m");
+    }
+
+    #[test]
+    fn labels_are_pairs_with_valid_unique_keys() {
+        let m = model(
+            r#"struct S {
+                #[stat(label = "requests", labels(method = "GET", code = "200"))]
+                get: Counter,
+            }"#,
+        );
+        assert_eq!(
+            stat(&m, 0).labels,
+            [
+                ("method".to_string(), "GET".to_string()),
+                ("code".into(), "200".into())
+            ]
+        );
+        let errors = messages(
+            r#"struct S {
+                #[stat(labels(__x = "a"))] a: Counter,
+                #[stat(labels(k = "a", k = "b"))] b: Counter,
+                #[stat(labels(k = 1))] c: Counter,
+            }"#,
+        );
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("label key"), "{errors:?}");
+        assert!(errors[1].contains("duplicate label key"), "{errors:?}");
     }
 
     #[test]
@@ -692,6 +752,7 @@ mod tests {
                 combine: None,
                 capacity: None,
                 width: None,
+                labels: Vec::new(),
             }
         );
         assert_eq!(stat(&m, 1).label, "b");

@@ -196,7 +196,9 @@ fn field_decl(stat: &Stat, krate: &syn::Path) -> TokenStream {
         combine,
         capacity,
         width,
+        labels,
     } = stat;
+    let (keys, values): (Vec<&String>, Vec<&String>) = labels.iter().map(|(k, v)| (k, v)).unzip();
     let combine = match combine {
         Some(rule) => {
             let variant = syn::Ident::new(&format!("{rule:?}"), proc_macro2::Span::call_site());
@@ -220,6 +222,10 @@ fn field_decl(stat: &Stat, krate: &syn::Path) -> TokenStream {
             combine: #combine,
             capacity: #capacity,
             width: #width,
+            labels: ::std::vec![#((
+                ::core::convert::From::from(#keys),
+                ::core::convert::From::from(#values),
+            )),*],
         }
     }
 }

@@ -159,6 +159,32 @@ fn local_child() {
     assert_eq!(second, 0);
 }
 
+/// A family of series declared with `labels(...)`.
+#[derive(mmstats::Stats)]
+#[stats(prefix = "http.")]
+struct Http {
+    #[stat(label = "requests", labels(method = "GET", code = "200"))]
+    get_ok: Counter,
+    #[stat(label = "requests", labels(method = "POST", code = "500"))]
+    post_failed: Counter,
+}
+
+#[test]
+fn labelled_fields_of_a_derived_model_are_series_of_one_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Http::create(Options::new().dir(dir.path())).unwrap();
+    http.get_ok.incr(2);
+    http.post_failed.incr(1);
+    let mut file = StatsFile::open(http.stats().path()).unwrap();
+    let snapshot = file.snapshot().unwrap();
+    let get = field(&snapshot, r#"http.requests{code="200",method="GET"}"#);
+    assert_eq!(get.meta.name(), "http.requests");
+    assert_eq!(get.meta.labels.len(), 2);
+    assert_eq!(get.value, Ok(Value::Number(Num::U(2))));
+    let post = field(&snapshot, r#"http.requests{code="500",method="POST"}"#);
+    assert_eq!(post.value, Ok(Value::Number(Num::U(1))));
+}
+
 /// The README's one-line registration: the stats object is dropped at the end of the
 /// statement, and the handle keeps the file published until it goes.
 #[test]

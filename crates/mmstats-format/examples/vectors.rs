@@ -37,6 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("system", ByteOrder::Little, state::PROCESS, system()),
         ("big_endian", ByteOrder::Big, state::CLOSED, big_endian()),
         ("no_fields", ByteOrder::Little, 0, Vec::new()),
+        ("labels", ByteOrder::Little, 0, labelled()),
     ];
     for (name, order, state_bits, fields) in cases {
         let (bytes, json) = build(order, state_bits, &fields)?;
@@ -492,6 +493,46 @@ fn system() -> Vec<Filled> {
     ]
 }
 
+/// One family in several series (FORMAT.md §3.5), a value that needs escaping, a labelled
+/// histogram, and a plain field of the same name beside them.
+fn labelled() -> Vec<Filled> {
+    use Kind::{Counter, Gauge};
+    use ValueType::*;
+    let requests = || {
+        with(
+            meta("http.requests", Counter, U64),
+            "requests served",
+            "requests",
+            0,
+            0,
+        )
+    };
+    let mut latency = histograms()[0].clone();
+    latency.0 = with(
+        meta("http.latency", Kind::Histogram, U64),
+        "",
+        "nanoseconds",
+        5,
+        latency.0.capacity,
+    );
+    vec![
+        (requests(), num(Num::U(10))),
+        (
+            requests().with_labels([("method", "GET"), ("code", "200")]),
+            num(Num::U(7)),
+        ),
+        (
+            requests().with_labels([("method", "POST"), ("code", "500")]),
+            num(Num::U(3)),
+        ),
+        (
+            meta("queue.depth", Gauge, I64).with_labels([("path", "/a,b\"c\\d\n}")]),
+            num(Num::I(-2)),
+        ),
+        (latency.0.with_labels([("method", "GET")]), latency.1),
+    ]
+}
+
 fn big_endian() -> Vec<Filled> {
     use Kind::{Constant, Gauge};
     use ValueType::*;
@@ -710,7 +751,7 @@ fn field_json(m: &FieldMeta, v: &Value) -> Json {
         }
         other => serde_json::to_value(other).expect("value"),
     };
-    json!({
+    let mut field = json!({
         "label": m.label,
         "kind": m.kind.as_str(),
         "type": m.value_type.as_str(),
@@ -720,5 +761,9 @@ fn field_json(m: &FieldMeta, v: &Value) -> Json {
         "param": m.param,
         "capacity": m.capacity,
         "value": value,
-    })
+    });
+    if !m.labels.is_empty() {
+        field["labels"] = json!(m.labels);
+    }
+    field
 }

@@ -6,13 +6,20 @@ use crate::bytes::ByteOrder;
 use crate::codes::{Combine, Kind, ValueType};
 use crate::error::FormatError;
 use crate::header::Header;
+use crate::labels::{self, LabelError};
 use crate::layout::{self, HEADER_LEN, RECORD_LEN, limits, record as r};
 
 /// A field's metadata: what a writer declares and a reader decodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldMeta {
-    /// Dotted label, unique within the file.
+    /// The field's series key, unique within the file: its dotted name, followed for a
+    /// labelled field by its label set, `http.requests{method="GET"}` (FORMAT.md §3.5, made by
+    /// [`crate::labels::series_key`]). [`FieldMeta::name`] is the name alone.
     pub label: String,
+    /// Label pairs, sorted by key with unique keys (FORMAT.md §3.5); empty for a plain field.
+    /// Set them with [`FieldMeta::with_labels`], which keeps `label` the series key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
     /// One-line help text; may be empty.
     pub help: String,
     /// Unit (FORMAT.md §3.3); may be empty.
@@ -35,6 +42,7 @@ impl FieldMeta {
     pub fn new(label: impl Into<String>, kind: Kind, value_type: ValueType) -> FieldMeta {
         FieldMeta {
             label: label.into(),
+            labels: Vec::new(),
             help: String::new(),
             unit: String::new(),
             kind,
@@ -43,6 +51,44 @@ impl FieldMeta {
             param: 0,
             capacity: 0,
         }
+    }
+
+    /// The same field with label pairs: they are sorted by key and `label` becomes the series
+    /// key of the name and the pairs. Duplicate or invalid keys are reported by
+    /// [`FieldMeta::validate`].
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> FieldMeta {
+        let name = self.name().to_string();
+        self.labels = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        labels::sort(&mut self.labels);
+        self.label = labels::series_key(&name, &self.labels);
+        self
+    }
+
+    /// The field's name: its label without the label set (the metric family it belongs to).
+    pub fn name(&self) -> &str {
+        if self.labels.is_empty() {
+            &self.label
+        } else {
+            labels::name_of(&self.label)
+        }
+    }
+
+    /// The canonical series key that tells this series apart from every other
+    /// (`name{k="v",...}`, FORMAT.md §3.5): the same as `label`.
+    pub fn series_key(&self) -> &str {
+        &self.label
+    }
+
+    /// The series key of a value derived from this field, `name.suffix{k="v",...}`
+    /// (`http.latency.p99{method="GET"}`).
+    pub fn derived_key(&self, suffix: &str) -> String {
+        labels::series_key(&format!("{}.{suffix}", self.name()), &self.labels)
     }
 
     /// The size of this field's value slot, or why the combination is not allowed
@@ -75,8 +121,28 @@ impl FieldMeta {
                 limits::UNIT_MAX
             )));
         }
+        if !self.labels.is_empty() {
+            check_labels(&self.label, &self.labels).map_err(|e| invalid(e.to_string()))?;
+        }
         self.slot_length().map_err(invalid)
     }
+}
+
+/// Checks a labelled field's label set and that `label` is its series key (FORMAT.md §3.5).
+fn check_labels(label: &str, pairs: &[(String, String)]) -> Result<(), LabelError> {
+    labels::check(pairs)?;
+    let name = labels::name_of(label);
+    if name.is_empty() || name.len() == label.len() {
+        return Err(LabelError::BadName(name.to_string()));
+    }
+    let want = labels::series_key(name, pairs);
+    if want != label {
+        return Err(LabelError::KeyMismatch {
+            found: label.to_string(),
+            want,
+        });
+    }
+    Ok(())
 }
 
 /// The slot length FORMAT.md §3.2 gives for a kind, type, param and capacity.
@@ -211,6 +277,10 @@ pub struct Record {
     pub value_length: u32,
     /// `capacity`.
     pub capacity: u32,
+    /// `labels_offset` (minor version 1, §3.5).
+    pub labels_offset: u32,
+    /// `labels_length` (minor version 1, §3.5); 0 for a plain field.
+    pub labels_length: u16,
 }
 
 impl Record {
@@ -231,6 +301,8 @@ impl Record {
             value_offset: o.u32(b, r::VALUE_OFFSET),
             value_length: o.u32(b, r::VALUE_LENGTH),
             capacity: o.u32(b, r::CAPACITY),
+            labels_offset: o.u32(b, r::LABELS_OFFSET),
+            labels_length: o.u16(b, r::LABELS_LENGTH),
         }
     }
 
@@ -251,6 +323,8 @@ impl Record {
         o.put_u32(&mut b, r::VALUE_OFFSET, self.value_offset);
         o.put_u32(&mut b, r::VALUE_LENGTH, self.value_length);
         o.put_u32(&mut b, r::CAPACITY, self.capacity);
+        o.put_u32(&mut b, r::LABELS_OFFSET, self.labels_offset);
+        o.put_u16(&mut b, r::LABELS_LENGTH, self.labels_length);
         b
     }
 }
@@ -304,11 +378,11 @@ pub fn decode_file(bytes: &[u8]) -> Result<(Header, Vec<Field>), FormatError> {
 }
 
 /// Checks that no two strings and no two value slots of the records share a byte (FORMAT.md
-/// §3.4), so that what a reader decodes from a file (labels, help texts, units and values) never
+/// §3.4), so that what a reader decodes from a file (labels, help texts, units, label sets and values) never
 /// adds up to more than the file itself, however its records point. The records have passed
 /// their own bounds checks.
 fn check_disjoint(records: &[Record]) -> Result<(), FormatError> {
-    let mut strings = Vec::with_capacity(records.len() * 3);
+    let mut strings = Vec::with_capacity(records.len() * 4);
     let mut slots = Vec::with_capacity(records.len());
     for (i, rec) in records.iter().enumerate() {
         let span = |what, off: u32, len: u64| (u64::from(off), u64::from(off) + len, i, what);
@@ -318,6 +392,13 @@ fn check_disjoint(records: &[Record]) -> Result<(), FormatError> {
         }
         if rec.unit_length != 0 {
             strings.push(span("unit", rec.unit_offset, rec.unit_length.into()));
+        }
+        if rec.labels_length != 0 {
+            strings.push(span(
+                "label set",
+                rec.labels_offset,
+                rec.labels_length.into(),
+            ));
         }
         slots.push(span(
             "value slot",
@@ -386,8 +467,24 @@ impl TableView<'_> {
         len: u16,
         max: usize,
     ) -> Result<String, FormatError> {
+        let bytes = self.bytes(index, what, offset, len, max)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| FormatError::BadRecord {
+            index,
+            what: format!("{what} is not UTF-8"),
+        })
+    }
+
+    /// The `len` bytes at `offset`, which must lie in the used string area.
+    fn bytes(
+        &self,
+        index: usize,
+        what: &'static str,
+        offset: u32,
+        len: u16,
+        max: usize,
+    ) -> Result<&[u8], FormatError> {
         if len == 0 {
-            return Ok(String::new());
+            return Ok(&[]);
         }
         let oob = FormatError::OutOfBounds {
             index,
@@ -405,11 +502,7 @@ impl TableView<'_> {
             .checked_sub(self.strings_offset as usize)
             .ok_or(oob.clone())?;
         let end = start + len as usize;
-        let bytes = self.strings.get(start..end).ok_or(oob)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| FormatError::BadRecord {
-            index,
-            what: format!("{what} is not UTF-8"),
-        })
+        self.strings.get(start..end).ok_or(oob)
     }
 
     fn decode_one(&self, index: usize, rec: &Record) -> Result<Field, FormatError> {
@@ -444,8 +537,24 @@ impl TableView<'_> {
             .ok_or_else(|| bad(format!("unknown value type {}", rec.value_type)))?;
         let combine = Combine::from_code(rec.combine)
             .ok_or_else(|| bad(format!("unknown combine rule {}", rec.combine)))?;
+        let labels = if rec.labels_length == 0 {
+            Vec::new()
+        } else {
+            let bytes = self.bytes(
+                index,
+                "label set",
+                rec.labels_offset,
+                rec.labels_length,
+                limits::LABELS_MAX,
+            )?;
+            let pairs =
+                labels::decode(bytes).map_err(|e| bad(format!("label set of {label:?}: {e}")))?;
+            check_labels(&label, &pairs).map_err(|e| bad(format!("label set: {e}")))?;
+            pairs
+        };
         let meta = FieldMeta {
             label,
+            labels,
             help,
             unit,
             kind,
@@ -530,6 +639,8 @@ mod tests {
             value_offset: 12,
             value_length: 13,
             capacity: 14,
+            labels_offset: 15,
+            labels_length: 16,
         };
         for o in [ByteOrder::Little, ByteOrder::Big] {
             assert_eq!(Record::decode(&rec.encode(o), o), rec);

@@ -589,6 +589,7 @@ impl Entry {
         };
         FieldMeta {
             label: self.name.clone(),
+            labels: Vec::new(),
             help: String::new(),
             unit: unit.into(),
             kind,

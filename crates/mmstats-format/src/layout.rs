@@ -123,8 +123,12 @@ pub mod record {
     pub const VALUE_LENGTH: usize = 28;
     /// `capacity` (u32).
     pub const CAPACITY: usize = 32;
+    /// `labels_offset` (u32, minor version 1, §3.5).
+    pub const LABELS_OFFSET: usize = 36;
+    /// `labels_length` (u16, minor version 1, §3.5).
+    pub const LABELS_LENGTH: usize = 40;
     /// First reserved byte.
-    pub const RESERVED: usize = 36;
+    pub const RESERVED: usize = 42;
 }
 
 /// Limits on string lengths (§3.1).
@@ -135,6 +139,8 @@ pub mod limits {
     pub const HELP_MAX: usize = 4096;
     /// Longest unit in bytes.
     pub const UNIT_MAX: usize = 64;
+    /// Longest encoded label set in bytes (§3.5).
+    pub const LABELS_MAX: usize = 1024;
     /// Largest file a reader accepts and a writer creates, in bytes (§2.4 check 8): 64 MiB.
     pub const FILE_LENGTH_MAX: u64 = 64 << 20;
     /// Most records a field table may have room for (§2.4 check 8).
@@ -277,6 +283,8 @@ mod tests {
             (record::VALUE_OFFSET, "value_offset"),
             (record::VALUE_LENGTH, "value_length"),
             (record::CAPACITY, "capacity"),
+            (record::LABELS_OFFSET, "labels_offset"),
+            (record::LABELS_LENGTH, "labels_length"),
             (record::RESERVED, "reserved"),
         ];
         let rows = table_rows("### 3.1 Record layout");

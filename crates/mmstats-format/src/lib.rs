@@ -31,6 +31,7 @@ pub use header::{
 pub use histogram::{
     Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
 };
+pub use labels::{LabelError, series_key};
 pub use plan::{Placement, Plan, Reserve};
 pub use value::{Num, Value, initial_words, slot_words, text_words};
 pub use windowed::{Period, WindowSummary, Windowed};
@@ -42,6 +43,7 @@ mod field;
 mod header;
 mod histogram;
 pub mod hsperf;
+pub mod labels;
 pub mod layout;
 mod plan;
 pub mod v1;

@@ -68,6 +68,7 @@ pub(crate) fn strings_len(meta: &FieldMeta) -> usize {
     layout::align8(meta.label.len())
         + layout::align8(meta.help.len())
         + layout::align8(meta.unit.len())
+        + layout::align8(crate::labels::encoded_len(&meta.labels))
 }
 
 impl Plan {
@@ -152,6 +153,15 @@ impl Plan {
         let label_offset = put(&meta.label);
         let help_offset = put(&meta.help);
         let unit_offset = put(&meta.unit);
+        let label_set = crate::labels::encode(&meta.labels);
+        let labels_offset = if label_set.is_empty() {
+            0
+        } else {
+            let off = (str_start + strings.len()) as u32;
+            strings.extend_from_slice(&label_set);
+            strings.resize(layout::align8(strings.len()), 0);
+            off
+        };
 
         let record = Record {
             label_offset,
@@ -168,6 +178,8 @@ impl Plan {
             value_offset: value_offset as u32,
             value_length: slot_len,
             capacity: meta.capacity,
+            labels_offset,
+            labels_length: label_set.len() as u16,
         };
         self.live.field_count += 1;
         self.live.strings_used += str_len as u64;
@@ -227,6 +239,55 @@ mod tests {
         assert_eq!(fields[0].meta, metas[0]);
         assert_eq!(fields[1].meta, metas[1]);
         assert_eq!(fields[1].value_length, 32);
+    }
+
+    #[test]
+    fn labelled_fields_decode_back_and_bad_sets_are_refused() {
+        let plain = FieldMeta::new("http.requests", Kind::Counter, ValueType::U64);
+        let get = plain
+            .clone()
+            .with_labels([("method", "GET"), ("code", "200")]);
+        let post = plain.clone().with_labels([("method", "POST")]);
+        assert_eq!(get.label, r#"http.requests{code="200",method="GET"}"#);
+        assert_eq!(get.name(), "http.requests");
+        let metas = [get, post];
+        let mut plan = Plan::new(&metas, Reserve::default()).unwrap();
+        let mut image = vec![0u8; plan.geometry().file_length as usize];
+        let mut placed = Vec::new();
+        for m in &metas {
+            let p = plan.place(m).unwrap();
+            p.apply_to_image(&mut image);
+            placed.push(p);
+        }
+        image[..HEADER_LEN].copy_from_slice(&plan.header(Identity::default()).encode());
+        let (h, fields) = crate::field::decode_file(&image).unwrap();
+        assert_eq!(h.minor_version, 1);
+        assert_eq!(fields[0].meta, metas[0]);
+        assert_eq!(fields[1].meta.labels, [("method".into(), "POST".into())]);
+
+        // Corrupt the first label set in place: each must be refused with a reason.
+        let rec = Record::decode(&placed[0].record, ByteOrder::NATIVE);
+        let at = rec.labels_offset as usize;
+        let len = rec.labels_length as usize;
+        let refuse = |patch: &dyn Fn(&mut Vec<u8>)| {
+            let mut bad = image.clone();
+            patch(&mut bad);
+            let err = crate::field::decode_file(&bad).unwrap_err().to_string();
+            assert!(err.contains("label"), "{err}");
+        };
+        refuse(&|b| b[at..at + 4].copy_from_slice(b"zzzz")); // unsorted
+        refuse(&|b| b[at + 5] = 0xff); // not UTF-8
+        refuse(&|b| b[at + len - 1] = b'x'); // no final NUL
+        refuse(&|b| b[at..at + 4].copy_from_slice(b"meth")); // duplicate key
+        refuse(&|b| {
+            let off = placed[0].record_offset + layout::record::LABELS_LENGTH;
+            b[off..off + 2].copy_from_slice(&1000u16.to_ne_bytes()); // past the used area
+        });
+        let mut dup = FieldMeta::new("r", Kind::Counter, ValueType::U64)
+            .with_labels([("a", "1"), ("a", "2")]);
+        assert!(dup.validate().is_err());
+        dup.labels.pop();
+        assert!(dup.validate().is_err(), "label no longer the series key");
     }
 
     #[test]

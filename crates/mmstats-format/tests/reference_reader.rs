@@ -61,6 +61,18 @@ fn the_reference_reader_refuses_broken_files_by_name() {
         ),
         ("empty", Vec::new(), "empty"),
     ];
+    // A label set out of order (FORMAT.md §3.5).
+    let mut unsorted = std::fs::read(spec().join("vectors/labels.mmstats")).unwrap();
+    let set = b"code\x00200\x00method\x00GET\x00";
+    let at = unsorted
+        .windows(set.len())
+        .position(|w| w == set)
+        .expect("the labels vector holds the set");
+    unsorted[at] = b'z';
+    let cases: Vec<(&str, Vec<u8>, &str)> = cases
+        .into_iter()
+        .chain([("unsorted_labels", unsorted, "out of order")])
+        .collect();
     for (name, bytes, why) in cases {
         let path = dir.path().join(format!("{name}.mmstats"));
         std::fs::write(&path, bytes).unwrap();

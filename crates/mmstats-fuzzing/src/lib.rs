@@ -9,6 +9,8 @@
 //! mmstats_fuzzing::decode_v1(b"\x01\x03\x00abc");
 //! mmstats_fuzzing::render_all(&[]);
 //! mmstats_fuzzing::mmash_request(b"*.mmstats\nlocalhost:5002");
+//! mmstats_fuzzing::decode_hsperf(b"\xca\xfe\xc0\xc0\x00");
+//! mmstats_fuzzing::labels(b"http.requests{code=\"200\"}");
 //! ```
 
 use std::io::Write;
@@ -28,6 +30,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("decode_v1", decode_v1),
     ("render", render_all),
     ("mmash_request", mmash_request),
+    ("decode_hsperf", decode_hsperf),
+    ("labels", labels),
 ];
 
 /// Most bytes any renderer may print per byte of input, plus [`OUTPUT_SLACK`]: the budget of
@@ -35,6 +39,53 @@ pub const TARGETS: &[(&str, Target)] = &[
 pub const OUTPUT_PER_BYTE: usize = 64;
 /// Output any file may give regardless of its size (headers, one line per reserved field).
 pub const OUTPUT_SLACK: usize = 1 << 20;
+
+/// Label sets (FORMAT.md §3.5) from arbitrary bytes: decoded as a record's encoded set, and as
+/// text a series key or a selector list; whatever decodes must pass the rules, encode back to
+/// the same bytes and render to a key that parses back to the same set.
+pub fn labels(data: &[u8]) {
+    use mmstats_format::labels;
+    if let Ok(pairs) = labels::decode(data) {
+        assert!(
+            labels::check(&pairs).is_ok(),
+            "a decoded set breaks the rules"
+        );
+        assert_eq!(labels::encode(&pairs), data, "decode and encode disagree");
+        let key = labels::series_key("x", &pairs);
+        let (name, back) = labels::parse_series(&key).expect("a rendered key parses");
+        assert_eq!((name, &back), ("x", &pairs), "{key}");
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for part in labels::split_list(text) {
+        if let Some(sel) = labels::parse_series(part) {
+            let _ = labels::selects(&sel, sel.0, &sel.1);
+            assert!(labels::render_pairs(&sel.1).len() <= 8 * part.len() + 8);
+        }
+    }
+}
+
+/// Decodes bytes as a HotSpot perfdata file with the pure decoder (format-spec/HSPERFDATA.md),
+/// then every entry's value, metadata and the JVM's command: what is decoded never exceeds the
+/// input (text can grow 3× as U+FFFD).
+pub fn decode_hsperf(data: &[u8]) {
+    let Ok(perf) = mmstats_format::hsperf::decode(data, data.len() as u64) else {
+        return;
+    };
+    let frequency = perf.frequency(data);
+    let mut decoded = perf.command(data).map_or(0, |c| c.len());
+    for e in &perf.entries {
+        let meta = e.meta(frequency);
+        decoded +=
+            meta.label.len() + meta.unit.len() + value_size(&e.value(data, perf.order, frequency));
+    }
+    assert!(
+        decoded <= 3 * data.len() + 64 * perf.entries.len(),
+        "decoded {decoded} bytes from {} bytes",
+        data.len()
+    );
+}
 
 /// Decodes bytes as a version-2 file with the pure decoders (FORMAT.md §2.4, §3.4), then every
 /// field's value from its slot words.

@@ -17,7 +17,7 @@ use std::sync::atomic::{Ordering, fence};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mmstats_format::hsperf::{self, Data, Entry, HsperfError, PROLOGUE_LEN, prologue};
-use mmstats_format::{ByteOrder, FieldMeta, FormatError, Value, parse_boot_id};
+use mmstats_format::{ByteOrder, FieldMeta, FormatError, Value};
 
 use crate::error::{ReadError, ValueError};
 use crate::file::{FileInfo, FormatVersion};
@@ -253,7 +253,7 @@ impl Mapped {
             uid: Some(md.uid()),
             gid: Some(md.gid()),
             start_time,
-            boot_id: start_time.and_then(|_| current_boot_id()),
+            boot_id: start_time.and_then(|_| crate::liveness::current_boot_id()),
             created,
             writer,
             command,
@@ -294,7 +294,7 @@ fn jvm_start_time(pid: u32, created: Option<SystemTime>) -> Option<u64> {
     let Some(created) = created else {
         return Some(ticks);
     };
-    let started = boot_time()? + Duration::from_secs_f64(ticks as f64 / clock_ticks()? as f64);
+    let started = crate::process::process_start(ticks)?;
     (started <= created + CLOCK_SLACK && started + LAUNCH_SLACK + CLOCK_SLACK >= created)
         .then_some(ticks)
 }
@@ -314,32 +314,6 @@ pub(crate) fn liveness(info: &FileInfo) -> Liveness {
             "pid {pid} belongs to a process that is not the JVM that wrote the file"
         )),
     }
-}
-
-/// The machine's boot time, from `/proc/stat`.
-fn boot_time() -> Option<SystemTime> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let secs: u64 = stat
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
-        .parse()
-        .ok()?;
-    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
-}
-
-/// Clock ticks per second of `/proc/<pid>/stat` times.
-fn clock_ticks() -> Option<u64> {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .and_then(|t| u64::try_from(t).ok())
-        .filter(|t| *t > 0)
-}
-
-/// This machine's boot id.
-fn current_boot_id() -> Option<[u8; 16]> {
-    parse_boot_id(&std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! that end, processes that exit or restart, and counters that wrap.
 //!
 //! [`Intervals::update`] takes every snapshot of one scan, groups them into processes
-//! (FORMAT.md §6.5) and returns a [`Sample`]: for each process its [`Series`] (one per label,
+//! (FORMAT.md §6.5) and returns a [`Sample`]: for each process its [`Series`] (one per series key, FORMAT.md §3.5,
 //! summed over its files) and, for a per-thread view, each file's own share of them. Every tool
 //! (line output, full-screen view, web API, history, Prometheus output) reads its numbers from
 //! a `Sample`, so the same files give the same numbers everywhere.
@@ -244,7 +244,10 @@ impl Intervals {
 }
 
 fn add_exited(exited: &mut Vec<Series>, total: Series) {
-    match exited.iter_mut().find(|e| e.meta.label == total.meta.label) {
+    match exited
+        .iter_mut()
+        .find(|e| e.meta.series_key() == total.meta.series_key())
+    {
         Some(e) => {
             if let (Some(acc), Some(v)) = (e.value.as_mut(), total.value.as_ref())
                 && e.meta.kind == total.meta.kind
@@ -425,7 +428,7 @@ fn process_sample(
         let mut values = HashMap::new();
         for f in &s.fields {
             let Ok(v) = &f.value else { continue };
-            let label = f.meta.label.as_str();
+            let label = f.meta.series_key();
             let mi = *meta_index.entry(label).or_insert_with(|| {
                 metas.push(Arc::clone(&f.meta));
                 metas.len() - 1
@@ -494,7 +497,7 @@ fn process_sample(
     // Series of the process, label by label in order of first appearance.
     let mut series = Vec::with_capacity(metas.len());
     for meta in &metas {
-        let label = meta.label.as_str();
+        let label = meta.series_key();
         let values: Vec<(&Snapshot, &Value)> = files
             .iter()
             .filter_map(|s| {
@@ -556,7 +559,7 @@ fn process_sample(
                     .iter()
                     .filter_map(|f| {
                         let v = f.value.as_ref().ok()?;
-                        let share = fi.and_then(|i| shares[i].get(f.meta.label.as_str()));
+                        let share = fi.and_then(|i| shares[i].get(f.meta.series_key()));
                         let own = [(*s, v)];
                         let mut series = if summed(f.meta.kind) {
                             Series {
@@ -610,17 +613,17 @@ fn current_only(
             ..t.clone()
         })
         .collect();
-    let mut seen: Vec<&str> = series.iter().map(|s| s.meta.label.as_str()).collect();
+    let mut seen: Vec<&str> = series.iter().map(|s| s.meta.series_key()).collect();
     let mut levels = Vec::new();
     for s in files {
         for f in &s.fields {
-            if summed(f.meta.kind) || seen.contains(&f.meta.label.as_str()) {
+            if summed(f.meta.kind) || seen.contains(&f.meta.series_key()) {
                 continue;
             }
-            seen.push(&f.meta.label);
+            seen.push(f.meta.series_key());
             let values: Vec<(&Snapshot, &Value)> = files
                 .iter()
-                .filter_map(|s| Some((*s, s.field(&f.meta.label)?.value.as_ref().ok()?)))
+                .filter_map(|s| Some((*s, s.field(f.meta.series_key())?.value.as_ref().ok()?)))
                 .collect();
             levels.push(level(&f.meta, &values));
         }
@@ -853,6 +856,20 @@ impl Series {
         }
     }
 
+    /// Several series combined into one as one label's series combine across processes
+    /// (FORMAT.md §12): rates, deltas and totals added, histograms merged, levels combined by
+    /// their rule; what a selection of several series of a family (FORMAT.md §3.5) shows. The
+    /// first series' metadata; series of another kind than the first are left out. `None`
+    /// when there are none.
+    pub fn combined_of<'a>(series: impl IntoIterator<Item = &'a Series>) -> Option<Series> {
+        let mut series = series.into_iter();
+        let mut out = series.next()?.clone();
+        for s in series {
+            out.absorb(s, true);
+        }
+        Some(out)
+    }
+
     /// This series combined with `other` of the same label (FORMAT.md §12, across processes):
     /// rates, deltas and totals added, histograms merged, levels combined by their rule,
     /// constants and texts kept when equal and listed when not. `false` if the kinds differ.
@@ -1010,7 +1027,10 @@ impl Sample {
     pub fn totals_with_exited(&self) -> Vec<Series> {
         let mut all = self.combined();
         for e in &self.exited {
-            match all.iter_mut().find(|s| s.meta.label == e.meta.label) {
+            match all
+                .iter_mut()
+                .find(|s| s.meta.series_key() == e.meta.series_key())
+            {
                 Some(s) if summed(s.meta.kind) => {
                     if let (Some(a), Some(b)) = (&mut s.value, &e.value) {
                         merge(a, b);
@@ -1039,12 +1059,12 @@ pub(crate) fn combine_all<'a>(parts: impl Iterator<Item = (bool, &'a [Series])>)
     for (live, series) in parts {
         for s in series {
             let levelish = matches!(s.meta.kind, Kind::Gauge | Kind::MovingAverage);
-            match index.get(&s.meta.label) {
+            match index.get(s.meta.series_key()) {
                 Some(&i) => {
                     out[i].absorb(s, live);
                 }
                 None => {
-                    index.insert(s.meta.label.clone(), out.len());
+                    index.insert(s.meta.series_key().to_string(), out.len());
                     let mut first = s.clone();
                     if levelish && !live {
                         first.value = None;
@@ -1066,7 +1086,7 @@ impl ProcessSample {
 
     /// The process's series with this label.
     pub fn series(&self, label: &str) -> Option<&Series> {
-        self.series.iter().find(|s| s.meta.label == label)
+        self.series.iter().find(|s| s.meta.series_key() == label)
     }
 
     /// Thread files (not process files) that are not folded.

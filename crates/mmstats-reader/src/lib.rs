@@ -51,6 +51,7 @@ pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::{FileInfo, FormatVersion, StatsFile};
 pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
 pub use liveness::{Liveness, by_identity, liveness};
+pub use mmstats_format::labels;
 pub use mmstats_format::{
     Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
     WindowSummary, Windowed, bucket_bounds,

@@ -72,7 +72,7 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
 }
 
 /// The current boot id, if the kernel tells it.
-fn current_boot_id() -> Option<[u8; 16]> {
+pub(crate) fn current_boot_id() -> Option<[u8; 16]> {
     let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
     parse_boot_id(&text)
 }

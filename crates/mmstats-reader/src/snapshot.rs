@@ -51,7 +51,8 @@ impl Snapshot {
 
 impl FieldValue {
     /// The derived values this field exposes, as (`label.suffix`, value): e.g.
-    /// `latency.p99` for a timer. Empty for scalars and text, and for a value that could not be
+    /// `latency.p99` for a timer (`latency.p99{method="GET"}` for a labelled one, FORMAT.md
+    /// §3.5). Empty for scalars and text, and for a value that could not be
     /// read. `created` (the writer's creation time) keeps a young writer's windowed rate from
     /// being diluted by time before it existed.
     pub fn exposed(&self, now: SystemTime, created: Option<SystemTime>) -> Vec<(String, f64)> {
@@ -63,7 +64,7 @@ impl FieldValue {
         value
             .exposed(self.meta.kind, now, created)
             .into_iter()
-            .map(|(suffix, v)| (format!("{}.{suffix}", self.meta.label), v))
+            .map(|(suffix, v)| (self.meta.derived_key(suffix), v))
             .collect()
     }
 }

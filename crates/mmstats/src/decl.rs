@@ -23,6 +23,9 @@ pub struct FieldDecl {
     pub capacity: Option<u32>,
     /// Slot width in seconds of a windowed field (default 1); other kinds ignore it.
     pub width: Option<u16>,
+    /// Label pairs (FORMAT.md §3.5), in any order: registration sorts them, and the field's
+    /// label becomes its series key, `name{k="v",...}`. Empty for a plain field.
+    pub labels: Vec<(String, String)>,
 }
 
 impl FieldDecl {
@@ -43,7 +46,11 @@ impl FieldDecl {
             meta.combine = c;
         }
         meta.capacity = self.capacity.unwrap_or(0);
-        meta
+        if self.labels.is_empty() {
+            meta
+        } else {
+            meta.with_labels(self.labels.iter().cloned())
+        }
     }
 }
 
@@ -101,6 +108,21 @@ impl<H: Handle> Register<'_, H> {
     /// slots of 60 s, `label.rate` is the rate over the last hour.
     pub fn width(mut self, seconds: u16) -> Self {
         self.decl.width = Some(seconds);
+        self
+    }
+    /// Adds a label pair (FORMAT.md §3.5): fields of the same name with different label sets
+    /// are the series of one family (`stats.counter("http.requests").label("method", "GET")`).
+    /// Keys match `[A-Za-z_][A-Za-z0-9_]*`; a family takes at most
+    /// [`Options::label_sets`](crate::Options::label_sets) label sets per file.
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.decl.labels.push((key.into(), value.into()));
+        self
+    }
+    /// Adds label pairs, as [`Register::label`] does for each.
+    pub fn labels<'k, 'v>(mut self, pairs: impl IntoIterator<Item = (&'k str, &'v str)>) -> Self {
+        self.decl
+            .labels
+            .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
         self
     }
     /// Overrides the combine rule.

@@ -38,6 +38,19 @@ pub enum Error {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// A family (fields of one name) already has as many label sets in this file as
+    /// [`Options::label_sets`](crate::Options::label_sets) allows.
+    #[error(
+        "{family:?} already has {cap} label sets in this file; refusing {series:?} (raise Options::label_sets, or use fewer distinct label values)"
+    )]
+    TooManyLabelSets {
+        /// The family's name.
+        family: String,
+        /// The series refused.
+        series: String,
+        /// The cap.
+        cap: usize,
+    },
     /// A field cannot be added (bad label, capacity used up, duplicate label).
     #[error(transparent)]
     Format(#[from] mmstats_format::FormatError),

@@ -119,7 +119,8 @@ pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Times
 pub use histogram::{Histogram, Timer, TimerGuard};
 pub use hook::set_error_hook;
 pub use model::{Instance, Local, StatsModel};
-pub use options::Options;
+pub use options::{DEFAULT_LABEL_SETS, Options};
+pub use shared::{SharedCounter, SharedGauge};
 pub use stats::Stats;
 pub use totals::remove_all;
 pub use windowed::{DEFAULT_SLOTS, Windowed};
@@ -137,6 +138,7 @@ mod model;
 mod options;
 mod region;
 mod seqlock;
+mod shared;
 mod stats;
 mod totals;
 mod windowed;
@@ -154,9 +156,13 @@ pub mod __private {
     pub fn reserve_field<H: Handle>(reserve: &mut crate::Reserve, prefix: &str, decl: &FieldDecl) {
         let align8 = mmstats_format::layout::align8;
         reserve.fields += 1;
-        reserve.strings += align8(prefix.len() + decl.label.len())
+        let labels: usize = decl.labels.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        // The series key repeats the pairs, quoted and escaped: at most twice their bytes.
+        let key_extra = if labels == 0 { 0 } else { 2 * labels + 2 };
+        reserve.strings += align8(prefix.len() + decl.label.len() + key_extra)
             + align8(decl.help.len())
-            + align8(decl.unit.len());
+            + align8(decl.unit.len())
+            + align8(labels);
         if let Some(len) = H::meta(decl).ok().and_then(|meta| meta.slot_length().ok()) {
             reserve.values += align8(len as usize);
         }

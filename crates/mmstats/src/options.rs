@@ -22,7 +22,15 @@ pub struct Options {
     pub(crate) totals: bool,
     /// Fold this file's final values into the process totals when it closes.
     pub(crate) fold_totals: bool,
+    /// Most label sets one family may take in this file.
+    pub(crate) label_sets: usize,
+    /// A file of the whole process rather than of one thread: thread id 0, `{TID}` → `shared`.
+    pub(crate) process_wide: bool,
 }
+
+/// How many label sets (series) one family may take in one file unless
+/// [`Options::label_sets`] says otherwise.
+pub const DEFAULT_LABEL_SETS: usize = 1000;
 
 impl Default for Options {
     fn default() -> Self {
@@ -36,6 +44,8 @@ impl Default for Options {
             reserve: Reserve::default(),
             totals: false,
             fold_totals: false,
+            label_sets: DEFAULT_LABEL_SETS,
+            process_wide: false,
         }
     }
 }
@@ -85,6 +95,23 @@ impl Options {
     /// instances of models always do this.
     pub fn fold_totals(mut self, fold: bool) -> Options {
         self.fold_totals = fold;
+        self
+    }
+    /// The most label sets one family (fields of one name, FORMAT.md §3.5) may take in this
+    /// file (default [`DEFAULT_LABEL_SETS`]): registering one more fails with
+    /// [`Error::TooManyLabelSets`](crate::Error::TooManyLabelSets), so that a label with
+    /// unbounded values (a user id, a URL) cannot fill the file. A process totals file takes
+    /// every series its threads had, whatever the cap.
+    pub fn label_sets(mut self, cap: usize) -> Options {
+        self.label_sets = cap;
+        self
+    }
+    /// A file of the whole process rather than of one thread, for shared fields
+    /// ([`SharedGauge`](crate::SharedGauge), [`SharedCounter`](crate::SharedCounter)): thread
+    /// id 0, named from the template with `{TID}` replaced by `shared` (default
+    /// `{CMD}-{PID}-shared.mmstats`). Its values are not folded into the process totals.
+    pub fn process_wide(mut self, process_wide: bool) -> Options {
+        self.process_wide = process_wide;
         self
     }
     /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.

@@ -258,6 +258,33 @@ impl Slot {
     }
 }
 
+/// The one-word value slot of a *shared* field (FORMAT.md §8): any thread of the writer may
+/// update it, with atomic stores and read-modify-writes of its one word only. `Sync`, unlike
+/// [`Slot`].
+#[derive(Debug)]
+pub(crate) struct SharedSlot(Slot);
+
+// SAFETY:
+// - the wrapped slot's pointer stays valid on every thread for as long as the slot lives (see
+//   `Slot`'s `Send`), and `SharedSlot` gives access to nothing but its first word;
+// - that word is reached only as an `&AtomicU64` (which is `Sync`), and shared fields are
+//   updated only with atomic stores and read-modify-writes (FORMAT.md §8), so concurrent use
+//   from several threads is race-free and no update is lost.
+unsafe impl Sync for SharedSlot {}
+
+impl SharedSlot {
+    /// Wraps the slot of a one-word field.
+    pub(crate) fn new(slot: Slot) -> SharedSlot {
+        SharedSlot(slot)
+    }
+
+    /// The field's word.
+    #[inline(always)]
+    pub(crate) fn word(&self) -> &AtomicU64 {
+        self.0.first()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,7 @@ pub struct Stats {
     /// The file and what closing it takes; `None` in memory only, or once closed.
     file: Option<OpenFile>,
     fold_into: Option<TotalsKey>,
+    label_sets: usize,
 }
 
 /// A published file and what closing it takes (FORMAT.md §6.4).
@@ -119,6 +120,8 @@ fn header_word(region: &Region, off: usize) -> &AtomicU64 {
 struct Registry {
     plan: Plan,
     fields: HashMap<String, Published>,
+    /// Label sets published per family name (labelled fields only).
+    families: HashMap<String, usize>,
 }
 
 /// Where a published field's value lies: enough to read it back and fold it.
@@ -169,21 +172,23 @@ impl Init {
 
 /// The reserved system fields of FORMAT.md §9 and their values.
 fn system_fields(id: &mmstats_format::Identity) -> Vec<(FieldMeta, Init)> {
-    let constant = |label: &str, v: u32| {
-        (
-            FieldMeta::new(label, Kind::Constant, ValueType::U32),
-            Init::Word(u64::from(v)),
-        )
+    // Help texts: the meanings of FORMAT.md §9, so that every exposition has one.
+    let constant = |label: &str, help: &str, v: u32| {
+        let mut meta = FieldMeta::new(label, Kind::Constant, ValueType::U32);
+        meta.help = help.into();
+        (meta, Init::Word(u64::from(v)))
     };
     let mut created = FieldMeta::new("sys.created", Kind::Timestamp, ValueType::F64);
     created.unit = "seconds".into();
+    created.help = "creation time".into();
     let mut version = FieldMeta::new("sys.version", Kind::Constant, ValueType::Text);
     version.capacity = identity::WRITER.len() as u32;
+    version.help = "the writing library and its version".into();
     vec![
-        constant("sys.pid", id.pid),
-        constant("sys.tid", id.tid),
-        constant("sys.uid", id.uid),
-        constant("sys.gid", id.gid),
+        constant("sys.pid", "process id", id.pid),
+        constant("sys.tid", "thread id (0 for a process file)", id.tid),
+        constant("sys.uid", "user id", id.uid),
+        constant("sys.gid", "group id", id.gid),
         (created, Init::Word((id.created_ns as f64 / 1e9).to_bits())),
         (version, Init::Text(identity::WRITER.to_string())),
     ]
@@ -204,6 +209,9 @@ impl Stats {
         let dir = StatsDir::open(&dir_path)?;
         let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
+        if options.process_wide {
+            template = totals::template_for(&template, "shared");
+        }
         if options.totals {
             template = totals::template(&template);
         }
@@ -227,6 +235,7 @@ impl Stats {
         };
         totals::track(&path, &file, options.keep);
         let fold_into = options.fold_totals.then(|| TotalsKey::of_stats(&options));
+        let label_sets = Self::label_sets(&options);
         Ok(Stats {
             path,
             prefix: options.prefix,
@@ -239,6 +248,7 @@ impl Stats {
                 keep: options.keep,
             }),
             fold_into,
+            label_sets,
         })
     }
 
@@ -252,6 +262,7 @@ impl Stats {
     pub fn in_memory(options: Options) -> Result<Stats, Error> {
         let (registry, image) = Self::layout(&options, Self::identity(&options))?;
         let region = Region::heap(&image).map_err(|e| Error::io(PathBuf::new(), e))?;
+        let label_sets = Self::label_sets(&options);
         Ok(Stats {
             path: PathBuf::new(),
             prefix: options.prefix,
@@ -259,6 +270,7 @@ impl Stats {
             registry: Mutex::new(registry),
             file: None,
             fold_into: None,
+            label_sets,
         })
     }
 
@@ -268,10 +280,20 @@ impl Stats {
         self.region.is_heap()
     }
 
+    /// Most label sets one family may have in these stats: unbounded in a totals file, which
+    /// holds whatever the threads' files folded into it.
+    fn label_sets(options: &Options) -> usize {
+        if options.totals {
+            usize::MAX
+        } else {
+            options.label_sets
+        }
+    }
+
     /// The identity the file's header records.
     fn identity(options: &Options) -> mmstats_format::Identity {
         let mut id = identity::current();
-        if options.totals {
+        if options.totals || options.process_wide {
             id.tid = 0;
         }
         id
@@ -299,7 +321,14 @@ impl Stats {
         }
         let header = header.encode();
         image[..header.len()].copy_from_slice(&header);
-        Ok((Registry { plan, fields }, image))
+        Ok((
+            Registry {
+                plan,
+                fields,
+                families: HashMap::new(),
+            },
+            image,
+        ))
     }
 
     /// Where the file is (empty for stats kept in memory only).
@@ -437,11 +466,24 @@ impl Stats {
         if reg.fields.contains_key(&meta.label) {
             return Err(FormatError::DuplicateLabel(meta.label.clone()).into());
         }
+        let family = (!meta.labels.is_empty()).then(|| meta.name().to_string());
+        if let Some(name) = &family
+            && reg.families.get(name).copied().unwrap_or(0) >= self.label_sets
+        {
+            return Err(Error::TooManyLabelSets {
+                family: name.clone(),
+                series: meta.label.clone(),
+                cap: self.label_sets,
+            });
+        }
         let mut p = reg.plan.place(meta)?;
         init.apply(&mut p, meta);
         self.store_placement(&p);
         reg.fields
             .insert(meta.label.clone(), Published::new(meta, &p));
+        if let Some(name) = family {
+            *reg.families.entry(name).or_default() += 1;
+        }
         let slot = self
             .region
             .slot(p.value_offset, p.value_words.len(), meta.capacity)
@@ -509,7 +551,8 @@ impl Stats {
     }
 
     /// The published field `meta.label`, published now (with zero values) if missing; `None`
-    /// if it exists with other metadata or cannot be added.
+    /// if it exists with other metadata (help texts aside: a description may arrive after a
+    /// series was first published) or cannot be added.
     pub(crate) fn find_or_publish(&self, meta: &FieldMeta) -> Option<Published> {
         if let Some(p) = self
             .registry
@@ -518,7 +561,11 @@ impl Stats {
             .fields
             .get(&meta.label)
         {
-            return (p.meta == *meta).then(|| p.clone());
+            let same = FieldMeta {
+                help: p.meta.help.clone(),
+                ..meta.clone()
+            } == p.meta;
+            return same.then(|| p.clone());
         }
         self.publish(meta, &Init::Zero).ok()?;
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);

@@ -66,12 +66,17 @@ impl TotalsKey {
 
 /// The template of a totals file: the thread files' template with `totals` for the thread id.
 pub(crate) fn template(t: &str) -> String {
+    template_for(t, "totals")
+}
+
+/// The thread files' template with `part` for the thread id (a file of the whole process).
+pub(crate) fn template_for(t: &str, part: &str) -> String {
     if t.contains("{TID}") {
-        t.replace("{TID}", "totals")
+        t.replace("{TID}", part)
     } else if let Some(stem) = t.strip_suffix(".mmstats") {
-        format!("{stem}-totals.mmstats")
+        format!("{stem}-{part}.mmstats")
     } else {
-        format!("{t}-totals")
+        format!("{t}-{part}")
     }
 }
 

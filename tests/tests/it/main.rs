@@ -4,7 +4,9 @@
 mod example;
 mod intervals;
 mod jvm;
+mod label_hostility;
 mod live_writer;
+mod metrics_bridge;
 mod shrinking;
 mod tools;
 mod tui;

@@ -87,28 +87,47 @@
     }
   }
 
+  // Files grouped into processes: a process row (its command, pid and whether it is alive),
+  // then its threads' files and its process file (the totals of threads that ended) beneath.
+  function processKey(f) { return f.pid === null ? f.path : f.pid + "/" + (f.start_time || 0); }
+
   function renderFiles() {
     var ul = $("files");
     ul.textContent = "";
+    var procs = [], byKey = {};
     state.files.forEach(function (f) {
-      var li = document.createElement("li");
-      li.dataset.path = f.path;
-      if (f.path === state.selected) { li.className = "on"; }
+      var k = processKey(f);
+      if (!byKey[k]) { byKey[k] = { files: [], alive: false, f: f }; procs.push(byKey[k]); }
+      byKey[k].files.push(f);
+      if (f.liveness && f.liveness.alive) { byKey[k].alive = true; }
+    });
+    procs.forEach(function (p) {
+      var head = document.createElement("li");
+      head.className = "proc";
       var dot = document.createElement("span");
-      var alive = f.liveness && f.liveness.alive;
-      dot.className = "dot" + (alive ? "" : " dead");
-      dot.title = alive ? "alive" : "not running" + (f.liveness && f.liveness.why ? ": " + f.liveness.why : "");
+      dot.className = "dot" + (p.alive ? "" : " dead");
+      dot.title = p.alive ? "alive" : "not running";
       var name = document.createElement("span");
-      name.textContent = (f.cmd || baseName(f.path));
+      name.textContent = p.f.cmd || baseName(p.f.path);
       var meta = document.createElement("span");
       meta.className = "muted";
-      meta.textContent = "pid " + (f.pid === null ? "?" : f.pid) + (f.tid ? " · tid " + f.tid : "");
-      li.title = f.path;
-      li.appendChild(dot); li.appendChild(name); li.appendChild(meta);
-      li.addEventListener("click", function () { select(f.path); });
-      ul.appendChild(li);
+      meta.textContent = "pid " + (p.f.pid === null ? "?" : p.f.pid) + (p.alive ? "" : " · dead");
+      head.appendChild(dot); head.appendChild(name); head.appendChild(meta);
+      ul.appendChild(head);
+      p.files.sort(function (a, b) { return (a.process_totals - b.process_totals) || ((a.tid || 0) - (b.tid || 0)); });
+      p.files.forEach(function (f) {
+        var li = document.createElement("li");
+        li.className = "thread" + (f.path === state.selected ? " on" : "");
+        li.dataset.path = f.path;
+        li.title = f.path;
+        var tag = document.createElement("span");
+        tag.textContent = f.process_totals ? "└ totals" : "└ tid " + (f.tid === null ? "?" : f.tid);
+        li.appendChild(tag);
+        li.addEventListener("click", function () { select(f.path); });
+        ul.appendChild(li);
+      });
     });
-    $("file-count").textContent = "(" + state.files.length + ")";
+    $("file-count").textContent = "(" + procs.length + " process" + (procs.length === 1 ? "" : "es") + ", " + state.files.length + " files)";
   }
 
   function select(path) {
@@ -117,6 +136,17 @@
     pollStats();
   }
 
+  // "key=value" (a value ending in "xx" or "*" matches by prefix) selects by a field's labels.
+  function labelsMatch(f, q) {
+    var m = /^([a-z_][a-z0-9_]*)\s*=\s*"?([^"]*)"?$/.exec(q);
+    if (!m || !f.labels) { return false; }
+    var want = m[2], stem = want.replace(/(\*|xx)$/, "");
+    return Object.keys(f.labels).some(function (k) {
+      if (k.toLowerCase() !== m[1]) { return false; }
+      var v = f.labels[k].toLowerCase();
+      return stem !== want ? v.indexOf(stem) === 0 : v === want;
+    });
+  }
   function groupOf(label) { var i = label.indexOf("."); return i < 0 ? "(top level)" : label.slice(0, i); }
 
   function renderFields() {
@@ -125,7 +155,7 @@
     var byGroup = {};
     var order = [];
     state.fields.forEach(function (f) {
-      if (q && f.label.toLowerCase().indexOf(q) < 0 && (f.help || "").toLowerCase().indexOf(q) < 0) { return; }
+      if (q && f.label.toLowerCase().indexOf(q) < 0 && (f.help || "").toLowerCase().indexOf(q) < 0 && !labelsMatch(f, q)) { return; }
       var g = groupOf(f.label);
       if (!byGroup[g]) { byGroup[g] = []; order.push(g); }
       byGroup[g].push(f);

@@ -50,7 +50,7 @@ pub fn flatten(f: &FieldValue, snap: &Snapshot, out: &mut Vec<(String, Json)>) {
                 out.push((label.clone(), json!(p)));
             }
             for (suffix, d) in derived(f, snap) {
-                out.push((format!("{label}.{suffix}"), json!(d)));
+                out.push((f.meta.derived_key(suffix), json!(d)));
             }
         }
     }
@@ -175,14 +175,21 @@ impl Aggr {
 
 /// `/stats/<name>`: every flattened label starting with `name` (or equal to it when `exact`),
 /// mapped to its values across files, or to one value when `aggr` is given.
+///
+/// A `name` with a label set, `http.requests{method=GET}` or `http.requests{code=5xx}`, keeps
+/// the series whose name starts with its name and whose labels match
+/// ([`mmstats_reader::labels::selects`]).
 pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -> Json {
+    let selector = name.contains('{');
+    let filters = [name.to_string()];
+    let select = |label: &str| mmstats_reader::render::text::label_matches(label, &filters);
     let mut by_label: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     let mut buf = Vec::new();
     for s in snaps {
         for f in &s.fields {
             let l = &f.meta.label;
-            // a derived label starts with its field's label, so prune on the field's label
-            if !(l.starts_with(name) || name.starts_with(l.as_str())) {
+            // a derived label starts with its field's name, so prune on the field's name
+            if !(selector || l.starts_with(name) || name.starts_with(f.meta.name())) {
                 continue;
             }
             buf.clear();
@@ -190,6 +197,8 @@ pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -
             for (label, v) in buf.drain(..) {
                 let keep = if exact {
                     label == name
+                } else if selector {
+                    select(&label)
                 } else {
                     label.starts_with(name)
                 };
@@ -310,6 +319,12 @@ impl serde::Serialize for Derived {
 #[derive(Debug, serde::Serialize)]
 pub struct FieldOut<'a> {
     label: &'a str,
+    /// The family name of a labelled field (FORMAT.md §3.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// The pairs of a labelled field, as an object.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<&'a str, &'a str>,
     kind: &'static str,
     #[serde(rename = "type")]
     value_type: &'static str,
@@ -374,6 +389,12 @@ pub struct ProcessOut<'a> {
 #[derive(Debug, serde::Serialize)]
 pub struct SeriesOut<'a> {
     label: &'a str,
+    /// The family name of a labelled series (FORMAT.md §3.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    /// The pairs of a labelled series, as an object.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<&'a str, &'a str>,
     kind: &'static str,
     unit: &'a str,
     /// The value now: a counter's continuous total, a histogram's merged totals, a gauge
@@ -412,6 +433,13 @@ pub fn series_out(s: &Series) -> SeriesOut<'_> {
         .collect();
     SeriesOut {
         label: &s.meta.label,
+        name: (!s.meta.labels.is_empty()).then(|| s.meta.name()),
+        labels: s
+            .meta
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
         kind: s.meta.kind.as_str(),
         unit: &s.meta.unit,
         value: s.value.as_ref().map(ValueOut::of),
@@ -425,6 +453,18 @@ pub fn series_out(s: &Series) -> SeriesOut<'_> {
 /// value, derived values and, for counters, what it added per second to its process over the
 /// last interval. Only the processes and files among `snaps` are listed.
 pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<'a> {
+    api_stats_selected(snaps, intervals, &[])
+}
+
+/// `/api/stats?select=...`: as [`api_stats`], with only the series and fields that one of
+/// `select` names: a label prefix, or a series with a label set (`http.requests{method=GET}`),
+/// as [`mmstats_reader::render::text::label_matches`] reads them. Empty: every one.
+pub fn api_stats_selected<'a>(
+    snaps: &[&'a Snapshot],
+    intervals: &'a Sample,
+    select: &[String],
+) -> StatsOut<'a> {
+    let chosen = |label: &str| mmstats_reader::render::text::label_matches(label, select);
     let wanted: std::collections::HashSet<&std::path::Path> =
         snaps.iter().map(|s| s.path.as_path()).collect();
     let shares: std::collections::HashMap<&std::path::Path, &FileSample> = intervals
@@ -453,7 +493,12 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<
             seconds: p.seconds,
             threads: p.threads(),
             files: p.files.iter().map(|f| f.path.as_path()).collect(),
-            fields: p.series.iter().map(series_out).collect(),
+            fields: p
+                .series
+                .iter()
+                .filter(|s| chosen(&s.meta.label))
+                .map(series_out)
+                .collect(),
         })
         .collect();
     let files = snaps
@@ -463,10 +508,17 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<
             let fields = s
                 .fields
                 .iter()
+                .filter(|f| chosen(&f.meta.label))
                 .map(|f| {
                     let m = &f.meta;
                     let mut o = FieldOut {
                         label: &m.label,
+                        name: (!m.labels.is_empty()).then(|| m.name()),
+                        labels: m
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect(),
                         kind: m.kind.as_str(),
                         value_type: m.value_type.as_str(),
                         unit: &m.unit,
@@ -543,6 +595,49 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn labelled_series_are_shown_and_selected_by_their_labels() {
+        let series = |method: &str, code: &str, n: u64| FieldValue {
+            meta: Arc::new(
+                FieldMeta::new("http.requests", Kind::Counter, ValueType::U64)
+                    .with_labels([("method", method), ("code", code)]),
+            ),
+            value: Ok(Value::Number(Num::U(n))),
+        };
+        let mut s = snap("/d/a-1-1.mmstats", SystemTime::now(), vec![]);
+        s.fields = vec![series("GET", "200", 7), series("POST", "503", 2)];
+        let snaps = [&s];
+        let j = stats(&snaps, "http.requests{code=5xx}", false, None);
+        assert_eq!(
+            j,
+            json!({r#"http.requests{code="503",method="POST"}"#: [2]})
+        );
+        let all = stats(&snaps, "http.req", false, Some(Aggr::Sum));
+        assert_eq!(all.as_object().map(|o| o.len()), Some(2));
+        let sample = mmstats_reader::Intervals::new()
+            .assume_alive()
+            .update(&[s.clone()]);
+        let out = serde_json::to_value(api_stats_selected(
+            &snaps,
+            &sample,
+            &["http.requests{method=GET}".to_string()],
+        ))
+        .unwrap();
+        let fields = &out["files"][0]["fields"];
+        assert_eq!(fields.as_array().map(Vec::len), Some(1), "{out}");
+        assert_eq!(fields[0]["name"], "http.requests");
+        assert_eq!(fields[0]["labels"], json!({"code": "200", "method": "GET"}));
+        let series = &out["processes"][0]["fields"];
+        assert_eq!(series.as_array().map(Vec::len), Some(1), "{out}");
+        assert_eq!(series[0]["name"], "http.requests");
+        assert_eq!(series[0]["labels"], json!({"code": "200", "method": "GET"}));
+        let plain = serde_json::to_value(api_stats(&snaps, &sample)).unwrap();
+        assert_eq!(
+            plain["files"][0]["fields"].as_array().map(Vec::len),
+            Some(2)
+        );
     }
 
     fn two() -> Vec<Snapshot> {

@@ -166,6 +166,8 @@ struct Params {
     exact: Option<String>,
     aggr: Option<String>,
     res: Option<String>,
+    /// `/api/stats`: comma-separated label prefixes or series with label sets.
+    select: Option<String>,
 }
 
 /// The latest sample and which of its snapshots a request selected.
@@ -361,11 +363,21 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         Ok(s) => s,
         Err(r) => return r,
     };
+    let select: Vec<String> = p
+        .select
+        .as_deref()
+        .map(mmstats_reader::labels::split_list)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     // CPU-bound: off the async workers, so the request timeout and other requests still run
     blocking(&state, move |_| {
-        body_response(serde_json::to_vec(&api::api_stats(
+        body_response(serde_json::to_vec(&api::api_stats_selected(
             &sel.snaps(),
             &sel.sample.intervals,
+            &select,
         )))
     })
     .await

@@ -282,9 +282,14 @@ fn page_in_headless_chromium() {
         json!(false)
     );
 
-    // other files are listed and selectable
-    let files = d.exec("return document.querySelectorAll('#files li').length;");
+    // files are listed under their processes, and selectable
+    let files = d.exec("return document.querySelectorAll('#files li.thread').length;");
     assert_eq!(files, json!(2));
+    let procs = d.exec("return document.querySelectorAll('#files li.proc').length;");
+    assert!(
+        procs.as_u64().is_some_and(|n| (1..=2).contains(&n)),
+        "{procs}"
+    );
 
     let png = d.call("GET", &d.s("/screenshot"), None);
     let png = base64_decode(png.as_str().unwrap());

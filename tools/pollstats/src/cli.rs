@@ -107,7 +107,9 @@ pub struct Cli {
     pub gcutil: bool,
 
     /// Comma-separated field names (with --tui, --gc or --gcutil there are none: every
-    /// argument is a file).
+    /// argument is a file). A name selects every series of its family; `name{key=value,...}`
+    /// only the series whose labels match (a value ending in `xx` or `*` matches by prefix:
+    /// `requests{code=5xx}`), summed or combined into one column.
     #[arg(value_name = "FIELDS", required_unless_present_any = ["tui", "gc", "gcutil"])]
     pub fields: Option<String>,
 
@@ -133,10 +135,10 @@ fn parse_delay(s: &str) -> Result<Duration, String> {
 impl Cli {
     /// The full labels asked for: each comma-separated name with the prefix prepended.
     pub fn labels(&self) -> Vec<String> {
-        self.fields
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
+        // A comma inside braces or quotes (`requests{code="5xx",method=GET}`) is not a
+        // separator.
+        mmstats_reader::labels::split_list(self.fields.as_deref().unwrap_or(""))
+            .into_iter()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| format!("{}{s}", self.prefix))
@@ -145,10 +147,8 @@ impl Cli {
 
     /// The names as typed, for column headers.
     pub fn names(&self) -> Vec<String> {
-        self.fields
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
+        mmstats_reader::labels::split_list(self.fields.as_deref().unwrap_or(""))
+            .into_iter()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
@@ -201,6 +201,21 @@ mod tests {
         assert_eq!(c.names(), ["requests", "latency.p99"]);
         assert_eq!(c.patterns(), ["a.mmstats", "b*"]);
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn commas_inside_label_sets_do_not_separate_fields() {
+        let c = Cli::parse_from([
+            "pollstats",
+            "-p",
+            "http.",
+            r#"requests{code="5,xx",method=GET},bytes"#,
+        ]);
+        assert_eq!(
+            c.labels(),
+            [r#"http.requests{code="5,xx",method=GET}"#, "http.bytes"]
+        );
+        assert_eq!(c.names(), [r#"requests{code="5,xx",method=GET}"#, "bytes"]);
     }
 
     #[test]

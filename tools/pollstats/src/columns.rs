@@ -24,6 +24,58 @@ pub fn lookup<'a, 'l>(
     compound.then_some((f, Some(suffix)))
 }
 
+/// Every field a column names in a file (FORMAT.md §3.5): the field whose label is exactly a
+/// series key `name{k="v",...}`; else the series of family `name` whose
+/// labels match, for a column `name` or `name{key=value,...}`
+/// ([`mmstats_reader::labels::selects`]); else the field with exactly that label; else, for
+/// `base.suffix` (with the same optional label set), the derived value `suffix` of each
+/// compound series that `base` selects.
+pub fn lookup_all<'a, 'l>(
+    snap: &'a Snapshot,
+    label: &'l str,
+) -> Vec<(&'a FieldValue, Option<&'l str>)> {
+    use mmstats_reader::labels::{parse_series, selects};
+    let family = |column: &str| -> Vec<&'a FieldValue> {
+        let Some(sel) = parse_series(column) else {
+            return Vec::new();
+        };
+        snap.fields
+            .iter()
+            .filter(|f| f.meta.name() == sel.0 && selects(&sel, f.meta.name(), &f.meta.labels))
+            .collect()
+    };
+    // A column that is exactly a series key names that series alone.
+    if label.contains('{')
+        && let Some(f) = snap.fields.iter().find(|f| f.meta.label == label)
+    {
+        return vec![(f, None)];
+    }
+    let found = family(label);
+    if !found.is_empty() {
+        return found.into_iter().map(|f| (f, None)).collect();
+    }
+    if let Some(f) = snap.fields.iter().find(|f| f.meta.label == label) {
+        return vec![(f, None)];
+    }
+    let (name, set) = label.find('{').map_or((label, ""), |i| label.split_at(i));
+    let Some((base, suffix)) = name.rsplit_once('.') else {
+        return Vec::new();
+    };
+    family(&format!("{base}{set}"))
+        .into_iter()
+        .filter(|f| {
+            matches!(
+                f.value,
+                Ok(Value::Average { .. }
+                    | Value::MovingAverage { .. }
+                    | Value::Histogram(_)
+                    | Value::Windowed(_))
+            )
+        })
+        .map(|f| (f, Some(suffix)))
+        .collect()
+}
+
 /// A scalar or text value as `-f key=value` compares it.
 pub fn value_string(v: &Value) -> Option<String> {
     match v {
@@ -74,7 +126,7 @@ impl FileFilter {
 /// True if the file passes every filter and has at least one of `labels`.
 pub fn keep(snap: &Snapshot, filters: &[FileFilter], labels: &[String]) -> bool {
     filters.iter().all(|f| f.keeps(snap))
-        && (labels.is_empty() || labels.iter().any(|l| lookup(snap, l).is_some()))
+        && (labels.is_empty() || labels.iter().any(|l| !lookup_all(snap, l).is_empty()))
 }
 
 #[cfg(test)]

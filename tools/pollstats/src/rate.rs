@@ -2,6 +2,9 @@
 //! the reader's interval engine ([`mmstats_reader::Intervals`]), which owns every rule for
 //! rates, interval means and percentiles, thread exits, process restarts and wraps.
 
+use std::borrow::Cow;
+
+use mmstats_reader::labels::{parse_series, selects};
 use mmstats_reader::render::text::{derived_unit, field_unit};
 use mmstats_reader::{Kind, Series, Value};
 
@@ -24,15 +27,22 @@ pub struct Cell {
     pub exact: bool,
 }
 
-/// Finds `label` among series: the series with exactly that label, else the series named by
-/// all but the last dotted part with that part as a derived value (`latency.p99` is the `p99`
-/// of `latency`, `requests.total` a counter's continuous total).
-pub fn find<'a, 'l>(series: &'a [Series], label: &'l str) -> Option<(&'a Series, Option<&'l str>)> {
-    if let Some(s) = series.iter().find(|s| s.meta.label == label) {
+/// Finds `label` among series: the series whose series key is exactly `label`; else the
+/// series of the family `label` names, or of `name{key=value,...}` those whose labels match
+/// ([`mmstats_reader::labels::selects`], FORMAT.md §3.5), combined into one; else the series
+/// named by all but the last dotted part (with the same optional label set) with that part as
+/// a derived value (`latency.p99` is the `p99` of `latency`, `requests.total` a counter's
+/// continuous total).
+pub fn find<'a, 'l>(
+    series: &'a [Series],
+    label: &'l str,
+) -> Option<(Cow<'a, Series>, Option<&'l str>)> {
+    if let Some(s) = exact_or_selected(series, label) {
         return Some((s, None));
     }
-    let (base, suffix) = label.rsplit_once('.')?;
-    let s = series.iter().find(|s| s.meta.label == base)?;
+    let (name, set) = label.find('{').map_or((label, ""), |i| label.split_at(i));
+    let (base, suffix) = name.rsplit_once('.')?;
+    let s = exact_or_selected(series, &format!("{base}{set}"))?;
     let compound = matches!(
         s.meta.kind,
         Kind::Average | Kind::MovingAverage | Kind::Histogram | Kind::Timer | Kind::Windowed
@@ -41,12 +51,34 @@ pub fn find<'a, 'l>(series: &'a [Series], label: &'l str) -> Option<(&'a Series,
     compound.then_some((s, Some(suffix)))
 }
 
+/// The series whose key is `column`, else the labelled series of the family it names whose
+/// labels its label set selects, combined into one.
+fn exact_or_selected<'a>(series: &'a [Series], column: &str) -> Option<Cow<'a, Series>> {
+    if let Some(s) = series.iter().find(|s| s.meta.series_key() == column) {
+        return Some(Cow::Borrowed(s));
+    }
+    let selector = parse_series(column)?;
+    let chosen: Vec<&Series> = series
+        .iter()
+        .filter(|s| {
+            !s.meta.labels.is_empty()
+                && s.meta.name() == selector.0
+                && selects(&selector, s.meta.name(), &s.meta.labels)
+        })
+        .collect();
+    match chosen.as_slice() {
+        [] => None,
+        [one] => Some(Cow::Borrowed(*one)),
+        _ => Series::combined_of(chosen).map(Cow::Owned),
+    }
+}
+
 /// The cell for `label` among `series` (one process's, one file's, or several combined).
 pub fn cell(series: &[Series], label: &str) -> Cell {
     let Some((s, suffix)) = find(series, label) else {
         return Cell::default();
     };
-    let meta = &s.meta;
+    let meta = &*s.meta;
     let mut cell = Cell {
         unit: match suffix {
             Some("total" | "delta") => field_unit(meta).to_string(),
@@ -133,6 +165,42 @@ mod tests {
             sample(&mut e, "missing", &[counter("a", 14.0, 1)]),
             Cell::default()
         );
+    }
+
+    #[test]
+    fn label_selectors_combine_the_series_they_match_in_every_process() {
+        let file = |name: &str, at: f64, get: u64, err: u64| {
+            let c = |code: &str, n: u64| {
+                (
+                    m("http.requests", Kind::Counter, ValueType::U64)
+                        .with_labels([("code", code), ("method", "GET")]),
+                    Value::Number(Num::U(n)),
+                )
+            };
+            snap(name, at, vec![c("200", get), c("503", err)])
+        };
+        let columns = [
+            "http.requests",
+            "http.requests{code=5xx}",
+            "http.requests{code=\"200\",method=GET}",
+        ];
+        let mut e = Intervals::new().assume_alive();
+        let first = e
+            .update(&[file("a", 1.0, 10, 1), file("bb", 1.0, 20, 2)])
+            .combined();
+        assert_eq!(cell(&first, columns[0]).value, None, "no rate yet");
+        let series = e
+            .update(&[file("a", 3.0, 30, 5), file("bb", 3.0, 40, 4)])
+            .combined();
+        let cells: Vec<Option<f64>> = columns.iter().map(|c| cell(&series, c).value).collect();
+        // (20 + 4 + 20 + 2) / 2 s; (4 + 2) / 2 s; (20 + 20) / 2 s
+        assert_eq!(cells, [Some(23.0), Some(3.0), Some(20.0)]);
+        assert!(cell(&series, columns[1]).per_second);
+        assert_eq!(
+            cell(&series, "http.requests.total{code=5xx}").value,
+            Some(9.0)
+        );
+        assert_eq!(cell(&series, "http.requests{code=4xx}").value, None);
     }
 
     #[test]

@@ -54,11 +54,7 @@ pub fn rows(snap: &Snapshot, now: SystemTime, filters: &[String]) -> Vec<[String
             Ok(Value::Text(t)) => push(m.label.clone(), "", t.clone()),
             Ok(v) => {
                 for (suffix, x) in v.exposed(m.kind, unix_seconds(now), created) {
-                    push(
-                        format!("{}.{suffix}", m.label),
-                        derived_unit(m, suffix),
-                        number(x),
-                    );
+                    push(m.derived_key(suffix), derived_unit(m, suffix), number(x));
                 }
             }
         }

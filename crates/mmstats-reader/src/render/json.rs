@@ -3,7 +3,9 @@
 //!
 //! A file's object holds `timestamp` (Unix seconds of the snapshot), `path`, `format_version`,
 //! `pid`, `tid`, `uid`, `gid`, `writer`, `created`, `closed`, `process_totals`, and `fields`:
-//! one object per field with `label`, `kind`, `type`, `unit`, `combine`, `help`, then either
+//! one object per field with `label` (the series key, FORMAT.md §3.5), for a labelled field
+//! `name` and `labels` (an object of its pairs), then `kind`, `type`, `unit`, `combine`, `help`,
+//! then either
 //! `value` (a number, bool or string for scalars; an object for compound kinds) and `derived`
 //! (`{"p99": 1530000, ...}`, see [`crate::Value::exposed`]), or `error` when the value could not
 //! be read.
@@ -87,6 +89,16 @@ pub fn field(f: &FieldValue, now: SystemTime, created: Option<SystemTime>) -> Js
     let m = &f.meta;
     let mut o = Map::new();
     o.insert("label".into(), json!(m.label));
+    if !m.labels.is_empty() {
+        // A labelled field (FORMAT.md §3.5): its family name and its pairs, in order.
+        o.insert("name".into(), json!(m.name()));
+        let pairs: Map<String, Json> = m
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        o.insert("labels".into(), Json::Object(pairs));
+    }
     o.insert("kind".into(), json!(m.kind.as_str()));
     o.insert("type".into(), json!(m.value_type.as_str()));
     o.insert("unit".into(), json!(m.unit));

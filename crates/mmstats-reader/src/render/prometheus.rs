@@ -18,6 +18,10 @@
 //!   at or below it, so it is exact where the bound falls on a bucket edge (every integer
 //!   bound below `2^(k+1)` raw units) and otherwise low by at most the one bucket straddling the
 //!   bound, whose width is at most `2^-k` of its value (3% for k = 5).
+//! - **Families.** Fields of one name and different label sets (FORMAT.md §3.5) are one
+//!   family; each sample carries its field's pairs as Prometheus labels, escaped, after the
+//!   file's own; a pair whose key this renderer uses itself (`pid`, `tid`, `cmd`, `file`, `le`,
+//!   `value`) is renamed `exported_<key>`. The family's help is the first non-empty one.
 //! - **Labels.** Each sample carries `pid`, `tid` and `cmd` (the program name from the file
 //!   name's `{CMD}` part, else `/proc/<pid>/comm`); a file whose three collide with an earlier
 //!   file's also gets `file`. [`render_sample`] serves processes instead (labels `pid` and
@@ -149,31 +153,76 @@ pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut Strin
     render_groups(groups, opts, out);
 }
 
-/// Groups every (labels, values) part's values into families by label, in order of first
-/// appearance, and writes them.
+/// Groups every (labels, values) part's values into families by name (FORMAT.md §3.5), in
+/// order of first appearance, each sample's labels the part's followed by its field's own,
+/// and writes them.
 fn render_groups<'a>(
     groups: impl Iterator<Item = (&'a str, Vec<(&'a FieldMeta, &'a Value)>)>,
     opts: &PromOptions,
     out: &mut String,
 ) {
     let mut used = HashSet::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut families: Vec<(&FieldMeta, Vec<(&str, &Value)>)> = Vec::new();
+    let mut families = Families::default();
     for (labels, values) in groups {
         for (meta, value) in values {
-            let i = *index.entry(meta.label.as_str()).or_insert_with(|| {
-                families.push((meta, Vec::new()));
-                families.len() - 1
-            });
-            families[i].1.push((labels, value));
+            families.add(meta, sample_labels(labels, &meta.labels), value);
         }
     }
-    for (meta, samples) in &families {
-        family(meta, samples, opts, &mut used, out);
+    for (meta, help, samples) in &families.list {
+        family(meta, help, samples, opts, &mut used, out);
     }
     if opts.openmetrics {
         out.push_str("# EOF\n");
     }
+}
+
+/// Fields grouped into metric families by name (FORMAT.md §3.5), in order of first appearance:
+/// the first field's metadata, the first non-empty help text, and every sample.
+#[derive(Default)]
+struct Families<'a> {
+    index: HashMap<&'a str, usize>,
+    list: Vec<(&'a FieldMeta, &'a str, Vec<FamilySample<'a>>)>,
+}
+
+/// One sample of a family: its label text and value.
+type FamilySample<'a> = (String, &'a Value);
+
+impl<'a> Families<'a> {
+    fn add(&mut self, meta: &'a FieldMeta, labels: String, value: &'a Value) {
+        let list = &mut self.list;
+        let i = *self.index.entry(meta.name()).or_insert_with(|| {
+            list.push((meta, "", Vec::new()));
+            list.len() - 1
+        });
+        let (_, help, samples) = &mut self.list[i];
+        if help.is_empty() {
+            *help = &meta.help;
+        }
+        samples.push((labels, value));
+    }
+}
+
+/// Label keys this renderer writes itself; a field's label with one of these keys is exposed
+/// as `exported_<key>`, as Prometheus does for a target's labels that clash with its own.
+const OWN_LABELS: [&str; 6] = ["pid", "tid", "cmd", "file", "le", "value"];
+
+/// A sample's labels: the file's (`pid`, `tid`, `cmd`) then the field's own pairs, escaped.
+fn sample_labels(file: &str, pairs: &[(String, String)]) -> String {
+    let mut l = String::with_capacity(file.len() + 16 * pairs.len());
+    l.push_str(file);
+    for (k, v) in pairs {
+        if !l.is_empty() {
+            l.push(',');
+        }
+        if OWN_LABELS.contains(&k.as_str()) {
+            l.push_str("exported_");
+        }
+        l.push_str(k);
+        l.push_str("=\"");
+        escape_label_value(v, &mut l);
+        l.push('"');
+    }
+    l
 }
 
 /// The `pid`, `tid` and `cmd` labels of each snapshot, with `file` added where they collide.
@@ -268,7 +317,8 @@ fn family_type(kind: Kind, value: &Value) -> Type {
 /// Writes one family; skipped if any of its names is taken.
 fn family(
     meta: &FieldMeta,
-    samples: &[(&str, &Value)],
+    help: &str,
+    samples: &[(String, &Value)],
     opts: &PromOptions,
     used: &mut HashSet<String>,
     out: &mut String,
@@ -283,7 +333,7 @@ fn family(
         base_unit(meta)
     };
     let scale = unit.map_or(1.0, |u| u.1);
-    let mut base = metric_name(&opts.prefix, &meta.label);
+    let mut base = metric_name(&opts.prefix, meta.name());
     let strip = match ty {
         Type::Counter => "_total",
         Type::Info => "_info",
@@ -334,9 +384,9 @@ fn family(
     {
         let _ = writeln!(out, "# UNIT {head} {u}");
     }
-    if !meta.help.is_empty() {
+    if !help.is_empty() {
         let _ = write!(out, "# HELP {head} ");
-        escape_help(&meta.help, opts.openmetrics, out);
+        escape_help(help, opts.openmetrics, out);
         out.push('\n');
     }
     let bounds = if ty == Type::Histogram {
@@ -564,14 +614,7 @@ fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
 }
 
 fn escape_label_value(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
+    mmstats_format::labels::escape_value(s, out);
 }
 
 #[cfg(test)]
@@ -642,6 +685,67 @@ mod tests {
             &mut out,
         );
         out
+    }
+
+    fn labelled(field: FieldValue, pairs: &[(&str, &str)]) -> FieldValue {
+        let meta = (*field.meta).clone().with_labels(pairs.iter().copied());
+        FieldValue {
+            meta: Arc::new(meta),
+            value: field.value,
+        }
+    }
+
+    #[test]
+    fn labelled_fields_are_one_family_with_real_labels() {
+        let counter = |help: &str, n: u64| {
+            field(
+                "http.requests",
+                Kind::Counter,
+                ValueType::U64,
+                "",
+                help,
+                Value::Number(Num::U(n)),
+            )
+        };
+        let a = snap(
+            "/d/web-7-8.mmstats",
+            7,
+            vec![
+                labelled(counter("", 3), &[("method", "GET")]),
+                labelled(counter("", 1), &[("method", "PO\"ST\n"), ("pid", "x")]),
+            ],
+        );
+        let b = snap(
+            "/d/web-8-9.mmstats",
+            8,
+            vec![labelled(
+                counter("requests served", 4),
+                &[("method", "GET")],
+            )],
+        );
+        let text = render_str(&[a.clone(), b.clone()], false);
+        assert_eq!(
+            text,
+            "# TYPE http_requests_total counter\n\
+             # HELP http_requests_total requests served\n\
+             http_requests_total{pid=\"7\",tid=\"8\",cmd=\"web\",method=\"GET\"} 3\n\
+             http_requests_total{pid=\"7\",tid=\"8\",cmd=\"web\",method=\"PO\\\"ST\\n\",exported_pid=\"x\"} 1\n\
+             http_requests_total{pid=\"8\",tid=\"9\",cmd=\"web\",method=\"GET\"} 4\n"
+        );
+        let mut agg = String::new();
+        render(
+            &[a, b],
+            &PromOptions {
+                aggregate: true,
+                ..PromOptions::default()
+            },
+            &mut agg,
+        );
+        assert!(
+            agg.contains("http_requests_total{method=\"GET\"} 7\n"),
+            "{agg}"
+        );
+        assert_eq!(agg.matches("# TYPE").count(), 1, "{agg}");
     }
 
     #[test]

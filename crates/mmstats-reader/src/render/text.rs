@@ -61,9 +61,21 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
     }
 }
 
-/// True if `label` starts with one of `prefixes`, or `prefixes` is empty.
+/// True if `label` starts with one of `prefixes`, or `prefixes` is empty. A prefix with a label
+/// set (`http.requests{code=5xx}`) selects by name prefix and pairs instead
+/// ([`mmstats_format::labels::selects`]).
 pub fn label_matches(label: &str, prefixes: &[String]) -> bool {
-    prefixes.is_empty() || prefixes.iter().any(|p| label.starts_with(p.as_str()))
+    use mmstats_format::labels::{parse_series, selects};
+    prefixes.is_empty()
+        || prefixes.iter().any(|p| {
+            // A filter with a label set (`http.requests{code=5xx}`) selects by name and pairs.
+            if p.contains('{')
+                && let (Some(sel), Some((name, pairs))) = (parse_series(p), parse_series(label))
+            {
+                return selects(&sel, name, &pairs);
+            }
+            label.starts_with(p.as_str())
+        })
 }
 
 /// How many seconds one of `unit` is, for the time units of FORMAT.md §3.3.
@@ -325,7 +337,7 @@ pub fn field_lines(
                 .into_iter()
                 .map(|(suffix, x)| {
                     (
-                        format!("{}.{suffix}", meta.label),
+                        meta.derived_key(suffix),
                         quantity(x, derived_unit(meta, suffix)),
                     )
                 })

@@ -258,6 +258,40 @@ fn overlapping_strings_are_refused() {
 }
 
 #[test]
+fn label_sets_sharing_bytes_are_refused() {
+    // Two families with the same label set: record 1's set pointed at record 0's still spells
+    // a valid series key, so only the no-overlap rule (FORMAT.md §3.4) refuses it.
+    let image_of = |names: [&str; 2]| {
+        Image::of(&names.map(|n| crate::image::counter(n).with_labels([("k", "v")])))
+    };
+    let mut image = image_of(["aaaa", "bbbb"]);
+    let set = |i: usize| {
+        mmstats_format::layout::HEADER_LEN
+            + i * mmstats_format::layout::RECORD_LEN
+            + mmstats_format::layout::record::LABELS_OFFSET
+    };
+    let (at0, at1) = (set(0), set(1));
+    let first: [u8; 4] = image.bytes[at0..at0 + 4].try_into().unwrap();
+    image.bytes[at1..at1 + 4].copy_from_slice(&first);
+    let dir = tempfile::tempdir().unwrap();
+    let ok = image_of(["aaaa", "bbbb"]).write(dir.path(), "apart.mmstats");
+    StatsFile::open(&ok).expect("label sets of their own are read");
+    let path = image.write(dir.path(), "sets.mmstats");
+    let e = StatsFile::open(&path).expect_err("shared label set accepted");
+    assert!(
+        matches!(
+            e.format_error(),
+            Some(mmstats_format::FormatError::Overlap {
+                what: "label set",
+                ..
+            })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("sets.mmstats"), "{e}");
+}
+
+#[test]
 fn a_sparse_file_declaring_millions_of_records_is_refused_at_once() {
     // 8M records would be 512 MB of table; the header alone says so and is refused by the cap
     // on table_capacity (FORMAT.md §2.4 check 8), before anything is copied.

@@ -31,7 +31,7 @@ fn reading(snap: &Snapshot, bytes: &[u8]) -> Json {
         .map(|f| {
             let m = &f.meta;
             let value = f.value.as_ref().expect("every vector value reads");
-            json!({
+            let mut field = json!({
                 "label": m.label,
                 "kind": m.kind.as_str(),
                 "type": m.value_type.as_str(),
@@ -41,7 +41,11 @@ fn reading(snap: &Snapshot, bytes: &[u8]) -> Json {
                 "param": m.param,
                 "capacity": m.capacity,
                 "value": value_json(value),
-            })
+            });
+            if !m.labels.is_empty() {
+                field["labels"] = json!(m.labels);
+            }
+            field
         })
         .collect();
     match info.version {

@@ -6,6 +6,7 @@ mod fallback;
 mod fields;
 mod file;
 mod kinds;
+mod labels;
 mod lifecycle;
 mod model;
 mod totals;

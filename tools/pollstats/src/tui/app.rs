@@ -110,6 +110,9 @@ pub struct App {
     pub expanded: bool,
     /// Live processes of the last sample.
     pub live: usize,
+    /// One row per family (series of one name, their label sets combined, FORMAT.md §3.5)
+    /// instead of one per series.
+    pub families: bool,
     engine: Intervals,
     history: HashMap<String, VecDeque<f64>>,
 }
@@ -118,6 +121,36 @@ impl Default for App {
     fn default() -> Self {
         App::new()
     }
+}
+
+/// The series of each family (FORMAT.md §3.5) combined into one named by the family, in order
+/// of first appearance; series without a label set as they are.
+fn families(series: &[Series]) -> Vec<Series> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut members: HashMap<&str, Vec<&Series>> = HashMap::new();
+    for s in series {
+        let name = s.meta.name();
+        let list = members.entry(name).or_default();
+        if list.is_empty() {
+            order.push(name);
+        }
+        list.push(s);
+    }
+    order
+        .into_iter()
+        .filter_map(|name| {
+            let list = &members[name];
+            if list.len() == 1 && list[0].meta.labels.is_empty() {
+                return Some(list[0].clone());
+            }
+            let mut family = Series::combined_of(list.iter().copied())?;
+            let mut meta = (*family.meta).clone();
+            meta.label = name.to_string();
+            meta.labels.clear();
+            family.meta = std::sync::Arc::new(meta);
+            Some(family)
+        })
+        .collect()
 }
 
 /// A time in twelve columns: `HH:MM:SS.mmm` on the same UTC day as `now`, else the date.
@@ -157,6 +190,7 @@ impl App {
             samples: 0,
             expanded: false,
             live: 0,
+            families: false,
             engine,
             history: HashMap::new(),
         }
@@ -225,6 +259,11 @@ impl App {
                 .find(|f| &f.path == path)
                 .map(|f| f.series.clone())
                 .unwrap_or_default(),
+        };
+        let series = if self.families {
+            families(&series)
+        } else {
+            series
         };
         self.rows = self.compute_rows(&series);
         self.clamp_cursor();
@@ -403,6 +442,11 @@ impl App {
             KeyCode::Char('s') | KeyCode::Char('r') => self.descending = !self.descending,
             KeyCode::Tab | KeyCode::Char('p') => self.cycle_proc(true),
             KeyCode::Char('t') | KeyCode::Char('e') => self.expanded = !self.expanded,
+            KeyCode::Char('L') => {
+                self.families = !self.families;
+                self.history.clear();
+                self.cursor = 0;
+            }
             KeyCode::BackTab | KeyCode::Char('P') => self.cycle_proc(false),
             _ => {}
         }
@@ -499,6 +543,44 @@ pub(crate) mod tests {
         );
         assert_eq!(app.files, 2);
         assert_eq!(app.procs.len(), 2);
+    }
+
+    #[test]
+    fn rows_are_series_or_families_and_the_filter_selects_by_label() {
+        let scan_at = |at: f64, get: u64, post: u64| {
+            let c = |method: &str, n: u64| {
+                (
+                    m("http.requests", Kind::Counter, ValueType::U64)
+                        .with_labels([("method", method)]),
+                    Value::Number(Num::U(n)),
+                )
+            };
+            Scan {
+                snapshots: vec![snap("a", at, vec![c("GET", get), c("POST", post)])],
+                errors: Vec::new(),
+            }
+        };
+        let mut app = test_app();
+        app.on_sample(&scan_at(1.0, 10, 1));
+        app.on_sample(&scan_at(2.0, 14, 2));
+        let get = app
+            .rows
+            .iter()
+            .find(|r| r.label == r#"http.requests{method="GET"}"#)
+            .unwrap();
+        assert_eq!((get.value, get.rate), (Some(14.0), Some(4.0)));
+        for c in "method=\"POST".chars() {
+            app.filter.push(c);
+        }
+        assert_eq!(app.visible().len(), 1);
+        app.filter.clear();
+        app.on_key(key(KeyCode::Char('L')));
+        app.on_sample(&scan_at(3.0, 20, 3));
+        app.on_sample(&scan_at(4.0, 30, 5));
+        assert_eq!(app.rows.len(), 1, "{:?}", app.rows);
+        let family = &app.rows[0];
+        assert_eq!(family.label, "http.requests");
+        assert_eq!((family.value, family.rate), (Some(35.0), Some(12.0)));
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("s, r", "reverse the order"),
     ("p, Tab / P", "next / previous process (or all)"),
     ("t", "list each process's threads (select one alone)"),
+    ("L", "a row per series or per family (label sets combined)"),
 ];
 
 /// Draws the whole view.

@@ -1,0 +1,391 @@
+//! The recorder: what `metrics` calls to register and describe metrics.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+use mmstats::{FieldDecl, Handle, Options, Reserve, Stats};
+
+use crate::series::{CounterSeries, GaugeSeries, HistogramSeries, Spec};
+use crate::unit::{self, Target};
+
+/// Bucket count of every histogram: k = 5 covers values up to about 2^40 (1,100 s in
+/// nanoseconds) in distinct buckets, within 1.6%; larger values count in the last bucket.
+pub(crate) const HISTOGRAM_BUCKETS: u32 = 1152;
+
+/// The label that marks a family's overflow series.
+const OVERFLOW: (&str, &str) = ("mmstats_overflow", "true");
+
+/// Builds a [`MmstatsRecorder`] with options: `Builder::new().name("web").install()`.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    name: String,
+    dir: Option<PathBuf>,
+    template: Option<String>,
+    reserve: Reserve,
+    label_sets: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: name `metrics`, the directory and file name template of the environment
+    /// (`$MMSTATS_PATH`, `$MMSTATS_FILES`, as for any mmstats file), room for 1,024 series of
+    /// which 100 histograms per thread, 1,000 label sets per family.
+    pub fn new() -> Builder {
+        Builder {
+            name: "metrics".into(),
+            dir: None,
+            template: None,
+            reserve: Reserve {
+                fields: 1024,
+                strings: 128 * 1024,
+                values: 1024 * 1024,
+            },
+            label_sets: mmstats::DEFAULT_LABEL_SETS,
+        }
+    }
+    /// The name for `{NAME}` in file names and of the process totals.
+    pub fn name(mut self, name: &str) -> Builder {
+        self.name = name.into();
+        self
+    }
+    /// The directory of the files (instead of `$MMSTATS_PATH` or the default).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.dir = Some(dir.into());
+        self
+    }
+    /// The file name template (`{CMD}`, `{PID}`, `{TID}`, `{NAME}`), instead of
+    /// `$MMSTATS_FILES` or `{CMD}-{PID}-{TID}.mmstats`.
+    pub fn file_template(mut self, template: &str) -> Builder {
+        self.template = Some(template.into());
+        self
+    }
+    /// Room in each thread's file for the series it uses (FORMAT.md §7). A histogram takes
+    /// 9.3 KiB of values, any other series 8 bytes.
+    pub fn reserve(mut self, reserve: Reserve) -> Builder {
+        self.reserve = reserve;
+        self
+    }
+    /// The most label sets one family takes (default [`mmstats::DEFAULT_LABEL_SETS`]); the
+    /// series past it share one overflow series labelled `mmstats_overflow="true"`.
+    pub fn label_sets(mut self, cap: usize) -> Builder {
+        self.label_sets = cap.max(1);
+        self
+    }
+    /// The recorder.
+    pub fn build(self) -> MmstatsRecorder {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        MmstatsRecorder {
+            inner: Arc::new(Inner {
+                id: NEXT.fetch_add(1, Ordering::Relaxed),
+                config: self,
+                state: Mutex::new(State::default()),
+                shared: Mutex::new(None),
+            }),
+        }
+    }
+    /// Builds the recorder and installs it as the global `metrics` recorder; fails if one is
+    /// installed already.
+    pub fn install(self) -> Result<(), metrics::SetRecorderError<MmstatsRecorder>> {
+        metrics::set_global_recorder(self.build())
+    }
+}
+
+/// Installs a recorder with the default options as the global `metrics` recorder; fails if
+/// one is installed already.
+pub fn install() -> Result<(), metrics::SetRecorderError<MmstatsRecorder>> {
+    Builder::new().install()
+}
+
+/// A `metrics` recorder that publishes into mmstats files (see the crate docs).
+#[derive(Debug, Clone)]
+pub struct MmstatsRecorder {
+    inner: Arc<Inner>,
+}
+
+/// What every series of a recorder shares.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    /// Index of this recorder in each thread's table.
+    pub(crate) id: usize,
+    config: Builder,
+    state: Mutex<State>,
+    /// The process's shared file, created on first need.
+    shared: Mutex<Option<Stats>>,
+}
+
+/// Registered series and descriptions.
+#[derive(Debug, Default)]
+struct State {
+    counters: HashMap<Key, Arc<CounterSeries>>,
+    gauges: HashMap<Key, Arc<GaugeSeries>>,
+    histograms: HashMap<Key, Arc<HistogramSeries>>,
+    /// Help texts and units by name.
+    described: HashMap<String, (Option<Unit>, String)>,
+    /// Unit and scale by name, fixed at the name's first registration.
+    units: HashMap<String, unit::Mapped>,
+    /// Label sets registered per family name.
+    families: HashMap<String, HashSet<Vec<(String, String)>>>,
+    /// Numbers of the next counter and histogram series (indexes in each thread's table).
+    next_counter: usize,
+    next_histogram: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A label key the format allows (FORMAT.md §3.5), from any string.
+fn label_key(k: &str) -> String {
+    let mut s: String = k
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.as_bytes()[0].is_ascii_digit() {
+        s.insert(0, '_');
+    }
+    if let Some(rest) = s.strip_prefix("__") {
+        s = format!("_x_{rest}");
+    }
+    s
+}
+
+impl Inner {
+    /// The spec of `key` as a `target`: its name, sorted label set (or the family's overflow
+    /// series past the cap), unit and scale.
+    fn spec(&self, state: &mut State, key: &Key, target: Target) -> Spec {
+        let name = key.name().to_string();
+        let mut labels: Vec<(String, String)> = Vec::new();
+        for l in key.labels() {
+            let k = label_key(l.key());
+            if !labels.iter().any(|(x, _)| *x == k) {
+                labels.push((k, l.value().replace('\0', "")));
+            }
+        }
+        mmstats_format::labels::sort(&mut labels);
+        if !labels.is_empty() {
+            let sets = state.families.entry(name.clone()).or_default();
+            if !sets.contains(&labels) {
+                if sets.len() >= self.config.label_sets {
+                    labels = vec![(OVERFLOW.0.into(), OVERFLOW.1.into())];
+                } else {
+                    sets.insert(labels.clone());
+                }
+            }
+        }
+        let described = state.described.get(&name).and_then(|(u, _)| *u);
+        let mapped = state
+            .units
+            .entry(name.clone())
+            .or_insert_with(|| unit::map(described, &name, target))
+            .clone();
+        Spec {
+            name,
+            labels,
+            unit: mapped.unit,
+            scale: mapped.scale,
+        }
+    }
+
+    /// The help text known now for `name`.
+    pub(crate) fn help(&self, name: &str) -> String {
+        lock(&self.state)
+            .described
+            .get(name)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// The declaration of a series, with the help text known now.
+    pub(crate) fn decl(&self, spec: &Spec, capacity: Option<u32>) -> FieldDecl {
+        FieldDecl {
+            help: mmstats_format::truncate_utf8(
+                &self.help(&spec.name),
+                mmstats_format::layout::limits::HELP_MAX,
+            )
+            .to_string(),
+            unit: spec.unit.clone(),
+            capacity,
+            labels: spec.labels.clone(),
+            ..FieldDecl::new(&spec.name)
+        }
+    }
+
+    /// Options of a thread's file.
+    pub(crate) fn thread_options(&self) -> Options {
+        let c = &self.config;
+        let mut o = Options::new()
+            .name(&c.name)
+            .fold_totals(true)
+            .reserve(c.reserve)
+            .label_sets(c.label_sets.saturating_add(1));
+        if let Some(d) = &c.dir {
+            o = o.dir(d);
+        }
+        if let Some(t) = &c.template {
+            o = o.file_template(t);
+        }
+        o
+    }
+
+    /// Registers a field in the shared file, creating the file on first need.
+    pub(crate) fn register_shared<H: Handle>(&self, decl: FieldDecl) -> Option<H> {
+        let mut shared = lock(&self.shared);
+        if shared.is_none() {
+            let mut o = self.thread_options().fold_totals(false).process_wide(true);
+            o = o.label_sets(usize::MAX);
+            *shared = Stats::create(o).ok();
+        }
+        shared.as_ref()?.register(decl).ok()
+    }
+}
+
+impl metrics::Recorder for MmstatsRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.describe(key, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let inner = &self.inner;
+        let mut state = lock(&inner.state);
+        if let Some(s) = state.counters.get(key) {
+            return Counter::from_arc(Arc::clone(s));
+        }
+        let spec = inner.spec(&mut state, key, Target::Counter);
+        // Keys that come out as one series (the overflow, cleaned label keys) share it.
+        let canon = spec.key();
+        if let Some(s) = state.counters.get(&canon).cloned() {
+            state.counters.insert(key.clone(), Arc::clone(&s));
+            return Counter::from_arc(s);
+        }
+        let id = state.next_counter;
+        state.next_counter += 1;
+        let series = Arc::new(CounterSeries::new(
+            Arc::downgrade(inner),
+            inner.id,
+            id,
+            spec,
+        ));
+        state.counters.insert(key.clone(), Arc::clone(&series));
+        state.counters.insert(canon, Arc::clone(&series));
+        Counter::from_arc(series)
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        let inner = &self.inner;
+        let mut state = lock(&inner.state);
+        if let Some(s) = state.gauges.get(key) {
+            return Gauge::from_arc(Arc::clone(s));
+        }
+        let spec = inner.spec(&mut state, key, Target::Gauge);
+        let canon = spec.key();
+        if let Some(s) = state.gauges.get(&canon).cloned() {
+            state.gauges.insert(key.clone(), Arc::clone(&s));
+            return Gauge::from_arc(s);
+        }
+        let series = Arc::new(GaugeSeries::new(Arc::downgrade(inner), spec));
+        state.gauges.insert(key.clone(), Arc::clone(&series));
+        state.gauges.insert(canon, Arc::clone(&series));
+        Gauge::from_arc(series)
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        let inner = &self.inner;
+        let mut state = lock(&inner.state);
+        if let Some(s) = state.histograms.get(key) {
+            return Histogram::from_arc(Arc::clone(s));
+        }
+        let spec = inner.spec(&mut state, key, Target::Histogram);
+        let canon = spec.key();
+        if let Some(s) = state.histograms.get(&canon).cloned() {
+            state.histograms.insert(key.clone(), Arc::clone(&s));
+            return Histogram::from_arc(s);
+        }
+        let id = state.next_histogram;
+        state.next_histogram += 1;
+        let series = Arc::new(HistogramSeries::new(
+            Arc::downgrade(inner),
+            inner.id,
+            id,
+            spec,
+        ));
+        state.histograms.insert(key.clone(), Arc::clone(&series));
+        state.histograms.insert(canon, Arc::clone(&series));
+        Histogram::from_arc(series)
+    }
+}
+
+impl MmstatsRecorder {
+    /// Records a description; publishes it for the series of that name already in use.
+    fn describe(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        let name = key.as_str().to_string();
+        let (counters, histograms) = {
+            let mut state = lock(&self.inner.state);
+            state
+                .described
+                .insert(name.clone(), (unit, description.to_string()));
+            let mut counters: Vec<Arc<CounterSeries>> = state
+                .counters
+                .values()
+                .filter(|s| s.spec.name == name && s.used())
+                .cloned()
+                .collect();
+            counters.sort_by_key(|s| Arc::as_ptr(s) as usize);
+            counters.dedup_by_key(|s| Arc::as_ptr(s) as usize);
+            let mut histograms: Vec<Arc<HistogramSeries>> = state
+                .histograms
+                .values()
+                .filter(|s| s.spec.name == name && s.used())
+                .cloned()
+                .collect();
+            histograms.sort_by_key(|s| Arc::as_ptr(s) as usize);
+            histograms.dedup_by_key(|s| Arc::as_ptr(s) as usize);
+            (counters, histograms)
+        };
+        // Outside the lock: registration takes the shared file's lock.
+        for c in counters {
+            c.publish_description();
+        }
+        for h in histograms {
+            h.publish_description();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_keys_are_made_valid() {
+        assert_eq!(label_key("method"), "method");
+        assert_eq!(label_key("http.method"), "http_method");
+        assert_eq!(label_key("1x"), "_1x");
+        assert_eq!(label_key("__name"), "_x_name");
+        assert_eq!(label_key(""), "_");
+        for k in ["a-b", "é", "__", "9"] {
+            assert!(mmstats_format::labels::valid_key(&label_key(k)), "{k}");
+        }
+    }
+}

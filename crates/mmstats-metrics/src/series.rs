@@ -1,0 +1,335 @@
+//! The handles `metrics` hands out, and how each resolves to a field of the calling thread's
+//! own file: the update path.
+//!
+//! Each thread keeps, per recorder, its stats file and one entry per counter and histogram
+//! number, filled on the thread's first use of the handle. An update looks its entry up by
+//! number and writes through an mmstats handle: a thread-local access, two bounds checks and
+//! the plain load and store of the field's word.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{OnceLock, Weak};
+
+use metrics::{CounterFn, GaugeFn, HistogramFn};
+use mmstats::{Histogram, SharedCounter, SharedGauge, Stats};
+
+use crate::recorder::{HISTOGRAM_BUCKETS, Inner};
+
+/// What a series is: name, sorted label set, unit and the factor values are scaled by.
+#[derive(Debug, Clone)]
+pub(crate) struct Spec {
+    pub(crate) name: String,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) unit: String,
+    pub(crate) scale: f64,
+}
+
+impl Spec {
+    /// The `metrics` key of exactly this series.
+    pub(crate) fn key(&self) -> metrics::Key {
+        let labels: Vec<metrics::Label> = self
+            .labels
+            .iter()
+            .map(|(k, v)| metrics::Label::new(k.clone(), v.clone()))
+            .collect();
+        metrics::Key::from_parts(self.name.clone(), labels)
+    }
+}
+
+/// One thread's entry for one handle.
+#[derive(Debug)]
+enum Entry<H> {
+    /// Not used in this thread yet.
+    Unresolved,
+    /// Could not be registered (no file, file full): updates are dropped.
+    Failed,
+    /// The field in this thread's file.
+    Ready(H),
+}
+
+/// One thread's file for one recorder, and its resolved handles.
+#[derive(Debug)]
+struct ThreadFile {
+    // Declared first so that it is dropped (folded into the totals, removed) first; the
+    // handles would keep working on the removed file anyway.
+    stats: Option<Stats>,
+    counters: Vec<Entry<mmstats::Counter>>,
+    histograms: Vec<Entry<Histogram>>,
+}
+
+thread_local! {
+    /// The calling thread's files, by recorder number.
+    static THREAD: RefCell<Vec<Option<ThreadFile>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `update` on this thread's entry `id` of `list`, resolving it first on the thread's
+/// first use. Does nothing while the thread is being torn down.
+#[inline(always)]
+fn with_entry<H>(
+    rec: usize,
+    id: usize,
+    list: fn(&mut ThreadFile) -> &mut Vec<Entry<H>>,
+    get: impl Fn(&ThreadFile) -> &Vec<Entry<H>>,
+    resolve: impl FnOnce(&Stats) -> Option<H>,
+    inner: &Weak<Inner>,
+    update: impl FnOnce(&H),
+) {
+    let _ = THREAD.try_with(
+        #[inline(always)]
+        |t| {
+            if let Ok(files) = t.try_borrow()
+                && let Some(Some(file)) = files.get(rec)
+            {
+                match get(file).get(id) {
+                    Some(Entry::Ready(h)) => return update(h),
+                    Some(Entry::Failed) => return,
+                    _ => {}
+                }
+            }
+            slow(t, rec, id, list, resolve, inner, update);
+        },
+    );
+}
+
+/// The first use of a handle in this thread: creates the thread's file if needed and
+/// registers the field.
+#[cold]
+fn slow<H>(
+    t: &RefCell<Vec<Option<ThreadFile>>>,
+    rec: usize,
+    id: usize,
+    list: fn(&mut ThreadFile) -> &mut Vec<Entry<H>>,
+    resolve: impl FnOnce(&Stats) -> Option<H>,
+    inner: &Weak<Inner>,
+    update: impl FnOnce(&H),
+) {
+    let Some(inner) = inner.upgrade() else { return };
+    let Ok(mut files) = t.try_borrow_mut() else {
+        return;
+    };
+    if files.len() <= rec {
+        files.resize_with(rec + 1, || None);
+    }
+    let file = files[rec].get_or_insert_with(|| ThreadFile {
+        stats: Stats::create(inner.thread_options()).ok(),
+        counters: Vec::new(),
+        histograms: Vec::new(),
+    });
+    match list(file).get(id) {
+        Some(Entry::Ready(h)) => return update(h),
+        Some(Entry::Failed) => return,
+        _ => {}
+    }
+    let handle = file.stats.as_ref().and_then(resolve);
+    let entries = list(file);
+    if entries.len() <= id {
+        entries.resize_with(id + 1, || Entry::Unresolved);
+    }
+    entries[id] = match handle {
+        Some(h) => {
+            update(&h);
+            Entry::Ready(h)
+        }
+        None => Entry::Failed,
+    };
+}
+
+/// A counter: per-thread fields, plus a shared one for `absolute` and late descriptions.
+#[derive(Debug)]
+pub(crate) struct CounterSeries {
+    inner: Weak<Inner>,
+    rec: usize,
+    id: usize,
+    pub(crate) spec: Spec,
+    /// Increments are multiplied by this (bytes of a kibibyte).
+    scale: u64,
+    used: AtomicBool,
+    shared: OnceLock<Option<SharedCounter>>,
+}
+
+impl CounterSeries {
+    pub(crate) fn new(inner: Weak<Inner>, rec: usize, id: usize, spec: Spec) -> CounterSeries {
+        CounterSeries {
+            inner,
+            rec,
+            id,
+            scale: spec.scale.max(1.0) as u64,
+            spec,
+            used: AtomicBool::new(false),
+            shared: OnceLock::new(),
+        }
+    }
+
+    /// Whether any thread has registered a field for it.
+    pub(crate) fn used(&self) -> bool {
+        self.used.load(Relaxed)
+    }
+
+    /// The shared field (registered with the help text known now).
+    fn shared(&self) -> Option<&SharedCounter> {
+        self.shared
+            .get_or_init(|| {
+                let inner = self.inner.upgrade()?;
+                inner.register_shared(inner.decl(&self.spec, None))
+            })
+            .as_ref()
+    }
+
+    /// Puts the help text in the shared file, on a zero-valued field of this series.
+    pub(crate) fn publish_description(&self) {
+        let _ = self.shared();
+    }
+}
+
+impl CounterFn for CounterSeries {
+    #[inline]
+    fn increment(&self, value: u64) {
+        let n = value.wrapping_mul(self.scale);
+        with_entry(
+            self.rec,
+            self.id,
+            |f| &mut f.counters,
+            |f| &f.counters,
+            |stats| {
+                self.used.store(true, Relaxed);
+                let inner = self.inner.upgrade()?;
+                stats.register(inner.decl(&self.spec, None)).ok()
+            },
+            &self.inner,
+            |c: &mmstats::Counter| c.incr(n),
+        );
+    }
+
+    /// Raises the series' shared field to `value` (a counter never goes down): for counters
+    /// mirrored from a source that reports totals. Readers add it to the per-thread fields.
+    fn absolute(&self, value: u64) {
+        if let Some(c) = self.shared() {
+            c.raise_to(value.wrapping_mul(self.scale));
+        }
+    }
+}
+
+/// A gauge: one shared field for the whole process, registered at its first update.
+#[derive(Debug)]
+pub(crate) struct GaugeSeries {
+    inner: Weak<Inner>,
+    spec: Spec,
+    shared: OnceLock<Option<SharedGauge>>,
+}
+
+impl GaugeSeries {
+    pub(crate) fn new(inner: Weak<Inner>, spec: Spec) -> GaugeSeries {
+        GaugeSeries {
+            inner,
+            spec,
+            shared: OnceLock::new(),
+        }
+    }
+
+    #[inline]
+    fn field(&self) -> Option<&SharedGauge> {
+        self.shared
+            .get_or_init(|| {
+                let inner = self.inner.upgrade()?;
+                let mut decl = inner.decl(&self.spec, None);
+                // One field for the process: files of several processes add up.
+                decl.combine = Some(mmstats::Combine::Sum);
+                inner.register_shared(decl)
+            })
+            .as_ref()
+    }
+}
+
+impl GaugeFn for GaugeSeries {
+    fn increment(&self, value: f64) {
+        if let Some(g) = self.field() {
+            g.add(value * self.spec.scale);
+        }
+    }
+    fn decrement(&self, value: f64) {
+        if let Some(g) = self.field() {
+            g.add(-value * self.spec.scale);
+        }
+    }
+    fn set(&self, value: f64) {
+        if let Some(g) = self.field() {
+            g.set(value * self.spec.scale);
+        }
+    }
+}
+
+/// A histogram: per-thread fields of integers (see the crate docs for the resolution).
+#[derive(Debug)]
+pub(crate) struct HistogramSeries {
+    inner: Weak<Inner>,
+    rec: usize,
+    id: usize,
+    pub(crate) spec: Spec,
+    used: AtomicBool,
+    described: OnceLock<()>,
+}
+
+impl HistogramSeries {
+    pub(crate) fn new(inner: Weak<Inner>, rec: usize, id: usize, spec: Spec) -> HistogramSeries {
+        HistogramSeries {
+            inner,
+            rec,
+            id,
+            spec,
+            used: AtomicBool::new(false),
+            described: OnceLock::new(),
+        }
+    }
+
+    /// Whether any thread has registered a field for it.
+    pub(crate) fn used(&self) -> bool {
+        self.used.load(Relaxed)
+    }
+
+    /// Puts the help text in the shared file, on an empty histogram of this series.
+    pub(crate) fn publish_description(&self) {
+        self.described.get_or_init(|| {
+            if let Some(inner) = self.inner.upgrade() {
+                let _: Option<Histogram> =
+                    inner.register_shared(inner.decl(&self.spec, Some(HISTOGRAM_BUCKETS)));
+            }
+        });
+    }
+
+    /// `v` in the histogram's integer domain.
+    #[inline]
+    fn stored(&self, v: f64) -> Option<u64> {
+        let x = (v * self.spec.scale).round();
+        if x.is_nan() {
+            None
+        } else if x <= 0.0 {
+            Some(0)
+        } else if x >= u64::MAX as f64 {
+            Some(u64::MAX)
+        } else {
+            Some(x as u64)
+        }
+    }
+}
+
+impl HistogramFn for HistogramSeries {
+    #[inline]
+    fn record(&self, value: f64) {
+        let Some(v) = self.stored(value) else { return };
+        with_entry(
+            self.rec,
+            self.id,
+            |f| &mut f.histograms,
+            |f| &f.histograms,
+            |stats| {
+                self.used.store(true, Relaxed);
+                let inner = self.inner.upgrade()?;
+                stats
+                    .register(inner.decl(&self.spec, Some(HISTOGRAM_BUCKETS)))
+                    .ok()
+            },
+            &self.inner,
+            |h: &Histogram| h.record(v),
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The recorder in one process: handles used from several threads that start and end, read
+//! back through the reader.
+
+use std::path::Path;
+
+use metrics::{Key, Label, Level, Metadata, Recorder, Unit};
+use mmstats_reader::{Intervals, Num, Snapshot, StatsFile, Value};
+
+const META: Metadata<'static> = Metadata::new("test", Level::INFO, None);
+
+fn read_all(dir: &Path) -> Vec<Snapshot> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "mmstats") {
+            out.push(StatsFile::open(&path).unwrap().snapshot().unwrap());
+        }
+    }
+    out
+}
+
+fn total(snaps: &[Snapshot], label: &str) -> Option<Value> {
+    Intervals::new()
+        .assume_alive()
+        .update(snaps)
+        .combined()
+        .into_iter()
+        .find(|c| c.meta.series_key() == label)
+        .and_then(|c| c.value)
+}
+
+#[test]
+fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recorder = mmstats_metrics::Builder::new()
+        .dir(tmp.path())
+        .name("bridge")
+        .label_sets(3)
+        .build();
+    let key = |name: &str, labels: &[(&str, &str)]| {
+        Key::from_parts(
+            name.to_string(),
+            labels
+                .iter()
+                .map(|(k, v)| Label::new(k.to_string(), v.to_string()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    // Described before first use.
+    recorder.describe_histogram(
+        "latency_seconds".into(),
+        Some(Unit::Seconds),
+        "request time".into(),
+    );
+    let get = recorder.register_counter(&key("http_requests_total", &[("method", "GET")]), &META);
+    let post = recorder.register_counter(
+        &key(
+            "http_requests_total",
+            &[("method", "POST"), ("code", "500")],
+        ),
+        &META,
+    );
+    let latency = recorder.register_histogram(&key("latency_seconds", &[("method", "GET")]), &META);
+    let depth = recorder.register_gauge(&key("queue_depth", &[]), &META);
+    // Threads that start and end, each with the handles made once (as `metrics` caches them).
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (get, post, latency, depth) =
+                (get.clone(), post.clone(), latency.clone(), depth.clone());
+            std::thread::spawn(move || {
+                for i in 0..1000u64 {
+                    get.increment(1);
+                    if i % 10 == 0 {
+                        post.increment(2);
+                    }
+                    latency.record(0.001 * (t + 1) as f64);
+                    depth.increment(1.0);
+                    depth.decrement(0.5);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap(); // after its thread-locals were dropped: its file is folded
+    }
+    // Described after first use: the help still reaches the files.
+    recorder.describe_counter("http_requests_total".into(), None, "requests served".into());
+    get.increment(5); // this thread's own file
+    let snaps = read_all(tmp.path());
+    let get_key = r#"http_requests_total{method="GET"}"#;
+    assert_eq!(total(&snaps, get_key), Some(Value::Number(Num::U(4005))));
+    assert_eq!(
+        total(&snaps, r#"http_requests_total{code="500",method="POST"}"#),
+        Some(Value::Number(Num::U(800)))
+    );
+    assert_eq!(
+        total(&snaps, "queue_depth"),
+        Some(Value::Number(Num::F(2000.0)))
+    );
+    let Some(Value::Histogram(h)) = total(&snaps, r#"latency_seconds{method="GET"}"#) else {
+        panic!("no histogram")
+    };
+    assert_eq!((h.count, h.min, h.max), (4000, 1_000_000, 4_000_000));
+    assert_eq!(h.sum, 1000 * (1 + 2 + 3 + 4) * 1_000_000);
+    let fields: Vec<_> = snaps.iter().flat_map(|s| s.fields.iter()).collect();
+    let lat = fields
+        .iter()
+        .find(|f| f.meta.name() == "latency_seconds")
+        .unwrap();
+    assert_eq!(
+        (lat.meta.unit.as_str(), lat.meta.help.as_str()),
+        ("nanoseconds", "request time")
+    );
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.meta.label == get_key && f.meta.help == "requests served"),
+        "the late description is in a file"
+    );
+    // The threads ended: their files are gone, their counts are in the totals.
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.contains("totals")), "{names:?}");
+    assert!(names.iter().any(|n| n.contains("shared")), "{names:?}");
+    assert_eq!(
+        names.len(),
+        3,
+        "totals, shared and this thread's file: {names:?}"
+    );
+
+    // absolute() raises a shared field; the cap sends further label sets to the overflow.
+    let abs = recorder.register_counter(&key("mirrored", &[]), &META);
+    abs.absolute(10);
+    abs.absolute(7);
+    for user in 0..5 {
+        let c = recorder.register_counter(&key("logins", &[("user", &user.to_string())]), &META);
+        c.increment(1);
+    }
+    let snaps = read_all(tmp.path());
+    assert_eq!(total(&snaps, "mirrored"), Some(Value::Number(Num::U(10))));
+    assert_eq!(
+        total(&snaps, r#"logins{mmstats_overflow="true"}"#),
+        Some(Value::Number(Num::U(2)))
+    );
+    assert_eq!(
+        total(&snaps, r#"logins{user="2"}"#),
+        Some(Value::Number(Num::U(1)))
+    );
+}
