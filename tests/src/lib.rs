@@ -49,9 +49,14 @@ impl WriterChild {
     /// Starts `writer-child` (the binary at `exe`) in `dir`, incrementing `rate` times a
     /// second, and waits until its file exists.
     pub fn start(exe: &str, dir: &Path, rate: u64) -> WriterChild {
+        WriterChild::start_args(exe, &[dir.as_os_str(), rate.to_string().as_ref()])
+    }
+
+    /// Starts the child binary at `exe` with `args`, and waits until it prints
+    /// `ready <path>` (its stats file exists).
+    pub fn start_args(exe: &str, args: &[&std::ffi::OsStr]) -> WriterChild {
         let mut child = Command::new(exe)
-            .arg(dir)
-            .arg(rate.to_string())
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -287,13 +287,24 @@ fn value_matches(want: &str, value: &str) -> bool {
         .or_else(|| want.strip_suffix("xx"))
         .or_else(|| want.strip_suffix("XX"));
     match stem {
-        Some(stem) => value.len() >= stem.len() && value[..stem.len()].eq_ignore_ascii_case(stem),
+        // (`get`: a prefix of the stem's length may end inside a character of the value)
+        Some(stem) => value
+            .get(..stem.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(stem)),
         None => value == want,
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wildcard_never_cuts_a_character() {
+        // found by the `labels` fuzz target: a multi-byte character where the stem ends
+        assert!(!super::value_matches("ab*", "aé"));
+        assert!(super::value_matches("5xx", "503"));
+        assert!(super::value_matches("é*", "éa"));
+    }
+
     use super::*;
 
     fn p(k: &str, v: &str) -> Pair {

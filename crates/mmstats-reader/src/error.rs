@@ -103,6 +103,10 @@ pub enum ValueError {
     /// The slot holds an impossible value.
     #[error("corrupt value: {0}")]
     Corrupt(String),
+    /// A resource source could not read this metric; the reason says why (permission
+    /// denied, process gone, kernel without the file).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 #[cfg(test)]

@@ -388,9 +388,15 @@ fn process_sample(
         .max()
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let liveness = files.first().map_or(Liveness::Alive, |s| alive(&s.info));
+    // a thread's file names the program best; resources (read from /proc) least
     let cmd = files
         .iter()
-        .find(|s| !s.info.process_totals)
+        .find(|s| !s.info.process_totals && crate::resource::resource_kind(s).is_none())
+        .or_else(|| {
+            files
+                .iter()
+                .find(|s| crate::resource::resource_kind(s).is_none())
+        })
         .or(files.first())
         .map(|s| crate::process::command_name(s))
         .unwrap_or_default();

@@ -6,8 +6,9 @@
 //! (single words with one atomic load, multi-word values under their sequence counter) and
 //! re-parses the table only when the writer appended fields. A [`Scanner`] keeps thousands of
 //! files open across polls; [`Intervals`] turns samples into rates and per-interval values
-//! by process (FORMAT.md §12);
-//! [`liveness`] tells a live writer from a dead one.
+//! by process (FORMAT.md §12); [`liveness`] tells a live writer from a dead one. [`resource`]
+//! reads the machine's and processes' own resources from `/proc` into the same
+//! [`Snapshot`]s.
 //!
 //! Every error names its file ([`ReadError`]); a value that cannot be read is an error for that
 //! field alone ([`ValueError`]). Nothing here panics on a corrupt, truncated, foreign or
@@ -71,6 +72,7 @@ mod liveness;
 mod process;
 mod region;
 pub mod render;
+pub mod resource;
 mod scan;
 mod seqlock;
 mod snapshot;

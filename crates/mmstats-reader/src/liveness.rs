@@ -47,6 +47,10 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
     {
         return Liveness::Dead("written before the machine last booted".into());
     }
+    if crate::resource::resource_kind_of(info) == Some(crate::resource::ResourceKind::Host) {
+        // the machine's own resources, read from /proc on this boot
+        return Liveness::Alive;
+    }
     let pid = match info.pid {
         Some(pid) => pid,
         None if info.version == FormatVersion::V1 => return Liveness::Alive,

@@ -7,6 +7,7 @@ mod jvm;
 mod label_hostility;
 mod live_writer;
 mod metrics_bridge;
+mod resources;
 mod shrinking;
 mod tools;
 mod tui;

@@ -25,6 +25,11 @@ pub const ASSETS: &[Asset] = &[
         body: include_str!("../assets/app.js"),
     },
     Asset {
+        path: "/assets/host.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/host.js"),
+    },
+    Asset {
         path: "/assets/app.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../assets/app.css"),

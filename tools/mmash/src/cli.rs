@@ -31,6 +31,12 @@ pub struct Cli {
     /// One /metrics series per thread file (with a `tid` label) instead of one per process.
     #[arg(long)]
     pub per_thread: bool,
+    /// Do not read the host's and the processes' resources from /proc.
+    #[arg(long)]
+    pub no_resources: bool,
+    /// Seconds in a "minute" of the /api/perf rollup (an hour is 60 of them); for tests.
+    #[arg(long, default_value = "60", value_name = "SECS", hide = true)]
+    pub rollup_slice: u64,
     /// Log one line per request to stderr (also `MMASH_LOG=debug` or `RUST_LOG=debug`).
     #[arg(short, long)]
     pub verbose: bool,

@@ -7,7 +7,12 @@
 //!
 //! Routes: `/` (the page), `/healthz`, `/stats/`, `/stats/<name>`, `/files/<glob>` (the
 //! original mmash's JSON API), `/api/files`, `/api/stats`, `/api/history/<label>`,
-//! `/metrics` (Prometheus text 0.0.4, or OpenMetrics 1.0 when asked for).
+//! `/metrics` (Prometheus text 0.0.4, or OpenMetrics 1.0 when asked for), `/api/host` (the
+//! machine's resources), `/api/hosts` and `/api/perf/<host>/<label>` (the [`rollup`]).
+//!
+//! Beside the files, each sample reads the host's resources and those of every process with
+//! stats files from `/proc` ([`mmstats_reader::resource`]; off with `--no-resources`), so
+//! they have a history, a rollup and `/metrics` series like any label.
 
 pub mod api;
 pub mod assets;
@@ -15,5 +20,7 @@ pub mod auth;
 pub mod cli;
 pub mod history;
 pub mod paths;
+pub mod perf;
+pub mod rollup;
 pub mod routes;
 pub mod server;

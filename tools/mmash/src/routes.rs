@@ -57,6 +57,9 @@ pub fn router(state: Shared) -> Router {
         .route("/api/files", get(api_files))
         .route("/api/stats", get(api_stats))
         .route("/api/history/{*label}", get(history))
+        .route("/api/host", get(crate::perf::host))
+        .route("/api/hosts", get(crate::perf::hosts))
+        .route("/api/perf/{host}/{*label}", get(crate::perf::perf))
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -139,11 +142,11 @@ async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Res
     resp
 }
 
-fn error(status: StatusCode, msg: &str) -> Response {
+pub(crate) fn error(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(json!({ "error": msg }))).into_response()
 }
 
-fn json_response(v: &serde_json::Value) -> Response {
+pub(crate) fn json_response(v: &serde_json::Value) -> Response {
     body_response(serde_json::to_vec(v))
 }
 
@@ -320,6 +323,7 @@ async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
     let files = blocking(&state, move |abandoned| {
         sel.snaps()
             .into_iter()
+            .filter(|s| mmstats_reader::resource::resource_kind(s).is_none())
             // Opening every file again is the slow part: stop once nobody waits for it.
             .take_while(|_| !abandoned.load(Ordering::Relaxed))
             .map(|s| {

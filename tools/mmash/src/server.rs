@@ -5,12 +5,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
+use mmstats_reader::resource::Resources;
 use mmstats_reader::{Intervals, Scanner, Snapshot};
 
 use crate::api::unix;
 use crate::cli::Cli;
 use crate::history::History;
 use crate::paths::Roots;
+use crate::rollup::Rollup;
 
 /// Most connections served at once; more are closed as soon as they are accepted.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -40,6 +42,12 @@ pub struct State {
     pub sample: RwLock<Arc<Sample>>,
     /// Every label's history.
     pub history: Mutex<History>,
+    /// Every label's per-minute and per-hour summaries.
+    pub rollup: Mutex<Rollup>,
+    /// The host's and the processes' resources added to each sample (none by default).
+    pub resources: Mutex<Resources>,
+    /// This machine's name, for `/api/hosts` and `/api/perf/<host>/...`.
+    pub host: String,
     /// The interval engine: the sampler's memory of the previous sample.
     pub engine: Mutex<Intervals>,
     /// One `/metrics` series per file (with `tid`) instead of one per process.
@@ -66,6 +74,9 @@ impl State {
         State {
             sample: RwLock::new(Arc::new(Sample::default())),
             history: Mutex::new(History::new()),
+            rollup: Mutex::new(Rollup::default()),
+            resources: Mutex::new(Resources::new(false, false)),
+            host: crate::rollup::host_name(),
             engine: Mutex::new(Intervals::new()),
             per_thread: false,
             roots,
@@ -76,6 +87,14 @@ impl State {
             hosts: Vec::new(),
             jobs: Arc::new(tokio::sync::Semaphore::new(BLOCKING_JOBS)),
         }
+    }
+
+    /// Adds the host's and the processes' resources to each sample (or not), and sets the
+    /// rollup's minute to `rollup_slice` seconds.
+    pub fn with_resources(mut self, on: bool, rollup_slice: u64) -> State {
+        self.resources = Mutex::new(Resources::new(on, on));
+        self.rollup = Mutex::new(Rollup::new(rollup_slice));
+        self
     }
 
     /// The latest sample.
@@ -103,6 +122,11 @@ impl State {
             }
             inside
         });
+        // the host's and the processes' resources come from /proc, not from the directories
+        self.resources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add_to(&mut scan);
         let now = SystemTime::now();
         let intervals = self
             .engine
@@ -110,6 +134,10 @@ impl State {
             .unwrap_or_else(|e| e.into_inner())
             .update(&scan.snapshots);
         self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(unix(now), &intervals);
+        self.rollup
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .record(unix(now), &intervals);
@@ -172,7 +200,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         cli.token().map_err(anyhow::Error::msg)?,
         cli.aggregate,
         cli.log_requests(),
-    );
+    )
+    .with_resources(!cli.no_resources, cli.rollup_slice);
     state.hosts = cli.allow_host.clone();
     state.per_thread = cli.per_thread;
     let state = Arc::new(state);

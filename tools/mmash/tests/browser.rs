@@ -291,6 +291,22 @@ fn page_in_headless_chromium() {
         "{procs}"
     );
 
+    // the host section shows the machine's resources, with charts of their history
+    d.wait(
+        "the host section",
+        r#"
+        var p = document.querySelector('#host-panel');
+        var c = document.querySelector('.host-cell[data-name="cpu"] .value');
+        return p && !p.hidden && c ? c.textContent : '';
+        "#,
+        |v| v.as_str().is_some_and(|s| s.ends_with('%')),
+    );
+    d.wait(
+        "the host charts",
+        "return document.querySelectorAll('#host-charts .uplot canvas').length;",
+        |v| v.as_u64().unwrap_or(0) >= 3,
+    );
+
     let png = d.call("GET", &d.s("/screenshot"), None);
     let png = base64_decode(png.as_str().unwrap());
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

@@ -11,30 +11,10 @@ use mmstats_reader::render::prometheus::{PromOptions, render};
 use support::*;
 
 fn promtool_check(text: &str) {
-    let promtool = require("promtool", "prometheus");
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (status, said) = promtool(text);
     assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool rejected the output ({:?}): {said}\n--- input ---\n{text}",
-        out.status
+        status == Some(0) && said.trim().is_empty(),
+        "promtool rejected the output ({status:?}): {said}\n--- input ---\n{text}"
     );
 }
 

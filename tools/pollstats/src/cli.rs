@@ -21,10 +21,19 @@ Examples:
   pollstats --per-file -t requests                       one column group per file
   pollstats --csv -d 10 requests,rss > log.csv            for a spreadsheet
   pollstats --tui                                        full-screen view of every field
+  pollstats -p host. cpu.user,cpu.system,cpu.percent,mem.available,net.eth0.rx.bytes
+                                                         the machine, from /proc
+  pollstats proc.cpu.percent,proc.mem.rss,requests       processes with stats files
   pollstats --jvm -p sun.gc. collector.0.invocations,collector.0.time
                                                          GCs and GC seconds per second
   pollstats --jvm --gc                                   jstat -gc, for every JVM
   pollstats --gcutil -d 5 /tmp/hsperfdata_$USER/4242     jstat -gcutil 4242 5s, one JVM
+
+Fields under host. and proc. come from /proc, not from stats files: host. the machine's CPU,
+memory, swap, network, disks and filesystems, proc. each stats-file process's own resources
+(format-spec/RESOURCES.md lists them). Their percent fields cover one DELAY. In --tui a panel
+shows the host and each process's CPU, RSS and threads; the host entry lists every host field,
+a process's entry its resources beside its stats.
 
 HotSpot JVMs: --jvm adds every JVM's performance data file (/tmp/hsperfdata_<user>/<pid>, or
 under $TMPDIR) to the files watched; such a file or directory can also be named as FILES.

@@ -13,6 +13,7 @@ use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
 use crate::rate::{Cell, cell};
 use crate::table::{self, Group, Layout};
+use mmstats_reader::resource::{ResourceKind, Resources, is_host, resource_kind_of};
 
 /// Sample times `start + k × delay`, so rows never drift; after a stall, missed ticks are
 /// skipped rather than bunched.
@@ -65,8 +66,12 @@ pub struct Poller {
     engine: Intervals,
 }
 
-/// A group title for one file: `pid 42/43` for a thread, `pid 42 totals` for a process file.
+/// A group title for one file: `pid 42/43` for a thread, `pid 42 totals` for a process file,
+/// `host` for the host's resources.
 pub fn file_title(info: &FileInfo, path: &std::path::Path) -> String {
+    if resource_kind_of(info) == Some(ResourceKind::Host) {
+        return "host".into();
+    }
     match (info.pid, info.tid) {
         (Some(p), _) if info.process_totals => format!("pid {p} totals"),
         (Some(p), Some(t)) if t != 0 && t != p => format!("pid {p}/{t}"),
@@ -139,12 +144,16 @@ impl Poller {
         };
         match self.grouping {
             Grouping::All => {
-                let title = processes_title(sample.processes.len(), sample.live_processes());
-                push(title, &sample.combined());
+                // the host's resources are no process of their own
+                let procs = sample.processes.iter().filter(|p| !is_host(p));
+                let total = procs.clone().count();
+                let live = procs.filter(|p| p.liveness == Liveness::Alive).count();
+                push(processes_title(total, live), &sample.combined());
             }
             Grouping::Process => {
                 for p in &sample.processes {
                     let mut title = match p.pid() {
+                        _ if is_host(p) => "host".to_string(),
                         Some(pid) => format!("pid {pid} {}", p.cmd),
                         None => p.cmd.clone(),
                     };
@@ -284,9 +293,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut poller = Poller::new(cli);
     let mut scanner = Scanner::new(cli.patterns());
     let mut errors = ErrorLog::default();
+    let mut resources = Resources::for_labels(&cli.labels());
 
     let start = Instant::now();
-    let first = scanner.scan();
+    let mut first = scanner.scan();
+    resources.add_to(&mut first);
     errors.report(&first);
     let selected = poller.select(&first.snapshots);
     if selected.is_empty() && first.snapshots.is_empty() && first.errors.is_empty() {
@@ -314,7 +325,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     while cli.count.is_none_or(|c| printed < c) {
         let due = schedule.next(Instant::now());
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        let scan = scanner.scan();
+        let mut scan = scanner.scan();
+        resources.add_to(&mut scan);
         errors.report(&scan);
         let selected = poller.select(&scan.snapshots);
         let (layout, cells) = poller.sample(&selected);

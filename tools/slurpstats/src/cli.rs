@@ -11,6 +11,7 @@ Examples:
   slurpstats --ndjson --filter latency >> samples.ndjson
   slurpstats --csv > stats.csv
   slurpstats --prometheus > /var/lib/node_exporter/textfile/app.prom
+  slurpstats --host --proc --filter host.mem. --filter proc.cpu.
   slurpstats --jvm --filter sun.gc.            the counters of every JVM as well
   slurpstats /tmp/hsperfdata_$USER/4242         one JVM (its hsperfdata file)
 
@@ -57,6 +58,20 @@ pub struct Cli {
     /// OpenMetrics 1.0 text, one sample per file.
     #[arg(long)]
     pub openmetrics: bool,
+
+    /// Also the machine's resources from /proc (labels host.*: CPU, memory, swap, network,
+    /// disks, filesystems, load).
+    #[arg(long)]
+    pub host: bool,
+
+    /// Also the resources of each process that has stats files, from /proc (labels proc.*:
+    /// RSS, CPU seconds, threads, context switches, ...).
+    #[arg(long = "proc")]
+    pub procs: bool,
+
+    /// Also the resources of process PID (repeatable), whether or not it has stats files.
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<u32>,
 
     /// Also read every HotSpot JVM's performance data file the user may read
     /// ($TMPDIR or /tmp, hsperfdata_*/<pid>).

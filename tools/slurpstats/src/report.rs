@@ -1,12 +1,14 @@
 //! Reading the files and writing them out in the chosen format.
 
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
 use mmstats_reader::render::{csv, json, prometheus, text};
-use mmstats_reader::{ReadError, Snapshot, StatsFile, default_glob, discover};
+use mmstats_reader::resource::{HostSource, ProcessSource, is_gone};
+use mmstats_reader::{ErrorKind, ReadError, Snapshot, StatsFile, default_glob, discover};
 
 use crate::cli::Cli;
 
@@ -97,6 +99,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let format = Format::of(cli);
     let patterns = cli.patterns();
     let (paths, mut errors) = discover(&patterns);
+    // Only resources asked for (--host, --pid): an empty or missing default directory is no
+    // failure, though an untrusted one still is.
+    let resources_only = (cli.host || !cli.pid.is_empty()) && patterns.is_empty();
+    if resources_only {
+        errors.retain(|e| {
+            !matches!(
+                e.kind,
+                ErrorKind::NoDir | ErrorKind::EmptyDir | ErrorKind::NoMatch
+            )
+        });
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let report = |out: &mut BufWriter<_>, e: &ReadError| -> io::Result<()> {
@@ -107,7 +120,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     for e in &errors {
         report(&mut out, e).context("writing output")?;
     }
-    if paths.is_empty() && errors.is_empty() {
+    if paths.is_empty() && errors.is_empty() && !resources_only {
         let looked = if patterns.is_empty() {
             default_glob()
         } else {
@@ -118,10 +131,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut failed = !errors.is_empty();
     let mut snaps = Vec::new();
     let mut first = true;
+    let collect = matches!(format, Format::Json | Format::Prometheus(_));
+    if cli.host {
+        let snap = HostSource::new().sample();
+        if collect {
+            snaps.push(snap);
+        } else {
+            write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+            first = false;
+        }
+    }
+    let mut pids: Vec<u32> = cli.pid.clone();
     for path in &paths {
         match read(path) {
-            Ok(snap) if matches!(format, Format::Json | Format::Prometheus(_)) => snaps.push(snap),
+            Ok(snap) if collect => {
+                pids.extend(snap.info.pid.filter(|_| cli.procs));
+                snaps.push(snap)
+            }
             Ok(snap) => {
+                pids.extend(snap.info.pid.filter(|_| cli.procs));
                 write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
                 first = false;
             }
@@ -130,6 +158,29 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 failed = true;
                 errors.push(e);
             }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    let (procs, proc_errors) = ProcessSource::new().sample_many(&pids);
+    for e in proc_errors {
+        report(&mut out, &e).context("writing output")?;
+        // a file's writer that has exited is no failure of --proc; a pid asked for is
+        let asked = cli
+            .pid
+            .iter()
+            .any(|p| e.path == Path::new(&format!("/proc/{p}")));
+        if asked || !is_gone(&e) {
+            failed = true;
+        }
+        errors.push(e);
+    }
+    for snap in procs {
+        if collect {
+            snaps.push(snap);
+        } else {
+            write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+            first = false;
         }
     }
     if format == Format::Json {

@@ -75,14 +75,20 @@ pub use crate::process::command_name;
 /// file, labelled `pid`, `tid` and `cmd` (what a one-shot dump shows). With
 /// [`PromOptions::aggregate`], each label is summed over the files' processes as
 /// [`render_sample`] does.
+///
+/// Host and process resources ([`crate::resource`]) are written after the stats files' families,
+/// under node_exporter's and the process collectors' names (see [`super::node`]).
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
     if opts.aggregate {
         let sample = crate::Intervals::new().update(snapshots);
         render_sample(&sample, opts, out);
         return;
     }
-    let labelsets = labelsets(snapshots);
-    let groups = snapshots.iter().zip(&labelsets).map(|(snap, labels)| {
+    let (resources, files): (Vec<&Snapshot>, Vec<&Snapshot>) = snapshots
+        .iter()
+        .partition(|s| crate::resource::resource_kind(s).is_some());
+    let labelsets = labelsets(&files);
+    let groups = files.iter().zip(&labelsets).map(|(snap, labels)| {
         let values = snap
             .fields
             .iter()
@@ -90,7 +96,10 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
             .collect();
         (labels.as_str(), values)
     });
-    render_groups(groups, opts, out);
+    let mut used = HashSet::new();
+    render_groups(groups, opts, &mut used, out);
+    super::node::render(&resources, &files, opts, &mut used, out);
+    end(opts, out);
 }
 
 /// Renders one sample of the interval engine (FORMAT.md §12): one series per process,
@@ -99,14 +108,39 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
 /// file, labelled `pid`, `tid` and `cmd`; with [`PromOptions::aggregate`] one unlabelled
 /// series per label, summed over every process, the exited ones included, so that it never
 /// goes down when a process exits.
+///
+/// Host and process resources ([`crate::resource`]) in the sample are left out of those
+/// series and written after them under node_exporter's and the process collectors' names
+/// ([`super::node::render_sample`]).
 pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut String) {
+    let mut used = HashSet::new();
+    let stats = crate::resource::stats_only(sample);
+    render_stats(&stats, opts, &mut used, out);
+    super::node::render_sample(sample, opts, &mut used, out);
+    end(opts, out);
+}
+
+/// OpenMetrics' last line.
+fn end(opts: &PromOptions, out: &mut String) {
+    if opts.openmetrics {
+        out.push_str("# EOF\n");
+    }
+}
+
+/// The stats files' series of a sample, as [`render_sample`] describes them.
+fn render_stats(
+    sample: &crate::Sample,
+    opts: &PromOptions,
+    used: &mut HashSet<String>,
+    out: &mut String,
+) {
     if opts.aggregate {
         let totals = sample.totals_with_exited();
         let values = totals
             .iter()
             .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
             .collect();
-        render_groups(std::iter::once(("", values)), opts, out);
+        render_groups(std::iter::once(("", values)), opts, used, out);
         return;
     }
     let mut labels: Vec<String> = Vec::new();
@@ -150,18 +184,18 @@ pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut Strin
             .collect();
         (l.as_str(), values)
     });
-    render_groups(groups, opts, out);
+    render_groups(groups, opts, used, out);
 }
 
 /// Groups every (labels, values) part's values into families by name (FORMAT.md §3.5), in
 /// order of first appearance, each sample's labels the part's followed by its field's own,
-/// and writes them.
+/// and writes them; names in `used` are taken, and those written are added.
 fn render_groups<'a>(
     groups: impl Iterator<Item = (&'a str, Vec<(&'a FieldMeta, &'a Value)>)>,
     opts: &PromOptions,
+    used: &mut HashSet<String>,
     out: &mut String,
 ) {
-    let mut used = HashSet::new();
     let mut families = Families::default();
     for (labels, values) in groups {
         for (meta, value) in values {
@@ -169,10 +203,7 @@ fn render_groups<'a>(
         }
     }
     for (meta, help, samples) in &families.list {
-        family(meta, help, samples, opts, &mut used, out);
-    }
-    if opts.openmetrics {
-        out.push_str("# EOF\n");
+        family(meta, help, samples, opts, used, out);
     }
 }
 
@@ -226,7 +257,7 @@ fn sample_labels(file: &str, pairs: &[(String, String)]) -> String {
 }
 
 /// The `pid`, `tid` and `cmd` labels of each snapshot, with `file` added where they collide.
-fn labelsets(snapshots: &[Snapshot]) -> Vec<String> {
+fn labelsets(snapshots: &[&Snapshot]) -> Vec<String> {
     let mut seen = HashSet::new();
     snapshots
         .iter()
@@ -560,7 +591,7 @@ fn scaled(v: f64, scale: f64) -> f64 {
     }
 }
 
-fn float(out: &mut String, v: f64) {
+pub(super) fn float(out: &mut String, v: f64) {
     if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
         let _ = write!(out, "{v}");
     } else {
@@ -602,7 +633,7 @@ fn format_float(v: f64) -> String {
     }
 }
 
-fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
+pub(super) fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -613,7 +644,7 @@ fn escape_help(s: &str, openmetrics: bool, out: &mut String) {
     }
 }
 
-fn escape_label_value(s: &str, out: &mut String) {
+pub(super) fn escape_label_value(s: &str, out: &mut String) {
     mmstats_format::labels::escape_value(s, out);
 }
 

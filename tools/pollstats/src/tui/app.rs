@@ -6,8 +6,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mmstats_reader::render::text::{
     derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time,
 };
-use mmstats_reader::{Intervals, Kind, Liveness, ProcessId, Scan, Series};
+use mmstats_reader::{FileSample, Intervals, Kind, Liveness, ProcessId, Scan, Series};
 
+use mmstats_reader::resource::{is_host, resource_kind, resource_kind_of, stats_only};
+
+use super::resources::ResourceView;
 use crate::rate::cell;
 
 /// Points of history kept per field for its sparkline.
@@ -106,6 +109,8 @@ pub struct App {
     pub quit: bool,
     /// Samples applied so far.
     pub samples: u64,
+    /// The host panel and the processes' CPU and RSS.
+    pub resources: ResourceView,
     /// Threads are listed under their processes.
     pub expanded: bool,
     /// Live processes of the last sample.
@@ -188,6 +193,7 @@ impl App {
             errors: Vec::new(),
             quit: false,
             samples: 0,
+            resources: ResourceView::default(),
             expanded: false,
             live: 0,
             families: false,
@@ -203,17 +209,33 @@ impl App {
         }
         self.samples += 1;
         self.errors = scan.errors.iter().map(|e| e.to_string()).collect();
-        self.files = scan.snapshots.len();
+        self.files = scan
+            .snapshots
+            .iter()
+            .filter(|s| resource_kind(s).is_none())
+            .count();
         let sample = self.engine.update(&scan.snapshots);
-        self.live = sample.live_processes();
+        self.live = sample
+            .processes
+            .iter()
+            .filter(|p| !is_host(p) && p.liveness == Liveness::Alive)
+            .count();
+        self.resources.update(&sample);
         let mut procs: Vec<ProcEntry> = Vec::new();
         for p in &sample.processes {
+            // a process's resources are beside its stats files, not one of them
+            let files: Vec<&FileSample> = p
+                .files
+                .iter()
+                .filter(|f| resource_kind_of(&f.info).is_none())
+                .collect();
             let mut title = match p.pid() {
+                _ if is_host(p) => "host".to_string(),
                 Some(pid) => format!("pid {pid} {}", p.cmd).trim().to_string(),
                 None => p.cmd.clone(),
             };
-            if p.files.len() > 1 {
-                title = format!("{title} ×{}", p.files.len());
+            if files.len() > 1 {
+                title = format!("{title} ×{}", files.len());
             }
             if p.liveness != Liveness::Alive {
                 title.push_str(" †");
@@ -221,10 +243,10 @@ impl App {
             procs.push(ProcEntry {
                 key: ProcKey::Process(p.id.clone()),
                 title,
-                files: p.files.len(),
+                files: files.len().max(1),
             });
             if self.expanded {
-                for f in &p.files {
+                for f in files {
                     let t = if f.info.process_totals {
                         "totals".to_string()
                     } else {
@@ -245,7 +267,8 @@ impl App {
             self.select(None); // the selected process went away
         }
         let series: Vec<Series> = match &self.selected {
-            None => sample.combined(),
+            // resources have their panel; a process's show with it, the host's as its own entry
+            None => stats_only(&sample).combined(),
             Some(ProcKey::Process(id)) => sample
                 .processes
                 .iter()

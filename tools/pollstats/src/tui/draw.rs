@@ -86,13 +86,16 @@ pub const HELP: &[(&str, &str)] = &[
 
 /// Draws the whole view.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
-    let [title, procs, body, status] = Layout::vertical([
+    let panel_height = super::panel::height(app);
+    let [title, procs, panel, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
+        Constraint::Length(panel_height),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    super::panel::draw(frame, app, panel);
 
     let selected = app
         .selected

@@ -9,6 +9,7 @@ use crossterm::event::{self as term, KeyEvent, KeyEventKind};
 use mmstats_reader::{Scan, Scanner};
 
 use crate::poll::Schedule;
+use mmstats_reader::resource::Resources;
 
 /// Something that happened.
 #[derive(Debug)]
@@ -43,9 +44,11 @@ pub fn spawn_signals(tx: Sender<Event>) -> std::io::Result<JoinHandle<()>> {
 pub fn spawn_sampler(patterns: Vec<String>, delay: Duration, tx: Sender<Event>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut scanner = Scanner::new(patterns);
+        let mut resources = Resources::new(true, true);
         let mut schedule = Schedule::new(Instant::now(), delay);
         loop {
-            let scan = scanner.scan();
+            let mut scan = scanner.scan();
+            resources.add_to(&mut scan);
             if tx.send(Event::Sample(Box::new(scan))).is_err() {
                 return;
             }

@@ -5,6 +5,8 @@
 pub mod app;
 pub mod draw;
 pub mod event;
+pub mod panel;
+pub mod resources;
 
 use std::io::{self, Stdout};
 use std::process::ExitCode;

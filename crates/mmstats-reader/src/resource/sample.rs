@@ -1,0 +1,232 @@
+//! Resources within an interval engine's [`Sample`]: which processes, files and series are
+//! the host's and the processes' resources rather than stats files'.
+//!
+//! A process snapshot carries its process's identity, so [`Intervals`](crate::Intervals)
+//! groups it with that process's stats files: one resource file per process, whose counters
+//! (`proc.cpu.user`, ...) get their rates and continuous totals from the engine like any
+//! counter, and whose gauges come from that one file. The host snapshot has no pid, so it is
+//! a process of its own (`ProcessId::File("/proc")`).
+
+use std::collections::HashSet;
+
+use super::{ResourceKind, resource_kind_of};
+use crate::interval::{FileSample, ProcessSample, Sample, Series};
+
+/// True for the host's resources: a process whose only file is the host snapshot.
+pub fn is_host(p: &ProcessSample) -> bool {
+    !p.files.is_empty()
+        && p.files
+            .iter()
+            .all(|f| resource_kind_of(&f.info) == Some(ResourceKind::Host))
+}
+
+/// True if every file of `p` is a resource snapshot (the host, or a process's resources
+/// alone).
+fn resources_alone(p: &ProcessSample) -> bool {
+    !p.files.is_empty() && p.files.iter().all(|f| resource_kind_of(&f.info).is_some())
+}
+
+/// The resource files of `p` with their kind: the host's, or the process's own resources.
+pub fn resource_files(p: &ProcessSample) -> impl Iterator<Item = (ResourceKind, &FileSample)> {
+    p.files
+        .iter()
+        .filter_map(|f| Some((resource_kind_of(&f.info)?, f)))
+}
+
+/// The labels of the stats files' series of `p`, and those of its resource files.
+fn labels_of(p: &ProcessSample) -> (HashSet<&str>, HashSet<&str>) {
+    let mut stats = HashSet::new();
+    let mut resources = HashSet::new();
+    for f in &p.files {
+        let set = if resource_kind_of(&f.info).is_some() {
+            &mut resources
+        } else {
+            &mut stats
+        };
+        set.extend(f.series.iter().map(|s| s.meta.label.as_str()));
+    }
+    (stats, resources)
+}
+
+/// Labels that only resource files have in `sample`, and the labels under `host.` and
+/// `proc.` of exited processes that no stats file of `sample` has (the final totals of the
+/// resources of processes that exited).
+pub fn resource_labels(sample: &Sample) -> HashSet<String> {
+    let mut stats: HashSet<&str> = HashSet::new();
+    let mut resources: HashSet<&str> = HashSet::new();
+    for p in &sample.processes {
+        let (s, r) = labels_of(p);
+        stats.extend(s);
+        resources.extend(r);
+    }
+    let exited = sample
+        .exited
+        .iter()
+        .map(|s| s.meta.label.as_str())
+        .filter(|l| l.starts_with("host.") || l.starts_with("proc."));
+    resources
+        .into_iter()
+        .chain(exited)
+        .filter(|l| !stats.contains(l))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `sample` without its resources: no host, no process's resource file, and no series that
+/// only resource files had (a process's `proc.*`), in its processes and its exited totals.
+/// What the stats files alone say, for views that show resources apart.
+pub fn stats_only(sample: &Sample) -> Sample {
+    let gone = resource_labels(sample);
+    let keep = |s: &Series| !gone.contains(&s.meta.label);
+    let processes = sample
+        .processes
+        .iter()
+        .filter(|p| !resources_alone(p))
+        .map(|p| {
+            let (stats, _) = labels_of(p);
+            ProcessSample {
+                series: p
+                    .series
+                    .iter()
+                    .filter(|s| stats.contains(s.meta.label.as_str()))
+                    .cloned()
+                    .collect(),
+                files: p
+                    .files
+                    .iter()
+                    .filter(|f| resource_kind_of(&f.info).is_none())
+                    .cloned()
+                    .collect(),
+                ..p.clone()
+            }
+        })
+        .collect();
+    Sample {
+        processes,
+        exited: sample.exited.iter().filter(|s| keep(s)).cloned().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use mmstats_format::{FieldMeta, Kind, Num, Value, ValueType};
+
+    use super::*;
+    use crate::file::{FileInfo, FormatVersion};
+    use crate::resource::{HOST_WRITER, PROCESS_WRITER};
+    use crate::snapshot::{FieldValue, Snapshot};
+    use crate::{Intervals, ProcessId};
+
+    fn snap(path: &str, info: FileInfo, at: u64, fields: &[(&str, Kind, u64)]) -> Snapshot {
+        Snapshot {
+            path: PathBuf::from(path),
+            info: Arc::new(info),
+            taken: UNIX_EPOCH + Duration::from_secs(at),
+            fold_seq: None,
+            fields: fields
+                .iter()
+                .map(|(l, k, v)| FieldValue {
+                    meta: Arc::new(FieldMeta::new(*l, *k, ValueType::U64)),
+                    value: Ok(Value::Number(Num::U(*v))),
+                })
+                .collect(),
+            settled: true,
+            liveness: None,
+        }
+    }
+
+    fn process(pid: u32, resource: bool) -> FileInfo {
+        let mut info = FileInfo::new(FormatVersion::V2, (u64::from(!resource), 9));
+        info.pid = Some(pid);
+        info.start_time = Some(100);
+        info.boot_id = Some([3; 16]);
+        info.created = Some(UNIX_EPOCH);
+        if resource {
+            info.writer = PROCESS_WRITER.into();
+        } else {
+            info.tid = Some(pid);
+        }
+        info
+    }
+
+    fn scan(at: u64) -> Vec<Snapshot> {
+        let mut host = FileInfo::new(FormatVersion::V2, (0, 0));
+        host.writer = HOST_WRITER.into();
+        vec![
+            snap(
+                "/s/web-7-7.mmstats",
+                process(7, false),
+                at,
+                &[("requests", Kind::Counter, 10 * at)],
+            ),
+            snap(
+                "/proc/7",
+                process(7, true),
+                at,
+                &[
+                    ("proc.cpu.ticks", Kind::Counter, 3 * at),
+                    ("proc.mem.rss", Kind::Gauge, 1000),
+                ],
+            ),
+            snap("/proc", host, at, &[("host.ctxt", Kind::Counter, 50 * at)]),
+        ]
+    }
+
+    #[test]
+    fn a_process_and_its_resources_are_one_process_and_the_host_another() {
+        let mut engine = Intervals::new().assume_alive();
+        engine.update(&scan(10));
+        let sample = engine.update(&scan(12));
+        assert_eq!(sample.processes.len(), 2);
+        let web = sample
+            .processes
+            .iter()
+            .find(|p| p.pid() == Some(7))
+            .unwrap();
+        assert_eq!(web.files.len(), 2);
+        // the resource counter's rate comes from the engine; its gauge from its one file
+        assert_eq!(
+            web.series("proc.cpu.ticks").unwrap().number(None),
+            Some(3.0)
+        );
+        assert_eq!(
+            web.series("proc.mem.rss").unwrap().number(None),
+            Some(1000.0)
+        );
+        let host = sample.processes.iter().find(|p| is_host(p)).unwrap();
+        assert_eq!(host.id, ProcessId::File(PathBuf::from("/proc")));
+        assert!(!is_host(web));
+
+        let stats = stats_only(&sample);
+        assert_eq!(stats.processes.len(), 1);
+        let labels: Vec<&str> = stats.processes[0]
+            .series
+            .iter()
+            .map(|s| s.meta.label.as_str())
+            .collect();
+        assert_eq!(labels, ["requests"]);
+        assert_eq!(stats.processes[0].files.len(), 1);
+        let combined = sample.combined();
+        let rss = combined.iter().find(|s| s.meta.label == "proc.mem.rss");
+        assert_eq!(rss.unwrap().number(None), Some(1000.0), "counted once");
+
+        // the process exits: its resources' final totals are no stats either
+        let mut later = scan(14);
+        later.retain(|s| s.info.pid.is_none());
+        let sample = engine.update(&later);
+        assert!(
+            sample
+                .exited
+                .iter()
+                .any(|s| s.meta.label == "proc.cpu.ticks")
+        );
+        let stats = stats_only(&sample);
+        assert!(stats.processes.is_empty());
+        let exited: Vec<&str> = stats.exited.iter().map(|s| s.meta.label.as_str()).collect();
+        assert_eq!(exited, ["requests"]);
+    }
+}

@@ -1,0 +1,209 @@
+//! The host's and the processes' resources through mmash: the rollup at `/api/perf` (with a
+//! short timeslice), `/api/hosts`, `/api/host`, and `/metrics` under node_exporter's and the
+//! process collectors' names, checked by `promtool`.
+//! Needs `promtool` (Debian package `prometheus`); fails if it is missing.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn perf_rollup_has_the_receivers_shape_and_right_averages() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = std::process::id();
+    write_file(
+        dir.path(),
+        "web-1-2.mmstats",
+        me,
+        me,
+        &[gauge_f64("cpu.fixed", "", 42.0)],
+    );
+    let m = Mmash::start(&[
+        "--path",
+        dir.path().to_str().unwrap(),
+        "--rollup-slice",
+        "2",
+    ]);
+    let host = host_name();
+    assert_eq!(
+        m.get("/api/hosts").json(),
+        serde_json::json!({"hosts": [host]})
+    );
+
+    // three finished 2-second timeslices of a label containing "cpu" (case ignored)
+    let r = m.wait_for(&format!("/api/perf/{host}/CPU"), WAIT, |r| {
+        r.status == 200
+            && r.json()["summary:by-minute:cpu.fixed"]["average-count"]
+                .as_u64()
+                .is_some_and(|n| n >= 3)
+    });
+    let j = r.json();
+    let obj = j.as_object().unwrap();
+    assert!(obj.keys().all(|k| k.to_lowercase().contains("cpu")), "{j}");
+    assert!(obj.contains_key("summary:by-hour:cpu.fixed"));
+    assert!(
+        obj.contains_key("summary:by-minute:host.cpu.percent"),
+        "{j}"
+    );
+    assert!(obj.contains_key("summary:by-minute:host.cpu.user"), "{j}");
+
+    let minute = &j["summary:by-minute:cpu.fixed"];
+    assert_eq!(minute["timeslice-size-sec"], 2);
+    let averages = minute["averages"].as_array().unwrap();
+    assert_eq!(
+        minute["average-count"].as_u64().unwrap() as usize,
+        averages.len()
+    );
+    let mut prev_end = 0;
+    for a in averages {
+        let (start, end) = (
+            a["start-sec"].as_u64().unwrap(),
+            a["end-sec"].as_u64().unwrap(),
+        );
+        assert_eq!(end - start, 2, "{a}");
+        assert_eq!(start % 2, 0, "{a}");
+        assert_eq!(a["interval-size-sec"], 2);
+        assert!(start >= prev_end, "in order: {minute}");
+        prev_end = end;
+        // the sampler reads once a second: 1 to 3 samples land in a 2-second slice
+        let n = a["num-samples"].as_u64().unwrap();
+        assert!((1..=3).contains(&n), "{a}");
+        assert_eq!(a["avg"], 42.0, "{a}");
+    }
+    assert_eq!(minute["end"].as_u64().unwrap() % 2, 0);
+    assert_eq!(
+        minute["end"].as_u64().unwrap() - minute["start"].as_u64().unwrap(),
+        120
+    );
+    assert!(prev_end <= minute["end"].as_u64().unwrap());
+    let hour = &j["summary:by-hour:cpu.fixed"];
+    assert_eq!(hour["timeslice-size-sec"], 120);
+    assert_eq!(
+        hour["end"].as_u64().unwrap() - hour["start"].as_u64().unwrap(),
+        24 * 120
+    );
+
+    // host CPU percent: a sane average over the samples of each slice
+    let cores = std::thread::available_parallelism().unwrap().get() as f64;
+    let cpu = &j["summary:by-minute:host.cpu.percent"]["averages"];
+    for a in cpu.as_array().unwrap() {
+        let avg = a["avg"].as_f64().unwrap();
+        assert!((0.0..=100.0 * cores + 1.0).contains(&avg), "{a}");
+    }
+    // a counter is summarised as its rate: CPU seconds per second, at most the core count
+    for a in j["summary:by-minute:host.cpu.user"]["averages"]
+        .as_array()
+        .unwrap()
+    {
+        let avg = a["avg"].as_f64().unwrap();
+        assert!((0.0..=cores + 0.1).contains(&avg), "{a}");
+    }
+
+    assert_eq!(m.get("/api/perf/no-such-host/cpu").status, 404);
+    assert_eq!(
+        m.get(&format!("/api/perf/{host}/no.such.label.at.all"))
+            .json(),
+        serde_json::json!({})
+    );
+
+    // the host's snapshot, with rates for its counters after two samples
+    let h = m.wait_for("/api/host", WAIT, |r| {
+        r.status == 200
+            && r.json()["stats"]["files"][0]["fields"]
+                .as_array()
+                .is_some_and(|f| {
+                    f.iter()
+                        .any(|f| f["label"] == "host.cpu.user" && f.get("rate").is_some())
+                })
+    });
+    let h = h.json();
+    assert_eq!(h["host"], Value::String(host));
+    // resources are not stats files
+    let files = m.get("/api/files").json();
+    assert_eq!(files["files"].as_array().unwrap().len(), 1, "{files}");
+}
+
+#[test]
+fn metrics_with_host_and_process_resources_pass_promtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = std::process::id();
+    write_file(
+        dir.path(),
+        "web-1-2.mmstats",
+        me,
+        me,
+        &[counter("web.requests", 5)],
+    );
+    let m = Mmash::start(&["--path", dir.path().to_str().unwrap()]);
+    let r = m.wait_for("/metrics", WAIT, |r| {
+        r.body.contains("process_cpu_seconds_total{")
+    });
+    let text = r.body;
+    for want in [
+        "# TYPE node_cpu_seconds_total counter\n",
+        "node_cpu_seconds_total{cpu=\"0\",mode=\"user\"} ",
+        "# TYPE node_memory_MemAvailable_bytes gauge\n",
+        "node_network_receive_bytes_total{device=\"lo\"} ",
+        "# TYPE node_boot_time_seconds gauge\n",
+        "# TYPE node_load1 gauge\n",
+        // the process's resources carry its stats files' pid and cmd
+        &format!("process_cpu_seconds_total{{pid=\"{me}\",cmd=\"web\"}} "),
+        &format!("process_resident_memory_bytes{{pid=\"{me}\",cmd=\"web\"}} "),
+        // stats series are one per process (pid and cmd)
+        &format!("web_requests_total{{pid=\"{me}\",cmd=\"web\"}} 5\n"),
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+    // resources appear once, under their node_exporter and process-collector names only
+    for twice in [
+        "proc_mem_rss",
+        "proc_cpu_user",
+        "host_mem_total",
+        "host_cpu_user",
+    ] {
+        assert!(!text.contains(twice), "{twice} in\n{text}");
+    }
+    promtool_check(&text);
+
+    let om = m.get_with("/metrics", &[("Accept", "application/openmetrics-text")]);
+    assert!(
+        om.body.contains("# TYPE node_cpu_seconds counter\n"),
+        "{}",
+        om.body
+    );
+    assert!(om.body.ends_with("# EOF\n"));
+    assert_eq!(om.body.matches("# EOF").count(), 1, "{}", om.body);
+    assert!(
+        om.body.contains("# TYPE web_requests counter\n"),
+        "{}",
+        om.body
+    );
+}
+
+/// `promtool check metrics` finds no error. Its only complaints may be the camel case of
+/// node_exporter's own memory names (`node_memory_MemAvailable_bytes`, ...), which are kept as
+/// node_exporter spells them so that existing dashboards work; promtool reports style like
+/// that with exit status 3, errors with 1.
+fn promtool_check(text: &str) {
+    let (status, said) = promtool(text);
+    let only_style = said.lines().all(|l| {
+        l.starts_with("node_memory_")
+            && l.ends_with("metric names should be written in 'snake_case' not 'camelCase'")
+    });
+    assert!(
+        matches!(status, Some(0 | 3)) && only_style,
+        "promtool rejected the output ({status:?}): {said}\n--- input ---\n{text}"
+    );
+}
