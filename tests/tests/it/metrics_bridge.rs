@@ -56,6 +56,9 @@ pub(crate) fn start_mmash(dir: &StatsDir) -> (Proc, SocketAddr) {
     let mut child = Command::new(workspace_bin("mmash"))
         .args(["--listen", "127.0.0.1:0", "--path"])
         .arg(dir.path())
+        // only the program's own series: node_exporter's camelCase memory names would make
+        // promtool complain about style
+        .arg("--no-resources")
         .env_remove("MMASH_TOKEN")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
