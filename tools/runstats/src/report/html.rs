@@ -1,0 +1,296 @@
+//! The report page: self-contained HTML (charts as PNG data URIs, inline style, a content
+//! security policy that forbids every request), so it opens anywhere without a network.
+
+use std::fmt::Write;
+
+use base64::Engine;
+use mmstats_reader::render::text::{compact, human_duration};
+
+use super::pick::Class;
+use super::summary::Summary;
+use super::{Loaded, by_source};
+
+/// A drawn chart.
+#[derive(Debug)]
+pub(super) struct Figure {
+    pub(super) source: String,
+    pub(super) title: String,
+    pub(super) file: String,
+    pub(super) png: Vec<u8>,
+}
+
+const STYLE: &str = "
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.3em; margin-top: 1.6em; } h3 { font-size: 1.1em; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1em 0; } figure img { display: block; border: 1px solid #ddd; max-width: 100%; }
+figcaption { font-size: 0.85em; color: #555; }
+.unavailable { color: #8a4b00; }
+";
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn num(v: f64, unit: &str) -> String {
+    esc(&compact(v, unit))
+}
+
+/// The whole page.
+pub(super) fn page(runs: &[Loaded], charts: &[Figure], missing: &[String]) -> String {
+    let mut h = String::new();
+    let title = match runs {
+        [one] => format!("runstats: {}", one.info.id),
+        _ => format!(
+            "runstats: {}",
+            runs.iter()
+                .map(|r| r.info.id.as_str())
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        ),
+    };
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         img-src data:; style-src 'unsafe-inline'\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
+        esc(&title),
+        esc(&title)
+    );
+    summary(&mut h, runs);
+    for m in missing {
+        let _ = writeln!(
+            h,
+            "<p class=\"unavailable\">No run has a series labelled <code>{}</code>.</p>",
+            esc(m)
+        );
+    }
+    // Charts, by source.
+    let mut sources: Vec<&str> = charts.iter().map(|c| c.source.as_str()).collect();
+    sources.dedup();
+    let mut seen = Vec::new();
+    for src in sources {
+        if seen.contains(&src) {
+            continue;
+        }
+        seen.push(src);
+        let _ = writeln!(h, "<h2>Charts: {}</h2>", esc(src));
+        for c in charts.iter().filter(|c| c.source == src) {
+            let data = base64::engine::general_purpose::STANDARD.encode(&c.png);
+            let _ = writeln!(
+                h,
+                "<figure><img class=\"chart\" alt=\"{t}\" src=\"data:image/png;base64,{data}\" \
+                 width=\"{w}\" height=\"{hh}\"><figcaption>{t} ({f})</figcaption></figure>",
+                t = esc(&c.title),
+                f = esc(&c.file),
+                w = super::chart::WIDTH,
+                hh = super::chart::HEIGHT,
+            );
+        }
+    }
+    if runs.len() > 1 {
+        changes(&mut h, runs);
+    }
+    for run in runs {
+        tables(&mut h, run, runs.len() > 1);
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn summary(h: &mut String, runs: &[Loaded]) {
+    h.push_str("<h2>Runs</h2>\n<table class=\"runs\"><tr><th></th>");
+    for r in runs {
+        let _ = write!(h, "<th>{}</th>", esc(&r.info.id));
+    }
+    h.push_str("</tr>\n");
+    let row = |h: &mut String, name: &str, f: &dyn Fn(&Loaded) -> String| {
+        let _ = write!(h, "<tr><th>{}</th>", esc(name));
+        for r in runs {
+            let _ = write!(h, "<td>{}</td>", esc(&f(r)));
+        }
+        h.push_str("</tr>\n");
+    };
+    row(h, "command", &|r| r.info.command_line());
+    row(h, "description", &|r| r.info.description.clone());
+    row(h, "directory", &|r| r.dir.display().to_string());
+    row(h, "started", &|r| r.info.started.clone());
+    row(h, "duration", &|r| match r.info.ended_ms {
+        Some(end) => human_duration((end - r.info.started_ms) as f64 / 1000.0),
+        None => "unknown: recording did not end cleanly (runstats was killed?)".into(),
+    });
+    row(h, "exit", &|r| match &r.info.exit {
+        Some(e) => match (&e.code, &e.signal) {
+            (_, Some(sig)) => format!("killed by {sig} (status {})", e.status),
+            (Some(c), None) => format!("exit status {c}"),
+            (None, None) => format!("status {}", e.status),
+        },
+        None => "unknown".into(),
+    });
+    row(h, "stopped by", &|r| {
+        r.info
+            .stopped_by
+            .clone()
+            .unwrap_or_else(|| "the command's exit".into())
+    });
+    row(h, "host", &|r| {
+        format!(
+            "{} ({}, {} CPUs: {})",
+            r.info.host.name, r.info.host.kernel, r.info.host.cpus, r.info.host.cpu_model
+        )
+    });
+    row(h, "interval", &|r| format!("{} ms", r.info.interval_ms));
+    row(h, "sources", &|r| r.info.sources.join(", "));
+    row(h, "series", &|r| r.series.len().to_string());
+    row(h, "problems", &|r| {
+        let mut p = r.info.problems.join("; ");
+        if let Some(n) = &r.note {
+            p = format!("{n}; {p}");
+        }
+        p
+    });
+    h.push_str("</table>\n");
+    for r in runs.iter().filter(|r| !r.info.unavailable.is_empty()) {
+        let _ = writeln!(
+            h,
+            "<h3 class=\"unavailable\">Not recorded in {} (unavailable, not zero)</h3><ul class=\"unavailable\">",
+            esc(&r.info.id)
+        );
+        // One line per reason, naming everything it kept out.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for u in &r.info.unavailable {
+            match reasons.iter_mut().find(|(why, _)| *why == u.reason) {
+                Some((_, whats)) => whats.push(&u.what),
+                None => reasons.push((&u.reason, vec![&u.what])),
+            }
+        }
+        for (why, whats) in reasons {
+            let names: Vec<String> = whats
+                .iter()
+                .map(|w| format!("<code>{}</code>", esc(w)))
+                .collect();
+            let _ = writeln!(h, "<li>{}: {}</li>", names.join(", "), esc(why));
+        }
+        h.push_str("</ul>\n");
+    }
+}
+
+fn tables(h: &mut String, run: &Loaded, name_run: bool) {
+    for (source, series) in by_source(run) {
+        if name_run {
+            let _ = writeln!(
+                h,
+                "<h2>Series: {} in {}</h2>",
+                esc(source),
+                esc(&run.info.id)
+            );
+        } else {
+            let _ = writeln!(h, "<h2>Series: {}</h2>", esc(source));
+        }
+        h.push_str(
+            "<table class=\"series\"><tr><th>series</th><th>process</th><th>kind</th>\
+             <th>unit</th><th>samples</th><th>min</th><th>mean</th><th>p50</th><th>p95</th>\
+             <th>max</th><th>rate</th></tr>\n",
+        );
+        for s in series {
+            let Some(sum) = Summary::of(s) else { continue };
+            let u = s.unit.as_str();
+            let rate = sum
+                .rate
+                .map_or_else(String::new, |r| format!("{}/s", num(r, u)));
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{rate}</td></tr>",
+                esc(&s.label),
+                esc(&s.process),
+                esc(&s.kind),
+                esc(u),
+                sum.samples,
+                num(sum.min, u),
+                num(sum.mean, u),
+                num(sum.p50, u),
+                num(sum.p95, u),
+                num(sum.max, u),
+            );
+        }
+        h.push_str("</table>\n");
+    }
+}
+
+/// The table of changes: the mean of every series of the baseline (the first run) against
+/// its mean in each other run, with their ratio.
+fn changes(h: &mut String, runs: &[Loaded]) {
+    let base = &runs[0];
+    let _ = write!(
+        h,
+        "<h2>Changes against {}</h2>\n<table class=\"changes\"><tr><th>series</th>\
+         <th>program</th><th>unit</th><th>{} mean</th>",
+        esc(&base.info.id),
+        esc(&base.info.id)
+    );
+    for r in &runs[1..] {
+        let _ = write!(h, "<th>{} mean</th><th>ratio</th>", esc(&r.info.id));
+    }
+    h.push_str("</tr>\n");
+    for s in &base.series {
+        let c = Class::of(s);
+        let Some(a) = Summary::of(s) else { continue };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>",
+            esc(&c.label),
+            esc(&c.program),
+            esc(&s.unit),
+            num(a.mean, &s.unit)
+        );
+        for r in &runs[1..] {
+            match r.find(&c).and_then(Summary::of) {
+                Some(b) => {
+                    let ratio = if a.mean != 0.0 {
+                        format!("{:.2}x", b.mean / a.mean)
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(
+                        h,
+                        "<td class=\"n\">{}</td><td class=\"n\">{ratio}</td>",
+                        num(b.mean, &s.unit)
+                    );
+                }
+                None => h.push_str("<td>absent</td><td></td>"),
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

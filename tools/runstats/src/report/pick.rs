@@ -1,0 +1,371 @@
+//! Which series to chart: the most telling ones of each source, and any label asked for.
+//!
+//! - mmstats files: per program, its rates (requests, bytes, ... per second; one chart per
+//!   unit, the largest first) and the interval percentiles of its timers and histograms;
+//! - perf counters: the cores the tree kept busy, events per second, IPC and miss ratios;
+//! - any other source (host and process resources, JVMs): per process, its rates and gauges,
+//!   one chart per unit.
+//!
+//! Series are matched across runs by [`Class`]: source, program name (the process without
+//! its pid, which differs from run to run) and label.
+
+use std::collections::BTreeMap;
+
+use super::Loaded;
+use crate::store::Series;
+
+/// Charts per source and process at most, for sources without rules of their own.
+const GENERIC_CHARTS: usize = 4;
+/// Lines per chart at most.
+const LINES: usize = 5;
+
+/// What identifies a series across runs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Class {
+    /// The source.
+    pub source: String,
+    /// The program: the process without `:pid`.
+    pub program: String,
+    /// The label.
+    pub label: String,
+}
+
+impl Class {
+    /// The class of a series.
+    pub fn of(s: &Series) -> Class {
+        let program = match s.process.rsplit_once(':') {
+            Some((name, pid)) if pid.chars().all(|c| c.is_ascii_digit()) => name,
+            _ => s.process.as_str(),
+        };
+        Class {
+            source: s.source.clone(),
+            program: program.to_string(),
+            label: s.label.clone(),
+        }
+    }
+}
+
+/// One chart to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    /// The source it belongs to (for grouping in the page).
+    pub source: String,
+    /// Its title.
+    pub title: String,
+    /// The unit of its values.
+    pub unit: String,
+    /// The series on it.
+    pub members: Vec<Class>,
+    /// Lines are named with their process too (a label asked for, over every process).
+    pub by_process: bool,
+}
+
+fn mean(s: &Series) -> f64 {
+    if s.points.is_empty() {
+        return 0.0;
+    }
+    s.points.iter().map(|(_, v)| v.abs()).sum::<f64>() / s.points.len() as f64
+}
+
+/// The charts of the most telling series of each source of the runs (the first run's series,
+/// then those only later runs have).
+pub fn pick(runs: &[Loaded]) -> Vec<Pick> {
+    // Every class once, with the series that best represents it (for units and means).
+    let mut classes: BTreeMap<Class, &Series> = BTreeMap::new();
+    for run in runs {
+        for s in &run.series {
+            classes.entry(Class::of(s)).or_insert(s);
+        }
+    }
+    let mut out = Vec::new();
+    // by (source, program)
+    let mut groups: BTreeMap<(String, String), Vec<(&Class, &Series)>> = BTreeMap::new();
+    for (c, s) in &classes {
+        groups
+            .entry((c.source.clone(), c.program.clone()))
+            .or_default()
+            .push((c, s));
+    }
+    for ((source, program), members) in &groups {
+        match source.as_str() {
+            "mmstats" => mmstats(source, program, members, &mut out),
+            "perf" => perf(source, members, &mut out),
+            _ => generic(source, program, members, &mut out),
+        }
+    }
+    out
+}
+
+/// Charts of rates and gauges by unit, the largest series first.
+fn by_unit(
+    source: &str,
+    program: &str,
+    members: &[(&Class, &Series)],
+    kinds: &[&str],
+    what: &str,
+    max_charts: usize,
+    out: &mut Vec<Pick>,
+) {
+    let mut units: BTreeMap<&str, Vec<(&Class, &Series)>> = BTreeMap::new();
+    for (c, s) in members {
+        if kinds.contains(&s.kind.as_str()) {
+            units.entry(s.unit.as_str()).or_default().push((c, s));
+        }
+    }
+    let mut charts: Vec<(f64, Pick)> = units
+        .into_iter()
+        .map(|(unit, mut ms)| {
+            ms.sort_by(|a, b| mean(b.1).total_cmp(&mean(a.1)));
+            let top = mean(ms[0].1);
+            let title = if unit.is_empty() {
+                format!("{program}: {what}")
+            } else {
+                format!("{program}: {what} ({unit})")
+            };
+            (
+                top,
+                Pick {
+                    source: source.to_string(),
+                    title,
+                    unit: unit.to_string(),
+                    members: ms.iter().take(LINES).map(|(c, _)| (*c).clone()).collect(),
+                    by_process: false,
+                },
+            )
+        })
+        .collect();
+    // Units with moving series first: the ones that say something.
+    charts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out.extend(charts.into_iter().take(max_charts).map(|(_, p)| p));
+}
+
+fn mmstats(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    // Counter rates (not a histogram's count per second, shown with its percentiles).
+    let hist_bases: Vec<&str> = members
+        .iter()
+        .filter_map(|(c, _)| c.label.strip_suffix(".p50"))
+        .collect();
+    let rates: Vec<(&Class, &Series)> = members
+        .iter()
+        .filter(|(c, s)| {
+            s.kind == "rate"
+                && !hist_bases
+                    .iter()
+                    .any(|b| c.label.strip_suffix(".rate") == Some(*b))
+        })
+        .copied()
+        .collect();
+    by_unit(source, program, &rates, &["rate"], "rates", 3, out);
+    // Interval percentiles of timers first, then of other histograms.
+    let mut hists: Vec<(&str, &Series)> = hist_bases
+        .iter()
+        .filter_map(|b| {
+            let p50 = members
+                .iter()
+                .find(|(c, _)| c.label == format!("{b}.p50"))?;
+            Some((*b, p50.1))
+        })
+        .collect();
+    hists.sort_by_key(|(_, s)| s.unit != "nanoseconds");
+    for (base, s) in hists.into_iter().take(3) {
+        let members: Vec<Class> = ["p50", "p90", "p99"]
+            .iter()
+            .filter_map(|q| {
+                let label = format!("{base}.{q}");
+                members
+                    .iter()
+                    .find(|(c, _)| c.label == label)
+                    .map(|(c, _)| (*c).clone())
+            })
+            .collect();
+        out.push(Pick {
+            source: source.to_string(),
+            title: format!("{program}: {base} per interval ({})", s.unit),
+            unit: s.unit.clone(),
+            members,
+            by_process: false,
+        });
+    }
+    by_unit(source, program, members, &["gauge"], "gauges", 1, out);
+}
+
+fn perf(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    let has = |l: &str| {
+        members
+            .iter()
+            .find(|(c, _)| c.label == l)
+            .map(|(c, _)| (*c).clone())
+    };
+    let mut chart = |title: &str, unit: &str, labels: &[&str]| {
+        let ms: Vec<Class> = labels.iter().filter_map(|l| has(l)).collect();
+        if !ms.is_empty() {
+            out.push(Pick {
+                source: source.to_string(),
+                title: title.to_string(),
+                unit: unit.to_string(),
+                members: ms,
+                by_process: false,
+            });
+        }
+    };
+    chart(
+        "perf: CPU used by the tree (cores)",
+        "cores",
+        &["perf.task_clock.rate"],
+    );
+    chart(
+        "perf: events per second",
+        "1/s",
+        &[
+            "perf.context_switches.rate",
+            "perf.cpu_migrations.rate",
+            "perf.page_faults.rate",
+        ],
+    );
+    chart("perf: instructions per cycle", "", &["perf.ipc"]);
+    chart(
+        "perf: miss ratios",
+        "",
+        &["perf.cache_miss_ratio", "perf.branch_miss_ratio"],
+    );
+}
+
+fn generic(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    let title = format!("{source} {program}");
+    by_unit(
+        source,
+        &title,
+        members,
+        &["rate", "gauge", "interval"],
+        "values",
+        GENERIC_CHARTS,
+        out,
+    );
+}
+
+/// A chart of every series labelled `label`, over every source and process; `None` if no run
+/// has one.
+pub fn label(runs: &[Loaded], label: &str) -> Option<Pick> {
+    let mut members: Vec<Class> = Vec::new();
+    let mut unit = String::new();
+    let mut source = String::new();
+    for run in runs {
+        for s in run.series.iter().filter(|s| s.label == label) {
+            let c = Class::of(s);
+            if !members.contains(&c) {
+                unit.clone_from(&s.unit);
+                source.clone_from(&s.source);
+                members.push(c);
+            }
+        }
+    }
+    if members.is_empty() {
+        return None;
+    }
+    Some(Pick {
+        source,
+        title: if unit.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label} ({unit})")
+        },
+        unit,
+        members,
+        by_process: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::RunInfo;
+
+    fn s(source: &str, process: &str, label: &str, kind: &str, unit: &str, v: f64) -> Series {
+        Series {
+            source: source.into(),
+            process: process.into(),
+            label: label.into(),
+            kind: kind.into(),
+            unit: unit.into(),
+            points: vec![(0, v), (1000, v)],
+        }
+    }
+
+    #[test]
+    fn the_telling_series_are_picked() {
+        let run = Loaded {
+            dir: ".".into(),
+            info: RunInfo::default(),
+            note: None,
+            series: vec![
+                s(
+                    "mmstats",
+                    "web:1",
+                    "web.requests.rate",
+                    "rate",
+                    "requests/s",
+                    1000.0,
+                ),
+                s(
+                    "mmstats",
+                    "web:1",
+                    "web.errors.rate",
+                    "rate",
+                    "requests/s",
+                    10.0,
+                ),
+                s(
+                    "mmstats",
+                    "web:1",
+                    "web.latency.rate",
+                    "rate",
+                    "1/s",
+                    1000.0,
+                ),
+                s(
+                    "mmstats",
+                    "web:1",
+                    "web.latency.p50",
+                    "interval",
+                    "nanoseconds",
+                    5.0,
+                ),
+                s(
+                    "mmstats",
+                    "web:1",
+                    "web.latency.p99",
+                    "interval",
+                    "nanoseconds",
+                    9.0,
+                ),
+                s(
+                    "mmstats",
+                    "web:1",
+                    "web.requests",
+                    "counter",
+                    "requests",
+                    9.0,
+                ),
+                s("perf", "tree", "perf.task_clock.rate", "rate", "cores", 0.5),
+            ],
+        };
+        let picks = pick(std::slice::from_ref(&run));
+        let titles: Vec<&str> = picks.iter().map(|p| p.title.as_str()).collect();
+        assert!(titles.contains(&"web: rates (requests/s)"), "{titles:?}");
+        assert!(
+            titles.contains(&"web: web.latency per interval (nanoseconds)"),
+            "{titles:?}"
+        );
+        assert!(
+            titles.contains(&"perf: CPU used by the tree (cores)"),
+            "{titles:?}"
+        );
+        // a histogram's count per second is shown with it, not as a counter's rate
+        assert!(!titles.iter().any(|t| t.contains("(1/s)")), "{titles:?}");
+        let rates = picks.iter().find(|p| p.title.contains("rates")).unwrap();
+        assert_eq!(rates.members[0].label, "web.requests.rate");
+        assert_eq!(rates.members[0].program, "web");
+        assert!(label(std::slice::from_ref(&run), "web.requests").is_some());
+        assert!(label(std::slice::from_ref(&run), "nothing").is_none());
+    }
+}

@@ -1,0 +1,63 @@
+//! Where samples come from: each source yields the samples of one tick for the processes of
+//! the recorded tree.
+//!
+//! A new source (host and per-process resources from `/proc`, JVM hsperfdata, ...) implements
+//! [`Source`] and is added in [`crate::record::sources`]; nothing else changes: the store,
+//! export and report handle any source by its name.
+
+pub mod mmstats;
+pub mod perf;
+
+use serde::Serialize;
+
+use crate::tree::Tree;
+
+/// One value of one series at one instant: a row of the `samples` view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The source's name (`mmstats`, `perf`, ...).
+    pub source: &'static str,
+    /// The process it belongs to, as `comm:pid`, or `tree` for the whole tree.
+    pub process: String,
+    /// The series' label (`web.requests`, `web.requests.rate`, `perf.task_clock`, ...).
+    pub label: String,
+    /// What kind of series: the field's kind (`counter`, `gauge`, ...), `rate` for a change
+    /// per second, `interval` for a statistic of what was recorded during the interval.
+    pub kind: &'static str,
+    /// The unit (`requests`, `requests/s`, `nanoseconds`, `cores`, ...; may be empty).
+    pub unit: String,
+    /// The value.
+    pub value: f64,
+}
+
+/// A series, event or file that a source could not record, and why: reported in `run.json`
+/// and the report, never stored as zeros.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Unavailable {
+    /// The source.
+    pub source: String,
+    /// What could not be recorded.
+    pub what: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A source of samples, polled once per tick.
+pub trait Source {
+    /// Its name, stored with every sample.
+    fn name(&self) -> &'static str;
+
+    /// Appends the samples of this tick (`now_ms`: Unix milliseconds) for the processes of
+    /// `tree` to `out`. Problems with one file or counter are kept for [`Source::problems`],
+    /// never returned: a source carries on.
+    fn sample(&mut self, tree: &Tree, now_ms: i64, out: &mut Vec<Sample>);
+
+    /// What this source could not record, and why (stable across calls).
+    fn unavailable(&self) -> Vec<Unavailable>;
+
+    /// Problems met since the last call (a corrupt file, a counter that could not be read),
+    /// each once, for the user to see.
+    fn problems(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+}
