@@ -468,5 +468,9 @@ fn a_process_whose_files_are_all_folded_keeps_its_total() {
     let s = e.update(&[folded.snap(11.0, vec![jobs(120)])]);
     assert_eq!(total(&s, "jobs"), Some(100.0), "the total never goes down");
     let s = e.update(std::iter::empty());
-    assert_eq!(total(&s, "jobs"), Some(100.0), "kept with the exited processes");
+    assert_eq!(
+        total(&s, "jobs"),
+        Some(100.0),
+        "kept with the exited processes"
+    );
 }
