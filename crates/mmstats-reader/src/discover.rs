@@ -168,10 +168,20 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
             errors.push(ReadError::new(dir, ErrorKind::NoDir));
             continue;
         }
-        if !trust && let Err(e) = check_dir(&dir) {
+        // Files are trusted by the directory that holds them: the glob's own directory, or,
+        // when a directory part has a wildcard (`/tmp/hsperfdata_*/[0-9]*`), each directory
+        // it matches (`/tmp` itself is everyone's; `/tmp/hsperfdata_<user>` is the user's).
+        let per_match = Path::new(pattern)
+            .parent()
+            .is_some_and(|p| p.as_os_str().len() > dir.as_os_str().len());
+        if !trust
+            && !per_match
+            && let Err(e) = check_dir(&dir)
+        {
             errors.push(e);
             continue;
         }
+        let mut checked: std::collections::HashMap<PathBuf, bool> = Default::default();
         match glob::glob(pattern) {
             Err(e) => errors.push(ReadError::new(pattern, ErrorKind::Pattern(e.to_string()))),
             Ok(entries) => {
@@ -179,6 +189,21 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
                 for entry in entries {
                     match entry {
                         Ok(p) if is_hidden(&p) => {}
+                        Ok(p) if !trust && per_match => {
+                            let parent = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                            let ok = *checked.entry(parent.clone()).or_insert_with(|| {
+                                match check_dir(&parent) {
+                                    Ok(()) => true,
+                                    Err(e) => {
+                                        errors.push(e);
+                                        false
+                                    }
+                                }
+                            });
+                            if ok {
+                                paths.push(p);
+                            }
+                        }
                         Ok(p) => paths.push(p),
                         Err(e) => {
                             let path = e.path().to_path_buf();
@@ -262,6 +287,26 @@ fn is_hidden(p: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wildcard_directory_is_trusted_by_the_directories_it_matches() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        // like /tmp: writable by everyone; the JVM's own directory inside it is private
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let own = tmp.path().join("hsperfdata_me");
+        let open = tmp.path().join("hsperfdata_squat");
+        for (d, mode) in [(&own, 0o700), (&open, 0o777)] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("123"), b"x").unwrap();
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let glob = format!("{}/hsperfdata_*/[0-9]*", tmp.path().display());
+        let (paths, errors) = discover(&[glob]);
+        assert_eq!(paths, [own.join("123")]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, open);
+    }
 
     #[test]
     fn directory_follows_the_precedence() {
