@@ -234,19 +234,19 @@ fn tables(h: &mut String, run: &Loaded, name_run: bool) {
     }
 }
 
-/// The table of changes: the mean of every series of the baseline (the first run) against
-/// its mean in each other run, with their ratio.
+/// The table comparing each later run with the first: medians, which the partial intervals at
+/// a run's start and end do not move, and their ratio.
 fn changes(h: &mut String, runs: &[Loaded]) {
     let base = &runs[0];
     let _ = write!(
         h,
         "<h2>Changes against {}</h2>\n<table class=\"changes\"><tr><th>series</th>\
-         <th>program</th><th>unit</th><th>{} mean</th>",
+         <th>program</th><th>unit</th><th>{} median</th>",
         esc(&base.info.id),
         esc(&base.info.id)
     );
     for r in &runs[1..] {
-        let _ = write!(h, "<th>{} mean</th><th>ratio</th>", esc(&r.info.id));
+        let _ = write!(h, "<th>{} median</th><th>ratio</th>", esc(&r.info.id));
     }
     h.push_str("</tr>\n");
     for s in &base.series {
@@ -258,20 +258,20 @@ fn changes(h: &mut String, runs: &[Loaded]) {
             esc(&c.label),
             esc(&c.program),
             esc(&s.unit),
-            num(a.mean, &s.unit)
+            num(a.p50, &s.unit)
         );
         for r in &runs[1..] {
             match r.find(&c).and_then(Summary::of) {
                 Some(b) => {
-                    let ratio = if a.mean != 0.0 {
-                        format!("{:.2}x", b.mean / a.mean)
+                    let ratio = if a.p50 != 0.0 {
+                        format!("{:.2}x", b.p50 / a.p50)
                     } else {
                         String::new()
                     };
                     let _ = write!(
                         h,
                         "<td class=\"n\">{}</td><td class=\"n\">{ratio}</td>",
-                        num(b.mean, &s.unit)
+                        num(b.p50, &s.unit)
                     );
                 }
                 None => h.push_str("<td>absent</td><td></td>"),
