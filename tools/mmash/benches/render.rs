@@ -13,56 +13,11 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mmash::paths::Roots;
 use mmash::server::State;
-use mmstats_format::Kind;
 use mmstats_reader::Scanner;
 use mmstats_reader::render::prometheus::{PromOptions, render};
 use support::*;
 
 const FILES: u32 = 1000;
-
-/// 50 fields: 30 counters, 10 gauges, 4 texts, 2 averages, 2 histograms, 2 timers.
-fn fields(i: u32) -> Vec<Spec> {
-    let mut v = Vec::with_capacity(50);
-    for j in 0..30 {
-        v.push(counter(
-            &format!("app.group{}.count{j}", j % 5),
-            u64::from(i * 100 + j),
-        ));
-    }
-    for j in 0..10 {
-        v.push(gauge_f64(
-            &format!("app.level{j}"),
-            "bytes",
-            f64::from(i + j),
-        ));
-    }
-    for j in 0..4 {
-        v.push(text(&format!("app.text{j}"), Kind::Text, "some state"));
-    }
-    for j in 0..2 {
-        let mut s = counter(&format!("app.avg{j}"), 0);
-        s.meta.kind = Kind::Average;
-        s.meta.combine = Kind::Average.default_combine();
-        s.words = vec![10, 1234];
-        v.push(s);
-    }
-    let values: Vec<u64> = (1..200).map(|x| x * x * 1000).collect();
-    for j in 0..2 {
-        v.push(histogram(
-            &format!("app.hist{j}"),
-            Kind::Histogram,
-            "bytes",
-            &values,
-        ));
-        v.push(histogram(
-            &format!("app.timer{j}"),
-            Kind::Timer,
-            "nanoseconds",
-            &values,
-        ));
-    }
-    v
-}
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
@@ -72,7 +27,7 @@ fn bench(c: &mut Criterion) {
             &format!("app-{}-{i}.mmstats", 10_000 + i),
             10_000 + i,
             i,
-            &fields(i),
+            &mix50(i),
         );
     }
     let roots = Roots::new(vec![dir.path().to_path_buf()], "*.mmstats").unwrap();

@@ -1,0 +1,284 @@
+//! How reading and serving scale with the number of files: 100, 1,000 and 10,000 files of the
+//! 50-field mix (30 counters, 10 gauges, 4 texts, 2 averages, 2 histograms, 2 timers), each
+//! file its own process, on tmpfs.
+//!
+//! Group `scale`, one case per measurement, the file count as its parameter:
+//! - `scan, idle`: `Scanner::scan` when no file changed (goal: at most 2 µs a file);
+//! - `scan, every histogram changed` and its yardstick `memcpy of the used value bytes` (goal:
+//!   within 3x of it);
+//! - `sampler tick`: mmash's once-a-second work (scan, intervals, history, rollup; goal: under
+//!   1% of a core at 1,000 files, under 5% at 10,000);
+//! - `/metrics`: rendering the Prometheus text of the current sample (goal: under 300 ms at
+//!   10,000 files);
+//! - `slurpstats --json`: the whole command, run as a child (goal: under 3 s at 10,000 files;
+//!   build it first with `cargo build --release -p slurpstats`, as `scripts/bench` does).
+//!
+//! Besides the times, it counts the heap a sampler keeps (scanner, interval engine and the
+//! latest scan, after two scans) with a counting allocator, and the peak memory of
+//! `slurpstats --json`, and writes them to `target/criterion/scale-memory.json` for
+//! `scripts/bench-table` (goals: at most 20 KB a file; slurpstats under 100 MB).
+//!
+//! 10,000-file cases take ten samples of one iteration each, so the whole run stays a few
+//! minutes.
+
+#![allow(missing_docs)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use mmash::paths::Roots;
+use mmash::server::State;
+use mmstats_reader::render::prometheus::{PromOptions, render};
+use mmstats_reader::{Intervals, Scanner, Value};
+use support::*;
+
+/// The system allocator, counting the bytes live on the heap.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `realloc` is passed on as it is.
+        unsafe { System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const COUNTS: [u32; 3] = [100, 1_000, 10_000];
+
+/// `count` files of the mix in a fresh directory under /dev/shm (tmpfs, as stats directories
+/// are), with the slot offsets of each file's histograms and timers.
+fn build(count: u32) -> (tempfile::TempDir, Vec<TestFile>) {
+    let dir = tempfile::Builder::new()
+        .prefix("mmstats-scale-")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+    let files = (0..count)
+        .map(|i| {
+            write_file(
+                dir.path(),
+                &format!("app-{}-{i}.mmstats", 100_000 + i),
+                100_000 + i,
+                i,
+                &mix50(i),
+            )
+        })
+        .collect();
+    (dir, files)
+}
+
+/// The target directory, from this benchmark's own path (target/<profile>/deps/scale-*).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_path_buf()
+}
+
+/// How many value bytes a reader must copy out of one file when everything changed: one word
+/// per scalar, the sequence word and words of each multi-word value, a histogram's header
+/// words and its buckets up to the last one in use.
+fn used_value_bytes(snap: &mmstats_reader::Snapshot) -> usize {
+    snap.fields
+        .iter()
+        .map(|f| match &f.value {
+            Ok(Value::Histogram(h)) => 8 * (10 + h.buckets.len()),
+            Ok(Value::Text(_)) => 8 + f.meta.capacity as usize,
+            Ok(Value::Average { .. }) => 24,
+            _ => 8,
+        })
+        .sum()
+}
+
+/// Heap bytes a sampler keeps for `roots`: scanner, interval engine and the latest scan, after
+/// two scans.
+fn sampler_heap(roots: &Roots) -> isize {
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut scanner = Scanner::new(roots.patterns());
+    let mut engine = Intervals::new();
+    let first = scanner.scan();
+    engine.update(&first.snapshots);
+    drop(first);
+    let scan = scanner.scan();
+    let sample = engine.update(&scan.snapshots);
+    let kept = LIVE.load(Ordering::Relaxed) - before;
+    drop((scanner, engine, scan, sample));
+    kept
+}
+
+/// Runs `slurpstats --json` over `dir` once; its wall time and peak resident memory in bytes.
+fn slurpstats_json(bin: &Path, dir: &Path) -> (Duration, u64) {
+    let start = Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(bin)
+        .arg("--json")
+        .arg(format!("{}/*.mmstats", dir.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run slurpstats under /usr/bin/time");
+    let elapsed = start.elapsed();
+    assert!(out.status.success(), "slurpstats --json failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kib: u64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("peak memory from /usr/bin/time");
+    (elapsed, kib * 1024)
+}
+
+fn bench(c: &mut Criterion) {
+    let _ = mmstats_reader::raise_open_file_limit();
+    let slurpstats = target_dir().join("release").join("slurpstats");
+    let mut memory = serde_json::Map::new();
+    let mut g = c.benchmark_group("scale");
+    for count in COUNTS {
+        let (dir, files) = build(count);
+        let big = count >= 10_000;
+        if big {
+            g.sample_size(10)
+                .sampling_mode(SamplingMode::Flat)
+                .warm_up_time(Duration::from_millis(1))
+                .measurement_time(Duration::from_secs(1));
+        } else {
+            g.sample_size(20)
+                .sampling_mode(SamplingMode::Auto)
+                .warm_up_time(Duration::from_millis(500))
+                .measurement_time(Duration::from_secs(2));
+        }
+        let roots = Roots::new(vec![dir.path().to_path_buf()], "*.mmstats").unwrap();
+
+        let mut scanner = Scanner::new(roots.patterns());
+        let snaps = scanner.scan().snapshots;
+        assert_eq!(snaps.len(), count as usize);
+        assert_eq!(snaps[0].fields.len(), 50);
+        g.bench_with_input(BenchmarkId::new("scan, idle", count), &count, |b, _| {
+            b.iter(|| scanner.scan().snapshots.len())
+        });
+
+        // Every histogram and timer of every file changes between two scans: its sequence
+        // word moves on by two (still even: no write in progress), so its copy is stale.
+        let histograms: Vec<&str> = ["app.hist0", "app.hist1", "app.timer0", "app.timer1"].into();
+        let mut seq = 0u64;
+        g.bench_with_input(
+            BenchmarkId::new("scan, every histogram changed", count),
+            &count,
+            |b, _| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        seq += 2;
+                        for f in &files {
+                            use std::os::unix::fs::FileExt;
+                            let h = std::fs::OpenOptions::new()
+                                .write(true)
+                                .open(&f.path)
+                                .unwrap();
+                            for label in &histograms {
+                                h.write_at(&seq.to_ne_bytes(), f.offsets[*label] as u64)
+                                    .unwrap();
+                            }
+                        }
+                        let start = Instant::now();
+                        let n = scanner.scan().snapshots.len();
+                        total += start.elapsed();
+                        assert_eq!(n, count as usize);
+                    }
+                    total
+                })
+            },
+        );
+        let used = used_value_bytes(&snaps[0]);
+        let source = vec![7u8; used * count as usize];
+        let mut dest = vec![0u8; used];
+        g.bench_with_input(
+            BenchmarkId::new("memcpy of the used value bytes", count),
+            &count,
+            |b, _| {
+                b.iter(|| {
+                    for chunk in source.chunks_exact(used) {
+                        dest.copy_from_slice(std::hint::black_box(chunk));
+                        std::hint::black_box(&mut dest);
+                    }
+                })
+            },
+        );
+        drop(source);
+
+        let state = State::new(roots.clone(), None, false, false);
+        let mut tick_scanner = Scanner::new(roots.patterns());
+        state.sample_once(&mut tick_scanner);
+        g.bench_with_input(BenchmarkId::new("sampler tick", count), &count, |b, _| {
+            b.iter(|| state.sample_once(&mut tick_scanner))
+        });
+        let current = state.current();
+        g.bench_with_input(BenchmarkId::new("/metrics", count), &count, |b, _| {
+            b.iter(|| {
+                let mut out = String::new();
+                render(&current.snapshots, &PromOptions::default(), &mut out);
+                out.len()
+            })
+        });
+        drop((current, state, tick_scanner));
+
+        if slurpstats.is_file() {
+            g.bench_with_input(
+                BenchmarkId::new("slurpstats --json", count),
+                &count,
+                |b, _| {
+                    b.iter_custom(|iters| {
+                        (0..iters)
+                            .map(|_| slurpstats_json(&slurpstats, dir.path()).0)
+                            .sum()
+                    })
+                },
+            );
+            let (_, peak) = slurpstats_json(&slurpstats, dir.path());
+            memory.insert(format!("slurpstats --json peak/{count}"), peak.into());
+        } else {
+            eprintln!(
+                "{}: not built (cargo build --release -p slurpstats); slurpstats --json not measured",
+                slurpstats.display()
+            );
+        }
+        drop(snaps);
+        let kept = sampler_heap(&roots);
+        memory.insert(format!("sampler heap/{count}"), kept.into());
+        eprintln!(
+            "{count} files: a sampler keeps {} bytes of heap, {} a file",
+            kept,
+            kept / count as isize
+        );
+        drop(scanner);
+        drop(dir);
+    }
+    g.finish();
+    let path = target_dir().join("criterion").join("scale-memory.json");
+    let _ = std::fs::create_dir_all(path.parent().unwrap());
+    std::fs::write(&path, serde_json::to_vec_pretty(&memory).unwrap()).unwrap();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
