@@ -2,7 +2,9 @@
 
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
@@ -47,19 +49,63 @@ pub(crate) struct StatsDir {
     pub(crate) path: PathBuf,
 }
 
+/// The stats directories open in this process, each shared by the stats objects in it.
+static OPEN: Mutex<Vec<(PathBuf, Weak<StatsDir>)>> = Mutex::new(Vec::new());
+
+/// `path` without trailing slashes and `.` components: `link/` and `link/.` name the link's
+/// target even with O_NOFOLLOW, which applies to the last component only, so the link itself
+/// must be the last component that is opened and checked.
+fn spelled(path: &Path) -> PathBuf {
+    let spelled: PathBuf = path.components().collect();
+    if spelled.as_os_str().is_empty() {
+        path.to_path_buf()
+    } else {
+        spelled
+    }
+}
+
 impl StatsDir {
+    /// The directory at `path` as [`StatsDir::open`] opens it, but one descriptor for every
+    /// stats object of the process in it: a file costs its writer one descriptor (its own),
+    /// not two. The shared descriptor is used again only while `path` still names the same
+    /// directory and it still passes the checks (one `lstat` and one `fstat`); it is closed
+    /// when the last stats object in it is gone.
+    pub(crate) fn shared(path: &Path) -> Result<Arc<StatsDir>, Error> {
+        let path = spelled(path);
+        let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        open.retain(|(_, dir)| dir.strong_count() > 0);
+        let found = open
+            .iter()
+            .find(|(p, _)| *p == path)
+            .and_then(|(_, dir)| dir.upgrade());
+        if let Some(dir) = found
+            && dir.still_at(&path)
+        {
+            return Ok(dir);
+        }
+        let dir = Arc::new(StatsDir::open(&path)?);
+        open.retain(|(p, _)| *p != path);
+        open.push((path, Arc::downgrade(&dir)));
+        Ok(dir)
+    }
+
+    /// Whether `path` still names this directory and it is still safe.
+    fn still_at(&self, path: &Path) -> bool {
+        let Ok(named) = std::fs::symlink_metadata(path) else {
+            return false;
+        };
+        let Ok(st) = fstat(&self.fd) else {
+            return false;
+        };
+        (named.dev(), named.ino()) == (st.st_dev, st.st_ino)
+            && check(&st, nix::unistd::geteuid().as_raw()).is_ok()
+    }
+
     /// Opens `path`, creating it with mode 0700 if missing, and checks that it is safe: a real
     /// directory (not a symlink), owned by this user, not writable by group or others.
     pub(crate) fn open(path: &Path) -> Result<StatsDir, Error> {
-        // `link/` and `link/.` name the link's target even with O_NOFOLLOW, which applies to
-        // the last component only: drop trailing slashes and `.` so that the link itself is
-        // the last component that is opened and checked.
-        let spelled: PathBuf = path.components().collect();
-        let path = if spelled.as_os_str().is_empty() {
-            path
-        } else {
-            spelled.as_path()
-        };
+        let spelled = spelled(path);
+        let path = spelled.as_path();
         if std::fs::symlink_metadata(path).is_err() {
             // Missing (or unreadable, in which case opening fails below with the reason).
             if let Err(e) = std::fs::DirBuilder::new()
@@ -185,6 +231,33 @@ mod tests {
     #[test]
     fn explicit_dir_wins() {
         assert_eq!(resolve(Some(Path::new("/x/y"))), PathBuf::from("/x/y"));
+    }
+
+    #[test]
+    fn one_descriptor_is_shared_while_the_directory_stays_the_same_and_safe() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("s");
+        let a = StatsDir::shared(&d).unwrap();
+        let b = StatsDir::shared(&d.join(".")).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "same directory, same descriptor");
+        // Made unsafe: not used again, and opening it afresh refuses it.
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = StatsDir::shared(&d).unwrap_err();
+        assert!(err.to_string().contains("writable by group"), "{err}");
+        // Replaced by another directory under the same name: that one is opened.
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::rename(&d, tmp.path().join("old")).unwrap();
+        let c = StatsDir::shared(&d).unwrap();
+        assert!(
+            !Arc::ptr_eq(&a, &c),
+            "a new directory gets its own descriptor"
+        );
+        let (new, old) = (fstat(&c.fd).unwrap(), fstat(&a.fd).unwrap());
+        assert_ne!(new.st_ino, old.st_ino);
+        drop((a, b, c));
+        // Gone with its last user.
+        let open = OPEN.lock().unwrap();
+        assert!(!open.iter().any(|(p, w)| *p == d && w.strong_count() > 0));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::{Relaxed, Release};
@@ -60,8 +60,9 @@ pub struct Stats {
 /// A published file and what closing it takes (FORMAT.md §6.4).
 #[derive(Debug)]
 struct OpenFile {
-    /// Its directory, for removing it by name.
-    dir: OwnedFd,
+    /// Its directory, for removing it by name: one descriptor shared by every stats object of
+    /// the process in that directory.
+    dir: Arc<StatsDir>,
     /// Its name in the directory.
     name: String,
     /// The file, with the writer's lock held.
@@ -206,7 +207,7 @@ impl Stats {
     /// [`Error::Exists`].
     pub fn create(options: Options) -> Result<Stats, Error> {
         let dir_path = dir::resolve(options.dir.as_deref());
-        let dir = StatsDir::open(&dir_path)?;
+        let dir = StatsDir::shared(&dir_path)?;
         let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
         if options.process_wide {
@@ -242,7 +243,7 @@ impl Stats {
             region: Arc::new(region),
             registry: Mutex::new(registry),
             file: Some(OpenFile {
-                dir: dir.fd,
+                dir,
                 name,
                 lock: file,
                 keep: options.keep,
@@ -659,12 +660,12 @@ impl OpenFile {
     fn unlink_if_ours(&self, path: &Path) -> Result<(), Error> {
         let ours = self.lock.metadata().map_err(|e| Error::io(path, e))?;
         match nix::sys::stat::fstatat(
-            self.dir.as_fd(),
+            self.dir.fd.as_fd(),
             self.name.as_str(),
             AtFlags::AT_SYMLINK_NOFOLLOW,
         ) {
             Ok(st) if st.st_dev == ours.dev() && st.st_ino == ours.ino() => {
-                unlinkat(&self.dir, self.name.as_str(), UnlinkatFlags::NoRemoveDir)
+                unlinkat(&self.dir.fd, self.name.as_str(), UnlinkatFlags::NoRemoveDir)
                     .map_err(|e| Error::io(path, e))
             }
             Ok(_) | Err(nix::errno::Errno::ENOENT) => Ok(()),

@@ -2,6 +2,7 @@
 //! alone, so the writer is tested against the format, not against a reader built alongside it.
 
 mod create;
+mod descriptors;
 mod fallback;
 mod fields;
 mod file;
