@@ -362,15 +362,15 @@ fn histograms() -> Vec<Filled> {
                 5,
                 320,
             ),
-            Value::Histogram(histogram(5, 320, &sizes, None)),
+            Value::Histogram(histogram(5, 320, &sizes, None).into()),
         ),
         (
             with(meta("small", Histogram, U64), "", "", 2, 8),
-            Value::Histogram(histogram(2, 8, &[0, 1, 5, 7, 9, 1000], None)),
+            Value::Histogram(histogram(2, 8, &[0, 1, 5, 7, 9, 1000], None).into()),
         ),
         (
             with(meta("idle", Histogram, U64), "", "", 5, 64),
-            Value::Histogram(histogram(5, 64, &[], None)),
+            Value::Histogram(histogram(5, 64, &[], None).into()),
         ),
         (
             with(
@@ -380,7 +380,7 @@ fn histograms() -> Vec<Filled> {
                 5,
                 1000,
             ),
-            Value::Histogram(histogram(5, 1000, &durations, Some(4))),
+            Value::Histogram(histogram(5, 1000, &durations, Some(4)).into()),
         ),
     ]
 }
@@ -744,10 +744,10 @@ fn field_json(m: &FieldMeta, v: &Value) -> Json {
         Value::Text(t) => json!(t),
         // Buckets end at the last non-zero one, as decoding gives them (FORMAT.md §10).
         Value::Histogram(h) => {
-            let mut h = h.clone();
+            let mut h = Histogram::clone(h);
             let used = h.buckets.iter().rposition(|n| *n != 0).map_or(0, |i| i + 1);
             h.buckets.truncate(used);
-            serde_json::to_value(Value::Histogram(h)).expect("value")
+            serde_json::to_value(Value::Histogram(h.into())).expect("value")
         }
         other => serde_json::to_value(other).expect("value"),
     };

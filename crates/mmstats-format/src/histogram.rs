@@ -123,13 +123,14 @@ impl Histogram {
         if self.k != earlier.k {
             return None;
         }
-        let mut d = self.clone();
-        for (i, n) in d.buckets.iter_mut().enumerate() {
-            *n = n.saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0));
-        }
-        while d.buckets.last() == Some(&0) {
-            d.buckets.pop();
-        }
+        // Only the buckets up to the last one that grew are allocated: the difference of an
+        // idle histogram holds none, however many its copies hold.
+        let grew = |i: usize| self.buckets[i] > earlier.buckets.get(i).copied().unwrap_or(0);
+        let used = (0..self.buckets.len()).rposition(grew).map_or(0, |i| i + 1);
+        let buckets = (0..used)
+            .map(|i| self.buckets[i].saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0)))
+            .collect();
+        let mut d = Histogram { buckets, ..*self };
         d.count = self.count.saturating_sub(earlier.count);
         d.sum = self.sum.wrapping_sub(earlier.sum);
         if d.count == 0 {

@@ -1,5 +1,7 @@
 //! Decoding value slots into values, and the values each field exposes (FORMAT.md §4, §5).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
@@ -145,8 +147,9 @@ pub enum Value {
         /// The last value.
         last: Num,
     },
-    /// Histogram or timer.
-    Histogram(Histogram),
+    /// Histogram or timer, shared: cloning a value (a reader's remembered copy, a snapshot, an
+    /// interval engine's previous sample) does not copy its buckets.
+    Histogram(Arc<Histogram>),
     /// Time-windowed counts and sums.
     Windowed(Windowed),
 }
@@ -218,7 +221,7 @@ impl Value {
                 window_sum: wide(words[3]),
                 last: wide(words[4]),
             },
-            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Histogram {
+            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(Histogram {
                 k: u32::from(meta.param),
                 count: words[1],
                 sum: words[2],
@@ -232,7 +235,7 @@ impl Value {
                     .take(meta.capacity as usize)
                     .copied()
                     .collect(),
-            }),
+            })),
             (Kind::Windowed, _) => Value::Windowed(Windowed {
                 width: u64::from(meta.param),
                 count: words[1],

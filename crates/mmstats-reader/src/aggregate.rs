@@ -52,7 +52,7 @@ pub fn merge(acc: &mut Value, v: &Value) -> bool {
             }
             None => false,
         },
-        (Value::Histogram(a), Value::Histogram(b)) => a.merge(b),
+        (Value::Histogram(a), Value::Histogram(b)) => std::sync::Arc::make_mut(a).merge(b),
         (Value::Windowed(a), Value::Windowed(b)) => {
             if a.width != b.width || a.slots.len() != b.slots.len() {
                 return false;

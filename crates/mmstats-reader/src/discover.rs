@@ -225,6 +225,44 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
     (paths, errors)
 }
 
+/// The directories whose entries decide what [`discover`] finds for `patterns`, or `None` when
+/// that is not known without listing (a glob with a wildcard in a directory part, such as
+/// [`jvm_glob`]). A plain path depends on the entries of its parent, a directory or a
+/// `hsperfdata_<user>` directory on its own, a glob on the directory before its first wildcard.
+/// While none of them changed (their modification times, FORMAT.md §6.1), listing again finds
+/// the same paths: names are only ever added, removed or replaced through a directory.
+pub fn watched_dirs<S: AsRef<str>>(patterns: &[S]) -> Option<Vec<PathBuf>> {
+    let default;
+    let patterns: Vec<&str> = if patterns.is_empty() {
+        default = default_glob();
+        vec![default.as_str()]
+    } else {
+        patterns.iter().map(AsRef::as_ref).collect()
+    };
+    let mut dirs = Vec::with_capacity(patterns.len());
+    for pattern in patterns {
+        let path = Path::new(pattern);
+        if !pattern.contains(['*', '?', '[']) {
+            if path.is_dir() {
+                dirs.push(path.to_path_buf());
+            } else {
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                dirs.push(parent.unwrap_or(Path::new(".")).to_path_buf());
+            }
+            continue;
+        }
+        let dir = glob_dir(pattern);
+        let per_match = path
+            .parent()
+            .is_some_and(|p| p.as_os_str().len() > dir.as_os_str().len());
+        if per_match {
+            return None;
+        }
+        dirs.push(dir);
+    }
+    Some(dirs)
+}
+
 /// Where HotSpot JVMs keep their performance data files: one `hsperfdata_<user>` directory
 /// per user in the temporary directory (`/tmp`, or `$TMPDIR`), one file per JVM named after
 /// its pid.

@@ -6,7 +6,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
 use mmstats_format::{
@@ -15,57 +15,13 @@ use mmstats_format::{
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::clock::time_from_ns;
 use crate::error::{ErrorKind, ReadError, ValueError};
 use crate::region::Region;
 use crate::seqlock::{Failure, SeqLock};
 use crate::snapshot::{FieldValue, Snapshot};
+use crate::writer::{FileInfo, FormatVersion};
 use crate::{hsperf, v1};
-
-/// Which format a file has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum FormatVersion {
-    /// The original Python mmstats format.
-    V1,
-    /// Format version 2.
-    V2,
-    /// A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`).
-    Hsperf,
-}
-
-/// Identity and state of a file's writer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FileInfo {
-    /// The format.
-    pub version: FormatVersion,
-    /// Writer pid (v1: from `sys.pid`).
-    pub pid: Option<u32>,
-    /// Writer thread id; `Some(0)` for a per-process totals file.
-    pub tid: Option<u32>,
-    /// Writer uid.
-    pub uid: Option<u32>,
-    /// Writer gid.
-    pub gid: Option<u32>,
-    /// Process start time in clock ticks after boot.
-    pub start_time: Option<u64>,
-    /// Boot id bytes.
-    pub boot_id: Option<[u8; 16]>,
-    /// Creation time.
-    pub created: Option<SystemTime>,
-    /// Writing library and version.
-    pub writer: String,
-    /// The writer set `CLOSED`.
-    pub closed: bool,
-    /// The file holds a process's totals folded from ended threads.
-    pub process_totals: bool,
-    /// The thread's values were folded into its process file (FORMAT.md §6.4): they are
-    /// counted there, not here.
-    pub folded: bool,
-    /// Device and inode, to notice a file replaced under the same name.
-    pub dev_ino: (u64, u64),
-    /// The writer's command name when the file records one (a JVM's main class or jar, from
-    /// `sun.rt.javaCommand`).
-    pub command: Option<String>,
-}
 
 /// One open stats file, with its parsed metadata cached until the generation changes.
 ///
@@ -121,29 +77,6 @@ struct Slot {
 
 /// Largest version-1 file we read (the original writer's files are a few pages).
 const V1_MAX_LEN: u64 = layout::limits::V1_FILE_LENGTH_MAX;
-
-impl FileInfo {
-    /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
-    /// identity, no writer name, neither closed nor a process's totals.
-    pub fn new(version: FormatVersion, dev_ino: (u64, u64)) -> FileInfo {
-        FileInfo {
-            version,
-            pid: None,
-            tid: None,
-            uid: None,
-            gid: None,
-            start_time: None,
-            boot_id: None,
-            created: None,
-            writer: String::new(),
-            closed: false,
-            process_totals: false,
-            folded: false,
-            dev_ino,
-            command: None,
-        }
-    }
-}
 
 impl StatsFile {
     /// Opens and validates a file of either format, following symlinks.
@@ -691,22 +624,4 @@ fn read_v1(file: &File, size: u64) -> Result<Vec<u8>, ErrorKind> {
     let n = read_prefix(file, &mut bytes)?;
     bytes.truncate(n);
     Ok(bytes)
-}
-
-/// A time `ns` nanoseconds from the Unix epoch, if representable.
-pub(crate) fn time_from_ns(ns: i64) -> Option<SystemTime> {
-    let d = Duration::from_nanos(ns.unsigned_abs());
-    if ns >= 0 {
-        UNIX_EPOCH.checked_add(d)
-    } else {
-        UNIX_EPOCH.checked_sub(d)
-    }
-}
-
-/// Unix seconds of a time (negative before the epoch).
-pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    }
 }

@@ -20,10 +20,11 @@ use mmstats_format::hsperf::{self, Data, Entry, HsperfError, PROLOGUE_LEN, prolo
 use mmstats_format::{ByteOrder, FieldMeta, FormatError, Value};
 
 use crate::error::{ReadError, ValueError};
-use crate::file::{FileInfo, FormatVersion};
-use crate::liveness::{Liveness, process_start_time};
+use crate::process::process_start_time;
 use crate::region::Region;
 use crate::snapshot::FieldValue;
+use crate::writer::Liveness;
+use crate::writer::{FileInfo, FormatVersion};
 
 /// How many times a string is copied to get two equal copies in a row.
 pub(crate) const TEXT_TRIES: usize = 4;
@@ -253,7 +254,7 @@ impl Mapped {
             uid: Some(md.uid()),
             gid: Some(md.gid()),
             start_time,
-            boot_id: start_time.and_then(|_| crate::liveness::current_boot_id()),
+            boot_id: start_time.and_then(|_| crate::process::current_boot_id()),
             created,
             writer,
             command,

@@ -40,10 +40,12 @@ use std::time::SystemTime;
 use mmstats_format::{Combine, FieldMeta, Histogram, Kind, Num, Value, WindowSummary};
 
 use crate::aggregate::merge;
-use crate::file::{FileInfo, unix_seconds};
-use crate::liveness::{Liveness, by_identity};
+use crate::clock::unix_seconds;
+use crate::liveness::by_identity;
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
+use crate::writer::FileInfo;
+use crate::writer::Liveness;
 
 /// What happened to one label during an interval.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,7 +279,7 @@ fn zero_like(v: &Value) -> Value {
                 Num::F(_) => Num::F(0.0),
             },
         },
-        Value::Histogram(h) => Value::Histogram(Histogram::empty(h.k, 0)),
+        Value::Histogram(h) => Value::Histogram(Histogram::empty(h.k, 0).into()),
         other => other.clone(),
     }
 }
@@ -316,7 +318,8 @@ fn file_delta(meta: &FieldMeta, before: &Value, now: &Value) -> Value {
             if b.count < a.count || a.k != b.k {
                 now.clone()
             } else {
-                b.minus(a).map_or_else(|| now.clone(), Value::Histogram)
+                b.minus(a)
+                    .map_or_else(|| now.clone(), |d| Value::Histogram(d.into()))
             }
         }
         _ => now.clone(),
@@ -349,7 +352,7 @@ fn take_back(acc: &mut Value, v: &Value) {
         }
         (Value::Histogram(a), Value::Histogram(b)) => {
             if let Some(d) = a.minus(b) {
-                *a = d;
+                *a = d.into();
             }
         }
         _ => {}
@@ -370,7 +373,7 @@ fn as_interval(delta: &Value, seconds: f64) -> Option<Interval> {
             count: *count,
             sum: sum.as_f64(),
         },
-        Value::Histogram(h) => Interval::Histogram(h.clone()),
+        Value::Histogram(h) => Interval::Histogram(Histogram::clone(h)),
         _ => return None,
     })
 }
@@ -852,7 +855,7 @@ impl Series {
                 if name == "avg" {
                     return h.window_mean();
                 }
-                Value::Histogram(h.clone()).derived(self.meta.kind, 0.0, 0.0, name)
+                Value::Histogram(h.clone().into()).derived(self.meta.kind, 0.0, 0.0, name)
             }
             (Some(Interval::Window(w)), name) => match name {
                 None | Some("rate") => Some(w.rate),

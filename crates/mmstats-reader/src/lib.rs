@@ -46,12 +46,12 @@
 
 pub use aggregate::merge;
 pub use discover::{
-    check_dir, default_dir, default_glob, discover, jvm_glob, trust_dirs, with_jvms,
+    check_dir, default_dir, default_glob, discover, jvm_glob, trust_dirs, watched_dirs, with_jvms,
 };
 pub use error::{ErrorKind, ReadError, ValueError};
-pub use file::{FileInfo, FormatVersion, StatsFile};
+pub use file::StatsFile;
 pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
-pub use liveness::{Liveness, by_identity, liveness};
+pub use liveness::{by_identity, liveness};
 pub use mmstats_format::labels;
 pub use mmstats_format::{
     Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
@@ -60,8 +60,10 @@ pub use mmstats_format::{
 pub use process::{ProcessId, boot_time, command_name, process_start};
 pub use scan::{Scan, Scanner, raise_open_file_limit};
 pub use snapshot::{FieldValue, Snapshot};
+pub use writer::{FileInfo, FormatVersion, Liveness};
 
 mod aggregate;
+mod clock;
 mod discover;
 mod error;
 mod fault;
@@ -77,3 +79,4 @@ mod scan;
 mod seqlock;
 mod snapshot;
 mod v1;
+mod writer;

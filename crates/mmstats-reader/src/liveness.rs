@@ -1,20 +1,12 @@
 //! Whether a file's writer is still alive (FORMAT.md §6.3).
 
-use mmstats_format::parse_boot_id;
 use nix::errno::Errno;
 use nix::sys::signal::kill;
 use nix::unistd::Pid;
 
-use crate::file::{FileInfo, FormatVersion, StatsFile};
-
-/// Whether a file's writer is alive (FORMAT.md §6.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Liveness {
-    /// The writer holds the lock, or its identity names a running process.
-    Alive,
-    /// Nobody holds the lock and the identity names no running process; the reason says why.
-    Dead(String),
-}
+use crate::file::StatsFile;
+use crate::process::{current_boot_id, process_start_time};
+use crate::writer::{FileInfo, FormatVersion, Liveness};
 
 /// Decides whether a file's writer is alive. Takes and releases the file's lock.
 ///
@@ -73,45 +65,4 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
         ));
     }
     Liveness::Alive
-}
-
-/// The current boot id, if the kernel tells it.
-pub(crate) fn current_boot_id() -> Option<[u8; 16]> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    parse_boot_id(&text)
-}
-
-/// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks after boot.
-pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_time(&stat)
-}
-
-/// Parses field 22 of a `/proc/<pid>/stat` line. The command (field 2) is in parentheses and
-/// may itself contain spaces and `)`, so counting starts after the last `)`.
-fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
-    rest.split_ascii_whitespace().nth(19)?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_time_is_field_22_even_with_odd_command_names() {
-        let line = "1234 (we ird) (x) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
-        assert_eq!(parse_start_time(line), Some(98765));
-        assert_eq!(parse_start_time("1 (x) S 1 2"), None);
-        assert_eq!(parse_start_time("garbage"), None);
-    }
-
-    #[test]
-    fn our_own_start_time_is_readable() {
-        let me = std::process::id();
-        let t = process_start_time(me).expect("/proc/self/stat");
-        assert!(t > 0);
-        assert_eq!(process_start_time(me), Some(t));
-    }
 }

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::file::FileInfo;
+use mmstats_format::parse_boot_id;
+
 use crate::snapshot::Snapshot;
+use crate::writer::FileInfo;
 
 /// Who wrote a file: one process, or, when a file records no pid, that file alone.
 ///
@@ -128,10 +130,30 @@ pub(crate) fn clock_ticks_per_second() -> Option<u64> {
     })
 }
 
+/// The current boot id, if the kernel tells it.
+pub(crate) fn current_boot_id() -> Option<[u8; 16]> {
+    let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    parse_boot_id(&text)
+}
+
+/// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks after boot.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+/// Parses field 22 of a `/proc/<pid>/stat` line. The command (field 2) is in parentheses and
+/// may itself contain spaces and `)`, so counting starts after the last `)`.
+fn parse_start_time(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::file::FormatVersion;
+    use crate::writer::FormatVersion;
 
     #[test]
     fn a_reused_pid_is_another_process() {
@@ -155,7 +177,7 @@ mod tests {
     #[test]
     fn our_own_start_is_in_the_past_and_after_boot() {
         let me = std::process::id();
-        let ticks = crate::liveness::process_start_time(me).expect("own start time");
+        let ticks = process_start_time(me).expect("own start time");
         let start = process_start(ticks).expect("start");
         assert!(start <= SystemTime::now());
         assert!(start >= boot_time().expect("boot time"));
@@ -169,5 +191,21 @@ mod tests {
         assert_eq!(info.active_since(), Some(created));
         info.process_totals = true;
         assert_eq!(info.active_since(), Some(start));
+    }
+
+    #[test]
+    fn start_time_is_field_22_even_with_odd_command_names() {
+        let line = "1234 (we ird) (x) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
+        assert_eq!(parse_start_time(line), Some(98765));
+        assert_eq!(parse_start_time("1 (x) S 1 2"), None);
+        assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn our_own_start_time_is_readable() {
+        let me = std::process::id();
+        let t = process_start_time(me).expect("/proc/self/stat");
+        assert!(t > 0);
+        assert_eq!(process_start_time(me), Some(t));
     }
 }

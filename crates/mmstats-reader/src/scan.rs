@@ -1,9 +1,11 @@
 //! Polling many files: [`Scanner`] keeps them open across scans.
 
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::discover::discover;
+use crate::discover::{discover, watched_dirs};
 use crate::error::{ErrorKind, ReadError};
 use crate::file::StatsFile;
 use crate::process::ProcessId;
@@ -16,14 +18,42 @@ use crate::snapshot::Snapshot;
 /// its descriptor limit (often 1024) allows should raise `RLIMIT_NOFILE`, or files past the
 /// limit report "too many open files".
 ///
-/// A scan costs, per file, one `stat` of its name (to notice replacement), one `fstat` of the
-/// open file (to notice truncation or removal), one load of its `generation` and the value
-/// loads themselves; the field table is parsed again only when the generation changed.
+/// Files are listed again only when a directory they are found in changed (its modification
+/// time moved, see [`crate::watched_dirs`]), and in any case every
+/// [`Scanner::FULL_LISTING_EVERY`]; a glob with a wildcard in a directory part is listed at
+/// every scan. When the listing is reused, a scan costs, per file, one `fstat` of the open file
+/// (to notice truncation or removal), one load of its `generation` and the value loads
+/// themselves; after a new listing also one `stat` of its name (to notice replacement). The
+/// field table is parsed again only when the generation changed, and a multi-word value is
+/// copied out and decoded again only when its sequence word moved.
 #[derive(Debug)]
 pub struct Scanner {
     patterns: Vec<String>,
     open: HashMap<PathBuf, StatsFile>,
+    listing: Option<Listing>,
 }
+
+/// The last listing of the files, and what it depended on.
+#[derive(Debug)]
+struct Listing {
+    paths: Vec<PathBuf>,
+    /// Each watched directory and its (device, inode, modification time in ns) then.
+    dirs: Vec<(PathBuf, (u64, u64, i128))>,
+    /// When it was listed.
+    at: Instant,
+}
+
+/// A directory's (device, inode, modification time in ns), if it can be examined.
+fn dir_stamp(dir: &std::path::Path) -> Option<(u64, u64, i128)> {
+    let md = std::fs::metadata(dir).ok()?;
+    let ns = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
+    Some((md.dev(), md.ino(), ns))
+}
+
+/// How long before a listing a directory's modification time must lie for it to be trusted:
+/// the kernel stamps directories from a clock that advances in ticks (up to 10 ms), so a change
+/// made in the same tick as the listing might leave the time as it was.
+const STAMP_MARGIN: Duration = Duration::from_millis(50);
 
 /// What one scan found.
 #[derive(Debug, Default)]
@@ -40,7 +70,63 @@ impl Scanner {
         Scanner {
             patterns,
             open: HashMap::new(),
+            listing: None,
         }
+    }
+
+    /// The longest a listing is reused while no watched directory changed.
+    pub const FULL_LISTING_EVERY: Duration = Duration::from_secs(10);
+
+    /// The paths the last listing found, if no watched directory changed since and it is
+    /// younger than [`Scanner::FULL_LISTING_EVERY`].
+    fn reusable_listing(&self) -> Option<Vec<PathBuf>> {
+        let listing = self.listing.as_ref()?;
+        if listing.at.elapsed() >= Self::FULL_LISTING_EVERY {
+            return None;
+        }
+        let same = listing
+            .dirs
+            .iter()
+            .all(|(dir, stamp)| dir_stamp(dir) == Some(*stamp));
+        same.then(|| listing.paths.clone())
+    }
+
+    /// Lists the files: the last listing when it is still right, else [`discover`] again.
+    /// `true` with the paths if the listing was reused.
+    fn list(&mut self) -> (Vec<PathBuf>, Vec<ReadError>, bool) {
+        if let Some(paths) = self.reusable_listing() {
+            return (paths, Vec::new(), true);
+        }
+        self.listing = None;
+        let started = SystemTime::now();
+        let at = Instant::now();
+        // Stamps taken before listing: a change during the listing moves them, and the next
+        // scan lists again.
+        let dirs: Option<Vec<_>> = watched_dirs(&self.patterns).and_then(|dirs| {
+            dirs.into_iter()
+                .map(|d| dir_stamp(&d).map(|s| (d, s)))
+                .collect()
+        });
+        let (paths, errors) = discover(&self.patterns);
+        let old_enough = |&(_, (_, _, ns)): &(PathBuf, (u64, u64, i128))| {
+            let cutoff = started
+                .checked_sub(STAMP_MARGIN)
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            ns < cutoff
+        };
+        // A listing with errors is not kept: its errors are reported at every scan.
+        if errors.is_empty()
+            && let Some(dirs) = dirs
+            && dirs.iter().all(old_enough)
+        {
+            self.listing = Some(Listing {
+                paths: paths.clone(),
+                dirs,
+                at,
+            });
+        }
+        (paths, errors, false)
     }
 
     /// The paths and globs it scans.
@@ -65,14 +151,15 @@ impl Scanner {
     /// if a thread's values were folded into the process file while the process was being
     /// read, it is read again, so that no thread is counted twice or not at all.
     pub fn scan(&mut self) -> Scan {
-        let (paths, mut errors) = discover(&self.patterns);
+        let (paths, mut errors, reused) = self.list();
         // A watched directory with no files (yet) is not an error of any file.
         errors.retain(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch));
         let mut old = std::mem::take(&mut self.open);
         let mut files: Vec<(PathBuf, StatsFile)> = Vec::with_capacity(paths.len());
         for path in paths {
             let file = match old.remove(&path) {
-                Some(f) if !f.is_replaced() => Ok(f),
+                // An unchanged directory has replaced no name.
+                Some(f) if reused || !f.is_replaced() => Ok(f),
                 _ => StatsFile::open(&path),
             };
             match file {

@@ -6,9 +6,10 @@ use std::time::SystemTime;
 
 use mmstats_format::{FieldMeta, Value};
 
+use crate::clock::unix_seconds;
 use crate::error::ValueError;
-use crate::file::{FileInfo, unix_seconds};
-use crate::liveness::Liveness;
+use crate::writer::FileInfo;
+use crate::writer::Liveness;
 
 /// Every value of one file at one moment.
 #[derive(Debug, Clone)]
@@ -89,7 +90,7 @@ mod tests {
         let mut h = Histogram::empty(5, 64);
         h.record(10);
         h.record(20);
-        let f = field(meta, Ok(Value::Histogram(h)));
+        let f = field(meta, Ok(Value::Histogram(h.into())));
         let exposed = f.exposed(SystemTime::now(), None);
         let get = |name: &str| exposed.iter().find(|(l, _)| l == name).map(|(_, v)| *v);
         assert_eq!(get("latency.count"), Some(2.0));

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mmstats_format::{FieldMeta, FormatError, Num, Value};
 
-use crate::file::{FileInfo, FormatVersion};
+use crate::writer::{FileInfo, FormatVersion};
 
 /// Decodes a whole version-1 file into the writer's identity, the fields' metadata and their
 /// values.

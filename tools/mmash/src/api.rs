@@ -652,7 +652,7 @@ mod tests {
                 vec![
                     ("web.requests", Kind::Counter, Value::Number(Num::U(10))),
                     ("web.name", Kind::Text, Value::Text("a".into())),
-                    ("lat", Kind::Histogram, Value::Histogram(h)),
+                    ("lat", Kind::Histogram, Value::Histogram(h.into())),
                 ],
             ),
             snap(

@@ -389,7 +389,11 @@ mod tests {
                 hist.record(v);
             }
             let at = t0 + i as f64;
-            let s = snap(1, at, vec![(meta.clone(), Value::Histogram(hist.clone()))]);
+            let s = snap(
+                1,
+                at,
+                vec![(meta.clone(), Value::Histogram(hist.clone().into()))],
+            );
             h.record(at, &e.update(&[s]));
         }
         let p99 = h.points("lat.p99", Res::Second, t0 as u64 + 9).unwrap();

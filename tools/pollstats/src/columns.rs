@@ -175,7 +175,7 @@ pub(crate) mod tests {
             vec![
                 (
                     m("web.latency", Kind::Timer, ValueType::U64),
-                    Value::Histogram(h),
+                    Value::Histogram(h.into()),
                 ),
                 (
                     m("web.requests", Kind::Counter, ValueType::U64),

@@ -213,7 +213,7 @@ mod tests {
             for v in vals {
                 h.record(*v);
             }
-            snap(name, at, vec![(meta, Value::Histogram(h))])
+            snap(name, at, vec![(meta, Value::Histogram(h.into()))])
         };
         let old: Vec<u64> = vec![100; 100_000];
         let mut slow = old.clone();

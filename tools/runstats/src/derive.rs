@@ -195,12 +195,15 @@ mod tests {
         let mut engine = Intervals::new().assume_alive();
         let out = samples(
             &mut engine,
-            &[file(&meta, 1, 10, Value::Histogram(h.clone()))],
+            &[file(&meta, 1, 10, Value::Histogram(h.clone().into()))],
         );
         assert_eq!(get(&out, "lat.p99"), None);
         h.record(5000);
         h.record(5000);
-        let out = samples(&mut engine, &[file(&meta, 1, 12, Value::Histogram(h))]);
+        let out = samples(
+            &mut engine,
+            &[file(&meta, 1, 12, Value::Histogram(h.into()))],
+        );
         let p50 = get(&out, "lat.p50").unwrap();
         assert!((p50 - 5000.0).abs() < 5000.0 * 0.02, "{p50}");
         assert_eq!(get(&out, "lat.count"), Some(2.0));

@@ -8,8 +8,8 @@ use mmstats_format::{
 };
 
 use super::*;
-use crate::file::{FileInfo, FormatVersion};
 use crate::snapshot::FieldValue;
+use crate::writer::{FileInfo, FormatVersion};
 
 fn at(secs: f64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs_f64(secs)
@@ -262,7 +262,7 @@ fn latency(values: &[u64]) -> (FieldMeta, Value) {
     for v in values {
         h.record(*v);
     }
-    (meta, Value::Histogram(h))
+    (meta, Value::Histogram(h.into()))
 }
 
 #[test]
@@ -396,10 +396,10 @@ fn a_windowed_field_in_a_process_file_is_divided_by_the_time_it_covers() {
     // A process that started 1,000 s ago; a thread of it ran at 300/s for a whole 60-slot
     // window, ended, and was folded into a process file created just now.
     let now = SystemTime::now();
-    let now_s = crate::file::unix_seconds(now);
+    let now_s = crate::clock::unix_seconds(now);
     let boot = crate::process::boot_time().unwrap();
     let hz = crate::process::clock_ticks_per_second().unwrap() as f64;
-    let ticks = ((now_s - 1000.0 - crate::file::unix_seconds(boot)) * hz) as u64;
+    let ticks = ((now_s - 1000.0 - crate::clock::unix_seconds(boot)) * hz) as u64;
     let mut meta = FieldMeta::new("req", Kind::Windowed, ValueType::U64);
     meta.param = 1;
     meta.capacity = 60;

@@ -110,7 +110,7 @@ mod tests {
                 FieldMeta::new("bad", Kind::Text, ValueType::Text),
                 Err(ValueError::BeingWritten),
             ),
-            (lat, Ok(Value::Histogram(h))),
+            (lat, Ok(Value::Histogram(h.into()))),
         ];
         let snap = Snapshot {
             fold_seq: None,

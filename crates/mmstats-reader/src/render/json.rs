@@ -248,7 +248,7 @@ mod tests {
                 },
                 FieldValue {
                     meta: Arc::new(lat),
-                    value: Ok(Value::Histogram(h)),
+                    value: Ok(Value::Histogram(h.into())),
                 },
                 FieldValue {
                     meta: Arc::new(FieldMeta::new("name", Kind::Text, ValueType::Text)),

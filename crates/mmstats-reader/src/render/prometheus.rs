@@ -891,7 +891,7 @@ mod tests {
                 ValueType::U64,
                 "nanoseconds",
                 "",
-                Value::Histogram(h),
+                Value::Histogram(h.into()),
             )],
         );
         let out = render_str(&[s], false);

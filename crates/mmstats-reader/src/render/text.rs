@@ -549,7 +549,7 @@ mod tests {
             ),
             (
                 meta("latency", Kind::Timer, ValueType::U64, "nanoseconds"),
-                Ok(Value::Histogram(h)),
+                Ok(Value::Histogram(h.into())),
             ),
             (
                 meta("version", Kind::Constant, ValueType::Text, ""),
@@ -588,7 +588,7 @@ mod tests {
             ),
             (
                 meta("latency", Kind::Histogram, ValueType::U64, ""),
-                Ok(Value::Histogram(h)),
+                Ok(Value::Histogram(h.into())),
             ),
         ]);
         let got: Vec<String> = lines(&s, s.taken, &["latency.p9".into()])

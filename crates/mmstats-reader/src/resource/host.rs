@@ -8,8 +8,9 @@ use std::time::SystemTime;
 use procfs::{CpuTime, Current, CurrentSI, KernelStats, LoadAverage, Meminfo, Uptime};
 
 use super::{Fields, HOST_WRITER, Reason, percent, reason};
-use crate::file::{FileInfo, FormatVersion, unix_seconds};
+use crate::clock::unix_seconds;
 use crate::snapshot::Snapshot;
+use crate::writer::{FileInfo, FormatVersion};
 
 /// Bytes in a sector of `/proc/diskstats`, whatever the device's own sector size.
 const SECTOR: u64 = 512;
@@ -70,7 +71,7 @@ impl HostSource {
     pub fn new() -> HostSource {
         HostSource {
             previous: None,
-            boot_id: crate::liveness::current_boot_id(),
+            boot_id: crate::process::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
         }
     }

@@ -54,8 +54,8 @@ use std::sync::Arc;
 use mmstats_format::{FieldMeta, Kind, Num, Value, ValueType};
 
 use crate::error::ValueError;
-use crate::file::FileInfo;
 use crate::snapshot::{FieldValue, Snapshot};
+use crate::writer::FileInfo;
 
 pub use host::HostSource;
 pub use process::{ProcessSource, is_gone, pids_of};

@@ -10,9 +10,10 @@ use procfs::process::Process;
 use procfs::{Current, Meminfo, ProcError};
 
 use super::{Fields, PROCESS_WRITER, percent, reason, resource_kind};
+use crate::clock::unix_seconds;
 use crate::error::{ErrorKind, ReadError};
-use crate::file::{FileInfo, FormatVersion, unix_seconds};
 use crate::snapshot::Snapshot;
+use crate::writer::{FileInfo, FormatVersion};
 
 /// Reads processes' resources from `/proc/<pid>` into [`Snapshot`]s (labels under `proc.`).
 ///
@@ -50,7 +51,7 @@ impl ProcessSource {
     pub fn new() -> ProcessSource {
         ProcessSource {
             previous: HashMap::new(),
-            boot_id: crate::liveness::current_boot_id(),
+            boot_id: crate::process::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size().max(1),
         }
@@ -273,7 +274,7 @@ mod tests {
         let me = std::process::id();
         let s = src.sample(me).unwrap();
         assert_eq!(s.info.pid, Some(me));
-        assert_eq!(s.info.start_time, crate::liveness::process_start_time(me));
+        assert_eq!(s.info.start_time, crate::process::process_start_time(me));
         assert!(s.info.boot_id.is_some());
         assert!(num(&s, "proc.mem.rss") > 0.0);
         assert!(num(&s, "proc.mem.vms") >= num(&s, "proc.mem.rss"));

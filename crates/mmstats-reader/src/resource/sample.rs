@@ -116,9 +116,9 @@ mod tests {
     use mmstats_format::{FieldMeta, Kind, Num, Value, ValueType};
 
     use super::*;
-    use crate::file::{FileInfo, FormatVersion};
     use crate::resource::{HOST_WRITER, PROCESS_WRITER};
     use crate::snapshot::{FieldValue, Snapshot};
+    use crate::writer::{FileInfo, FormatVersion};
     use crate::{Intervals, ProcessId};
 
     fn snap(path: &str, info: FileInfo, at: u64, fields: &[(&str, Kind, u64)]) -> Snapshot {

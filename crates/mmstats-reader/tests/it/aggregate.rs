@@ -53,7 +53,7 @@ fn hist(values: &[u64], buckets: usize) -> Value {
     for v in values {
         h.record(*v);
     }
-    Value::Histogram(h)
+    Value::Histogram(h.into())
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn mismatched_kinds_and_types_are_skipped_not_fatal() {
     other_k.record(3);
     let snaps = vec![
         snapshot(1, vec![(h5, Ok(hist(&[1], 64)))]),
-        snapshot(2, vec![(h4, Ok(Value::Histogram(other_k)))]),
+        snapshot(2, vec![(h4, Ok(Value::Histogram(other_k.into())))]),
     ];
     let c = combine(&snaps);
     assert_eq!(c[0].files, 1);

@@ -110,3 +110,38 @@ fn repeated_scans_reuse_parsed_metadata() {
         assert!(std::sync::Arc::ptr_eq(&a.fields[0].meta, &b.fields[0].meta));
     }
 }
+
+#[test]
+fn a_listing_kept_while_the_directory_is_unchanged_still_sees_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let glob = format!("{}/*.mmstats", dir.path().display());
+    let a = image_with(1).write(dir.path(), "a.mmstats");
+    image_with(2).write(dir.path(), "b.mmstats");
+    // Older than the margin a directory's time needs before a listing is kept.
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let mut scanner = Scanner::new(vec![glob]);
+    assert_eq!(scanner.scan().snapshots.len(), 2);
+    let scan = scanner.scan();
+    assert_eq!(hits(&scan, "a.mmstats"), Some(Value::Number(Num::U(1))));
+
+    // Each change of the directory is seen by the next scan, however soon.
+    let new = image_with(100).write(dir.path(), ".a.tmp");
+    std::fs::rename(&new, &a).unwrap();
+    let scan = scanner.scan();
+    assert_eq!(hits(&scan, "a.mmstats"), Some(Value::Number(Num::U(100))));
+    image_with(3).write(dir.path(), "c.mmstats");
+    let scan = scanner.scan();
+    assert_eq!(hits(&scan, "c.mmstats"), Some(Value::Number(Num::U(3))));
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    assert_eq!(scanner.scan().snapshots.len(), 3);
+    std::fs::remove_file(dir.path().join("b.mmstats")).unwrap();
+    let scan = scanner.scan();
+    assert_eq!(
+        hits(&scan, "b.mmstats"),
+        Some(Value::Number(Num::U(2))),
+        "final values"
+    );
+    let scan = scanner.scan();
+    assert_eq!(scan.snapshots.len(), 2);
+    assert_eq!(hits(&scan, "b.mmstats"), None);
+}

@@ -137,7 +137,7 @@ fn histograms_round_trip() {
     for v in [5, 100, 7, 1_000_000, 0] {
         want.record(v);
     }
-    assert_eq!(x, &want);
+    assert_eq!(**x, want);
     assert_eq!(x.buckets.iter().sum::<u64>(), 5);
     assert_eq!(exposed(&v, Kind::Histogram, "max"), Some(1e6));
     assert_eq!(exposed(&v, Kind::Histogram, "p50"), Some(7.0));

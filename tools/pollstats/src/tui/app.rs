@@ -525,7 +525,7 @@ pub(crate) mod tests {
                         m("web.role", Kind::Text, ValueType::Text),
                         Value::Text(name.into()),
                     ),
-                    (lat, Value::Histogram(h)),
+                    (lat, Value::Histogram(h.into())),
                 ],
             )
         };
