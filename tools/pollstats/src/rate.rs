@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use mmstats_reader::labels::{parse_series, selects};
-use mmstats_reader::render::text::{derived_unit, field_unit};
 use mmstats_reader::{Kind, Series, Value};
+use mmstats_render::text::{derived_unit, field_unit};
 
 /// One cell: a number in a unit, or a text, or nothing yet.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -3,10 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use mmstats_reader::render::text::{
-    derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time,
-};
 use mmstats_reader::{FileSample, Intervals, Kind, Liveness, ProcessId, Scan, Series};
+use mmstats_render::text::{derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time};
 
 use mmstats_reader::resource::{is_host, resource_kind, resource_kind_of, stats_only};
 

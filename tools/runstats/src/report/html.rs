@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use base64::Engine;
-use mmstats_reader::render::text::{compact, human_duration};
+use mmstats_render::text::{compact, human_duration};
 
 use super::pick::Class;
 use super::summary::Summary;

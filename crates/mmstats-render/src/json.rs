@@ -7,11 +7,11 @@
 //! `name` and `labels` (an object of its pairs), then `kind`, `type`, `unit`, `combine`, `help`,
 //! then either
 //! `value` (a number, bool or string for scalars; an object for compound kinds) and `derived`
-//! (`{"p99": 1530000, ...}`, see [`crate::Value::exposed`]), or `error` when the value could not
+//! (`{"p99": 1530000, ...}`, see [`mmstats_reader::Value::exposed`]), or `error` when the value could not
 //! be read.
 //!
 //! ```
-//! let doc = mmstats_reader::render::json::document(&[], &[], std::time::SystemTime::UNIX_EPOCH);
+//! let doc = mmstats_render::json::document(&[], &[], std::time::SystemTime::UNIX_EPOCH);
 //! assert_eq!(doc["files"].as_array().map(Vec::len), Some(0));
 //! ```
 
@@ -19,9 +19,11 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::render::text::{label_matches, unix_seconds};
-use crate::{FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value};
+use crate::text::{label_matches, unix_seconds};
 use mmstats_format::bucket_bounds;
+use mmstats_reader::{
+    FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value,
+};
 
 fn num(n: Num) -> Json {
     match n {
@@ -213,7 +215,7 @@ pub fn error(e: &ReadError) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
+    use mmstats_reader::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};

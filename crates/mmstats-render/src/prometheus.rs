@@ -31,7 +31,7 @@
 //!   family's names is left out.
 //!
 //! ```
-//! use mmstats_reader::render::prometheus::{PromOptions, render};
+//! use mmstats_render::prometheus::{PromOptions, render};
 //!
 //! let mut out = String::new();
 //! render(&[], &PromOptions { openmetrics: true, ..PromOptions::default() }, &mut out);
@@ -41,8 +41,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use crate::{FieldMeta, Histogram, Kind, Num, Snapshot, Value};
 use mmstats_format::bucket_bounds;
+use mmstats_reader::{FieldMeta, Histogram, Kind, Num, Snapshot, Value, command_name};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -69,24 +69,22 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     accept.contains("application/openmetrics-text")
 }
 
-pub use crate::process::command_name;
-
 /// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`: one series per
 /// file, labelled `pid`, `tid` and `cmd` (what a one-shot dump shows). With
 /// [`PromOptions::aggregate`], each label is summed over the files' processes as
 /// [`render_sample`] does.
 ///
-/// Host and process resources ([`crate::resource`]) are written after the stats files' families,
+/// Host and process resources ([`mmstats_reader::resource`]) are written after the stats files' families,
 /// under node_exporter's and the process collectors' names (see [`super::node`]).
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
     if opts.aggregate {
-        let sample = crate::Intervals::new().update(snapshots);
+        let sample = mmstats_reader::Intervals::new().update(snapshots);
         render_sample(&sample, opts, out);
         return;
     }
     let (resources, files): (Vec<&Snapshot>, Vec<&Snapshot>) = snapshots
         .iter()
-        .partition(|s| crate::resource::resource_kind(s).is_some());
+        .partition(|s| mmstats_reader::resource::resource_kind(s).is_some());
     let labelsets = labelsets(&files);
     let groups = files.iter().zip(&labelsets).map(|(snap, labels)| {
         let values = snap
@@ -109,12 +107,12 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
 /// series per label, summed over every process, the exited ones included, so that it never
 /// goes down when a process exits.
 ///
-/// Host and process resources ([`crate::resource`]) in the sample are left out of those
+/// Host and process resources ([`mmstats_reader::resource`]) in the sample are left out of those
 /// series and written after them under node_exporter's and the process collectors' names
 /// ([`super::node::render_sample`]).
-pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut String) {
+pub fn render_sample(sample: &mmstats_reader::Sample, opts: &PromOptions, out: &mut String) {
     let mut used = HashSet::new();
-    let stats = crate::resource::stats_only(sample);
+    let stats = mmstats_reader::resource::stats_only(sample);
     render_stats(&stats, opts, &mut used, out);
     super::node::render_sample(sample, opts, &mut used, out);
     end(opts, out);
@@ -129,7 +127,7 @@ fn end(opts: &PromOptions, out: &mut String) {
 
 /// The stats files' series of a sample, as [`render_sample`] describes them.
 fn render_stats(
-    sample: &crate::Sample,
+    sample: &mmstats_reader::Sample,
     opts: &PromOptions,
     used: &mut HashSet<String>,
     out: &mut String,
@@ -144,7 +142,7 @@ fn render_stats(
         return;
     }
     let mut labels: Vec<String> = Vec::new();
-    let mut parts: Vec<&[crate::Series]> = Vec::new();
+    let mut parts: Vec<&[mmstats_reader::Series]> = Vec::new();
     let mut seen = HashSet::new();
     for p in &sample.processes {
         let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
@@ -169,7 +167,7 @@ fn render_stats(
             l.push('"');
             if !seen.insert(l.clone()) {
                 // the same pid in another boot or start: tell them apart
-                if let crate::ProcessId::Process { start_time, .. } = &p.id {
+                if let mmstats_reader::ProcessId::Process { start_time, .. } = &p.id {
                     let _ = write!(l, ",start=\"{start_time}\"");
                 }
             }
@@ -651,8 +649,8 @@ pub(super) fn escape_label_value(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FieldValue, FileInfo, FormatVersion};
     use mmstats_format::{ValueType, bucket_index, full_bucket_count};
+    use mmstats_reader::{FieldValue, FileInfo, FormatVersion};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::SystemTime;
@@ -798,23 +796,6 @@ mod tests {
         assert_eq!(metric_name("", "2fast"), "_2fast");
         assert_eq!(metric_name("mm_", "a-b c"), "mm_a_b_c");
         assert_eq!(metric_name("", "é"), "_");
-    }
-
-    #[test]
-    fn cmd_comes_from_the_file_name() {
-        assert_eq!(
-            crate::process::cmd_from_file_name(std::path::Path::new("/x/web-server-12-34.mmstats"))
-                .as_deref(),
-            Some("web-server")
-        );
-        assert_eq!(
-            crate::process::cmd_from_file_name(std::path::Path::new("/x/stats.mmstats")),
-            None
-        );
-        assert_eq!(
-            crate::process::cmd_from_file_name(std::path::Path::new("/x/a-b-12.mmstats")),
-            None
-        );
     }
 
     #[test]
@@ -1030,7 +1011,7 @@ mod tests {
             "",
             Value::Number(Num::U(1)),
         );
-        bad.value = Err(crate::ValueError::BeingWritten);
+        bad.value = Err(mmstats_reader::ValueError::BeingWritten);
         let s = snap(
             "/d/c-1-2.mmstats",
             1,

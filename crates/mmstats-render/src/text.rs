@@ -2,7 +2,7 @@
 //! and the number formatting every tool shares (durations, bytes, k/M/G scaling, timestamps).
 //!
 //! ```
-//! use mmstats_reader::render::text::{compact, human_duration, quantity};
+//! use mmstats_render::text::{compact, human_duration, quantity};
 //!
 //! assert_eq!(human_duration(0.001_53), "1.53ms");
 //! assert_eq!(quantity(1_530_000.0, "nanoseconds"), "1.53ms");
@@ -14,7 +14,7 @@
 use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{
+use mmstats_reader::{
     FieldMeta, FieldValue, FormatVersion, Kind, Liveness, Num, Snapshot, Value, ValueError,
 };
 
@@ -26,7 +26,7 @@ use crate::{
 /// back borrowed.
 ///
 /// ```
-/// use mmstats_reader::render::text::escape;
+/// use mmstats_render::text::escape;
 /// assert_eq!(escape("status\x1b[2J"), "status\\x1b[2J");
 /// assert_eq!(escape("plain.label"), "plain.label");
 /// ```
@@ -413,7 +413,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FileInfo, Histogram, ValueType};
+    use mmstats_reader::{FileInfo, Histogram, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::Duration;
