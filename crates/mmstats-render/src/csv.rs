@@ -14,7 +14,8 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use crate::text::{derived_unit, field_unit, label_matches, number, unix_seconds};
+use crate::text::{label_matches, unix_seconds};
+use crate::units::{derived_unit, field_unit, number};
 use mmstats_reader::{Snapshot, Value};
 
 /// The header row.

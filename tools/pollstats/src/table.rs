@@ -2,7 +2,8 @@
 //! `|` between groups; and the same rows as CSV.
 
 use mmstats_render::csv::escape;
-use mmstats_render::text::{self, compact, number, seconds_per, utc_clock};
+use mmstats_render::text::{self, utc_clock};
+use mmstats_render::units::{compact, number, seconds_per};
 
 use crate::rate::Cell;
 

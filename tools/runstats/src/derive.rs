@@ -12,7 +12,7 @@
 //! has no interval, so no rates or interval statistics yet.
 
 use mmstats_reader::{Interval, Kind, Series};
-use mmstats_render::text::{derived_unit, field_unit};
+use mmstats_render::units::{derived_unit, field_unit};
 
 use crate::source::Sample;
 

@@ -4,7 +4,7 @@
 
 use mmstats_reader::resource::{ResourceKind, is_host, resource_files};
 use mmstats_reader::{ProcessSample, Sample, Series, Value};
-use mmstats_render::text::compact;
+use mmstats_render::units::compact;
 
 /// One process's resources, for the process columns.
 #[derive(Debug, Clone, PartialEq)]
