@@ -25,7 +25,8 @@ use mmstats_reader::{
     FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value,
 };
 
-fn num(n: Num) -> Json {
+/// A number as JSON: integers exactly, floats as [`float`] gives them.
+pub fn number(n: Num) -> Json {
     match n {
         Num::U(v) => json!(v),
         Num::I(v) => json!(v),
@@ -34,7 +35,7 @@ fn num(n: Num) -> Json {
 }
 
 /// A float as JSON; NaN and infinities (which JSON cannot hold) become `null`.
-fn float(x: f64) -> Json {
+pub fn float(x: f64) -> Json {
     serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }
 
@@ -66,10 +67,10 @@ fn histogram(h: &Histogram) -> Json {
 /// A value as JSON: scalars plain, compound kinds as objects of their parts.
 pub fn value(v: &Value) -> Json {
     match v {
-        Value::Number(n) => num(*n),
+        Value::Number(n) => number(*n),
         Value::Bool(b) => json!(b),
         Value::Text(t) => json!(t),
-        Value::Average { count, sum } => json!({"count": count, "sum": num(*sum)}),
+        Value::Average { count, sum } => json!({"count": count, "sum": number(*sum)}),
         Value::MovingAverage {
             count,
             window_count,
@@ -78,11 +79,11 @@ pub fn value(v: &Value) -> Json {
         } => json!({
             "count": count,
             "window_count": window_count,
-            "window_sum": num(*window_sum),
-            "last": num(*last),
+            "window_sum": number(*window_sum),
+            "last": number(*last),
         }),
         Value::Histogram(h) => histogram(h),
-        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": num(w.sum)}),
+        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": number(w.sum)}),
     }
 }
 
@@ -153,11 +154,7 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
     json!({
         "timestamp": float(unix_seconds(snap.taken)),
         "path": snap.path.to_string_lossy(),
-        "format_version": match info.version {
-            FormatVersion::V1 => json!(1),
-            FormatVersion::V2 => json!(2),
-            FormatVersion::Hsperf => json!("hsperfdata"),
-        },
+        "format_version": format_version(info.version),
         "pid": info.pid,
         "tid": info.tid,
         "uid": info.uid,
@@ -171,6 +168,16 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
         "state": state(snap),
         "fields": fields,
     })
+}
+
+/// A file's format under the one name every JSON output gives it, `format_version`: `1`, `2`,
+/// or `"hsperfdata"` for a HotSpot JVM's performance data file.
+pub fn format_version(v: FormatVersion) -> Json {
+    match v {
+        FormatVersion::V1 => json!(1),
+        FormatVersion::V2 => json!(2),
+        FormatVersion::Hsperf => json!("hsperfdata"),
+    }
 }
 
 /// What a file's writer is doing: `alive`, `closed` (it shut the file cleanly), `folded` (its

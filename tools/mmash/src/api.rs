@@ -8,27 +8,14 @@
 //!   file's fields with metadata, value, derived values and, for counters, their rate.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmstats_reader::{
     FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
 };
 use serde_json::{Map, Value as Json, json};
 
-/// Seconds since the Unix epoch.
-pub fn unix(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn num_json(n: Num) -> Json {
-    match n {
-        Num::U(v) => json!(v),
-        Num::I(v) => json!(v),
-        Num::F(v) => json!(v),
-    }
-}
+use mmstats_render::json::number as num_json;
+pub use mmstats_render::text::unix_seconds as unix;
 
 /// Derived values of a field, as `(suffix, value)`.
 pub fn derived(f: &FieldValue, snap: &Snapshot) -> Vec<(&'static str, f64)> {
@@ -573,6 +560,7 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::Duration;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {

@@ -345,7 +345,7 @@ async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
                     "uid": i.uid,
                     "start_time": i.start_time,
                     "created": i.created.map(unix),
-                    "version": i.version,
+                    "format_version": mmstats_render::json::format_version(i.version),
                     "writer": i.writer,
                     "closed": i.closed,
                     "process_totals": i.process_totals,
