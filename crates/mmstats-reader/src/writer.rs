@@ -4,7 +4,8 @@
 use std::time::SystemTime;
 
 /// Which format a file has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum FormatVersion {
     /// The original Python mmstats format.
     V1,
@@ -15,7 +16,8 @@ pub enum FormatVersion {
 }
 
 /// Identity and state of a file's writer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FileInfo {
     /// The format.
     pub version: FormatVersion,

@@ -14,7 +14,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mmash::paths::Roots;
 use mmash::server::State;
 use mmstats_reader::Scanner;
-use mmstats_reader::render::prometheus::{PromOptions, render};
+use mmstats_render::prometheus::{PromOptions, render};
 use support::*;
 
 const FILES: u32 = 1000;

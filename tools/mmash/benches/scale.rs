@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use mmash::paths::Roots;
 use mmash::server::State;
-use mmstats_reader::render::prometheus::{PromOptions, render};
 use mmstats_reader::{Intervals, Scanner, Value};
+use mmstats_render::prometheus::{PromOptions, render};
 use support::*;
 
 /// The system allocator, counting the bytes live on the heap.
@@ -120,6 +120,7 @@ fn sampler_heap(roots: &Roots) -> isize {
     engine.update(&first.snapshots);
     drop(first);
     let scan = scanner.scan();
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors.first());
     let sample = engine.update(&scan.snapshots);
     let kept = LIVE.load(Ordering::Relaxed) - before;
     drop((scanner, engine, scan, sample));
@@ -226,6 +227,8 @@ fn bench(c: &mut Criterion) {
             },
         );
         drop(source);
+        // One scanner's files open at a time: 10,000 files twice would pass the descriptor limit.
+        drop(scanner);
 
         let state = State::new(roots.clone(), None, false, false);
         let mut tick_scanner = Scanner::new(roots.patterns());
@@ -234,6 +237,8 @@ fn bench(c: &mut Criterion) {
             b.iter(|| state.sample_once(&mut tick_scanner))
         });
         let current = state.current();
+        let errors = current.errors.first();
+        assert_eq!(current.snapshots.len(), count as usize, "{errors:?}");
         g.bench_with_input(BenchmarkId::new("/metrics", count), &count, |b, _| {
             b.iter(|| {
                 let mut out = String::new();
@@ -271,7 +276,6 @@ fn bench(c: &mut Criterion) {
             kept,
             kept / count as isize
         );
-        drop(scanner);
         drop(dir);
     }
     g.finish();
