@@ -15,6 +15,7 @@
 //! assert_eq!(doc["files"].as_array().map(Vec::len), Some(0));
 //! ```
 
+use std::io::{self, Write};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value as Json, json};
@@ -214,6 +215,94 @@ pub fn document_filtered(
     doc
 }
 
+/// The document of [`document`] written file by file into any [`Write`], so that no more than
+/// one file's JSON is held at a time: `{"timestamp":...,"files":[` when started, each file as
+/// [`Document::file`] is given it, and `],"errors":[...]}` when finished. Compact unless
+/// `pretty`, which indents it as `{:#}` would.
+///
+/// ```
+/// let mut out = Vec::new();
+/// let doc = mmstats_render::json::Document::start(&mut out, std::time::SystemTime::UNIX_EPOCH, false)?;
+/// doc.finish(&mut out, &[])?;
+/// let parsed: serde_json::Value = serde_json::from_slice(&out)?;
+/// assert_eq!(parsed["files"].as_array().map(Vec::len), Some(0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+/// The writer is given at each call, so that other output (errors on standard error, after a
+/// flush) can go on between files.
+#[derive(Debug)]
+pub struct Document {
+    pretty: bool,
+    files: usize,
+}
+
+impl Document {
+    /// Writes the document's opening, with `now` as its timestamp.
+    pub fn start(
+        out: &mut (impl Write + ?Sized),
+        now: SystemTime,
+        pretty: bool,
+    ) -> io::Result<Document> {
+        let ts = float(unix_seconds(now));
+        if pretty {
+            write!(out, "{{\n  \"timestamp\": {ts},\n  \"files\": [")?;
+        } else {
+            write!(out, "{{\"timestamp\":{ts},\"files\":[")?;
+        }
+        Ok(Document { pretty, files: 0 })
+    }
+
+    /// Writes one file's object ([`snapshot`]) with the fields that match `filters`.
+    pub fn file(
+        &mut self,
+        out: &mut (impl Write + ?Sized),
+        snap: &Snapshot,
+        filters: &[String],
+    ) -> io::Result<()> {
+        let sep = if self.files == 0 { "" } else { "," };
+        self.files += 1;
+        let value = snapshot(snap, filters);
+        self.item(out, sep, &value)
+    }
+
+    fn item(&self, out: &mut (impl Write + ?Sized), sep: &str, value: &Json) -> io::Result<()> {
+        out.write_all(sep.as_bytes())?;
+        if self.pretty {
+            let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+            for line in text.lines() {
+                write!(out, "\n    {line}")?;
+            }
+            Ok(())
+        } else {
+            serde_json::to_writer(&mut *out, value).map_err(io::Error::other)
+        }
+    }
+
+    /// Writes the errors and closes the document.
+    pub fn finish(self, out: &mut (impl Write + ?Sized), errors: &[ReadError]) -> io::Result<()> {
+        let close_files = if self.pretty && self.files > 0 {
+            "\n  "
+        } else {
+            ""
+        };
+        if self.pretty {
+            write!(out, "{close_files}],\n  \"errors\": [")?;
+        } else {
+            write!(out, "],\"errors\":[")?;
+        }
+        for (i, e) in errors.iter().enumerate() {
+            self.item(out, if i == 0 { "" } else { "," }, &error(e))?;
+        }
+        if self.pretty {
+            let close = if errors.is_empty() { "" } else { "\n  " };
+            writeln!(out, "{close}]\n}}")?;
+        } else {
+            writeln!(out, "]}}")?;
+        }
+        Ok(())
+    }
+}
+
 /// An error as `{"path", "error"}`.
 pub fn error(e: &ReadError) -> Json {
     json!({"path": e.path.to_string_lossy(), "error": e.kind.to_string()})
@@ -308,5 +397,33 @@ mod tests {
     fn non_finite_floats_become_null() {
         assert_eq!(value(&Value::Number(Num::F(f64::NAN))), Json::Null);
         assert_eq!(value(&Value::Number(Num::I(-4))), json!(-4));
+    }
+
+    #[test]
+    fn a_streamed_document_is_the_document() {
+        let now = UNIX_EPOCH + Duration::from_secs(5);
+        let errors = [ReadError::new(
+            std::path::Path::new("/x"),
+            mmstats_reader::ErrorKind::NotFound,
+        )];
+        for pretty in [false, true] {
+            let mut out = Vec::new();
+            let mut doc = Document::start(&mut out, now, pretty).unwrap();
+            doc.file(&mut out, &snap(), &[]).unwrap();
+            doc.file(&mut out, &snap(), &["re".into()]).unwrap();
+            doc.finish(&mut out, &errors).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let parsed: Json = serde_json::from_str(&text).unwrap();
+            let mut want = document(&[snap(), snap()], &errors, now);
+            want["files"][1] = snapshot(&snap(), &["re".into()]);
+            assert_eq!(parsed, want);
+            assert_eq!(text.lines().count() > 1, pretty, "{text}");
+        }
+        let mut out = Vec::new();
+        let empty = Document::start(&mut out, now, true).unwrap();
+        empty.finish(&mut out, &[]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let parsed: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, document(&[], &[], now));
     }
 }

@@ -39,9 +39,14 @@ pub struct Cli {
     #[arg(value_name = "PATH|GLOB")]
     pub paths: Vec<String>,
 
-    /// One JSON document holding every file and every error.
+    /// One JSON document holding every file and every error, written file by file (compact;
+    /// --pretty indents it).
     #[arg(long)]
     pub json: bool,
+
+    /// With --json: the document indented for people (compact by default).
+    #[arg(long, requires = "json")]
+    pub pretty: bool,
 
     /// One JSON object per file per line: timestamp, path, pid, tid, format version, fields.
     #[arg(long)]

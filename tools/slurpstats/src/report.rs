@@ -45,13 +45,18 @@ impl Format {
 }
 
 /// Writes one snapshot in a streaming format; `first` says whether it is the first one written.
+/// A `--json` document's files go to `doc`.
 pub fn write_one(
     out: &mut dyn Write,
     format: Format,
     snap: &Snapshot,
     first: bool,
     filters: &[String],
+    doc: Option<&mut json::Document>,
 ) -> io::Result<()> {
+    if let Some(doc) = doc {
+        return doc.file(out, snap, filters);
+    }
     match format {
         Format::Text => {
             if !first {
@@ -131,13 +136,22 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut failed = !errors.is_empty();
     let mut snaps = Vec::new();
     let mut first = true;
-    let collect = matches!(format, Format::Json | Format::Prometheus(_));
+    // Every format but Prometheus (whose families span files) is written file by file.
+    let collect = matches!(format, Format::Prometheus(_));
+    let mut doc = match format {
+        Format::Json => Some(
+            json::Document::start(&mut out, SystemTime::now(), cli.pretty)
+                .context("writing output")?,
+        ),
+        _ => None,
+    };
     if cli.host {
         let snap = HostSource::new().sample();
         if collect {
             snaps.push(snap);
         } else {
-            write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+            write_one(&mut out, format, &snap, first, &cli.filter, doc.as_mut())
+                .context("writing output")?;
             first = false;
         }
     }
@@ -150,7 +164,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(snap) => {
                 pids.extend(snap.info.pid.filter(|_| cli.procs));
-                write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+                write_one(&mut out, format, &snap, first, &cli.filter, doc.as_mut())
+                    .context("writing output")?;
                 first = false;
             }
             Err(e) => {
@@ -179,13 +194,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         if collect {
             snaps.push(snap);
         } else {
-            write_one(&mut out, format, &snap, first, &cli.filter).context("writing output")?;
+            write_one(&mut out, format, &snap, first, &cli.filter, doc.as_mut())
+                .context("writing output")?;
             first = false;
         }
     }
-    if format == Format::Json {
-        let doc = json::document_filtered(&snaps, &errors, SystemTime::now(), &cli.filter);
-        writeln!(out, "{doc:#}").context("writing output")?;
+    if let Some(doc) = doc {
+        doc.finish(&mut out, &errors).context("writing output")?;
     }
     if let Format::Prometheus(openmetrics) = format {
         let snaps: Vec<Snapshot> = snaps.iter().map(|s| only(s, &cli.filter)).collect();

@@ -110,6 +110,38 @@ fn explicit_paths_and_filters() {
 }
 
 #[test]
+fn json_is_compact_unless_pretty_and_both_say_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    web(dir.path(), 100, 5);
+    web(dir.path(), 200, 7);
+    let run = |args: &[&str]| {
+        let o = slurp(dir.path())
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        stdout(&o)
+    };
+    let compact = run(&["--json"]);
+    let pretty = run(&["--json", "--pretty"]);
+    assert_eq!(compact.lines().count(), 1, "{compact}");
+    assert!(pretty.lines().count() > 20, "{pretty}");
+    assert!(pretty.contains("\n    {\n      \"alive\""), "{pretty}");
+    let mut a: Json = serde_json::from_str(&compact).unwrap();
+    let mut b: Json = serde_json::from_str(&pretty).unwrap();
+    assert_eq!(a["files"].as_array().unwrap().len(), 2);
+    for doc in [&mut a, &mut b] {
+        doc["timestamp"] = Json::Null;
+        for f in doc["files"].as_array_mut().unwrap() {
+            f["timestamp"] = Json::Null;
+        }
+    }
+    assert_eq!(a, b);
+    slurp(dir.path()).arg("--pretty").assert().code(2);
+}
+
+#[test]
 fn json_document_holds_files_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     web(dir.path(), 100, 5);
