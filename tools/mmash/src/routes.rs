@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, Request, State as AxState};
+use axum::extract::{Path, Query, RawQuery, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -417,12 +417,38 @@ async fn history(
     }
 }
 
-async fn metrics(AxState(state): AxState<Shared>, headers: HeaderMap) -> Response {
+/// `/metrics`: every series of the latest sample, in Prometheus text 0.0.4 or (asked for by
+/// `Accept`) OpenMetrics. `?glob=` keeps the processes with a file the glob names; each
+/// `match[]=NAME` (repeatable) keeps the metric families of that name (a histogram's
+/// `_bucket`, `_sum` and `_count` with it, a counter's `_total`). A scrape that arrives before
+/// the first scan has finished waits for it. No size limit applies: a scrape is as large as
+/// what is watched.
+async fn metrics(
+    AxState(state): AxState<Shared>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let om = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(prometheus::wants_openmetrics);
-    let sample = state.current();
+    let mut glob = None;
+    let mut names: Vec<String> = Vec::new();
+    for (k, v) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match &*k {
+            "glob" => glob = Some(v.into_owned()),
+            "match[]" => names.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    // The first scan of many files takes a while: answer with it, not with nothing.
+    while state.current().taken.is_none() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sel = match select(&state, glob).await {
+        Ok(sel) => sel,
+        Err(r) => return r,
+    };
     let opts = PromOptions {
         openmetrics: om,
         aggregate: state.aggregate,
@@ -431,23 +457,67 @@ async fn metrics(AxState(state): AxState<Shared>, headers: HeaderMap) -> Respons
     };
     let rendered = blocking(&state, move |_| {
         let mut out = String::new();
-        prometheus::render_sample(&sample.intervals, &opts, &mut out);
-        out
+        match &sel.only {
+            None => prometheus::render_sample(&sel.sample.intervals, &opts, &mut out),
+            Some(_) => {
+                let paths: std::collections::HashSet<&std::path::Path> =
+                    sel.snaps().into_iter().map(|s| s.path.as_path()).collect();
+                let mut sample = sel.sample.intervals.clone();
+                sample
+                    .processes
+                    .retain(|p| p.files.iter().any(|f| paths.contains(f.path.as_path())));
+                prometheus::render_sample(&sample, &opts, &mut out);
+            }
+        }
+        if names.is_empty() {
+            out
+        } else {
+            only_families(&out, &names)
+        }
     })
     .await;
     let out = match rendered {
         Ok(out) => out,
         Err(r) => return r,
     };
-    if out.len() > MAX_BODY {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "metrics too large");
-    }
     let ct = if om {
         prometheus::CONTENT_TYPE_OPENMETRICS
     } else {
         prometheus::CONTENT_TYPE_TEXT
     };
     ([(header::CONTENT_TYPE, ct)], out).into_response()
+}
+
+/// The lines of an exposition that belong to the families `names`: their `# HELP`, `# TYPE`
+/// and `# UNIT` lines and their samples (a family's samples may add `_bucket`, `_sum`,
+/// `_count`, `_total`, `_created` or `_info` to its name); `# EOF` stays.
+fn only_families(text: &str, names: &[String]) -> String {
+    const SUFFIXES: [&str; 7] = [
+        "", "_bucket", "_sum", "_count", "_total", "_created", "_info",
+    ];
+    let wanted = |metric: &str| {
+        names.iter().any(|n| {
+            metric
+                .strip_prefix(n.as_str())
+                .is_some_and(|rest| SUFFIXES.contains(&rest))
+        })
+    };
+    let mut out = String::new();
+    for line in text.lines() {
+        let keep = if line == "# EOF" {
+            true
+        } else if let Some(meta) = line.strip_prefix("# ") {
+            meta.split(' ').nth(1).is_some_and(wanted)
+        } else {
+            let end = line.find(['{', ' ']).unwrap_or(line.len());
+            wanted(&line[..end])
+        };
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// A `303 See Other` to `to`.
