@@ -107,7 +107,8 @@
       li.appendChild(b);
       if (p.threads && p.threads.length) {
         var d = el("details");
-        var sum = el("summary", "muted", p.threads.filter(function (t) { return !t.totals && !t.resources; }).length + " threads");
+        var nt = p.threads.filter(function (t) { return !t.totals && !t.resources; }).length;
+        var sum = el("summary", "muted", nt + (nt === 1 ? " thread" : " threads"));
         d.appendChild(sum);
         var tl = el("ul");
         p.threads.forEach(function (t) {
@@ -427,15 +428,28 @@
     });
     panel.hidden = false;
     $("compare-title").textContent = state.overlay ? state.overlay + " across processes" + (state.picks.length ? " and picked labels" : "") : "Picked labels";
-    var first = lines[0] || { unit: "", rate: false };
-    C.draw($("compare-chart"), { t0: t0Of(buf), step: buf.step, lines: lines, unit: first.unit, rate: !!first.rate,
-      title: $("compare-title").textContent, height: 220 });
+    // one axis per unit: lines of another unit (a rate beside a latency) get a chart of their own
+    var groups = [], byUnit = {};
+    lines.forEach(function (l, i) {
+      var k = l.unit + (l.rate ? "/s" : "");
+      if (!byUnit[k]) { byUnit[k] = { unit: l.unit, rate: !!l.rate, lines: [] }; groups.push(byUnit[k]); }
+      l.colour = C.colours[i % C.colours.length];
+      byUnit[k].lines.push(l);
+    });
+    var box = $("compare-chart");
+    while (box.children.length > groups.length) { box.removeChild(box.lastChild); }
+    while (box.children.length < groups.length) { box.appendChild(el("div", "plot")); }
+    groups.forEach(function (g, i) {
+      C.draw(box.children[i], { t0: t0Of(buf), step: buf.step, lines: g.lines, unit: g.unit, rate: g.rate,
+        title: $("compare-title").textContent + (groups.length > 1 ? " (" + (g.unit || "count") + (g.rate ? " per second" : "") + ")" : ""),
+        height: groups.length > 1 ? 160 : 220 });
+    });
     var legend = $("compare-legend");
     legend.textContent = "";
     lines.forEach(function (l, i) {
       var item = el("li");
       var sw = el("span", "swatch");
-      sw.style.background = C.colours[i % C.colours.length];
+      sw.style.background = l.colour || C.colours[i % C.colours.length];
       sw.setAttribute("aria-hidden", "true");
       item.appendChild(sw);
       item.appendChild(el("span", "", l.name + " " + (l.rate ? U.rate(C.last(l.values), l.unit) : U.compact(C.last(l.values), l.unit))));

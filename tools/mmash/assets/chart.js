@@ -56,11 +56,12 @@
     for (var i = 0; i < values.length; i++) {
       var v = values[i];
       if (v === null || !isFinite(v)) { pen = false; continue; }
-      d += (pen ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1);
+      var lone = !pen && (i + 1 >= values.length || values[i + 1] === null);
+      // a lone point is drawn as a dot (a zero-length stroke with round caps)
+      d += (pen ? "L" : "M") + x(i).toFixed(1) + " " + y(v).toFixed(1) + (lone ? "h0" : "");
       pen = true;
     }
-    // a lone point still shows
-    return d.indexOf("L") < 0 && d ? d + "h1" : d;
+    return d;
   }
 
   function lastValue(values) {
@@ -120,7 +121,7 @@
     s += "</g>";
     spec.lines.forEach(function (l, j) {
       var colour = l.colour || COLOURS[j % COLOURS.length];
-      s += "<path class=\"line\" data-name=\"" + esc(l.name) + "\" fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"1.6\" d=\"" + pathOf(l.values, x, y) + "\"/>";
+      s += "<path class=\"line\" data-name=\"" + esc(l.name) + "\" fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"1.8\" stroke-linecap=\"round\" stroke-linejoin=\"round\" d=\"" + pathOf(l.values, x, y) + "\"/>";
     });
     s += "<line class=\"cursor\" y1=\"" + top + "\" y2=\"" + (h - bottom) + "\" x1=\"-10\" x2=\"-10\"/>";
     var summary = spec.lines.map(function (l) {
@@ -165,7 +166,7 @@
     var x = function (i) { return n > 1 ? i * w / (n - 1) : 0; };
     var y = function (v) { return 1 + (ext[1] - v) * (h - 2) / (ext[1] - ext[0]); };
     return "<svg class=\"spark\" width=\"" + w + "\" height=\"" + h + "\" aria-hidden=\"true\"><path fill=\"none\" stroke=\"" +
-      (colour || COLOURS[0]) + "\" stroke-width=\"1.2\" d=\"" + pathOf(values, x, y) + "\"/></svg>";
+      (colour || COLOURS[0]) + "\" stroke-width=\"1.2\" stroke-linecap=\"round\" d=\"" + pathOf(values, x, y) + "\"/></svg>";
   }
 
   window.mmashChart = { draw: draw, hover: hover, spark: spark, colours: COLOURS, last: lastValue };

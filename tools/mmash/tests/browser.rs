@@ -220,33 +220,6 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// A child process that stays alive (so the files written in its name have a live writer) and
-/// is killed on drop.
-struct Sleeper(Child);
-
-impl Sleeper {
-    fn start() -> Sleeper {
-        Sleeper(
-            Command::new("sleep")
-                .arg("600")
-                .stdin(Stdio::null())
-                .spawn()
-                .expect("start sleep"),
-        )
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Keeps counters and timers of test files moving until dropped: each counter grows every
 /// 200 ms, each timer records a spread of 2 to 20 ms latencies every second.
 struct Ticker {
@@ -446,6 +419,12 @@ fn dashboard_in_headless_chromium() {
         |v| v.as_array().is_some_and(|a| a.is_empty()),
     );
     assert_eq!(missing, json!([]));
+    // a few seconds of lines for a person to look at
+    d.wait(
+        "a few points of web.requests",
+        "return (document.querySelector('figure.card[data-label=\"web.requests\"] path.line').getAttribute('d').match(/L/g) || []).length;",
+        |v| v.as_u64().unwrap_or(0) >= 4,
+    );
     d.screenshot("overview");
 
     // pids whole, in the process list and in the table

@@ -520,6 +520,33 @@ pub fn promtool(text: &str) -> (Option<i32>, String) {
     (out.status.code(), said)
 }
 
+/// A child process that stays alive (so the files written in its name have a live writer) and
+/// is killed on drop.
+pub struct Sleeper(Child);
+
+impl Sleeper {
+    pub fn start() -> Sleeper {
+        Sleeper(
+            Command::new("sleep")
+                .arg("600")
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start sleep"),
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `<repo root>/artifacts`, created.
 pub fn artifacts_dir() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
