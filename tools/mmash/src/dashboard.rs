@@ -120,14 +120,27 @@ impl Span {
 }
 
 /// `values` without its leading `null`s, and how many there were (`at`: the index of the
-/// first value sent), so a young or sparse history costs little to send.
+/// first value sent), so a young or sparse history costs little to send. Each value is also
+/// rounded to six significant digits (more than a chart shows; the JSON of `0.1f32` would
+/// otherwise be `0.10000000149011612`).
 fn trimmed(mut values: Vec<Option<f64>>) -> (usize, Vec<Option<f64>>) {
     let at = values
         .iter()
         .position(Option::is_some)
         .unwrap_or(values.len());
     values.drain(..at);
+    for v in values.iter_mut().flatten() {
+        *v = significant(*v);
+    }
     (at, values)
+}
+
+/// `v` rounded to six significant digits.
+fn significant(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    format!("{v:.5e}").parse().unwrap_or(v)
 }
 
 fn bad_res() -> Response {
@@ -371,4 +384,37 @@ async fn compare(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Re
     out["lines"] = Json::Array(lines);
     out["truncated"] = json!(truncated);
     json_response(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_sent_from_the_first_value_with_six_digits() {
+        let (at, v) = trimmed(vec![
+            None,
+            None,
+            Some(f64::from(0.1f32)),
+            None,
+            Some(123_456_789.0),
+        ]);
+        assert_eq!(at, 2);
+        assert_eq!(v, vec![Some(0.1), None, Some(123_457_000.0)]);
+        assert_eq!(trimmed(vec![None, None]), (2, vec![]));
+        assert_eq!(significant(-0.000_012_345_67), -0.000_012_345_7);
+        assert_eq!(significant(0.0), 0.0);
+    }
+
+    #[test]
+    fn a_span_covers_the_ring_or_the_points_since() {
+        let s = Span::new(Res::Second, 10_000, None);
+        assert_eq!((s.from, s.to, s.len()), (9_401, 10_000, 600));
+        let s = Span::new(Res::Second, 10_000, Some(9_997));
+        assert_eq!((s.from, s.len()), (9_998, 3));
+        let s = Span::new(Res::Second, 10_000, Some(20_000));
+        assert_eq!(s.len(), 0);
+        let s = Span::new(Res::Minute, 7_200, None);
+        assert_eq!((s.width, s.len(), s.to), (60, 60, 120));
+    }
 }
