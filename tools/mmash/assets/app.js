@@ -422,7 +422,7 @@
     var panel = $("compare-panel");
     var buf = state.compare.buf;
     var lines = j.lines.map(function (l) {
-      var who = l.process === "all" ? "all processes" : (l.cmd || "?") + " " + U.whole(l.pid);
+      var who = l.process === "all" ? "all processes" : (l.cmd || "?") + " " + U.whole(l.pid) + (l.alive ? "" : " (exited)");
       var name = state.overlay && !state.picks.length ? who : l.label + " · " + who;
       return { name: name, values: buf.lines[l.label + "@" + l.process] || [], unit: l.unit || "", rate: l.rate };
     });

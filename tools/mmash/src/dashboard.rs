@@ -368,7 +368,11 @@ async fn compare(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Re
             "*" => {
                 for p in &procs {
                     let key = process_key(&p.id);
-                    if let Some(v) = per.values(&key, label, res, span.from, span.to) {
+                    // a process without a point in the span (one that exited long ago) is
+                    // left out rather than drawn as an empty line
+                    if let Some(v) = per.values(&key, label, res, span.from, span.to)
+                        && v.iter().any(Option::is_some)
+                    {
                         push(Some(p), v);
                     }
                 }

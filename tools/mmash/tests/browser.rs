@@ -354,11 +354,23 @@ fn dashboard_in_headless_chromium() {
         (fa, vec!["web.requests"], vec!["web.latency"]),
         (fb, vec!["web.requests"], vec!["web.latency"]),
     ]);
+    // and one whose writer has exited
+    let gone = {
+        let s = Sleeper::start();
+        s.pid()
+    };
+    write_file(
+        stats.path(),
+        &format!("gone-{gone}-{gone}.mmstats"),
+        gone,
+        gone,
+        &[counter("web.requests", 9)],
+    );
     let m = Mmash::start(&["--path", stats.path().to_str().unwrap()]);
     m.wait_for("/api/dashboard/processes", Duration::from_secs(20), |r| {
         r.json()["processes"]
             .as_array()
-            .is_some_and(|a| a.len() == 2)
+            .is_some_and(|a| a.len() == 3)
     });
     let base = format!("http://{}/", m.addr);
 
@@ -459,22 +471,31 @@ fn dashboard_in_headless_chromium() {
         "a counter's total is whole: {total}"
     );
 
-    // overlay one label across processes: one line per process
+    // the exited process is marked so
+    let exited = d.exec(&format!(
+        "var li = document.querySelector('#procs li[data-key^=\"{gone}-\"]'); return li ? [li.className, li.querySelector('.state').textContent] : null;"
+    ));
+    assert_eq!(exited[1], json!("exited"), "{exited}");
+    assert!(exited[0].as_str().unwrap().contains("dead"), "{exited}");
+
+    // overlay one label across processes: one line per process, the exited one too
     d.click("figure.card[data-label=\"web.requests\"] button.overlay");
     d.wait(
-        "two lines in the overlay",
+        "three lines in the overlay",
         "return document.querySelectorAll('#compare-chart path.line').length;",
-        |v| v == 2,
+        |v| v == 3,
     );
     let end = Instant::now() + Duration::from_secs(20);
-    while lines_with_points(&d, "#compare-chart") < 2 {
+    while lines_with_points(&d, "#compare-chart") < 3 {
         assert!(Instant::now() < end, "the overlay's lines have no points");
         std::thread::sleep(Duration::from_millis(200));
     }
     let legend = d.exec("return document.querySelector('#compare-legend').textContent;");
     let legend = legend.as_str().unwrap();
     assert!(
-        legend.contains(&format!("web {pa}")) && legend.contains(&format!("worker {pb}")),
+        legend.contains(&format!("web {pa}"))
+            && legend.contains(&format!("worker {pb}"))
+            && legend.contains(&format!("gone {gone} (exited)")),
         "{legend}"
     );
     d.screenshot("overlay");
@@ -482,9 +503,9 @@ fn dashboard_in_headless_chromium() {
     // pick a second label into the same chart
     d.click("figure.card[data-label=\"web.latency\"] button.pick");
     d.wait(
-        "three lines",
+        "four lines",
         "return document.querySelectorAll('#compare-chart path.line').length;",
-        |v| v == 3,
+        |v| v == 4,
     );
     d.screenshot("picked");
 
@@ -516,7 +537,7 @@ fn dashboard_in_headless_chromium() {
     d.wait(
         "the compare chart from the link",
         "return document.querySelectorAll('#compare-chart path.line').length;",
-        |v| v == 3,
+        |v| v == 4,
     );
     let title = d.exec("return document.querySelector('#compare-title').textContent;");
     assert_eq!(
@@ -548,7 +569,7 @@ fn dashboard_in_headless_chromium() {
     d.wait(
         "the process list",
         "return document.querySelectorAll('#procs button.pick-proc').length;",
-        |v| v == 3,
+        |v| v == 4,
     );
     d.exec("document.querySelector('#procs button.pick-proc').focus(); return null;");
     d.keys("#procs button.pick-proc", "\u{E015}");
