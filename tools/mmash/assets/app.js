@@ -249,7 +249,8 @@
     var v = f.value;
     switch (f.kind) {
       case "counter":
-        return [U.whole(num(v)), U.rate(f.rate === undefined ? null : f.rate, u)];
+        // a total is whole (a count of requests), bytes and durations in their units
+        return [U.scalar(num(v), u), U.rate(f.rate === undefined ? null : f.rate, u)];
       case "text":
         return [String(v === undefined ? "–" : v), ""];
       case "timestamp":

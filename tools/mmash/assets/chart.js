@@ -161,6 +161,7 @@
 
   // A sparkline: one line, no axes, 100 × 22.
   function spark(values, colour) {
+    values = young({ lines: [{ values: values }], t0: 0, step: 1 }).lines[0].values;
     var w = 100, h = 22, n = values.length;
     var ext = extent([{ values: values }]);
     var x = function (i) { return n > 1 ? i * w / (n - 1) : 0; };
