@@ -73,6 +73,7 @@
 
 pub use recorder::{Builder, MmstatsRecorder, install};
 
+mod lane;
 mod recorder;
 mod series;
 mod unit;
