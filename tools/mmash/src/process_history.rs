@@ -196,7 +196,7 @@ impl ProcessHistory {
     pub fn record(&mut self, now: f64, sample: &Sample) {
         let secs = now as u64;
         for p in sample.processes.iter().filter(|p| !is_host(p)) {
-            let key = process_key(&p.id);
+            let of_process = self.series.entry(process_key(&p.id)).or_default();
             for series in &p.series {
                 let Some((unit, points)) = series_points(series) else {
                     continue;
@@ -212,16 +212,13 @@ impl ProcessHistory {
                             },
                         );
                     }
-                    let of_process = self.series.entry(key.clone()).or_default();
-                    if !of_process.contains_key(&label) {
-                        if self.count >= MAX_PROCESS_SERIES {
-                            continue;
+                    let t = match of_process.get_mut(&label) {
+                        Some(t) => t,
+                        None if self.count < MAX_PROCESS_SERIES => {
+                            self.count += 1;
+                            of_process.entry(label).or_insert_with(Trend::new)
                         }
-                        self.count += 1;
-                        of_process.insert(label.clone(), Trend::new());
-                    }
-                    let Some(t) = of_process.get_mut(&label) else {
-                        continue;
+                        None => continue,
                     };
                     t.last_seen = secs;
                     if let Some(v) = value.filter(|v| v.is_finite()) {
