@@ -83,6 +83,14 @@
 
   function renderProcesses() {
     var ul = $("procs");
+    // keep the focus and the unfolded thread lists across a redraw
+    var focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#procs > li");
+    var focusKey = focused ? focused.dataset.key : null;
+    var open = {};
+    Array.prototype.forEach.call(ul.querySelectorAll("#procs > li"), function (li) {
+      var d = li.querySelector("details");
+      if (d && d.open) { open[li.dataset.key] = true; }
+    });
     ul.textContent = "";
     var all = [{ key: "all", label: "All processes", meta: state.processes.length + " processes" }];
     all.concat(state.processes).forEach(function (p) {
@@ -107,6 +115,7 @@
       li.appendChild(b);
       if (p.threads && p.threads.length) {
         var d = el("details");
+        d.open = !!open[p.key];
         var nt = p.threads.filter(function (t) { return !t.totals && !t.resources; }).length;
         var sum = el("summary", "muted", nt + (nt === 1 ? " thread" : " threads"));
         d.appendChild(sum);
@@ -123,6 +132,10 @@
       ul.appendChild(li);
     });
     $("proc-count").textContent = "(" + state.processes.length + ")";
+    if (focusKey) {
+      var again = ul.querySelector("li[data-key=\"" + focusKey.replace(/["\\]/g, "\\$&") + "\"] button");
+      if (again) { again.focus(); }
+    }
   }
 
   function selectProcess(key) {
@@ -282,11 +295,28 @@
     return a && !ID.test(f.label) ? C.spark(a) : "";
   }
 
+  var tableRows = {}, tableShape = null;
   function renderTable() {
     var v = state.view, groups = $("groups");
+    if (!v) { groups.textContent = ""; tableShape = null; return; }
+    var q = state.q.toLowerCase();
+    var shape = q + "|" + v.fields.map(function (f) { return f.label; }).join(",") + "|" + Object.keys(state.cards).length;
+    if (shape === tableShape) {
+      // the same rows: new values in place, so focus and scrolling stay
+      v.fields.forEach(function (f) {
+        var tr = tableRows[f.label];
+        if (!tr) { return; }
+        var s = show(f);
+        tr.querySelector("td.value").textContent = s[0];
+        tr.querySelector("td.detail").textContent = s[1];
+        tr.querySelector("td.spark-cell").innerHTML = sparkOf(f);
+      });
+      return;
+    }
+    tableShape = shape;
+    tableRows = {};
     groups.textContent = "";
-    if (!v) { return; }
-    var q = state.q.toLowerCase(), byGroup = {}, order = [];
+    var byGroup = {}, order = [];
     v.fields.forEach(function (f) {
       if (q && f.label.toLowerCase().indexOf(q) < 0 && (f.help || "").toLowerCase().indexOf(q) < 0) { return; }
       var g = groupOf(f.label);
@@ -301,6 +331,7 @@
         var tr = el("tr", "field" + (f.kind === "text" || typeof f.value === "string" ? " text" : ""));
         tr.dataset.label = f.label;
         tr.title = f.help || "";
+        tableRows[f.label] = tr;
         var s = show(f);
         [[f.label, "label"], [f.kind, "kind"], [s[0], "value"], [s[1], "detail"]].forEach(function (c) {
           tr.appendChild(el("td", c[1], c[0]));
