@@ -439,6 +439,43 @@ fn dashboard_in_headless_chromium() {
     );
     d.screenshot("overview");
 
+    // the host's resources, with charts of their history
+    d.wait(
+        "the host section",
+        r#"
+        var p = document.querySelector('#host-panel');
+        var c = document.querySelector('.host-cell[data-name="cpu"] .value');
+        return p && !p.hidden && c ? c.textContent : '';
+        "#,
+        |v| v.as_str().is_some_and(|s| s.ends_with('%')),
+    );
+    d.wait(
+        "the host charts",
+        "return document.querySelectorAll('#host-charts svg path.line').length;",
+        |v| v.as_u64().unwrap_or(0) >= 3,
+    );
+    let mem_ticks = d.exec(
+        "return Array.from(document.querySelectorAll('#host-chart-1 text.ytick')).map(function (t) { return t.textContent; });",
+    );
+    assert!(
+        mem_ticks
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .all(|t| t.as_str().unwrap().ends_with("iB")),
+        "memory in IEC units: {mem_ticks}"
+    );
+
+    // a row keeps the keyboard's focus while its values update
+    d.exec("document.querySelector('tr[data-label=\"web.requests\"]').focus(); return null;");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        d.exec("return document.activeElement.dataset ? document.activeElement.dataset.label || null : null;"),
+        json!("web.requests")
+    );
+    d.exec("window.scrollTo(0, 0); return null;");
+
     // pids whole, in the process list and in the table
     let procs = d.exec(
         "return Array.from(document.querySelectorAll('#procs .pid')).map(function (e) { return e.textContent; });",
