@@ -241,9 +241,16 @@ impl CounterSeries {
             .as_ref()
     }
 
-    /// Puts the help text in the shared file, on a zero-valued field of this series.
+    /// Puts the help text in a file: on the shared field if that is registered now, else (it
+    /// was registered before the description) on a zero-valued field in the descriptions file.
     pub(crate) fn publish_description(&self) {
-        let _ = self.shared();
+        if self.shared.get().is_some() {
+            if let Some(inner) = self.inner.upgrade() {
+                let _: Option<SharedCounter> = inner.register_note(inner.decl(&self.spec, None));
+            }
+        } else {
+            let _ = self.shared();
+        }
     }
 }
 
@@ -278,7 +285,7 @@ impl CounterFn for CounterSeries {
 #[derive(Debug)]
 pub(crate) struct GaugeSeries {
     inner: Weak<Inner>,
-    spec: Spec,
+    pub(crate) spec: Spec,
     shared: OnceLock<Option<SharedGauge>>,
 }
 
@@ -291,17 +298,32 @@ impl GaugeSeries {
         }
     }
 
+    /// The declaration of the gauge's field with the help known now.
+    fn decl(&self, inner: &Inner) -> mmstats::FieldDecl {
+        let mut decl = inner.decl(&self.spec, None);
+        // One field for the process: files of several processes add up.
+        decl.combine = Some(mmstats::Combine::Sum);
+        decl
+    }
+
     #[inline]
     fn field(&self) -> Option<&SharedGauge> {
         self.shared
             .get_or_init(|| {
                 let inner = self.inner.upgrade()?;
-                let mut decl = inner.decl(&self.spec, None);
-                // One field for the process: files of several processes add up.
-                decl.combine = Some(mmstats::Combine::Sum);
-                inner.register_shared(decl)
+                inner.register_shared(self.decl(&inner))
             })
             .as_ref()
+    }
+
+    /// Puts a description that came after the gauge's first update in the descriptions file,
+    /// on a zero-valued field (one registered later carries its help itself).
+    pub(crate) fn publish_description(&self) {
+        if self.shared.get().is_some_and(Option::is_some)
+            && let Some(inner) = self.inner.upgrade()
+        {
+            let _: Option<SharedGauge> = inner.register_note(self.decl(&inner));
+        }
     }
 }
 

@@ -85,6 +85,8 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
     }
     // Described after first use: the help still reaches the files.
     recorder.describe_counter("http_requests_total".into(), None, "requests served".into());
+    // A gauge's one field exists since its first update: its late help goes to a zero field.
+    recorder.describe_gauge("queue_depth".into(), None, "jobs waiting".into());
     get.increment(5); // this thread's own file
     let snaps = read_all(tmp.path());
     let get_key = r#"http_requests_total{method="GET"}"#;
@@ -117,6 +119,12 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
             .any(|f| f.meta.label == get_key && f.meta.help == "requests served"),
         "the late description is in a file"
     );
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.meta.label == "queue_depth" && f.meta.help == "jobs waiting"),
+        "the gauge's late description is in a file"
+    );
     // The threads ended: their files are gone, their counts are in the totals.
     let names: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -124,10 +132,14 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
         .collect();
     assert!(names.iter().any(|n| n.contains("totals")), "{names:?}");
     assert!(names.iter().any(|n| n.contains("shared")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with("-help.mmstats")),
+        "{names:?}"
+    );
     assert_eq!(
         names.len(),
-        3,
-        "totals, shared and this thread's file: {names:?}"
+        4,
+        "totals, shared, descriptions and this thread's file: {names:?}"
     );
 
     // absolute() raises a shared field; the cap sends further label sets to the overflow.
