@@ -282,7 +282,8 @@
         return [v && v.window_count ? U.compact(v.window_sum / v.window_count, u) : "–", ""];
       default:
         if (typeof v === "boolean") { return [String(v), ""]; }
-        if (ID.test(f.label)) { return [U.whole(v), ""]; }
+        // constants (ids, versions, sizes set once) are never scaled, as mmstats-render's rule
+        if (ID.test(f.label) || f.kind === "constant") { return [U.whole(v), f.kind === "constant" ? "constant" : ""]; }
         return [U.scalar(v, u), f.kind === "constant" ? "constant" : ""];
     }
   }

@@ -1,7 +1,7 @@
-// mmash page, units: the same rule as the terminal tools' `compact` (Rust, the text renderer):
+// mmash page, units: the same rule as the terminal tools' (Rust: `mmstats_render::units`):
 // durations as ns, µs, ms, s (then 2m03s, 1h02m, 3d04h), bytes in IEC binary units (B, KiB,
 // MiB, GiB, TiB, PiB), other counts with SI suffixes (k, M, G, T, P, E), three significant
-// digits; ids, pids, ports and versions whole. tests/units.json is the table both sides test.
+// digits; ids, pids, ports, versions and constants whole. tests/units.json is the table both sides test.
 (function () {
   "use strict";
 

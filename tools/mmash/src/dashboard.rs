@@ -22,9 +22,9 @@ use axum::extract::{Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use mmstats_reader::render::text::label_matches;
 use mmstats_reader::resource::resource_kind_of;
 use mmstats_reader::{Liveness, ProcessId, ProcessSample, Series};
+use mmstats_render::text::label_matches;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 

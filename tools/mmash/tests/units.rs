@@ -1,8 +1,9 @@
 //! The units table (`tests/units.json`) that mmash's page is tested against holds for the Rust
-//! renderer too: one rule, two implementations, one table.
+//! units module (`mmstats_render::units`) too: one rule, two implementations, one table.
 
-use mmstats_reader::render::text::{compact, scalar};
 use mmstats_reader::{FieldMeta, Kind, Num, ValueType};
+use mmstats_render::text::scalar;
+use mmstats_render::units::{compact, number};
 use serde_json::Value;
 
 #[test]
@@ -18,9 +19,13 @@ fn the_rust_renderer_writes_every_row_of_the_units_table() {
         let got = match r["form"].as_str().unwrap() {
             "compact" => compact(r["value"].as_f64().unwrap(), unit),
             "whole" => {
+                // an integer gauge without unit, and a constant (never scaled), are whole
+                let v = r["value"].as_u64().unwrap();
                 let mut meta = FieldMeta::new("x", Kind::Gauge, ValueType::U64);
                 meta.unit = unit.to_string();
-                scalar(&meta, Num::U(r["value"].as_u64().unwrap()))
+                let gauge = scalar(&meta, Num::U(v));
+                assert_eq!(gauge, number(v as f64), "{r}");
+                gauge
             }
             other => panic!("unknown form {other}"),
         };
