@@ -101,6 +101,14 @@ pub enum FormatError {
     /// A HotSpot JVM's performance data file is malformed.
     #[error("{0}")]
     Hsperf(#[from] crate::hsperf::HsperfError),
+    /// A field a writer asked for has a label, unit or help text the format refuses.
+    #[error("invalid field {label:?}: {kind}")]
+    BadString {
+        /// The requested label.
+        label: String,
+        /// What is wrong.
+        kind: crate::strings::StringError,
+    },
     /// A field a writer asked for cannot be encoded.
     #[error("invalid field {label:?}: {what}")]
     InvalidField {

@@ -8,6 +8,7 @@ use crate::error::FormatError;
 use crate::header::Header;
 use crate::labels::{self, LabelError};
 use crate::layout::{self, HEADER_LEN, RECORD_LEN, limits, record as r};
+use crate::strings::{self, StringError};
 
 /// A field's metadata: what a writer declares and a reader decodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,30 +98,21 @@ impl FieldMeta {
         slot_length(self.kind, self.value_type, self.param, self.capacity)
     }
 
-    /// Checks strings and the kind/type/param/capacity combination.
+    /// Checks strings (FORMAT.md §3.3, [`crate::strings`]), the label set (§3.5) and the
+    /// kind/type/param/capacity combination (§3.2).
     pub fn validate(&self) -> Result<u32, FormatError> {
         let invalid = |what: String| FormatError::InvalidField {
             label: self.label.clone(),
             what,
         };
-        if self.label.is_empty() || self.label.len() > limits::LABEL_MAX {
-            return Err(invalid(format!(
-                "label must be 1 to {} bytes",
-                limits::LABEL_MAX
-            )));
-        }
-        if self.help.len() > limits::HELP_MAX {
-            return Err(invalid(format!(
-                "help longer than {} bytes",
-                limits::HELP_MAX
-            )));
-        }
-        if self.unit.len() > limits::UNIT_MAX {
-            return Err(invalid(format!(
-                "unit longer than {} bytes",
-                limits::UNIT_MAX
-            )));
-        }
+        let bad = |kind: StringError| FormatError::BadString {
+            label: self.label.clone(),
+            kind,
+        };
+        strings::check_name(self.name()).map_err(bad)?;
+        strings::check_length(self.label.len()).map_err(bad)?;
+        strings::check_help(&self.help).map_err(bad)?;
+        strings::check_unit(&self.unit).map_err(bad)?;
         if !self.labels.is_empty() {
             check_labels(&self.label, &self.labels).map_err(|e| invalid(e.to_string()))?;
         }

@@ -6,7 +6,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{Ordering, fence};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
 use mmstats_format::{
@@ -693,20 +693,4 @@ fn read_v1(file: &File, size: u64) -> Result<Vec<u8>, ErrorKind> {
     Ok(bytes)
 }
 
-/// A time `ns` nanoseconds from the Unix epoch, if representable.
-pub(crate) fn time_from_ns(ns: i64) -> Option<SystemTime> {
-    let d = Duration::from_nanos(ns.unsigned_abs());
-    if ns >= 0 {
-        UNIX_EPOCH.checked_add(d)
-    } else {
-        UNIX_EPOCH.checked_sub(d)
-    }
-}
-
-/// Unix seconds of a time (negative before the epoch).
-pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    }
-}
+pub(crate) use mmstats_format::{time_from_ns, unix_seconds};

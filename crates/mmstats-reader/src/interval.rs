@@ -39,11 +39,11 @@ use std::time::SystemTime;
 
 use mmstats_format::{Combine, FieldMeta, Histogram, Kind, Num, Value, WindowSummary};
 
-use crate::aggregate::merge;
 use crate::file::{FileInfo, unix_seconds};
 use crate::liveness::{Liveness, by_identity};
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
+use mmstats_format::merge;
 
 /// What happened to one label during an interval.
 #[derive(Debug, Clone, PartialEq)]

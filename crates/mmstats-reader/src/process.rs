@@ -82,14 +82,11 @@ pub fn command_name(snap: &Snapshot) -> String {
         .unwrap_or_default()
 }
 
+/// The `{CMD}` part of a file named by the default template
+/// ([`mmstats_format::names::command_of`]).
 pub(crate) fn cmd_from_file_name(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.rsplitn(3, '-');
-    let tid = parts.next()?;
-    let pid = parts.next()?;
-    let cmd = parts.next()?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
+    let name = path.file_name()?.to_str()?;
+    mmstats_format::names::command_of(name).map(str::to_string)
 }
 
 /// The wall-clock time a process with this start time (clock ticks after boot) started, on

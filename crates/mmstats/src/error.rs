@@ -36,7 +36,7 @@ pub enum Error {
         /// The expanded name.
         name: String,
         /// What is wrong with it.
-        why: &'static str,
+        why: mmstats_format::names::NameError,
     },
     /// A family (fields of one name) already has as many label sets in this file as
     /// [`Options::label_sets`](crate::Options::label_sets) allows.

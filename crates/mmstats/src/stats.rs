@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU64, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mmstats_format::layout::{header as h, state};
+use mmstats_format::layout::{header as h, slot, state};
 use mmstats_format::{FieldMeta, FormatError, Kind, Placement, Plan, ValueType, text_words};
 use nix::fcntl::{AtFlags, Flock};
 use nix::unistd::{UnlinkatFlags, unlinkat};
@@ -159,11 +159,11 @@ impl Init {
     fn apply(&self, p: &mut Placement, meta: &FieldMeta) {
         match self {
             Init::Zero => {}
-            Init::Word(w) => p.value_words[0] = *w,
+            Init::Word(w) => p.value_words[slot::VALUE] = *w,
             Init::Text(t) => {
                 let (words, _) = text_words(t, meta.capacity);
                 for (i, w) in words.into_iter().enumerate() {
-                    p.value_words[1 + i] = w;
+                    p.value_words[slot::text::LENGTH + i] = w;
                 }
             }
         }
@@ -210,7 +210,7 @@ impl Stats {
         let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
         if options.process_wide {
-            template = totals::template_for(&template, "shared");
+            template = mmstats_format::names::process_template(&template, "shared");
         }
         if options.totals {
             template = totals::template(&template);

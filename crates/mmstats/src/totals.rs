@@ -11,11 +11,13 @@
 //! reads the ending file's own slot words: the folding thread is the file's only writer, so
 //! plain loads see exactly what it wrote.
 //!
-//! What is folded: counters (added), averages (count and sum added), histograms and timers
-//! (count, sum and buckets added, min and max combined, last replaced; a timer's moving window
-//! is not carried over), windowed fields (count and sum added, and each slot added to the slot
-//! of the same period, or taking its place if newer). Gauges, texts, constants, timestamps and
-//! moving averages describe the thread that ended and are not folded. A file is folded when it
+//! What is folded, and how, is the format's rule ([`mmstats_format::folds`],
+//! [`mmstats_format::fold`]): counters (added), averages (count and sum added), histograms and
+//! timers (count, sum and buckets added, min and max combined, last replaced; a timer's moving
+//! window is not carried over), windowed fields (count and sum added, and each slot added to the
+//! slot of the same period, or taking its place if newer); each slot is decoded, folded and
+//! encoded again. Gauges, texts, constants, timestamps and moving averages describe the thread
+//! that ended and are not folded. A file is folded when it
 //! ends: when its stats object and the last of its handles are gone, or at [`Stats::close`]
 //! (values a handle writes after that are not folded).
 //!
@@ -32,7 +34,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
-use mmstats_format::{Kind, ValueType};
+use mmstats_format::layout::slot;
+use mmstats_format::names;
+use mmstats_format::{ByteOrder, Value, folds};
 
 use crate::options::Options;
 use crate::seqlock::WriteGuard;
@@ -66,18 +70,7 @@ impl TotalsKey {
 
 /// The template of a totals file: the thread files' template with `totals` for the thread id.
 pub(crate) fn template(t: &str) -> String {
-    template_for(t, "totals")
-}
-
-/// The thread files' template with `part` for the thread id (a file of the whole process).
-pub(crate) fn template_for(t: &str, part: &str) -> String {
-    if t.contains("{TID}") {
-        t.replace("{TID}", part)
-    } else if let Some(stem) = t.strip_suffix(".mmstats") {
-        format!("{stem}-{part}.mmstats")
-    } else {
-        format!("{t}-{part}")
-    }
+    names::process_template(t, "totals")
 }
 
 /// A totals file, the key it serves and the process that created it.
@@ -213,10 +206,7 @@ pub(crate) fn fold(key: &TotalsKey, stats: &Contents<'_>) {
     let totals = &all[index].stats;
     totals.begin_fold();
     for field in &stats.fields {
-        if !matches!(
-            field.meta.kind,
-            Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer | Kind::Windowed
-        ) {
+        if !folds(field.meta.kind) {
             continue;
         }
         if let Some(dst) = totals.find_or_publish(&field.meta) {
@@ -226,88 +216,48 @@ pub(crate) fn fold(key: &TotalsKey, stats: &Contents<'_>) {
     totals.end_fold(stats);
 }
 
-/// Adds one field's values into the same field of the totals file.
+/// Folds one field's values into the same field of the totals file: both slots decoded, the
+/// thread's value folded into the totals' ([`mmstats_format::fold`]), the result stored back.
 fn add(src_stats: &Contents<'_>, src: &Published, dst_stats: &Stats, dst: &Published) {
-    let vt = src.meta.value_type;
-    let s = |i: usize| src_stats.value_word(src, i).load(Relaxed);
-    let d = |i: usize| dst_stats.value_word(dst, i);
-    let plus = |i: usize, f: fn(ValueType, u64, u64) -> u64| {
-        let w = d(i);
-        w.store(f(vt, w.load(Relaxed), s(i)), Relaxed);
+    let src_words: Vec<u64> = (0..src.words)
+        .map(|i| src_stats.value_word(src, i).load(Relaxed))
+        .collect();
+    let dst_words: Vec<u64> = (0..dst.words)
+        .map(|i| dst_stats.value_word(dst, i).load(Relaxed))
+        .collect();
+    let decode = |meta, words: &[u64]| Value::decode(meta, words, ByteOrder::NATIVE).ok();
+    let (Some(thread), Some(mut total)) =
+        (decode(&src.meta, &src_words), decode(&dst.meta, &dst_words))
+    else {
+        return;
     };
-    match src.meta.kind {
-        Kind::Counter => plus(0, add_word),
-        Kind::Average => {
-            let _g = WriteGuard::begin(d(0));
-            plus(1, add_int);
-            plus(2, add_wide);
-        }
-        Kind::Histogram | Kind::Timer => {
-            if s(1) == 0 {
-                return;
-            }
-            let _g = WriteGuard::begin(d(0));
-            plus(1, add_int);
-            plus(2, add_int);
-            d(3).store(d(3).load(Relaxed).min(s(3)), Relaxed);
-            d(4).store(d(4).load(Relaxed).max(s(4)), Relaxed);
-            d(5).store(s(5), Relaxed);
-            for i in 8..src.words.min(dst.words) {
-                plus(i, add_int);
-            }
-        }
-        Kind::Windowed => {
-            let _g = WriteGuard::begin(d(0));
-            plus(1, add_int);
-            plus(2, add_wide);
-            for base in (3..src.words.min(dst.words).saturating_sub(2)).step_by(3) {
-                let (period, theirs) = (s(base), d(base).load(Relaxed));
-                if period == 0 || period < theirs {
-                    continue; // unused, or older than what the totals hold there
-                }
-                if period > theirs {
-                    d(base).store(period, Relaxed);
-                    d(base + 1).store(0, Relaxed);
-                    d(base + 2).store(0, Relaxed);
-                }
-                plus(base + 1, add_int);
-                plus(base + 2, add_wide);
-            }
-        }
-        _ => {}
+    if !mmstats_format::fold(&mut total, &thread) {
+        return;
     }
-}
-
-/// Adds two words of a counter of type `vt` (FORMAT.md §4.1).
-fn add_word(vt: ValueType, a: u64, b: u64) -> u64 {
-    match vt {
-        ValueType::F64 => (f64::from_bits(a) + f64::from_bits(b)).to_bits(),
-        ValueType::F32 => {
-            u64::from((f32::from_bits(a as u32) + f32::from_bits(b as u32)).to_bits())
+    let Some(words) = total.encode(&dst.meta) else {
+        return;
+    };
+    let store = |from: usize| {
+        for (i, w) in words.iter().enumerate().skip(from) {
+            if dst_words[i] != *w {
+                dst_stats.value_word(dst, i).store(*w, Relaxed);
+            }
         }
-        _ => a.wrapping_add(b),
-    }
-}
-
-/// Adds two "num" words of type `vt` (FORMAT.md §5).
-fn add_wide(vt: ValueType, a: u64, b: u64) -> u64 {
-    if vt.is_float() {
-        (f64::from_bits(a) + f64::from_bits(b)).to_bits()
+    };
+    if dst.words == 1 {
+        store(slot::VALUE);
     } else {
-        a.wrapping_add(b)
+        let _g = WriteGuard::begin(dst_stats.value_word(dst, slot::SEQ));
+        store(slot::SEQ + 1);
     }
-}
-
-/// Adds two integer words, wrapping.
-fn add_int(_: ValueType, a: u64, b: u64) -> u64 {
-    a.wrapping_add(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mmstats_format::layout::slot::{average, histogram};
     use mmstats_format::layout::state;
-    use mmstats_format::{FieldMeta, Header, Histogram, Num, Value, bucket_index};
+    use mmstats_format::{FieldMeta, Header, Histogram, Kind, Num, ValueType, bucket_index};
 
     /// A type of its own, so this test's totals file is not another test's.
     struct FoldTest;
@@ -338,17 +288,21 @@ mod tests {
         .unwrap();
         let [counter, average, hist] = metas();
         let p = stats.find_or_publish(&counter).unwrap();
-        stats.value_word(&p, 0).store(c, Relaxed);
+        stats.value_word(&p, slot::VALUE).store(c, Relaxed);
         let p = stats.find_or_publish(&average).unwrap();
-        stats.value_word(&p, 1).store(avg.len() as u64, Relaxed);
-        stats.value_word(&p, 2).store(avg.iter().sum(), Relaxed);
+        stats
+            .value_word(&p, average::COUNT)
+            .store(avg.len() as u64, Relaxed);
+        stats
+            .value_word(&p, average::SUM)
+            .store(avg.iter().sum(), Relaxed);
         let p = stats.find_or_publish(&hist).unwrap();
         let mut h = Histogram::empty(5, 64);
         for v in values {
             h.record(*v);
         }
-        let head = [0, h.count, h.sum, h.min, h.max, h.last, 0, 0];
-        for (i, w) in head.iter().chain(&h.buckets).enumerate() {
+        let words = Value::Histogram(h).encode(&hist).unwrap();
+        for (i, w) in words.iter().enumerate().skip(histogram::COUNT) {
             stats.value_word(&p, i).store(*w, Relaxed);
         }
         stats
@@ -411,36 +365,5 @@ mod tests {
         assert_eq!(hist.buckets[1] + hist.buckets[5], 2);
         assert_eq!(hist.buckets.iter().sum::<u64>(), 3);
         assert_eq!(get("sys.tid"), Value::Number(Num::U(0)));
-    }
-
-    #[test]
-    fn the_totals_name_replaces_the_thread_id() {
-        assert_eq!(
-            template("{CMD}-{PID}-{TID}.mmstats"),
-            "{CMD}-{PID}-totals.mmstats"
-        );
-        assert_eq!(template("{NAME}.mmstats"), "{NAME}-totals.mmstats");
-        assert_eq!(template("x"), "x-totals");
-    }
-
-    #[test]
-    fn words_add_in_their_type() {
-        assert_eq!(add_word(ValueType::U64, u64::MAX, 2), 1);
-        assert_eq!(
-            f64::from_bits(add_word(ValueType::F64, 1.5f64.to_bits(), 2f64.to_bits())),
-            3.5
-        );
-        let f = add_word(
-            ValueType::F32,
-            u64::from(1.5f32.to_bits()),
-            u64::from(0.25f32.to_bits()),
-        );
-        assert_eq!(f >> 32, 0);
-        assert_eq!(f32::from_bits(f as u32), 1.75);
-        assert_eq!(
-            f64::from_bits(add_wide(ValueType::F32, 1f64.to_bits(), 2f64.to_bits())),
-            3.0
-        );
-        assert_eq!(add_wide(ValueType::I64, (-3i64) as u64, 1), (-2i64) as u64);
     }
 }

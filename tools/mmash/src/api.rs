@@ -8,19 +8,14 @@
 //!   file's fields with metadata, value, derived values and, for counters, their rate.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmstats_reader::{
     FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
 };
 use serde_json::{Map, Value as Json, json};
 
-/// Seconds since the Unix epoch.
-pub fn unix(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+/// Seconds since the Unix epoch (negative before it).
+pub use mmstats_reader::unix_seconds as unix;
 
 fn num_json(n: Num) -> Json {
     match n {

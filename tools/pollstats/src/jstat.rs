@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
-use mmstats_reader::render::text::unix_seconds;
+use mmstats_reader::unix_seconds;
 use mmstats_reader::{FormatVersion, Scanner, Snapshot, Value};
 
 use crate::cli::Cli;

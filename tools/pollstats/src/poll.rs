@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use mmstats_reader::render::text::unix_seconds;
+use mmstats_reader::unix_seconds;
 use mmstats_reader::{FileInfo, Intervals, Liveness, ProcessId, Scan, Scanner, Snapshot};
 
 use crate::cli::Cli;

@@ -311,3 +311,42 @@ fn registration_works_from_several_threads() {
     assert_eq!(d.fields.len(), 6 + 32);
     assert_eq!(d.value("web.t3.c7"), Value::Number(Num::U(7)));
 }
+
+/// The writer refuses what `#[derive(Stats)]` refuses at compile time (FORMAT.md §3.3): both
+/// call `mmstats_format::strings`.
+#[test]
+fn labels_units_and_prefixes_with_whitespace_are_refused() {
+    use mmstats_format::strings::StringError;
+    let tmp = tempfile::tempdir().unwrap();
+    let s = stats(&tmp);
+    let string_error = |e: Error| match e {
+        Error::Format(FormatError::BadString { kind, .. }) => kind,
+        other => panic!("not a string error: {other}"),
+    };
+    let err = s.counter("two words").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::Whitespace);
+    let err = s.counter("tab\there").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::Whitespace);
+    let err = s.counter("rate").unit("per second").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::UnitNotAWord);
+    let spaced = Stats::create(
+        Options::new()
+            .dir(tmp.path())
+            .prefix("my app.")
+            .file_template("spaced.mmstats"),
+    )
+    .unwrap();
+    let err = spaced.counter("hits").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::Whitespace);
+    // Label values are not names: any text without NUL (FORMAT.md §3.5).
+    s.counter("by_method")
+        .label("method", "GET /x")
+        .register()
+        .unwrap();
+    assert!(
+        decode(s.path())
+            .fields
+            .iter()
+            .any(|f| f.meta.label == "web.by_method{method=\"GET /x\"}")
+    );
+}
