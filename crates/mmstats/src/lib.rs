@@ -113,7 +113,7 @@ pub use mmstats_derive::Stats;
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 pub use average::{Average, DEFAULT_WINDOW, MovingAverage, Numeric};
-pub use decl::{FieldDecl, Handle, Register};
+pub use decl::{FieldDecl, Handle};
 pub use error::Error;
 pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use histogram::{Histogram, Timer, TimerGuard};
@@ -121,7 +121,7 @@ pub use hook::set_error_hook;
 pub use model::{Instance, Local, StatsModel};
 pub use options::{DEFAULT_LABEL_SETS, Options};
 pub use shared::{SharedCounter, SharedGauge};
-pub use stats::Stats;
+pub use stats::{Register, Stats};
 pub use totals::remove_all;
 pub use windowed::{DEFAULT_SLOTS, Windowed};
 

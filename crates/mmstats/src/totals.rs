@@ -31,22 +31,18 @@ use std::any::TypeId;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
-use mmstats_format::layout::slot;
 use mmstats_format::names;
-use mmstats_format::{ByteOrder, Value, folds};
+use mmstats_format::{ByteOrder, FieldMeta, Reserve, Value, folds};
 
 use crate::options::Options;
-use crate::seqlock::WriteGuard;
-use crate::stats::{Contents, Published, Stats};
 
 /// Which totals file a thread's file folds into: one per model type (or per name, directory
 /// and template for plain stats objects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TotalsKey {
-    /// The model's type ([`Stats`] for a plain stats object).
+    /// The model's type ([`crate::Stats`] for a plain stats object).
     pub(crate) model: TypeId,
     /// The model's name, for `{NAME}`.
     pub(crate) name: String,
@@ -56,21 +52,32 @@ pub(crate) struct TotalsKey {
     pub(crate) template: Option<String>,
 }
 
-impl TotalsKey {
-    /// The key of a plain stats object created with `options`.
-    pub(crate) fn of_stats(options: &Options) -> TotalsKey {
-        TotalsKey {
-            model: TypeId::of::<Stats>(),
-            name: options.name.clone(),
-            dir: options.dir.clone(),
-            template: options.file_template.clone(),
-        }
-    }
-}
-
 /// The template of a totals file: the thread files' template with `totals` for the thread id.
 pub(crate) fn template(t: &str) -> String {
     names::process_template(t, "totals")
+}
+
+/// A thread's file that ends, as a fold reads it.
+pub(crate) trait Ending {
+    /// Every published field with the words of its slot.
+    fn fields(&self) -> Vec<(FieldMeta, Vec<u64>)>;
+    /// The capacities the file was created with: a totals file made for it gets as much room.
+    fn capacities(&self) -> Reserve;
+    /// Sets `FOLDED` in its `state` (FORMAT.md §6.4 step 3).
+    fn mark_folded(&self);
+}
+
+/// A process's totals file, as a fold writes into it (FORMAT.md §6.4).
+pub(crate) trait TotalsFile: std::fmt::Debug + Send {
+    /// Step 1: makes `fold_seq` odd.
+    fn begin_fold(&self);
+    /// Step 4: makes `fold_seq` even again.
+    fn end_fold(&self);
+    /// The words of the slot of the field `meta` describes, publishing it (zero) first if it
+    /// is missing; `None` if it exists with other metadata or cannot be added.
+    fn words(&self, meta: &FieldMeta) -> Option<Vec<u64>>;
+    /// Stores `words` into that slot, under its sequence word if it has one.
+    fn store(&self, meta: &FieldMeta, words: &[u64]);
 }
 
 /// A totals file, the key it serves and the process that created it.
@@ -78,7 +85,7 @@ pub(crate) fn template(t: &str) -> String {
 struct Totals {
     key: TotalsKey,
     pid: u32,
-    stats: Stats,
+    file: Box<dyn TotalsFile>,
 }
 
 /// A live file of this process, to remove with [`remove_all`].
@@ -179,85 +186,68 @@ extern "C" fn remove_at_exit() {
     }
 }
 
-/// Adds the foldable fields of a file (`stats`) into the totals file of `key`, creating it if
-/// needed. Failures (no room, a file name taken) leave the totals as they were: they cannot be
-/// reported from a thread's exit.
-pub(crate) fn fold(key: &TotalsKey, stats: &Contents<'_>) {
+/// Adds the foldable fields of a thread's file into the totals file of `key`, made with
+/// `create` (from options naming it) if this process has none yet. Failures (no room, a file
+/// name taken) leave the totals as they were: they cannot be reported from a thread's exit.
+pub(crate) fn fold(
+    key: &TotalsKey,
+    thread: &dyn Ending,
+    create: impl FnOnce(Options) -> Option<Box<dyn TotalsFile>>,
+) {
     let mut all = lock(&TOTALS);
     let pid = std::process::id();
     let index = match all.iter().position(|t| t.key == *key && t.pid == pid) {
         Some(i) => i,
         None => {
-            let mut options = Options::new().name(&key.name).reserve(stats.capacities);
+            let mut options = Options::new().name(&key.name).reserve(thread.capacities());
             options.dir.clone_from(&key.dir);
             options.file_template.clone_from(&key.template);
             options.totals = true;
-            let Ok(totals) = Stats::create(options) else {
+            let Some(file) = create(options) else {
                 return;
             };
             all.push(Totals {
                 key: key.clone(),
                 pid,
-                stats: totals,
+                file,
             });
             all.len() - 1
         }
     };
-    let totals = &all[index].stats;
+    let totals = &*all[index].file;
     totals.begin_fold();
-    for field in &stats.fields {
-        if !folds(field.meta.kind) {
-            continue;
-        }
-        if let Some(dst) = totals.find_or_publish(&field.meta) {
-            add(stats, field, totals, &dst);
+    for (meta, words) in thread.fields() {
+        if folds(meta.kind) {
+            add(totals, &meta, &words);
         }
     }
-    totals.end_fold(stats);
+    thread.mark_folded();
+    totals.end_fold();
 }
 
 /// Folds one field's values into the same field of the totals file: both slots decoded, the
 /// thread's value folded into the totals' ([`mmstats_format::fold`]), the result stored back.
-fn add(src_stats: &Contents<'_>, src: &Published, dst_stats: &Stats, dst: &Published) {
-    let src_words: Vec<u64> = (0..src.words)
-        .map(|i| src_stats.value_word(src, i).load(Relaxed))
-        .collect();
-    let dst_words: Vec<u64> = (0..dst.words)
-        .map(|i| dst_stats.value_word(dst, i).load(Relaxed))
-        .collect();
-    let decode = |meta, words: &[u64]| Value::decode(meta, words, ByteOrder::NATIVE).ok();
-    let (Some(thread), Some(mut total)) =
-        (decode(&src.meta, &src_words), decode(&dst.meta, &dst_words))
-    else {
+fn add(totals: &dyn TotalsFile, meta: &FieldMeta, words: &[u64]) {
+    let Some(theirs) = totals.words(meta) else {
         return;
     };
-    if !mmstats_format::fold(&mut total, &thread) {
-        return;
-    }
-    let Some(words) = total.encode(&dst.meta) else {
+    let decode = |words: &[u64]| Value::decode(meta, words, ByteOrder::NATIVE).ok();
+    let (Some(thread), Some(mut total)) = (decode(words), decode(&theirs)) else {
         return;
     };
-    let store = |from: usize| {
-        for (i, w) in words.iter().enumerate().skip(from) {
-            if dst_words[i] != *w {
-                dst_stats.value_word(dst, i).store(*w, Relaxed);
-            }
-        }
-    };
-    if dst.words == 1 {
-        store(slot::VALUE);
-    } else {
-        let _g = WriteGuard::begin(dst_stats.value_word(dst, slot::SEQ));
-        store(slot::SEQ + 1);
+    if mmstats_format::fold(&mut total, &thread)
+        && let Some(words) = total.encode(meta)
+    {
+        totals.store(meta, &words);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_format::layout::slot::{average, histogram};
+    use crate::Stats;
     use mmstats_format::layout::state;
-    use mmstats_format::{FieldMeta, Header, Histogram, Kind, Num, ValueType, bucket_index};
+    use mmstats_format::{Header, Histogram, Kind, Num, ValueType, bucket_index};
 
     /// A type of its own, so this test's totals file is not another test's.
     struct FoldTest;
@@ -287,23 +277,23 @@ mod tests {
         )
         .unwrap();
         let [counter, average, hist] = metas();
-        let p = stats.find_or_publish(&counter).unwrap();
-        stats.value_word(&p, slot::VALUE).store(c, Relaxed);
-        let p = stats.find_or_publish(&average).unwrap();
-        stats
-            .value_word(&p, average::COUNT)
-            .store(avg.len() as u64, Relaxed);
-        stats
-            .value_word(&p, average::SUM)
-            .store(avg.iter().sum(), Relaxed);
-        let p = stats.find_or_publish(&hist).unwrap();
         let mut h = Histogram::empty(5, 64);
         for v in values {
             h.record(*v);
         }
-        let words = Value::Histogram(h).encode(&hist).unwrap();
-        for (i, w) in words.iter().enumerate().skip(histogram::COUNT) {
-            stats.value_word(&p, i).store(*w, Relaxed);
+        let values = [
+            (counter, Value::Number(Num::U(c))),
+            (
+                average,
+                Value::Average {
+                    count: avg.len() as u64,
+                    sum: Num::U(avg.iter().sum()),
+                },
+            ),
+            (hist, Value::Histogram(h)),
+        ];
+        for (meta, value) in values {
+            stats.store(&meta, &value.encode(&meta).unwrap());
         }
         stats
     }
@@ -342,7 +332,9 @@ mod tests {
         assert!(!one_path.exists());
         let totals = tmp.path().join("t-totals.mmstats");
         let two = thread_file(tmp.path(), "two", 4, &[5], &[1]);
-        fold(&key, &two.contents());
+        fold(&key, &two.contents(), |options| {
+            Some(Box::new(Stats::create(options).ok()?) as Box<dyn TotalsFile>)
+        });
 
         let (h, v) = values(&totals);
         assert_eq!(h.identity.tid, 0);

@@ -567,7 +567,7 @@ mod tests {
     use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {

@@ -21,6 +21,8 @@ pub mod cli;
 pub mod history;
 pub mod paths;
 pub mod perf;
+mod response;
 pub mod rollup;
 pub mod routes;
 pub mod server;
+pub mod state;
