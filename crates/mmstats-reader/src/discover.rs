@@ -267,6 +267,13 @@ fn is_hidden(p: &Path) -> bool {
         .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
 }
 
+/// The `{CMD}` part of a file named by the default template `{CMD}-{PID}-{TID}.mmstats`
+/// (FORMAT.md §6.1, [`names::command_of`]), if the name has that shape.
+pub(crate) fn command_from_file_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    names::command_of(name).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +421,15 @@ mod tests {
         trust_dirs(false);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(paths.len(), 1);
+    }
+
+    #[test]
+    fn cmd_comes_from_the_file_name() {
+        assert_eq!(
+            command_from_file_name(Path::new("/x/web-server-12-34.mmstats")).as_deref(),
+            Some("web-server")
+        );
+        assert_eq!(command_from_file_name(Path::new("/x/stats.mmstats")), None);
+        assert_eq!(command_from_file_name(Path::new("/x/a-b-12.mmstats")), None);
     }
 }

@@ -72,7 +72,7 @@ pub fn command_name(snap: &Snapshot) -> String {
     if let Some(cmd) = &snap.info.command {
         return cmd.clone();
     }
-    if let Some(cmd) = cmd_from_file_name(&snap.path) {
+    if let Some(cmd) = crate::discover::command_from_file_name(&snap.path) {
         return cmd;
     }
     snap.info
@@ -80,13 +80,6 @@ pub fn command_name(snap: &Snapshot) -> String {
         .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
         .map(|s| s.trim_end().to_string())
         .unwrap_or_default()
-}
-
-/// The `{CMD}` part of a file named by the default template
-/// ([`mmstats_format::names::command_of`]).
-pub(crate) fn cmd_from_file_name(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_str()?;
-    mmstats_format::names::command_of(name).map(str::to_string)
 }
 
 /// The wall-clock time a process with this start time (clock ticks after boot) started, on

@@ -229,7 +229,7 @@ impl Stats {
         let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
         if options.process_wide {
-            template = mmstats_format::names::process_template(&template, "shared");
+            template = mmstats_format::names::process_template(&template, &options.process_part);
         }
         if options.totals {
             template = totals::template(&template);

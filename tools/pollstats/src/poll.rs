@@ -266,7 +266,7 @@ impl ErrorLog {
         for e in &scan.errors {
             let line = format!(
                 "pollstats: {}",
-                mmstats_reader::render::text::escape(&e.to_string())
+                mmstats_render::text::escape(&e.to_string())
             );
             if self.0.insert(line.clone()) {
                 eprintln!("{line}");
@@ -305,7 +305,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         for e in mmstats_reader::discover(&cli.patterns()).1 {
             eprintln!(
                 "pollstats: {}",
-                mmstats_reader::render::text::escape(&e.to_string())
+                mmstats_render::text::escape(&e.to_string())
             );
         }
         return Ok(ExitCode::FAILURE);
