@@ -207,3 +207,30 @@ fn the_one_line_idiom_keeps_publishing_to_readers() -> Result<(), mmstats::Error
     assert!(!path.exists(), "removed with its last handle");
     Ok(())
 }
+
+/// `#[derive(StatsModel)]` is the derive's name, after the trait it implements;
+/// `#[derive(Stats)]` (above) is the same macro under its earlier name.
+#[derive(mmstats::StatsModel)]
+#[stats(prefix = "jobs.")]
+struct Jobs {
+    done: Counter,
+}
+
+#[test]
+fn the_derive_is_named_after_the_trait_it_implements() {
+    fn model<M: StatsModel>(_: &M) -> &'static str {
+        M::NAME
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = Jobs::create(Options::new().dir(dir.path())).unwrap();
+    jobs.done.incr(2);
+    assert_eq!(model(&*jobs), "jobs");
+    let snapshot = StatsFile::open(jobs.stats().path())
+        .unwrap()
+        .snapshot()
+        .unwrap();
+    assert_eq!(
+        field(&snapshot, "jobs.done").value,
+        Ok(Value::Number(Num::U(2)))
+    );
+}

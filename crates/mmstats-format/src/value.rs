@@ -345,17 +345,17 @@ impl Value {
     }
 
     /// The one derived value named `name` (`p99`, `mean`, `rate`, ...), if this value has it;
-    /// see [`Value::exposed`].
+    /// see [`Value::derived_values`].
     pub fn derived(&self, kind: Kind, now: f64, created: f64, name: &str) -> Option<f64> {
-        self.exposed(kind, now, created)
+        self.derived_values(kind, now, created)
             .into_iter()
             .find(|(n, _)| *n == name)
             .map(|(_, x)| x)
     }
 
-    /// The derived values this field exposes, as `(suffix, value)`: a reader shows them as
+    /// The derived values this field has, as `(suffix, value)`: a reader shows them as
     /// `label.suffix` (FORMAT.md §5). `now` and `created` are Unix seconds, for windows.
-    pub fn exposed(&self, kind: Kind, now: f64, created: f64) -> Vec<(&'static str, f64)> {
+    pub fn derived_values(&self, kind: Kind, now: f64, created: f64) -> Vec<(&'static str, f64)> {
         let mut out = Vec::new();
         match self {
             Value::Average { count, sum } => {

@@ -7,7 +7,7 @@
 //! `name` and `labels` (an object of its pairs), then `kind`, `type`, `unit`, `combine`, `help`,
 //! then either
 //! `value` (a number, bool or string for scalars; an object for compound kinds) and `derived`
-//! (`{"p99": 1530000, ...}`, see [`mmstats_reader::Value::exposed`]), or `error` when the value could not
+//! (`{"p99": 1530000, ...}`, see [`mmstats_reader::Value::derived_values`]), or `error` when the value could not
 //! be read.
 //!
 //! ```
@@ -111,7 +111,7 @@ pub fn field(f: &FieldValue, now: SystemTime, created: Option<SystemTime>) -> Js
         Ok(v) => {
             o.insert("value".into(), value(v));
             let derived: Map<String, Json> = v
-                .exposed(
+                .derived_values(
                     m.kind,
                     unix_seconds(now),
                     created.map(unix_seconds).unwrap_or(0.0),

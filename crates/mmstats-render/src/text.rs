@@ -164,7 +164,7 @@ pub fn field_lines(
             | Value::Windowed(_)),
         ) => {
             let created = created.map(unix_seconds).unwrap_or(0.0);
-            v.exposed(meta.kind, unix_seconds(now), created)
+            v.derived_values(meta.kind, unix_seconds(now), created)
                 .into_iter()
                 .map(|(suffix, x)| {
                     (

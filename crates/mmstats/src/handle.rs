@@ -156,7 +156,7 @@ impl<T: GaugeValue> Handle for Gauge<T> {
 /// # let tmp = tempfile::tempdir()?;
 /// use mmstats::{Constant, ConstantText};
 ///
-/// #[derive(mmstats::Stats)]
+/// #[derive(mmstats::StatsModel)]
 /// struct Build {
 ///     workers: Constant<u32>,
 ///     #[stat(capacity = 32)]

@@ -21,7 +21,7 @@ pub use mmstats_render::text::unix_seconds as unix;
 pub fn derived(f: &FieldValue, snap: &Snapshot) -> Vec<(&'static str, f64)> {
     let Ok(v) = &f.value else { return Vec::new() };
     let created = snap.info.created.map_or(0.0, unix);
-    v.exposed(f.meta.kind, unix(snap.taken), created)
+    v.derived_values(f.meta.kind, unix(snap.taken), created)
 }
 
 /// One field flattened to `(label, scalar)` pairs.

@@ -159,7 +159,7 @@ fn derived_values_of_the_timer_vector() {
     let mut file = StatsFile::open(vectors_dir().join("histograms.mmstats")).unwrap();
     let snap = file.snapshot().unwrap();
     let timer = snap.field("latency").unwrap();
-    let exposed = timer.exposed(snap.taken, snap.info.created);
+    let exposed = timer.derived_values(snap.taken, snap.info.created);
     let get = |name: &str| exposed.iter().find(|(l, _)| l == name).map(|(_, v)| *v);
     assert_eq!(get("latency.count"), Some(8.0));
     assert_eq!(get("latency.min"), Some(7.0));
