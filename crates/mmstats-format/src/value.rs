@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
-use crate::error::FormatError;
+use crate::error::{FieldError, FormatError};
 use crate::field::FieldMeta;
 use crate::histogram::{Histogram, QUANTILES};
 use crate::layout::limits;
@@ -169,7 +169,10 @@ impl Value {
             label: meta.label.clone(),
             what,
         };
-        let full = meta.slot_length().map(slot_words).map_err(corrupt)?;
+        let full = meta
+            .slot_length()
+            .map(slot_words)
+            .map_err(|e| corrupt(e.to_string()))?;
         // A histogram's copy may stop after the bucket of `max` (FORMAT.md §5.5).
         let need = match meta.kind {
             Kind::Histogram | Kind::Timer => full.min(hist::BUCKETS),
@@ -410,7 +413,7 @@ impl Value {
 
 /// The initial words of a field's slot (seq word first for multi-word kinds), in native values.
 /// Constants other than text start at zero; the writer stores their value.
-pub fn initial_words(meta: &FieldMeta) -> Result<Vec<u64>, FormatError> {
+pub fn initial_words(meta: &FieldMeta) -> Result<Vec<u64>, FieldError> {
     let len = meta.validate()?;
     let mut words = vec![0u64; slot_words(len)];
     if matches!(meta.kind, Kind::Histogram | Kind::Timer) {

@@ -51,9 +51,10 @@ pub enum Error {
         /// The cap.
         cap: usize,
     },
-    /// A field cannot be added (bad label, capacity used up, duplicate label).
+    /// A field cannot be added (bad label, unit or label set, a kind's sizes out of range,
+    /// capacity used up, duplicate label).
     #[error(transparent)]
-    Format(#[from] mmstats_format::FormatError),
+    Field(#[from] mmstats_format::FieldError),
 }
 
 impl Error {

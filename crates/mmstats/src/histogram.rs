@@ -19,7 +19,9 @@ use mmstats_format::layout::limits::{HISTOGRAM_K_DEFAULT, WINDOW_MAX};
 use mmstats_format::layout::slot::histogram::{
     BUCKETS, COUNT, LAST, MAX, MIN, SUM, WINDOW_COUNT, WINDOW_SUM,
 };
-use mmstats_format::{FieldMeta, FormatError, Kind, ValueType, bucket_index, full_bucket_count};
+use mmstats_format::{
+    FieldError, FieldMeta, Kind, SlotError, ValueType, bucket_index, full_bucket_count,
+};
 
 use crate::average::{DEFAULT_WINDOW, Ring};
 use crate::decl::{FieldDecl, Handle};
@@ -209,9 +211,13 @@ impl Handle for Timer {
     fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
         let window = decl.capacity.unwrap_or(DEFAULT_WINDOW);
         if window == 0 || window > WINDOW_MAX {
-            return Err(FormatError::InvalidField {
+            return Err(FieldError::BadSlot {
                 label: decl.label.clone(),
-                what: format!("timer window must be 1 to {WINDOW_MAX}"),
+                kind: SlotError::OutOfRange {
+                    what: "timer window",
+                    min: 1,
+                    max: WINDOW_MAX,
+                },
             }
             .into());
         }

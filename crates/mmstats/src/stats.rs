@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mmstats_format::layout::{header as h, slot, state};
-use mmstats_format::{FieldMeta, FormatError, Kind, Placement, Plan, ValueType, text_words};
+use mmstats_format::{FieldError, FieldMeta, Kind, Placement, Plan, ValueType, text_words};
 use nix::fcntl::{AtFlags, Flock};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
@@ -488,7 +488,7 @@ impl Stats {
     fn publish(&self, meta: &FieldMeta, init: &Init) -> Result<Slot, Error> {
         let mut reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         if reg.fields.contains_key(&meta.label) {
-            return Err(FormatError::DuplicateLabel(meta.label.clone()).into());
+            return Err(FieldError::DuplicateLabel(meta.label.clone()).into());
         }
         let family = (!meta.labels.is_empty()).then(|| meta.name().to_string());
         if let Some(name) = &family
