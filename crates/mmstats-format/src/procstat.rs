@@ -8,7 +8,8 @@
 /// use mmstats_format::StatLine;
 ///
 /// let tail = "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21";
-/// let line = StatLine::parse(&format!("42 (a b) c) {tail}")).unwrap();
+/// let text = format!("42 (a b) c) {tail}");
+/// let line = StatLine::parse(&text).unwrap();
 /// assert_eq!(line.comm(), "a b) c");
 /// assert_eq!(line.field(3), Some("S"));
 /// assert_eq!(line.number(22), Some(987654));
