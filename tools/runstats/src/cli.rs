@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 /// Run a workload and record everything it publishes until it exits: the mmstats files of
-/// every process in its tree and the perf counters of the tree, into a run directory
+/// every process in its tree, the perf counters of the tree, the host's resources and those
+/// of each process of the tree, into a run directory
 /// (`run.json`, `samples.db`), then write a report with charts.
 ///
 /// Examples:
@@ -78,6 +79,12 @@ pub struct RecordArgs {
     /// Do not record perf counters.
     #[arg(long)]
     pub no_perf: bool,
+    /// Do not record the host's resources (CPU, memory, swap, disks, network, filesystems).
+    #[arg(long)]
+    pub no_host: bool,
+    /// Do not record the resources of the tree's processes (CPU, RSS, threads, ...).
+    #[arg(long)]
+    pub no_process: bool,
     /// Do not write the report at the end.
     #[arg(long)]
     pub no_report: bool,
