@@ -378,7 +378,7 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         .collect();
     // CPU-bound: off the async workers, so the request timeout and other requests still run
     blocking(&state, move |_| {
-        body_response(serde_json::to_vec(&api::api_stats_selected(
+        body_response(serde_json::to_vec(&api::api_stats_apart(
             &sel.snaps(),
             &sel.sample.intervals,
             &select,

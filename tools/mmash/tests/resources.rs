@@ -136,6 +136,70 @@ fn perf_rollup_has_the_receivers_shape_and_right_averages() {
 }
 
 #[test]
+fn api_stats_attaches_resources_to_their_process_and_keeps_the_host_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = std::process::id();
+    write_file(
+        dir.path(),
+        "web-1-2.mmstats",
+        me,
+        me,
+        &[counter("web.requests", 5)],
+    );
+    let m = Mmash::start(&["--path", dir.path().to_str().unwrap()]);
+    // after two samples: rates
+    let r = m.wait_for("/api/stats", WAIT, |r| {
+        r.json()["host"]["fields"].as_array().is_some_and(|f| {
+            f.iter()
+                .any(|f| f["label"] == "host.cpu.user" && f.get("rate").is_some())
+        })
+    });
+    let j = r.json();
+    // one process: the stats file's, with its own resources among its series
+    let procs = j["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1, "{j}");
+    let p = &procs[0];
+    assert_eq!(
+        (p["pid"].as_u64(), p["cmd"].as_str()),
+        (Some(me.into()), Some("web"))
+    );
+    assert_eq!(p["resources"], format!("/proc/{me}"));
+    let labels: Vec<&str> = p["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap())
+        .collect();
+    for l in ["web.requests", "proc.mem.rss", "proc.cpu.user"] {
+        assert!(labels.contains(&l), "no {l} in {labels:?}");
+    }
+    assert!(!labels.iter().any(|l| l.starts_with("host.")), "{labels:?}");
+    // files are stats files only: neither /proc/<pid> nor /proc
+    let stats_file = dir.path().join("web-1-2.mmstats");
+    assert_eq!(p["files"], serde_json::json!([stats_file]));
+    let files: Vec<&str> = j["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, [stats_file.to_str().unwrap()]);
+    // the host apart, with its series and their rates
+    assert_eq!(j["host"]["path"], "/proc");
+    let host: Vec<&str> = j["host"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap())
+        .collect();
+    assert!(host.contains(&"host.mem.total"), "{host:?}");
+    assert!(host.iter().all(|l| l.starts_with("host.")), "{host:?}");
+    // ?select= picks among the host's series too
+    let j = m.get("/api/stats?select=host.mem.total").json();
+    assert_eq!(j["host"]["fields"].as_array().unwrap().len(), 1, "{j}");
+}
+
+#[test]
 fn metrics_with_host_and_process_resources_pass_promtool() {
     let dir = tempfile::tempdir().unwrap();
     let me = std::process::id();

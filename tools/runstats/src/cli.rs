@@ -76,6 +76,9 @@ pub struct RecordArgs {
     /// Do not record mmstats files.
     #[arg(long)]
     pub no_mmstats: bool,
+    /// Do not record the performance data files (hsperfdata) of the tree's JVMs.
+    #[arg(long)]
+    pub no_jvm: bool,
     /// Do not record perf counters.
     #[arg(long)]
     pub no_perf: bool,

@@ -100,7 +100,10 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
         }
     };
     if !args.no_mmstats {
-        sources.insert(0, Box::new(MmstatsSource::new(args.stats.clone())));
+        sources.insert(
+            0,
+            Box::new(MmstatsSource::with_jvms(args.stats.clone(), !args.no_jvm)),
+        );
     }
     if !args.no_host {
         sources.push(Box::new(HostResources::new()));

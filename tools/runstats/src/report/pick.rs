@@ -1,7 +1,8 @@
 //! Which series to chart: the most telling ones of each source, and any label asked for.
 //!
 //! - mmstats files: per program, its rates (requests, bytes, ... per second; one chart per
-//!   unit, the largest first) and the interval percentiles of its timers and histograms;
+//!   unit, the largest first) and the interval percentiles of its timers and histograms; a
+//!   JVM's heap used by space, time in GC and collections;
 //! - perf counters: the cores the tree kept busy, events per second, IPC and miss ratios;
 //! - the host: CPU (busy percent, and cores busy by state), memory, disk and network bytes
 //!   per second (the busiest devices);
@@ -146,6 +147,7 @@ fn by_unit(
 }
 
 fn mmstats(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    jvm(source, program, members, out);
     // Counter rates (not a histogram's count per second, shown with its percentiles).
     let hist_bases: Vec<&str> = members
         .iter()
@@ -234,6 +236,52 @@ fn perf(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
         "",
         &["perf.cache_miss_ratio", "perf.branch_miss_ratio"],
     );
+}
+
+/// A JVM's charts, from its performance data (`sun.gc.*`): heap used by space (eden,
+/// survivors, old: the `U` columns of `jstat -gc`), time in GC per second of each collector,
+/// and each collector's count of collections.
+fn jvm(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    let matching = |f: &dyn Fn(&str) -> bool| -> Vec<Class> {
+        let mut ms: Vec<(&Class, &Series)> = members
+            .iter()
+            .filter(|(c, _)| f(&c.label))
+            .copied()
+            .collect();
+        ms.sort_by(|a, b| mean(b.1).total_cmp(&mean(a.1)));
+        ms.iter().take(LINES).map(|(c, _)| (*c).clone()).collect()
+    };
+    let collector = |l: &str, sfx: &str| {
+        l.strip_prefix("sun.gc.collector.")
+            .and_then(|r| r.strip_suffix(sfx))
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let charts = [
+        (
+            "heap used by space (bytes)",
+            "bytes",
+            matching(&|l| {
+                l.starts_with("sun.gc.generation.") && l.contains(".space.") && l.ends_with(".used")
+            }),
+        ),
+        (
+            "GC time (seconds per second)",
+            "seconds/s",
+            matching(&|l| collector(l, ".time.rate")),
+        ),
+        ("GC count", "", matching(&|l| collector(l, ".invocations"))),
+    ];
+    for (what, unit, ms) in charts {
+        if !ms.is_empty() {
+            out.push(Pick {
+                source: source.to_string(),
+                title: format!("{program}: {what}"),
+                unit: unit.to_string(),
+                members: ms,
+                by_process: false,
+            });
+        }
+    }
 }
 
 fn host(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {

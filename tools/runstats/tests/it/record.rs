@@ -406,4 +406,48 @@ fn a_jvm_in_the_tree_has_its_performance_counters_recorded() {
         !live.is_empty() && live.iter().all(|n| *n >= 1.0),
         "{live:?}"
     );
+    // heap used: the spaces in use hold something
+    let eden = values(&dir, "sun.gc.generation.0.space.0.used");
+    assert!(eden.iter().any(|b| *b > 0.0), "{eden:?}");
+    // and the report charts the heap, the time in GC and the collections
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for chart in [
+        "java: heap used by space (bytes)",
+        "java: GC time (seconds per second)",
+        "java: GC count",
+    ] {
+        assert!(html.contains(chart), "no {chart:?} chart in the report");
+    }
+    assert!(html.contains("sun.gc.collector.0.invocations"));
+}
+
+#[test]
+fn sources_left_out_record_nothing() {
+    let stats = stats_dir();
+    let runs = tempfile::tempdir().unwrap();
+    let dir = runs.path().join("some");
+    let o = run(
+        stats.path(),
+        &[
+            "-o",
+            dir.to_str().unwrap(),
+            "-i",
+            "100ms",
+            "--no-report",
+            "--no-host",
+            "--no-perf",
+            "--",
+            "sleep",
+            "0.5",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        run_json(&dir)["sources"],
+        serde_json::json!(["mmstats", "process"])
+    );
+    assert!(rows(&dir, "host", "host.mem.total").is_empty());
+    assert!(values(&dir, "perf.task_clock").is_empty());
+    let rss = rows(&dir, "process", "proc.mem.rss");
+    assert!(!rss.is_empty() && rss.iter().all(|(_, p, _)| p.starts_with("sleep:")));
 }
