@@ -34,6 +34,10 @@ pub enum Command {
     /// object per sample) or an Elasticsearch bulk body, on standard output.
     Export(ExportArgs),
     /// Write `report.html` and one PNG per chart for one run, or several side by side.
+    ///
+    /// Several runs recorded at the same time (one per node of a cluster test) are charted on
+    /// one clock from the earliest start; runs recorded one after another (before and after a
+    /// change) each from its own start. The report says which.
     Report(ReportArgs),
     /// Internal: stop, then execute the command once runstats has attached to it.
     #[command(name = "__exec", hide = true)]

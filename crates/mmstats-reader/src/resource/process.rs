@@ -26,6 +26,8 @@ pub struct ProcessSource {
     boot_id: Option<[u8; 16]>,
     ticks_per_second: f64,
     page_size: u64,
+    /// `MemTotal` read once for all the processes of one [`ProcessSource::sample_many`].
+    mem_total: Option<Result<u64, super::Reason>>,
 }
 
 impl Default for ProcessSource {
@@ -53,6 +55,7 @@ impl ProcessSource {
             boot_id: crate::liveness::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size().max(1),
+            mem_total: None,
         }
     }
 
@@ -90,7 +93,10 @@ impl ProcessSource {
             "virtual memory",
             Ok(stat.vsize),
         );
-        let total = Meminfo::current().map(|m| m.mem_total).map_err(reason);
+        let total = match &self.mem_total {
+            Some(t) => t.clone(),
+            None => Meminfo::current().map(|m| m.mem_total).map_err(reason),
+        };
         f.gauge_f(
             "proc.mem.percent".into(),
             "percent",
@@ -227,12 +233,14 @@ impl ProcessSource {
     pub fn sample_many(&mut self, pids: &[u32]) -> (Vec<Snapshot>, Vec<ReadError>) {
         let mut snaps = Vec::new();
         let mut errors = Vec::new();
+        self.mem_total = Some(Meminfo::current().map(|m| m.mem_total).map_err(reason));
         for &pid in pids {
             match self.sample(pid) {
                 Ok(s) => snaps.push(s),
                 Err(e) => errors.push(e),
             }
         }
+        self.mem_total = None;
         self.previous.retain(|(pid, _), _| pids.contains(pid));
         (snaps, errors)
     }
