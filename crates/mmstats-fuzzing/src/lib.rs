@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, UNIX_EPOCH};
 
 use mmstats_format::{ByteOrder, Value, slot_words};
-use mmstats_reader::render::{csv, json, prometheus, text};
 use mmstats_reader::{Snapshot, StatsFile};
+use mmstats_render::{csv, json, prometheus, text};
 
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);

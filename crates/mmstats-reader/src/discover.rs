@@ -284,6 +284,18 @@ fn is_hidden(p: &Path) -> bool {
         .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
 }
 
+/// The `{CMD}` part of a file named by the default template `{CMD}-{PID}-{TID}.mmstats`
+/// (FORMAT.md §6.1), if the name has that shape.
+pub(crate) fn command_from_file_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut parts = stem.rsplitn(3, '-');
+    let tid = parts.next()?;
+    let pid = parts.next()?;
+    let cmd = parts.next()?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,5 +464,15 @@ mod tests {
         trust_dirs(false);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(paths.len(), 1);
+    }
+
+    #[test]
+    fn cmd_comes_from_the_file_name() {
+        assert_eq!(
+            command_from_file_name(Path::new("/x/web-server-12-34.mmstats")).as_deref(),
+            Some("web-server")
+        );
+        assert_eq!(command_from_file_name(Path::new("/x/stats.mmstats")), None);
+        assert_eq!(command_from_file_name(Path::new("/x/a-b-12.mmstats")), None);
     }
 }

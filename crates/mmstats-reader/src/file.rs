@@ -22,7 +22,8 @@ use crate::snapshot::{FieldValue, Snapshot};
 use crate::{hsperf, v1};
 
 /// Which format a file has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum FormatVersion {
     /// The original Python mmstats format.
     V1,
@@ -33,7 +34,8 @@ pub enum FormatVersion {
 }
 
 /// Identity and state of a file's writer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FileInfo {
     /// The format.
     pub version: FormatVersion,

@@ -1,5 +1,6 @@
 //! Read mmstats files: open and validate them, take consistent snapshots of their values,
-//! discover them, combine one label across files, and render them for people and tools.
+//! discover them, combine one label across files, and follow their processes. It reads and
+//! nothing else: every output format lives in `mmstats-render`.
 //!
 //! A [`StatsFile`] is one open file. Opening validates everything FORMAT.md §2.4 lists and
 //! parses the field table once; [`StatsFile::snapshot`] then reads every value without tearing
@@ -71,7 +72,6 @@ mod interval;
 mod liveness;
 mod process;
 mod region;
-pub mod render;
 pub mod resource;
 mod scan;
 mod seqlock;

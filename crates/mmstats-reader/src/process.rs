@@ -72,7 +72,7 @@ pub fn command_name(snap: &Snapshot) -> String {
     if let Some(cmd) = &snap.info.command {
         return cmd.clone();
     }
-    if let Some(cmd) = cmd_from_file_name(&snap.path) {
+    if let Some(cmd) = crate::discover::command_from_file_name(&snap.path) {
         return cmd;
     }
     snap.info
@@ -80,16 +80,6 @@ pub fn command_name(snap: &Snapshot) -> String {
         .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
         .map(|s| s.trim_end().to_string())
         .unwrap_or_default()
-}
-
-pub(crate) fn cmd_from_file_name(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.rsplitn(3, '-');
-    let tid = parts.next()?;
-    let pid = parts.next()?;
-    let cmd = parts.next()?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
 }
 
 /// The wall-clock time a process with this start time (clock ticks after boot) started, on

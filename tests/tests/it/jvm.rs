@@ -273,7 +273,7 @@ fn every_counter_jcmd_prints_reads_the_same_in_the_reader_and_slurpstats() {
     assert!(info.boot_id.is_some());
     assert_eq!(liveness(&file), Liveness::Alive);
     assert_eq!(
-        mmstats_reader::render::prometheus::command_name(&file_snapshot(path)),
+        mmstats_reader::command_name(&file_snapshot(path)),
         "JvmLoad"
     );
 

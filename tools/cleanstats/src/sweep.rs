@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mmstats_reader::render::text::escape;
 use mmstats_reader::{ErrorKind, discover};
+use mmstats_render::text::escape;
 
 use crate::cli::Cli;
 use crate::removal::{Outcome, examine, skip_reason};

@@ -15,7 +15,7 @@ use mmash::paths::Roots;
 use mmash::server::State;
 use mmstats_format::Kind;
 use mmstats_reader::Scanner;
-use mmstats_reader::render::prometheus::{PromOptions, render};
+use mmstats_render::prometheus::{PromOptions, render};
 use support::*;
 
 const FILES: u32 = 1000;

@@ -9,7 +9,6 @@
 //!   derived values and, for counters, their rate; the host's resources apart.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use mmstats_reader::resource::{
     ResourceKind, is_host, resource_files, resource_kind, resource_kind_of,
@@ -19,20 +18,8 @@ use mmstats_reader::{
 };
 use serde_json::{Map, Value as Json, json};
 
-/// Seconds since the Unix epoch.
-pub fn unix(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn num_json(n: Num) -> Json {
-    match n {
-        Num::U(v) => json!(v),
-        Num::I(v) => json!(v),
-        Num::F(v) => json!(v),
-    }
-}
+use mmstats_render::json::number as num_json;
+pub use mmstats_render::text::unix_seconds as unix;
 
 /// Derived values of a field, as `(suffix, value)`.
 pub fn derived(f: &FieldValue, snap: &Snapshot) -> Vec<(&'static str, f64)> {
@@ -186,7 +173,7 @@ impl Aggr {
 pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -> Json {
     let selector = name.contains('{');
     let filters = [name.to_string()];
-    let select = |label: &str| mmstats_reader::render::text::label_matches(label, &filters);
+    let select = |label: &str| mmstats_render::text::label_matches(label, &filters);
     let mut by_label: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     let mut buf = Vec::new();
     for s in snaps {
@@ -482,13 +469,13 @@ pub fn api_stats<'a>(snaps: &[&'a Snapshot], intervals: &'a Sample) -> StatsOut<
 
 /// `/api/stats?select=...`: as [`api_stats`], with only the series and fields that one of
 /// `select` names: a label prefix, or a series with a label set (`http.requests{method=GET}`),
-/// as [`mmstats_reader::render::text::label_matches`] reads them. Empty: every one.
+/// as [`mmstats_render::text::label_matches`] reads them. Empty: every one.
 pub fn api_stats_selected<'a>(
     snaps: &[&'a Snapshot],
     intervals: &'a Sample,
     select: &[String],
 ) -> StatsOut<'a> {
-    let chosen = |label: &str| mmstats_reader::render::text::label_matches(label, select);
+    let chosen = |label: &str| mmstats_render::text::label_matches(label, select);
     let wanted: std::collections::HashSet<&std::path::Path> =
         snaps.iter().map(|s| s.path.as_path()).collect();
     let shares: std::collections::HashMap<&std::path::Path, &FileSample> = intervals
@@ -635,7 +622,7 @@ pub fn api_stats_apart<'a>(
             fields: p
                 .series
                 .iter()
-                .filter(|s| mmstats_reader::render::text::label_matches(&s.meta.label, select))
+                .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
                 .map(series_out)
                 .collect(),
         });
@@ -649,6 +636,7 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::Duration;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {

@@ -22,8 +22,8 @@
 
 use std::collections::HashMap;
 
-use mmstats_reader::render::text::{field_unit, seconds_per};
 use mmstats_reader::{Kind, Sample};
+use mmstats_render::units::{field_unit, seconds_per};
 
 /// The most labels with a history.
 pub const MAX_SERIES: usize = 4096;

@@ -10,8 +10,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use mmstats_reader::render::prometheus::{self, PromOptions};
 use mmstats_reader::{Snapshot, StatsFile};
+use mmstats_render::prometheus::{self, PromOptions};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -339,13 +339,13 @@ async fn api_files(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
                 let i = &s.info;
                 json!({
                     "path": s.path,
-                    "cmd": prometheus::command_name(s),
+                    "cmd": mmstats_reader::command_name(s),
                     "pid": i.pid,
                     "tid": i.tid,
                     "uid": i.uid,
                     "start_time": i.start_time,
                     "created": i.created.map(unix),
-                    "version": i.version,
+                    "format_version": mmstats_render::json::format_version(i.version),
                     "writer": i.writer,
                     "closed": i.closed,
                     "process_totals": i.process_totals,

@@ -141,7 +141,7 @@ fn api_files_stats_history_and_metrics() {
         .clone();
     assert_eq!(web["tid"], json!(101));
     assert_eq!(web["pid"], json!(std::process::id()));
-    assert_eq!(web["version"], json!("V2"));
+    assert_eq!(web["format_version"], json!(2));
     assert!(web["created"].as_f64().unwrap() > 1.0e9);
     assert!(web["liveness"]["alive"].is_boolean());
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use mmstats_reader::Scanner;
-use mmstats_reader::render::prometheus::{PromOptions, render};
+use mmstats_render::prometheus::{PromOptions, render};
 use support::*;
 
 fn promtool_check(text: &str) {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use mmstats_reader::render::text::unix_seconds;
 use mmstats_reader::{FileInfo, Intervals, Liveness, ProcessId, Scan, Scanner, Snapshot};
+use mmstats_render::text::unix_seconds;
 
 use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
@@ -278,7 +278,7 @@ impl ErrorLog {
         for e in &scan.errors {
             let line = format!(
                 "pollstats: {}",
-                mmstats_reader::render::text::escape(&e.to_string())
+                mmstats_render::text::escape(&e.to_string())
             );
             if self.0.insert(line.clone()) {
                 eprintln!("{line}");
@@ -317,7 +317,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         for e in mmstats_reader::discover(&cli.patterns()).1 {
             eprintln!(
                 "pollstats: {}",
-                mmstats_reader::render::text::escape(&e.to_string())
+                mmstats_render::text::escape(&e.to_string())
             );
         }
         return Ok(ExitCode::FAILURE);

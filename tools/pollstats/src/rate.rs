@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use mmstats_reader::labels::{parse_series, selects};
-use mmstats_reader::render::text::{derived_unit, field_unit};
 use mmstats_reader::{Kind, Series, Value};
+use mmstats_render::units::{derived_unit, field_unit, never_scaled};
 
 /// One cell: a number in a unit, or a text, or nothing yet.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -90,7 +90,7 @@ pub fn cell(series: &[Series], label: &str) -> Cell {
             Some(sfx) => sfx == "rate",
         },
         time: suffix.is_none() && meta.kind == Kind::Timestamp,
-        exact: suffix.is_none() && meta.kind == Kind::Constant,
+        exact: suffix.is_none() && never_scaled(meta.kind),
         ..Cell::default()
     };
     if suffix.is_none() {

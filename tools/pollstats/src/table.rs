@@ -1,8 +1,9 @@
 //! The dstat/vmstat look: a group line over column names, fixed-width right-aligned cells,
 //! `|` between groups; and the same rows as CSV.
 
-use mmstats_reader::render::csv::escape;
-use mmstats_reader::render::text::{self, compact, number, seconds_per, utc_clock};
+use mmstats_render::csv::escape;
+use mmstats_render::text::{self, utc_clock};
+use mmstats_render::units::{compact, number, seconds_per};
 
 use crate::rate::Cell;
 

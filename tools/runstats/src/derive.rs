@@ -11,8 +11,8 @@
 //! value (`label`). Texts, constants and timestamps are no series. A process's first sample
 //! has no interval, so no rates or interval statistics yet.
 
-use mmstats_reader::render::text::{derived_unit, field_unit};
 use mmstats_reader::{Interval, Kind, Series};
+use mmstats_render::units::{derived_unit, field_unit};
 
 use crate::source::Sample;
 

@@ -7,7 +7,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use mmstats_reader::render::csv::escape;
+use mmstats_render::csv::escape;
 use serde_json::json;
 
 use crate::cli::ExportArgs;

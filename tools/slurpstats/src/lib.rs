@@ -1,5 +1,5 @@
 //! `slurpstats`: print every field of mmstats files, as aligned text (the default), one JSON
-//! document, NDJSON or CSV. The formats come from `mmstats_reader::render`, shared with the
+//! document, NDJSON or CSV. The formats come from `mmstats_render`, shared with the
 //! other tools.
 //!
 //! ```

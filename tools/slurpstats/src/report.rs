@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use mmstats_reader::render::{csv, json, prometheus, text};
 use mmstats_reader::resource::{HostSource, ProcessSource, is_gone};
 use mmstats_reader::{ErrorKind, ReadError, Snapshot, StatsFile, default_glob, discover};
+use mmstats_render::{csv, json, prometheus, text};
 
 use crate::cli::Cli;
 

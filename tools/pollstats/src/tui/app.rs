@@ -3,10 +3,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use mmstats_reader::render::text::{
-    derived_unit, field_unit, number, seconds_per, unix_seconds, utc_time,
-};
 use mmstats_reader::{FileSample, Intervals, Kind, Liveness, ProcessId, Scan, Series};
+use mmstats_render::text::{unix_seconds, utc_time};
+use mmstats_render::units::{derived_unit, field_unit, never_scaled, number, seconds_per};
 
 use mmstats_reader::resource::{is_host, resource_kind, resource_kind_of, stats_only};
 
@@ -328,7 +327,7 @@ impl App {
                     if meta.kind == Kind::Timestamp {
                         let per = seconds_per(&row.unit).unwrap_or(1.0);
                         row.text = row.value.map(|t| short_time(t * per, now));
-                    } else if meta.kind == Kind::Constant {
+                    } else if never_scaled(meta.kind) {
                         // identifiers and versions: exact, never scaled
                         row.text = row.text.take().or_else(|| row.value.map(number));
                     }

@@ -7,7 +7,8 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table, TableState};
 
-use mmstats_reader::render::text::{compact, escape};
+use mmstats_render::text::escape;
+use mmstats_render::units::compact;
 
 use super::app::{App, ProcKey, Row, SortKey};
 

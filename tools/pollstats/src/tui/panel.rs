@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
-use mmstats_reader::render::text::compact;
+use mmstats_render::units::compact;
 
 use super::app::App;
 

@@ -2,9 +2,9 @@
 //! resource snapshots in the interval engine's sample ([`mmstats_reader::resource`]): rates
 //! are the engine's.
 
-use mmstats_reader::render::text::compact;
 use mmstats_reader::resource::{ResourceKind, is_host, resource_files};
 use mmstats_reader::{ProcessSample, Sample, Series, Value};
+use mmstats_render::units::compact;
 
 /// One process's resources, for the process columns.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Result, anyhow};
-use mmstats_reader::render::text::compact;
+use mmstats_render::units::compact;
 use plotters::prelude::*;
 
 /// Width of every chart, in pixels.

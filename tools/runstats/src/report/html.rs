@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use base64::Engine;
-use mmstats_reader::render::text::{compact, human_duration};
+use mmstats_render::units::{compact, duration};
 
 use super::pick::Class;
 use super::summary::Summary;
@@ -139,7 +139,7 @@ fn summary(h: &mut String, runs: &[Loaded]) {
     row(h, "directory", &|r| r.dir.display().to_string());
     row(h, "started", &|r| r.info.started.clone());
     row(h, "duration", &|r| match r.info.ended_ms {
-        Some(end) => human_duration((end - r.info.started_ms) as f64 / 1000.0),
+        Some(end) => duration((end - r.info.started_ms) as f64 / 1000.0),
         None => "unknown: recording did not end cleanly (runstats was killed?)".into(),
     });
     row(h, "exit", &|r| match &r.info.exit {

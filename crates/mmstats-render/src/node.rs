@@ -1,4 +1,4 @@
-//! Host and process resources ([`crate::resource`]) as Prometheus families, under the names
+//! Host and process resources ([`mmstats_reader::resource`]) as Prometheus families, under the names
 //! node_exporter and the Prometheus client libraries' process collectors use, so that
 //! dashboards and alerts written for those work unchanged.
 //!
@@ -30,9 +30,10 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use super::prometheus::{PromOptions, command_name, escape_help, escape_label_value, float};
-use crate::resource::{ResourceKind, resource_kind};
-use crate::{Snapshot, Value};
+use super::prometheus::{PromOptions, escape_help, escape_label_value, float};
+use mmstats_reader::command_name;
+use mmstats_reader::resource::{ResourceKind, resource_kind};
+use mmstats_reader::{Snapshot, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Type {
@@ -410,14 +411,14 @@ pub(super) fn render(
 /// process, the final counters of exited ones included (as the stats series are), and no
 /// labels. Names already in `used` are left out, and the names written are added to it.
 pub fn render_sample(
-    sample: &crate::Sample,
+    sample: &mmstats_reader::Sample,
     opts: &PromOptions,
     used: &mut HashSet<String>,
     out: &mut String,
 ) {
-    let value = |s: &crate::Series| s.value.as_ref().and_then(number);
+    let value = |s: &mmstats_reader::Series| s.value.as_ref().and_then(number);
     if opts.aggregate {
-        let labels = crate::resource::resource_labels(sample);
+        let labels = mmstats_reader::resource::resource_labels(sample);
         let totals = sample.totals_with_exited();
         let mut host = Vec::new();
         let mut procs = Vec::new();
@@ -441,7 +442,7 @@ pub fn render_sample(
         return;
     }
     let parts = sample.processes.iter().flat_map(|p| {
-        crate::resource::resource_files(p).map(move |(kind, f)| {
+        mmstats_reader::resource::resource_files(p).map(move |(kind, f)| {
             let own = match (kind, p.pid()) {
                 (ResourceKind::Process, Some(pid)) => process_labels(pid, &p.cmd),
                 _ => String::new(),
@@ -566,7 +567,7 @@ fn write_family(fam: &Family, opts: &PromOptions, used: &mut HashSet<String>, ou
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::{HostSource, ProcessSource};
+    use mmstats_reader::resource::{HostSource, ProcessSource};
 
     #[test]
     fn host_labels_map_to_node_exporter_names() {
@@ -640,7 +641,7 @@ mod tests {
             ..PromOptions::default()
         };
         render(&[&me, &other], &[], &opts, &mut HashSet::new(), &mut agg);
-        let rss = |s: &crate::Snapshot| match &s.field("proc.mem.rss").unwrap().value {
+        let rss = |s: &mmstats_reader::Snapshot| match &s.field("proc.mem.rss").unwrap().value {
             Ok(Value::Number(n)) => n.as_f64(),
             v => panic!("{v:?}"),
         };

@@ -7,11 +7,11 @@
 //! `name` and `labels` (an object of its pairs), then `kind`, `type`, `unit`, `combine`, `help`,
 //! then either
 //! `value` (a number, bool or string for scalars; an object for compound kinds) and `derived`
-//! (`{"p99": 1530000, ...}`, see [`crate::Value::exposed`]), or `error` when the value could not
+//! (`{"p99": 1530000, ...}`, see [`mmstats_reader::Value::exposed`]), or `error` when the value could not
 //! be read.
 //!
 //! ```
-//! let doc = mmstats_reader::render::json::document(&[], &[], std::time::SystemTime::UNIX_EPOCH);
+//! let doc = mmstats_render::json::document(&[], &[], std::time::SystemTime::UNIX_EPOCH);
 //! assert_eq!(doc["files"].as_array().map(Vec::len), Some(0));
 //! ```
 
@@ -19,11 +19,14 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::render::text::{label_matches, unix_seconds};
-use crate::{FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value};
+use crate::text::{label_matches, unix_seconds};
 use mmstats_format::bucket_bounds;
+use mmstats_reader::{
+    FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value,
+};
 
-fn num(n: Num) -> Json {
+/// A number as JSON: integers exactly, floats as [`float`] gives them.
+pub fn number(n: Num) -> Json {
     match n {
         Num::U(v) => json!(v),
         Num::I(v) => json!(v),
@@ -32,7 +35,7 @@ fn num(n: Num) -> Json {
 }
 
 /// A float as JSON; NaN and infinities (which JSON cannot hold) become `null`.
-fn float(x: f64) -> Json {
+pub fn float(x: f64) -> Json {
     serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }
 
@@ -64,10 +67,10 @@ fn histogram(h: &Histogram) -> Json {
 /// A value as JSON: scalars plain, compound kinds as objects of their parts.
 pub fn value(v: &Value) -> Json {
     match v {
-        Value::Number(n) => num(*n),
+        Value::Number(n) => number(*n),
         Value::Bool(b) => json!(b),
         Value::Text(t) => json!(t),
-        Value::Average { count, sum } => json!({"count": count, "sum": num(*sum)}),
+        Value::Average { count, sum } => json!({"count": count, "sum": number(*sum)}),
         Value::MovingAverage {
             count,
             window_count,
@@ -76,11 +79,11 @@ pub fn value(v: &Value) -> Json {
         } => json!({
             "count": count,
             "window_count": window_count,
-            "window_sum": num(*window_sum),
-            "last": num(*last),
+            "window_sum": number(*window_sum),
+            "last": number(*last),
         }),
         Value::Histogram(h) => histogram(h),
-        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": num(w.sum)}),
+        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": number(w.sum)}),
     }
 }
 
@@ -151,11 +154,7 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
     json!({
         "timestamp": float(unix_seconds(snap.taken)),
         "path": snap.path.to_string_lossy(),
-        "format_version": match info.version {
-            FormatVersion::V1 => json!(1),
-            FormatVersion::V2 => json!(2),
-            FormatVersion::Hsperf => json!("hsperfdata"),
-        },
+        "format_version": format_version(info.version),
         "pid": info.pid,
         "tid": info.tid,
         "uid": info.uid,
@@ -169,6 +168,16 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
         "state": state(snap),
         "fields": fields,
     })
+}
+
+/// A file's format under the one name every JSON output gives it, `format_version`: `1`, `2`,
+/// or `"hsperfdata"` for a HotSpot JVM's performance data file.
+pub fn format_version(v: FormatVersion) -> Json {
+    match v {
+        FormatVersion::V1 => json!(1),
+        FormatVersion::V2 => json!(2),
+        FormatVersion::Hsperf => json!("hsperfdata"),
+    }
 }
 
 /// What a file's writer is doing: `alive`, `closed` (it shut the file cleanly), `folded` (its
@@ -213,7 +222,7 @@ pub fn error(e: &ReadError) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
+    use mmstats_reader::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};

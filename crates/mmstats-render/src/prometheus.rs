@@ -31,7 +31,7 @@
 //!   family's names is left out.
 //!
 //! ```
-//! use mmstats_reader::render::prometheus::{PromOptions, render};
+//! use mmstats_render::prometheus::{PromOptions, render};
 //!
 //! let mut out = String::new();
 //! render(&[], &PromOptions { openmetrics: true, ..PromOptions::default() }, &mut out);
@@ -41,8 +41,8 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use crate::{FieldMeta, Histogram, Kind, Num, Snapshot, Value};
 use mmstats_format::bucket_bounds;
+use mmstats_reader::{FieldMeta, Histogram, Kind, Num, Snapshot, Value, command_name};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -69,24 +69,22 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     accept.contains("application/openmetrics-text")
 }
 
-pub use crate::process::command_name;
-
 /// Renders snapshots in the Prometheus text format (or OpenMetrics) into `out`: one series per
 /// file, labelled `pid`, `tid` and `cmd` (what a one-shot dump shows). With
 /// [`PromOptions::aggregate`], each label is summed over the files' processes as
 /// [`render_sample`] does.
 ///
-/// Host and process resources ([`crate::resource`]) are written after the stats files' families,
+/// Host and process resources ([`mmstats_reader::resource`]) are written after the stats files' families,
 /// under node_exporter's and the process collectors' names (see [`super::node`]).
 pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
     if opts.aggregate {
-        let sample = crate::Intervals::new().update(snapshots);
+        let sample = mmstats_reader::Intervals::new().update(snapshots);
         render_sample(&sample, opts, out);
         return;
     }
     let (resources, files): (Vec<&Snapshot>, Vec<&Snapshot>) = snapshots
         .iter()
-        .partition(|s| crate::resource::resource_kind(s).is_some());
+        .partition(|s| mmstats_reader::resource::resource_kind(s).is_some());
     let labelsets = labelsets(&files);
     let groups = files.iter().zip(&labelsets).map(|(snap, labels)| {
         let values = snap
@@ -109,12 +107,12 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
 /// series per label, summed over every process, the exited ones included, so that it never
 /// goes down when a process exits.
 ///
-/// Host and process resources ([`crate::resource`]) in the sample are left out of those
+/// Host and process resources ([`mmstats_reader::resource`]) in the sample are left out of those
 /// series and written after them under node_exporter's and the process collectors' names
 /// ([`super::node::render_sample`]).
-pub fn render_sample(sample: &crate::Sample, opts: &PromOptions, out: &mut String) {
+pub fn render_sample(sample: &mmstats_reader::Sample, opts: &PromOptions, out: &mut String) {
     let mut used = HashSet::new();
-    let stats = crate::resource::stats_only(sample);
+    let stats = mmstats_reader::resource::stats_only(sample);
     render_stats(&stats, opts, &mut used, out);
     super::node::render_sample(sample, opts, &mut used, out);
     end(opts, out);
@@ -129,7 +127,7 @@ fn end(opts: &PromOptions, out: &mut String) {
 
 /// The stats files' series of a sample, as [`render_sample`] describes them.
 fn render_stats(
-    sample: &crate::Sample,
+    sample: &mmstats_reader::Sample,
     opts: &PromOptions,
     used: &mut HashSet<String>,
     out: &mut String,
@@ -144,7 +142,7 @@ fn render_stats(
         return;
     }
     let mut labels: Vec<String> = Vec::new();
-    let mut parts: Vec<&[crate::Series]> = Vec::new();
+    let mut parts: Vec<&[mmstats_reader::Series]> = Vec::new();
     let mut seen = HashSet::new();
     for p in &sample.processes {
         let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
@@ -169,7 +167,7 @@ fn render_stats(
             l.push('"');
             if !seen.insert(l.clone()) {
                 // the same pid in another boot or start: tell them apart
-                if let crate::ProcessId::Process { start_time, .. } = &p.id {
+                if let mmstats_reader::ProcessId::Process { start_time, .. } = &p.id {
                     let _ = write!(l, ",start=\"{start_time}\"");
                 }
             }
@@ -302,12 +300,7 @@ pub fn metric_name(prefix: &str, label: &str) -> String {
 
 /// The base unit a unit converts to, and the factor to multiply values by.
 pub fn base_unit(meta: &FieldMeta) -> Option<(&'static str, f64)> {
-    let unit = if meta.unit.is_empty() && meta.kind == Kind::Timer {
-        "nanoseconds"
-    } else {
-        meta.unit.as_str()
-    };
-    Some(match unit {
+    Some(match crate::units::field_unit(meta) {
         "seconds" => ("seconds", 1.0),
         "milliseconds" => ("seconds", 1e-3),
         "microseconds" => ("seconds", 1e-6),
@@ -335,17 +328,174 @@ enum Type {
     Histogram,
 }
 
-fn family_type(kind: Kind, value: &Value) -> Type {
-    match (kind, value) {
-        (_, Value::Text(_)) => Type::Info,
-        (Kind::Counter, _) => Type::Counter,
-        (_, Value::Average { .. } | Value::Windowed(_)) => Type::Summary,
-        (_, Value::Histogram(_)) => Type::Histogram,
-        _ => Type::Gauge,
+impl Type {
+    /// The family type a field's value is exposed as.
+    fn of(kind: Kind, value: &Value) -> Type {
+        match (kind, value) {
+            (_, Value::Text(_)) => Type::Info,
+            (Kind::Counter, _) => Type::Counter,
+            (_, Value::Average { .. } | Value::Windowed(_)) => Type::Summary,
+            (_, Value::Histogram(_)) => Type::Histogram,
+            _ => Type::Gauge,
+        }
+    }
+
+    /// The type's name in a `# TYPE` line (the text format has no `info`: it is a gauge).
+    fn name(self, openmetrics: bool) -> &'static str {
+        match (self, openmetrics) {
+            (Type::Counter, _) => "counter",
+            (Type::Gauge, _) | (Type::Info, false) => "gauge",
+            (Type::Info, true) => "info",
+            (Type::Summary, _) => "summary",
+            (Type::Histogram, _) => "histogram",
+        }
+    }
+
+    /// The suffix a family name of this type carries in both formats, which a field's own name
+    /// must not repeat.
+    fn own_suffix(self) -> &'static str {
+        match self {
+            Type::Counter => "_total",
+            Type::Info => "_info",
+            _ => "",
+        }
     }
 }
 
-/// Writes one family; skipped if any of its names is taken.
+/// The names of one family.
+struct Naming {
+    /// The metric name samples are built on: sanitised, prefixed, with its base unit.
+    base: String,
+    /// The name `# TYPE`, `# UNIT` and `# HELP` refer to.
+    head: String,
+    /// Every name the family's samples use, to keep two families from sharing one.
+    names: Vec<String>,
+}
+
+impl Naming {
+    fn new(meta: &FieldMeta, ty: Type, unit: Option<&str>, opts: &PromOptions) -> Naming {
+        let mut base = metric_name(&opts.prefix, meta.name());
+        let strip = ty.own_suffix();
+        if !strip.is_empty() && base.len() > strip.len() && base.ends_with(strip) {
+            base.truncate(base.len() - strip.len());
+        }
+        if let Some(u) = unit
+            && !base.ends_with(&format!("_{u}"))
+        {
+            base.push('_');
+            base.push_str(u);
+        }
+        let names = match ty {
+            Type::Counter => vec![base.clone(), format!("{base}_total")],
+            Type::Gauge => vec![base.clone()],
+            Type::Info => vec![base.clone(), format!("{base}_info")],
+            Type::Summary => vec![base.clone(), format!("{base}_count"), format!("{base}_sum")],
+            Type::Histogram => vec![
+                base.clone(),
+                format!("{base}_bucket"),
+                format!("{base}_count"),
+                format!("{base}_sum"),
+            ],
+        };
+        let head = match (ty, opts.openmetrics) {
+            (Type::Counter, false) => format!("{base}_total"),
+            (Type::Info, false) => format!("{base}_info"),
+            _ => base.clone(),
+        };
+        Naming { base, head, names }
+    }
+}
+
+/// The base unit a family of this type is exposed in and the factor to scale values by;
+/// texts (info families) have none.
+fn family_unit(meta: &FieldMeta, ty: Type) -> Option<(&'static str, f64)> {
+    if ty == Type::Info {
+        None
+    } else {
+        base_unit(meta)
+    }
+}
+
+/// Writes a family's `# TYPE`, `# UNIT` (OpenMetrics) and `# HELP` lines.
+fn metadata(
+    out: &mut String,
+    head: &str,
+    ty: Type,
+    unit: Option<&str>,
+    help: &str,
+    opts: &PromOptions,
+) {
+    let _ = writeln!(out, "# TYPE {head} {}", ty.name(opts.openmetrics));
+    if opts.openmetrics
+        && let Some(u) = unit
+    {
+        let _ = writeln!(out, "# UNIT {head} {u}");
+    }
+    if !help.is_empty() {
+        let _ = write!(out, "# HELP {head} ");
+        escape_help(help, opts.openmetrics, out);
+        out.push('\n');
+    }
+}
+
+/// How one family writes its samples.
+struct Exposition<'a> {
+    ty: Type,
+    naming: &'a Naming,
+    scale: f64,
+    bounds: Option<Bounds>,
+    openmetrics: bool,
+}
+
+impl Exposition<'_> {
+    /// Writes one sample's lines (several for summaries and histograms).
+    fn write(&self, out: &mut String, labels: &str, value: &Value) {
+        let (ty, base, head, scale) = (self.ty, &self.naming.base, &self.naming.head, self.scale);
+        match value {
+            Value::Number(n) => {
+                if ty == Type::Counter && self.openmetrics {
+                    sample(out, base, "_total", labels, "");
+                } else {
+                    let name = if ty == Type::Counter { head } else { base };
+                    sample(out, name, "", labels, "");
+                }
+                num(out, *n, scale);
+            }
+            Value::Bool(b) => {
+                let suffix = if ty == Type::Counter { "_total" } else { "" };
+                sample(out, base, suffix, labels, "");
+                out.push_str(if *b { "1\n" } else { "0\n" });
+            }
+            Value::Text(t) => {
+                let mut l = String::from("value=\"");
+                escape_label_value(clip(t), &mut l);
+                l.push('"');
+                sample(out, base, "_info", labels, &l);
+                out.push_str("1\n");
+            }
+            Value::Average { count, sum } => {
+                summary(out, base, labels, *count, scaled(sum.as_f64(), scale));
+            }
+            Value::Windowed(w) => {
+                summary(out, base, labels, w.count, scaled(w.sum.as_f64(), scale));
+            }
+            Value::MovingAverage { .. } => {
+                sample(out, base, "", labels, "");
+                float(out, value.primary().map_or(f64::NAN, |v| scaled(v, scale)));
+                out.push('\n');
+            }
+            Value::Histogram(h) => {
+                if let Some(b) = &self.bounds {
+                    histogram(out, base, labels, h, b, scale);
+                }
+            }
+        }
+    }
+}
+
+/// Writes one family: its type follows its first sample, its names its field's name, type and
+/// base unit; skipped if any of its names is taken, and samples of another type (the same
+/// name with another kind in another file) are left out.
 fn family(
     meta: &FieldMeta,
     help: &str,
@@ -357,116 +507,25 @@ fn family(
     let Some((_, first)) = samples.first() else {
         return;
     };
-    let ty = family_type(meta.kind, first);
-    let unit = if ty == Type::Info {
-        None
-    } else {
-        base_unit(meta)
-    };
-    let scale = unit.map_or(1.0, |u| u.1);
-    let mut base = metric_name(&opts.prefix, meta.name());
-    let strip = match ty {
-        Type::Counter => "_total",
-        Type::Info => "_info",
-        _ => "",
-    };
-    if !strip.is_empty() && base.len() > strip.len() && base.ends_with(strip) {
-        base.truncate(base.len() - strip.len());
-    }
-    if let Some((u, _)) = unit
-        && !base.ends_with(&format!("_{u}"))
-    {
-        base.push('_');
-        base.push_str(u);
-    }
-    let names: Vec<String> = match ty {
-        Type::Counter => vec![base.clone(), format!("{base}_total")],
-        Type::Gauge => vec![base.clone()],
-        Type::Info => vec![base.clone(), format!("{base}_info")],
-        Type::Summary => vec![base.clone(), format!("{base}_count"), format!("{base}_sum")],
-        Type::Histogram => vec![
-            base.clone(),
-            format!("{base}_bucket"),
-            format!("{base}_count"),
-            format!("{base}_sum"),
-        ],
-    };
-    if names.iter().any(|n| used.contains(n)) {
+    let ty = Type::of(meta.kind, first);
+    let unit = family_unit(meta, ty);
+    let naming = Naming::new(meta, ty, unit.map(|u| u.0), opts);
+    if naming.names.iter().any(|n| used.contains(n)) {
         return;
     }
-    used.extend(names);
-
-    // The name `# TYPE` and `# HELP` refer to.
-    let head = match (ty, opts.openmetrics) {
-        (Type::Counter, false) => format!("{base}_total"),
-        (Type::Info, false) => format!("{base}_info"),
-        _ => base.clone(),
-    };
-    let type_name = match (ty, opts.openmetrics) {
-        (Type::Counter, _) => "counter",
-        (Type::Gauge, _) | (Type::Info, false) => "gauge",
-        (Type::Info, true) => "info",
-        (Type::Summary, _) => "summary",
-        (Type::Histogram, _) => "histogram",
-    };
-    let _ = writeln!(out, "# TYPE {head} {type_name}");
-    if opts.openmetrics
-        && let Some((u, _)) = unit
-    {
-        let _ = writeln!(out, "# UNIT {head} {u}");
-    }
-    if !help.is_empty() {
-        let _ = write!(out, "# HELP {head} ");
-        escape_help(help, opts.openmetrics, out);
-        out.push('\n');
-    }
-    let bounds = if ty == Type::Histogram {
-        Some(Bounds::new(unit.map(|u| u.0), scale))
-    } else {
-        None
+    used.extend(naming.names.iter().cloned());
+    metadata(out, &naming.head, ty, unit.map(|u| u.0), help, opts);
+    let scale = unit.map_or(1.0, |u| u.1);
+    let exposition = Exposition {
+        ty,
+        naming: &naming,
+        scale,
+        bounds: (ty == Type::Histogram).then(|| Bounds::new(unit.map(|u| u.0), scale)),
+        openmetrics: opts.openmetrics,
     };
     for (labels, value) in samples {
-        if family_type(meta.kind, value) != ty {
-            continue; // same label, different kind in another file
-        }
-        match value {
-            Value::Number(n) => {
-                let name = if ty == Type::Counter { &head } else { &base };
-                if ty == Type::Counter && opts.openmetrics {
-                    sample(out, &base, "_total", labels, "");
-                } else {
-                    sample(out, name, "", labels, "");
-                }
-                num(out, *n, scale);
-            }
-            Value::Bool(b) => {
-                let suffix = if ty == Type::Counter { "_total" } else { "" };
-                sample(out, &base, suffix, labels, "");
-                out.push_str(if *b { "1\n" } else { "0\n" });
-            }
-            Value::Text(t) => {
-                let mut l = String::from("value=\"");
-                escape_label_value(clip(t), &mut l);
-                l.push('"');
-                sample(out, &base, "_info", labels, &l);
-                out.push_str("1\n");
-            }
-            Value::Average { count, sum } => {
-                summary(out, &base, labels, *count, scaled(sum.as_f64(), scale));
-            }
-            Value::Windowed(w) => {
-                summary(out, &base, labels, w.count, scaled(w.sum.as_f64(), scale));
-            }
-            Value::MovingAverage { .. } => {
-                sample(out, &base, "", labels, "");
-                float(out, value.primary().map_or(f64::NAN, |v| scaled(v, scale)));
-                out.push('\n');
-            }
-            Value::Histogram(h) => {
-                if let Some(b) = &bounds {
-                    histogram(out, &base, labels, h, b, scale);
-                }
-            }
+        if Type::of(meta.kind, value) == ty {
+            exposition.write(out, labels, value);
         }
     }
 }
@@ -651,8 +710,8 @@ pub(super) fn escape_label_value(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FieldValue, FileInfo, FormatVersion};
     use mmstats_format::{ValueType, bucket_index, full_bucket_count};
+    use mmstats_reader::{FieldValue, FileInfo, FormatVersion};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::SystemTime;
@@ -798,23 +857,6 @@ mod tests {
         assert_eq!(metric_name("", "2fast"), "_2fast");
         assert_eq!(metric_name("mm_", "a-b c"), "mm_a_b_c");
         assert_eq!(metric_name("", "é"), "_");
-    }
-
-    #[test]
-    fn cmd_comes_from_the_file_name() {
-        assert_eq!(
-            crate::process::cmd_from_file_name(std::path::Path::new("/x/web-server-12-34.mmstats"))
-                .as_deref(),
-            Some("web-server")
-        );
-        assert_eq!(
-            crate::process::cmd_from_file_name(std::path::Path::new("/x/stats.mmstats")),
-            None
-        );
-        assert_eq!(
-            crate::process::cmd_from_file_name(std::path::Path::new("/x/a-b-12.mmstats")),
-            None
-        );
     }
 
     #[test]
@@ -1030,7 +1072,7 @@ mod tests {
             "",
             Value::Number(Num::U(1)),
         );
-        bad.value = Err(crate::ValueError::BeingWritten);
+        bad.value = Err(mmstats_reader::ValueError::BeingWritten);
         let s = snap(
             "/d/c-1-2.mmstats",
             1,

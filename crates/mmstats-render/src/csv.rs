@@ -4,7 +4,7 @@
 //! reason in the value column.
 //!
 //! ```
-//! use mmstats_reader::render::csv::{HEADER, escape};
+//! use mmstats_render::csv::{HEADER, escape};
 //!
 //! assert_eq!(HEADER, "path,label,kind,unit,value");
 //! assert_eq!(escape("a,b"), "\"a,b\"");
@@ -14,8 +14,9 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-use crate::render::text::{derived_unit, field_unit, label_matches, number, unix_seconds};
-use crate::{Snapshot, Value};
+use crate::text::{label_matches, unix_seconds};
+use crate::units::{derived_unit, field_unit, number};
+use mmstats_reader::{Snapshot, Value};
 
 /// The header row.
 pub const HEADER: &str = "path,label,kind,unit,value";
@@ -79,7 +80,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
+    use mmstats_reader::{
         FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Kind, Num, ValueError, ValueType,
     };
     use std::path::PathBuf;
