@@ -61,6 +61,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/hosts", get(crate::perf::hosts))
         .route("/api/perf/{host}/{*label}", get(crate::perf::perf))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::router())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
