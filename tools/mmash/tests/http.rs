@@ -406,3 +406,46 @@ fn verbose_logs_one_line_per_request() {
     let _ = child.wait();
     assert!(logged.starts_with("mmash: GET /healthz 200 "), "{logged}");
 }
+
+/// The hidden `--completions SHELL` and `--man` requests print what clap's own generators
+/// make of this tool's flags.
+#[test]
+fn completions_and_man_page_name_its_flags() {
+    let flags = ["--listen", "--token", "--trust-dir"];
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["--completions", shell]);
+        assert!(script.contains("mmash"), "{shell}: {script}");
+        for flag in flags {
+            assert!(
+                script.contains(flag.trim_start_matches('-')),
+                "{shell} lacks {flag}"
+            );
+        }
+    }
+    let page = run(&["--man"]);
+    assert!(page.contains(".TH mmash "), "{page}");
+    for flag in flags {
+        assert!(
+            page.contains(&flag.replace('-', "\\-")),
+            "man page lacks {flag}"
+        );
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
+        .args(["--completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown shell"));
+}

@@ -225,3 +225,46 @@ fn never_touches_jvm_performance_data_files() {
         assert!(p.exists(), "{} removed", p.display());
     }
 }
+
+/// The hidden `--completions SHELL` and `--man` requests print what clap's own generators
+/// make of this tool's flags.
+#[test]
+fn completions_and_man_page_name_its_flags() {
+    let flags = ["--quiet", "--trust-dir"];
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cleanstats"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["--completions", shell]);
+        assert!(script.contains("cleanstats"), "{shell}: {script}");
+        for flag in flags {
+            assert!(
+                script.contains(flag.trim_start_matches('-')),
+                "{shell} lacks {flag}"
+            );
+        }
+    }
+    let page = run(&["--man"]);
+    assert!(page.contains(".TH cleanstats "), "{page}");
+    for flag in flags {
+        assert!(
+            page.contains(&flag.replace('-', "\\-")),
+            "man page lacks {flag}"
+        );
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_cleanstats"))
+        .args(["--completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown shell"));
+}

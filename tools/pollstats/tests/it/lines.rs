@@ -343,3 +343,46 @@ fn bad_files_are_reported_once_and_good_ones_still_polled() {
         );
     }
 }
+
+/// The hidden `--completions SHELL` and `--man` requests print what clap's own generators
+/// make of this tool's flags.
+#[test]
+fn completions_and_man_page_name_its_flags() {
+    let flags = ["--per-process", "--tui", "--trust-dir"];
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pollstats"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["--completions", shell]);
+        assert!(script.contains("pollstats"), "{shell}: {script}");
+        for flag in flags {
+            assert!(
+                script.contains(flag.trim_start_matches('-')),
+                "{shell} lacks {flag}"
+            );
+        }
+    }
+    let page = run(&["--man"]);
+    assert!(page.contains(".TH pollstats "), "{page}");
+    for flag in flags {
+        assert!(
+            page.contains(&flag.replace('-', "\\-")),
+            "man page lacks {flag}"
+        );
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_pollstats"))
+        .args(["--completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown shell"));
+}

@@ -391,3 +391,46 @@ fn control_characters_from_files_never_reach_the_terminal() {
     assert!(out.contains("\\x1b]0;owned\\x07\\x9b31m"), "{out}");
     assert!(out.contains("evil\\x1b[31m.mmstats"), "{out}");
 }
+
+/// The hidden `--completions SHELL` and `--man` requests print what clap's own generators
+/// make of this tool's flags.
+#[test]
+fn completions_and_man_page_name_its_flags() {
+    let flags = ["--json", "--filter", "--trust-dir"];
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_slurpstats"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["--completions", shell]);
+        assert!(script.contains("slurpstats"), "{shell}: {script}");
+        for flag in flags {
+            assert!(
+                script.contains(flag.trim_start_matches('-')),
+                "{shell} lacks {flag}"
+            );
+        }
+    }
+    let page = run(&["--man"]);
+    assert!(page.contains(".TH slurpstats "), "{page}");
+    for flag in flags {
+        assert!(
+            page.contains(&flag.replace('-', "\\-")),
+            "man page lacks {flag}"
+        );
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_slurpstats"))
+        .args(["--completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown shell"));
+}
