@@ -39,6 +39,9 @@ fn handles(r: &dyn Recorder) -> Handles {
 /// The recorders compared, each with its handles.
 struct Peers {
     bridge: Handles,
+    /// The bridge's recorder, kept alive: its handles only hold it weakly, and updates through
+    /// a dropped recorder are discarded.
+    _recorder: mmstats_metrics::MmstatsRecorder,
     _dir: tempfile::TempDir,
     prometheus: Handles,
     atomic: Handles,
@@ -74,6 +77,7 @@ fn peers() -> Peers {
     };
     Peers {
         bridge: handles(&bridge),
+        _recorder: bridge,
         _dir: dir,
         prometheus: handles(&prometheus),
         atomic,
@@ -170,6 +174,47 @@ fn plain_counter(threads: usize, iters: u64) -> Duration {
     })
 }
 
+/// A `metrics` counter whose update does nothing: what the facade's handle (a `dyn CounterFn`
+/// call) costs by itself, the floor under every recorder.
+struct Floor;
+
+impl metrics::CounterFn for Floor {
+    #[inline(never)]
+    fn increment(&self, value: u64) {
+        black_box(value);
+    }
+    fn absolute(&self, value: u64) {
+        black_box(value);
+    }
+}
+
+/// `iters` increments of a floor counter on each of `threads` threads.
+fn floor(threads: usize, iters: u64) -> Duration {
+    let counter = metrics::Counter::from_arc(Arc::new(Floor));
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (barrier, counter) = (&barrier, &counter);
+                s.spawn(move || {
+                    let n = black_box(1);
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        counter.increment(n);
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
 fn bridge(c: &mut Criterion) {
     let p = peers();
     for (group, op) in [
@@ -183,6 +228,9 @@ fn bridge(c: &mut Criterion) {
             if let Op::Increment = op {
                 g.bench_function(id("mmstats_counter_incr"), |b| {
                     b.iter_custom(|iters| plain_counter(threads, iters))
+                });
+                g.bench_function(id("metrics_facade_floor"), |b| {
+                    b.iter_custom(|iters| floor(threads, iters))
                 });
             }
             for (name, h) in [

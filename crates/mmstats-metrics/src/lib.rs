@@ -59,11 +59,12 @@
 //!
 //! `describe_*` may come before or after a metric is first used. Every field registered after
 //! it carries its help text; for series already in use, the recorder publishes the help text on
-//! a zero-valued field of the same series in the shared file (counters and histograms), so it
-//! is in the process's files either way and readers take a family's help from any of its
-//! fields. A gauge lives in the shared file itself, registered at its first update: a gauge
-//! described after its first update keeps no help text (a published record never changes,
-//! FORMAT.md §7).
+//! a zero-valued field of the same series: in the shared file for counters and histograms whose
+//! shared field is not registered yet, else (a gauge, which lives in the shared file from its
+//! first update, or a counter already raised with `absolute`) in the process's descriptions
+//! file (`{CMD}-{PID}-help.mmstats`). A published record never changes (FORMAT.md §7), so the
+//! help is in the process's files either way, and readers take a family's help from any of its
+//! fields; a zero adds nothing to any combination.
 //!
 //! # Failures
 //!
@@ -73,6 +74,7 @@
 
 pub use recorder::{Builder, MmstatsRecorder, install};
 
+mod lane;
 mod recorder;
 mod series;
 mod unit;

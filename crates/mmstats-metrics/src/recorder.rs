@@ -88,6 +88,7 @@ impl Builder {
                 config: self,
                 state: Mutex::new(State::default()),
                 shared: Mutex::new(None),
+                notes: Mutex::new(None),
             }),
         }
     }
@@ -119,6 +120,9 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     /// The process's shared file, created on first need.
     shared: Mutex<Option<Stats>>,
+    /// The process's descriptions file, created on first need: zero-valued fields that carry
+    /// the help text of series whose shared field was registered before their description.
+    notes: Mutex<Option<Stats>>,
 }
 
 /// Registered series and descriptions.
@@ -251,6 +255,22 @@ impl Inner {
         }
         shared.as_ref()?.register(decl).ok()
     }
+
+    /// Registers a zero-valued field carrying `decl`'s help in the descriptions file (a
+    /// process-wide file of its own, `{CMD}-{PID}-help.mmstats` by default): readers take a family's help from
+    /// any file that has it, and a zero adds nothing to any combination.
+    pub(crate) fn register_note<H: Handle>(&self, decl: FieldDecl) -> Option<H> {
+        let mut notes = lock(&self.notes);
+        if notes.is_none() {
+            let mut o = self
+                .thread_options()
+                .fold_totals(false)
+                .process_wide_part("help");
+            o = o.label_sets(usize::MAX);
+            *notes = Stats::create(o).ok();
+        }
+        notes.as_ref()?.register(decl).ok()
+    }
 }
 
 impl metrics::Recorder for MmstatsRecorder {
@@ -340,7 +360,7 @@ impl MmstatsRecorder {
     /// Records a description; publishes it for the series of that name already in use.
     fn describe(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         let name = key.as_str().to_string();
-        let (counters, histograms) = {
+        let (counters, gauges, histograms) = {
             let mut state = lock(&self.inner.state);
             state
                 .described
@@ -361,11 +381,22 @@ impl MmstatsRecorder {
                 .collect();
             histograms.sort_by_key(|s| Arc::as_ptr(s) as usize);
             histograms.dedup_by_key(|s| Arc::as_ptr(s) as usize);
-            (counters, histograms)
+            let mut gauges: Vec<Arc<GaugeSeries>> = state
+                .gauges
+                .values()
+                .filter(|s| s.spec.name == name)
+                .cloned()
+                .collect();
+            gauges.sort_by_key(|s| Arc::as_ptr(s) as usize);
+            gauges.dedup_by_key(|s| Arc::as_ptr(s) as usize);
+            (counters, gauges, histograms)
         };
         // Outside the lock: registration takes the shared file's lock.
         for c in counters {
             c.publish_description();
+        }
+        for g in gauges {
+            g.publish_description();
         }
         for h in histograms {
             h.publish_description();

@@ -2,17 +2,20 @@
 //! own file: the update path.
 //!
 //! Each thread keeps, per recorder, its stats file and one entry per counter and histogram
-//! number, filled on the thread's first use of the handle. An update looks its entry up by
-//! number and writes through an mmstats handle: a thread-local access, two bounds checks and
-//! the plain load and store of the field's word.
+//! number, filled on the thread's first use of the handle. An update finds its handle in the
+//! thread's lane (`lane.rs`: a thread-local access and a compare), or else by number in the
+//! thread's file list, and writes through the mmstats handle: the plain load and store of the
+//! field's word.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{OnceLock, Weak};
+use std::thread::LocalKey;
 
 use metrics::{CounterFn, GaugeFn, HistogramFn};
 use mmstats::{Histogram, SharedCounter, SharedGauge, Stats};
 
+use crate::lane::{Lane, next_series};
 use crate::recorder::{HISTOGRAM_BUCKETS, Inner};
 
 /// What a series is: name, sorted label set, unit and the factor values are scaled by.
@@ -47,62 +50,121 @@ enum Entry<H> {
     Ready(H),
 }
 
-/// One thread's file for one recorder, and its resolved handles.
+/// One thread's file for one recorder, and its resolved handles (boxed, so that the thread's
+/// lanes can point at them: see `lane.rs`).
 #[derive(Debug)]
 struct ThreadFile {
     // Declared first so that it is dropped (folded into the totals, removed) first; the
     // handles would keep working on the removed file anyway.
     stats: Option<Stats>,
     counters: Vec<Entry<mmstats::Counter>>,
-    histograms: Vec<Entry<Histogram>>,
+    histograms: Vec<Entry<Box<Histogram>>>,
+}
+
+impl Drop for ThreadFile {
+    fn drop(&mut self) {
+        // Before the handles go: no lane entry may outlive what it points at.
+        Lane::clear(&COUNTER_LANE);
+        Lane::clear(&HISTOGRAM_LANE);
+    }
 }
 
 thread_local! {
     /// The calling thread's files, by recorder number.
     static THREAD: RefCell<Vec<Option<ThreadFile>>> = const { RefCell::new(Vec::new()) };
+    /// The calling thread's recently used counters.
+    static COUNTER_LANE: Lane<AtomicU64> = const { Lane::new() };
+    /// The calling thread's recently used histograms.
+    static HISTOGRAM_LANE: Lane<Histogram> = const { Lane::new() };
 }
 
-/// Runs `update` on this thread's entry `id` of `list`, resolving it first on the thread's
-/// first use. Does nothing while the thread is being torn down.
-#[inline(always)]
-fn with_entry<H>(
+/// Where a series' handles live: its recorder's number, its own number within the recorder,
+/// and its number among all series (the lane key).
+#[derive(Debug, Clone, Copy)]
+struct Place {
     rec: usize,
     id: usize,
-    list: fn(&mut ThreadFile) -> &mut Vec<Entry<H>>,
-    get: impl Fn(&ThreadFile) -> &Vec<Entry<H>>,
-    resolve: impl FnOnce(&Stats) -> Option<H>,
+    series: u64,
+}
+
+/// How one kind of handle goes through the update path: where a thread's file keeps them
+/// (`S`, a handle whose target never moves while it lives), and what the lane points at (`T`).
+struct Path<S: 'static, T: 'static> {
+    lane: &'static LocalKey<Lane<T>>,
+    list: fn(&mut ThreadFile) -> &mut Vec<Entry<S>>,
+    target: fn(&S) -> &T,
+}
+
+/// Counters: the lane points at the counter's word in the mapped file.
+const COUNTERS: Path<mmstats::Counter, AtomicU64> = Path {
+    lane: &COUNTER_LANE,
+    list: |f| &mut f.counters,
+    target: mmstats::Counter::word,
+};
+
+/// Histograms: the lane points at the boxed handle.
+const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
+    lane: &HISTOGRAM_LANE,
+    list: |f| &mut f.histograms,
+    target: |h| h,
+};
+
+/// Runs `update` on this thread's handle for the series at `at`: through the lane when it
+/// holds it, else through the thread's file list, resolving the handle on the thread's first
+/// use. Does nothing while the thread is being torn down.
+#[inline(always)]
+fn with_entry<S, T>(
+    path: &Path<S, T>,
+    at: Place,
+    resolve: impl FnOnce(&Stats) -> Option<S>,
     inner: &Weak<Inner>,
-    update: impl FnOnce(&H),
+    update: impl Fn(&T),
 ) {
-    let _ = THREAD.try_with(
-        #[inline(always)]
-        |t| {
-            if let Ok(files) = t.try_borrow()
-                && let Some(Some(file)) = files.get(rec)
-            {
-                match get(file).get(id) {
-                    Some(Entry::Ready(h)) => return update(h),
-                    Some(Entry::Failed) => return,
-                    _ => {}
+    if Lane::hit(path.lane, at.series, &update) {
+        return;
+    }
+    miss(path, at, resolve, inner, update);
+}
+
+/// A use of a handle that the thread's lane does not hold.
+#[inline(never)]
+fn miss<S, T>(
+    path: &Path<S, T>,
+    at: Place,
+    resolve: impl FnOnce(&Stats) -> Option<S>,
+    inner: &Weak<Inner>,
+    update: impl Fn(&T),
+) {
+    let _ = THREAD.try_with(|t| {
+        if let Ok(mut files) = t.try_borrow_mut()
+            && let Some(Some(file)) = files.get_mut(at.rec)
+        {
+            match (path.list)(file).get(at.id) {
+                Some(Entry::Ready(h)) => {
+                    let target = (path.target)(h);
+                    Lane::fill(path.lane, at.series, target);
+                    return update(target);
                 }
+                Some(Entry::Failed) => return,
+                _ => {}
             }
-            slow(t, rec, id, list, resolve, inner, update);
-        },
-    );
+        }
+        slow(t, path, at, resolve, inner, update);
+    });
 }
 
 /// The first use of a handle in this thread: creates the thread's file if needed and
 /// registers the field.
 #[cold]
-fn slow<H>(
+fn slow<S, T>(
     t: &RefCell<Vec<Option<ThreadFile>>>,
-    rec: usize,
-    id: usize,
-    list: fn(&mut ThreadFile) -> &mut Vec<Entry<H>>,
-    resolve: impl FnOnce(&Stats) -> Option<H>,
+    path: &Path<S, T>,
+    at: Place,
+    resolve: impl FnOnce(&Stats) -> Option<S>,
     inner: &Weak<Inner>,
-    update: impl FnOnce(&H),
+    update: impl Fn(&T),
 ) {
+    let Place { rec, id, series } = at;
     let Some(inner) = inner.upgrade() else { return };
     let Ok(mut files) = t.try_borrow_mut() else {
         return;
@@ -115,19 +177,21 @@ fn slow<H>(
         counters: Vec::new(),
         histograms: Vec::new(),
     });
-    match list(file).get(id) {
-        Some(Entry::Ready(h)) => return update(h),
+    match (path.list)(file).get(id) {
+        Some(Entry::Ready(h)) => return update((path.target)(h)),
         Some(Entry::Failed) => return,
         _ => {}
     }
     let handle = file.stats.as_ref().and_then(resolve);
-    let entries = list(file);
+    let entries = (path.list)(file);
     if entries.len() <= id {
         entries.resize_with(id + 1, || Entry::Unresolved);
     }
     entries[id] = match handle {
         Some(h) => {
-            update(&h);
+            let target = (path.target)(&h);
+            Lane::fill(path.lane, series, target);
+            update(target);
             Entry::Ready(h)
         }
         None => Entry::Failed,
@@ -138,8 +202,7 @@ fn slow<H>(
 #[derive(Debug)]
 pub(crate) struct CounterSeries {
     inner: Weak<Inner>,
-    rec: usize,
-    id: usize,
+    at: Place,
     pub(crate) spec: Spec,
     /// Increments are multiplied by this (bytes of a kibibyte).
     scale: u64,
@@ -151,8 +214,11 @@ impl CounterSeries {
     pub(crate) fn new(inner: Weak<Inner>, rec: usize, id: usize, spec: Spec) -> CounterSeries {
         CounterSeries {
             inner,
-            rec,
-            id,
+            at: Place {
+                rec,
+                id,
+                series: next_series(),
+            },
             scale: spec.scale.max(1.0) as u64,
             spec,
             used: AtomicBool::new(false),
@@ -175,9 +241,16 @@ impl CounterSeries {
             .as_ref()
     }
 
-    /// Puts the help text in the shared file, on a zero-valued field of this series.
+    /// Puts the help text in a file: on the shared field if that is registered now, else (it
+    /// was registered before the description) on a zero-valued field in the descriptions file.
     pub(crate) fn publish_description(&self) {
-        let _ = self.shared();
+        if self.shared.get().is_some() {
+            if let Some(inner) = self.inner.upgrade() {
+                let _: Option<SharedCounter> = inner.register_note(inner.decl(&self.spec, None));
+            }
+        } else {
+            let _ = self.shared();
+        }
     }
 }
 
@@ -186,17 +259,16 @@ impl CounterFn for CounterSeries {
     fn increment(&self, value: u64) {
         let n = value.wrapping_mul(self.scale);
         with_entry(
-            self.rec,
-            self.id,
-            |f| &mut f.counters,
-            |f| &f.counters,
+            &COUNTERS,
+            self.at,
             |stats| {
                 self.used.store(true, Relaxed);
                 let inner = self.inner.upgrade()?;
                 stats.register(inner.decl(&self.spec, None)).ok()
             },
             &self.inner,
-            |c: &mmstats::Counter| c.incr(n),
+            // what `Counter::incr` does: the plain load and store of the single writer
+            |w: &AtomicU64| w.store(w.load(Relaxed).wrapping_add(n), Relaxed),
         );
     }
 
@@ -213,7 +285,7 @@ impl CounterFn for CounterSeries {
 #[derive(Debug)]
 pub(crate) struct GaugeSeries {
     inner: Weak<Inner>,
-    spec: Spec,
+    pub(crate) spec: Spec,
     shared: OnceLock<Option<SharedGauge>>,
 }
 
@@ -226,17 +298,32 @@ impl GaugeSeries {
         }
     }
 
+    /// The declaration of the gauge's field with the help known now.
+    fn decl(&self, inner: &Inner) -> mmstats::FieldDecl {
+        let mut decl = inner.decl(&self.spec, None);
+        // One field for the process: files of several processes add up.
+        decl.combine = Some(mmstats::Combine::Sum);
+        decl
+    }
+
     #[inline]
     fn field(&self) -> Option<&SharedGauge> {
         self.shared
             .get_or_init(|| {
                 let inner = self.inner.upgrade()?;
-                let mut decl = inner.decl(&self.spec, None);
-                // One field for the process: files of several processes add up.
-                decl.combine = Some(mmstats::Combine::Sum);
-                inner.register_shared(decl)
+                inner.register_shared(self.decl(&inner))
             })
             .as_ref()
+    }
+
+    /// Puts a description that came after the gauge's first update in the descriptions file,
+    /// on a zero-valued field (one registered later carries its help itself).
+    pub(crate) fn publish_description(&self) {
+        if self.shared.get().is_some_and(Option::is_some)
+            && let Some(inner) = self.inner.upgrade()
+        {
+            let _: Option<SharedGauge> = inner.register_note(self.decl(&inner));
+        }
     }
 }
 
@@ -262,8 +349,7 @@ impl GaugeFn for GaugeSeries {
 #[derive(Debug)]
 pub(crate) struct HistogramSeries {
     inner: Weak<Inner>,
-    rec: usize,
-    id: usize,
+    at: Place,
     pub(crate) spec: Spec,
     used: AtomicBool,
     described: OnceLock<()>,
@@ -273,8 +359,11 @@ impl HistogramSeries {
     pub(crate) fn new(inner: Weak<Inner>, rec: usize, id: usize, spec: Spec) -> HistogramSeries {
         HistogramSeries {
             inner,
-            rec,
-            id,
+            at: Place {
+                rec,
+                id,
+                series: next_series(),
+            },
             spec,
             used: AtomicBool::new(false),
             described: OnceLock::new(),
@@ -317,16 +406,15 @@ impl HistogramFn for HistogramSeries {
     fn record(&self, value: f64) {
         let Some(v) = self.stored(value) else { return };
         with_entry(
-            self.rec,
-            self.id,
-            |f| &mut f.histograms,
-            |f| &f.histograms,
+            &HISTOGRAMS,
+            self.at,
             |stats| {
                 self.used.store(true, Relaxed);
                 let inner = self.inner.upgrade()?;
                 stats
                     .register(inner.decl(&self.spec, Some(HISTOGRAM_BUCKETS)))
                     .ok()
+                    .map(Box::new)
             },
             &self.inner,
             |h: &Histogram| h.record(v),

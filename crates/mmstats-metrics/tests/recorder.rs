@@ -85,6 +85,8 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
     }
     // Described after first use: the help still reaches the files.
     recorder.describe_counter("http_requests_total".into(), None, "requests served".into());
+    // A gauge's one field exists since its first update: its late help goes to a zero field.
+    recorder.describe_gauge("queue_depth".into(), None, "jobs waiting".into());
     get.increment(5); // this thread's own file
     let snaps = read_all(tmp.path());
     let get_key = r#"http_requests_total{method="GET"}"#;
@@ -117,6 +119,12 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
             .any(|f| f.meta.label == get_key && f.meta.help == "requests served"),
         "the late description is in a file"
     );
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.meta.label == "queue_depth" && f.meta.help == "jobs waiting"),
+        "the gauge's late description is in a file"
+    );
     // The threads ended: their files are gone, their counts are in the totals.
     let names: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -124,10 +132,14 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
         .collect();
     assert!(names.iter().any(|n| n.contains("totals")), "{names:?}");
     assert!(names.iter().any(|n| n.contains("shared")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with("-help.mmstats")),
+        "{names:?}"
+    );
     assert_eq!(
         names.len(),
-        3,
-        "totals, shared and this thread's file: {names:?}"
+        4,
+        "totals, shared, descriptions and this thread's file: {names:?}"
     );
 
     // absolute() raises a shared field; the cap sends further label sets to the overflow.
@@ -148,4 +160,89 @@ fn series_from_threads_that_end_keep_exact_totals_labels_and_help() {
         total(&snaps, r#"logins{user="2"}"#),
         Some(Value::Number(Num::U(1)))
     );
+}
+
+/// More series than a thread's lane has entries (so entries evict each other), from threads
+/// that take turns with two recorders: every increment lands on its own series.
+#[test]
+fn many_series_sharing_lane_entries_keep_exact_totals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = mmstats_metrics::Builder::new()
+        .dir(tmp.path())
+        .name("a")
+        .build();
+    let second = mmstats_metrics::Builder::new()
+        .dir(tmp.path())
+        .name("b")
+        .build();
+    let names: Vec<String> = (0..200).map(|i| format!("series_{i}")).collect();
+    let handles: Vec<metrics::Counter> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let r: &dyn Recorder = if i % 2 == 0 { &first } else { &second };
+            r.register_counter(&Key::from_name(n.clone()), &META)
+        })
+        .collect();
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let handles = handles.clone();
+            std::thread::spawn(move || {
+                for round in 0..50u64 {
+                    // series j gets j+1 per round, in an order that changes every round
+                    for i in 0..handles.len() {
+                        let j = (i * 7 + round as usize) % handles.len();
+                        handles[j].increment(j as u64 + 1);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let snaps = read_all(tmp.path());
+    for (i, n) in names.iter().enumerate() {
+        let want = 3 * 50 * (i as u64 + 1);
+        match total(&snaps, n) {
+            Some(Value::Number(Num::U(v))) => assert_eq!(v, want, "{n}"),
+            other => panic!("{n}: {other:?}"),
+        }
+    }
+}
+
+/// A thread-local destructor that updates a handle while the thread ends runs before or after
+/// the bridge's own per-thread state is gone: either way no crash, and an update made while
+/// the state lives is counted.
+#[test]
+fn updates_from_thread_local_destructors_are_safe() {
+    struct Late(metrics::Counter);
+    impl Drop for Late {
+        fn drop(&mut self) {
+            self.0.increment(1);
+        }
+    }
+    thread_local! {
+        static LATE: std::cell::RefCell<Option<Late>> = const { std::cell::RefCell::new(None) };
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = mmstats_metrics::Builder::new()
+        .dir(tmp.path())
+        .name("late")
+        .build();
+    let c = rec.register_counter(&Key::from_name("late_total"), &META);
+    for _ in 0..20 {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            c.increment(5);
+            LATE.with(|l| *l.borrow_mut() = Some(Late(c)));
+        })
+        .join()
+        .unwrap();
+    }
+    let snaps = read_all(tmp.path());
+    match total(&snaps, "late_total") {
+        Some(Value::Number(Num::U(v))) => assert!((100..=120).contains(&v), "{v}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -93,6 +93,15 @@ impl Counter {
     pub fn get(&self) -> u64 {
         self.slot.first().load(Relaxed)
     }
+
+    /// The counter's word in the mapped file, for a caller that keeps its own pointer to it
+    /// (such as a per-thread cache): the reference stays valid while this handle or a clone of
+    /// it lives, wherever the handle moves. Update it only as [`Counter::incr`] does (a load and
+    /// a store, from the one thread that writes the file); readers rely on that.
+    #[inline]
+    pub fn word(&self) -> &std::sync::atomic::AtomicU64 {
+        self.slot.first()
+    }
 }
 
 impl Handle for Counter {

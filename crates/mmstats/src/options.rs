@@ -24,8 +24,11 @@ pub struct Options {
     pub(crate) fold_totals: bool,
     /// Most label sets one family may take in this file.
     pub(crate) label_sets: usize,
-    /// A file of the whole process rather than of one thread: thread id 0, `{TID}` → `shared`.
+    /// A file of the whole process rather than of one thread: thread id 0, `{TID}` → the
+    /// process-wide part (`shared` unless set).
     pub(crate) process_wide: bool,
+    /// What replaces `{TID}` in a process-wide file's name.
+    pub(crate) process_part: String,
 }
 
 /// How many label sets (series) one family may take in one file unless
@@ -46,6 +49,7 @@ impl Default for Options {
             fold_totals: false,
             label_sets: DEFAULT_LABEL_SETS,
             process_wide: false,
+            process_part: "shared".into(),
         }
     }
 }
@@ -112,6 +116,14 @@ impl Options {
     /// `{CMD}-{PID}-shared.mmstats`). Its values are not folded into the process totals.
     pub fn process_wide(mut self, process_wide: bool) -> Options {
         self.process_wide = process_wide;
+        self
+    }
+    /// A process-wide file whose name has `part` in place of `{TID}` (default `shared`), for a
+    /// process that keeps more than one: `process_wide_part("help")` names
+    /// `{CMD}-{PID}-help.mmstats`. Implies [`Options::process_wide`].
+    pub fn process_wide_part(mut self, part: &str) -> Options {
+        self.process_wide = true;
+        self.process_part = part.into();
         self
     }
     /// Room for fields registered after creation (FORMAT.md §7); default `Reserve::default()`.

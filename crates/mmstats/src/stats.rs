@@ -210,7 +210,7 @@ impl Stats {
         let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
         if options.process_wide {
-            template = totals::template_for(&template, "shared");
+            template = totals::template_for(&template, &options.process_part);
         }
         if options.totals {
             template = totals::template(&template);

@@ -57,6 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .join()
         .map_err(|_| "a thread panicked")?;
     metrics::counter!("bytes_sent_total").increment(3);
+    // A gauge described after its first update.
+    metrics::gauge!("workers_busy").set(3.0);
+    metrics::describe_gauge!("workers_busy", "workers serving a request");
     println!("ready");
     std::io::stdout().flush()?;
 

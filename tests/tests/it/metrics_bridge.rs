@@ -259,6 +259,14 @@ fn slurpstats_and_mmash_show_every_series_with_labels_and_exact_totals() {
         text.contains("# HELP http_request_duration_seconds request time"),
         "{text}"
     );
+    assert!(
+        text.contains("# HELP workers_busy workers serving a request"),
+        "{text}"
+    );
+    assert_eq!(
+        sum_by(&text, "workers_busy", "cmd").values().sum::<f64>(),
+        3.0
+    );
     let by_method = sum_by(&text, "http_requests_total", "method");
     assert_eq!(by_method.get("GET"), Some(&312.0), "{text}");
     assert_eq!(by_method.get("POST"), Some(&100.0), "{text}");

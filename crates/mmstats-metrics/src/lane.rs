@@ -1,0 +1,91 @@
+//! The update path's fast lane: a small per-thread cache from a series to the handle this
+//! thread resolved for it.
+//!
+//! A lane is a direct-mapped table of [`SLOTS`] entries, indexed by the series' unique number.
+//! A hit costs one thread-local access (the table has no destructor, so the access is a plain
+//! offset from the thread pointer), one compare and the handle's own update. A miss goes the
+//! long way (the thread's file list, see `series.rs`), which fills the entry.
+//!
+//! Invariants that make the raw pointers sound:
+//! - an entry is written only by [`Lane::fill`], from the thread that owns the lane, with a
+//!   pointer to what a handle held by one of that thread's files (`ThreadFile`) keeps in place:
+//!   a counter's word in its mapping (the handle keeps the mapping alive), a boxed histogram;
+//! - a file's handles are never moved out, replaced or freed while its `ThreadFile` lives;
+//! - a `ThreadFile` empties every lane of its thread ([`Lane::clear`]) before it drops its
+//!   handles (its `Drop`), so no entry outlives its handle;
+//! - series numbers are never reused (a global 64-bit count), so an entry never answers for a
+//!   series other than the one that filled it.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::thread::LocalKey;
+
+/// Entries per lane: enough for the series a hot loop touches, small enough to stay in cache.
+pub(crate) const SLOTS: usize = 64;
+
+/// One thread's table for one kind of handle.
+#[derive(Debug)]
+pub(crate) struct Lane<H: 'static> {
+    slots: [Cell<(u64, *const H)>; SLOTS],
+}
+
+impl<H> Lane<H> {
+    /// An empty lane (number 0 is never a series).
+    pub(crate) const fn new() -> Lane<H> {
+        Lane {
+            slots: [const { Cell::new((0, ptr::null())) }; SLOTS],
+        }
+    }
+
+    fn slot(&self, series: u64) -> &Cell<(u64, *const H)> {
+        &self.slots[(series as usize) % SLOTS]
+    }
+
+    /// Runs `update` on this thread's handle for `series` if the lane holds it; returns whether
+    /// it did.
+    #[inline(always)]
+    pub(crate) fn hit(
+        key: &'static LocalKey<Lane<H>>,
+        series: u64,
+        update: impl FnOnce(&H),
+    ) -> bool {
+        key.try_with(
+            #[inline(always)]
+            |lane| {
+                let (number, handle) = lane.slot(series).get();
+                if number != series {
+                    return false;
+                }
+                // SAFETY: the entry was filled by `fill` on this thread with a pointer to what a
+                // handle of one of this thread's live `ThreadFile`s keeps in place (a file
+                // empties the lane before its handles drop), and numbers are never reused, so
+                // `handle` points at a live `H` of this series. Only shared access is made.
+                update(unsafe { &*handle });
+                true
+            },
+        )
+        .unwrap_or(false)
+    }
+
+    /// Remembers `handle` (kept in place by a handle of one of this thread's files) as this
+    /// thread's target for `series`.
+    pub(crate) fn fill(key: &'static LocalKey<Lane<H>>, series: u64, handle: &H) {
+        let _ = key.try_with(|lane| lane.slot(series).set((series, handle as *const H)));
+    }
+
+    /// Forgets every entry of this thread's lane.
+    pub(crate) fn clear(key: &'static LocalKey<Lane<H>>) {
+        let _ = key.try_with(|lane| {
+            for s in &lane.slots {
+                s.set((0, ptr::null()));
+            }
+        });
+    }
+}
+
+/// A number for a new series, never given out before.
+pub(crate) fn next_series() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Relaxed)
+}
