@@ -48,4 +48,5 @@ pub mod layout;
 mod plan;
 pub mod v1;
 mod value;
+pub mod vector;
 mod windowed;
