@@ -133,10 +133,16 @@ fn pollstats_shows_the_example_servers_interval_percentiles() {
         })
         .collect();
     assert_eq!(rows.len(), 3, "{text}");
+    // Two threads at 200 requests a second. A starved worker catches up on its schedule, so
+    // one interval may run below 400 and the next above: the mean over the intervals is 400.
+    let mean = rows.iter().map(|r| r[0]).sum::<f64>() / rows.len() as f64;
+    assert!(
+        (mean - 400.0).abs() < 60.0,
+        "mean request rate {mean} in {text}"
+    );
     for r in &rows {
-        // two threads at 200 requests a second, in one-second intervals
         assert!(
-            (r[0] - 400.0).abs() < 80.0,
+            (r[0] - 400.0).abs() < 200.0,
             "request rate {} in {text}",
             r[0]
         );

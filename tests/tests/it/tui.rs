@@ -14,8 +14,11 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// Runs tmux on a server of this session's own (`-L`), so that tests starting sessions at
+    /// once do not race for one default server.
     fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
+            .args(["-L", &self.session, "-f", "/dev/null"])
             .args(args)
             .output()
             .expect("tmux is installed (scripts/test installs it)")

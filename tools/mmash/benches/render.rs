@@ -140,6 +140,14 @@ fn bench(c: &mut Criterion) {
             h.record(t, &sample);
         })
     });
+    g.bench_function("sampler: ProcessHistory::record alone", |b| {
+        let mut h = mmash::process_history::ProcessHistory::new();
+        let mut t = 1_000_000.0;
+        b.iter(|| {
+            t += 1.0;
+            h.record(t, &sample);
+        })
+    });
     let state = State::new(roots.clone(), None, false, false);
     let mut scanner = Scanner::new(roots.patterns());
     state.sample_once(&mut scanner);

@@ -4,11 +4,15 @@
 //!   to scalars: a number, bool or text under its label, and the derived values of richer kinds
 //!   under `label.suffix` (`latency.p99`, `size.mean`, ...), with the main value (a mean) under
 //!   the label itself.
-//! - `/api/stats`: every process's series (rates, interval values: FORMAT.md §12) and every
-//!   file's fields with metadata, value, derived values and, for counters, their rate.
+//! - `/api/stats`: every process's series (rates, interval values: FORMAT.md §12; its own
+//!   resources' `proc.*` among them) and every stats file's fields with metadata, value,
+//!   derived values and, for counters, their rate; the host's resources apart.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use mmstats_reader::resource::{
+    ResourceKind, is_host, resource_files, resource_kind, resource_kind_of,
+};
 use mmstats_reader::{
     FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
 };
@@ -340,6 +344,22 @@ pub struct FileOut<'a> {
 pub struct StatsOut<'a> {
     processes: Vec<ProcessOut<'a>>,
     files: Vec<FileOut<'a>>,
+    /// The machine's resources, apart from the processes and files ([`api_stats_apart`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<HostOut<'a>>,
+}
+
+/// The host's resources in `/api/stats`: its series (`host.*`), with rates for its counters.
+#[derive(Debug, serde::Serialize)]
+pub struct HostOut<'a> {
+    /// Where they were read (`/proc`).
+    path: &'a std::path::Path,
+    /// When they were read (Unix seconds).
+    taken: f64,
+    /// The length of the interval the rates cover, in seconds (absent on the first sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+    fields: Vec<SeriesOut<'a>>,
 }
 
 /// One process in `/api/stats`: its series summed over its files (FORMAT.md §12).
@@ -358,7 +378,11 @@ pub struct ProcessOut<'a> {
     seconds: Option<f64>,
     /// Thread files now (not counting its process file).
     threads: usize,
+    /// Its stats files.
     files: Vec<&'a std::path::Path>,
+    /// Where its own resources (`proc.*` series) were read (`/proc/<pid>`), if they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<&'a std::path::Path>,
     fields: Vec<SeriesOut<'a>>,
 }
 
@@ -469,7 +493,15 @@ pub fn api_stats_selected<'a>(
             taken: unix(p.taken),
             seconds: p.seconds,
             threads: p.threads(),
-            files: p.files.iter().map(|f| f.path.as_path()).collect(),
+            files: p
+                .files
+                .iter()
+                .filter(|f| resource_kind_of(&f.info).is_none())
+                .map(|f| f.path.as_path())
+                .collect(),
+            resources: resource_files(p)
+                .find(|(kind, _)| *kind == ResourceKind::Process)
+                .map(|(_, f)| f.path.as_path()),
             fields: p
                 .series
                 .iter()
@@ -529,7 +561,51 @@ pub fn api_stats_selected<'a>(
             }
         })
         .collect();
-    StatsOut { processes, files }
+    StatsOut {
+        processes,
+        files,
+        host: None,
+    }
+}
+
+/// `/api/stats` as mmash serves it: [`api_stats_selected`] over the stats files among
+/// `snaps`, whose processes carry their own resources' series (`proc.*`, which share the
+/// process's pid and start time) and name where they were read as `resources`; the host's
+/// resources, when `snaps` has them, apart as `host`, neither a file nor a process.
+pub fn api_stats_apart<'a>(
+    snaps: &[&'a Snapshot],
+    intervals: &'a Sample,
+    select: &[String],
+) -> StatsOut<'a> {
+    let files: Vec<&Snapshot> = snaps
+        .iter()
+        .copied()
+        .filter(|s| resource_kind(s).is_none())
+        .collect();
+    let mut out = api_stats_selected(&files, intervals, select);
+    let has_host = snaps
+        .iter()
+        .any(|s| resource_kind(s) == Some(ResourceKind::Host));
+    out.host = intervals
+        .processes
+        .iter()
+        .filter(|_| has_host)
+        .find(|p| is_host(p))
+        .map(|p| HostOut {
+            path: p
+                .files
+                .first()
+                .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
+            taken: unix(p.taken),
+            seconds: p.seconds,
+            fields: p
+                .series
+                .iter()
+                .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+                .map(series_out)
+                .collect(),
+        });
+    out
 }
 
 #[cfg(test)]

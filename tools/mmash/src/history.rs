@@ -55,6 +55,17 @@ impl Res {
     fn ring(self) -> usize {
         self as usize
     }
+
+    /// Seconds per bucket and buckets kept at this resolution: `(1, 600)`, `(60, 60)`,
+    /// `(3600, 24)`.
+    pub fn buckets(self) -> (u64, usize) {
+        RINGS[self.ring()]
+    }
+
+    /// The name `parse` reads: `second`, `minute` or `hour`.
+    pub fn name(self) -> &'static str {
+        ["second", "minute", "hour"][self.ring()]
+    }
 }
 
 const RINGS: [(u64, usize); 3] = [(1, 600), (60, 60), (3600, 24)];
@@ -161,6 +172,39 @@ pub fn is_rate(kind: Kind) -> bool {
 /// The interval quantiles a histogram's or timer's history keeps, as series of their own.
 pub const QUANTILE_SERIES: [&str; 3] = ["p50", "p90", "p99"];
 
+/// Points of one sample: each label with its value, if it had one.
+pub type LabelPoints = Vec<(String, Option<f64>)>;
+
+/// The points one series adds to a history at one sample, with the unit they are in: counters
+/// and windowed fields their rate per second, histograms and timers their interval mean and
+/// one `label.p50`, `.p90`, `.p99` point each, other kinds their value; durations in seconds.
+/// `None` for kinds without a history (constants, texts, timestamps).
+pub fn series_points(series: &mmstats_reader::Series) -> Option<(&str, LabelPoints)> {
+    let meta = &series.meta;
+    let unit = field_unit(meta);
+    // durations are kept in seconds
+    let (scale, unit) = match seconds_per(unit) {
+        Some(per) => (per, "seconds"),
+        None => (1.0, unit),
+    };
+    let mut points: Vec<(String, Option<f64>)> = Vec::new();
+    match meta.kind {
+        Kind::Constant | Kind::Text | Kind::Timestamp => return None,
+        Kind::Histogram | Kind::Timer => {
+            points.push((meta.label.clone(), series.number(None).map(|v| v * scale)));
+            for q in QUANTILE_SERIES {
+                let v = series.number(Some(q)).map(|v| v * scale);
+                points.push((format!("{}.{q}", meta.label), v));
+            }
+        }
+        Kind::Counter | Kind::Windowed => {
+            points.push((meta.label.clone(), series.number(None)));
+        }
+        _ => points.push((meta.label.clone(), series.number(None).map(|v| v * scale))),
+    }
+    Some((unit, points))
+}
+
 impl History {
     /// An empty history.
     pub fn new() -> History {
@@ -181,27 +225,9 @@ impl History {
     pub fn record(&mut self, now: f64, sample: &Sample) {
         for series in sample.combined() {
             let meta = &series.meta;
-            let unit = field_unit(meta);
-            // durations are kept in seconds
-            let (scale, unit) = match seconds_per(unit) {
-                Some(per) => (per, "seconds"),
-                None => (1.0, unit),
+            let Some((unit, points)) = series_points(&series) else {
+                continue;
             };
-            let mut points: Vec<(String, Option<f64>)> = Vec::new();
-            match meta.kind {
-                Kind::Constant | Kind::Text | Kind::Timestamp => continue,
-                Kind::Histogram | Kind::Timer => {
-                    points.push((meta.label.clone(), series.number(None).map(|v| v * scale)));
-                    for q in QUANTILE_SERIES {
-                        let v = series.number(Some(q)).map(|v| v * scale);
-                        points.push((format!("{}.{q}", meta.label), v));
-                    }
-                }
-                Kind::Counter | Kind::Windowed => {
-                    points.push((meta.label.clone(), series.number(None)));
-                }
-                _ => points.push((meta.label.clone(), series.number(None).map(|v| v * scale))),
-            }
             for (label, value) in points {
                 if !self.series.contains_key(&label) {
                     if self.series.len() >= MAX_SERIES {

@@ -8,7 +8,8 @@
 //! Routes: `/` (the page), `/healthz`, `/stats/`, `/stats/<name>`, `/files/<glob>` (the
 //! original mmash's JSON API), `/api/files`, `/api/stats`, `/api/history/<label>`,
 //! `/metrics` (Prometheus text 0.0.4, or OpenMetrics 1.0 when asked for), `/api/host` (the
-//! machine's resources), `/api/hosts` and `/api/perf/<host>/<label>` (the [`rollup`]).
+//! machine's resources), `/api/hosts` and `/api/perf/<host>/<label>` (the [`rollup`]), and
+//! the page's own `/api/dashboard/...` ([`dashboard`], over [`process_history`]).
 //!
 //! Beside the files, each sample reads the host's resources and those of every process with
 //! stats files from `/proc` ([`mmstats_reader::resource`]; off with `--no-resources`), so
@@ -18,9 +19,11 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cli;
+pub mod dashboard;
 pub mod history;
 pub mod paths;
 pub mod perf;
+pub mod process_history;
 pub mod rollup;
 pub mod routes;
 pub mod server;

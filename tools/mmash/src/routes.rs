@@ -61,6 +61,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/hosts", get(crate::perf::hosts))
         .route("/api/perf/{host}/{*label}", get(crate::perf::perf))
         .route("/metrics", get(metrics))
+        .merge(crate::dashboard::router())
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -378,7 +379,7 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         .collect();
     // CPU-bound: off the async workers, so the request timeout and other requests still run
     blocking(&state, move |_| {
-        body_response(serde_json::to_vec(&api::api_stats_selected(
+        body_response(serde_json::to_vec(&api::api_stats_apart(
             &sel.snaps(),
             &sel.sample.intervals,
             &select,

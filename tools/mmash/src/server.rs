@@ -42,6 +42,8 @@ pub struct State {
     pub sample: RwLock<Arc<Sample>>,
     /// Every label's history.
     pub history: Mutex<History>,
+    /// Every label's history in each process, for the page.
+    pub process_history: Mutex<crate::process_history::ProcessHistory>,
     /// Every label's per-minute and per-hour summaries.
     pub rollup: Mutex<Rollup>,
     /// The host's and the processes' resources added to each sample (none by default).
@@ -74,6 +76,7 @@ impl State {
         State {
             sample: RwLock::new(Arc::new(Sample::default())),
             history: Mutex::new(History::new()),
+            process_history: Mutex::new(crate::process_history::ProcessHistory::new()),
             rollup: Mutex::new(Rollup::default()),
             resources: Mutex::new(Resources::new(false, false)),
             host: crate::rollup::host_name(),
@@ -138,6 +141,10 @@ impl State {
             .unwrap_or_else(|e| e.into_inner())
             .record(unix(now), &intervals);
         self.rollup
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(unix(now), &intervals);
+        self.process_history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .record(unix(now), &intervals);

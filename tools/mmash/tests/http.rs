@@ -231,12 +231,12 @@ fn api_files_stats_history_and_metrics() {
     // the page and its assets are served by mmash itself
     let page = m.get("/");
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("/assets/uplot.js"));
+    assert!(page.body.contains("/assets/chart.js"));
     for asset in [
         "/assets/app.js",
         "/assets/app.css",
-        "/assets/uplot.js",
-        "/assets/uplot.css",
+        "/assets/chart.js",
+        "/assets/units.js",
     ] {
         let r = m.get(asset);
         assert_eq!(r.status, 200, "{asset}");

@@ -72,6 +72,14 @@ pub fn text(label: &str, kind: Kind, s: &str) -> Spec {
 }
 
 pub fn histogram(label: &str, kind: Kind, unit: &str, values: &[u64]) -> Spec {
+    Spec {
+        meta: meta(label, kind, ValueType::U64, unit, "a distribution"),
+        words: histogram_words(kind, values),
+    }
+}
+
+/// The value words (after the sequence word) of a histogram or timer that recorded `values`.
+pub fn histogram_words(kind: Kind, values: &[u64]) -> Vec<u64> {
     let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
     for v in values {
         h.record(*v);
@@ -82,10 +90,7 @@ pub fn histogram(label: &str, kind: Kind, unit: &str, values: &[u64]) -> Spec {
         words[6] = h.sum;
     }
     words.extend(&h.buckets);
-    Spec {
-        meta: meta(label, kind, ValueType::U64, unit, "a distribution"),
-        words,
-    }
+    words
 }
 
 /// One of every kind.
@@ -182,6 +187,17 @@ pub struct TestFile {
 }
 
 impl TestFile {
+    /// Stores `words` from `label`'s slot + `word` * 8 on, with one pwrite.
+    pub fn set_words(&self, label: &str, word: usize, words: &[u64]) {
+        let off = self.offsets[label] + 8 * word;
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .unwrap();
+        f.write_at(&bytes, off as u64).unwrap();
+    }
+
     /// Stores one word at `label`'s slot + `word` * 8 with pwrite.
     pub fn set_word(&self, label: &str, word: usize, v: u64) {
         let off = self.offsets[label] + 8 * word;
@@ -502,6 +518,33 @@ pub fn promtool(text: &str) -> (Option<i32>, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.code(), said)
+}
+
+/// A child process that stays alive (so the files written in its name have a live writer) and
+/// is killed on drop.
+pub struct Sleeper(Child);
+
+impl Sleeper {
+    pub fn start() -> Sleeper {
+        Sleeper(
+            Command::new("sleep")
+                .arg("600")
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start sleep"),
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `<repo root>/artifacts`, created.
