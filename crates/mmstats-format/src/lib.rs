@@ -56,4 +56,5 @@ pub mod strings;
 mod time;
 pub mod v1;
 mod value;
+pub mod vector;
 mod windowed;

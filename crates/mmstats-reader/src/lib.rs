@@ -59,7 +59,7 @@ pub use mmstats_format::{
     WindowSummary, Windowed, bucket_bounds, unix_seconds,
 };
 pub use process::{ProcessId, boot_time, command_name, process_start};
-pub use scan::{Scan, Scanner, raise_open_file_limit};
+pub use scan::{Scan, Scanner};
 pub use snapshot::{FieldValue, Snapshot};
 
 mod discover;

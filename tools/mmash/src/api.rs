@@ -18,7 +18,7 @@ use mmstats_reader::{
 };
 use serde_json::{Map, Value as Json, json};
 
-use mmstats_render::json::number as num_json;
+use mmstats_render::json::{FieldMetaJson, number as num_json};
 pub use mmstats_render::text::unix_seconds as unix;
 
 /// Derived values of a field, as `(suffix, value)`.
@@ -309,19 +309,9 @@ impl serde::Serialize for Derived {
 /// One field in `/api/stats`.
 #[derive(Debug, serde::Serialize)]
 pub struct FieldOut<'a> {
-    label: &'a str,
-    /// The family name of a labelled field (FORMAT.md §3.5).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    /// The pairs of a labelled field, as an object.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    labels: BTreeMap<&'a str, &'a str>,
-    kind: &'static str,
-    #[serde(rename = "type")]
-    value_type: &'static str,
-    unit: &'a str,
-    help: &'a str,
-    combine: &'static str,
+    /// Its metadata, under the names every JSON output uses.
+    #[serde(flatten)]
+    meta: FieldMetaJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<ValueOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -531,18 +521,7 @@ pub fn api_stats_selected<'a>(
                 .map(|f| {
                     let m = &f.meta;
                     let mut o = FieldOut {
-                        label: &m.label,
-                        name: (!m.labels.is_empty()).then(|| m.name()),
-                        labels: m
-                            .labels
-                            .iter()
-                            .map(|(k, v)| (k.as_str(), v.as_str()))
-                            .collect(),
-                        kind: m.kind.as_str(),
-                        value_type: m.value_type.as_str(),
-                        unit: &m.unit,
-                        help: &m.help,
-                        combine: m.combine.as_str(),
+                        meta: FieldMetaJson::of(m),
                         value: None,
                         primary: None,
                         derived: None,

@@ -17,10 +17,8 @@ pub const MAX_CONNECTIONS: usize = 1024;
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Runs mmash until SIGINT or SIGTERM.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    // Thousands of files stay open at once; the default soft limit is often 1,024.
-    let _ = mmstats_reader::raise_open_file_limit();
-    mmstats_reader::trust_dirs(cli.trust_dir);
-    if !cli.trust_dir {
+    cli.dirs.apply();
+    if !cli.dirs.trust_dir {
         for dir in &cli.paths {
             mmstats_reader::check_dir(dir)?;
         }

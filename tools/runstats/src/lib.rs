@@ -44,10 +44,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             println!("{}", html.display());
             Ok(ExitCode::SUCCESS)
         }
-        None => {
-            // A tree of many processes keeps many stats files open.
-            let _ = mmstats_reader::raise_open_file_limit();
-            record::record(&cli.record)
-        }
+        None => record::record(&cli.record),
     }
 }
