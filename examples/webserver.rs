@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use mmstats::{Constant, ConstantText, Counter, Gauge, Histogram, Text, Timer, Windowed};
 
 /// What every worker thread publishes, one file per thread.
-#[derive(mmstats::Stats)]
+#[derive(mmstats::StatsModel)]
 #[stats(prefix = "web.", name = "webserver")]
 struct WebStats {
     /// requests handled

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use mmstats_format::layout::limits;
+use mmstats_format::strings::{self, StringError};
 use mmstats_format::{Combine, truncate_utf8};
 use proc_macro2::Span;
 use syn::ext::IdentExt;
@@ -130,7 +131,7 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Model> {
 
     let prefix_text = prefix.as_ref().map(LitStr::value).unwrap_or_default();
     if let Some(lit) = &prefix
-        && prefix_text.chars().any(char::is_whitespace)
+        && strings::check_prefix(&prefix_text).is_err()
     {
         errors.push(syn::Error::new_spanned(
             lit,
@@ -338,33 +339,18 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
     let help_text = match &help {
         Some(lit) => {
             let text = lit.value();
-            if text.len() > limits::HELP_MAX {
-                errors.push(syn::Error::new_spanned(
-                    lit,
-                    format!(
-                        "the help text is {} bytes; at most {} are allowed",
-                        text.len(),
-                        limits::HELP_MAX
-                    ),
-                ));
+            if let Err(e) = strings::check_help(&text) {
+                errors.push(syn::Error::new_spanned(lit, e.to_string()));
             }
             text
         }
         None => truncate_utf8(&doc_help(&field.attrs), limits::HELP_MAX).to_owned(),
     };
     let unit_text = unit.as_ref().map(LitStr::value).unwrap_or_default();
-    if let Some(lit) = &unit {
-        if unit_text.len() > limits::UNIT_MAX {
-            errors.push(syn::Error::new_spanned(
-                lit,
-                format!("the unit is longer than {} bytes", limits::UNIT_MAX),
-            ));
-        } else if unit_text.chars().any(char::is_whitespace) {
-            errors.push(syn::Error::new_spanned(
-                lit,
-                "a unit is one word, e.g. `seconds` or `requests`",
-            ));
-        }
+    if let Some(lit) = &unit
+        && let Err(e) = strings::check_unit(&unit_text)
+    {
+        errors.push(syn::Error::new_spanned(lit, e.to_string()));
     }
 
     let label_span = label.as_ref().map_or_else(|| ident.span(), LitStr::span);
@@ -387,37 +373,34 @@ fn parse_field(ident: &Ident, field: &syn::Field, errors: &mut Errors) -> (Field
     (field, label_span)
 }
 
-/// Checks labels (after defaulting to field names): non-empty, no whitespace, within the
-/// format's length limit with the prefix, and unique.
+/// Checks labels (after defaulting to field names) with the writer's own check
+/// ([`mmstats_format::strings`]) of the label the writer will register, prefix and label set
+/// included, and that they are unique.
 fn check_labels(fields: &[(Field, Span)], prefix: &str, errors: &mut Errors) {
     let mut seen: HashMap<String, &Ident> = HashMap::new();
     for (field, span) in fields {
         let Some(stat) = &field.stat else { continue };
         let label = stat.label.as_str();
-        if label.is_empty() {
-            errors.push(syn::Error::new(*span, "a label must not be empty"));
-            continue;
-        }
-        if label.chars().any(char::is_whitespace) {
-            errors.push(syn::Error::new(
-                *span,
-                format!("the label `{label}` contains whitespace; labels are dotted names"),
-            ));
-        }
-        if prefix.len() + label.len() > limits::LABEL_MAX {
-            errors.push(syn::Error::new(
-                *span,
-                format!(
-                    "the label with its prefix is {} bytes; at most {} are allowed",
-                    prefix.len() + label.len(),
-                    limits::LABEL_MAX
-                ),
-            ));
-        }
         // Series are told apart by name and label set (FORMAT.md §3.5).
         let mut pairs = stat.labels.clone();
         mmstats_format::labels::sort(&mut pairs);
         let key = mmstats_format::labels::series_key(label, &pairs);
+        let checked = strings::check_name(&format!("{prefix}{label}"))
+            .and_then(|()| strings::check_length(prefix.len() + key.len()));
+        match checked {
+            Ok(()) => {}
+            Err(StringError::EmptyLabel) => {
+                errors.push(syn::Error::new(*span, "a label must not be empty"));
+                continue;
+            }
+            Err(StringError::LabelTooLong { len, max }) => errors.push(syn::Error::new(
+                *span,
+                format!("the label with its prefix is {len} bytes; at most {max} are allowed"),
+            )),
+            // A prefix with whitespace is reported at the prefix.
+            Err(StringError::Whitespace) if strings::check_prefix(prefix).is_err() => {}
+            Err(e) => errors.push(syn::Error::new(*span, format!("the label `{label}` {e}"))),
+        }
         if let Some(first) = seen.get(&key) {
             errors.push(syn::Error::new(
                 *span,

@@ -1,12 +1,13 @@
-//! The `#[derive(Stats)]` macro of mmstats. Use it through the `mmstats` crate, which
-//! re-exports it as `mmstats::Stats`; this crate is an implementation detail.
+//! The `#[derive(StatsModel)]` macro of mmstats: it implements `mmstats::StatsModel`. Use it
+//! through the `mmstats` crate, which re-exports it as `mmstats::StatsModel` (and under its
+//! earlier name, `mmstats::Stats`); this crate is an implementation detail.
 //!
 //! A struct of handle fields declares a whole stats file at once:
 //!
 //! ```
 //! use mmstats::{Counter, Gauge, StatsModel, Text};
 //!
-//! #[derive(mmstats::Stats)]
+//! #[derive(mmstats::StatsModel)]
 //! #[stats(prefix = "web.stats.", name = "web")]
 //! struct WebStats {
 //!     #[stat(label = "status.2XX", help = "responses with a 2xx status")]
@@ -78,6 +79,13 @@ mod expand;
 /// error naming the `Handle` trait at the field's type. Each field's kind-specific checks
 /// (for instance, that a text field has a capacity) are the handle's own and happen when the
 /// file is created.
+#[proc_macro_derive(StatsModel, attributes(stats, stat))]
+pub fn derive_stats_model(input: TokenStream) -> TokenStream {
+    derive_stats(input)
+}
+
+/// The earlier name of [`macro@StatsModel`], which it is in every respect: `#[derive(Stats)]`
+/// implements `mmstats::StatsModel` (not the `mmstats::Stats` struct).
 #[proc_macro_derive(Stats, attributes(stats, stat))]
 pub fn derive_stats(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

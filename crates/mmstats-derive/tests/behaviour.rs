@@ -108,29 +108,18 @@ fn register_all_adds_the_fields_to_existing_stats() {
     assert!(WebStats::register_all(&stats).is_err());
 }
 
-/// Set in the child process that runs the body of `local_is_one_instance_per_thread`.
-const LOCAL_CHILD: &str = "MMSTATS_DERIVE_TEST_LOCAL_CHILD";
-
 /// `local()` creates its files in the default directory, which `$MMSTATS_PATH` sets: the test
 /// runs itself again as a child process with that variable pointing at a temporary directory.
 #[test]
 fn local_is_one_instance_per_thread() {
-    if std::env::var_os(LOCAL_CHILD).is_some() {
+    const NAME: &str = "local_is_one_instance_per_thread";
+    if mmstats_testkit::child::is_child(NAME) {
         local_child();
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "local_is_one_instance_per_thread",
-            "--test-threads=1",
-        ])
-        .env(LOCAL_CHILD, "1")
-        .env("MMSTATS_PATH", dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the child test failed: {status}");
+    // Checks that the child passed and really ran this test.
+    mmstats_testkit::child::child_output(NAME, [("MMSTATS_PATH", dir.path().as_os_str())]);
 }
 
 fn local_child() {
@@ -217,4 +206,31 @@ fn the_one_line_idiom_keeps_publishing_to_readers() -> Result<(), mmstats::Error
     drop(hits);
     assert!(!path.exists(), "removed with its last handle");
     Ok(())
+}
+
+/// `#[derive(StatsModel)]` is the derive's name, after the trait it implements;
+/// `#[derive(Stats)]` (above) is the same macro under its earlier name.
+#[derive(mmstats::StatsModel)]
+#[stats(prefix = "jobs.")]
+struct Jobs {
+    done: Counter,
+}
+
+#[test]
+fn the_derive_is_named_after_the_trait_it_implements() {
+    fn model<M: StatsModel>(_: &M) -> &'static str {
+        M::NAME
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = Jobs::create(Options::new().dir(dir.path())).unwrap();
+    jobs.done.incr(2);
+    assert_eq!(model(&*jobs), "jobs");
+    let snapshot = StatsFile::open(jobs.stats().path())
+        .unwrap()
+        .snapshot()
+        .unwrap();
+    assert_eq!(
+        field(&snapshot, "jobs.done").value,
+        Ok(Value::Number(Num::U(2)))
+    );
 }

@@ -735,35 +735,7 @@ fn version_1() -> (Vec<u8>, Json) {
     (bytes, json)
 }
 
-/// One field in the JSON form of FORMAT.md §10. Scalars are plain JSON values; composite
-/// values are objects named by their shape (`{"histogram": {...}}`).
+/// One field in the JSON form of FORMAT.md §10.
 fn field_json(m: &FieldMeta, v: &Value) -> Json {
-    let value = match v {
-        Value::Number(n) => serde_json::to_value(n).expect("number"),
-        Value::Bool(b) => json!(b),
-        Value::Text(t) => json!(t),
-        // Buckets end at the last non-zero one, as decoding gives them (FORMAT.md §10).
-        Value::Histogram(h) => {
-            let mut h = Histogram::clone(h);
-            let used = h.buckets.iter().rposition(|n| *n != 0).map_or(0, |i| i + 1);
-            h.buckets.truncate(used);
-            serde_json::to_value(Value::Histogram(h.into())).expect("value")
-        }
-        other => serde_json::to_value(other).expect("value"),
-    };
-    let mut field = json!({
-        "label": m.label,
-        "kind": m.kind.as_str(),
-        "type": m.value_type.as_str(),
-        "combine": m.combine.as_str(),
-        "unit": m.unit,
-        "help": m.help,
-        "param": m.param,
-        "capacity": m.capacity,
-        "value": value,
-    });
-    if !m.labels.is_empty() {
-        field["labels"] = json!(m.labels);
-    }
-    field
+    serde_json::to_value(mmstats_format::vector::VectorField::new(m, v)).expect("field")
 }

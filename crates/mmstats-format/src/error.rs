@@ -1,4 +1,8 @@
-//! What can be wrong with a file's bytes.
+//! What can be wrong with a file's bytes, and with a field a writer asks for.
+
+use crate::codes::{Kind, ValueType};
+use crate::labels::LabelError;
+use crate::strings::StringError;
 
 /// Why bytes are not a valid mmstats file or field. Carries no path: readers wrap it with one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,18 +105,76 @@ pub enum FormatError {
     /// A HotSpot JVM's performance data file is malformed.
     #[error("{0}")]
     Hsperf(#[from] crate::hsperf::HsperfError),
-    /// A field a writer asked for cannot be encoded.
-    #[error("invalid field {label:?}: {what}")]
-    InvalidField {
+    /// A field a writer asked for cannot be laid out ([`FieldError`]).
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
+/// Why a field a writer asks for cannot be added to a file (FORMAT.md §3, §5, §7).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// Its label, unit or help text is refused (§3.3).
+    #[error("invalid field {label:?}: {kind}")]
+    BadString {
         /// The requested label.
         label: String,
         /// What is wrong.
-        what: String,
+        kind: StringError,
     },
+    /// Its label set is refused (§3.5).
+    #[error("invalid field {label:?}: {source}")]
+    BadLabels {
+        /// The requested label.
+        label: String,
+        /// What is wrong.
+        source: LabelError,
+    },
+    /// Its kind, value type, param and capacity do not make a slot (§3.2, §5).
+    #[error("invalid field {label:?}: {kind}")]
+    BadSlot {
+        /// The requested label.
+        label: String,
+        /// What is wrong.
+        kind: SlotError,
+    },
+    /// The file already has a field with this label.
+    #[error("duplicate label {0:?}")]
+    DuplicateLabel(String),
     /// The file's reserved capacity is used up.
     #[error("no room: {what} (reserve more capacity when creating the stats)")]
     NoRoom {
         /// Which capacity ran out.
         what: &'static str,
+    },
+}
+
+/// Why a kind, value type, param and capacity do not make a value slot (FORMAT.md §3.2, §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlotError {
+    /// The kind takes neither a param nor a capacity.
+    #[error("{0} takes no param or capacity")]
+    NoParamOrCapacity(Kind),
+    /// The kind takes no param.
+    #[error("{0} takes no param")]
+    NoParam(Kind),
+    /// The kind cannot have this value type.
+    #[error("a {kind} cannot be {value_type}")]
+    BadType {
+        /// The kind.
+        kind: Kind,
+        /// The value type asked for.
+        value_type: ValueType,
+    },
+    /// A capacity, window, slot count, width or exponent outside its range.
+    #[error("{what} must be {min} to {max}")]
+    OutOfRange {
+        /// What is out of range, as FORMAT.md §5 names it.
+        what: &'static str,
+        /// The smallest allowed.
+        min: u32,
+        /// The largest allowed.
+        max: u32,
     },
 }

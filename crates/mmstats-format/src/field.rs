@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
 use crate::codes::{Combine, Kind, ValueType};
-use crate::error::FormatError;
+use crate::error::{FieldError, FormatError, SlotError};
 use crate::header::Header;
 use crate::labels::{self, LabelError};
 use crate::layout::{self, HEADER_LEN, RECORD_LEN, limits, record as r};
+use crate::strings::{self, StringError};
 
 /// A field's metadata: what a writer declares and a reader decodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,38 +94,32 @@ impl FieldMeta {
 
     /// The size of this field's value slot, or why the combination is not allowed
     /// (FORMAT.md §3.2 and §5).
-    pub fn slot_length(&self) -> Result<u32, String> {
+    pub fn slot_length(&self) -> Result<u32, SlotError> {
         slot_length(self.kind, self.value_type, self.param, self.capacity)
     }
 
-    /// Checks strings and the kind/type/param/capacity combination.
-    pub fn validate(&self) -> Result<u32, FormatError> {
-        let invalid = |what: String| FormatError::InvalidField {
+    /// Checks strings (FORMAT.md §3.3, [`crate::strings`]), the label set (§3.5) and the
+    /// kind/type/param/capacity combination (§3.2).
+    pub fn validate(&self) -> Result<u32, FieldError> {
+        let label = || self.label.clone();
+        let bad = |kind: StringError| FieldError::BadString {
             label: self.label.clone(),
-            what,
+            kind,
         };
-        if self.label.is_empty() || self.label.len() > limits::LABEL_MAX {
-            return Err(invalid(format!(
-                "label must be 1 to {} bytes",
-                limits::LABEL_MAX
-            )));
-        }
-        if self.help.len() > limits::HELP_MAX {
-            return Err(invalid(format!(
-                "help longer than {} bytes",
-                limits::HELP_MAX
-            )));
-        }
-        if self.unit.len() > limits::UNIT_MAX {
-            return Err(invalid(format!(
-                "unit longer than {} bytes",
-                limits::UNIT_MAX
-            )));
-        }
+        strings::check_name(self.name()).map_err(bad)?;
+        strings::check_length(self.label.len()).map_err(bad)?;
+        strings::check_help(&self.help).map_err(bad)?;
+        strings::check_unit(&self.unit).map_err(bad)?;
         if !self.labels.is_empty() {
-            check_labels(&self.label, &self.labels).map_err(|e| invalid(e.to_string()))?;
+            check_labels(&self.label, &self.labels).map_err(|source| FieldError::BadLabels {
+                label: label(),
+                source,
+            })?;
         }
-        self.slot_length().map_err(invalid)
+        self.slot_length().map_err(|kind| FieldError::BadSlot {
+            label: label(),
+            kind,
+        })
     }
 }
 
@@ -146,90 +141,88 @@ fn check_labels(label: &str, pairs: &[(String, String)]) -> Result<(), LabelErro
 }
 
 /// The slot length FORMAT.md §3.2 gives for a kind, type, param and capacity.
-pub fn slot_length(kind: Kind, vt: ValueType, param: u16, capacity: u32) -> Result<u32, String> {
+pub fn slot_length(kind: Kind, vt: ValueType, param: u16, capacity: u32) -> Result<u32, SlotError> {
     let numeric = vt.is_numeric();
+    let bad_type = || SlotError::BadType {
+        kind,
+        value_type: vt,
+    };
+    let range = |what, min: u32, max: u32, v: u32| {
+        if (min..=max).contains(&v) {
+            Ok(())
+        } else {
+            Err(SlotError::OutOfRange { what, min, max })
+        }
+    };
     let no_extra = || {
         if param != 0 || capacity != 0 {
-            Err(format!("{kind} takes no param or capacity"))
+            Err(SlotError::NoParamOrCapacity(kind))
         } else {
             Ok(())
         }
     };
     let text_slot = || {
         if param != 0 {
-            return Err("text takes no param".to_string());
+            return Err(SlotError::NoParam(kind));
         }
-        if capacity == 0 || capacity > limits::TEXT_CAPACITY_MAX {
-            return Err(format!(
-                "text capacity must be 1 to {}",
-                limits::TEXT_CAPACITY_MAX
-            ));
-        }
+        range("text capacity", 1, limits::TEXT_CAPACITY_MAX, capacity)?;
         Ok((layout::TEXT_SLOT_HEAD + layout::align8(capacity as usize)) as u32)
     };
     match kind {
         Kind::Counter => {
             if !numeric || vt == ValueType::Bool {
-                return Err(format!("a counter cannot be {vt}"));
+                return Err(bad_type());
             }
             no_extra().map(|_| 8)
         }
         Kind::Gauge | Kind::Timestamp => {
             if !numeric {
-                return Err(format!("a {kind} cannot be text"));
+                return Err(bad_type());
             }
             no_extra().map(|_| 8)
         }
         Kind::Constant if vt == ValueType::Text => text_slot(),
         Kind::Constant => no_extra().map(|_| 8),
         Kind::Text if vt == ValueType::Text => text_slot(),
-        Kind::Text => Err(format!("a text field cannot be {vt}")),
-        Kind::Average | Kind::MovingAverage | Kind::Windowed if !numeric => {
-            Err(format!("{kind} needs a numeric type"))
-        }
+        Kind::Text => Err(bad_type()),
+        Kind::Average | Kind::MovingAverage | Kind::Windowed if !numeric => Err(bad_type()),
         Kind::Average => no_extra().map(|_| layout::AVERAGE_SLOT as u32),
         Kind::MovingAverage => {
             if param != 0 {
-                return Err("moving_average takes no param".into());
+                return Err(SlotError::NoParam(kind));
             }
-            if capacity == 0 || capacity > limits::WINDOW_MAX {
-                return Err(format!("window must be 1 to {}", limits::WINDOW_MAX));
-            }
+            range("window", 1, limits::WINDOW_MAX, capacity)?;
             Ok(layout::MOVING_AVERAGE_SLOT as u32)
         }
         Kind::Histogram | Kind::Timer => {
             if vt != ValueType::U64 {
-                return Err(format!("{kind} values are u64, not {vt}"));
+                return Err(bad_type());
             }
-            if !(limits::HISTOGRAM_K_MIN..=limits::HISTOGRAM_K_MAX).contains(&param) {
-                return Err(format!(
-                    "sub-bucket exponent must be {} to {}",
-                    limits::HISTOGRAM_K_MIN,
-                    limits::HISTOGRAM_K_MAX
-                ));
-            }
+            range(
+                "sub-bucket exponent",
+                limits::HISTOGRAM_K_MIN.into(),
+                limits::HISTOGRAM_K_MAX.into(),
+                param.into(),
+            )?;
             let k = u32::from(param);
             let min = 1u32 << (k + 1);
             let max = crate::histogram::full_bucket_count(k);
-            if capacity < min || capacity > max {
-                return Err(format!("bucket count must be {min} to {max} for k = {k}"));
-            }
+            range("bucket count", min, max, capacity)?;
             Ok(layout::HISTOGRAM_SLOT_HEAD as u32 + 8 * capacity)
         }
         Kind::Windowed => {
-            if param == 0 || param > limits::SLOT_SECONDS_MAX {
-                return Err(format!(
-                    "slot width must be 1 to {} s",
-                    limits::SLOT_SECONDS_MAX
-                ));
-            }
-            if !(limits::WINDOW_SLOTS_MIN..=limits::WINDOW_SLOTS_MAX).contains(&capacity) {
-                return Err(format!(
-                    "slot count must be {} to {}",
-                    limits::WINDOW_SLOTS_MIN,
-                    limits::WINDOW_SLOTS_MAX
-                ));
-            }
+            range(
+                "slot width in seconds",
+                1,
+                limits::SLOT_SECONDS_MAX.into(),
+                param.into(),
+            )?;
+            range(
+                "slot count",
+                limits::WINDOW_SLOTS_MIN,
+                limits::WINDOW_SLOTS_MAX,
+                capacity,
+            )?;
             Ok((layout::WINDOWED_SLOT_HEAD + layout::WINDOWED_PERIOD * capacity as usize) as u32)
         }
     }

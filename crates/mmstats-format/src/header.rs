@@ -1,7 +1,7 @@
 //! The 256-byte header (FORMAT.md §2).
 
 use crate::bytes::ByteOrder;
-use crate::error::FormatError;
+use crate::error::{FieldError, FormatError};
 use crate::layout::{
     self, HEADER_LEN, MAGIC, PAGE, RECORD_LEN, VERSION, WRITER_NAME_LEN, header as h, limits,
 };
@@ -47,12 +47,12 @@ pub struct Geometry {
 impl Geometry {
     /// Lays out a file with room for `fields` records, `strings` bytes of strings and
     /// `values` bytes of values.
-    pub fn new(fields: u32, strings: usize, values: usize) -> Result<Geometry, FormatError> {
-        let too_big = FormatError::NoRoom {
+    pub fn new(fields: u32, strings: usize, values: usize) -> Result<Geometry, FieldError> {
+        let too_big = FieldError::NoRoom {
             what: "file larger than 64 MiB (FORMAT.md §2.4)",
         };
         if fields > limits::TABLE_CAPACITY_MAX {
-            return Err(FormatError::NoRoom {
+            return Err(FieldError::NoRoom {
                 what: "more than 65536 fields (FORMAT.md §2.4)",
             });
         }

@@ -169,6 +169,85 @@ pub mod limits {
     pub const SEQ_YIELD_EVERY: u32 = 8;
 }
 
+/// Word positions inside value slots (FORMAT.md §5): word `i` of a slot lies at byte `8 × i`
+/// from its `value_offset`. Writers, readers and codecs name slot words only through these.
+pub mod slot {
+    /// The sequence word of every multi-word slot (§4.2).
+    pub const SEQ: usize = 0;
+    /// The value word of a single-word slot (§5.1).
+    pub const VALUE: usize = 0;
+
+    /// Text and text constants (§5.2).
+    pub mod text {
+        /// `length`: bytes of text in use.
+        pub const LENGTH: usize = 1;
+        /// The first word of the bytes.
+        pub const BYTES: usize = 2;
+    }
+
+    /// Averages (§5.3).
+    pub mod average {
+        /// `count` (u64).
+        pub const COUNT: usize = 1;
+        /// `sum` (num).
+        pub const SUM: usize = 2;
+        /// Words in the slot.
+        pub const WORDS: usize = 3;
+    }
+
+    /// Moving averages (§5.4).
+    pub mod moving_average {
+        /// `count` (u64): values recorded since creation.
+        pub const COUNT: usize = 1;
+        /// `window_count` (u64).
+        pub const WINDOW_COUNT: usize = 2;
+        /// `window_sum` (num).
+        pub const WINDOW_SUM: usize = 3;
+        /// `last` (num).
+        pub const LAST: usize = 4;
+        /// Words in the slot.
+        pub const WORDS: usize = 5;
+    }
+
+    /// Histograms and timers (§5.5).
+    pub mod histogram {
+        /// `count` (u64).
+        pub const COUNT: usize = 1;
+        /// `sum` (u64, wrapping).
+        pub const SUM: usize = 2;
+        /// `min` (u64).
+        pub const MIN: usize = 3;
+        /// `max` (u64).
+        pub const MAX: usize = 4;
+        /// `last` (u64).
+        pub const LAST: usize = 5;
+        /// `window_count` (u64, timers only).
+        pub const WINDOW_COUNT: usize = 6;
+        /// `window_sum` (u64, timers only).
+        pub const WINDOW_SUM: usize = 7;
+        /// The first bucket; also the number of head words before the buckets.
+        pub const BUCKETS: usize = 8;
+    }
+
+    /// Windowed fields (§5.7).
+    pub mod windowed {
+        /// `count` (u64): values recorded since creation.
+        pub const COUNT: usize = 1;
+        /// `sum` (num).
+        pub const SUM: usize = 2;
+        /// The first word of period slot 0; slot `j` starts at `PERIODS + PERIOD_WORDS × j`.
+        pub const PERIODS: usize = 3;
+        /// Words of one period slot.
+        pub const PERIOD_WORDS: usize = 3;
+        /// In a period slot: `slot[j].second`, the period it holds (0 if unused).
+        pub const PERIOD: usize = 0;
+        /// In a period slot: `slot[j].count`.
+        pub const PERIOD_COUNT: usize = 1;
+        /// In a period slot: `slot[j].sum` (num).
+        pub const PERIOD_SUM: usize = 2;
+    }
+}
+
 /// Header bytes of a text slot before the text itself: `seq`, `length` (§5.2).
 pub const TEXT_SLOT_HEAD: usize = 16;
 /// Size of an average slot (§5.3).
@@ -201,6 +280,12 @@ const _: () = assert!(
 const _: () = assert!(header::RESERVED <= HEADER_LEN);
 const _: () = assert!(header::WRITER + WRITER_NAME_LEN == header::FIELD_COUNT);
 const _: () = assert!(record::RESERVED <= RECORD_LEN);
+const _: () = assert!(TEXT_SLOT_HEAD == WORD * slot::text::BYTES);
+const _: () = assert!(AVERAGE_SLOT == WORD * slot::average::WORDS);
+const _: () = assert!(MOVING_AVERAGE_SLOT == WORD * slot::moving_average::WORDS);
+const _: () = assert!(HISTOGRAM_SLOT_HEAD == WORD * slot::histogram::BUCKETS);
+const _: () = assert!(WINDOWED_SLOT_HEAD == WORD * slot::windowed::PERIODS);
+const _: () = assert!(WINDOWED_PERIOD == WORD * slot::windowed::PERIOD_WORDS);
 
 #[cfg(test)]
 mod tests {
@@ -291,6 +376,90 @@ mod tests {
         let expect: Vec<(usize, String)> =
             expect.iter().map(|(o, n)| (*o, n.to_string())).collect();
         assert_eq!(rows, expect);
+    }
+
+    /// Rows `| offset | word |` of a §5 slot table, as (word index, first name in backticks).
+    fn slot_rows(heading: &str) -> Vec<(usize, String)> {
+        let start = SPEC.find(heading).expect("heading in FORMAT.md");
+        let mut rows = Vec::new();
+        for line in SPEC[start..].lines().skip(1) {
+            if line.starts_with("###") {
+                break;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() < 3 {
+                continue;
+            }
+            // "24 + 24 × j": the first period slot's words.
+            let first = cells[1].split(' ').next().unwrap_or_default();
+            if let Ok(off) = first.parse::<usize>() {
+                let name = match cells[2].strip_prefix('`') {
+                    Some(rest) => rest.split('`').next().unwrap_or_default(),
+                    None => cells[2].split(',').next().unwrap_or_default(),
+                };
+                rows.push((off / WORD, name.to_string()));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn slot_tables_match_word_positions() {
+        let named = |v: &[(usize, &str)]| -> Vec<(usize, String)> {
+            v.iter().map(|(o, n)| (*o, n.to_string())).collect()
+        };
+        use slot::*;
+        assert_eq!(
+            slot_rows("### 5.2 text"),
+            named(&[
+                (SEQ, "seq"),
+                (text::LENGTH, "length"),
+                (text::BYTES, "the bytes")
+            ])
+        );
+        assert_eq!(
+            slot_rows("### 5.3 average"),
+            named(&[
+                (SEQ, "seq"),
+                (average::COUNT, "count"),
+                (average::SUM, "sum")
+            ])
+        );
+        assert_eq!(
+            slot_rows("### 5.4 moving_average"),
+            named(&[
+                (SEQ, "seq"),
+                (moving_average::COUNT, "count"),
+                (moving_average::WINDOW_COUNT, "window_count"),
+                (moving_average::WINDOW_SUM, "window_sum"),
+                (moving_average::LAST, "last"),
+            ])
+        );
+        assert_eq!(
+            slot_rows("### 5.5 histogram"),
+            named(&[
+                (SEQ, "seq"),
+                (histogram::COUNT, "count"),
+                (histogram::SUM, "sum"),
+                (histogram::MIN, "min"),
+                (histogram::MAX, "max"),
+                (histogram::LAST, "last"),
+                (histogram::WINDOW_COUNT, "window_count"),
+                (histogram::WINDOW_SUM, "window_sum"),
+                (histogram::BUCKETS, "buckets[capacity]"),
+            ])
+        );
+        assert_eq!(
+            slot_rows("### 5.7 windowed"),
+            named(&[
+                (SEQ, "seq"),
+                (windowed::COUNT, "count"),
+                (windowed::SUM, "sum"),
+                (windowed::PERIODS + windowed::PERIOD, "slot[j].second"),
+                (windowed::PERIODS + windowed::PERIOD_COUNT, "slot[j].count"),
+                (windowed::PERIODS + windowed::PERIOD_SUM, "slot[j].sum"),
+            ])
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 pub use bytes::ByteOrder;
 pub use codes::{Combine, Kind, ValueType};
-pub use error::FormatError;
+pub use error::{FieldError, FormatError, SlotError};
 pub use field::{Field, FieldMeta, Record, TableView, decode_file, slot_length};
 pub use header::{
     Detected, Geometry, Header, Identity, Live, detect, parse_boot_id, truncate_utf8,
@@ -32,7 +32,10 @@ pub use histogram::{
     Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
 };
 pub use labels::{LabelError, series_key};
+pub use merge::{fold, folds, merge};
 pub use plan::{Placement, Plan, Reserve};
+pub use procstat::{StatLine, parse_start_time};
+pub use time::{time_from_ns, unix_seconds};
 pub use value::{Num, Value, initial_words, slot_words, text_words};
 pub use windowed::{Period, WindowSummary, Windowed};
 
@@ -45,7 +48,13 @@ mod histogram;
 pub mod hsperf;
 pub mod labels;
 pub mod layout;
+mod merge;
+pub mod names;
 mod plan;
+mod procstat;
+pub mod strings;
+mod time;
 pub mod v1;
 mod value;
+pub mod vector;
 mod windowed;

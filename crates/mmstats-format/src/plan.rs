@@ -5,7 +5,7 @@
 //! the file is named (§6.2) and with atomic word stores afterwards (§7): one mechanism for both.
 
 use crate::bytes::ByteOrder;
-use crate::error::FormatError;
+use crate::error::FieldError;
 use crate::field::{FieldMeta, Record};
 use crate::header::{Geometry, Header, Identity, Live};
 use crate::layout::{self, HEADER_LEN, MINOR_VERSION, RECORD_LEN};
@@ -73,7 +73,7 @@ pub(crate) fn strings_len(meta: &FieldMeta) -> usize {
 
 impl Plan {
     /// A plan with room for `fields` plus `reserve`.
-    pub fn new(fields: &[FieldMeta], reserve: Reserve) -> Result<Plan, FormatError> {
+    pub fn new(fields: &[FieldMeta], reserve: Reserve) -> Result<Plan, FieldError> {
         let mut strings = reserve.strings;
         let mut values = reserve.values;
         for f in fields {
@@ -83,7 +83,7 @@ impl Plan {
         let count = u32::try_from(fields.len())
             .ok()
             .and_then(|n| n.checked_add(reserve.fields))
-            .ok_or(FormatError::NoRoom {
+            .ok_or(FieldError::NoRoom {
                 what: "too many fields",
             })?;
         let geometry = Geometry::new(count, strings, values)?;
@@ -119,26 +119,26 @@ impl Plan {
     }
 
     /// Places one more field, or says which capacity ran out.
-    pub fn place(&mut self, meta: &FieldMeta) -> Result<Placement, FormatError> {
+    pub fn place(&mut self, meta: &FieldMeta) -> Result<Placement, FieldError> {
         let slot_len = meta.validate()?;
         let g = self.geometry;
         let index = self.live.field_count as usize;
         if index >= g.table_capacity as usize {
-            return Err(FormatError::NoRoom {
+            return Err(FieldError::NoRoom {
                 what: "field table full",
             });
         }
         let str_start = g.strings_offset as usize + self.live.strings_used as usize;
         let str_len = strings_len(meta);
         if self.live.strings_used as usize + str_len > g.strings_capacity as usize {
-            return Err(FormatError::NoRoom {
+            return Err(FieldError::NoRoom {
                 what: "string area full",
             });
         }
         let value_offset = g.values_offset as usize + self.live.values_used as usize;
         let slot_bytes = layout::align8(slot_len as usize);
         if self.live.values_used as usize + slot_bytes > g.values_capacity as usize {
-            return Err(FormatError::NoRoom {
+            return Err(FieldError::NoRoom {
                 what: "value area full",
             });
         }
@@ -303,6 +303,6 @@ mod tests {
         )
         .unwrap();
         plan.place(&m).unwrap();
-        assert!(matches!(plan.place(&m), Err(FormatError::NoRoom { .. })));
+        assert!(matches!(plan.place(&m), Err(FieldError::NoRoom { .. })));
     }
 }

@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
-use crate::error::FormatError;
+use crate::error::{FieldError, FormatError};
 use crate::field::FieldMeta;
 use crate::histogram::{Histogram, QUANTILES};
 use crate::layout::limits;
+use crate::layout::slot::{
+    self, average, histogram as hist, moving_average as moving, text, windowed as win,
+};
 use crate::windowed::{Period, Windowed};
 
 /// A number widened to a word (FORMAT.md §5, "num").
@@ -169,10 +172,13 @@ impl Value {
             label: meta.label.clone(),
             what,
         };
-        let full = meta.slot_length().map(slot_words).map_err(corrupt)?;
+        let full = meta
+            .slot_length()
+            .map(slot_words)
+            .map_err(|e| corrupt(e.to_string()))?;
         // A histogram's copy may stop after the bucket of `max` (FORMAT.md §5.5).
         let need = match meta.kind {
-            Kind::Histogram | Kind::Timer => full.min(8),
+            Kind::Histogram | Kind::Timer => full.min(hist::BUCKETS),
             _ => full,
         };
         if words.len() < need {
@@ -185,7 +191,7 @@ impl Value {
         let wide = |w: u64| Num::from_wide(vt, w);
         Ok(match (meta.kind, vt) {
             (_, ValueType::Text) if matches!(meta.kind, Kind::Text | Kind::Constant) => {
-                let len = words[1];
+                let len = words[text::LENGTH];
                 if len > u64::from(meta.capacity) {
                     return Err(corrupt(format!(
                         "text length {len} exceeds capacity {}",
@@ -193,7 +199,7 @@ impl Value {
                     )));
                 }
                 let mut bytes = Vec::with_capacity(len as usize);
-                for w in &words[2..] {
+                for w in &words[text::BYTES..] {
                     let raw = match order {
                         ByteOrder::Little => w.to_le_bytes(),
                         ByteOrder::Big => w.to_be_bytes(),
@@ -206,31 +212,31 @@ impl Value {
                 )
             }
             (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, ValueType::Bool) => {
-                Value::Bool(words[0] & 1 != 0)
+                Value::Bool(words[slot::VALUE] & 1 != 0)
             }
             (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, _) => {
-                Value::Number(Num::from_word(vt, words[0]))
+                Value::Number(Num::from_word(vt, words[slot::VALUE]))
             }
             (Kind::Average, _) => Value::Average {
-                count: words[1],
-                sum: wide(words[2]),
+                count: words[average::COUNT],
+                sum: wide(words[average::SUM]),
             },
             (Kind::MovingAverage, _) => Value::MovingAverage {
-                count: words[1],
-                window_count: words[2],
-                window_sum: wide(words[3]),
-                last: wide(words[4]),
+                count: words[moving::COUNT],
+                window_count: words[moving::WINDOW_COUNT],
+                window_sum: wide(words[moving::WINDOW_SUM]),
+                last: wide(words[moving::LAST]),
             },
             (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(Histogram {
                 k: u32::from(meta.param),
-                count: words[1],
-                sum: words[2],
-                min: words[3],
-                max: words[4],
-                last: words[5],
-                window_count: words[6],
-                window_sum: words[7],
-                buckets: words[8..]
+                count: words[hist::COUNT],
+                sum: words[hist::SUM],
+                min: words[hist::MIN],
+                max: words[hist::MAX],
+                last: words[hist::LAST],
+                window_count: words[hist::WINDOW_COUNT],
+                window_sum: words[hist::WINDOW_SUM],
+                buckets: words[hist::BUCKETS..]
                     .iter()
                     .take(meta.capacity as usize)
                     .copied()
@@ -238,19 +244,93 @@ impl Value {
             })),
             (Kind::Windowed, _) => Value::Windowed(Windowed {
                 width: u64::from(meta.param),
-                count: words[1],
-                sum: wide(words[2]),
-                slots: words[3..3 + 3 * meta.capacity as usize]
-                    .chunks_exact(3)
+                count: words[win::COUNT],
+                sum: wide(words[win::SUM]),
+                slots: words
+                    [win::PERIODS..win::PERIODS + win::PERIOD_WORDS * meta.capacity as usize]
+                    .chunks_exact(win::PERIOD_WORDS)
                     .map(|c| Period {
-                        period: c[0],
-                        count: c[1],
-                        sum: wide(c[2]),
+                        period: c[win::PERIOD],
+                        count: c[win::PERIOD_COUNT],
+                        sum: wide(c[win::PERIOD_SUM]),
                     })
                     .collect(),
             }),
             (Kind::Text, _) => return Err(corrupt("text field with a numeric type".into())),
         })
+    }
+
+    /// Encodes the value as the words of `meta`'s slot, in native values as a writer stores
+    /// them, with the sequence word of a multi-word slot 0 (the writer keeps its own): the
+    /// inverse of [`Value::decode`]. `None` if the value is not of the field's kind, or does not
+    /// fit its slot (more buckets or period slots than its capacity).
+    pub fn encode(&self, meta: &FieldMeta) -> Option<Vec<u64>> {
+        let mut words = vec![0u64; slot_words(meta.slot_length().ok()?)];
+        let vt = meta.value_type;
+        match (meta.kind, self) {
+            (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, Value::Number(n))
+                if vt != ValueType::Text =>
+            {
+                words[slot::VALUE] = n.to_word(vt);
+            }
+            (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, Value::Bool(b)) => {
+                words[slot::VALUE] = u64::from(*b);
+            }
+            (Kind::Text | Kind::Constant, Value::Text(t)) if vt == ValueType::Text => {
+                let (text, _) = text_words(t, meta.capacity);
+                let end = slot::SEQ + 1 + text.len();
+                words.get_mut(slot::SEQ + 1..end)?.copy_from_slice(&text);
+            }
+            (Kind::Average, Value::Average { count, sum }) => {
+                words[average::COUNT] = *count;
+                words[average::SUM] = sum.to_wide(vt);
+            }
+            (
+                Kind::MovingAverage,
+                Value::MovingAverage {
+                    count,
+                    window_count,
+                    window_sum,
+                    last,
+                },
+            ) => {
+                words[moving::COUNT] = *count;
+                words[moving::WINDOW_COUNT] = *window_count;
+                words[moving::WINDOW_SUM] = window_sum.to_wide(vt);
+                words[moving::LAST] = last.to_wide(vt);
+            }
+            (Kind::Histogram | Kind::Timer, Value::Histogram(h)) => {
+                let head = [
+                    (hist::COUNT, h.count),
+                    (hist::SUM, h.sum),
+                    (hist::MIN, h.min),
+                    (hist::MAX, h.max),
+                    (hist::LAST, h.last),
+                    (hist::WINDOW_COUNT, h.window_count),
+                    (hist::WINDOW_SUM, h.window_sum),
+                ];
+                for (i, w) in head {
+                    words[i] = w;
+                }
+                let end = hist::BUCKETS + h.buckets.len();
+                words
+                    .get_mut(hist::BUCKETS..end)?
+                    .copy_from_slice(&h.buckets);
+            }
+            (Kind::Windowed, Value::Windowed(w)) => {
+                words[win::COUNT] = w.count;
+                words[win::SUM] = w.sum.to_wide(vt);
+                for (j, p) in w.slots.iter().enumerate() {
+                    let base = win::PERIODS + win::PERIOD_WORDS * j;
+                    let s = words.get_mut(base..base + win::PERIOD_WORDS)?;
+                    s[win::PERIOD] = p.period;
+                    s[win::PERIOD_COUNT] = p.count;
+                    s[win::PERIOD_SUM] = p.sum.to_wide(vt);
+                }
+            }
+            _ => return None,
+        }
+        Some(words)
     }
 
     /// The value as one number, where it has an obvious one (scalars, means, counts).
@@ -271,17 +351,17 @@ impl Value {
     }
 
     /// The one derived value named `name` (`p99`, `mean`, `rate`, ...), if this value has it;
-    /// see [`Value::exposed`].
+    /// see [`Value::derived_values`].
     pub fn derived(&self, kind: Kind, now: f64, created: f64, name: &str) -> Option<f64> {
-        self.exposed(kind, now, created)
+        self.derived_values(kind, now, created)
             .into_iter()
             .find(|(n, _)| *n == name)
             .map(|(_, x)| x)
     }
 
-    /// The derived values this field exposes, as `(suffix, value)`: a reader shows them as
+    /// The derived values this field has, as `(suffix, value)`: a reader shows them as
     /// `label.suffix` (FORMAT.md §5). `now` and `created` are Unix seconds, for windows.
-    pub fn exposed(&self, kind: Kind, now: f64, created: f64) -> Vec<(&'static str, f64)> {
+    pub fn derived_values(&self, kind: Kind, now: f64, created: f64) -> Vec<(&'static str, f64)> {
         let mut out = Vec::new();
         match self {
             Value::Average { count, sum } => {
@@ -336,11 +416,11 @@ impl Value {
 
 /// The initial words of a field's slot (seq word first for multi-word kinds), in native values.
 /// Constants other than text start at zero; the writer stores their value.
-pub fn initial_words(meta: &FieldMeta) -> Result<Vec<u64>, FormatError> {
+pub fn initial_words(meta: &FieldMeta) -> Result<Vec<u64>, FieldError> {
     let len = meta.validate()?;
     let mut words = vec![0u64; slot_words(len)];
     if matches!(meta.kind, Kind::Histogram | Kind::Timer) {
-        words[3] = u64::MAX; // min of an empty histogram (§5.5)
+        words[hist::MIN] = u64::MAX; // min of an empty histogram (§5.5)
     }
     Ok(words)
 }
@@ -392,6 +472,88 @@ mod tests {
         assert_eq!(v, Value::Text("héll".to_string()));
         let (_, used) = text_words("ééé", 5);
         assert_eq!(used, 4);
+    }
+
+    #[test]
+    fn encode_is_the_inverse_of_decode() {
+        let mut text = FieldMeta::new("t", Kind::Text, ValueType::Text);
+        text.capacity = 12;
+        let mut hist = FieldMeta::new("h", Kind::Timer, ValueType::U64);
+        hist.param = 5;
+        hist.capacity = 64;
+        let mut win = FieldMeta::new("w", Kind::Windowed, ValueType::F64);
+        win.param = 1;
+        win.capacity = 3;
+        let mut moving = FieldMeta::new("m", Kind::MovingAverage, ValueType::I32);
+        moving.capacity = 4;
+        let mut h = Histogram::empty(5, 64);
+        h.record(7);
+        h.record(1000);
+        let cases = [
+            (
+                FieldMeta::new("c", Kind::Counter, ValueType::I16),
+                Value::Number(Num::I(-3)),
+            ),
+            (
+                FieldMeta::new("b", Kind::Gauge, ValueType::Bool),
+                Value::Bool(true),
+            ),
+            (text, Value::Text("héllo".into())),
+            (
+                FieldMeta::new("a", Kind::Average, ValueType::F32),
+                Value::Average {
+                    count: 2,
+                    sum: Num::F(1.5),
+                },
+            ),
+            (
+                moving,
+                Value::MovingAverage {
+                    count: 9,
+                    window_count: 4,
+                    window_sum: Num::I(-8),
+                    last: Num::I(-2),
+                },
+            ),
+            (hist, Value::Histogram(h.into())),
+            (
+                win,
+                Value::Windowed(Windowed {
+                    width: 1,
+                    count: 5,
+                    sum: Num::F(2.5),
+                    slots: vec![
+                        Period {
+                            period: 10,
+                            count: 2,
+                            sum: Num::F(1.0),
+                        },
+                        Period {
+                            period: 11,
+                            count: 3,
+                            sum: Num::F(1.5),
+                        },
+                        Period {
+                            period: 0,
+                            count: 0,
+                            sum: Num::F(0.0),
+                        },
+                    ],
+                }),
+            ),
+        ];
+        for (meta, v) in cases {
+            let words = v.encode(&meta).unwrap();
+            assert_eq!(words.len(), slot_words(meta.slot_length().unwrap()));
+            assert_eq!(
+                Value::decode(&meta, &words, ByteOrder::NATIVE),
+                Ok(v),
+                "{}",
+                meta.label
+            );
+        }
+        let counter = FieldMeta::new("c", Kind::Counter, ValueType::U64);
+        assert_eq!(Value::Text("x".into()).encode(&counter), None);
     }
 
     #[test]

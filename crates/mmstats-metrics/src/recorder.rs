@@ -167,11 +167,27 @@ fn label_key(k: &str) -> String {
     s
 }
 
+/// A `metrics` name as a field name (FORMAT.md §3.3 takes no whitespace or NUL in a label):
+/// each such character becomes `_`, an empty name `_`.
+fn field_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || c == '\0' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if s.is_empty() { "_".into() } else { s }
+}
+
 impl Inner {
     /// The spec of `key` as a `target`: its name, sorted label set (or the family's overflow
     /// series past the cap), unit and scale.
     fn spec(&self, state: &mut State, key: &Key, target: Target) -> Spec {
-        let name = key.name().to_string();
+        let name = field_name(key.name());
         let mut labels: Vec<(String, String)> = Vec::new();
         for l in key.labels() {
             let k = label_key(l.key());
@@ -359,7 +375,7 @@ impl metrics::Recorder for MmstatsRecorder {
 impl MmstatsRecorder {
     /// Records a description; publishes it for the series of that name already in use.
     fn describe(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        let name = key.as_str().to_string();
+        let name = field_name(key.as_str());
         let (counters, gauges, histograms) = {
             let mut state = lock(&self.inner.state);
             state
@@ -407,6 +423,20 @@ impl MmstatsRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_made_valid_field_names() {
+        assert_eq!(field_name("http requests"), "http_requests");
+        assert_eq!(field_name("a\tb\nc\0"), "a_b_c_");
+        assert_eq!(field_name(""), "_");
+        for n in ["http requests", " ", "x.y z"] {
+            assert_eq!(
+                mmstats_format::strings::check_name(&field_name(n)),
+                Ok(()),
+                "{n}"
+            );
+        }
+    }
 
     #[test]
     fn label_keys_are_made_valid() {

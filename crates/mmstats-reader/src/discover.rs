@@ -1,49 +1,32 @@
 //! Finding stats files: the default directory and glob (FORMAT.md §6.1), and expanding the
 //! paths and globs a user gives.
 
-use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use mmstats_format::names;
+
 use crate::error::{ErrorKind, ReadError};
 
-/// The stats directory readers look in by default (FORMAT.md §6.1): `$MMSTATS_PATH`; else
-/// `$XDG_RUNTIME_DIR/mmstats`; else `/dev/shm/mmstats-<uid>` when `/dev/shm` exists; else
-/// `<temp dir>/mmstats-<uid>`. Empty variables count as unset.
+/// The stats directory readers look in by default: the one writers of this effective user
+/// write to (FORMAT.md §6.1, [`mmstats_format::names::default_dir`]): `$MMSTATS_PATH`; else
+/// `$XDG_RUNTIME_DIR/mmstats`; else `/dev/shm/mmstats-<euid>` when `/dev/shm` exists; else
+/// `<temp dir>/mmstats-<euid>`. Empty variables count as unset.
 pub fn default_dir() -> PathBuf {
-    dir_from(
-        std::env::var_os("MMSTATS_PATH"),
-        std::env::var_os("XDG_RUNTIME_DIR"),
+    names::default_dir(
+        |v| std::env::var_os(v),
         Path::new("/dev/shm").is_dir(),
-        nix::unistd::getuid().as_raw(),
+        nix::unistd::geteuid().as_raw(),
     )
-}
-
-fn dir_from(
-    mmstats_path: Option<OsString>,
-    xdg: Option<OsString>,
-    have_shm: bool,
-    uid: u32,
-) -> PathBuf {
-    if let Some(p) = mmstats_path.filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    if let Some(x) = xdg.filter(|x| !x.is_empty()) {
-        return PathBuf::from(x).join("mmstats");
-    }
-    if have_shm {
-        return PathBuf::from(format!("/dev/shm/mmstats-{uid}"));
-    }
-    std::env::temp_dir().join(format!("mmstats-{uid}"))
 }
 
 /// The default glob: `$MMSTATS_GLOB`, else `<default_dir>/*.mmstats`.
 pub fn default_glob() -> String {
-    match std::env::var("MMSTATS_GLOB") {
+    match std::env::var(names::GLOB_VAR) {
         Ok(g) if !g.is_empty() => g,
         _ => default_dir()
-            .join("*.mmstats")
+            .join(format!("*{}", names::SUFFIX))
             .to_string_lossy()
             .into_owned(),
     }
@@ -323,15 +306,10 @@ fn is_hidden(p: &Path) -> bool {
 }
 
 /// The `{CMD}` part of a file named by the default template `{CMD}-{PID}-{TID}.mmstats`
-/// (FORMAT.md §6.1), if the name has that shape.
+/// (FORMAT.md §6.1, [`names::command_of`]), if the name has that shape.
 pub(crate) fn command_from_file_name(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let mut parts = stem.rsplitn(3, '-');
-    let tid = parts.next()?;
-    let pid = parts.next()?;
-    let cmd = parts.next()?;
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (numeric(tid) && numeric(pid) && !cmd.is_empty()).then(|| cmd.to_string())
+    let name = path.file_name()?.to_str()?;
+    names::command_of(name).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -356,27 +334,6 @@ mod tests {
         assert_eq!(paths, [own.join("123")]);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].path, open);
-    }
-
-    #[test]
-    fn directory_follows_the_precedence() {
-        let some = |s: &str| Some(OsString::from(s));
-        assert_eq!(
-            dir_from(some("/a"), some("/run/user/1"), true, 7),
-            PathBuf::from("/a")
-        );
-        assert_eq!(
-            dir_from(some(""), some("/run/user/1"), true, 7),
-            PathBuf::from("/run/user/1/mmstats")
-        );
-        assert_eq!(
-            dir_from(None, None, true, 7),
-            PathBuf::from("/dev/shm/mmstats-7")
-        );
-        assert_eq!(
-            dir_from(None, some(""), false, 7),
-            std::env::temp_dir().join("mmstats-7")
-        );
     }
 
     #[test]

@@ -39,13 +39,12 @@ use std::time::SystemTime;
 
 use mmstats_format::{Combine, FieldMeta, Histogram, Kind, Num, Value, WindowSummary};
 
-use crate::aggregate::merge;
 use crate::clock::unix_seconds;
 use crate::liveness::by_identity;
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
-use crate::writer::FileInfo;
-use crate::writer::Liveness;
+use crate::writer::{FileInfo, Liveness};
+use mmstats_format::merge;
 
 /// What happened to one label during an interval.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,17 +283,21 @@ fn zero_like(v: &Value) -> Value {
     }
 }
 
-/// A summed value's change from `before` to `now` within one file: counters of unsigned
-/// integer types wrap at their width; anything else that went down was reset and counts from
-/// its new value (FORMAT.md §12).
+/// A summed value's change from `before` to `now` within one file (FORMAT.md §12): an
+/// unsigned counter that went down from the upper half of its width into the lower half
+/// wrapped; anything else that went down was reset and counts from its new value.
 fn file_delta(meta: &FieldMeta, before: &Value, now: &Value) -> Value {
     match (before, now) {
         (Value::Number(Num::U(a)), Value::Number(Num::U(b))) => {
-            let bits = meta.value_type.bits().unwrap_or(64);
-            let d = if b >= a || bits >= 64 {
-                b.wrapping_sub(*a)
+            let bits = meta.value_type.bits().unwrap_or(64).clamp(1, 64);
+            let half = 1u64 << (bits - 1);
+            let d = if b >= a {
+                b - a
+            } else if *a >= half && *b < half {
+                // wrapped: the distance to the top of the width, then up from zero
+                b.wrapping_sub(*a) & (u64::MAX >> (64 - bits))
             } else {
-                (b + (1u64 << bits)) - a
+                *b
             };
             Value::Number(Num::U(d))
         }

@@ -45,7 +45,6 @@
 //! atomic loads and never forms a reference to shared memory; the rest of the crate is safe.
 #![deny(unsafe_code)]
 
-pub use aggregate::merge;
 pub use discover::{
     check_dir, default_dir, default_glob, discover, jvm_glob, trust_dirs, watched_dirs, with_jvms,
 };
@@ -54,16 +53,16 @@ pub use file::StatsFile;
 pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
 pub use liveness::{by_identity, liveness};
 pub use mmstats_format::labels;
+pub use mmstats_format::merge;
 pub use mmstats_format::{
     Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
-    WindowSummary, Windowed, bucket_bounds,
+    WindowSummary, Windowed, bucket_bounds, unix_seconds,
 };
 pub use process::{ProcessId, boot_time, command_name, process_start};
-pub use scan::{Scan, Scanner, raise_open_file_limit};
+pub use scan::{Scan, Scanner};
 pub use snapshot::{FieldValue, Snapshot};
 pub use writer::{FileInfo, FormatVersion, Liveness};
 
-mod aggregate;
 mod clock;
 mod discover;
 mod error;

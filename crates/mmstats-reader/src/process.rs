@@ -129,15 +129,7 @@ pub(crate) fn current_boot_id() -> Option<[u8; 16]> {
 /// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks after boot.
 pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start_time(&stat)
-}
-
-/// Parses field 22 of a `/proc/<pid>/stat` line. The command (field 2) is in parentheses and
-/// may itself contain spaces and `)`, so counting starts after the last `)`.
-fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ')' come fields 3, 4, ...: field 22 is the 20th of them.
-    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+    mmstats_format::parse_start_time(&stat)
 }
 
 #[cfg(test)]
@@ -181,14 +173,6 @@ mod tests {
         assert_eq!(info.active_since(), Some(created));
         info.process_totals = true;
         assert_eq!(info.active_since(), Some(start));
-    }
-
-    #[test]
-    fn start_time_is_field_22_even_with_odd_command_names() {
-        let line = "1234 (we ird) (x) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615";
-        assert_eq!(parse_start_time(line), Some(98765));
-        assert_eq!(parse_start_time("1 (x) S 1 2"), None);
-        assert_eq!(parse_start_time("garbage"), None);
     }
 
     #[test]

@@ -259,16 +259,3 @@ fn read_process(
         attempt += 1;
     }
 }
-
-/// Raises this process's soft limit on open files to its hard limit, so that a [`Scanner`],
-/// which keeps one descriptor and one mapping per file, can watch thousands of files; returns
-/// the limit now in force. Tools call it once at startup; a library never changes it behind
-/// its caller's back.
-pub fn raise_open_file_limit() -> std::io::Result<u64> {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
-    }
-    Ok(soft.max(hard))
-}

@@ -3,14 +3,11 @@
 
 use std::sync::atomic::{Ordering, fence};
 
-use mmstats_format::layout::HISTOGRAM_SLOT_HEAD;
 use mmstats_format::layout::limits::{SEQ_READ_ATTEMPTS, SEQ_YIELD_EVERY};
+use mmstats_format::layout::slot::histogram as hist;
 use mmstats_format::{ByteOrder, used_buckets};
 
 use crate::region::Region;
-
-/// Words of a histogram slot before its buckets (FORMAT.md §5.5).
-const HISTOGRAM_HEAD_WORDS: usize = HISTOGRAM_SLOT_HEAD / 8;
 
 /// The even value of a sequence word seen before a copy; [`SeqLock::validate`] checks that it
 /// did not change during the copy.
@@ -85,9 +82,9 @@ impl<'a> SeqLock<'a> {
     ) -> Result<u64, Failure> {
         let order = self.order;
         self.read_with(
-            HISTOGRAM_HEAD_WORDS,
+            hist::BUCKETS,
             |head| {
-                let (count, max) = (order.word(head[1]), order.word(head[4]));
+                let (count, max) = (order.word(head[hist::COUNT]), order.word(head[hist::MAX]));
                 used_buckets(count, max, k, capacity)
             },
             out,

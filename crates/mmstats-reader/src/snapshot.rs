@@ -56,14 +56,18 @@ impl FieldValue {
     /// §3.5). Empty for scalars and text, and for a value that could not be
     /// read. `created` (the writer's creation time) keeps a young writer's windowed rate from
     /// being diluted by time before it existed.
-    pub fn exposed(&self, now: SystemTime, created: Option<SystemTime>) -> Vec<(String, f64)> {
+    pub fn derived_values(
+        &self,
+        now: SystemTime,
+        created: Option<SystemTime>,
+    ) -> Vec<(String, f64)> {
         let Ok(value) = &self.value else {
             return Vec::new();
         };
         let now = unix_seconds(now);
         let created = created.map_or(0.0, unix_seconds);
         value
-            .exposed(self.meta.kind, now, created)
+            .derived_values(self.meta.kind, now, created)
             .into_iter()
             .map(|(suffix, v)| (self.meta.derived_key(suffix), v))
             .collect()
@@ -83,7 +87,7 @@ mod tests {
     }
 
     #[test]
-    fn exposed_values_carry_the_label() {
+    fn derived_values_carry_the_label() {
         let mut meta = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
         meta.param = 5;
         meta.capacity = 64;
@@ -91,8 +95,8 @@ mod tests {
         h.record(10);
         h.record(20);
         let f = field(meta, Ok(Value::Histogram(h.into())));
-        let exposed = f.exposed(SystemTime::now(), None);
-        let get = |name: &str| exposed.iter().find(|(l, _)| l == name).map(|(_, v)| *v);
+        let derived = f.derived_values(SystemTime::now(), None);
+        let get = |name: &str| derived.iter().find(|(l, _)| l == name).map(|(_, v)| *v);
         assert_eq!(get("latency.count"), Some(2.0));
         assert_eq!(get("latency.mean"), Some(15.0));
         assert!(get("latency.p99").is_some());
@@ -100,11 +104,11 @@ mod tests {
             FieldMeta::new("n", Kind::Counter, ValueType::U64),
             Ok(Value::Number(Num::U(1))),
         );
-        assert!(scalar.exposed(SystemTime::now(), None).is_empty());
+        assert!(scalar.derived_values(SystemTime::now(), None).is_empty());
         let broken = field(
             FieldMeta::new("a", Kind::Average, ValueType::F64),
             Err(ValueError::WriterDied),
         );
-        assert!(broken.exposed(SystemTime::now(), None).is_empty());
+        assert!(broken.derived_values(SystemTime::now(), None).is_empty());
     }
 }

@@ -54,7 +54,7 @@ pub fn rows(snap: &Snapshot, now: SystemTime, filters: &[String]) -> Vec<[String
             Ok(Value::Bool(b)) => push(m.label.clone(), "", b.to_string()),
             Ok(Value::Text(t)) => push(m.label.clone(), "", t.clone()),
             Ok(v) => {
-                for (suffix, x) in v.exposed(m.kind, unix_seconds(now), created) {
+                for (suffix, x) in v.derived_values(m.kind, unix_seconds(now), created) {
                     push(m.derived_key(suffix), derived_unit(m, suffix), number(x));
                 }
             }

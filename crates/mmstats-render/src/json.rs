@@ -7,7 +7,7 @@
 //! `name` and `labels` (an object of its pairs), then `kind`, `type`, `unit`, `combine`, `help`,
 //! then either
 //! `value` (a number, bool or string for scalars; an object for compound kinds) and `derived`
-//! (`{"p99": 1530000, ...}`, see [`mmstats_reader::Value::exposed`]), or `error` when the value could not
+//! (`{"p99": 1530000, ...}`, see [`mmstats_reader::Value::derived_values`]), or `error` when the value could not
 //! be read.
 //!
 //! ```
@@ -15,6 +15,7 @@
 //! assert_eq!(doc["files"].as_array().map(Vec::len), Some(0));
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
@@ -23,7 +24,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::text::{label_matches, unix_seconds};
 use mmstats_format::bucket_bounds;
 use mmstats_reader::{
-    FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value,
+    FieldMeta, FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value,
 };
 
 /// A number as JSON: integers exactly, floats as [`float`] gives them.
@@ -88,31 +89,71 @@ pub fn value(v: &Value) -> Json {
     }
 }
 
+/// A field's metadata under the names every JSON output uses (slurpstats' `fields`, mmash's
+/// `/api/stats`): `label` (the series key), for a labelled field `name` and `labels` (an object
+/// of its pairs), then `kind`, `type`, `unit`, `combine` and `help`. Flatten it into a larger
+/// serde struct with `#[serde(flatten)]`, or turn it into JSON with [`FieldMetaJson::to_json`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FieldMetaJson<'a> {
+    /// The series key (FORMAT.md §3.5).
+    pub label: &'a str,
+    /// The family name of a labelled field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    /// The pairs of a labelled field, as an object.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<&'a str, &'a str>,
+    /// The kind's name.
+    pub kind: &'static str,
+    /// The value type's name.
+    #[serde(rename = "type")]
+    pub value_type: &'static str,
+    /// The unit (FORMAT.md §3.3).
+    pub unit: &'a str,
+    /// The combine rule's name.
+    pub combine: &'static str,
+    /// The help text.
+    pub help: &'a str,
+}
+
+impl<'a> FieldMetaJson<'a> {
+    /// The JSON names of `m`.
+    pub fn of(m: &'a FieldMeta) -> FieldMetaJson<'a> {
+        FieldMetaJson {
+            label: &m.label,
+            name: (!m.labels.is_empty()).then(|| m.name()),
+            labels: m
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            kind: m.kind.as_str(),
+            value_type: m.value_type.as_str(),
+            unit: &m.unit,
+            combine: m.combine.as_str(),
+            help: &m.help,
+        }
+    }
+
+    /// As a JSON object.
+    pub fn to_json(&self) -> Map<String, Json> {
+        match serde_json::to_value(self) {
+            Ok(Json::Object(o)) => o,
+            // A struct of strings always serialises to an object.
+            _ => Map::new(),
+        }
+    }
+}
+
 /// One field as JSON (see the module docs).
 pub fn field(f: &FieldValue, now: SystemTime, created: Option<SystemTime>) -> Json {
     let m = &f.meta;
-    let mut o = Map::new();
-    o.insert("label".into(), json!(m.label));
-    if !m.labels.is_empty() {
-        // A labelled field (FORMAT.md §3.5): its family name and its pairs, in order.
-        o.insert("name".into(), json!(m.name()));
-        let pairs: Map<String, Json> = m
-            .labels
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        o.insert("labels".into(), Json::Object(pairs));
-    }
-    o.insert("kind".into(), json!(m.kind.as_str()));
-    o.insert("type".into(), json!(m.value_type.as_str()));
-    o.insert("unit".into(), json!(m.unit));
-    o.insert("combine".into(), json!(m.combine.as_str()));
-    o.insert("help".into(), json!(m.help));
+    let mut o = FieldMetaJson::of(m).to_json();
     match &f.value {
         Ok(v) => {
             o.insert("value".into(), value(v));
             let derived: Map<String, Json> = v
-                .exposed(
+                .derived_values(
                     m.kind,
                     unix_seconds(now),
                     created.map(unix_seconds).unwrap_or(0.0),

@@ -10,7 +10,7 @@
 //! ```
 
 use std::io::{self, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use crate::units::{derived_unit, field_unit, number, quantity, seconds_per};
 use mmstats_reader::{
@@ -53,12 +53,7 @@ pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Seconds since the Unix epoch (negative before it).
-pub fn unix_seconds(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs_f64(),
-        Err(e) => -e.duration().as_secs_f64(),
-    }
-}
+pub use mmstats_format::unix_seconds;
 
 /// True if `label` starts with one of `prefixes`, or `prefixes` is empty. A prefix with a label
 /// set (`http.requests{code=5xx}`) selects by name prefix and pairs instead
@@ -169,7 +164,7 @@ pub fn field_lines(
             | Value::Windowed(_)),
         ) => {
             let created = created.map(unix_seconds).unwrap_or(0.0);
-            v.exposed(meta.kind, unix_seconds(now), created)
+            v.derived_values(meta.kind, unix_seconds(now), created)
                 .into_iter()
                 .map(|(suffix, x)| {
                     (
@@ -252,7 +247,7 @@ mod tests {
     use mmstats_reader::{FileInfo, Histogram, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     pub(crate) fn snap(fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
         Snapshot {

@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
 
+use mmstats_format::layout::slot::{average, moving_average as moving};
 use mmstats_format::{FieldMeta, Kind, ValueType};
 
 use crate::decl::{FieldDecl, Handle};
@@ -171,8 +172,8 @@ impl<T: Numeric> Average<T> {
         self.count.set(count);
         self.sum.set(sum);
         let _g = WriteGuard::begin(self.slot.first());
-        self.slot.word(1).store(count, Relaxed);
-        self.slot.word(2).store(sum.to_wide(), Relaxed);
+        self.slot.word(average::COUNT).store(count, Relaxed);
+        self.slot.word(average::SUM).store(sum.to_wide(), Relaxed);
     }
     /// Values recorded.
     pub fn count(&self) -> u64 {
@@ -197,8 +198,8 @@ impl<T: Numeric> Handle for Average<T> {
     }
     fn bind(slot: Slot) -> Self {
         Average {
-            count: Cell::new(slot.word(1).load(Relaxed)),
-            sum: Cell::new(AccOf::<T>::from_wide(slot.word(2).load(Relaxed))),
+            count: Cell::new(slot.word(average::COUNT).load(Relaxed)),
+            sum: Cell::new(AccOf::<T>::from_wide(slot.word(average::SUM).load(Relaxed))),
             slot,
             _t: PhantomData,
         }
@@ -283,12 +284,16 @@ impl<T: Numeric> MovingAverage<T> {
     pub fn record(&self, v: T) {
         let w = v.widen();
         let (window_count, window_sum) = self.ring.push(w);
-        let count = self.slot.word(1).load(Relaxed).wrapping_add(1);
+        let count = self.slot.word(moving::COUNT).load(Relaxed).wrapping_add(1);
         let _g = WriteGuard::begin(self.slot.first());
-        self.slot.word(1).store(count, Relaxed);
-        self.slot.word(2).store(window_count, Relaxed);
-        self.slot.word(3).store(window_sum.to_wide(), Relaxed);
-        self.slot.word(4).store(w.to_wide(), Relaxed);
+        self.slot.word(moving::COUNT).store(count, Relaxed);
+        self.slot
+            .word(moving::WINDOW_COUNT)
+            .store(window_count, Relaxed);
+        self.slot
+            .word(moving::WINDOW_SUM)
+            .store(window_sum.to_wide(), Relaxed);
+        self.slot.word(moving::LAST).store(w.to_wide(), Relaxed);
     }
     /// The window's size N.
     pub fn window(&self) -> usize {

@@ -1,12 +1,9 @@
-//! Declaring fields: what a handle needs, and the fluent builder that registers it.
-
-use std::marker::PhantomData;
+//! Declaring fields: what a field is declared with, and what a handle needs to be registered.
 
 use mmstats_format::{Combine, FieldMeta, Kind, ValueType};
 
 use crate::error::Error;
 use crate::region::Slot;
-use crate::stats::Stats;
 
 /// A field being declared: label, help, unit and kind-specific sizes.
 #[derive(Debug, Clone, Default)]
@@ -76,62 +73,5 @@ pub trait Handle: Sized {
     fn bind_decl(slot: Slot, decl: &FieldDecl) -> Self {
         let _ = decl;
         Self::bind(slot)
-    }
-}
-
-/// Fluent registration of one field: `stats.counter("hits").help("...").register()?`.
-#[derive(Debug)]
-pub struct Register<'a, H> {
-    pub(crate) stats: &'a Stats,
-    pub(crate) decl: FieldDecl,
-    pub(crate) _h: PhantomData<H>,
-}
-
-impl<H: Handle> Register<'_, H> {
-    /// Sets the help text.
-    pub fn help(mut self, help: &str) -> Self {
-        self.decl.help = help.into();
-        self
-    }
-    /// Sets the unit.
-    pub fn unit(mut self, unit: &str) -> Self {
-        self.decl.unit = unit.into();
-        self
-    }
-    /// Sets the kind-specific capacity: text bytes, the window of a moving average or timer,
-    /// the bucket count of a histogram, the slot count of a windowed field.
-    pub fn capacity(mut self, capacity: u32) -> Self {
-        self.decl.capacity = Some(capacity);
-        self
-    }
-    /// Sets the slot width in seconds of a windowed field (1 to 3600; default 1): with 60
-    /// slots of 60 s, `label.rate` is the rate over the last hour.
-    pub fn width(mut self, seconds: u16) -> Self {
-        self.decl.width = Some(seconds);
-        self
-    }
-    /// Adds a label pair (FORMAT.md §3.5): fields of the same name with different label sets
-    /// are the series of one family (`stats.counter("http.requests").label("method", "GET")`).
-    /// Keys match `[A-Za-z_][A-Za-z0-9_]*`; a family takes at most
-    /// [`Options::label_sets`](crate::Options::label_sets) label sets per file.
-    pub fn label(mut self, key: &str, value: &str) -> Self {
-        self.decl.labels.push((key.into(), value.into()));
-        self
-    }
-    /// Adds label pairs, as [`Register::label`] does for each.
-    pub fn labels<'k, 'v>(mut self, pairs: impl IntoIterator<Item = (&'k str, &'v str)>) -> Self {
-        self.decl
-            .labels
-            .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
-        self
-    }
-    /// Overrides the combine rule.
-    pub fn combine(mut self, rule: Combine) -> Self {
-        self.decl.combine = Some(rule);
-        self
-    }
-    /// Adds the field to the file and returns its handle.
-    pub fn register(self) -> Result<H, Error> {
-        self.stats.register(self.decl)
     }
 }

@@ -10,34 +10,21 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
 
+use mmstats_format::names;
+
 use crate::error::Error;
 
-/// The default file name template.
-pub(crate) const DEFAULT_TEMPLATE: &str = "{CMD}-{PID}-{TID}.mmstats";
-
-/// Longest file name the template may produce: room is left for the temporary name's dot,
-/// random part and suffix within the 255 bytes a name may have.
-const NAME_MAX: usize = 200;
-
-/// The directory files go to: `explicit` if given, else `$MMSTATS_PATH`, else
-/// `$XDG_RUNTIME_DIR/mmstats`, else `/dev/shm/mmstats-<uid>`, else `<temp>/mmstats-<uid>`.
+/// The directory files go to: `explicit` if given, else the default directory of FORMAT.md
+/// §6.1 for this process's effective user ([`names::default_dir`]).
 pub(crate) fn resolve(explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
-    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = env("MMSTATS_PATH") {
-        return dir.into();
-    }
-    if let Some(run) = env("XDG_RUNTIME_DIR") {
-        return Path::new(&run).join("mmstats");
-    }
-    let uid = nix::unistd::geteuid().as_raw();
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        return shm.join(format!("mmstats-{uid}"));
-    }
-    std::env::temp_dir().join(format!("mmstats-{uid}"))
+    names::default_dir(
+        |v| std::env::var_os(v),
+        Path::new("/dev/shm").is_dir(),
+        nix::unistd::geteuid().as_raw(),
+    )
 }
 
 /// An open, checked stats directory.
@@ -158,8 +145,8 @@ fn check(st: &FileStat, uid: u32) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Expands a file name template: `{CMD}`, `{PID}`, `{TID}` and `{NAME}`. The result must be
-/// a plain file name that readers do not skip.
+/// Expands a file name template ([`names::expand`]): the result must be a plain file name
+/// that readers do not skip.
 pub(crate) fn file_name(
     template: &str,
     cmd: &str,
@@ -167,41 +154,16 @@ pub(crate) fn file_name(
     tid: u32,
     name: &str,
 ) -> Result<String, Error> {
-    let out = template
-        .replace("{CMD}", cmd)
-        .replace("{PID}", &pid.to_string())
-        .replace("{TID}", &tid.to_string())
-        .replace("{NAME}", name);
-    let bad = |why| {
-        Err(Error::BadName {
-            name: out.clone(),
-            why,
-        })
-    };
-    if out.is_empty() {
-        return bad("it is empty");
+    let out = names::expand(template, cmd, pid, tid, name);
+    match names::check_file_name(&out) {
+        Ok(()) => Ok(out),
+        Err(why) => Err(Error::BadName { name: out, why }),
     }
-    if out.contains('/') || out.contains('\0') {
-        return bad("it contains '/' or NUL");
-    }
-    if out.starts_with('.') {
-        return bad("it starts with '.', which readers skip");
-    }
-    if out.len() > NAME_MAX {
-        return bad("it is longer than 200 bytes");
-    }
-    Ok(out)
 }
 
 /// The template to use: `explicit` if given, else `$MMSTATS_FILES`, else the default.
 pub(crate) fn template(explicit: Option<&str>) -> String {
-    if let Some(t) = explicit {
-        return t.to_string();
-    }
-    std::env::var("MMSTATS_FILES")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| DEFAULT_TEMPLATE.to_string())
+    names::template(explicit, std::env::var(names::FILES_VAR).ok())
 }
 
 #[cfg(test)]
@@ -211,7 +173,7 @@ mod tests {
 
     #[test]
     fn templates_expand() {
-        let n = file_name(DEFAULT_TEMPLATE, "web", 1, 2, "m").unwrap();
+        let n = file_name(names::DEFAULT_TEMPLATE, "web", 1, 2, "m").unwrap();
         assert_eq!(n, "web-1-2.mmstats");
         let n = file_name("{NAME}.{PID}.{TID}.{CMD}.mmstats", "c", 3, 4, "model").unwrap();
         assert_eq!(n, "model.3.4.c.mmstats");

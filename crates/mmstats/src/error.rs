@@ -36,7 +36,7 @@ pub enum Error {
         /// The expanded name.
         name: String,
         /// What is wrong with it.
-        why: &'static str,
+        why: mmstats_format::names::NameError,
     },
     /// A family (fields of one name) already has as many label sets in this file as
     /// [`Options::label_sets`](crate::Options::label_sets) allows.
@@ -51,9 +51,10 @@ pub enum Error {
         /// The cap.
         cap: usize,
     },
-    /// A field cannot be added (bad label, capacity used up, duplicate label).
+    /// A field cannot be added (bad label, unit or label set, a kind's sizes out of range,
+    /// capacity used up, duplicate label).
     #[error(transparent)]
-    Format(#[from] mmstats_format::FormatError),
+    Field(#[from] mmstats_format::FieldError),
 }
 
 impl Error {

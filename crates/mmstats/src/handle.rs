@@ -9,8 +9,9 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use mmstats_format::layout::slot::text;
 use mmstats_format::{FieldMeta, Kind, ValueType, truncate_utf8};
 
 use crate::decl::{FieldDecl, Handle};
@@ -155,7 +156,7 @@ impl<T: GaugeValue> Handle for Gauge<T> {
 /// # let tmp = tempfile::tempdir()?;
 /// use mmstats::{Constant, ConstantText};
 ///
-/// #[derive(mmstats::Stats)]
+/// #[derive(mmstats::StatsModel)]
 /// struct Build {
 ///     workers: Constant<u32>,
 ///     #[stat(capacity = 32)]
@@ -237,11 +238,7 @@ impl Timestamp {
     /// Sets the time; times before the epoch are stored as negative seconds.
     #[inline]
     pub fn set(&self, t: SystemTime) {
-        let secs = match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_secs_f64(),
-            Err(e) => -e.duration().as_secs_f64(),
-        };
-        self.set_secs(secs);
+        self.set_secs(mmstats_format::unix_seconds(t));
     }
     /// Sets the time to now.
     #[inline]
@@ -303,15 +300,16 @@ impl Handle for Text {
 
 /// Stores `text` into a text slot (§5.2) under its sequence counter.
 pub(crate) fn write_text(slot: &Slot, text: &str) {
-    let room = (slot.words() - 2) * 8;
+    let room = (slot.words() - text::BYTES) * 8;
     let t = truncate_utf8(text, (slot.capacity() as usize).min(room));
     let _guard = WriteGuard::begin(slot.first());
-    slot.word(1).store(t.len() as u64, Relaxed);
+    slot.word(text::LENGTH).store(t.len() as u64, Relaxed);
     for (i, chunk) in t.as_bytes().chunks(8).enumerate() {
         let mut b = [0u8; 8];
         b[..chunk.len()].copy_from_slice(chunk);
         // Native order keeps the bytes in file order (FORMAT.md §5.2: never swapped).
-        slot.word(2 + i).store(u64::from_ne_bytes(b), Relaxed);
+        slot.word(text::BYTES + i)
+            .store(u64::from_ne_bytes(b), Relaxed);
     }
 }
 

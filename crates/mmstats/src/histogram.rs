@@ -16,7 +16,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use mmstats_format::layout::limits::{HISTOGRAM_K_DEFAULT, WINDOW_MAX};
-use mmstats_format::{FieldMeta, FormatError, Kind, ValueType, bucket_index, full_bucket_count};
+use mmstats_format::layout::slot::histogram::{
+    BUCKETS, COUNT, LAST, MAX, MIN, SUM, WINDOW_COUNT, WINDOW_SUM,
+};
+use mmstats_format::{
+    FieldError, FieldMeta, Kind, SlotError, ValueType, bucket_index, full_bucket_count,
+};
 
 use crate::average::{DEFAULT_WINDOW, Ring};
 use crate::decl::{FieldDecl, Handle};
@@ -26,16 +31,6 @@ use crate::seqlock::WriteGuard;
 
 /// The sub-bucket exponent every histogram of this writer uses.
 const K: u32 = HISTOGRAM_K_DEFAULT as u32;
-
-/// Word offsets of the slot (FORMAT.md §5.5).
-const COUNT: usize = 1;
-const SUM: usize = 2;
-const MIN: usize = 3;
-const MAX: usize = 4;
-const LAST: usize = 5;
-const WINDOW_COUNT: usize = 6;
-const WINDOW_SUM: usize = 7;
-const BUCKETS: usize = 8;
 
 /// The writer's side of a histogram slot: its own copies of the summary words.
 #[derive(Debug)]
@@ -216,9 +211,13 @@ impl Handle for Timer {
     fn meta(decl: &FieldDecl) -> Result<FieldMeta, Error> {
         let window = decl.capacity.unwrap_or(DEFAULT_WINDOW);
         if window == 0 || window > WINDOW_MAX {
-            return Err(FormatError::InvalidField {
+            return Err(FieldError::BadSlot {
                 label: decl.label.clone(),
-                what: format!("timer window must be 1 to {WINDOW_MAX}"),
+                kind: SlotError::OutOfRange {
+                    what: "timer window",
+                    min: 1,
+                    max: WINDOW_MAX,
+                },
             }
             .into());
         }

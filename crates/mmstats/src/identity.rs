@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mmstats_format::{Identity, parse_boot_id};
+use mmstats_format::{Identity, parse_boot_id, parse_start_time};
 
 /// The writing library's name and version, stored in the header and in `sys.version`.
 pub(crate) const WRITER: &str = concat!("mmstats-rust ", env!("CARGO_PKG_VERSION"));
@@ -18,7 +18,7 @@ pub(crate) fn current() -> Identity {
         tid: nix::unistd::gettid().as_raw() as u32,
         start_time: std::fs::read_to_string("/proc/self/stat")
             .ok()
-            .and_then(|s| start_time(&s))
+            .and_then(|s| parse_start_time(&s))
             .unwrap_or(0),
         boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
             .ok()
@@ -29,15 +29,6 @@ pub(crate) fn current() -> Identity {
         gid: nix::unistd::getegid().as_raw(),
         writer: WRITER.to_string(),
     }
-}
-
-/// Field 22 (`starttime`) of a `/proc/<pid>/stat` line. The command name (field 2) is in
-/// parentheses and may itself hold spaces and parentheses, so fields are counted from the
-/// last `)`.
-pub(crate) fn start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After the `)` come fields 3 (state), 4, ...: field 22 is the 20th.
-    rest.split_ascii_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 /// The program's name for `{CMD}`: the last component of `argv[0]`, else `/proc/self/comm`,
@@ -77,15 +68,6 @@ fn raw_command() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_time_is_field_22_even_with_odd_command_names() {
-        let tail = "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 987654 20 21";
-        assert_eq!(start_time(&format!("42 (web) {tail}")), Some(987654));
-        assert_eq!(start_time(&format!("42 (a b) c) (d) {tail}")), Some(987654));
-        assert_eq!(start_time("42 (web) S 1 2"), None);
-        assert_eq!(start_time("garbage"), None);
-    }
 
     #[test]
     fn commands_are_made_safe_for_file_names() {

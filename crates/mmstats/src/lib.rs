@@ -84,7 +84,7 @@
 //! `try_local()` returns the error instead, for programs that would rather refuse to start.
 //!
 //! ```
-//! #[derive(mmstats::Stats)]
+//! #[derive(mmstats::StatsModel)]
 //! struct Jobs {
 //!     done: mmstats::Counter,
 //! }
@@ -100,7 +100,8 @@
 //!
 //! # Models and threads
 //!
-//! A [`StatsModel`] (what `#[derive(Stats)]` implements) is a struct of handles registered
+//! A [`StatsModel`] (what `#[derive(StatsModel)]` implements; `#[derive(Stats)]` is its
+//! earlier name) is a struct of handles registered
 //! together. [`Instance::create`] gives a model a file of its own; a generated `local()`
 //! function gives each thread its own instance through [`__private::LocalCell`]. When such a
 //! thread ends, its counters, histograms, timers, averages and windows are added to a
@@ -109,11 +110,11 @@
 //! stats object. When the process exits, or calls [`remove_all`], the totals file and the files
 //! of its threads still running are removed too.
 
-pub use mmstats_derive::Stats;
+pub use mmstats_derive::{Stats, StatsModel};
 pub use mmstats_format::{Combine, FieldMeta, Kind, Reserve, ValueType};
 
 pub use average::{Average, DEFAULT_WINDOW, MovingAverage, Numeric};
-pub use decl::{FieldDecl, Handle, Register};
+pub use decl::{FieldDecl, Handle};
 pub use error::Error;
 pub use handle::{Constant, ConstantText, Counter, Gauge, GaugeValue, Text, Timestamp};
 pub use histogram::{Histogram, Timer, TimerGuard};
@@ -121,7 +122,7 @@ pub use hook::set_error_hook;
 pub use model::{Instance, Local, StatsModel};
 pub use options::{DEFAULT_LABEL_SETS, Options};
 pub use shared::{SharedCounter, SharedGauge};
-pub use stats::Stats;
+pub use stats::{Register, Stats};
 pub use totals::remove_all;
 pub use windowed::{DEFAULT_SLOTS, Windowed};
 

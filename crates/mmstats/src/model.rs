@@ -1,4 +1,4 @@
-//! Structs of handles registered together (what `#[derive(Stats)]` implements), bound to a
+//! Structs of handles registered together (what `#[derive(StatsModel)]` implements), bound to a
 //! file of their own or to the calling thread.
 
 use std::any::TypeId;
@@ -12,7 +12,7 @@ use crate::options::Options;
 use crate::stats::Stats;
 use crate::totals::TotalsKey;
 
-/// A struct of handles that registers all its fields at once: what `#[derive(Stats)]`
+/// A struct of handles that registers all its fields at once: what `#[derive(StatsModel)]`
 /// implements.
 pub trait StatsModel: Sized + 'static {
     /// The model's name, for `{NAME}` in file names (the struct's name in snake case unless

@@ -10,14 +10,14 @@ use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::atomic::{AtomicU64, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mmstats_format::layout::{header as h, state};
-use mmstats_format::{FieldMeta, FormatError, Kind, Placement, Plan, ValueType, text_words};
+use mmstats_format::layout::{header as h, slot, state};
+use mmstats_format::{FieldError, FieldMeta, Kind, Placement, Plan, ValueType, text_words};
 use nix::fcntl::{AtFlags, Flock};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
 use crate::average::{Average, MovingAverage, Numeric};
 use crate::create::{self, Created};
-use crate::decl::{FieldDecl, Handle, Register};
+use crate::decl::{FieldDecl, Handle};
 use crate::dir::{self, StatsDir};
 use crate::error::Error;
 use crate::handle::{Counter, Gauge, GaugeValue, Text, Timestamp};
@@ -25,7 +25,7 @@ use crate::histogram::{Histogram, Timer};
 use crate::identity;
 use crate::options::Options;
 use crate::region::{Region, Slot};
-use crate::totals::{self, TotalsKey};
+use crate::totals::{self, Ending, TotalsFile, TotalsKey};
 use crate::windowed::Windowed;
 
 /// A stats file and the right to register fields in it.
@@ -92,11 +92,30 @@ pub(crate) struct Contents<'a> {
     pub(crate) capacities: mmstats_format::Reserve,
 }
 
-impl Contents<'_> {
-    /// Word `i` of a published field's slot.
-    pub(crate) fn value_word(&self, field: &Published, i: usize) -> &AtomicU64 {
-        slot_word(self.region, field, i)
+impl Ending for Contents<'_> {
+    fn fields(&self) -> Vec<(FieldMeta, Vec<u64>)> {
+        // The ending file's only writer is the thread folding it: plain loads see all it wrote.
+        self.fields
+            .iter()
+            .map(|f| (f.meta.clone(), load_words(self.region, f)))
+            .collect()
     }
+
+    fn capacities(&self) -> mmstats_format::Reserve {
+        self.capacities
+    }
+
+    fn mark_folded(&self) {
+        let st = header_word(self.region, h::STATE);
+        st.store(st.load(Relaxed) | state::FOLDED, Release);
+    }
+}
+
+/// The words of a published field's slot.
+fn load_words(region: &Region, field: &Published) -> Vec<u64> {
+    (0..field.words)
+        .map(|i| slot_word(region, field, i).load(Relaxed))
+        .collect()
 }
 
 /// Word `i` of `field`'s slot in `region`.
@@ -160,11 +179,11 @@ impl Init {
     fn apply(&self, p: &mut Placement, meta: &FieldMeta) {
         match self {
             Init::Zero => {}
-            Init::Word(w) => p.value_words[0] = *w,
+            Init::Word(w) => p.value_words[slot::VALUE] = *w,
             Init::Text(t) => {
                 let (words, _) = text_words(t, meta.capacity);
                 for (i, w) in words.into_iter().enumerate() {
-                    p.value_words[1 + i] = w;
+                    p.value_words[slot::text::LENGTH + i] = w;
                 }
             }
         }
@@ -211,7 +230,7 @@ impl Stats {
         let id = Self::identity(&options);
         let mut template = dir::template(options.file_template.as_deref());
         if options.process_wide {
-            template = totals::template_for(&template, &options.process_part);
+            template = mmstats_format::names::process_template(&template, &options.process_part);
         }
         if options.totals {
             template = totals::template(&template);
@@ -235,7 +254,12 @@ impl Stats {
             }
         };
         totals::track(&path, &file, options.keep);
-        let fold_into = options.fold_totals.then(|| TotalsKey::of_stats(&options));
+        let fold_into = options.fold_totals.then(|| TotalsKey {
+            model: std::any::TypeId::of::<Stats>(),
+            name: options.name.clone(),
+            dir: options.dir.clone(),
+            template: options.file_template.clone(),
+        });
         let label_sets = Self::label_sets(&options);
         Ok(Stats {
             path,
@@ -465,7 +489,7 @@ impl Stats {
     fn publish(&self, meta: &FieldMeta, init: &Init) -> Result<Slot, Error> {
         let mut reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         if reg.fields.contains_key(&meta.label) {
-            return Err(FormatError::DuplicateLabel(meta.label.clone()).into());
+            return Err(FieldError::DuplicateLabel(meta.label.clone()).into());
         }
         let family = (!meta.labels.is_empty()).then(|| meta.name().to_string());
         if let Some(name) = &family
@@ -528,23 +552,6 @@ impl Stats {
         self.fold_into = Some(key);
     }
 
-    /// Starts a fold into this process file: `fold_seq` becomes odd, so that readers retry
-    /// instead of counting a thread's values twice (FORMAT.md §6.4 step 1).
-    pub(crate) fn begin_fold(&self) {
-        let seq = self.live_word(h::FOLD_SEQ);
-        seq.store(seq.load(Relaxed).wrapping_add(1), Relaxed);
-        fence(Release);
-    }
-
-    /// Ends a fold of `thread` into this process file: marks the thread's file `FOLDED`, then
-    /// makes `fold_seq` even again (FORMAT.md §6.4 steps 3 and 4).
-    pub(crate) fn end_fold(&self, thread: &Contents<'_>) {
-        let st = header_word(thread.region, h::STATE);
-        st.store(st.load(Relaxed) | state::FOLDED, Release);
-        let seq = self.live_word(h::FOLD_SEQ);
-        seq.store(seq.load(Relaxed).wrapping_add(1), Release);
-    }
-
     /// Every published field.
     fn published(&self) -> Vec<Published> {
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
@@ -554,7 +561,7 @@ impl Stats {
     /// The published field `meta.label`, published now (with zero values) if missing; `None`
     /// if it exists with other metadata (help texts aside: a description may arrive after a
     /// series was first published) or cannot be added.
-    pub(crate) fn find_or_publish(&self, meta: &FieldMeta) -> Option<Published> {
+    fn find_or_publish(&self, meta: &FieldMeta) -> Option<Published> {
         if let Some(p) = self
             .registry
             .lock()
@@ -571,15 +578,6 @@ impl Stats {
         self.publish(meta, &Init::Zero).ok()?;
         let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         reg.fields.get(&meta.label).cloned()
-    }
-
-    /// Word `i` of a published field's slot.
-    ///
-    /// # Panics
-    ///
-    /// If `i` is not below the slot's word count.
-    pub(crate) fn value_word(&self, field: &Published, i: usize) -> &AtomicU64 {
-        slot_word(&self.region, field, i)
     }
 
     /// The capacities this file was created with, as a reserve for a file that must hold
@@ -618,6 +616,105 @@ impl Stats {
     }
 }
 
+/// Fluent registration of one field of a [`Stats`]: `stats.counter("hits").help("...").register()?`.
+#[derive(Debug)]
+pub struct Register<'a, H> {
+    pub(crate) stats: &'a Stats,
+    pub(crate) decl: FieldDecl,
+    pub(crate) _h: PhantomData<H>,
+}
+
+impl<H: Handle> Register<'_, H> {
+    /// Sets the help text.
+    pub fn help(mut self, help: &str) -> Self {
+        self.decl.help = help.into();
+        self
+    }
+    /// Sets the unit.
+    pub fn unit(mut self, unit: &str) -> Self {
+        self.decl.unit = unit.into();
+        self
+    }
+    /// Sets the kind-specific capacity: text bytes, the window of a moving average or timer,
+    /// the bucket count of a histogram, the slot count of a windowed field.
+    pub fn capacity(mut self, capacity: u32) -> Self {
+        self.decl.capacity = Some(capacity);
+        self
+    }
+    /// Sets the slot width in seconds of a windowed field (1 to 3600; default 1): with 60
+    /// slots of 60 s, `label.rate` is the rate over the last hour.
+    pub fn width(mut self, seconds: u16) -> Self {
+        self.decl.width = Some(seconds);
+        self
+    }
+    /// Adds a label pair (FORMAT.md §3.5): fields of the same name with different label sets
+    /// are the series of one family (`stats.counter("http.requests").label("method", "GET")`).
+    /// Keys match `[A-Za-z_][A-Za-z0-9_]*`; a family takes at most
+    /// [`Options::label_sets`](crate::Options::label_sets) label sets per file.
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.decl.labels.push((key.into(), value.into()));
+        self
+    }
+    /// Adds label pairs, as [`Register::label`] does for each.
+    pub fn labels<'k, 'v>(mut self, pairs: impl IntoIterator<Item = (&'k str, &'v str)>) -> Self {
+        self.decl
+            .labels
+            .extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+    /// Overrides the combine rule.
+    pub fn combine(mut self, rule: mmstats_format::Combine) -> Self {
+        self.decl.combine = Some(rule);
+        self
+    }
+    /// Adds the field to the file and returns its handle.
+    pub fn register(self) -> Result<H, Error> {
+        self.stats.register(self.decl)
+    }
+}
+
+/// A process's totals file, as the fold of a thread's file writes into it (FORMAT.md §6.4).
+impl TotalsFile for Stats {
+    /// `fold_seq` becomes odd, so that readers retry instead of counting a thread's values
+    /// twice (step 1).
+    fn begin_fold(&self) {
+        let seq = self.live_word(h::FOLD_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Relaxed);
+        fence(Release);
+    }
+
+    /// `fold_seq` becomes even again (step 4).
+    fn end_fold(&self) {
+        let seq = self.live_word(h::FOLD_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+    }
+
+    fn words(&self, meta: &FieldMeta) -> Option<Vec<u64>> {
+        let p = self.find_or_publish(meta)?;
+        Some(load_words(&self.region, &p))
+    }
+
+    fn store(&self, meta: &FieldMeta, words: &[u64]) {
+        let Some(p) = self.find_or_publish(meta) else {
+            return;
+        };
+        let word = |i: usize| slot_word(&self.region, &p, i);
+        let store = |from: usize| {
+            for (i, w) in words.iter().enumerate().take(p.words).skip(from) {
+                if word(i).load(Relaxed) != *w {
+                    word(i).store(*w, Relaxed);
+                }
+            }
+        };
+        if p.words == 1 {
+            store(slot::VALUE);
+        } else {
+            let _g = crate::seqlock::WriteGuard::begin(word(slot::SEQ));
+            store(slot::SEQ + 1);
+        }
+    }
+}
+
 impl Closing {
     /// Folds the file into the totals (if asked), sets `CLOSED`, removes the file unless kept,
     /// releases the lock (FORMAT.md §6.4).
@@ -636,7 +733,10 @@ impl Closing {
                 fields,
                 capacities,
             };
-            crate::totals::fold(&key, &contents);
+            totals::fold(&key, &contents, |options| {
+                let file = Stats::create(options).ok()?;
+                Some(Box::new(file) as Box<dyn TotalsFile>)
+            });
         }
         totals::untrack(&path);
         let st = header_word(region, h::STATE);

@@ -11,11 +11,13 @@
 //! reads the ending file's own slot words: the folding thread is the file's only writer, so
 //! plain loads see exactly what it wrote.
 //!
-//! What is folded: counters (added), averages (count and sum added), histograms and timers
-//! (count, sum and buckets added, min and max combined, last replaced; a timer's moving window
-//! is not carried over), windowed fields (count and sum added, and each slot added to the slot
-//! of the same period, or taking its place if newer). Gauges, texts, constants, timestamps and
-//! moving averages describe the thread that ended and are not folded. A file is folded when it
+//! What is folded, and how, is the format's rule ([`mmstats_format::folds`],
+//! [`mmstats_format::fold`]): counters (added), averages (count and sum added), histograms and
+//! timers (count, sum and buckets added, min and max combined, last replaced; a timer's moving
+//! window is not carried over), windowed fields (count and sum added, and each slot added to the
+//! slot of the same period, or taking its place if newer); each slot is decoded, folded and
+//! encoded again. Gauges, texts, constants, timestamps and moving averages describe the thread
+//! that ended and are not folded. A file is folded when it
 //! ends: when its stats object and the last of its handles are gone, or at [`Stats::close`]
 //! (values a handle writes after that are not folded).
 //!
@@ -29,20 +31,18 @@ use std::any::TypeId;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
-use mmstats_format::{Kind, ValueType};
+use mmstats_format::names;
+use mmstats_format::{ByteOrder, FieldMeta, Reserve, Value, folds};
 
 use crate::options::Options;
-use crate::seqlock::WriteGuard;
-use crate::stats::{Contents, Published, Stats};
 
 /// Which totals file a thread's file folds into: one per model type (or per name, directory
 /// and template for plain stats objects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TotalsKey {
-    /// The model's type ([`Stats`] for a plain stats object).
+    /// The model's type ([`crate::Stats`] for a plain stats object).
     pub(crate) model: TypeId,
     /// The model's name, for `{NAME}`.
     pub(crate) name: String,
@@ -52,32 +52,32 @@ pub(crate) struct TotalsKey {
     pub(crate) template: Option<String>,
 }
 
-impl TotalsKey {
-    /// The key of a plain stats object created with `options`.
-    pub(crate) fn of_stats(options: &Options) -> TotalsKey {
-        TotalsKey {
-            model: TypeId::of::<Stats>(),
-            name: options.name.clone(),
-            dir: options.dir.clone(),
-            template: options.file_template.clone(),
-        }
-    }
-}
-
 /// The template of a totals file: the thread files' template with `totals` for the thread id.
 pub(crate) fn template(t: &str) -> String {
-    template_for(t, "totals")
+    names::process_template(t, "totals")
 }
 
-/// The thread files' template with `part` for the thread id (a file of the whole process).
-pub(crate) fn template_for(t: &str, part: &str) -> String {
-    if t.contains("{TID}") {
-        t.replace("{TID}", part)
-    } else if let Some(stem) = t.strip_suffix(".mmstats") {
-        format!("{stem}-{part}.mmstats")
-    } else {
-        format!("{t}-{part}")
-    }
+/// A thread's file that ends, as a fold reads it.
+pub(crate) trait Ending {
+    /// Every published field with the words of its slot.
+    fn fields(&self) -> Vec<(FieldMeta, Vec<u64>)>;
+    /// The capacities the file was created with: a totals file made for it gets as much room.
+    fn capacities(&self) -> Reserve;
+    /// Sets `FOLDED` in its `state` (FORMAT.md §6.4 step 3).
+    fn mark_folded(&self);
+}
+
+/// A process's totals file, as a fold writes into it (FORMAT.md §6.4).
+pub(crate) trait TotalsFile: std::fmt::Debug + Send {
+    /// Step 1: makes `fold_seq` odd.
+    fn begin_fold(&self);
+    /// Step 4: makes `fold_seq` even again.
+    fn end_fold(&self);
+    /// The words of the slot of the field `meta` describes, publishing it (zero) first if it
+    /// is missing; `None` if it exists with other metadata or cannot be added.
+    fn words(&self, meta: &FieldMeta) -> Option<Vec<u64>>;
+    /// Stores `words` into that slot, under its sequence word if it has one.
+    fn store(&self, meta: &FieldMeta, words: &[u64]);
 }
 
 /// A totals file, the key it serves and the process that created it.
@@ -85,7 +85,7 @@ pub(crate) fn template_for(t: &str, part: &str) -> String {
 struct Totals {
     key: TotalsKey,
     pid: u32,
-    stats: Stats,
+    file: Box<dyn TotalsFile>,
 }
 
 /// A live file of this process, to remove with [`remove_all`].
@@ -186,128 +186,68 @@ extern "C" fn remove_at_exit() {
     }
 }
 
-/// Adds the foldable fields of a file (`stats`) into the totals file of `key`, creating it if
-/// needed. Failures (no room, a file name taken) leave the totals as they were: they cannot be
-/// reported from a thread's exit.
-pub(crate) fn fold(key: &TotalsKey, stats: &Contents<'_>) {
+/// Adds the foldable fields of a thread's file into the totals file of `key`, made with
+/// `create` (from options naming it) if this process has none yet. Failures (no room, a file
+/// name taken) leave the totals as they were: they cannot be reported from a thread's exit.
+pub(crate) fn fold(
+    key: &TotalsKey,
+    thread: &dyn Ending,
+    create: impl FnOnce(Options) -> Option<Box<dyn TotalsFile>>,
+) {
     let mut all = lock(&TOTALS);
     let pid = std::process::id();
     let index = match all.iter().position(|t| t.key == *key && t.pid == pid) {
         Some(i) => i,
         None => {
-            let mut options = Options::new().name(&key.name).reserve(stats.capacities);
+            let mut options = Options::new().name(&key.name).reserve(thread.capacities());
             options.dir.clone_from(&key.dir);
             options.file_template.clone_from(&key.template);
             options.totals = true;
-            let Ok(totals) = Stats::create(options) else {
+            let Some(file) = create(options) else {
                 return;
             };
             all.push(Totals {
                 key: key.clone(),
                 pid,
-                stats: totals,
+                file,
             });
             all.len() - 1
         }
     };
-    let totals = &all[index].stats;
+    let totals = &*all[index].file;
     totals.begin_fold();
-    for field in &stats.fields {
-        if !matches!(
-            field.meta.kind,
-            Kind::Counter | Kind::Average | Kind::Histogram | Kind::Timer | Kind::Windowed
-        ) {
-            continue;
-        }
-        if let Some(dst) = totals.find_or_publish(&field.meta) {
-            add(stats, field, totals, &dst);
+    for (meta, words) in thread.fields() {
+        if folds(meta.kind) {
+            add(totals, &meta, &words);
         }
     }
-    totals.end_fold(stats);
+    thread.mark_folded();
+    totals.end_fold();
 }
 
-/// Adds one field's values into the same field of the totals file.
-fn add(src_stats: &Contents<'_>, src: &Published, dst_stats: &Stats, dst: &Published) {
-    let vt = src.meta.value_type;
-    let s = |i: usize| src_stats.value_word(src, i).load(Relaxed);
-    let d = |i: usize| dst_stats.value_word(dst, i);
-    let plus = |i: usize, f: fn(ValueType, u64, u64) -> u64| {
-        let w = d(i);
-        w.store(f(vt, w.load(Relaxed), s(i)), Relaxed);
+/// Folds one field's values into the same field of the totals file: both slots decoded, the
+/// thread's value folded into the totals' ([`mmstats_format::fold`]), the result stored back.
+fn add(totals: &dyn TotalsFile, meta: &FieldMeta, words: &[u64]) {
+    let Some(theirs) = totals.words(meta) else {
+        return;
     };
-    match src.meta.kind {
-        Kind::Counter => plus(0, add_word),
-        Kind::Average => {
-            let _g = WriteGuard::begin(d(0));
-            plus(1, add_int);
-            plus(2, add_wide);
-        }
-        Kind::Histogram | Kind::Timer => {
-            if s(1) == 0 {
-                return;
-            }
-            let _g = WriteGuard::begin(d(0));
-            plus(1, add_int);
-            plus(2, add_int);
-            d(3).store(d(3).load(Relaxed).min(s(3)), Relaxed);
-            d(4).store(d(4).load(Relaxed).max(s(4)), Relaxed);
-            d(5).store(s(5), Relaxed);
-            for i in 8..src.words.min(dst.words) {
-                plus(i, add_int);
-            }
-        }
-        Kind::Windowed => {
-            let _g = WriteGuard::begin(d(0));
-            plus(1, add_int);
-            plus(2, add_wide);
-            for base in (3..src.words.min(dst.words).saturating_sub(2)).step_by(3) {
-                let (period, theirs) = (s(base), d(base).load(Relaxed));
-                if period == 0 || period < theirs {
-                    continue; // unused, or older than what the totals hold there
-                }
-                if period > theirs {
-                    d(base).store(period, Relaxed);
-                    d(base + 1).store(0, Relaxed);
-                    d(base + 2).store(0, Relaxed);
-                }
-                plus(base + 1, add_int);
-                plus(base + 2, add_wide);
-            }
-        }
-        _ => {}
+    let decode = |words: &[u64]| Value::decode(meta, words, ByteOrder::NATIVE).ok();
+    let (Some(thread), Some(mut total)) = (decode(words), decode(&theirs)) else {
+        return;
+    };
+    if mmstats_format::fold(&mut total, &thread)
+        && let Some(words) = total.encode(meta)
+    {
+        totals.store(meta, &words);
     }
-}
-
-/// Adds two words of a counter of type `vt` (FORMAT.md §4.1).
-fn add_word(vt: ValueType, a: u64, b: u64) -> u64 {
-    match vt {
-        ValueType::F64 => (f64::from_bits(a) + f64::from_bits(b)).to_bits(),
-        ValueType::F32 => {
-            u64::from((f32::from_bits(a as u32) + f32::from_bits(b as u32)).to_bits())
-        }
-        _ => a.wrapping_add(b),
-    }
-}
-
-/// Adds two "num" words of type `vt` (FORMAT.md §5).
-fn add_wide(vt: ValueType, a: u64, b: u64) -> u64 {
-    if vt.is_float() {
-        (f64::from_bits(a) + f64::from_bits(b)).to_bits()
-    } else {
-        a.wrapping_add(b)
-    }
-}
-
-/// Adds two integer words, wrapping.
-fn add_int(_: ValueType, a: u64, b: u64) -> u64 {
-    a.wrapping_add(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Stats;
     use mmstats_format::layout::state;
-    use mmstats_format::{FieldMeta, Header, Histogram, Num, Value, bucket_index};
+    use mmstats_format::{Header, Histogram, Kind, Num, ValueType, bucket_index};
 
     /// A type of its own, so this test's totals file is not another test's.
     struct FoldTest;
@@ -337,19 +277,23 @@ mod tests {
         )
         .unwrap();
         let [counter, average, hist] = metas();
-        let p = stats.find_or_publish(&counter).unwrap();
-        stats.value_word(&p, 0).store(c, Relaxed);
-        let p = stats.find_or_publish(&average).unwrap();
-        stats.value_word(&p, 1).store(avg.len() as u64, Relaxed);
-        stats.value_word(&p, 2).store(avg.iter().sum(), Relaxed);
-        let p = stats.find_or_publish(&hist).unwrap();
         let mut h = Histogram::empty(5, 64);
         for v in values {
             h.record(*v);
         }
-        let head = [0, h.count, h.sum, h.min, h.max, h.last, 0, 0];
-        for (i, w) in head.iter().chain(&h.buckets).enumerate() {
-            stats.value_word(&p, i).store(*w, Relaxed);
+        let values = [
+            (counter, Value::Number(Num::U(c))),
+            (
+                average,
+                Value::Average {
+                    count: avg.len() as u64,
+                    sum: Num::U(avg.iter().sum()),
+                },
+            ),
+            (hist, Value::Histogram(h.into())),
+        ];
+        for (meta, value) in values {
+            stats.store(&meta, &value.encode(&meta).unwrap());
         }
         stats
     }
@@ -388,7 +332,9 @@ mod tests {
         assert!(!one_path.exists());
         let totals = tmp.path().join("t-totals.mmstats");
         let two = thread_file(tmp.path(), "two", 4, &[5], &[1]);
-        fold(&key, &two.contents());
+        fold(&key, &two.contents(), |options| {
+            Some(Box::new(Stats::create(options).ok()?) as Box<dyn TotalsFile>)
+        });
 
         let (h, v) = values(&totals);
         assert_eq!(h.identity.tid, 0);
@@ -411,36 +357,5 @@ mod tests {
         assert_eq!(hist.buckets[1] + hist.buckets[5], 2);
         assert_eq!(hist.buckets.iter().sum::<u64>(), 3);
         assert_eq!(get("sys.tid"), Value::Number(Num::U(0)));
-    }
-
-    #[test]
-    fn the_totals_name_replaces_the_thread_id() {
-        assert_eq!(
-            template("{CMD}-{PID}-{TID}.mmstats"),
-            "{CMD}-{PID}-totals.mmstats"
-        );
-        assert_eq!(template("{NAME}.mmstats"), "{NAME}-totals.mmstats");
-        assert_eq!(template("x"), "x-totals");
-    }
-
-    #[test]
-    fn words_add_in_their_type() {
-        assert_eq!(add_word(ValueType::U64, u64::MAX, 2), 1);
-        assert_eq!(
-            f64::from_bits(add_word(ValueType::F64, 1.5f64.to_bits(), 2f64.to_bits())),
-            3.5
-        );
-        let f = add_word(
-            ValueType::F32,
-            u64::from(1.5f32.to_bits()),
-            u64::from(0.25f32.to_bits()),
-        );
-        assert_eq!(f >> 32, 0);
-        assert_eq!(f32::from_bits(f as u32), 1.75);
-        assert_eq!(
-            f64::from_bits(add_wide(ValueType::F32, 1f64.to_bits(), 2f64.to_bits())),
-            3.0
-        );
-        assert_eq!(add_wide(ValueType::I64, (-3i64) as u64, 1), (-2i64) as u64);
     }
 }

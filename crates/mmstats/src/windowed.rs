@@ -18,6 +18,9 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
 
+use mmstats_format::layout::slot::windowed::{
+    COUNT, PERIOD, PERIOD_COUNT, PERIOD_SUM, PERIOD_WORDS, PERIODS, SUM,
+};
 use mmstats_format::{FieldMeta, Kind};
 use nix::time::{ClockId, clock_gettime};
 
@@ -29,11 +32,6 @@ use crate::seqlock::WriteGuard;
 
 /// The default number of slots when the declaration gives none: a minute of 1 s slots.
 pub const DEFAULT_SLOTS: u32 = 60;
-
-/// Word offsets of the slot (FORMAT.md §5.7).
-const COUNT: usize = 1;
-const SUM: usize = 2;
-const PERIODS: usize = 3;
 
 /// Counts and sums of the values recorded in each of the last S periods of W seconds
 /// (FORMAT.md §5.7); S is the declaration's capacity (default [`DEFAULT_SLOTS`]), W its width
@@ -112,10 +110,10 @@ impl<T: Numeric> Windowed<T> {
         s.word(SUM).store(sum.to_wide(), Relaxed);
         if pc == 1 {
             // First value of the period: the slot is (re)claimed for it.
-            s.word(base).store(self.period.get(), Relaxed);
+            s.word(base + PERIOD).store(self.period.get(), Relaxed);
         }
-        s.word(base + 1).store(pc, Relaxed);
-        s.word(base + 2).store(ps.to_wide(), Relaxed);
+        s.word(base + PERIOD_COUNT).store(pc, Relaxed);
+        s.word(base + PERIOD_SUM).store(ps.to_wide(), Relaxed);
     }
 
     /// Moves to the period of Unix second `secs`.
@@ -127,13 +125,13 @@ impl<T: Numeric> Windowed<T> {
             return;
         }
         self.period.set(p);
-        let base = PERIODS + 3 * (p % self.slots) as usize;
+        let base = PERIODS + PERIOD_WORDS * (p % self.slots) as usize;
         self.base.set(base);
-        if self.slot.word(base).load(Relaxed) == p {
+        if self.slot.word(base + PERIOD).load(Relaxed) == p {
             self.period_count
-                .set(self.slot.word(base + 1).load(Relaxed));
+                .set(self.slot.word(base + PERIOD_COUNT).load(Relaxed));
             self.period_sum.set(AccOf::<T>::from_wide(
-                self.slot.word(base + 2).load(Relaxed),
+                self.slot.word(base + PERIOD_SUM).load(Relaxed),
             ));
         } else {
             // The slot holds an older period (or none): it restarts at (p, 0, 0) with the
@@ -163,7 +161,7 @@ impl<T: Numeric> Windowed<T> {
     }
 
     fn with_width(slot: Slot, width: u64) -> Windowed<T> {
-        let slots = ((slot.words() - PERIODS) / 3).max(1) as u64;
+        let slots = ((slot.words() - PERIODS) / PERIOD_WORDS).max(1) as u64;
         Windowed {
             width: width.max(1),
             slots,

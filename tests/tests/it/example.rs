@@ -50,7 +50,7 @@ fn the_example_server_is_readable_while_it_runs() {
         .filter(|s| s.field("web.requests").is_some())
     {
         let f = snap.field("web.latency").expect("timer");
-        let exposed = f.exposed(snap.taken, snap.info.created);
+        let exposed = f.derived_values(snap.taken, snap.info.created);
         let get = |name: &str| {
             exposed
                 .iter()

@@ -211,3 +211,58 @@ fn a_squatted_stats_directory_is_refused_unless_trusted() {
     );
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+/// Every tool answers the hidden `--completions SHELL` and `--man` requests with what clap's
+/// own generators make of its flags, and refuses an unknown shell by name.
+#[test]
+fn every_tool_generates_completions_and_a_man_page_naming_its_flags() {
+    let tools: [(&str, &[&str]); 5] = [
+        ("slurpstats", &["--json", "--filter", "--trust-dir"]),
+        ("pollstats", &["--per-process", "--tui", "--trust-dir"]),
+        ("cleanstats", &["--quiet", "--trust-dir"]),
+        ("mmash", &["--listen", "--token", "--trust-dir"]),
+        ("runstats", &["--duration", "--wait-for", "--description"]),
+    ];
+    for (tool, flags) in tools {
+        let run = |args: &[&str]| {
+            Command::new(workspace_bin(tool))
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        for shell in ["bash", "zsh", "fish"] {
+            let out = run(&["--completions", shell]);
+            assert!(
+                out.status.success(),
+                "{tool} {shell}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let script = String::from_utf8(out.stdout).unwrap();
+            assert!(script.contains(tool), "{tool} {shell}: {script}");
+            for flag in flags {
+                // fish names long flags without their dashes (`-l trust-dir`)
+                assert!(
+                    script.contains(flag.trim_start_matches('-')),
+                    "{tool} {shell} lacks {flag}"
+                );
+            }
+        }
+        let out = run(&["--man"]);
+        assert!(out.status.success(), "{tool} --man");
+        let page = String::from_utf8(out.stdout).unwrap();
+        assert!(page.contains(&format!(".TH {tool} ")), "{tool}: {page}");
+        for flag in flags {
+            // roff escapes every hyphen
+            assert!(
+                page.contains(&flag.replace('-', "\\-")),
+                "{tool} man page lacks {flag}"
+            );
+        }
+        let bad = run(&["--completions", "tcsh"]);
+        assert_eq!(bad.status.code(), Some(2), "{tool}");
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("unknown shell"),
+            "{tool}"
+        );
+    }
+}

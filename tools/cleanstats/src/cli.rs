@@ -38,9 +38,9 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Read stats directories even if another user owns them or everyone can write to them.
-    #[arg(long)]
-    pub trust_dir: bool,
+    #[command(flatten)]
+    /// Which stats directories to trust, as every reader tool reads them.
+    pub dirs: mmstats_tool::DirTrust,
 }
 
 #[cfg(test)]

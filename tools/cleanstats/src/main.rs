@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cleanstats::cli::Cli::parse();
-    mmstats_cli::exit_code("cleanstats", cleanstats::sweep::run(&cli))
+    mmstats_tool::main::<cleanstats::cli::Cli>("cleanstats", |cli| cleanstats::sweep::run(&cli))
 }

@@ -65,7 +65,7 @@ fn targets(cli: &Cli) -> (Vec<PathBuf>, Vec<mmstats_reader::ReadError>) {
 
 /// Runs cleanstats: 0 if every file was examined, 1 if some could not be.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    mmstats_reader::trust_dirs(cli.trust_dir);
+    cli.dirs.apply();
     let (paths, errors) = targets(cli);
     let mut tally = Tally::default();
     let stdout = io::stdout();

@@ -151,7 +151,7 @@ fn slurpstats_json(bin: &Path, dir: &Path) -> (Duration, u64) {
 }
 
 fn bench(c: &mut Criterion) {
-    let _ = mmstats_reader::raise_open_file_limit();
+    let _ = mmstats_tool::raise_open_file_limit();
     let slurpstats = target_dir().join("release").join("slurpstats");
     let mut memory = serde_json::Map::new();
     let mut g = c.benchmark_group("scale");

@@ -4,24 +4,28 @@
 //!   to scalars: a number, bool or text under its label, and the derived values of richer kinds
 //!   under `label.suffix` (`latency.p99`, `size.mean`, ...), with the main value (a mean) under
 //!   the label itself.
-//! - `/api/stats`: every process's series (rates, interval values: FORMAT.md §12) and every
-//!   file's fields with metadata, value, derived values and, for counters, their rate.
+//! - `/api/stats`: every process's series (rates, interval values: FORMAT.md §12; its own
+//!   resources' `proc.*` among them) and every stats file's fields with metadata, value,
+//!   derived values and, for counters, their rate; the host's resources apart.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use mmstats_reader::resource::{
+    ResourceKind, is_host, resource_files, resource_kind, resource_kind_of,
+};
 use mmstats_reader::{
     FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
 };
 use serde_json::{Map, Value as Json, json};
 
-use mmstats_render::json::number as num_json;
+use mmstats_render::json::{FieldMetaJson, number as num_json};
 pub use mmstats_render::text::unix_seconds as unix;
 
 /// Derived values of a field, as `(suffix, value)`.
 pub fn derived(f: &FieldValue, snap: &Snapshot) -> Vec<(&'static str, f64)> {
     let Ok(v) = &f.value else { return Vec::new() };
     let created = snap.info.created.map_or(0.0, unix);
-    v.exposed(f.meta.kind, unix(snap.taken), created)
+    v.derived_values(f.meta.kind, unix(snap.taken), created)
 }
 
 /// One field flattened to `(label, scalar)` pairs.
@@ -305,19 +309,9 @@ impl serde::Serialize for Derived {
 /// One field in `/api/stats`.
 #[derive(Debug, serde::Serialize)]
 pub struct FieldOut<'a> {
-    label: &'a str,
-    /// The family name of a labelled field (FORMAT.md §3.5).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    /// The pairs of a labelled field, as an object.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    labels: BTreeMap<&'a str, &'a str>,
-    kind: &'static str,
-    #[serde(rename = "type")]
-    value_type: &'static str,
-    unit: &'a str,
-    help: &'a str,
-    combine: &'static str,
+    /// Its metadata, under the names every JSON output uses.
+    #[serde(flatten)]
+    meta: FieldMetaJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<ValueOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,6 +344,22 @@ pub struct FileOut<'a> {
 pub struct StatsOut<'a> {
     processes: Vec<ProcessOut<'a>>,
     files: Vec<FileOut<'a>>,
+    /// The machine's resources, apart from the processes and files ([`api_stats_apart`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<HostOut<'a>>,
+}
+
+/// The host's resources in `/api/stats`: its series (`host.*`), with rates for its counters.
+#[derive(Debug, serde::Serialize)]
+pub struct HostOut<'a> {
+    /// Where they were read (`/proc`).
+    path: &'a std::path::Path,
+    /// When they were read (Unix seconds).
+    taken: f64,
+    /// The length of the interval the rates cover, in seconds (absent on the first sample).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
+    fields: Vec<SeriesOut<'a>>,
 }
 
 /// One process in `/api/stats`: its series summed over its files (FORMAT.md §12).
@@ -368,7 +378,11 @@ pub struct ProcessOut<'a> {
     seconds: Option<f64>,
     /// Thread files now (not counting its process file).
     threads: usize,
+    /// Its stats files.
     files: Vec<&'a std::path::Path>,
+    /// Where its own resources (`proc.*` series) were read (`/proc/<pid>`), if they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<&'a std::path::Path>,
     fields: Vec<SeriesOut<'a>>,
 }
 
@@ -479,7 +493,15 @@ pub fn api_stats_selected<'a>(
             taken: unix(p.taken),
             seconds: p.seconds,
             threads: p.threads(),
-            files: p.files.iter().map(|f| f.path.as_path()).collect(),
+            files: p
+                .files
+                .iter()
+                .filter(|f| resource_kind_of(&f.info).is_none())
+                .map(|f| f.path.as_path())
+                .collect(),
+            resources: resource_files(p)
+                .find(|(kind, _)| *kind == ResourceKind::Process)
+                .map(|(_, f)| f.path.as_path()),
             fields: p
                 .series
                 .iter()
@@ -499,18 +521,7 @@ pub fn api_stats_selected<'a>(
                 .map(|f| {
                     let m = &f.meta;
                     let mut o = FieldOut {
-                        label: &m.label,
-                        name: (!m.labels.is_empty()).then(|| m.name()),
-                        labels: m
-                            .labels
-                            .iter()
-                            .map(|(k, v)| (k.as_str(), v.as_str()))
-                            .collect(),
-                        kind: m.kind.as_str(),
-                        value_type: m.value_type.as_str(),
-                        unit: &m.unit,
-                        help: &m.help,
-                        combine: m.combine.as_str(),
+                        meta: FieldMetaJson::of(m),
                         value: None,
                         primary: None,
                         derived: None,
@@ -550,7 +561,51 @@ pub fn api_stats_selected<'a>(
             }
         })
         .collect();
-    StatsOut { processes, files }
+    StatsOut {
+        processes,
+        files,
+        host: None,
+    }
+}
+
+/// `/api/stats` as mmash serves it: [`api_stats_selected`] over the stats files among
+/// `snaps`, whose processes carry their own resources' series (`proc.*`, which share the
+/// process's pid and start time) and name where they were read as `resources`; the host's
+/// resources, when `snaps` has them, apart as `host`, neither a file nor a process.
+pub fn api_stats_apart<'a>(
+    snaps: &[&'a Snapshot],
+    intervals: &'a Sample,
+    select: &[String],
+) -> StatsOut<'a> {
+    let files: Vec<&Snapshot> = snaps
+        .iter()
+        .copied()
+        .filter(|s| resource_kind(s).is_none())
+        .collect();
+    let mut out = api_stats_selected(&files, intervals, select);
+    let has_host = snaps
+        .iter()
+        .any(|s| resource_kind(s) == Some(ResourceKind::Host));
+    out.host = intervals
+        .processes
+        .iter()
+        .filter(|_| has_host)
+        .find(|p| is_host(p))
+        .map(|p| HostOut {
+            path: p
+                .files
+                .first()
+                .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
+            taken: unix(p.taken),
+            seconds: p.seconds,
+            fields: p
+                .series
+                .iter()
+                .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+                .map(series_out)
+                .collect(),
+        });
+    out
 }
 
 #[cfg(test)]
@@ -559,8 +614,7 @@ mod tests {
     use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
-    use std::time::Duration;
-    use std::time::{SystemTime, UNIX_EPOCH};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
         Snapshot {

@@ -45,9 +45,9 @@ pub struct Cli {
     /// reach mmash through a name it rebinds to 127.0.0.1 (DNS rebinding).
     #[arg(long, value_name = "NAME")]
     pub allow_host: Vec<String>,
-    /// Read stats directories even if another user owns them or everyone can write to them.
-    #[arg(long)]
-    pub trust_dir: bool,
+    #[command(flatten)]
+    /// Which stats directories to trust, as every reader tool reads them.
+    pub dirs: mmstats_tool::DirTrust,
 }
 
 /// An address to listen on: a socket address, or a host name and port resolved to its first

@@ -31,8 +31,8 @@ use serde_json::{Value as Json, json};
 use crate::api::{series_out, unix};
 use crate::history::{History, Res, series_points};
 use crate::process_history::{LabelInfo, ProcessHistory, is_host, process_key};
-use crate::routes::{error, json_response};
-use crate::server::State;
+use crate::response::{error, json_response};
+use crate::state::State;
 
 /// The most lines one compare chart has.
 pub const MAX_LINES: usize = 24;

@@ -24,6 +24,8 @@ pub mod history;
 pub mod paths;
 pub mod perf;
 pub mod process_history;
+mod response;
 pub mod rollup;
 pub mod routes;
 pub mod server;
+pub mod state;

@@ -1,14 +1,9 @@
-//! `mmash`: serves mmstats files over HTTP (see the crate's library docs).
+//! `mmash`: serve mmstats files over HTTP. See `mmash --help`.
 
-use clap::Parser;
+use std::process::ExitCode;
 
-fn main() -> std::process::ExitCode {
-    let cli = mmash::cli::Cli::parse();
-    match mmash::server::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("mmash: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    mmstats_tool::main::<mmash::cli::Cli>("mmash", |cli| {
+        mmash::server::run(cli).map(|()| ExitCode::SUCCESS)
+    })
 }

@@ -12,8 +12,8 @@ use mmstats_reader::resource::{ResourceKind, resource_kind};
 use serde_json::json;
 
 use crate::api::{self, unix};
-use crate::routes::{error, json_response};
-use crate::server::State;
+use crate::response::{error, json_response};
+use crate::state::State;
 
 fn is_host(s: &Snapshot) -> bool {
     resource_kind(s) == Some(ResourceKind::Host)

@@ -19,12 +19,12 @@ use crate::api::{self, Aggr, unix};
 use crate::assets::ASSETS;
 use crate::history::Res;
 use crate::paths::PathError;
-use crate::server::{Sample, State};
+use crate::response::{body_response, error, json_response};
+use crate::state::{Sample, State};
 
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest response body; larger answers are refused with 413 (narrow them with `?glob=`).
-pub const MAX_BODY: usize = 64 << 20;
+pub use crate::response::MAX_BODY;
 
 type Shared = Arc<State>;
 
@@ -143,27 +143,6 @@ async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Res
     resp
 }
 
-pub(crate) fn error(status: StatusCode, msg: &str) -> Response {
-    (status, axum::Json(json!({ "error": msg }))).into_response()
-}
-
-pub(crate) fn json_response(v: &serde_json::Value) -> Response {
-    body_response(serde_json::to_vec(v))
-}
-
-fn body_response(body: serde_json::Result<Vec<u8>>) -> Response {
-    match body {
-        Ok(body) if body.len() <= MAX_BODY => {
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
-        Ok(_) => error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "response too large; narrow it with ?glob=",
-        ),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
-}
-
 #[derive(Debug, Deserialize, Default)]
 struct Params {
     glob: Option<String>,
@@ -201,7 +180,7 @@ impl Drop for Abandon {
 }
 
 /// Runs `work` off the async workers (it reads files, expands globs or renders), at most
-/// [`crate::server::BLOCKING_JOBS`] jobs at once. `work` gets a flag that is set when the
+/// [`crate::state::BLOCKING_JOBS`] jobs at once. `work` gets a flag that is set when the
 /// request is abandoned; long work checks it and stops, and work whose request was abandoned
 /// before its turn never starts, so abandoned requests cannot pile up and burn CPU.
 async fn blocking<T: Send + 'static>(
@@ -379,7 +358,7 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         .collect();
     // CPU-bound: off the async workers, so the request timeout and other requests still run
     blocking(&state, move |_| {
-        body_response(serde_json::to_vec(&api::api_stats_selected(
+        body_response(serde_json::to_vec(&api::api_stats_apart(
             &sel.snaps(),
             &sel.sample.intervals,
             &select,
@@ -617,7 +596,7 @@ mod tests {
         rt.block_on(async {
             // More jobs than permits, each waiting to be abandoned; the requests time out.
             let mut requests = Vec::new();
-            for _ in 0..crate::server::BLOCKING_JOBS * 3 {
+            for _ in 0..crate::state::BLOCKING_JOBS * 3 {
                 let (noticed, started) = (Arc::clone(&noticed), Arc::clone(&started));
                 let st = Arc::clone(&state);
                 let work = move |abandoned: &AtomicBool| {
@@ -652,7 +631,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(200));
         let started = started.load(Ordering::SeqCst);
         assert!(
-            (1..crate::server::BLOCKING_JOBS * 3).contains(&started),
+            (1..crate::state::BLOCKING_JOBS * 3).contains(&started),
             "{started} jobs started"
         );
     }

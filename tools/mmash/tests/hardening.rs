@@ -105,7 +105,7 @@ fn an_empty_token_is_an_error_not_open_access() {
         };
         let out = c.output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?} {env:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {err}");
         assert!(err.contains("token is empty"), "{err}");
     }
 }

@@ -126,9 +126,9 @@ pub struct Cli {
     #[arg(value_name = "FILES")]
     pub files: Vec<String>,
 
-    /// Read stats directories even if another user owns them or everyone can write to them.
-    #[arg(long)]
-    pub trust_dir: bool,
+    #[command(flatten)]
+    /// Which stats directories to trust, as every reader tool reads them.
+    pub dirs: mmstats_tool::DirTrust,
 }
 
 fn parse_delay(s: &str) -> Result<Duration, String> {

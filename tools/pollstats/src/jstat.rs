@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
+use mmstats_reader::unix_seconds;
 use mmstats_reader::{FormatVersion, Scanner, Snapshot, Value};
-use mmstats_render::text::unix_seconds;
 
 use crate::cli::Cli;
 use crate::poll::Schedule;

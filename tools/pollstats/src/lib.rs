@@ -18,9 +18,7 @@ use std::process::ExitCode;
 
 /// Runs pollstats as the command line asks.
 pub fn run(cli: &cli::Cli) -> anyhow::Result<ExitCode> {
-    // Thousands of files stay open at once; the default soft limit is often 1,024.
-    let _ = mmstats_reader::raise_open_file_limit();
-    mmstats_reader::trust_dirs(cli.trust_dir);
+    cli.dirs.apply();
     if let Some(view) = jstat::View::of(cli) {
         jstat::run(cli, view)
     } else if cli.tui {

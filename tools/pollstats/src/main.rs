@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = pollstats::cli::Cli::parse();
-    mmstats_cli::exit_code("pollstats", pollstats::run(&cli))
+    mmstats_tool::main::<pollstats::cli::Cli>("pollstats", |cli| pollstats::run(&cli))
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
+use mmstats_reader::unix_seconds;
 use mmstats_reader::{FileInfo, Intervals, Liveness, ProcessId, Scan, Scanner, Snapshot};
-use mmstats_render::text::unix_seconds;
 
 use crate::cli::Cli;
 use crate::columns::{FileFilter, keep};
@@ -83,6 +83,20 @@ pub fn file_title(info: &FileInfo, path: &std::path::Path) -> String {
     }
 }
 
+/// The title of one process's group: `pid 42 web`, `host` for the host's resources, with
+/// ` (dead)` once it exited.
+fn process_title(p: &mmstats_reader::ProcessSample) -> String {
+    let mut title = match p.pid() {
+        _ if is_host(p) => "host".to_string(),
+        Some(pid) => format!("pid {pid} {}", p.cmd),
+        None => p.cmd.clone(),
+    };
+    if p.liveness != Liveness::Alive {
+        title.push_str(" (dead)");
+    }
+    title.trim().to_string()
+}
+
 /// The title of a group of processes: how many (`4 procs`), and how many of them are live
 /// when some are not (`3/4 live`). Short, as it heads columns as narrow as one name.
 fn processes_title(total: usize, live: usize) -> String {
@@ -152,21 +166,19 @@ impl Poller {
             }
             Grouping::Process => {
                 for p in &sample.processes {
-                    let mut title = match p.pid() {
-                        _ if is_host(p) => "host".to_string(),
-                        Some(pid) => format!("pid {pid} {}", p.cmd),
-                        None => p.cmd.clone(),
-                    };
-                    if p.liveness != Liveness::Alive {
-                        title.push_str(" (dead)");
-                    }
-                    push(title.trim().to_string(), &p.series);
+                    push(process_title(p), &p.series);
                 }
             }
             Grouping::Thread => {
                 for p in &sample.processes {
                     for f in &p.files {
-                        push(file_title(&f.info, &f.path), &f.series);
+                        // A process's resources describe the process, not one of its files:
+                        // titled as the process is (`pid 42 web`), the host as `host`.
+                        let title = match resource_kind_of(&f.info) {
+                            Some(ResourceKind::Process) => process_title(p),
+                            _ => file_title(&f.info, &f.path),
+                        };
+                        push(title, &f.series);
                     }
                 }
             }
@@ -419,5 +431,45 @@ mod tests {
         assert_eq!(c1[1][0].value, Some(2.0));
         let (l2, _) = p.sample(&[&a]);
         assert_ne!(l1, l2);
+    }
+
+    #[test]
+    fn per_thread_resources_are_titled_as_their_process() {
+        use clap::Parser;
+        use std::sync::Arc;
+        let me = std::process::id();
+        let res = mmstats_reader::resource::ProcessSource::new()
+            .sample(me)
+            .unwrap();
+        // a thread file of this process (its identity is the process's)
+        let mut info = (*res.info).clone();
+        info.writer = "mmstats".into();
+        info.dev_ino = (5, 6);
+        info.tid = Some(me + 1);
+        let file = Snapshot {
+            path: format!("/s/web-{me}-{}.mmstats", me + 1).into(),
+            info: Arc::new(info),
+            ..res.clone()
+        };
+        let host = mmstats_reader::resource::HostSource::new().sample();
+        let cli = Cli::parse_from(["pollstats", "--per-thread", "proc.threads"]);
+        let mut p = Poller::new(&cli);
+        let (layout, cells) = p.sample(&[&file, &res, &host]);
+        let titles: Vec<&str> = layout.groups.iter().map(|g| g.title.as_str()).collect();
+        let cmd = mmstats_reader::command_name(&file);
+        let process = format!("pid {me} {cmd}");
+        assert!(titles.contains(&process.as_str()), "{titles:?}");
+        assert!(titles.contains(&"host"), "{titles:?}");
+        assert!(
+            !titles.contains(&format!("pid {me}").as_str()),
+            "{titles:?}"
+        );
+        // the process's own threads, in its resources' group
+        let i = titles.iter().position(|t| *t == process).unwrap();
+        assert!(
+            cells[i][0].value.is_some_and(|n| n >= 1.0),
+            "{:?}",
+            cells[i]
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What recording costs: one tick of runstats (read the process tree, scan and derive the
-//! stats files of 100 processes, read the perf counters, store the samples) with the commits
+//! stats files of 100 processes, read the perf counters, the host's resources and the 100
+//! processes' own, store the samples) with the commits
 //! of a 1 s and of a 100 ms interval (one commit every 2 s). A tick's time divided by the
 //! interval is the share of one core runstats takes from the workload; the goal at 1 s is
 //! below 1%.
@@ -15,6 +16,7 @@ use criterion::Criterion;
 use runstats::record::now_ms;
 use runstats::source::mmstats::MmstatsSource;
 use runstats::source::perf::PerfSource;
+use runstats::source::resource::{HostResources, ProcessResources};
 use runstats::source::{Sample, Source};
 use runstats::store::Store;
 use runstats::tree::{self, TreeReader};
@@ -103,6 +105,8 @@ fn bench(c: &mut Criterion) {
     let mut sources: Vec<Box<dyn Source>> = vec![
         Box::new(MmstatsSource::new(vec![glob])),
         Box::new(PerfSource::attach(&tids, false)),
+        Box::new(HostResources::new()),
+        Box::new(ProcessResources::new()),
     ];
     let db = tempfile::tempdir().unwrap();
     let mut store = Store::create(&db.path().join("samples.db"), "bench", "bench", "", 0).unwrap();

@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 /// Run a workload and record everything it publishes until it exits: the mmstats files of
-/// every process in its tree and the perf counters of the tree, into a run directory
+/// every process in its tree, the perf counters of the tree, the host's resources and those
+/// of each process of the tree, into a run directory
 /// (`run.json`, `samples.db`), then write a report with charts.
 ///
 /// Examples:
@@ -33,6 +34,10 @@ pub enum Command {
     /// object per sample) or an Elasticsearch bulk body, on standard output.
     Export(ExportArgs),
     /// Write `report.html` and one PNG per chart for one run, or several side by side.
+    ///
+    /// Several runs recorded at the same time (one per node of a cluster test) are charted on
+    /// one clock from the earliest start; runs recorded one after another (before and after a
+    /// change) each from its own start. The report says which.
     Report(ReportArgs),
     /// Internal: stop, then execute the command once runstats has attached to it.
     #[command(name = "__exec", hide = true)]
@@ -75,9 +80,18 @@ pub struct RecordArgs {
     /// Do not record mmstats files.
     #[arg(long)]
     pub no_mmstats: bool,
+    /// Do not record the performance data files (hsperfdata) of the tree's JVMs.
+    #[arg(long)]
+    pub no_jvm: bool,
     /// Do not record perf counters.
     #[arg(long)]
     pub no_perf: bool,
+    /// Do not record the host's resources (CPU, memory, swap, disks, network, filesystems).
+    #[arg(long)]
+    pub no_host: bool,
+    /// Do not record the resources of the tree's processes (CPU, RSS, threads, ...).
+    #[arg(long)]
+    pub no_process: bool,
     /// Do not write the report at the end.
     #[arg(long)]
     pub no_report: bool,

@@ -3,8 +3,9 @@
 //!
 //! `runstats -- COMMAND` starts the command stopped, attaches perf counters (inherited by
 //! everything it forks), lets it run and samples every [`source::Source`] each interval: the
-//! mmstats files of the processes in its tree ([`source::mmstats`]) and the tree's perf
-//! counters ([`source::perf`]). Samples go to `samples.db` in the run directory ([`store`]
+//! mmstats files of the processes in its tree ([`source::mmstats`]), the tree's perf
+//! counters ([`source::perf`]), and the host's and the tree's processes' resources
+//! ([`source::resource`]). Samples go to `samples.db` in the run directory ([`store`]
 //! documents the schema), the run's description to `run.json` ([`run`]); at the end
 //! [`report`] writes `report.html` and one PNG per chart. [`export`] turns a run into CSV or
 //! NDJSON.
@@ -43,10 +44,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             println!("{}", html.display());
             Ok(ExitCode::SUCCESS)
         }
-        None => {
-            // A tree of many processes keeps many stats files open.
-            let _ = mmstats_reader::raise_open_file_limit();
-            record::record(&cli.record)
-        }
+        None => record::record(&cli.record),
     }
 }

@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = runstats::cli::Cli::parse();
-    mmstats_cli::exit_code("runstats", runstats::run(cli))
+    mmstats_tool::main::<runstats::cli::Cli>("runstats", runstats::run)
 }

@@ -18,6 +18,7 @@ use crate::cli::RecordArgs;
 use crate::run::{Exit, Host, RUN_JSON, RunInfo, SAMPLES_DB};
 use crate::source::mmstats::MmstatsSource;
 use crate::source::perf::PerfSource;
+use crate::source::resource::{HostResources, ProcessResources};
 use crate::source::{Sample, Source};
 use crate::store::Store;
 use crate::tree::{self, Tree};
@@ -99,9 +100,17 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
         }
     };
     if !args.no_mmstats {
-        sources.insert(0, Box::new(MmstatsSource::new(args.stats.clone())));
+        sources.insert(
+            0,
+            Box::new(MmstatsSource::with_jvms(args.stats.clone(), !args.no_jvm)),
+        );
     }
-    sources::extend(&mut sources);
+    if !args.no_host {
+        sources.push(Box::new(HostResources::new()));
+    }
+    if !args.no_process {
+        sources.push(Box::new(ProcessResources::new()));
+    }
 
     let started_ms = now_ms();
     let mut info = RunInfo {
@@ -276,16 +285,6 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(
         u8::try_from(status.clamp(0, 255)).unwrap_or(1),
     ))
-}
-
-/// Where more sources are added: each is pushed after the built-in ones and is recorded,
-/// stored, exported and reported like them.
-mod sources {
-    use crate::source::Source;
-
-    /// Adds the sources other than mmstats files and perf counters (none yet: host and
-    /// per-process resources and JVM hsperfdata plug in here).
-    pub(super) fn extend(_sources: &mut Vec<Box<dyn Source>>) {}
 }
 
 fn root(t: &Target) -> u32 {

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use mmstats_format::StatLine;
+
 /// One process of the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proc {
@@ -134,12 +136,11 @@ pub fn in_terminal_foreground(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
-    let Some(close) = stat.rfind(')') else {
+    let Some(line) = StatLine::parse(&stat) else {
         return false;
     };
-    let rest: Vec<&str> = stat[close + 1..].split_ascii_whitespace().collect();
-    let field = |i: usize| rest.get(i).and_then(|f| f.parse::<i64>().ok());
-    matches!((field(2), field(5)), (Some(pgrp), Some(tpgid)) if tpgid > 0 && tpgid == pgrp)
+    let field = |n: usize| line.number::<i64>(n);
+    matches!((field(5), field(8)), (Some(pgrp), Some(tpgid)) if tpgid > 0 && tpgid == pgrp)
 }
 
 /// The thread ids of a process (`/proc/<pid>/task`).
@@ -169,19 +170,15 @@ fn read_all() -> HashMap<u32, Proc> {
         .collect()
 }
 
-/// Parses a `/proc/<pid>/stat` line: the command is in parentheses and may itself contain
-/// spaces and `)`, so fields are counted after the last `)`.
+/// Parses a `/proc/<pid>/stat` line ([`StatLine`]): state is field 3, ppid field 4, start
+/// time field 22.
 fn parse_stat(stat: &str) -> Option<Proc> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat.get(open + 1..close)?.to_string();
-    let rest: Vec<&str> = stat.get(close + 1..)?.split_ascii_whitespace().collect();
-    // rest[0] is field 3 (state): ppid is field 4, start time field 22.
+    let line = StatLine::parse(stat)?;
     Some(Proc {
-        state: rest.first()?.chars().next()?,
-        ppid: rest.get(1)?.parse().ok()?,
-        comm,
-        start_time: rest.get(19)?.parse().ok()?,
+        state: line.field(3)?.chars().next()?,
+        ppid: line.number(4)?,
+        comm: line.comm().to_string(),
+        start_time: line.number(22)?,
     })
 }
 

@@ -87,9 +87,9 @@ pub struct Cli {
     #[arg(short, long, value_name = "PREFIX")]
     pub filter: Vec<String>,
 
-    /// Read stats directories even if another user owns them or everyone can write to them.
-    #[arg(long)]
-    pub trust_dir: bool,
+    #[command(flatten)]
+    /// Which stats directories to trust, as every reader tool reads them.
+    pub dirs: mmstats_tool::DirTrust,
 }
 
 impl Cli {

@@ -2,9 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = slurpstats::cli::Cli::parse();
-    mmstats_cli::exit_code("slurpstats", slurpstats::report::run(&cli))
+    mmstats_tool::main::<slurpstats::cli::Cli>("slurpstats", |cli| slurpstats::report::run(&cli))
 }

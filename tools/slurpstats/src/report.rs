@@ -98,9 +98,7 @@ fn read(path: &std::path::Path) -> Result<Snapshot, ReadError> {
 
 /// Runs slurpstats: 0 if every file was read, 1 if some could not be.
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    // Thousands of files stay open at once; the default soft limit is often 1,024.
-    let _ = mmstats_reader::raise_open_file_limit();
-    mmstats_reader::trust_dirs(cli.trust_dir);
+    cli.dirs.apply();
     let format = Format::of(cli);
     let patterns = cli.patterns();
     let (paths, mut errors) = discover(&patterns);

@@ -232,7 +232,7 @@ fn a_new_thread_counts_from_zero_and_a_late_seen_one_from_now() {
 }
 
 #[test]
-fn narrow_counters_wrap_and_signed_ones_reset() {
+fn counters_wrap_from_the_top_half_and_reset_otherwise() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
     let u32c = |v: u64| {
@@ -247,10 +247,25 @@ fn narrow_counters_wrap_and_signed_ones_reset() {
             Value::Number(Num::I(v)),
         )
     };
-    e.update(&[a.snap(10.0, vec![u32c(0xFFFF_FFF0), i64c(500)])]);
-    let s = e.update(&[a.snap(11.0, vec![u32c(0x10), i64c(20)])]);
+    let u64c = |v: u64| {
+        (
+            FieldMeta::new("w", Kind::Counter, ValueType::U64),
+            Value::Number(Num::U(v)),
+        )
+    };
+    e.update(&[a.snap(10.0, vec![u32c(0xFFFF_FFF0), i64c(500), u64c(u64::MAX - 9)])]);
+    let s = e.update(&[a.snap(11.0, vec![u32c(0x10), i64c(20), u64c(5)])]);
     assert_eq!(rate(&s, "n"), Some(32.0));
     assert_eq!(rate(&s, "s"), Some(20.0));
+    assert_eq!(rate(&s, "w"), Some(15.0), "wrapped at 64 bits");
+    // Down but within one half of the width: zeroed in place, counted from the new value.
+    let s = e.update(&[a.snap(12.0, vec![u32c(0x8), i64c(30), u64c(3)])]);
+    assert_eq!(rate(&s, "n"), Some(8.0));
+    assert_eq!(rate(&s, "w"), Some(3.0));
+    let s = e.update(&[a.snap(13.0, vec![u32c(0x9), i64c(40), u64c(1_001_200)])]);
+    assert_eq!(rate(&s, "w"), Some(1_001_197.0));
+    let s = e.update(&[a.snap(14.0, vec![u32c(0xA), i64c(50), u64c(50)])]);
+    assert_eq!(rate(&s, "w"), Some(50.0), "a reset, not a wrap of 2^64");
 }
 
 fn latency(values: &[u64]) -> (FieldMeta, Value) {

@@ -27,6 +27,8 @@ pub struct ProcessSource {
     boot_id: Option<[u8; 16]>,
     ticks_per_second: f64,
     page_size: u64,
+    /// `MemTotal` read once for all the processes of one [`ProcessSource::sample_many`].
+    mem_total: Option<Result<u64, super::Reason>>,
 }
 
 impl Default for ProcessSource {
@@ -54,13 +56,15 @@ impl ProcessSource {
             boot_id: crate::process::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size().max(1),
+            mem_total: None,
         }
     }
 
     /// Reads process `pid` now.
     ///
-    /// Fails only when the process cannot be identified: it does not exist, exited or gave
-    /// its pid to another process while being read (an I/O error of kind `NotFound`, "no such
+    /// Fails only when the process cannot be identified: it does not exist, exited (a zombie
+    /// that its parent has not reaped yet included) or gave its pid to another process while
+    /// being read (an I/O error of kind `NotFound`, "no such
     /// process"; see [`is_gone`](super::is_gone)), or its `/proc/<pid>/stat` is unreadable. Any
     /// other metric that cannot be read (`/proc/<pid>/io` and `fd/` of another user's process)
     /// carries the reason instead of a value.
@@ -75,6 +79,10 @@ impl ProcessSource {
         let now = Instant::now();
         let p = Process::new(raw).map_err(fail)?;
         let stat = p.stat().map_err(fail)?;
+        // A process that exited and waits to be reaped has no memory and no threads left.
+        if matches!(stat.state, 'Z' | 'X' | 'x') {
+            return Err(ReadError::new(&path, no_process()));
+        }
         let tps = self.ticks_per_second;
         let mut f = Fields::default();
 
@@ -86,7 +94,10 @@ impl ProcessSource {
             "virtual memory",
             Ok(stat.vsize),
         );
-        let total = Meminfo::current().map(|m| m.mem_total).map_err(reason);
+        let total = match &self.mem_total {
+            Some(t) => t.clone(),
+            None => Meminfo::current().map(|m| m.mem_total).map_err(reason),
+        };
         f.gauge_f(
             "proc.mem.percent".into(),
             "percent",
@@ -223,12 +234,14 @@ impl ProcessSource {
     pub fn sample_many(&mut self, pids: &[u32]) -> (Vec<Snapshot>, Vec<ReadError>) {
         let mut snaps = Vec::new();
         let mut errors = Vec::new();
+        self.mem_total = Some(Meminfo::current().map(|m| m.mem_total).map_err(reason));
         for &pid in pids {
             match self.sample(pid) {
                 Ok(s) => snaps.push(s),
                 Err(e) => errors.push(e),
             }
         }
+        self.mem_total = None;
         self.previous.retain(|(pid, _), _| pids.contains(pid));
         (snaps, errors)
     }
@@ -297,6 +310,29 @@ mod tests {
         assert_eq!(e.to_string(), "/proc/4194305: no such process");
         let e = src.sample(0).unwrap_err();
         assert!(is_gone(&e));
+    }
+
+    #[test]
+    fn a_process_that_exited_is_gone_before_it_is_reaped() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let path = format!("/proc/{}/stat", child.id());
+        // wait until it is a zombie, without reaping it
+        for _ in 0..500 {
+            let stat = std::fs::read_to_string(&path).unwrap();
+            if stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .trim_start()
+                .starts_with('Z')
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let e = ProcessSource::new().sample(child.id()).unwrap_err();
+        assert!(is_gone(&e), "{e}");
+        child.wait().unwrap();
     }
 
     #[test]

@@ -146,7 +146,7 @@ proptest! {
             let snap = f.snapshot().unwrap();
             prop_assert_eq!(snap.fields.len(), f.fields().len());
             for field in &snap.fields {
-                let _ = field.exposed(snap.taken, snap.info.created);
+                let _ = field.derived_values(snap.taken, snap.info.created);
             }
         }
     }

@@ -10,8 +10,7 @@ use crate::image::{Image, counter};
 
 fn own_start_time() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 1..];
-    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
+    mmstats_format::parse_start_time(&stat).unwrap()
 }
 
 fn boot_id() -> [u8; 16] {

@@ -4,22 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use mmstats_format::{ByteOrder, Header, Value};
+use mmstats_format::vector::VectorField;
+use mmstats_format::{ByteOrder, Header};
 use mmstats_reader::{FormatVersion, Snapshot, StatsFile};
 use serde_json::{Value as Json, json};
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../format-spec/vectors")
-}
-
-/// A value in the vectors' JSON form: scalars plain, composites tagged by shape.
-fn value_json(v: &Value) -> Json {
-    match v {
-        Value::Number(n) => serde_json::to_value(n).unwrap(),
-        Value::Bool(b) => json!(b),
-        Value::Text(t) => json!(t),
-        other => serde_json::to_value(other).unwrap(),
-    }
 }
 
 /// What the reader read, in the vectors' JSON form.
@@ -29,23 +20,8 @@ fn reading(snap: &Snapshot, bytes: &[u8]) -> Json {
         .fields
         .iter()
         .map(|f| {
-            let m = &f.meta;
             let value = f.value.as_ref().expect("every vector value reads");
-            let mut field = json!({
-                "label": m.label,
-                "kind": m.kind.as_str(),
-                "type": m.value_type.as_str(),
-                "combine": m.combine.as_str(),
-                "unit": m.unit,
-                "help": m.help,
-                "param": m.param,
-                "capacity": m.capacity,
-                "value": value_json(value),
-            });
-            if !m.labels.is_empty() {
-                field["labels"] = json!(m.labels);
-            }
-            field
+            serde_json::to_value(VectorField::new(&f.meta, value)).unwrap()
         })
         .collect();
     match info.version {
@@ -159,7 +135,7 @@ fn derived_values_of_the_timer_vector() {
     let mut file = StatsFile::open(vectors_dir().join("histograms.mmstats")).unwrap();
     let snap = file.snapshot().unwrap();
     let timer = snap.field("latency").unwrap();
-    let exposed = timer.exposed(snap.taken, snap.info.created);
+    let exposed = timer.derived_values(snap.taken, snap.info.created);
     let get = |name: &str| exposed.iter().find(|(l, _)| l == name).map(|(_, v)| *v);
     assert_eq!(get("latency.count"), Some(8.0));
     assert_eq!(get("latency.min"), Some(7.0));

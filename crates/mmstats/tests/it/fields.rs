@@ -1,7 +1,7 @@
 //! Every handle kind round-trips through the file; registration follows FORMAT.md §7.
 
 use mmstats::{Combine, Error, FieldDecl, Gauge, Kind, Options, Stats, ValueType};
-use mmstats_format::{FormatError, Num, Reserve, Value};
+use mmstats_format::{FieldError, Num, Reserve, Value};
 
 use crate::file::decode;
 
@@ -208,7 +208,7 @@ fn duplicate_labels_are_an_error() {
     let _c = s.counter("hits").register().unwrap();
     let err = s.counter("hits").register().unwrap_err();
     assert!(
-        matches!(err, Error::Format(FormatError::DuplicateLabel(ref l)) if l == "web.hits"),
+        matches!(err, Error::Field(FieldError::DuplicateLabel(ref l)) if l == "web.hits"),
         "{err}"
     );
     assert!(s.gauge::<u8>("hits").register().is_err());
@@ -230,7 +230,7 @@ fn duplicate_labels_are_an_error() {
 fn invalid_declarations_are_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let s = Stats::create(Options::new().dir(tmp.path())).unwrap();
-    assert!(matches!(s.counter("").register(), Err(Error::Format(_))));
+    assert!(matches!(s.counter("").register(), Err(Error::Field(_))));
     assert!(s.text("t", 0).register().is_err());
     assert!(s.text("t", 65537).register().is_err());
     assert!(s.counter(&"x".repeat(1025)).register().is_err());
@@ -310,4 +310,43 @@ fn registration_works_from_several_threads() {
     let d = decode(s.path());
     assert_eq!(d.fields.len(), 6 + 32);
     assert_eq!(d.value("web.t3.c7"), Value::Number(Num::U(7)));
+}
+
+/// The writer refuses what `#[derive(Stats)]` refuses at compile time (FORMAT.md §3.3): both
+/// call `mmstats_format::strings`.
+#[test]
+fn labels_units_and_prefixes_with_whitespace_are_refused() {
+    use mmstats_format::strings::StringError;
+    let tmp = tempfile::tempdir().unwrap();
+    let s = stats(&tmp);
+    let string_error = |e: Error| match e {
+        Error::Field(FieldError::BadString { kind, .. }) => kind,
+        other => panic!("not a string error: {other}"),
+    };
+    let err = s.counter("two words").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::Whitespace);
+    let err = s.counter("tab\there").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::Whitespace);
+    let err = s.counter("rate").unit("per second").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::UnitNotAWord);
+    let spaced = Stats::create(
+        Options::new()
+            .dir(tmp.path())
+            .prefix("my app.")
+            .file_template("spaced.mmstats"),
+    )
+    .unwrap();
+    let err = spaced.counter("hits").register().unwrap_err();
+    assert_eq!(string_error(err), StringError::Whitespace);
+    // Label values are not names: any text without NUL (FORMAT.md §3.5).
+    s.counter("by_method")
+        .label("method", "GET /x")
+        .register()
+        .unwrap();
+    assert!(
+        decode(s.path())
+            .fields
+            .iter()
+            .any(|f| f.meta.label == "web.by_method{method=\"GET /x\"}")
+    );
 }

@@ -12,9 +12,9 @@ fn stats(tmp: &tempfile::TempDir) -> Stats {
     Stats::create(Options::new().dir(tmp.path()).prefix("app.")).unwrap()
 }
 
-/// The exposed value `suffix` of `label`, as a reader shows it.
-fn exposed(v: &Value, kind: Kind, suffix: &str) -> Option<f64> {
-    v.exposed(kind, 0.0, 0.0)
+/// The derived value `suffix` of `label`, as a reader shows it.
+fn derived(v: &Value, kind: Kind, suffix: &str) -> Option<f64> {
+    v.derived_values(kind, 0.0, 0.0)
         .into_iter()
         .find(|(s, _)| *s == suffix)
         .map(|(_, x)| x)
@@ -51,7 +51,7 @@ fn averages_round_trip_in_their_widened_types() {
             sum: Num::U(90)
         }
     );
-    assert_eq!(exposed(&v, Kind::Average, "mean"), Some(30.0));
+    assert_eq!(derived(&v, Kind::Average, "mean"), Some(30.0));
     assert_eq!(
         d.value("app.delta"),
         Value::Average {
@@ -89,7 +89,7 @@ fn moving_averages_keep_the_last_n() {
             last: Num::I(10),
         }
     );
-    assert_eq!(exposed(&v, Kind::MovingAverage, "mean"), Some(8.5));
+    assert_eq!(derived(&v, Kind::MovingAverage, "mean"), Some(8.5));
     assert_eq!(m.mean(), Some(8.5));
 
     // Through the generic path, the declaration's capacity is the window; default 100.
@@ -139,8 +139,8 @@ fn histograms_round_trip() {
     }
     assert_eq!(**x, want);
     assert_eq!(x.buckets.iter().sum::<u64>(), 5);
-    assert_eq!(exposed(&v, Kind::Histogram, "max"), Some(1e6));
-    assert_eq!(exposed(&v, Kind::Histogram, "p50"), Some(7.0));
+    assert_eq!(derived(&v, Kind::Histogram, "max"), Some(1e6));
+    assert_eq!(derived(&v, Kind::Histogram, "p50"), Some(7.0));
     assert_eq!((h.count(), h.sum()), (5, 1_000_112));
 }
 
@@ -211,8 +211,8 @@ fn timers_record_durations_and_a_window() {
     // The window holds the last three: the stopped one and two near-zero ones.
     assert!(x.window_sum >= took.as_nanos() as u64);
     assert!(x.window_sum < took.as_nanos() as u64 + 1_000_000);
-    assert!(exposed(&v, Kind::Timer, "avg").is_some());
-    assert!(exposed(&v, Kind::Histogram, "avg").is_none());
+    assert!(derived(&v, Kind::Timer, "avg").is_some());
+    assert!(derived(&v, Kind::Histogram, "avg").is_none());
 
     // A window out of range is refused.
     assert!(s.timer("bad", 0).register().is_err());
@@ -308,7 +308,7 @@ fn windowed_with_wider_slots_and_real_time() {
     assert_eq!(sum.count, 3);
     let v = d.value("app.events");
     assert!(
-        v.exposed(Kind::Windowed, now, now - 3600.0)
+        v.derived_values(Kind::Windowed, now, now - 3600.0)
             .iter()
             .any(|(s, r)| *s == "rate" && *r > 0.0)
     );

@@ -48,7 +48,7 @@ fn labelled_registration_writes_sorted_pairs_and_the_series_key() {
     let again = stats
         .counter("requests")
         .labels([("code", "200"), ("method", "GET")]);
-    assert!(matches!(again.register(), Err(Error::Format(_))));
+    assert!(matches!(again.register(), Err(Error::Field(_))));
     let dup = stats
         .counter("x")
         .labels([("a", "1"), ("a", "2")])

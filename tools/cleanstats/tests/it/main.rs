@@ -1,6 +1,5 @@
 //! End-to-end tests: the real `cleanstats` binary against files in a temporary directory.
 
 mod clean;
-#[path = "../../../slurpstats/tests/it/fixture.rs"]
-mod fixture;
+use mmstats_testkit::file as fixture;
 mod race;

@@ -515,29 +515,9 @@ pub fn try_http(
     })
 }
 
-/// A free port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Finds a program or panics with what to install: tests needing it fail, never skip.
-pub fn require(program: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain([
-        PathBuf::from("/usr/bin"),
-        PathBuf::from("/usr/lib/chromium"),
-    ]) {
-        let p = dir.join(program);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("`{program}` not found: install the Debian package `{package}`");
-}
+// Not every test binary that includes this module uses both.
+#[allow(unused_imports)]
+pub use mmstats_testkit::{http::free_port, program::require};
 
 /// What `promtool check metrics` says of `text`: its exit status and its output.
 pub fn promtool(text: &str) -> (Option<i32>, String) {

@@ -1,5 +1,4 @@
 //! End-to-end tests: the real `pollstats` binary against files in a temporary directory.
 
-#[path = "../../../slurpstats/tests/it/fixture.rs"]
-mod fixture;
+use mmstats_testkit::file as fixture;
 mod lines;

@@ -42,6 +42,8 @@ pub struct Chart {
     pub title: String,
     /// The unit of the values (the y axis).
     pub unit: String,
+    /// What the x axis counts (`seconds since the run's start`).
+    pub x_desc: String,
     /// The lines.
     pub lines: Vec<Line>,
 }
@@ -100,9 +102,13 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| err(&e))?;
-    let unit = chart.unit.clone();
+    // Bytes per second in IEC binary units, as bytes are everywhere.
+    let unit = match chart.unit.as_str() {
+        "bytes/s" => "bytes".to_string(),
+        u => u.to_string(),
+    };
     c.configure_mesh()
-        .x_desc("seconds")
+        .x_desc(&chart.x_desc)
         .y_desc(&chart.unit)
         .y_label_formatter(&|v| compact(*v, &unit))
         .draw()

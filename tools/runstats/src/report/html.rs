@@ -8,7 +8,7 @@ use mmstats_render::units::{compact, duration};
 
 use super::pick::Class;
 use super::summary::Summary;
-use super::{Loaded, by_source};
+use super::{Alignment, Loaded, by_source};
 
 /// A drawn chart.
 #[derive(Debug)]
@@ -51,7 +51,12 @@ fn num(v: f64, unit: &str) -> String {
 }
 
 /// The whole page.
-pub(super) fn page(runs: &[Loaded], charts: &[Figure], missing: &[String]) -> String {
+pub(super) fn page(
+    runs: &[Loaded],
+    charts: &[Figure],
+    missing: &[String],
+    align: Alignment,
+) -> String {
     let mut h = String::new();
     let title = match runs {
         [one] => format!("runstats: {}", one.info.id),
@@ -73,6 +78,9 @@ pub(super) fn page(runs: &[Loaded], charts: &[Figure], missing: &[String]) -> St
         esc(&title)
     );
     summary(&mut h, runs);
+    if runs.len() > 1 {
+        alignment(&mut h, runs, align);
+    }
     for m in missing {
         let _ = writeln!(
             h,
@@ -188,6 +196,30 @@ fn summary(h: &mut String, runs: &[Loaded]) {
         }
         h.push_str("</ul>\n");
     }
+}
+
+/// Says how the runs share the charts' time axis.
+fn alignment(h: &mut String, runs: &[Loaded], align: Alignment) {
+    let hosts: std::collections::BTreeSet<&str> =
+        runs.iter().map(|r| r.info.host.name.as_str()).collect();
+    let text = match align {
+        Alignment::Together(_) => format!(
+            "These runs were recording at the same time{}: the charts put them on one clock, \
+             in seconds since the earliest run's start, so that what happened at one moment \
+             lines up across them (runs of different machines line up as closely as the \
+             machines' clocks agree).",
+            if hosts.len() > 1 {
+                format!(" on {} machines", hosts.len())
+            } else {
+                String::new()
+            }
+        ),
+        Alignment::Starts => "These runs were recorded one after another: the charts align \
+             them by their starts, each in seconds since its own start, so that their courses \
+             can be compared; the same second of two runs is not the same moment."
+            .to_string(),
+    };
+    let _ = writeln!(h, "<p class=\"alignment\">{}</p>", esc(&text));
 }
 
 fn tables(h: &mut String, run: &Loaded, name_run: bool) {

@@ -5,6 +5,11 @@
 //! ([`pick`]), charts of any label asked for, a table per source of every series with its
 //! statistics ([`summary`]), and for several runs the same series overlaid and a table of the
 //! changes against the first run with their ratio.
+//!
+//! Several runs share the charts' x axis as [`Alignment`] decides, and the page says which:
+//! runs recorded at the same time (one per node of a cluster test) on one clock, from the
+//! earliest start, so that a moment lines up across machines (as far as their clocks agree);
+//! runs recorded one after another (before and after a change) each from its own start.
 
 pub mod chart;
 mod html;
@@ -79,7 +84,7 @@ impl Loaded {
         self.series.iter().find(|s| Class::of(s) == *c)
     }
 
-    /// Milliseconds since the start of the run of the first sample, for the x axis.
+    /// The run's start (Unix milliseconds): its recorded start, else its first sample.
     fn origin_ms(&self) -> i64 {
         if self.info.started_ms > 0 {
             return self.info.started_ms;
@@ -89,6 +94,59 @@ impl Loaded {
             .filter_map(|s| s.points.first().map(|p| p.0))
             .min()
             .unwrap_or(0)
+    }
+
+    /// The run's end (Unix milliseconds): its recorded end, else its last sample.
+    fn end_ms(&self) -> i64 {
+        self.info.ended_ms.unwrap_or_else(|| {
+            self.series
+                .iter()
+                .filter_map(|s| s.points.last().map(|p| p.0))
+                .max()
+                .unwrap_or_else(|| self.origin_ms())
+        })
+    }
+}
+
+/// How the runs of a report share the x axis of its charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alignment {
+    /// Each run from its own start: runs recorded one after the other (before and after a
+    /// change), compared by their course.
+    Starts,
+    /// One clock from the earliest start: runs recorded at the same time (the nodes of one
+    /// cluster test), so that what happened at one moment lines up across machines.
+    Together(i64),
+}
+
+impl Alignment {
+    /// The alignment of `runs`: [`Alignment::Together`] when every run was recording at one
+    /// common moment, else [`Alignment::Starts`].
+    pub fn of(runs: &[Loaded]) -> Alignment {
+        let latest_start = runs.iter().map(Loaded::origin_ms).max();
+        let earliest_end = runs.iter().map(Loaded::end_ms).min();
+        match (latest_start, earliest_end) {
+            (Some(start), Some(end)) if runs.len() > 1 && start <= end => {
+                Alignment::Together(runs.iter().map(Loaded::origin_ms).min().unwrap_or(start))
+            }
+            _ => Alignment::Starts,
+        }
+    }
+
+    /// Where `run`'s x axis starts (Unix milliseconds).
+    fn origin_ms(self, run: &Loaded) -> i64 {
+        match self {
+            Alignment::Starts => run.origin_ms(),
+            Alignment::Together(t) => t,
+        }
+    }
+
+    /// The x axis' description.
+    pub fn axis(self) -> &'static str {
+        match self {
+            Alignment::Starts => "seconds since the run's start",
+            Alignment::Together(_) => "seconds since the earliest run's start",
+        }
     }
 }
 
@@ -117,9 +175,10 @@ pub fn write(dirs: &[PathBuf], labels: &[String], out: &Path) -> Result<PathBuf>
             None => missing.push(label.clone()),
         }
     }
+    let align = Alignment::of(&runs);
     let mut charts = Vec::new();
     for (i, p) in picks.iter().enumerate() {
-        let chart = lines(&runs, p);
+        let chart = lines(&runs, p, align);
         if chart.lines.iter().all(|l| l.points.is_empty()) {
             continue;
         }
@@ -134,7 +193,7 @@ pub fn write(dirs: &[PathBuf], labels: &[String], out: &Path) -> Result<PathBuf>
             png,
         });
     }
-    let html = html::page(&runs, &charts, &missing);
+    let html = html::page(&runs, &charts, &missing, align);
     // Through a temporary file, so that a failed write (a full disk) leaves no half page.
     let path = out.join(REPORT_HTML);
     let tmp = out.join(".report.html.tmp");
@@ -145,34 +204,43 @@ pub fn write(dirs: &[PathBuf], labels: &[String], out: &Path) -> Result<PathBuf>
     Ok(path)
 }
 
-/// The lines of a picked chart: each member series of each run, over seconds since that
-/// run's start, named by label (and run, when there are several).
-fn lines(runs: &[Loaded], p: &Pick) -> Chart {
+/// The lines of a picked chart: each member series of each run, over seconds since the
+/// origin `align` gives it, named by label (and run, when there are several).
+fn lines(runs: &[Loaded], p: &Pick, align: Alignment) -> Chart {
     let mut lines = Vec::new();
     for run in runs {
-        let origin = run.origin_ms();
+        let origin = align.origin_ms(run);
         for c in &p.members {
-            let Some(s) = run.find(c) else { continue };
-            let mut name = c.label.clone();
-            if p.by_process {
-                name = format!("{} {name}", s.process);
+            // A chart by process has a line for each process of the program (`sh:12`,
+            // `sh:13`); any other, the program's one series.
+            let series: Vec<&Series> = if p.by_process {
+                run.series.iter().filter(|s| Class::of(s) == *c).collect()
+            } else {
+                run.find(c).into_iter().collect()
+            };
+            for s in series {
+                let mut name = c.label.clone();
+                if p.by_process {
+                    name = format!("{} {name}", s.process);
+                }
+                if runs.len() > 1 {
+                    name = format!("{}: {name}", run.info.id);
+                }
+                lines.push(Line {
+                    name,
+                    points: s
+                        .points
+                        .iter()
+                        .map(|(t, v)| ((t - origin) as f64 / 1000.0, *v))
+                        .collect(),
+                });
             }
-            if runs.len() > 1 {
-                name = format!("{}: {name}", run.info.id);
-            }
-            lines.push(Line {
-                name,
-                points: s
-                    .points
-                    .iter()
-                    .map(|(t, v)| ((t - origin) as f64 / 1000.0, *v))
-                    .collect(),
-            });
         }
     }
     Chart {
         title: p.title.clone(),
         unit: p.unit.clone(),
+        x_desc: align.axis().to_string(),
         lines,
     }
 }
@@ -211,6 +279,34 @@ fn by_source(run: &Loaded) -> BTreeMap<&str, Vec<&Series>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::RunInfo;
+
+    fn run(start: i64, end: i64) -> Loaded {
+        Loaded {
+            dir: ".".into(),
+            info: RunInfo {
+                started_ms: start,
+                ended_ms: Some(end),
+                ..RunInfo::default()
+            },
+            note: None,
+            series: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn runs_that_overlap_share_a_clock_and_others_align_by_their_starts() {
+        // the nodes of one test, started a little apart
+        let together = [run(1000, 9000), run(1500, 9500), run(800, 8000)];
+        assert_eq!(Alignment::of(&together), Alignment::Together(800));
+        assert_eq!(Alignment::of(&together).origin_ms(&together[1]), 800);
+        // before and after a change
+        let apart = [run(1000, 2000), run(5000, 6000)];
+        assert_eq!(Alignment::of(&apart), Alignment::Starts);
+        assert_eq!(Alignment::of(&apart).origin_ms(&apart[1]), 5000);
+        // one run: its own start
+        assert_eq!(Alignment::of(&together[..1]), Alignment::Starts);
+    }
 
     #[test]
     fn slugs_are_safe_file_names() {

@@ -1,10 +1,13 @@
 //! Which series to chart: the most telling ones of each source, and any label asked for.
 //!
 //! - mmstats files: per program, its rates (requests, bytes, ... per second; one chart per
-//!   unit, the largest first) and the interval percentiles of its timers and histograms;
+//!   unit, the largest first) and the interval percentiles of its timers and histograms; a
+//!   JVM's heap used by space, time in GC and collections;
 //! - perf counters: the cores the tree kept busy, events per second, IPC and miss ratios;
-//! - any other source (host and process resources, JVMs): per process, its rates and gauges,
-//!   one chart per unit.
+//! - the host: CPU (busy percent, and cores busy by state), memory, disk and network bytes
+//!   per second (the busiest devices);
+//! - processes: CPU percent and RSS, one line per process of the tree, and their threads;
+//! - any other source (JVMs): per process, its rates and gauges, one chart per unit.
 //!
 //! Series are matched across runs by [`Class`]: source, program name (the process without
 //! its pid, which differs from run to run) and label.
@@ -90,9 +93,13 @@ pub fn pick(runs: &[Loaded]) -> Vec<Pick> {
         match source.as_str() {
             "mmstats" => mmstats(source, program, members, &mut out),
             "perf" => perf(source, members, &mut out),
+            // one chart per resource over every process, below
+            "process" => {}
+            "host" => host(source, members, &mut out),
             _ => generic(source, program, members, &mut out),
         }
     }
+    processes(&classes, &mut out);
     out
 }
 
@@ -140,6 +147,7 @@ fn by_unit(
 }
 
 fn mmstats(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    jvm(source, program, members, out);
     // Counter rates (not a histogram's count per second, shown with its percentiles).
     let hist_bases: Vec<&str> = members
         .iter()
@@ -228,6 +236,174 @@ fn perf(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
         "",
         &["perf.cache_miss_ratio", "perf.branch_miss_ratio"],
     );
+}
+
+/// A JVM's charts, from its performance data (`sun.gc.*`): heap used by space (eden,
+/// survivors, old: the `U` columns of `jstat -gc`), time in GC per second of each collector,
+/// and each collector's count of collections.
+fn jvm(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    let matching = |f: &dyn Fn(&str) -> bool| -> Vec<Class> {
+        let mut ms: Vec<(&Class, &Series)> = members
+            .iter()
+            .filter(|(c, _)| f(&c.label))
+            .copied()
+            .collect();
+        ms.sort_by(|a, b| mean(b.1).total_cmp(&mean(a.1)));
+        ms.iter().take(LINES).map(|(c, _)| (*c).clone()).collect()
+    };
+    let collector = |l: &str, sfx: &str| {
+        l.strip_prefix("sun.gc.collector.")
+            .and_then(|r| r.strip_suffix(sfx))
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let charts = [
+        (
+            "heap used by space (bytes)",
+            "bytes",
+            matching(&|l| {
+                l.starts_with("sun.gc.generation.") && l.contains(".space.") && l.ends_with(".used")
+            }),
+        ),
+        (
+            "GC time (seconds per second)",
+            "seconds/s",
+            matching(&|l| collector(l, ".time.rate")),
+        ),
+        ("GC count", "", matching(&|l| collector(l, ".invocations"))),
+    ];
+    for (what, unit, ms) in charts {
+        if !ms.is_empty() {
+            out.push(Pick {
+                source: source.to_string(),
+                title: format!("{program}: {what}"),
+                unit: unit.to_string(),
+                members: ms,
+                by_process: false,
+            });
+        }
+    }
+}
+
+fn host(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
+    let mut chart = |title: &str, unit: &str, ms: Vec<Class>| {
+        if !ms.is_empty() {
+            out.push(Pick {
+                source: source.to_string(),
+                title: title.to_string(),
+                unit: unit.to_string(),
+                members: ms,
+                by_process: false,
+            });
+        }
+    };
+    let named = |labels: &[&str]| -> Vec<Class> {
+        labels
+            .iter()
+            .filter_map(|l| members.iter().find(|(c, _)| c.label == *l))
+            .map(|(c, _)| (*c).clone())
+            .collect()
+    };
+    // The busiest devices of the series `host.<family>.<dev>.<suffix>`, with every suffix of
+    // one device charted together.
+    let busiest = |family: &str, suffixes: &[&str]| -> Vec<Class> {
+        let mut devs: BTreeMap<&str, f64> = BTreeMap::new();
+        for (c, s) in members {
+            let Some(rest) = c.label.strip_prefix(family) else {
+                continue;
+            };
+            for sfx in suffixes {
+                if let Some(dev) = rest.strip_suffix(sfx) {
+                    *devs.entry(dev).or_default() += mean(s);
+                }
+            }
+        }
+        let mut devs: Vec<(&str, f64)> = devs.into_iter().collect();
+        devs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // Devices that moved; the busiest one alone when none did (a flat line says so).
+        let moved = devs.iter().filter(|d| d.1 > 0.0).count().max(1);
+        devs.truncate(moved);
+        let labels: Vec<String> = devs
+            .iter()
+            .take(LINES.div_ceil(suffixes.len()))
+            .flat_map(|(dev, _)| {
+                suffixes
+                    .iter()
+                    .map(move |sfx| format!("{family}{dev}{sfx}"))
+            })
+            .collect();
+        named(&labels.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    chart(
+        "host: CPU busy (percent, 100 per core)",
+        "percent",
+        named(&["host.cpu.percent"]),
+    );
+    chart(
+        "host: CPU by state (cores)",
+        "cores",
+        named(&[
+            "host.cpu.user.rate",
+            "host.cpu.system.rate",
+            "host.cpu.iowait.rate",
+            "host.cpu.steal.rate",
+            "host.cpu.softirq.rate",
+        ]),
+    );
+    chart(
+        "host: memory (bytes)",
+        "bytes",
+        named(&[
+            "host.mem.used",
+            "host.mem.available",
+            "host.mem.cached",
+            "host.mem.dirty",
+            "host.swap.used",
+        ]),
+    );
+    chart(
+        "host: disk (bytes/s)",
+        "bytes/s",
+        busiest("host.disk.", &[".read.bytes.rate", ".write.bytes.rate"]),
+    );
+    chart(
+        "host: network (bytes/s)",
+        "bytes/s",
+        busiest("host.net.", &[".rx.bytes.rate", ".tx.bytes.rate"]),
+    );
+}
+
+/// Charts of one resource per process, over every process of the runs (the busiest first).
+fn processes(classes: &BTreeMap<Class, &Series>, out: &mut Vec<Pick>) {
+    for (label, title, unit) in [
+        (
+            "proc.cpu.percent",
+            "processes: CPU (percent, 100 per core)",
+            "percent",
+        ),
+        (
+            "proc.mem.rss",
+            "processes: resident memory (bytes)",
+            "bytes",
+        ),
+        ("proc.threads", "processes: threads", ""),
+    ] {
+        let mut ms: Vec<(&Class, &Series)> = classes
+            .iter()
+            .filter(|(c, _)| c.source == "process" && c.label == label)
+            .map(|(c, s)| (c, *s))
+            .collect();
+        if ms.is_empty() {
+            continue;
+        }
+        ms.sort_by(|a, b| mean(b.1).total_cmp(&mean(a.1)));
+        out.push(Pick {
+            source: "process".to_string(),
+            title: title.to_string(),
+            unit: unit.to_string(),
+            members: ms.iter().take(LINES).map(|(c, _)| (*c).clone()).collect(),
+            by_process: true,
+        });
+    }
 }
 
 fn generic(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {

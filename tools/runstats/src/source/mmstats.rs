@@ -31,6 +31,11 @@ impl MmstatsSource {
     /// files (`hsperfdata_<user>` in the temporary directory: the JVMs of the tree run as
     /// the user; the temporary directory itself, writable by all, is no stats directory).
     pub fn new(patterns: Vec<String>) -> MmstatsSource {
+        MmstatsSource::with_jvms(patterns, true)
+    }
+
+    /// The same, with the JVM files only if `jvms`.
+    pub fn with_jvms(patterns: Vec<String>, jvms: bool) -> MmstatsSource {
         let mut patterns = if patterns.is_empty() {
             vec![default_glob()]
         } else {
@@ -39,6 +44,7 @@ impl MmstatsSource {
         let jvm_dir = nix::unistd::User::from_uid(nix::unistd::geteuid())
             .ok()
             .flatten()
+            .filter(|_| jvms)
             .map(|u| std::env::temp_dir().join(format!("hsperfdata_{}", u.name)));
         if let Some(d) = &jvm_dir {
             patterns.push(d.to_string_lossy().into_owned());

@@ -1,12 +1,14 @@
 //! Where samples come from: each source yields the samples of one tick for the processes of
 //! the recorded tree.
 //!
-//! A new source (host and per-process resources from `/proc`, JVM hsperfdata, ...) implements
-//! [`Source`] and is added in [`crate::record::sources`]; nothing else changes: the store,
+//! The sources: [`mmstats`] (stats files and JVM hsperfdata), [`perf`] (perf counters),
+//! [`resource`] (host and per-process resources from `/proc`). A new source implements
+//! [`Source`] and is added in [`crate::record::record`]; nothing else changes: the store,
 //! export and report handle any source by its name.
 
 pub mod mmstats;
 pub mod perf;
+pub mod resource;
 
 use serde::Serialize;
 

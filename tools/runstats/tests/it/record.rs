@@ -35,7 +35,11 @@ fn the_servers_request_rate_is_recorded_within_ten_percent() {
     assert!(run["host"]["cpus"].as_u64().unwrap() > 0);
     assert!(!run["host"]["kernel"].as_str().unwrap().is_empty());
     assert!(run["ended_ms"].as_i64().unwrap() > run["started_ms"].as_i64().unwrap());
-    assert_eq!(run["sources"], serde_json::json!(["mmstats", "perf"]));
+    assert_eq!(
+        run["sources"],
+        serde_json::json!(["mmstats", "perf", "host", "process"])
+    );
+    host_and_process_resources_are_recorded(&dir);
     // the sqlite3 shell reads the documented view
     let o = std::process::Command::new("sqlite3")
         .arg(dir.join("samples.db"))
@@ -46,6 +50,69 @@ fn the_servers_request_rate_is_recorded_within_ten_percent() {
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         format!("{}|requests/s", rates.len())
+    );
+}
+
+/// The host's CPU and memory, and the server's own RSS and CPU time, in a run of the server.
+fn host_and_process_resources_are_recorded(dir: &std::path::Path) {
+    let cpus = run_json(dir)["host"]["cpus"].as_f64().unwrap();
+    // the machine's memory, exactly as /proc/meminfo has it
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kib: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.trim().strip_suffix("kB")?.trim().parse().ok())
+        .unwrap();
+    let total = rows(dir, "host", "host.mem.total");
+    assert!(total.len() >= 5, "{total:?}");
+    assert!(
+        total
+            .iter()
+            .all(|(_, p, v)| p == "host" && *v == kib * 1024.0)
+    );
+    // host CPU: busy percent within 0 to 100 per core, and the CPU seconds spent by state
+    // every second no more than the machine has
+    let busy = rows(dir, "host", "host.cpu.percent");
+    assert!(busy.len() >= 5, "{busy:?}");
+    assert!(
+        busy.iter()
+            .all(|(_, _, v)| (0.0..=100.0 * cpus + 1.0).contains(v)),
+        "{busy:?}"
+    );
+    let user = rows(dir, "host", "host.cpu.user");
+    assert!(user.windows(2).all(|w| w[1].2 >= w[0].2), "{user:?}");
+    // every CPU is in some state all the time: at each tick the states' seconds per second
+    // add up to the CPUs (guest time is counted in user time already)
+    let mut per_tick: std::collections::BTreeMap<i64, f64> = Default::default();
+    for state in [
+        "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+    ] {
+        for (t, _, v) in rows(dir, "host", &format!("host.cpu.{state}.rate")) {
+            *per_tick.entry(t).or_default() += v;
+        }
+    }
+    let sums: Vec<f64> = per_tick.into_values().collect();
+    let all = median(sums.clone());
+    assert!((all - cpus).abs() <= cpus * 0.1, "{sums:?} of {cpus} CPUs");
+    // the server's resident memory: a few MiB, well under 1 GiB, in each sample
+    let rss = rows(dir, "process", "proc.mem.rss");
+    assert!(rss.len() >= 5, "{rss:?}");
+    for (_, p, v) in &rss {
+        assert!(p.starts_with("webserver:"), "{p}");
+        assert!((1_048_576.0..1_073_741_824.0).contains(v), "rss {v}");
+    }
+    // the server's CPU seconds: some, and no more than its run's length on every CPU (its
+    // threads wake with the timer, so the clock ticks of /proc are no precise measure of
+    // them; a busy loop's are compared with the task clock below)
+    let user = rows(dir, "process", "proc.cpu.user");
+    let system = rows(dir, "process", "proc.cpu.system");
+    let (t, _, u) = user.last().unwrap().clone();
+    let s = system.iter().find(|r| r.0 == t).unwrap().2;
+    let run = run_json(dir);
+    let secs = (run["ended_ms"].as_f64().unwrap() - run["started_ms"].as_f64().unwrap()) / 1000.0;
+    assert!(
+        u + s > 0.0 && u + s <= secs * cpus,
+        "{u} + {s} s in {secs} s"
     );
 }
 
@@ -127,6 +194,23 @@ fn task_clock_matches_perf_stat_on_the_same_command() {
             assert!(stored.iter().any(|v| *v > 0.0), "{hw} stored as zeros");
         }
     }
+    // the busy shell's CPU seconds from /proc grow as the tree's task clock does between
+    // the same two ticks (perf's own share is a few milliseconds)
+    let cpu: Vec<(i64, f64)> = rows(&dir, "process", "proc.cpu.user")
+        .into_iter()
+        .zip(rows(&dir, "process", "proc.cpu.system"))
+        .filter(|((_, p, _), _)| p.starts_with("sh:"))
+        .map(|((t, _, u), (_, _, s))| (t, u + s))
+        .collect();
+    let clock = rows(&dir, "perf", "perf.task_clock");
+    let at = |t: i64| clock.iter().find(|r| r.0 == t).unwrap().2 / 1e9;
+    let ((t0, c0), (t1, c1)) = (cpu[0], *cpu.last().unwrap());
+    let (ours, perf) = (c1 - c0, at(t1) - at(t0));
+    assert!(perf > 0.1, "the loop ran {perf} s between {t0} and {t1}");
+    assert!(
+        (ours - perf).abs() <= perf * 0.15 + 0.03,
+        "/proc {ours} s, task clock {perf} s"
+    );
     for sw in [
         "perf.context_switches",
         "perf.page_faults",
@@ -217,6 +301,21 @@ fn an_existing_process_is_recorded_until_the_duration() {
     assert!((m - 400.0).abs() <= 40.0, "median {m} of {rates:?}");
     assert!(!values(&dir, "perf.task_clock").is_empty());
     assert_eq!(run_json(&dir)["stopped_by"], "duration");
+    // the server's resident memory, as /proc says it is now (it stays near that level)
+    let rss = rows(&dir, "process", "proc.mem.rss");
+    let (_, process, recorded) = rss.last().expect("the server's RSS").clone();
+    assert_eq!(process, format!("webserver:{pid}"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let now: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|l| l.trim().strip_suffix("kB")?.trim().parse::<f64>().ok())
+        .unwrap()
+        * 1024.0;
+    assert!(
+        (recorded - now).abs() <= now * 0.2,
+        "recorded {recorded}, /proc now {now}"
+    );
     web.0.kill().unwrap();
 }
 
@@ -307,4 +406,48 @@ fn a_jvm_in_the_tree_has_its_performance_counters_recorded() {
         !live.is_empty() && live.iter().all(|n| *n >= 1.0),
         "{live:?}"
     );
+    // heap used: the spaces in use hold something
+    let eden = values(&dir, "sun.gc.generation.0.space.0.used");
+    assert!(eden.iter().any(|b| *b > 0.0), "{eden:?}");
+    // and the report charts the heap, the time in GC and the collections
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for chart in [
+        "java: heap used by space (bytes)",
+        "java: GC time (seconds per second)",
+        "java: GC count",
+    ] {
+        assert!(html.contains(chart), "no {chart:?} chart in the report");
+    }
+    assert!(html.contains("sun.gc.collector.0.invocations"));
+}
+
+#[test]
+fn sources_left_out_record_nothing() {
+    let stats = stats_dir();
+    let runs = tempfile::tempdir().unwrap();
+    let dir = runs.path().join("some");
+    let o = run(
+        stats.path(),
+        &[
+            "-o",
+            dir.to_str().unwrap(),
+            "-i",
+            "100ms",
+            "--no-report",
+            "--no-host",
+            "--no-perf",
+            "--",
+            "sleep",
+            "0.5",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        run_json(&dir)["sources"],
+        serde_json::json!(["mmstats", "process"])
+    );
+    assert!(rows(&dir, "host", "host.mem.total").is_empty());
+    assert!(values(&dir, "perf.task_clock").is_empty());
+    let rss = rows(&dir, "process", "proc.mem.rss");
+    assert!(!rss.is_empty() && rss.iter().all(|(_, p, _)| p.starts_with("sleep:")));
 }

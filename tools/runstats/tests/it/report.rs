@@ -59,6 +59,12 @@ fn every_chart_is_a_png_of_the_expected_size_with_lines_drawn() {
         "web-latency-per-interval",
         "perf-cpu-used",
         "web-in-flight",
+        "host-cpu-busy",
+        "host-cpu-by-state",
+        "host-memory",
+        "host-network",
+        "processes-cpu",
+        "processes-resident-memory",
     ] {
         assert!(
             names.iter().any(|n| n.contains(want)),
@@ -75,11 +81,12 @@ fn every_chart_is_a_png_of_the_expected_size_with_lines_drawn() {
             "{}: only {drawn} pixels drawn",
             p.display()
         );
-        // the first line is there, in its colour, and long: not just a legend swatch
-        let line = count(&px, FIRST);
+        // the lines are there, in their colours, and long: not just legend swatches (the
+        // second line may lie on the first: a loopback device sends what it receives)
+        let line = count(&px, FIRST) + count(&px, SECOND);
         assert!(
             line > 500,
-            "{}: {line} pixels of the first line",
+            "{}: {line} pixels of the first two lines",
             p.display()
         );
     }
@@ -92,6 +99,10 @@ fn every_chart_is_a_png_of_the_expected_size_with_lines_drawn() {
     for text in [
         "web.requests.rate",
         "perf.task_clock",
+        "Series: host",
+        "Series: process",
+        "host.mem.available",
+        "proc.mem.rss",
         "exit status 0",
         "min",
         "p95",
@@ -168,6 +179,54 @@ fn two_runs_side_by_side_overlay_and_show_their_ratio() {
     let (_, _, px) = decode(&rates);
     assert!(count(&px, FIRST) > 500 && count(&px, SECOND) > 500);
     assert!(html.contains("before: web.requests.rate") || html.contains("<th>before</th>"));
+    // runs one after the other are aligned by their starts, and the page says so
+    assert!(html.contains("recorded one after another"), "{html}");
+    assert!(html.contains("each in seconds since its own start"));
+}
+
+#[test]
+fn runs_recorded_at_the_same_time_share_one_clock() {
+    // two nodes of one test, recorded together (here: on one machine, half a second apart)
+    let stats = stats_dir();
+    let runs = tempfile::tempdir().unwrap();
+    let web = bin("webserver");
+    let node = |name: &str| {
+        let dir = runs.path().join(name);
+        let child = runstats()
+            .env("MMSTATS_PATH", stats.path())
+            .args([
+                "-q",
+                "-o",
+                dir.to_str().unwrap(),
+                "-i",
+                "250ms",
+                "--no-report",
+            ])
+            .arg("--")
+            .arg(&web)
+            .args(["--threads", "1", "--seconds", "2", "--rate", "100"])
+            .spawn()
+            .unwrap();
+        (dir, child)
+    };
+    let (a, mut first) = node("node-a");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (b, mut second) = node("node-b");
+    assert!(first.wait().unwrap().success());
+    assert!(second.wait().unwrap().success());
+    let out = runs.path().join("cluster");
+    let o = runstats()
+        .arg("report")
+        .arg(&a)
+        .arg(&b)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("recording at the same time"), "{html}");
+    assert!(html.contains("in seconds since the earliest run"), "{html}");
 }
 
 #[test]

@@ -62,6 +62,21 @@ pub(crate) fn values(dir: &Path, label: &str) -> Vec<f64> {
         .collect()
 }
 
+/// Rows of one series of one source from `samples.db`: (Unix milliseconds, process, value).
+pub(crate) fn rows(dir: &Path, source: &str, label: &str) -> Vec<(i64, String, f64)> {
+    let conn = rusqlite::Connection::open(dir.join("samples.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT time_ms, process, value FROM samples WHERE source = ?1 AND label = ?2 \
+             ORDER BY time_ms",
+        )
+        .unwrap();
+    stmt.query_map([source, label], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// Records the example server (2 threads, 500 requests/s each, `seconds` long) into `out`.
 pub(crate) fn record_webserver(stats: &Path, out: &Path, seconds: u32, extra: &[&str]) -> Output {
     let web = bin("webserver");

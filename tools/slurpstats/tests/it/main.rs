@@ -1,4 +1,4 @@
 //! End-to-end tests: the real `slurpstats` binary against files in a temporary directory.
 
-mod fixture;
+use mmstats_testkit::file as fixture;
 mod slurp;

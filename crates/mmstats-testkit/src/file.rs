@@ -1,17 +1,17 @@
 //! Builds real mmstats files for end-to-end tests, with the format crate's `Plan` (the same
 //! layout a writer uses), so the tools can be tested without a writer process.
-#![allow(dead_code, unreachable_pub)]
 
 use std::path::Path;
 
 use mmstats_format::{
-    FieldMeta, Header, Histogram, Identity, Kind, Plan, Reserve, ValueType, full_bucket_count,
-    text_words,
+    FieldMeta, Header, Histogram, Identity, Kind, Plan, Reserve, Value, ValueType,
+    full_bucket_count, text_words,
 };
 
 /// One file's fields and identity.
 #[derive(Debug, Clone)]
 pub struct FileBuilder {
+    /// The identity the header records.
     pub identity: Identity,
     fields: Vec<(FieldMeta, Vec<u64>)>,
 }
@@ -31,16 +31,10 @@ pub fn boot_id() -> [u8; 16] {
         .unwrap_or([0; 16])
 }
 
-/// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks.
+/// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks (0 if unknown).
 pub fn start_time(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    // fields after the command start at field 3
-    after
-        .split_whitespace()
-        .nth(19)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    mmstats_format::parse_start_time(&stat).unwrap_or(0)
 }
 
 impl FileBuilder {
@@ -106,8 +100,12 @@ impl FileBuilder {
         for v in values {
             h.record(*v);
         }
-        let mut w = vec![0, h.count, h.sum, h.min, h.max, h.last, h.count, h.sum];
-        w.extend(&h.buckets);
+        // a timer's moving window holds every value recorded
+        h.window_count = h.count;
+        h.window_sum = h.sum;
+        let w = Value::Histogram(h.into())
+            .encode(&m)
+            .expect("a timer's slot");
         self.field(m, w)
     }
 
@@ -150,14 +148,17 @@ impl FileBuilder {
 
 /// Holds an exclusive `flock` on a file, as a live writer does, until dropped.
 #[derive(Debug)]
-pub struct Lock(std::fs::File);
+pub struct Lock {
+    /// The locked file: closing it releases the lock.
+    _file: std::fs::File,
+}
 
 impl Lock {
     /// Locks `path` exclusively (non-blocking; panics if it is already locked).
     pub fn hold(path: &Path) -> Lock {
         let f = std::fs::File::open(path).expect("open to lock");
         f.try_lock().expect("flock failed");
-        Lock(f)
+        Lock { _file: f }
     }
 }
 
@@ -185,7 +186,6 @@ pub fn dead_pid() -> u32 {
 /// Writes one file of each kind a reader must refuse into `dir` (truncated, corrupt, empty,
 /// foreign, future version, a directory, an unreadable file) and returns their names. The
 /// unreadable one (mode 000) is readable after all when the tests run as root.
-#[allow(dead_code)]
 pub fn hostile_files(dir: &Path) -> Vec<&'static str> {
     use std::os::unix::fs::PermissionsExt;
     let image = FileBuilder::new(1, 2).counter("x", "", 1).image();

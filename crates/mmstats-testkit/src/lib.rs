@@ -1,0 +1,19 @@
+//! What the workspace's tests share, so that no test includes another crate's files: a builder
+//! of real mmstats files ([`file`]), a runner of one test in a child process that checks the
+//! child really ran it ([`child`]), and helpers for servers and programs under test ([`http`],
+//! [`program`]).
+//!
+//! ```
+//! use mmstats_testkit::file::FileBuilder;
+//!
+//! let image = FileBuilder::new(7, 8).counter("requests", "requests", 42).image();
+//! let (header, fields) = mmstats_format::decode_file(&image)?;
+//! assert_eq!(header.identity.pid, 7);
+//! assert!(fields.iter().any(|f| f.meta.label == "requests"));
+//! # Ok::<(), mmstats_format::FormatError>(())
+//! ```
+
+pub mod child;
+pub mod file;
+pub mod http;
+pub mod program;

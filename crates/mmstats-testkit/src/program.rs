@@ -1,0 +1,32 @@
+//! Programs a test needs: found on `PATH`, or run in the background for the test's length.
+
+use std::path::PathBuf;
+use std::process::Child;
+
+/// Finds a program on `PATH` (or in `/usr/bin`, or `/usr/lib/chromium` where Debian keeps the
+/// browser's driver) or panics saying which Debian package to install: tests that need it fail,
+/// never skip.
+pub fn require(program: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path).chain([
+        PathBuf::from("/usr/bin"),
+        PathBuf::from("/usr/lib/chromium"),
+    ]) {
+        let p = dir.join(program);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("`{program}` not found: install the Debian package `{package}`");
+}
+
+/// A background program (a server) killed and reaped on drop.
+#[derive(Debug)]
+pub struct Service(pub Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
