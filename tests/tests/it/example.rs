@@ -152,13 +152,14 @@ fn pollstats_shows_the_example_servers_interval_percentiles() {
             r[1]
         );
         // requests sleep 0.2 to 1 ms, one in fifty 4 ms more: p50 below p99, both in range
+        // (with room for sleeps that overrun on a busy machine)
         assert!(
-            r[2] > 150_000.0 && r[2] < 2_000_000.0,
+            r[2] > 150_000.0 && r[2] < 5_000_000.0,
             "p50 {} ns in {text}",
             r[2]
         );
         assert!(
-            r[3] >= r[2] && r[3] < 20_000_000.0,
+            r[3] >= r[2] && r[3] < 50_000_000.0,
             "p99 {} ns in {text}",
             r[3]
         );
