@@ -30,3 +30,21 @@ impl Drop for Service {
         let _ = self.0.wait();
     }
 }
+
+/// The path of a workspace binary (a tool or an example), built next to this test's own
+/// binaries. `scripts/test` builds every binary before running the tests.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    // Test executables live in target/<profile>/deps; binaries in target/<profile>.
+    let exe = std::env::current_exe().expect("current exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace's binaries first (cargo build --workspace --bins)",
+        path.display()
+    );
+    path
+}

@@ -795,3 +795,101 @@ fn base64_decodes() {
     assert_eq!(base64_decode("aGk="), b"hi");
     assert_eq!(base64_decode("YWJj"), b"abc");
 }
+
+/// The example server, run twice as a user would (two processes of two worker threads each),
+/// and the page of an mmash watching them: the same promises as above on real files.
+#[test]
+fn dashboard_of_the_example_server() {
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stats = tempfile::tempdir().unwrap();
+    let start = || {
+        Server(
+            Command::new(workspace_bin("webserver"))
+                .args(["--threads", "2", "--seconds", "120", "--rate", "100"])
+                .env("MMSTATS_PATH", stats.path())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the example server"),
+        )
+    };
+    let (a, b) = (start(), start());
+    let (pa, pb) = (a.0.id(), b.0.id());
+    let m = Mmash::start(&["--path", stats.path().to_str().unwrap()]);
+    m.wait_for("/api/dashboard/processes", Duration::from_secs(20), |r| {
+        r.json()["processes"]
+            .as_array()
+            .is_some_and(|a| a.len() == 2)
+    });
+    let base = format!("http://{}/", m.addr);
+    let d = Driver::start();
+    d.goto(&base);
+
+    // without any click: a chart with points for every counter and timer of the example
+    let charted = labels_of_kinds(&m, &["counter", "timer"]);
+    assert!(
+        charted.iter().any(|l| l == "web.requests") && charted.iter().any(|l| l == "web.latency"),
+        "{charted:?}"
+    );
+    for label in &charted {
+        let css = format!("figure.card[data-label=\"{label}\"]");
+        let end = Instant::now() + Duration::from_secs(30);
+        while lines_with_points(&d, &css) == 0 {
+            assert!(Instant::now() < end, "no chart with points for {label}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // the latency chart's axis is in milliseconds (requests take 0.2 to 5 ms)
+    d.wait(
+        "latency ticks in ms",
+        "return Array.from(document.querySelectorAll('figure.card[data-label=\"web.latency\"] text.ytick')).map(function (t) { return t.textContent; });",
+        |v| v.as_array().is_some_and(|a| a.len() >= 3 && a.iter().all(|t| t.as_str().unwrap().ends_with("ms"))),
+    );
+    // pids whole, in the process list
+    let procs = d.exec(
+        "return Array.from(document.querySelectorAll('#procs .pid')).map(function (e) { return e.textContent; });",
+    );
+    for pid in [pa, pb] {
+        assert!(
+            procs
+                .as_array()
+                .unwrap()
+                .contains(&json!(format!("pid {pid}"))),
+            "{procs}"
+        );
+    }
+    d.screenshot("example-overview");
+
+    // two processes overlaid: two lines, each with points
+    d.click("figure.card[data-label=\"web.requests\"] button.overlay");
+    d.wait(
+        "two lines in the overlay",
+        "return document.querySelectorAll('#compare-chart path.line').length;",
+        |v| v == 2,
+    );
+    let end = Instant::now() + Duration::from_secs(20);
+    while lines_with_points(&d, "#compare-chart") < 2 {
+        assert!(Instant::now() < end, "the overlay's lines have no points");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    d.screenshot("example-overlay");
+
+    // the URL of the view reproduces it
+    let url = d.exec("return location.href;");
+    let url = url.as_str().unwrap().to_string();
+    assert!(url.contains("overlay=web.requests"), "{url}");
+    d.goto("about:blank");
+    d.goto(&url);
+    d.wait(
+        "the overlay from the link",
+        "return document.querySelectorAll('#compare-chart path.line').length;",
+        |v| v == 2,
+    );
+    d.screenshot("example-link");
+    assert_no_console_errors(&d);
+}

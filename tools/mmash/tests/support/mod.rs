@@ -517,7 +517,10 @@ pub fn try_http(
 
 // Not every test binary that includes this module uses both.
 #[allow(unused_imports)]
-pub use mmstats_testkit::{http::free_port, program::require};
+pub use mmstats_testkit::{
+    http::free_port,
+    program::{require, workspace_bin},
+};
 
 /// What `promtool check metrics` says of `text`: its exit status and its output.
 pub fn promtool(text: &str) -> (Option<i32>, String) {
