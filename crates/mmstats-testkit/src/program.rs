@@ -48,3 +48,28 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     );
     path
 }
+
+/// `promtool check metrics` with `args` on `text` (on its standard input): its exit status and
+/// what it said on both outputs. Needs the Debian package `prometheus`.
+pub fn promtool(args: &[&str], text: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(require("promtool", "prometheus"))
+        .args(["check", "metrics"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start promtool");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(text.as_bytes()).expect("feed promtool");
+    }
+    let out = child.wait_with_output().expect("promtool's output");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), said)
+}

@@ -162,27 +162,9 @@ fn sum_by(text: &str, name: &str, by: &str) -> HashMap<String, f64> {
 }
 
 fn promtool_check(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus; scripts/test installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (status, said) = mmstats_testkit::program::promtool(&[], text);
     assert!(
-        out.status.success() && said.trim().is_empty(),
+        status == Some(0) && said.trim().is_empty(),
         "promtool: {said}\n{text}"
     );
 }

@@ -275,14 +275,14 @@ fn promtool_check(text: &str) {
         .iter()
         .any(|o| String::from_utf8_lossy(o).contains("--lint"));
     let lint = if has_lint_option {
-        let (status, said) = promtool_with(&["--lint=none"], text);
+        let (status, said) = mmstats_testkit::program::promtool(&["--lint=none"], text);
         assert!(
             status == Some(0) && said.trim().is_empty(),
             "promtool found errors ({status:?}): {said}\n--- input ---\n{text}"
         );
-        promtool_with(&["--lint=all"], text)
+        mmstats_testkit::program::promtool(&["--lint=all"], text)
     } else {
-        promtool_with(&[], text)
+        mmstats_testkit::program::promtool(&[], text)
     };
     let (status, said) = lint;
     // 0: nothing to say; 3: lint problems only (1 would be an error)
@@ -302,31 +302,4 @@ fn promtool_check(text: &str) {
         "promtool's lint: {unexpected:?}\n--- input ---\n{text}"
     );
     assert_eq!(status == Some(3), !said.trim().is_empty(), "{said}");
-}
-
-/// `promtool check metrics` with `args` on `text`: its exit status and what it said.
-fn promtool_with(args: &[&str], text: &str) -> (Option<i32>, String) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(require("promtool", "prometheus"))
-        .args(["check", "metrics"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), said)
 }

@@ -524,27 +524,7 @@ pub use mmstats_testkit::{
 
 /// What `promtool check metrics` says of `text`: its exit status and its output.
 pub fn promtool(text: &str) -> (Option<i32>, String) {
-    let promtool = require("promtool", "prometheus");
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code(), said)
+    mmstats_testkit::program::promtool(&[], text)
 }
 
 /// A child process that stays alive (so the files written in its name have a live writer) and
