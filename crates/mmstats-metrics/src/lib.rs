@@ -36,7 +36,8 @@
 //!
 //! # Names, labels and units
 //!
-//! A key's name is the field's name as given (`http_requests_total` or `http.requests`), and
+//! A key's name is the field's name as given (`http_requests_total` or `http.requests`; a
+//! whitespace or NUL character, which FORMAT.md §3.3 does not allow in a name, becomes `_`), and
 //! its labels are the field's label set (FORMAT.md §3.5), sorted; a label key that the format
 //! does not allow has each bad character replaced by `_` (and `__` at its start by `_x_`).
 //! Each family takes at most [`Builder::label_sets`] label sets; the series past the cap are
