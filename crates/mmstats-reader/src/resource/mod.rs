@@ -59,7 +59,7 @@ use crate::writer::FileInfo;
 
 pub use host::HostSource;
 pub use process::{ProcessSource, is_gone, pids_of};
-pub use sample::{is_host, resource_files, resource_labels, stats_only};
+pub use sample::{StatsSeries, is_host, resource_files, resource_labels, stats_only, stats_series};
 pub use set::Resources;
 
 mod host;
