@@ -151,8 +151,8 @@ pub(super) fn wanted<S: AsRef<str>>(selected: &[String], names: &[S]) -> bool {
 /// [`PromOptions::per_thread`] one of its files.
 #[derive(Debug)]
 struct Part {
-    /// Its labels (`pid="…",cmd="…"` and so on), escaped.
-    labels: String,
+    /// Where its labels (`pid="…",cmd="…"` and so on, escaped) are in the plan's text.
+    labels: (u32, u32),
     process: u32,
     /// The file within the process, with `per_thread`.
     file: Option<u32>,
@@ -161,19 +161,37 @@ struct Part {
 /// A sample of a family: its part and the index of its series there.
 type SeriesAt = (u32, u32);
 
+/// A sample of a family as planned: where its series is, the type it is exposed as, and a
+/// number or bool without labels of its own (most samples) copied, so that a family is
+/// written from the plan alone, in order, without visiting every process's series again.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    at: SeriesAt,
+    ty: Type,
+    value: Quick,
+}
+
+/// A planned sample's value.
+#[derive(Debug, Clone, Copy)]
+enum Quick {
+    Number(Num),
+    Bool(bool),
+    /// Anything else: read from the series.
+    Series,
+}
+
 /// One family of a sample: where its first series and its help are, and every sample.
 #[derive(Debug)]
 struct FamilyPlan {
     first: SeriesAt,
     help: Option<SeriesAt>,
-    samples: Vec<SeriesAt>,
+    samples: Vec<Planned>,
 }
 
 /// The family being written: its exposition and the next of its samples.
 #[derive(Debug)]
 struct Writing {
     exposition: Exposition,
-    kind: Kind,
     next: usize,
 }
 
@@ -211,6 +229,8 @@ pub struct SampleExposition {
     opts: PromOptions,
     selection: Selection,
     parts: Vec<Part>,
+    /// Every part's labels, one after the other.
+    part_labels: String,
     families: Vec<FamilyPlan>,
     /// Names taken by the families written so far.
     used: HashSet<String>,
@@ -233,6 +253,7 @@ impl SampleExposition {
             opts: opts.clone(),
             selection: selection.clone(),
             parts: Vec::new(),
+            part_labels: String::new(),
             families: Vec::new(),
             used: HashSet::new(),
             stage: Stage::Families(0),
@@ -305,9 +326,12 @@ impl SampleExposition {
                 continue;
             };
             let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
+            let part_labels = &mut self.part_labels;
             let mut add = |labels: String, file: Option<u32>, series: &'s [Series], keep: bool| {
+                let start = part_labels.len() as u32;
+                part_labels.push_str(&labels);
                 let part = Part {
-                    labels,
+                    labels: (start, part_labels.len() as u32),
                     process: pi as u32,
                     file,
                 };
@@ -381,22 +405,31 @@ impl SampleExposition {
                     };
                     let samples = &self.families[i].samples;
                     while w.next < samples.len() && out.len() < size {
-                        let (part, si) = samples[w.next];
+                        let planned = samples[w.next];
                         w.next += 1;
-                        let part = &self.parts[part as usize];
-                        let s = &series_of(sample, part)[si as usize];
-                        let Some(value) = &s.value else { continue };
-                        if Type::of(w.kind, value) != w.exposition.ty {
+                        if planned.ty != w.exposition.ty {
                             continue;
                         }
-                        let labels = if s.meta.labels.is_empty() {
-                            part.labels.as_str()
-                        } else {
-                            self.labels.clear();
-                            push_sample_labels(&part.labels, &s.meta.labels, &mut self.labels);
-                            self.labels.as_str()
-                        };
-                        w.exposition.write(out, labels, value);
+                        let (part, si) = planned.at;
+                        let part = &self.parts[part as usize];
+                        let (start, end) = part.labels;
+                        let labels = &self.part_labels[start as usize..end as usize];
+                        match planned.value {
+                            Quick::Number(n) => w.exposition.number(out, labels, n),
+                            Quick::Bool(b) => w.exposition.bool(out, labels, b),
+                            Quick::Series => {
+                                let s = &series_of(sample, part)[si as usize];
+                                let Some(value) = &s.value else { continue };
+                                let labels = if s.meta.labels.is_empty() {
+                                    labels
+                                } else {
+                                    self.labels.clear();
+                                    push_sample_labels(labels, &s.meta.labels, &mut self.labels);
+                                    self.labels.as_str()
+                                };
+                                w.exposition.write(out, labels, value);
+                            }
+                        }
                     }
                     if w.next >= samples.len() {
                         self.writing = None;
@@ -451,7 +484,6 @@ impl SampleExposition {
         exposition.head(out, help, &self.opts);
         Some(Writing {
             exposition,
-            kind: first.meta.kind,
             next: 0,
         })
     }
@@ -468,10 +500,22 @@ fn add_part<'s>(
 ) {
     let at_part = parts.len() as u32;
     for (si, s) in series.iter().enumerate() {
-        if s.value.is_none() || !keep(s) {
+        let Some(value) = &s.value else { continue };
+        if !keep(s) {
             continue;
         }
         let at = (at_part, si as u32);
+        let quick = match value {
+            _ if !s.meta.labels.is_empty() => Quick::Series,
+            Value::Number(n) => Quick::Number(*n),
+            Value::Bool(b) => Quick::Bool(*b),
+            _ => Quick::Series,
+        };
+        let planned = Planned {
+            at,
+            ty: Type::of(s.meta.kind, value),
+            value: quick,
+        };
         let i = *index.entry(s.meta.name()).or_insert_with(|| {
             families.push(FamilyPlan {
                 first: at,
@@ -484,7 +528,7 @@ fn add_part<'s>(
         if family.help.is_none() && !s.meta.help.is_empty() {
             family.help = Some(at);
         }
-        family.samples.push(at);
+        family.samples.push(planned);
     }
     parts.push(part);
 }
@@ -815,24 +859,35 @@ impl Exposition {
         selection.wants(&self.naming.names) || selection.wants(&[&self.naming.head])
     }
 
+    /// Writes a number's sample line.
+    fn number(&self, out: &mut String, labels: &str, n: Num) {
+        let (ty, base, head) = (self.ty, &self.naming.base, &self.naming.head);
+        if ty == Type::Counter && self.openmetrics {
+            sample(out, base, "_total", labels, "");
+        } else {
+            let name = if ty == Type::Counter { head } else { base };
+            sample(out, name, "", labels, "");
+        }
+        num(out, n, self.scale);
+    }
+
+    /// Writes a bool's sample line.
+    fn bool(&self, out: &mut String, labels: &str, b: bool) {
+        let suffix = if self.ty == Type::Counter {
+            "_total"
+        } else {
+            ""
+        };
+        sample(out, &self.naming.base, suffix, labels, "");
+        out.push_str(if b { "1\n" } else { "0\n" });
+    }
+
     /// Writes one sample's lines (several for summaries and histograms).
     fn write(&self, out: &mut String, labels: &str, value: &Value) {
-        let (ty, base, head, scale) = (self.ty, &self.naming.base, &self.naming.head, self.scale);
+        let (base, scale) = (&self.naming.base, self.scale);
         match value {
-            Value::Number(n) => {
-                if ty == Type::Counter && self.openmetrics {
-                    sample(out, base, "_total", labels, "");
-                } else {
-                    let name = if ty == Type::Counter { head } else { base };
-                    sample(out, name, "", labels, "");
-                }
-                num(out, *n, scale);
-            }
-            Value::Bool(b) => {
-                let suffix = if ty == Type::Counter { "_total" } else { "" };
-                sample(out, base, suffix, labels, "");
-                out.push_str(if *b { "1\n" } else { "0\n" });
-            }
+            Value::Number(n) => self.number(out, labels, *n),
+            Value::Bool(b) => self.bool(out, labels, *b),
             Value::Text(t) => {
                 let mut l = String::from("value=\"");
                 escape_label_value(clip(t), &mut l);
@@ -1010,7 +1065,14 @@ fn scaled(v: f64, scale: f64) -> f64 {
 }
 
 pub(super) fn float(out: &mut String, v: f64) {
-    if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        // a whole number: as `format_float` writes it (`-3.0`), without formatting machinery
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        push_u64(out, v.abs() as u64);
+        out.push_str(".0");
+    } else if v.is_finite() {
         let _ = write!(out, "{v}");
     } else {
         out.push_str(&format_float(v));
@@ -1358,6 +1420,26 @@ mod tests {
             s.push(' ');
         }
         assert_eq!(s, format!("0 7 10 1234567890 {} ", u64::MAX));
+        for v in [
+            0.0,
+            -0.0,
+            3.0,
+            -3.0,
+            999_999_999_999_999.0,
+            1e15,
+            0.5,
+            -2.25,
+            f64::NAN,
+        ] {
+            let mut s = String::new();
+            float(&mut s, v);
+            let want = if v.is_finite() && v.fract() != 0.0 {
+                format!("{v}")
+            } else {
+                format_float(v)
+            };
+            assert_eq!(s, want, "{v}");
+        }
     }
 
     #[test]

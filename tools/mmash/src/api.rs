@@ -14,7 +14,8 @@ use mmstats_reader::resource::{
     ResourceKind, is_host, resource_files, resource_kind, resource_kind_of,
 };
 use mmstats_reader::{
-    FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
+    FieldValue, FileSample, Kind, Liveness, Num, ProcessId, ProcessSample, Sample, Series,
+    Snapshot, Value,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -465,7 +466,6 @@ pub fn api_stats_selected<'a>(
     intervals: &'a Sample,
     select: &[String],
 ) -> StatsOut<'a> {
-    let chosen = |label: &str| mmstats_render::text::label_matches(label, select);
     let wanted: std::collections::HashSet<&std::path::Path> =
         snaps.iter().map(|s| s.path.as_path()).collect();
     let shares: std::collections::HashMap<&std::path::Path, &FileSample> = intervals
@@ -478,88 +478,11 @@ pub fn api_stats_selected<'a>(
         .processes
         .iter()
         .filter(|p| p.files.iter().any(|f| wanted.contains(f.path.as_path())))
-        .map(|p| ProcessOut {
-            pid: p.pid(),
-            start_time: match &p.id {
-                ProcessId::Process { start_time, .. } => Some(*start_time),
-                ProcessId::File(_) => None,
-            },
-            cmd: &p.cmd,
-            alive: p.liveness == Liveness::Alive,
-            why: match &p.liveness {
-                Liveness::Dead(why) => Some(why.as_str()),
-                Liveness::Alive => None,
-            },
-            taken: unix(p.taken),
-            seconds: p.seconds,
-            threads: p.threads(),
-            files: p
-                .files
-                .iter()
-                .filter(|f| resource_kind_of(&f.info).is_none())
-                .map(|f| f.path.as_path())
-                .collect(),
-            resources: resource_files(p)
-                .find(|(kind, _)| *kind == ResourceKind::Process)
-                .map(|(_, f)| f.path.as_path()),
-            fields: p
-                .series
-                .iter()
-                .filter(|s| chosen(&s.meta.label))
-                .map(series_out)
-                .collect(),
-        })
+        .map(|p| process_out(p, select))
         .collect();
     let files = snaps
         .iter()
-        .map(|s| {
-            let share = shares.get(s.path.as_path());
-            let fields = s
-                .fields
-                .iter()
-                .filter(|f| chosen(&f.meta.label))
-                .map(|f| {
-                    let m = &f.meta;
-                    let mut o = FieldOut {
-                        meta: FieldMetaJson::of(m),
-                        value: None,
-                        primary: None,
-                        derived: None,
-                        rate: None,
-                        error: None,
-                    };
-                    match &f.value {
-                        Ok(v) => {
-                            o.value = Some(ValueOut::of(v));
-                            if !matches!(v, Value::Number(_) | Value::Bool(_)) {
-                                o.primary = v.primary();
-                            }
-                            let d = derived(f, s);
-                            o.derived = (!d.is_empty()).then_some(Derived(d));
-                            if m.kind == Kind::Counter {
-                                o.rate = share
-                                    .and_then(|sh| {
-                                        sh.series.iter().find(|x| x.meta.label == m.label)
-                                    })
-                                    .and_then(|x| x.number(None));
-                            }
-                        }
-                        Err(e) => o.error = Some(e.to_string()),
-                    }
-                    o
-                })
-                .collect();
-            FileOut {
-                path: &s.path,
-                pid: s.info.pid,
-                tid: s.info.tid,
-                cmd: mmstats_reader::command_name(s),
-                taken: unix(s.taken),
-                folded: s.info.folded,
-                process_totals: s.info.process_totals,
-                fields,
-            }
-        })
+        .map(|s| file_out(s, shares.get(s.path.as_path()).copied(), select))
         .collect();
     StatsOut {
         processes,
@@ -568,10 +491,113 @@ pub fn api_stats_selected<'a>(
     }
 }
 
+/// One process of `/api/stats` with the series `select` chooses (empty: every one).
+pub fn process_out<'a>(p: &'a ProcessSample, select: &[String]) -> ProcessOut<'a> {
+    ProcessOut {
+        pid: p.pid(),
+        start_time: match &p.id {
+            ProcessId::Process { start_time, .. } => Some(*start_time),
+            ProcessId::File(_) => None,
+        },
+        cmd: &p.cmd,
+        alive: p.liveness == Liveness::Alive,
+        why: match &p.liveness {
+            Liveness::Dead(why) => Some(why.as_str()),
+            Liveness::Alive => None,
+        },
+        taken: unix(p.taken),
+        seconds: p.seconds,
+        threads: p.threads(),
+        files: p
+            .files
+            .iter()
+            .filter(|f| resource_kind_of(&f.info).is_none())
+            .map(|f| f.path.as_path())
+            .collect(),
+        resources: resource_files(p)
+            .find(|(kind, _)| *kind == ResourceKind::Process)
+            .map(|(_, f)| f.path.as_path()),
+        fields: p
+            .series
+            .iter()
+            .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+            .map(series_out)
+            .collect(),
+    }
+}
+
+/// One file of `/api/stats` with the fields `select` chooses (empty: every one); `share` is
+/// its part in the interval engine's sample, for its counters' rates.
+pub fn file_out<'a>(s: &'a Snapshot, share: Option<&FileSample>, select: &[String]) -> FileOut<'a> {
+    let fields = s
+        .fields
+        .iter()
+        .filter(|f| mmstats_render::text::label_matches(&f.meta.label, select))
+        .map(|f| {
+            let m = &f.meta;
+            let mut o = FieldOut {
+                meta: FieldMetaJson::of(m),
+                value: None,
+                primary: None,
+                derived: None,
+                rate: None,
+                error: None,
+            };
+            match &f.value {
+                Ok(v) => {
+                    o.value = Some(ValueOut::of(v));
+                    if !matches!(v, Value::Number(_) | Value::Bool(_)) {
+                        o.primary = v.primary();
+                    }
+                    let d = derived(f, s);
+                    o.derived = (!d.is_empty()).then_some(Derived(d));
+                    if m.kind == Kind::Counter {
+                        o.rate = share
+                            .and_then(|sh| sh.series.iter().find(|x| x.meta.label == m.label))
+                            .and_then(|x| x.number(None));
+                    }
+                }
+                Err(e) => o.error = Some(e.to_string()),
+            }
+            o
+        })
+        .collect();
+    FileOut {
+        path: &s.path,
+        pid: s.info.pid,
+        tid: s.info.tid,
+        cmd: mmstats_reader::command_name(s),
+        taken: unix(s.taken),
+        folded: s.info.folded,
+        process_totals: s.info.process_totals,
+        fields,
+    }
+}
+
+/// The host's resources in `/api/stats` (`p` is the host's process in the sample), with the
+/// series `select` chooses.
+pub fn host_out<'a>(p: &'a ProcessSample, select: &[String]) -> HostOut<'a> {
+    HostOut {
+        path: p
+            .files
+            .first()
+            .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
+        taken: unix(p.taken),
+        seconds: p.seconds,
+        fields: p
+            .series
+            .iter()
+            .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+            .map(series_out)
+            .collect(),
+    }
+}
+
 /// `/api/stats` as mmash serves it: [`api_stats_selected`] over the stats files among
 /// `snaps`, whose processes carry their own resources' series (`proc.*`, which share the
 /// process's pid and start time) and name where they were read as `resources`; the host's
-/// resources, when `snaps` has them, apart as `host`, neither a file nor a process.
+/// resources, when `snaps` has them, apart as `host`, neither a file nor a process. mmash
+/// streams the same document piece by piece ([`crate::stream::StatsChunks`]).
 pub fn api_stats_apart<'a>(
     snaps: &[&'a Snapshot],
     intervals: &'a Sample,
@@ -591,20 +617,7 @@ pub fn api_stats_apart<'a>(
         .iter()
         .filter(|_| has_host)
         .find(|p| is_host(p))
-        .map(|p| HostOut {
-            path: p
-                .files
-                .first()
-                .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
-            taken: unix(p.taken),
-            seconds: p.seconds,
-            fields: p
-                .series
-                .iter()
-                .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
-                .map(series_out)
-                .collect(),
-        });
+        .map(|p| host_out(p, select));
     out
 }
 

@@ -473,7 +473,11 @@ pub fn try_http(
         Ok(n > 0)
     };
     let body = if chunked {
-        while !body.windows(5).any(|w| w == b"0\r\n\r\n") {
+        // (the body's lines end in \n alone, so the last chunk's \r\n ends it; only the new
+        // bytes are searched)
+        let mut from = 0;
+        while !body[from..].windows(5).any(|w| w == b"0\r\n\r\n") {
+            from = body.len().saturating_sub(4);
             if !more(&mut body)? {
                 break;
             }
