@@ -317,7 +317,7 @@ impl SampleExposition {
     fn plan<'s>(&mut self, sample: &'s mmstats_reader::Sample, kept: Option<&[bool]>) {
         let opts = &self.opts;
         let mut seen = HashSet::new();
-        let mut index: HashMap<&'s str, usize> = HashMap::new();
+        let mut index = FamilyIndex::default();
         for (pi, p) in sample.processes.iter().enumerate() {
             if kept.is_some_and(|k| !k[pi]) {
                 continue;
@@ -489,11 +489,48 @@ impl SampleExposition {
     }
 }
 
+/// The families of a plan by name. Parts mostly have the same series in the same order, so
+/// the family of the previous part's series at the same position is tried first, before the
+/// name is hashed.
+#[derive(Default)]
+struct FamilyIndex<'s> {
+    by_name: HashMap<&'s str, usize>,
+    names: Vec<&'s str>,
+    /// The family of the series at each position of the previous part.
+    hints: Vec<usize>,
+}
+
+impl<'s> FamilyIndex<'s> {
+    /// The family named `name`, tried first as that of the previous part's series `si`.
+    fn find(&self, si: usize, name: &str) -> Option<usize> {
+        match self.hints.get(si) {
+            Some(&f) if self.names.get(f).is_some_and(|n| *n == name) => Some(f),
+            _ => self.by_name.get(name).copied(),
+        }
+    }
+
+    /// Adds the family named `name`; its index.
+    fn add(&mut self, name: &'s str) -> usize {
+        let i = self.names.len();
+        self.names.push(name);
+        self.by_name.insert(name, i);
+        i
+    }
+
+    /// Remembers that the series at `si` was of family `f`.
+    fn hint(&mut self, si: usize, f: usize) {
+        if si >= self.hints.len() {
+            self.hints.resize(si + 1, usize::MAX);
+        }
+        self.hints[si] = f;
+    }
+}
+
 /// Adds `part` and its series that `keep` keeps (and that have a value) to their families.
 fn add_part<'s>(
     parts: &mut Vec<Part>,
     families: &mut Vec<FamilyPlan>,
-    index: &mut HashMap<&'s str, usize>,
+    index: &mut FamilyIndex<'s>,
     part: Part,
     series: &'s [Series],
     keep: impl Fn(&Series) -> bool,
@@ -516,14 +553,16 @@ fn add_part<'s>(
             ty: Type::of(s.meta.kind, value),
             value: quick,
         };
-        let i = *index.entry(s.meta.name()).or_insert_with(|| {
+        let name = s.meta.name();
+        let i = index.find(si, name).unwrap_or_else(|| {
             families.push(FamilyPlan {
                 first: at,
                 help: None,
                 samples: Vec::new(),
             });
-            families.len() - 1
+            index.add(name)
         });
+        index.hint(si, i);
         let family = &mut families[i];
         if family.help.is_none() && !s.meta.help.is_empty() {
             family.help = Some(at);
