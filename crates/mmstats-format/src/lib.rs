@@ -23,7 +23,7 @@
 
 pub use bytes::ByteOrder;
 pub use codes::{Combine, Kind, ValueType};
-pub use error::{FieldError, FormatError, SlotError};
+pub use error::{FieldError, FormatError, RecordError, SlotError, SlotValueError, V1Error};
 pub use field::{Field, FieldMeta, Record, TableView, decode_file, slot_length};
 pub use header::{
     Detected, Geometry, Header, Identity, Live, detect, parse_boot_id, truncate_utf8,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
-use crate::error::{FieldError, FormatError};
+use crate::error::{FieldError, FormatError, SlotValueError};
 use crate::field::FieldMeta;
 use crate::histogram::{Histogram, QUANTILES};
 use crate::layout::limits;
@@ -168,24 +168,24 @@ impl Value {
     /// the bucket of `max` ([`crate::used_buckets`]); the buckets it lacks are zero. `order` is the file's byte order, needed
     /// to recover text bytes.
     pub fn decode(meta: &FieldMeta, words: &[u64], order: ByteOrder) -> Result<Value, FormatError> {
-        let corrupt = |what: String| FormatError::CorruptValue {
+        let corrupt = |reason: SlotValueError| FormatError::CorruptValue {
             label: meta.label.clone(),
-            what,
+            reason,
         };
         let full = meta
             .slot_length()
             .map(slot_words)
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| corrupt(SlotValueError::Slot(e)))?;
         // A histogram's copy may stop after the bucket of `max` (FORMAT.md §5.5).
         let need = match meta.kind {
             Kind::Histogram | Kind::Timer => full.min(hist::BUCKETS),
             _ => full,
         };
         if words.len() < need {
-            return Err(corrupt(format!(
-                "slot has {} words, needs {need}",
-                words.len()
-            )));
+            return Err(corrupt(SlotValueError::ShortSlot {
+                have: words.len(),
+                need,
+            }));
         }
         let vt = meta.value_type;
         let wide = |w: u64| Num::from_wide(vt, w);
@@ -193,10 +193,10 @@ impl Value {
             (_, ValueType::Text) if matches!(meta.kind, Kind::Text | Kind::Constant) => {
                 let len = words[text::LENGTH];
                 if len > u64::from(meta.capacity) {
-                    return Err(corrupt(format!(
-                        "text length {len} exceeds capacity {}",
-                        meta.capacity
-                    )));
+                    return Err(corrupt(SlotValueError::TextTooLong {
+                        len,
+                        capacity: meta.capacity,
+                    }));
                 }
                 let mut bytes = Vec::with_capacity(len as usize);
                 for w in &words[text::BYTES..] {
@@ -208,7 +208,7 @@ impl Value {
                 }
                 bytes.truncate(len as usize);
                 Value::Text(
-                    String::from_utf8(bytes).map_err(|_| corrupt("text is not UTF-8".into()))?,
+                    String::from_utf8(bytes).map_err(|_| corrupt(SlotValueError::TextNotUtf8))?,
                 )
             }
             (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, ValueType::Bool) => {
@@ -256,7 +256,7 @@ impl Value {
                     })
                     .collect(),
             }),
-            (Kind::Text, _) => return Err(corrupt("text field with a numeric type".into())),
+            (Kind::Text, _) => return Err(corrupt(SlotValueError::NumericText)),
         })
     }
 
@@ -563,7 +563,13 @@ mod tests {
         let words = [0u64, 99, 0];
         assert!(matches!(
             Value::decode(&meta, &words, ByteOrder::NATIVE),
-            Err(FormatError::CorruptValue { .. })
+            Err(FormatError::CorruptValue {
+                reason: SlotValueError::TextTooLong {
+                    len: 99,
+                    capacity: 8
+                },
+                ..
+            })
         ));
     }
 }
