@@ -29,7 +29,7 @@ pub use header::{
     Detected, Geometry, Header, Identity, Live, detect, parse_boot_id, truncate_utf8,
 };
 pub use histogram::{
-    Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
+    HistogramValue, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
 };
 pub use labels::{LabelError, series_key};
 pub use merge::{fold, folds, merge};
@@ -37,7 +37,7 @@ pub use plan::{Placement, Plan, Reserve};
 pub use procstat::{StatLine, parse_start_time};
 pub use time::{time_from_ns, unix_seconds};
 pub use value::{Num, Value, initial_words, slot_words, text_words};
-pub use windowed::{Period, WindowSummary, Windowed};
+pub use windowed::{Period, WindowSummary, WindowedValue};
 
 mod bytes;
 mod codes;

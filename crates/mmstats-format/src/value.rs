@@ -8,12 +8,12 @@ use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
 use crate::error::{FieldError, FormatError, SlotValueError};
 use crate::field::FieldMeta;
-use crate::histogram::{Histogram, QUANTILES};
+use crate::histogram::{HistogramValue, QUANTILES};
 use crate::layout::limits;
 use crate::layout::slot::{
     self, average, histogram as hist, moving_average as moving, text, windowed as win,
 };
-use crate::windowed::{Period, Windowed};
+use crate::windowed::{Period, WindowedValue};
 
 /// A number widened to a word (FORMAT.md §5, "num").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -152,9 +152,9 @@ pub enum Value {
     },
     /// Histogram or timer, shared: cloning a value (a reader's remembered copy, a snapshot, an
     /// interval engine's previous sample) does not copy its buckets.
-    Histogram(Arc<Histogram>),
+    Histogram(Arc<HistogramValue>),
     /// Time-windowed counts and sums.
-    Windowed(Windowed),
+    Windowed(WindowedValue),
 }
 
 /// The number of words a slot of `len` bytes has.
@@ -227,7 +227,7 @@ impl Value {
                 window_sum: wide(words[moving::WINDOW_SUM]),
                 last: wide(words[moving::LAST]),
             },
-            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(Histogram {
+            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(HistogramValue {
                 k: u32::from(meta.param),
                 count: words[hist::COUNT],
                 sum: words[hist::SUM],
@@ -242,7 +242,7 @@ impl Value {
                     .copied()
                     .collect(),
             })),
-            (Kind::Windowed, _) => Value::Windowed(Windowed {
+            (Kind::Windowed, _) => Value::Windowed(WindowedValue {
                 width: u64::from(meta.param),
                 count: words[win::COUNT],
                 sum: wide(words[win::SUM]),
@@ -486,7 +486,7 @@ mod tests {
         win.capacity = 3;
         let mut moving = FieldMeta::new("m", Kind::MovingAverage, ValueType::I32);
         moving.capacity = 4;
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         h.record(7);
         h.record(1000);
         let cases = [
@@ -518,7 +518,7 @@ mod tests {
             (hist, Value::Histogram(h.into())),
             (
                 win,
-                Value::Windowed(Windowed {
+                Value::Windowed(WindowedValue {
                     width: 1,
                     count: 5,
                     sum: Num::F(2.5),
