@@ -276,7 +276,7 @@ impl StatsFile {
 
     fn read_values(&mut self) -> Result<Snapshot, ReadError> {
         let taken = SystemTime::now();
-        let fields = match &self.source {
+        let fields: Vec<FieldValue> = match &self.source {
             Source::V1 { values } => self
                 .fields
                 .iter()
@@ -331,7 +331,7 @@ impl StatsFile {
             info: Arc::clone(&self.info),
             taken,
             fold_seq: self.fold_seq(),
-            fields,
+            fields: fields.into(),
             settled: true,
             liveness: None,
         })
@@ -488,7 +488,7 @@ impl StatsFile {
             self.info = Arc::new(info);
         }
         let changed = metas.len() != self.fields.len()
-            || metas.iter().zip(&self.fields).any(|(a, b)| a != &**b);
+            || metas.iter().zip(self.fields.iter()).any(|(a, b)| a != &**b);
         if changed {
             self.fields = metas.into_iter().map(Arc::new).collect();
         }
