@@ -7,7 +7,8 @@ use crate::codes::{Kind, ValueType};
 use crate::error::{FormatError, V1Error};
 use crate::field::FieldMeta;
 use crate::layout;
-use crate::value::{Num, Value};
+use crate::num::Num;
+use crate::value::Value;
 
 /// One decoded version-1 field.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,13 +52,11 @@ fn take<'a>(
     let end = pos
         .checked_add(n)
         .filter(|e| *e <= b.len())
-        .ok_or_else(|| {
-            FormatError::BadV1(V1Error::PastEnd {
-                what,
-                offset: *pos as u64,
-                len: b.len() as u64,
-            })
-        })?;
+        .ok_or(FormatError::BadV1(V1Error::PastEnd {
+            what,
+            offset: *pos as u64,
+            len: b.len() as u64,
+        }))?;
     let s = &b[*pos..end];
     *pos = end;
     Ok(s)
