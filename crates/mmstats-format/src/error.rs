@@ -104,7 +104,7 @@ pub enum FormatError {
     BadV1(V1Error),
     /// A HotSpot JVM's performance data file is malformed.
     #[error("{0}")]
-    Hsperf(#[from] crate::hsperf::HsperfError),
+    Hsperf(#[from] HsperfError),
     /// A field a writer asked for cannot be laid out ([`FieldError`]).
     #[error(transparent)]
     Field(#[from] FieldError),
@@ -238,6 +238,55 @@ pub enum V1Error {
         /// The largest a reader accepts.
         max: u64,
     },
+}
+
+/// Why bytes are not a readable hsperfdata file (format-spec/HSPERFDATA.md).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HsperfError {
+    /// Shorter than a structure it must contain.
+    #[error("hsperfdata: truncated: need {need} bytes, have {have}")]
+    Truncated {
+        /// Bytes needed.
+        need: u64,
+        /// Bytes there.
+        have: u64,
+    },
+    /// The first bytes are not [`MAGIC`].
+    #[error("not an hsperfdata file (first bytes {0:02x?})")]
+    BadMagic(Vec<u8>),
+    /// A major version other than 2.
+    #[error("hsperfdata major version {0} is not supported (only 2, written since Java 5)")]
+    Version(u8),
+    /// A prologue field holds an impossible value.
+    #[error("hsperfdata: bad prologue: {field} is {value}")]
+    BadPrologue {
+        /// The field, as named in HSPERFDATA.md.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+    /// The JVM has not finished creating the file.
+    #[error("hsperfdata: not accessible yet (the JVM is still starting); try again")]
+    NotAccessible,
+    /// The JVM ran out of room for entries: the table is incomplete.
+    #[error(
+        "hsperfdata: {0} bytes of entries overflowed the file (start the JVM with a larger -XX:PerfDataMemorySize)"
+    )]
+    Overflow(u32),
+    /// An entry is malformed.
+    #[error("hsperfdata: entry {index} at offset {offset}: {what}")]
+    BadEntry {
+        /// Index of the entry.
+        index: usize,
+        /// Offset of the entry in the file.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// Two entries have the same name.
+    #[error("hsperfdata: duplicate entry name {0:?}")]
+    DuplicateName(String),
 }
 
 /// Why a field a writer asks for cannot be added to a file (FORMAT.md §3, §5, §7).

@@ -4,7 +4,8 @@
 //! [`Value::encode`]), so no crate adds slot words of its own.
 
 use crate::codes::Kind;
-use crate::value::{Num, Value};
+use crate::num::Num;
+use crate::value::Value;
 
 /// Adds `v` into `acc` as the `sum` rule does: numbers and counts added, histograms merged
 /// bucket by bucket, windows slot by slot, averages by count and sum; `false` (and `acc`

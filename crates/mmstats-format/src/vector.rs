@@ -22,7 +22,8 @@ use serde::Serialize;
 
 use crate::field::FieldMeta;
 use crate::histogram::HistogramValue;
-use crate::value::{Num, Value};
+use crate::num::Num;
+use crate::value::Value;
 
 /// One field of a vector's expected reading (FORMAT.md §10); serialise it with any serde
 /// format (the vectors use JSON).

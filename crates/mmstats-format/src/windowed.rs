@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::Num;
+use crate::num::Num;
 
 /// One period slot.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
