@@ -42,9 +42,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use mmstats_format::bucket_bounds;
-use mmstats_reader::{
-    FieldMeta, HistogramValue, Kind, Num, Series, Snapshot, Value, command_name,
-};
+use mmstats_reader::{FieldMeta, HistogramValue, Kind, Num, Series, Snapshot, Value, command_name};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
