@@ -41,52 +41,128 @@ pub fn float(x: f64) -> Json {
     serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }
 
-fn histogram(h: &HistogramValue) -> Json {
-    let buckets: Vec<Json> = h
-        .buckets
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(i, n)| {
-            let (low, width) = bucket_bounds(i, h.k);
-            json!({"low": low, "width": width, "count": n})
-        })
-        .collect();
-    let empty = h.count == 0;
-    json!({
-        "count": h.count,
-        "sum": h.sum,
-        "min": if empty { Json::Null } else { json!(h.min) },
-        "max": if empty { Json::Null } else { json!(h.max) },
-        "last": h.last,
-        "window_count": h.window_count,
-        "window_sum": h.window_sum,
-        "k": h.k,
-        "buckets": buckets,
-    })
+/// A value under the one JSON schema of every output (slurpstats' `value`, mmash's
+/// `/api/stats`), serialised without building a [`Json`] tree: scalars plain (a number, bool or
+/// string); an average as `count`, `sum`; a moving average as `count`, `window_count`,
+/// `window_sum`, `last`; a histogram or timer as `count`, `sum`, `min` and `max` (`null` when
+/// empty), `last`, `window_count`, `window_sum`, `k` and, unless left out, `buckets` (the
+/// non-empty ones as `low`, `width`, `count`); a window as `width`, `count`, `sum`.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueJson<'a> {
+    value: &'a Value,
+    buckets: bool,
 }
 
-/// A value as JSON: scalars plain, compound kinds as objects of their parts.
-pub fn value(v: &Value) -> Json {
-    match v {
-        Value::Number(n) => number(*n),
-        Value::Bool(b) => json!(b),
-        Value::Text(t) => json!(t),
-        Value::Average { count, sum } => json!({"count": count, "sum": number(*sum)}),
-        Value::MovingAverage {
-            count,
-            window_count,
-            window_sum,
-            last,
-        } => json!({
-            "count": count,
-            "window_count": window_count,
-            "window_sum": number(*window_sum),
-            "last": number(*last),
-        }),
-        Value::Histogram(h) => histogram(h),
-        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": number(w.sum)}),
+impl<'a> ValueJson<'a> {
+    /// The whole value, a histogram's buckets included.
+    pub fn new(value: &'a Value) -> ValueJson<'a> {
+        ValueJson {
+            value,
+            buckets: true,
+        }
     }
+
+    /// The value without a histogram's `buckets`, for outputs whose derived values (the
+    /// percentiles) say what the buckets would.
+    pub fn without_buckets(value: &'a Value) -> ValueJson<'a> {
+        ValueJson {
+            value,
+            buckets: false,
+        }
+    }
+}
+
+/// A histogram's non-empty buckets as `{"low", "width", "count"}` objects.
+struct Buckets<'a>(&'a HistogramValue);
+
+impl serde::Serialize for Buckets<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let h = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        for (i, n) in h.buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let (low, width) = bucket_bounds(i, h.k);
+            seq.serialize_element(&BucketJson {
+                low,
+                width,
+                count: *n,
+            })?;
+        }
+        // a map type keeps the element's keys in the schema's order
+        struct BucketJson {
+            low: u64,
+            width: u64,
+            count: u64,
+        }
+        impl serde::Serialize for BucketJson {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("low", &self.low)?;
+                m.serialize_entry("width", &self.width)?;
+                m.serialize_entry("count", &self.count)?;
+                m.end()
+            }
+        }
+        seq.end()
+    }
+}
+
+impl serde::Serialize for ValueJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.value {
+            Value::Number(n) => n.serialize(s),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Average { count, sum } => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("count", count)?;
+                m.serialize_entry("sum", sum)?;
+                m.end()
+            }
+            Value::MovingAverage {
+                count,
+                window_count,
+                window_sum,
+                last,
+            } => {
+                let mut m = s.serialize_map(Some(4))?;
+                m.serialize_entry("count", count)?;
+                m.serialize_entry("window_count", window_count)?;
+                m.serialize_entry("window_sum", window_sum)?;
+                m.serialize_entry("last", last)?;
+                m.end()
+            }
+            Value::Histogram(h) => {
+                let empty = h.count == 0;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("count", &h.count)?;
+                m.serialize_entry("sum", &h.sum)?;
+                m.serialize_entry("min", &(!empty).then_some(h.min))?;
+                m.serialize_entry("max", &(!empty).then_some(h.max))?;
+                m.serialize_entry("last", &h.last)?;
+                m.serialize_entry("window_count", &h.window_count)?;
+                m.serialize_entry("window_sum", &h.window_sum)?;
+                m.serialize_entry("k", &h.k)?;
+                if self.buckets {
+                    m.serialize_entry("buckets", &Buckets(h))?;
+                }
+                m.end()
+            }
+            Value::Windowed(w) => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("width", &w.width)?;
+                m.serialize_entry("count", &w.count)?;
+                m.serialize_entry("sum", &w.sum)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// A value as JSON ([`ValueJson`]): scalars plain, compound kinds as objects of their parts.
+pub fn value(v: &Value) -> Json {
+    serde_json::to_value(ValueJson::new(v)).unwrap_or(Json::Null)
 }
 
 /// A field's metadata under the names every JSON output uses (slurpstats' `fields`, mmash's
