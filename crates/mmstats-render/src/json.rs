@@ -429,8 +429,7 @@ pub fn error(e: &ReadError) -> Json {
 mod tests {
     use super::*;
     use mmstats_reader::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
-    use std::path::PathBuf;
-    use std::sync::Arc;
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn snap() -> Snapshot {
@@ -441,12 +440,8 @@ mod tests {
         lat.unit = "nanoseconds".into();
         let mut req = FieldMeta::new("requests", Kind::Counter, ValueType::U64);
         req.help = "requests served".into();
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from("/tmp/a.mmstats"),
-            info: Arc::new(FileInfo {
+        SnapshotBuilder::new("/tmp/a.mmstats")
+            .info(FileInfo {
                 pid: Some(7),
                 tid: Some(8),
                 uid: Some(1),
@@ -454,24 +449,15 @@ mod tests {
                 created: Some(UNIX_EPOCH + Duration::from_secs(100)),
                 writer: "w".into(),
                 ..FileInfo::new(FormatVersion::V2, (0, 0))
-            }),
-            taken: UNIX_EPOCH + Duration::from_millis(200_500),
-            fields: vec![
-                FieldValue {
-                    meta: Arc::new(req),
-                    value: Ok(Value::Number(Num::U(17))),
-                },
-                FieldValue {
-                    meta: Arc::new(lat),
-                    value: Ok(Value::Histogram(h.into())),
-                },
-                FieldValue {
-                    meta: Arc::new(FieldMeta::new("name", Kind::Text, ValueType::Text)),
-                    value: Err(ValueError::WriterDied),
-                },
-            ]
-            .into(),
-        }
+            })
+            .taken(UNIX_EPOCH + Duration::from_millis(200_500))
+            .field(req, Value::Number(Num::U(17)))
+            .field(lat, Value::Histogram(h.into()))
+            .field_result(
+                FieldMeta::new("name", Kind::Text, ValueType::Text),
+                Err(ValueError::WriterDied),
+            )
+            .build()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What the workspace's tests share, so that no test includes another crate's files: a builder
-//! of real mmstats files ([`file`]), a runner of one test in a child process that checks the
-//! child really ran it ([`child`]), and helpers for servers and programs under test ([`http`],
-//! [`program`]).
+//! of real mmstats files ([`file`]), a builder of snapshots in memory ([`snapshot`]), a runner
+//! of one test in a child process that checks the child really ran it ([`child`]) and helpers for
+//! servers and programs under test ([`http`], [`program`]).
 //!
 //! ```
 //! use mmstats_testkit::file::FileBuilder;
@@ -17,3 +17,4 @@ pub mod child;
 pub mod file;
 pub mod http;
 pub mod program;
+pub mod snapshot;
