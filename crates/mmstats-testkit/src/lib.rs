@@ -1,7 +1,8 @@
 //! What the workspace's tests share, so that no test includes another crate's files: a builder
 //! of real mmstats files ([`file`]), a builder of snapshots in memory ([`snapshot`]), a runner
-//! of one test in a child process that checks the child really ran it ([`child`]) and helpers for
-//! servers and programs under test ([`http`], [`program`]).
+//! of one test in a child process that checks the child really ran it ([`child`]), helpers for
+//! servers and programs under test ([`http`], [`program`]) and a WebDriver client for pages in a
+//! headless browser ([`webdriver`]).
 //!
 //! ```
 //! use mmstats_testkit::file::FileBuilder;
@@ -18,3 +19,4 @@ pub mod file;
 pub mod http;
 pub mod program;
 pub mod snapshot;
+pub mod webdriver;
