@@ -36,7 +36,7 @@ pub struct Snapshot {
 }
 
 /// One field's metadata and value in a snapshot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldValue {
     /// Metadata, shared with the file's cache.
     pub meta: Arc<FieldMeta>,
