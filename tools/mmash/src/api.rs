@@ -537,31 +537,24 @@ pub fn api_stats_apart<'a>(
 mod tests {
     use super::*;
     use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, Num, ValueType};
-    use std::path::PathBuf;
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(path),
-            info: Arc::new(FileInfo {
-                pid: Some(5),
-                tid: Some(6),
-                created: Some(UNIX_EPOCH),
-                ..FileInfo::new(FormatVersion::V2, (0, 0))
-            }),
-            taken,
-            fields: fields
-                .into_iter()
-                .map(|(l, k, v)| FieldValue {
-                    meta: Arc::new(FieldMeta::new(l, k, ValueType::U64)),
-                    value: Ok(v),
-                })
-                .collect(),
-        }
+        let info = FileInfo {
+            pid: Some(5),
+            tid: Some(6),
+            created: Some(UNIX_EPOCH),
+            ..FileInfo::new(FormatVersion::V2, (0, 0))
+        };
+        fields
+            .into_iter()
+            .fold(
+                SnapshotBuilder::new(path).info(info).taken(taken),
+                |b, (l, k, v)| b.field(FieldMeta::new(l, k, ValueType::U64), v),
+            )
+            .build()
     }
 
     #[test]
