@@ -39,8 +39,9 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
     {
         return Liveness::Dead("written before the machine last booted".into());
     }
-    if crate::resource::resource_kind_of(info) == Some(crate::resource::ResourceKind::Host) {
-        // the machine's own resources, read from /proc on this boot
+    if crate::resource::resource_kind_of(info).is_some() {
+        // the machine's own resources, or a process's read from /proc just now, on this boot:
+        // a process's are read only while it runs
         return Liveness::Alive;
     }
     let pid = match info.pid {

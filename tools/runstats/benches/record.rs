@@ -147,6 +147,37 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    drop(tick);
+    // The parts of a tick, each alone: where its time goes.
+    let tree = trees.read(me, None);
+    for s in &mut sources {
+        let mut out = Vec::new();
+        g.bench_function(format!("part: {} source", s.name()), |b| {
+            b.iter_custom(|iters| {
+                let start = cpu_time();
+                for _ in 0..iters {
+                    out.clear();
+                    s.sample(&tree, now_ms(), &mut out);
+                    s.problems();
+                }
+                cpu_time() - start
+            })
+        });
+    }
+    let mut n = 0u32;
+    g.bench_function(format!("part: store ({} samples)", samples.len()), |b| {
+        b.iter_custom(|iters| {
+            let start = cpu_time();
+            for _ in 0..iters {
+                store.insert(now_ms(), &samples).unwrap();
+                n += 1;
+                if n.is_multiple_of(2) {
+                    store.commit().unwrap();
+                }
+            }
+            cpu_time() - start
+        })
+    });
     g.finish();
     drop(writers);
 }

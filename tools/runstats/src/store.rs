@@ -51,11 +51,15 @@ CREATE VIEW IF NOT EXISTS samples AS
   FROM points p JOIN series s ON s.id = p.series, run;
 ";
 
+/// The ids of the stored series: source → process → label → id (looked up by borrowed
+/// names, so that a tick's samples cost no key of their own).
+type SeriesIds = HashMap<&'static str, HashMap<String, HashMap<String, i64>>>;
+
 /// Writes samples into a run's database.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
-    series: HashMap<(&'static str, String, String), i64>,
+    series: SeriesIds,
     /// Series added since the last commit: forgotten if their transaction fails.
     uncommitted: Vec<(&'static str, String, String)>,
     in_tx: bool,
@@ -109,8 +113,14 @@ impl Store {
     fn abort(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
         self.in_tx = false;
-        for key in self.uncommitted.drain(..) {
-            self.series.remove(&key);
+        for (source, process, label) in self.uncommitted.drain(..) {
+            if let Some(labels) = self
+                .series
+                .get_mut(source)
+                .and_then(|p| p.get_mut(&process))
+            {
+                labels.remove(&label);
+            }
         }
         self.last_commit = Instant::now();
     }
@@ -121,6 +131,8 @@ impl Store {
             self.in_tx = true;
         }
         {
+            // Prepared once a tick (a few microseconds) and used for all its rows, in one
+            // transaction until the next commit.
             let mut add_series = self.conn.prepare(
                 "INSERT INTO series (source, process, label, kind, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
@@ -128,15 +140,25 @@ impl Store {
                 .conn
                 .prepare("INSERT INTO points (series, time_ms, value) VALUES (?1, ?2, ?3)")?;
             for s in samples {
-                let key = (s.source, s.process.clone(), s.label.clone());
-                let id = match self.series.get(&key) {
+                let known = self
+                    .series
+                    .get(s.source)
+                    .and_then(|p| p.get(s.process.as_str()))
+                    .and_then(|l| l.get(s.label.as_str()));
+                let id = match known {
                     Some(id) => *id,
                     None => {
                         add_series
                             .execute(params![s.source, s.process, s.label, s.kind, s.unit])?;
                         let id = self.conn.last_insert_rowid();
-                        self.uncommitted.push(key.clone());
-                        self.series.insert(key, id);
+                        self.uncommitted
+                            .push((s.source, s.process.clone(), s.label.clone()));
+                        self.series
+                            .entry(s.source)
+                            .or_default()
+                            .entry(s.process.clone())
+                            .or_default()
+                            .insert(s.label.clone(), id);
                         id
                     }
                 };

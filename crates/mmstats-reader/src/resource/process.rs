@@ -1,7 +1,7 @@
 //! One process's resources, under `proc.`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{self, Read};
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -59,8 +59,103 @@ struct Known {
     path: PathBuf,
     /// CPU ticks and when they were read, at the previous sample.
     previous: Option<(u64, Instant)>,
+    /// Its open files, between samples.
+    files: Option<Files>,
     /// The [`ProcessSource::round`] that last read it.
     round: u64,
+}
+
+/// The files of one process that are read at each sample, opened once.
+#[derive(Debug)]
+struct Files {
+    /// Its directory in `/proc`.
+    dir: Process,
+    stat: Option<std::fs::File>,
+    status: Option<std::fs::File>,
+    io: Option<std::fs::File>,
+}
+
+/// Which of [`Files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum File {
+    Stat,
+    Status,
+    Io,
+}
+
+impl Files {
+    fn open(pid: i32) -> Result<Files, ProcError> {
+        Ok(Files {
+            dir: Process::new(pid)?,
+            stat: None,
+            status: None,
+            io: None,
+        })
+    }
+
+    /// Reads `which` into `buf`, opening it the first time. An error that says the process
+    /// is gone is [`Unread::Gone`] only if it really is gone: a file this kernel does not have
+    /// (`io` without I/O accounting) is an error of its own.
+    fn read(&mut self, which: File, buf: &mut Vec<u8>) -> Result<(), Unread> {
+        let Files {
+            dir,
+            stat,
+            status,
+            io,
+        } = self;
+        let (slot, name) = match which {
+            File::Stat => (stat, "stat"),
+            File::Status => (status, "status"),
+            File::Io => (io, "io"),
+        };
+        let result = match slot {
+            Some(f) => read_from_start(f, buf).map_err(unread_io),
+            None => match dir.open_relative(name) {
+                Ok(f) => read_from_start(slot.insert(f), buf).map_err(unread_io),
+                Err(e) => Err(unread(e)),
+            },
+        };
+        match result {
+            Err(Unread::Gone) if which != File::Stat && dir.is_alive() => {
+                Err(Unread::Other(io::Error::from(io::ErrorKind::NotFound)))
+            }
+            other => other,
+        }
+    }
+
+    /// Reads file `name` of the process into `buf`, without keeping it open.
+    fn read_once(&self, name: &str, buf: &mut Vec<u8>) -> Result<(), Unread> {
+        let f = self.dir.open_relative(name).map_err(unread)?;
+        read_from_start(&f, buf).map_err(unread_io)
+    }
+}
+
+/// Reads `f` from its start into `buf` (emptied first), with as few reads as it takes: a
+/// `/proc` file gives all it holds to a read with room enough.
+fn read_from_start(f: &std::fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    buf.clear();
+    loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(4096);
+        }
+        let len = buf.len();
+        buf.resize(buf.capacity(), 0);
+        let room = buf.len() - len;
+        match f.read_at(&mut buf[len..], len as u64) {
+            Ok(n) => {
+                buf.truncate(len + n);
+                if n < room {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+            Err(e) => {
+                buf.truncate(len);
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// The metadata of every field, made once.
@@ -264,13 +359,36 @@ impl ProcessSource {
             .ok_or_else(gone)?;
         let taken = SystemTime::now();
         let now = Instant::now();
-        // Every file is opened through this handle on the process's directory, which stays
-        // bound to the process: once it exits, nothing more can be opened through it, even when
-        // a newcomer has its pid. So whatever is read belongs to the process whose `stat` gave
-        // the start time.
-        let p =
-            Process::new(raw).map_err(|e| ReadError::new(format!("/proc/{pid}"), error_kind(e)))?;
-        let (stat, comm) = match read_file(&p, "stat", buf) {
+        // The files of a process seen before are still open: read again from their start.
+        // They stay bound to the process they were opened for: once it exits, they read
+        // nothing more (no such process), even when a newcomer has its pid. Its directory is
+        // kept open too, and every file of a process opened through it, so whatever is read
+        // belongs to the process whose `stat` gave the start time.
+        let open =
+            || Files::open(raw).map_err(|e| ReadError::new(format!("/proc/{pid}"), error_kind(e)));
+        let kept = self.known.get_mut(&pid).and_then(|k| k.files.take());
+        let was_kept = kept.is_some();
+        let mut files = match kept {
+            Some(f) => f,
+            None => open()?,
+        };
+        let mut first = files.read(File::Stat, buf);
+        let other_start = |buf: &[u8], known: Option<&Known>| {
+            let start = mmstats_format::parse_start_time(&String::from_utf8_lossy(buf));
+            known.is_some_and(|k| Some(k.start_time) != start)
+        };
+        let stale = match &first {
+            Err(Unread::Gone) => true,
+            Ok(()) => other_start(buf, self.known.get(&pid)),
+            Err(Unread::Other(_)) => false,
+        };
+        if was_kept && stale {
+            // The process they were opened for is gone; its pid may name a newcomer now.
+            self.known.remove(&pid);
+            files = open()?;
+            first = files.read(File::Stat, buf);
+        }
+        let (stat, comm) = match first {
             Ok(()) => {
                 let text = String::from_utf8_lossy(buf);
                 let line = StatLine::parse(&text);
@@ -318,7 +436,7 @@ impl ProcessSource {
         };
         if stale {
             // New, another program, or time to look again: the command line and owner.
-            let cmdline = match read_file(&p, "cmdline", buf) {
+            let cmdline = match files.read_once("cmdline", buf) {
                 Ok(()) => Ok(command_line(buf)),
                 Err(Unread::Gone) => return Err(gone()),
                 Err(Unread::Other(e)) => Err(format!("/proc/{pid}/cmdline: {e}")),
@@ -329,7 +447,7 @@ impl ProcessSource {
                 Ok(c) if c.is_empty() => 0,
                 _ => REFRESH,
             };
-            let uid = p.uid().ok();
+            let uid = files.dir.uid().ok();
             if let Some(k) = self.known.get_mut(&pid) {
                 if let Some(c) = comm {
                     k.comm = c;
@@ -357,6 +475,7 @@ impl ProcessSource {
                     info: Arc::new(info),
                     path: PathBuf::from(format!("/proc/{pid}")),
                     previous: None,
+                    files: None,
                     round: 0,
                 };
                 self.known.insert(pid, known);
@@ -403,7 +522,7 @@ impl ProcessSource {
         known.previous = Some((ticks, now));
         f.push_meta(&m.cpu_percent, cpu_percent);
 
-        let (voluntary, involuntary) = match read_file(&p, "status", buf) {
+        let (voluntary, involuntary) = match files.read(File::Status, buf) {
             Ok(()) => {
                 let text = String::from_utf8_lossy(buf);
                 let gid =
@@ -434,7 +553,7 @@ impl ProcessSource {
         f.push_meta(&m.threads, u(stat.threads.max(0) as u64));
         f.push_meta(&m.priority, i(stat.priority));
         f.push_meta(&m.nice, i(stat.nice));
-        let fds = match p.fd_count() {
+        let fds = match files.dir.fd_count() {
             Ok(n) => u(n as u64),
             Err(e) => match unread(e) {
                 Unread::Gone => return Err(gone()),
@@ -442,7 +561,7 @@ impl ProcessSource {
             },
         };
         f.push_meta(&m.fds, fds);
-        let (read_bytes, write_bytes) = match read_file(&p, "io", buf) {
+        let (read_bytes, write_bytes) = match files.read(File::Io, buf) {
             Ok(()) => {
                 let text = String::from_utf8_lossy(buf);
                 let number = |key: &str| {
@@ -470,6 +589,7 @@ impl ProcessSource {
         );
         f.push_meta(&m.cmdline, known.cmdline.clone().map(Value::Text));
 
+        known.files = Some(files);
         Ok(Snapshot {
             path: known.path.clone(),
             info: Arc::clone(&known.info),
@@ -497,23 +617,6 @@ impl ProcessSource {
         let round = self.round;
         self.known.retain(|_, k| k.round == round);
         (snaps, errors)
-    }
-}
-
-/// Reads file `name` of process `p` into `buf`. An error that says the process is gone is
-/// [`Unread::Gone`] only if the process really is gone: a file this kernel does not have
-/// (`io` without I/O accounting) is an error of its own.
-fn read_file(p: &Process, name: &str, buf: &mut Vec<u8>) -> Result<(), Unread> {
-    buf.clear();
-    let result = p
-        .open_relative(name)
-        .map_err(unread)
-        .and_then(|mut f| f.read_to_end(buf).map_err(unread_io));
-    match result {
-        Err(Unread::Gone) if name != "stat" && p.is_alive() => {
-            Err(Unread::Other(io::Error::from(io::ErrorKind::NotFound)))
-        }
-        other => other.map(|_| ()),
     }
 }
 
@@ -670,22 +773,52 @@ mod tests {
 
     /// A child that sleeps, and the source's entry for it after a first sample.
     fn sampled_child() -> (std::process::Child, ProcessSource) {
+        let mut src = ProcessSource::new();
+        (sleeper("30", &mut src), src)
+    }
+
+    /// A child running `sleep secs`, sampled once by `src`.
+    fn sleeper(secs: &str, src: &mut ProcessSource) -> std::process::Child {
         let child = std::process::Command::new("sleep")
-            .arg("30")
+            .arg(secs)
             .spawn()
             .unwrap();
         // until it runs `sleep` (right after the fork it is still this program)
         let cmdline = format!("/proc/{}/cmdline", child.id());
+        let want = format!("sleep\0{secs}\0");
         for _ in 0..500 {
-            if std::fs::read(&cmdline).unwrap() == b"sleep\x0030\x00" {
+            if std::fs::read(&cmdline).unwrap() == want.as_bytes() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        let mut src = ProcessSource::new();
         let s = src.sample(child.id()).unwrap();
-        assert_eq!(text(&s, "proc.cmdline"), "sleep 30");
-        (child, src)
+        assert_eq!(text(&s, "proc.cmdline"), format!("sleep {secs}"));
+        child
+    }
+
+    #[test]
+    fn files_kept_open_for_a_process_that_exited_are_never_read_for_a_newcomer() {
+        let (mut old, mut src) = sampled_child();
+        let stale = src.known.get_mut(&old.id()).unwrap().files.take();
+        assert!(stale.is_some());
+        old.kill().unwrap();
+        old.wait().unwrap();
+        // As if a newcomer had the old one's pid: its entry holds the old one's open files.
+        let mut new = sleeper("31", &mut src);
+        let pid = new.id();
+        let k = src.known.get_mut(&pid).unwrap();
+        k.files = stale;
+        k.cmdline = Ok("sleep 30".into());
+        let s = src.sample(pid).unwrap();
+        assert_eq!(text(&s, "proc.cmdline"), "sleep 31");
+        assert_eq!(s.info.start_time, crate::process::process_start_time(pid));
+        // and its own files are kept from now on
+        let again = src.sample(pid).unwrap();
+        assert_eq!(text(&again, "proc.cmdline"), "sleep 31");
+        assert!(num(&again, "proc.ctxt.voluntary") >= num(&s, "proc.ctxt.voluntary"));
+        new.kill().unwrap();
+        new.wait().unwrap();
     }
 
     #[test]
