@@ -275,7 +275,7 @@ impl StatsFile {
 
     fn read_values(&mut self) -> Result<Snapshot, ReadError> {
         let taken = SystemTime::now();
-        let fields = match &self.source {
+        let fields: Vec<FieldValue> = match &self.source {
             Source::V1 { values } => self
                 .fields
                 .iter()
@@ -330,7 +330,7 @@ impl StatsFile {
             info: Arc::clone(&self.info),
             taken,
             fold_seq: self.fold_seq(),
-            fields,
+            fields: fields.into(),
             settled: true,
             liveness: None,
         })
@@ -487,7 +487,7 @@ impl StatsFile {
             self.info = Arc::new(info);
         }
         let changed = metas.len() != self.fields.len()
-            || metas.iter().zip(&self.fields).any(|(a, b)| a != &**b);
+            || metas.iter().zip(self.fields.iter()).any(|(a, b)| a != &**b);
         if changed {
             self.fields = metas.into_iter().map(Arc::new).collect();
         }

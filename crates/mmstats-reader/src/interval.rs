@@ -438,7 +438,7 @@ fn process_sample(
         let key: FileKey = (s.path.clone(), s.info.dev_ino);
         let before = prev.as_ref().and_then(|p| p.files.get(&key));
         let mut values = HashMap::new();
-        for f in &s.fields {
+        for f in s.fields.iter() {
             let Ok(v) = &f.value else { continue };
             let label = f.meta.series_key();
             let mi = *meta_index.entry(label).or_insert_with(|| {
@@ -646,7 +646,7 @@ fn current_only(
     let mut seen: Vec<&str> = series.iter().map(|s| s.meta.series_key()).collect();
     let mut levels = Vec::new();
     for s in files {
-        for f in &s.fields {
+        for f in s.fields.iter() {
             if summed(f.meta.kind) || seen.contains(&f.meta.series_key()) {
                 continue;
             }

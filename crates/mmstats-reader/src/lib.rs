@@ -33,7 +33,7 @@
 //! let mut file = StatsFile::open(&path)?;
 //! assert_eq!(file.info().pid, Some(42));
 //! let snap = file.snapshot()?;
-//! for f in &snap.fields {
+//! for f in snap.fields.iter() {
 //!     println!("{} = {:?}", f.meta.label, f.value);
 //! }
 //! assert_eq!(snap.fields[0].meta.label, "requests");

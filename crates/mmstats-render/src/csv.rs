@@ -35,7 +35,7 @@ pub fn rows(snap: &Snapshot, now: SystemTime, filters: &[String]) -> Vec<[String
     let path = snap.path.to_string_lossy().into_owned();
     let created = snap.info.created.map(unix_seconds).unwrap_or(0.0);
     let mut out = Vec::new();
-    for f in &snap.fields {
+    for f in snap.fields.iter() {
         let m = &f.meta;
         let mut push = |label: String, unit: &str, value: String| {
             if label_matches(&label, filters) {

@@ -393,7 +393,8 @@ mod tests {
                     meta: Arc::new(FieldMeta::new("name", Kind::Text, ValueType::Text)),
                     value: Err(ValueError::WriterDied),
                 },
-            ],
+            ]
+            .into(),
         }
     }
 

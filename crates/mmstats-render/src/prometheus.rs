@@ -752,7 +752,7 @@ mod tests {
             path: PathBuf::from(path),
             info: info(pid, pid + 1),
             taken: SystemTime::now(),
-            fields,
+            fields: fields.into(),
         }
     }
 

@@ -114,7 +114,7 @@ impl FileBuilder {
         let metas: Vec<FieldMeta> = self.fields.iter().map(|(m, _)| m.clone()).collect();
         let mut plan = Plan::new(&metas, Reserve::default()).expect("plan");
         let mut image = vec![0u8; plan.geometry().file_length as usize];
-        for (meta, words) in &self.fields {
+        for (meta, words) in self.fields.iter() {
             let p = plan.place(meta).expect("place");
             p.apply_to_image(&mut image);
             for (i, w) in words.iter().enumerate() {

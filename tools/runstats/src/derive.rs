@@ -135,7 +135,8 @@ mod tests {
             fields: vec![FieldValue {
                 meta: Arc::clone(meta),
                 value: Ok(value),
-            }],
+            }]
+            .into(),
             settled: true,
             liveness: None,
         }
@@ -226,10 +227,12 @@ mod tests {
                     sum: Num::U(sum),
                 },
             );
-            s.fields.push(FieldValue {
+            let mut fields = s.fields.to_vec();
+            fields.push(FieldValue {
                 meta: Arc::clone(&gauge),
                 value: Ok(Value::Number(Num::U(at))),
             });
+            s.fields = fields.into();
             s
         };
         let mut engine = Intervals::new().assume_alive();

@@ -595,7 +595,7 @@ impl ProcessSource {
             info: Arc::clone(&known.info),
             taken,
             fold_seq: None,
-            fields: f.out,
+            fields: f.out.into(),
             settled: true,
             liveness: None,
         })

@@ -41,7 +41,7 @@ fn values_are_read_from_their_slots() {
         again.field("requests").unwrap().value,
         Ok(Value::Number(Num::U(18)))
     );
-    for (a, b) in snap.fields.iter().zip(&again.fields) {
+    for (a, b) in snap.fields.iter().zip(again.fields.iter()) {
         assert!(
             Arc::ptr_eq(&a.meta, &b.meta),
             "metadata re-parsed without a new generation"
