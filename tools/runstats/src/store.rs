@@ -64,7 +64,13 @@ pub struct Store {
     uncommitted: Vec<(&'static str, String, String)>,
     in_tx: bool,
     last_commit: Instant,
+    /// The points of a tick (series id, value), kept for the next.
+    points: Vec<(i64, f64)>,
 }
+
+/// Points inserted by one statement: many rows to a statement cost SQLite much less than one
+/// statement a row.
+const ROWS: usize = 100;
 
 impl Store {
     /// Creates `samples.db` at `path` for the run `id`.
@@ -93,6 +99,7 @@ impl Store {
             uncommitted: Vec::new(),
             in_tx: false,
             last_commit: Instant::now(),
+            points: Vec::new(),
         })
     }
 
@@ -130,15 +137,14 @@ impl Store {
             self.conn.execute_batch("BEGIN")?;
             self.in_tx = true;
         }
+        // The statements are prepared once a tick and used for all its rows, in one
+        // transaction until the next commit; points go in [`ROWS`] to a statement.
+        let mut points = std::mem::take(&mut self.points);
+        points.clear();
         {
-            // Prepared once a tick (a few microseconds) and used for all its rows, in one
-            // transaction until the next commit.
             let mut add_series = self.conn.prepare(
                 "INSERT INTO series (source, process, label, kind, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut add_point = self
-                .conn
-                .prepare("INSERT INTO points (series, time_ms, value) VALUES (?1, ?2, ?3)")?;
             for s in samples {
                 let known = self
                     .series
@@ -162,11 +168,40 @@ impl Store {
                         id
                     }
                 };
-                add_point.execute(params![id, time_ms, s.value])?;
+                points.push((id, s.value));
             }
         }
+        let result = self.add_points(time_ms, &points);
+        self.points = points;
+        result?;
         if self.last_commit.elapsed() >= COMMIT_EVERY {
             self.try_commit()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the points of one tick at `time_ms`.
+    fn add_points(&self, time_ms: i64, points: &[(i64, f64)]) -> rusqlite::Result<()> {
+        let chunks = points.chunks_exact(ROWS);
+        let rest = chunks.remainder();
+        if points.len() >= ROWS {
+            let mut sql = String::from("INSERT INTO points (series, time_ms, value) VALUES ");
+            sql.push_str(&vec!["(?, ?, ?)"; ROWS].join(", "));
+            let mut many = self.conn.prepare(&sql)?;
+            for chunk in chunks {
+                for (i, (id, value)) in chunk.iter().enumerate() {
+                    many.raw_bind_parameter(3 * i + 1, id)?;
+                    many.raw_bind_parameter(3 * i + 2, time_ms)?;
+                    many.raw_bind_parameter(3 * i + 3, value)?;
+                }
+                many.raw_execute()?;
+            }
+        }
+        let mut one = self
+            .conn
+            .prepare("INSERT INTO points (series, time_ms, value) VALUES (?1, ?2, ?3)")?;
+        for (id, value) in rest {
+            one.execute(params![id, time_ms, value])?;
         }
         Ok(())
     }
@@ -308,6 +343,26 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn a_tick_of_many_samples_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples.db");
+        let mut s = Store::create(&path, "r1", "x", "", 0).unwrap();
+        // two statements of ROWS points and a rest of 7, twice
+        let tick: Vec<Sample> = (0..2 * ROWS + 7)
+            .map(|i| sample(&format!("s{i:03}"), i as f64))
+            .collect();
+        s.insert(1000, &tick).unwrap();
+        s.insert(2000, &tick).unwrap();
+        s.close().unwrap();
+        let series = load(&path).unwrap();
+        assert_eq!(series.len(), tick.len());
+        for (i, one) in series.iter().enumerate() {
+            assert_eq!(one.label, format!("s{i:03}"));
+            assert_eq!(one.points, [(1000, i as f64), (2000, i as f64)]);
+        }
     }
 
     #[test]
