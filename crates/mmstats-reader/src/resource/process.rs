@@ -629,9 +629,11 @@ fn command_line(raw: &[u8]) -> String {
 /// The value of the line of a `/proc` "key: value" file (`status`, `io`) that starts with
 /// `key` (colon included), trimmed.
 fn keyed<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .map(str::trim)
+    let (at, _) = text
+        .match_indices(key)
+        .find(|(i, _)| *i == 0 || text.as_bytes()[i - 1] == b'\n')?;
+    let rest = &text[at + key.len()..];
+    Some(rest[..rest.find('\n').unwrap_or(rest.len())].trim())
 }
 
 /// A `procfs` error as [`Unread`].
@@ -900,6 +902,8 @@ mod tests {
         assert_eq!(keyed(status, "nonvoluntary_ctxt_switches:"), Some("9"));
         assert_eq!(keyed(status, "Gid:"), Some("1\t2\t3\t4"));
         assert_eq!(keyed(status, "Uid:"), None);
+        assert_eq!(keyed("a: 1\nb: 2", "b:"), Some("2"));
+        assert_eq!(keyed("xb: 1\n", "b:"), None);
     }
 
     #[test]
