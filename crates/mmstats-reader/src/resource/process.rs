@@ -29,6 +29,11 @@ const REFRESH: u32 = 10;
 /// another program), its identity, and the fields' metadata. A reused pid (another start
 /// time) is another process: everything kept of the old one is dropped. The previous CPU time
 /// is kept the same way, for `proc.cpu.percent` (see the [module docs](super)).
+///
+/// The files read at each sample stay open between samples: four descriptors a process (its
+/// `/proc` directory, `stat`, `status`, `io`), closed when [`ProcessSource::sample_many`] no
+/// longer asks for it or it exits. They stay bound to the process they were opened for, so a
+/// newcomer with its pid is never read through them.
 #[derive(Debug)]
 pub struct ProcessSource {
     /// What is kept of each process, by pid.
