@@ -148,7 +148,6 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
-    drop(tick);
     // The parts of a tick, each alone: where its time goes.
     let tree = trees.read(me, None);
     for s in &mut sources {
