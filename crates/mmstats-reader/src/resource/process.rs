@@ -20,6 +20,9 @@ use crate::writer::{FileInfo, FormatVersion};
 /// cache (and at once when its command name changes: it executed another program).
 const REFRESH: u32 = 10;
 
+/// The most processes whose `/proc` files stay open between samples (four descriptors each).
+const KEEP_OPEN_UP_TO: usize = 256;
+
 /// Reads processes' resources from `/proc/<pid>` into [`Snapshot`]s (labels under `proc.`).
 ///
 /// Each sample reads only what changes: `stat`, `status`, `io` and the count of open
@@ -32,8 +35,10 @@ const REFRESH: u32 = 10;
 ///
 /// The files read at each sample stay open between samples: four descriptors a process (its
 /// `/proc` directory, `stat`, `status`, `io`), closed when [`ProcessSource::sample_many`] no
-/// longer asks for it or it exits. They stay bound to the process they were opened for, so a
-/// newcomer with its pid is never read through them.
+/// longer asks for it or it exits. That holds while the source knows at most 256 processes;
+/// past that, each sample opens and closes them, so that a large process tree never takes the
+/// descriptors the stats files need. They stay bound to the process they were opened for, so
+/// a newcomer with its pid is never read through them.
 #[derive(Debug)]
 pub struct ProcessSource {
     /// What is kept of each process, by pid.
@@ -594,7 +599,15 @@ impl ProcessSource {
         );
         f.push_meta(&m.cmdline, known.cmdline.clone().map(Value::Text));
 
-        known.files = Some(files);
+        // Past a few hundred processes, four descriptors each would crowd out the stats files:
+        // their `/proc` files are opened afresh at each sample instead.
+        let few = self.known.len() <= KEEP_OPEN_UP_TO;
+        let Some(known) = self.known.get_mut(&pid) else {
+            return Err(gone());
+        };
+        if few {
+            known.files = Some(files);
+        }
         Ok(Snapshot {
             path: known.path.clone(),
             info: Arc::clone(&known.info),
@@ -802,6 +815,43 @@ mod tests {
         let s = src.sample(child.id()).unwrap();
         assert_eq!(text(&s, "proc.cmdline"), format!("sleep {secs}"));
         child
+    }
+
+    #[test]
+    fn past_a_few_hundred_processes_no_files_stay_open() {
+        // Threads have `/proc/<tid>` directories of their own: enough of them stand for a
+        // large process tree without forking.
+        let stop = Arc::new(std::sync::Barrier::new(KEEP_OPEN_UP_TO + 45));
+        let threads: Vec<_> = (0..KEEP_OPEN_UP_TO + 44)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    stop.wait();
+                })
+            })
+            .collect();
+        let tids: Vec<u32> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+            .collect();
+        assert!(tids.len() > KEEP_OPEN_UP_TO + 40, "{}", tids.len());
+        let mut src = ProcessSource::new();
+        let kept = |src: &ProcessSource| src.known.values().filter(|k| k.files.is_some()).count();
+        for &tid in &tids[..10] {
+            src.sample(tid).unwrap();
+        }
+        assert_eq!(kept(&src), 10, "a few processes keep their files open");
+        for _ in 0..2 {
+            for &tid in &tids {
+                src.sample(tid).unwrap();
+            }
+        }
+        assert_eq!(src.known.len(), tids.len());
+        assert_eq!(kept(&src), 0, "past the limit every sample opens afresh");
+        stop.wait();
+        for t in threads {
+            t.join().unwrap();
+        }
     }
 
     #[test]
