@@ -33,7 +33,7 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
     if info.version == FormatVersion::Hsperf {
         return crate::hsperf::liveness(info);
     }
-    if crate::resource::resource_kind_of(info).is_some() {
+    if info.resource_kind().is_some() {
         // the machine's own resources, or a process's read from /proc just now (a process's
         // are read only while it runs)
         return Liveness::Alive;

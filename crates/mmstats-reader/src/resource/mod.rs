@@ -62,38 +62,22 @@ pub use process::{ProcessSource, is_gone, pids_of};
 pub use sample::{is_host, resource_files, resource_labels, stats_only};
 pub use set::Resources;
 
+pub use crate::writer::{HOST_WRITER, PROCESS_WRITER, ResourceKind};
+
 mod host;
 mod process;
 mod sample;
 mod set;
 
-/// The `writer` of a host snapshot's [`FileInfo`](crate::FileInfo).
-pub const HOST_WRITER: &str = "mmstats-reader host";
-/// The `writer` of a process snapshot's [`FileInfo`](crate::FileInfo).
-pub const PROCESS_WRITER: &str = "mmstats-reader process";
-
-/// Which source a snapshot came from, when it did not come from a stats file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceKind {
-    /// [`HostSource`].
-    Host,
-    /// [`ProcessSource`].
-    Process,
-}
-
 /// Which resource source made `snap`; `None` for a stats file's snapshot.
 pub fn resource_kind(snap: &Snapshot) -> Option<ResourceKind> {
-    resource_kind_of(&snap.info)
+    snap.info.resource_kind()
 }
 
 /// Which resource source a snapshot with this identity came from (as [`resource_kind`]): for
 /// the files of an [`Intervals`](crate::Intervals) sample, which keep their identity only.
 pub fn resource_kind_of(info: &FileInfo) -> Option<ResourceKind> {
-    match info.writer.as_str() {
-        HOST_WRITER if info.dev_ino.0 == 0 => Some(ResourceKind::Host),
-        PROCESS_WRITER if info.dev_ino.0 == 0 => Some(ResourceKind::Process),
-        _ => None,
-    }
+    info.resource_kind()
 }
 
 /// Fields of one resource snapshot, in the order they are added.
