@@ -1179,7 +1179,7 @@ mod tests {
     use super::*;
     use mmstats_format::{ValueType, bucket_index, full_bucket_count};
     use mmstats_reader::{FieldValue, FileInfo, FormatVersion};
-    use std::path::PathBuf;
+    use mmstats_testkit::snapshot::{SnapshotBuilder, field_value};
     use std::sync::Arc;
     use std::time::SystemTime;
 
@@ -1205,22 +1205,15 @@ mod tests {
         let mut meta = FieldMeta::new(label, kind, vt);
         meta.unit = unit.into();
         meta.help = help.into();
-        FieldValue {
-            meta: Arc::new(meta),
-            value: Ok(v),
-        }
+        field_value(meta, Ok(v))
     }
 
     fn snap(path: &str, pid: u32, fields: Vec<FieldValue>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(path),
-            info: info(pid, pid + 1),
-            taken: SystemTime::now(),
-            fields: fields.into(),
-        }
+        SnapshotBuilder::new(path)
+            .info(info(pid, pid + 1))
+            .taken(SystemTime::now())
+            .field_values(fields)
+            .build()
     }
 
     fn hist(values: &[u64]) -> HistogramValue {

@@ -14,12 +14,12 @@ use mmstats_reader::resource::{
     ResourceKind, is_host, resource_files, resource_kind, resource_kind_of,
 };
 use mmstats_reader::{
-    FieldValue, FileSample, Kind, Liveness, Num, ProcessId, ProcessSample, Sample, Series,
-    Snapshot, Value,
+    FieldValue, FileSample, Kind, Liveness, ProcessId, ProcessSample, Sample, Series, Snapshot,
+    Value,
 };
 use serde_json::{Map, Value as Json, json};
 
-use mmstats_render::json::{FieldMetaJson, number as num_json};
+use mmstats_render::json::{FieldMetaJson, ValueJson, number as num_json};
 pub use mmstats_render::text::unix_seconds as unix;
 
 /// Derived values of a field, as `(suffix, value)`.
@@ -211,85 +211,10 @@ pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -
     Json::Object(out)
 }
 
-/// The value of one field for `/api/stats`: a scalar for numbers, bools and text; for the other
-/// kinds their totals (bucket and window slots are left out: `derived` has what they give).
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-pub enum ValueOut<'a> {
-    /// A number.
-    Num(Num),
-    /// A bool.
-    Bool(bool),
-    /// Text.
-    Text(&'a str),
-    /// Count and sum (averages, windows).
-    Totals {
-        /// Values recorded.
-        count: u64,
-        /// Their sum.
-        sum: Num,
-    },
-    /// A moving average.
-    Moving {
-        /// Values recorded.
-        count: u64,
-        /// Values in the window.
-        window_count: u64,
-        /// Their sum.
-        window_sum: Num,
-        /// The last value.
-        last: Num,
-    },
-    /// A histogram's or timer's totals.
-    Histogram {
-        /// Values recorded.
-        count: u64,
-        /// Their sum.
-        sum: u64,
-        /// Smallest (absent when empty).
-        min: Option<u64>,
-        /// Largest (absent when empty).
-        max: Option<u64>,
-        /// Last recorded.
-        last: u64,
-    },
-}
-
-impl<'a> ValueOut<'a> {
-    /// The output form of `v`.
-    pub fn of(v: &'a Value) -> ValueOut<'a> {
-        match v {
-            Value::Number(n) => ValueOut::Num(*n),
-            Value::Bool(b) => ValueOut::Bool(*b),
-            Value::Text(t) => ValueOut::Text(t),
-            Value::Average { count, sum } => ValueOut::Totals {
-                count: *count,
-                sum: *sum,
-            },
-            Value::Windowed(w) => ValueOut::Totals {
-                count: w.count,
-                sum: w.sum,
-            },
-            Value::MovingAverage {
-                count,
-                window_count,
-                window_sum,
-                last,
-            } => ValueOut::Moving {
-                count: *count,
-                window_count: *window_count,
-                window_sum: *window_sum,
-                last: *last,
-            },
-            Value::Histogram(h) => ValueOut::Histogram {
-                count: h.count,
-                sum: h.sum,
-                min: (h.count > 0).then_some(h.min),
-                max: (h.count > 0).then_some(h.max),
-                last: h.last,
-            },
-        }
-    }
+/// The value of one field for `/api/stats`: the JSON schema of every output
+/// ([`ValueJson`]), a histogram's buckets left out (`derived` has what they give).
+fn value_out(v: &Value) -> ValueJson<'_> {
+    ValueJson::without_buckets(v)
 }
 
 /// Derived values serialised as a JSON object.
@@ -314,7 +239,7 @@ pub struct FieldOut<'a> {
     #[serde(flatten)]
     meta: FieldMetaJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<ValueOut<'a>>,
+    value: Option<ValueJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     primary: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -402,7 +327,7 @@ pub struct SeriesOut<'a> {
     /// The value now: a counter's continuous total, a histogram's merged totals, a gauge
     /// combined over the process's live files, ...
     #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<ValueOut<'a>>,
+    value: Option<ValueJson<'a>>,
     /// Counters and windowed fields: per second over the last interval (window).
     #[serde(skip_serializing_if = "Option::is_none")]
     rate: Option<f64>,
@@ -412,7 +337,7 @@ pub struct SeriesOut<'a> {
     interval: Option<Derived>,
     /// Constants and texts that differ between the process's files.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    distinct: Vec<ValueOut<'a>>,
+    distinct: Vec<ValueJson<'a>>,
 }
 
 /// The names of interval values listed for a series of this kind.
@@ -444,10 +369,10 @@ pub fn series_out(s: &Series) -> SeriesOut<'_> {
             .collect(),
         kind: s.meta.kind.as_str(),
         unit: &s.meta.unit,
-        value: s.value.as_ref().map(ValueOut::of),
+        value: s.value.as_ref().map(value_out),
         rate: if s.is_rate() { s.number(None) } else { None },
         interval: (!interval.is_empty()).then_some(Derived(interval)),
-        distinct: s.distinct.iter().map(ValueOut::of).collect(),
+        distinct: s.distinct.iter().map(value_out).collect(),
     }
 }
 
@@ -545,7 +470,7 @@ pub fn file_out<'a>(s: &'a Snapshot, share: Option<&FileSample>, select: &[Strin
             };
             match &f.value {
                 Ok(v) => {
-                    o.value = Some(ValueOut::of(v));
+                    o.value = Some(value_out(v));
                     if !matches!(v, Value::Number(_) | Value::Bool(_)) {
                         o.primary = v.primary();
                     }
@@ -624,32 +549,25 @@ pub fn api_stats_apart<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, ValueType};
-    use std::path::PathBuf;
+    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, Num, ValueType};
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(path),
-            info: Arc::new(FileInfo {
-                pid: Some(5),
-                tid: Some(6),
-                created: Some(UNIX_EPOCH),
-                ..FileInfo::new(FormatVersion::V2, (0, 0))
-            }),
-            taken,
-            fields: fields
-                .into_iter()
-                .map(|(l, k, v)| FieldValue {
-                    meta: Arc::new(FieldMeta::new(l, k, ValueType::U64)),
-                    value: Ok(v),
-                })
-                .collect(),
-        }
+        let info = FileInfo {
+            pid: Some(5),
+            tid: Some(6),
+            created: Some(UNIX_EPOCH),
+            ..FileInfo::new(FormatVersion::V2, (0, 0))
+        };
+        fields
+            .into_iter()
+            .fold(
+                SnapshotBuilder::new(path).info(info).taken(taken),
+                |b, (l, k, v)| b.field(FieldMeta::new(l, k, ValueType::U64), v),
+            )
+            .build()
     }
 
     #[test]
@@ -817,7 +735,7 @@ mod tests {
         assert_eq!(lat["primary"], json!(6.0));
         assert_eq!(
             lat["value"],
-            json!({"count": 2, "sum": 12, "min": 4, "max": 8, "last": 8})
+            json!({"count": 2, "sum": 12, "min": 4, "max": 8, "last": 8, "window_count": 0, "window_sum": 0, "k": 5})
         );
         assert_eq!(f0["fields"][1]["value"], json!("a"));
         // no previous sample: no rate
