@@ -31,14 +31,16 @@ impl Driver {
         let chromedriver = require("chromedriver", "chromium-driver");
         let chromium = require("chromium", "chromium");
         let port = free_port();
+        let profile = tempfile::tempdir().expect("a browser profile directory");
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
+            // the browser's own scratch directories go inside the profile, removed with it
+            .env("TMPDIR", profile.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
-        let profile = tempfile::tempdir().expect("a browser profile directory");
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL", "performance": "ALL"},
