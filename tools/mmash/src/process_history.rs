@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use mmstats_reader::resource::{ResourceKind, resource_kind_of};
-use mmstats_reader::{ProcessId, ProcessSample, Sample};
+use mmstats_reader::{ProcessId, ProcessSample, Sample, Series, Shared};
 
 use crate::history::{EXPIRY_SECS, Res, is_rate, series_points};
 
@@ -170,10 +170,23 @@ pub struct LabelInfo {
 /// Every process's history.
 #[derive(Debug, Default)]
 pub struct ProcessHistory {
-    /// By process key, then by label.
-    series: HashMap<String, HashMap<String, Trend>>,
+    /// By process key, then by label: the place of its trend in `trends`.
+    series: HashMap<String, HashMap<String, usize>>,
+    trends: Vec<Trend>,
+    /// Places in `trends` whose trend was dropped, to be used again.
+    free: Vec<usize>,
     labels: HashMap<String, LabelInfo>,
     count: usize,
+    /// Each process's series as last recorded and the points they gave: a process that hands
+    /// over the same series again (an idle one) adds the same points without working them out.
+    recent: HashMap<ProcessId, Recent>,
+}
+
+/// A process's series and the points they add, each with the place of its trend.
+#[derive(Debug)]
+struct Recent {
+    series: Shared<Series>,
+    points: Vec<(usize, Option<f64>)>,
 }
 
 impl ProcessHistory {
@@ -195,47 +208,88 @@ impl ProcessHistory {
     /// Adds one sample of the interval engine at Unix time `now` (seconds).
     pub fn record(&mut self, now: f64, sample: &Sample) {
         let secs = now as u64;
+        let mut before = std::mem::take(&mut self.recent);
         for p in sample.processes.iter().filter(|p| !is_host(p)) {
-            let of_process = self.series.entry(process_key(&p.id)).or_default();
-            for series in &p.series {
-                let Some((unit, points)) = series_points(series) else {
-                    continue;
-                };
-                for (label, value) in points {
-                    if !self.labels.contains_key(&label) {
-                        self.labels.insert(
-                            label.clone(),
-                            LabelInfo {
-                                kind: series.meta.kind.as_str(),
-                                unit: unit.to_string(),
-                                rate: is_rate(series.meta.kind),
-                            },
-                        );
-                    }
-                    let t = match of_process.get_mut(&label) {
-                        Some(t) => t,
-                        None if self.count < MAX_PROCESS_SERIES => {
-                            self.count += 1;
-                            of_process.entry(label).or_insert_with(Trend::new)
-                        }
-                        None => continue,
-                    };
-                    t.last_seen = secs;
-                    if let Some(v) = value.filter(|v| v.is_finite()) {
-                        t.add(secs, v);
-                    }
+            let recent = match before.remove(&p.id) {
+                // the same series as before: the same points
+                Some(r) if r.series.same(&p.series) => r,
+                _ => Recent {
+                    series: p.series.clone(),
+                    points: self.points_of(p),
+                },
+            };
+            for &(i, value) in &recent.points {
+                let t = &mut self.trends[i];
+                t.last_seen = secs;
+                if let Some(v) = value {
+                    t.add(secs, v);
                 }
             }
+            self.recent.insert(p.id.clone(), recent);
         }
         if secs.is_multiple_of(60) {
             let mut count = 0;
+            let (trends, free) = (&self.trends, &mut self.free);
             self.series.retain(|_, labels| {
-                labels.retain(|_, t| secs.saturating_sub(t.last_seen) < EXPIRY_SECS);
+                labels.retain(|_, &mut i| {
+                    let keep = secs.saturating_sub(trends[i].last_seen) < EXPIRY_SECS;
+                    if !keep {
+                        free.push(i);
+                    }
+                    keep
+                });
                 count += labels.len();
                 !labels.is_empty()
             });
             self.count = count;
+            // the points name trends by their place, which dropped ones give up
+            self.recent.clear();
         }
+    }
+
+    /// The points process `p` adds, each with the place of its trend (made if there is room),
+    /// finite values only.
+    fn points_of(&mut self, p: &ProcessSample) -> Vec<(usize, Option<f64>)> {
+        let mut out = Vec::new();
+        let of_process = self.series.entry(process_key(&p.id)).or_default();
+        for series in &p.series {
+            let Some((unit, points)) = series_points(series) else {
+                continue;
+            };
+            for (label, value) in points {
+                if !self.labels.contains_key(&label) {
+                    self.labels.insert(
+                        label.clone(),
+                        LabelInfo {
+                            kind: series.meta.kind.as_str(),
+                            unit: unit.to_string(),
+                            rate: is_rate(series.meta.kind),
+                        },
+                    );
+                }
+                let i = match of_process.get(&label) {
+                    Some(&i) => i,
+                    None if self.count < MAX_PROCESS_SERIES => {
+                        self.count += 1;
+                        let i = match self.free.pop() {
+                            Some(i) => {
+                                self.trends[i] = Trend::new();
+                                i
+                            }
+                            None => {
+                                self.trends.push(Trend::new());
+                                self.trends.len() - 1
+                            }
+                        };
+                        of_process.insert(label, i);
+                        i
+                    }
+                    None => continue,
+                };
+                out.push((i, value.filter(|v| v.is_finite())));
+            }
+        }
+        out
     }
 
     /// What `label`'s points are, if any process has shown it.
@@ -254,7 +308,7 @@ impl ProcessHistory {
         from: u64,
         to: u64,
     ) -> Option<Vec<Option<f64>>> {
-        let t = self.series.get(key)?.get(label)?;
+        let t = &self.trends[*self.series.get(key)?.get(label)?];
         Some((from..=to).map(|p| t.at(res, p)).collect())
     }
 }
