@@ -517,6 +517,30 @@ fn num_minus(a: Num, b: Num) -> Num {
     }
 }
 
+/// True for a delta in which nothing happened: no increase, no value recorded.
+fn nothing(delta: &Value) -> bool {
+    match delta {
+        Value::Number(Num::U(n)) => *n == 0,
+        Value::Number(Num::I(n)) => *n == 0,
+        Value::Number(Num::F(n)) => *n == 0.0,
+        Value::Average { count, sum } => *count == 0 && sum.as_f64() == 0.0,
+        Value::Histogram(h) => h.count == 0 && h.sum == 0 && h.buckets.iter().all(|b| *b == 0),
+        _ => false,
+    }
+}
+
+/// True if two histograms hold the same counts (the buckets past either's end being zero);
+/// `last` and a timer's window may differ.
+fn same_histogram(a: &Value, b: &Value) -> bool {
+    let (Value::Histogram(a), Value::Histogram(b)) = (a, b) else {
+        return false;
+    };
+    let used = |h: &HistogramValue| h.buckets.iter().rposition(|n| *n > 0).map_or(0, |i| i + 1);
+    a.k == b.k
+        && (a.count, a.sum, a.min, a.max) == (b.count, b.sum, b.min, b.max)
+        && a.buckets[..used(a)] == b.buckets[..used(b)]
+}
+
 /// `acc − v`, never below zero: what a process's delta becomes when a folded thread's last
 /// reading is taken back out of its process file's growth.
 fn take_back(acc: &mut Value, v: &Value) {
@@ -720,11 +744,17 @@ fn process_sample(
             });
             let delta = deltas.get(label);
             let total = match (prev.as_ref().and_then(|p| p.totals.get(label)), delta) {
+                // Nothing happened: the total as it was (a histogram's not copied).
+                (Some(t), Some(d)) if nothing(d) => t.value.clone(),
                 (Some(t), Some(d)) => t.value.clone().map(|mut acc| {
                     if !merge(&mut acc, d) {
                         acc = current.clone().unwrap_or(acc);
                     }
-                    acc
+                    // A histogram whose total is what its files hold now shares their copy.
+                    match &current {
+                        Some(c) if same_histogram(&acc, c) => c.clone(),
+                        _ => acc,
+                    }
                 }),
                 // Nothing counted this time (every file folded or gone): the total stays.
                 (Some(t), None) => t.value.clone().or(current),
@@ -801,13 +831,20 @@ fn process_sample(
         })
         .collect();
     file_samples.sort_by_key(|f| (f.info.process_totals, f.info.tid, f.path.clone()));
+    let series: Shared<Series> = series.into();
+    // A process of one file whose own series are its process's shares them.
+    if let [only] = file_samples.as_mut_slice()
+        && only.series[..] == series[..]
+    {
+        only.series = series.clone();
+    }
     let sample = ProcessSample {
         id,
         cmd,
         liveness,
         taken,
         seconds,
-        series: series.into(),
+        series,
         files: file_samples.into(),
     };
     memory.made = Some(Made {
