@@ -387,6 +387,42 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_process_adds_its_points_every_second() {
+        let mut h = ProcessHistory::new();
+        let mut e = Intervals::new().assume_alive();
+        let t0 = 6_000_000u64; // the start of a minute: the expiry pass runs at once
+        let first = snap(1, t0 as f64, 10, 4);
+        let again = |at: u64| Snapshot {
+            taken: UNIX_EPOCH + Duration::from_secs(at),
+            ..first.clone()
+        };
+        let mut shared = 0;
+        let mut previous: Option<mmstats_reader::Sample> = None;
+        for at in t0..t0 + 5 {
+            let sample = e.update(&[again(at)]);
+            if let Some(p) = &previous
+                && p.processes[0].series.same(&sample.processes[0].series)
+            {
+                shared += 1;
+            }
+            h.record(at as f64, &sample);
+            previous = Some(sample);
+        }
+        assert!(shared >= 2, "idle samples share their series");
+        let req = h.values("1-7", "req", Res::Second, t0, t0 + 4).unwrap();
+        assert_eq!(req, vec![None, Some(0.0), Some(0.0), Some(0.0), Some(0.0)]);
+        let level = h.values("1-7", "level", Res::Second, t0, t0 + 4).unwrap();
+        assert_eq!(level, vec![Some(4.0); 5]);
+        // then a change shows at once
+        let at = t0 + 5;
+        h.record(at as f64, &e.update(&[snap(1, at as f64, 16, 9)]));
+        let req = h.values("1-7", "req", Res::Second, at, at).unwrap();
+        assert_eq!(req, vec![Some(6.0)]);
+        let level = h.values("1-7", "level", Res::Second, at, at).unwrap();
+        assert_eq!(level, vec![Some(9.0)]);
+    }
+
+    #[test]
     fn process_keys_name_pid_and_start_time() {
         let id = ProcessId::Process {
             pid: 41,

@@ -512,7 +512,7 @@ fn an_idle_process_keeps_its_sample_and_a_change_after_it_is_exact() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
     let first = a.snap(10.0, vec![jobs(100), latency(&[1000; 10])]);
-    e.update(&[first.clone()]);
+    e.update(std::slice::from_ref(&first));
     // unchanged once: every interval is zero
     let once = e.update(&[unchanged(&first, 11.0)]);
     assert_eq!(
@@ -547,13 +547,13 @@ fn an_idle_process_keeps_its_sample_and_a_change_after_it_is_exact() {
     assert_eq!(total(&s, "jobs"), Some(130.0));
     assert_eq!(lat(&s), Some(4.0));
     // and idle after the change: zero again, not the change once more
-    let after = e.update(&[unchanged(&s_snap(&a, 15.0, 130, &more), 16.0)]);
+    let after = e.update(&[unchanged(&read_of(&a, 15.0, 130, &more), 16.0)]);
     assert_eq!(rate(&after, "jobs"), Some(0.0));
     assert_eq!(lat(&after), Some(0.0));
 }
 
 /// A file of `a` read at `taken` with these values.
-fn s_snap(a: &File, taken: f64, n: u64, values: &[u64]) -> Snapshot {
+fn read_of(a: &File, taken: f64, n: u64, values: &[u64]) -> Snapshot {
     a.snap(taken, vec![jobs(n), latency(values)])
 }
 
@@ -581,7 +581,7 @@ fn a_pid_reused_while_idle_is_another_process() {
     let mut e = engine();
     let old = File::thread(7, 7, 0.0);
     let idle = old.snap(10.0, vec![jobs(50)]);
-    e.update(&[idle.clone()]);
+    e.update(std::slice::from_ref(&idle));
     e.update(&[unchanged(&idle, 11.0)]);
     e.update(&[unchanged(&idle, 12.0)]);
     // pid 7 now belongs to a process started later, with a file of the same name
@@ -612,7 +612,7 @@ fn a_counter_reset_while_idle_counts_from_its_new_value() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
     let idle = a.snap(10.0, vec![jobs(1000)]);
-    e.update(&[idle.clone()]);
+    e.update(std::slice::from_ref(&idle));
     e.update(&[unchanged(&idle, 11.0)]);
     let s = e.update(&[unchanged(&idle, 12.0)]);
     assert_eq!(total(&s, "jobs"), Some(1000.0));
@@ -620,12 +620,12 @@ fn a_counter_reset_while_idle_counts_from_its_new_value() {
     let s = e.update(&[a.snap(13.0, vec![jobs(5)])]);
     assert_eq!(delta(&s, "jobs"), Some(5.0));
     assert_eq!(total(&s, "jobs"), Some(1005.0));
-    let s = e.update(&[unchanged(&s_snap_jobs(&a, 13.0, 5), 14.0)]);
+    let s = e.update(&[unchanged(&read_jobs(&a, 13.0, 5), 14.0)]);
     assert_eq!(delta(&s, "jobs"), Some(0.0));
     assert_eq!(total(&s, "jobs"), Some(1005.0));
 }
 
-fn s_snap_jobs(a: &File, taken: f64, n: u64) -> Snapshot {
+fn read_jobs(a: &File, taken: f64, n: u64) -> Snapshot {
     a.snap(taken, vec![jobs(n)])
 }
 
@@ -634,7 +634,7 @@ fn an_unsettled_read_of_an_idle_process_is_not_taken_as_idle() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
     let idle = a.snap(10.0, vec![jobs(10)]);
-    e.update(&[idle.clone()]);
+    e.update(std::slice::from_ref(&idle));
     e.update(&[unchanged(&idle, 11.0)]);
     let unsettled = Snapshot {
         settled: false,
