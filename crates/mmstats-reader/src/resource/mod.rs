@@ -115,11 +115,14 @@ impl Fields {
         help: &str,
         value: Result<Value, Reason>,
     ) {
-        let mut meta = FieldMeta::new(label, kind, value_type);
-        meta.unit = unit.to_string();
-        meta.help = help.to_string();
+        let meta = meta(label, kind, value_type, unit, help);
+        self.push_meta(&meta, value);
+    }
+
+    /// A value under metadata made once (with [`meta`]) and shared by every sample.
+    fn push_meta(&mut self, meta: &Arc<FieldMeta>, value: Result<Value, Reason>) {
         self.out.push(FieldValue {
-            meta: Arc::new(meta),
+            meta: Arc::clone(meta),
             value: value.map_err(ValueError::Unavailable),
         });
     }
@@ -142,12 +145,6 @@ impl Fields {
         self.push(label, Kind::Gauge, ValueType::U64, unit, help, v);
     }
 
-    /// A level (i64).
-    fn gauge_i(&mut self, label: String, unit: &str, help: &str, v: Result<i64, Reason>) {
-        let v = v.map(|n| Value::Number(Num::I(n)));
-        self.push(label, Kind::Gauge, ValueType::I64, unit, help, v);
-    }
-
     /// A level (f64).
     fn gauge_f(&mut self, label: String, unit: &str, help: &str, v: Result<f64, Reason>) {
         let v = v.map(|n| Value::Number(Num::F(n)));
@@ -159,12 +156,20 @@ impl Fields {
         let v = v.map(|n| Value::Number(Num::F(n)));
         self.push(label, Kind::Timestamp, ValueType::F64, "seconds", help, v);
     }
+}
 
-    /// Text.
-    fn text(&mut self, label: String, help: &str, v: Result<String, Reason>) {
-        let v = v.map(Value::Text);
-        self.push(label, Kind::Text, ValueType::Text, "", help, v);
-    }
+/// A resource field's metadata.
+fn meta(
+    label: impl Into<String>,
+    kind: Kind,
+    value_type: ValueType,
+    unit: &str,
+    help: &str,
+) -> Arc<FieldMeta> {
+    let mut meta = FieldMeta::new(label, kind, value_type);
+    meta.unit = unit.to_string();
+    meta.help = help.to_string();
+    Arc::new(meta)
 }
 
 /// `part` of `whole` in percent, 0 when `whole` is 0.
