@@ -181,6 +181,12 @@ pub struct Sample {
 }
 
 /// Remembers the previous sample of every process to compute the next intervals.
+///
+/// A process whose files hand over the same values as at its previous sample (the scanner
+/// shares them, [`Snapshot::same_values`]) twice in a row gets that sample's series again:
+/// every interval zero, every total as it was, and the same allocation
+/// ([`Shared::same`]), so an idle process costs neither work nor memory from one sample to
+/// the next, and tools can skip what they worked out from it before.
 #[derive(Debug)]
 pub struct Intervals {
     memory: HashMap<ProcessId, Memory>,
