@@ -89,6 +89,57 @@ pub struct Series {
     pub distinct: Vec<Value>,
 }
 
+/// A list that samples share: a process whose files did not change keeps the same allocation
+/// from one sample to the next, so an idle process costs no copy ([`Shared::same`] tells).
+#[derive(Debug, PartialEq)]
+pub struct Shared<T>(Arc<[T]>);
+
+impl<T> Shared<T> {
+    /// True if both are the same allocation (and so hold the same items).
+    pub fn same(&self, other: &Shared<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared(Arc::from(Vec::new()))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> From<Vec<T>> for Shared<T> {
+    fn from(v: Vec<T>) -> Self {
+        Shared(Arc::from(v))
+    }
+}
+
+impl<T> FromIterator<T> for Shared<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Shared(iter.into_iter().collect())
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// One file of a process, with its own share of each series.
 #[derive(Debug, Clone)]
 pub struct FileSample {
@@ -97,7 +148,7 @@ pub struct FileSample {
     /// Its writer.
     pub info: Arc<FileInfo>,
     /// Its series: its own values, and as `interval` what it added to its process's.
-    pub series: Vec<Series>,
+    pub series: Shared<Series>,
 }
 
 /// One process in a sample.
@@ -114,9 +165,9 @@ pub struct ProcessSample {
     /// Seconds since its previous sample; `None` on its first.
     pub seconds: Option<f64>,
     /// Its series, summed over its files.
-    pub series: Vec<Series>,
+    pub series: Shared<Series>,
     /// Its files, threads first by thread id, then its process files.
-    pub files: Vec<FileSample>,
+    pub files: Shared<FileSample>,
 }
 
 /// Everything one scan says, process by process.
@@ -126,10 +177,16 @@ pub struct Sample {
     pub processes: Vec<ProcessSample>,
     /// The final continuous totals of processes that exited since the engine started
     /// (counters, averages and histograms), so that a sum over processes never goes down.
-    pub exited: Vec<Series>,
+    pub exited: Shared<Series>,
 }
 
 /// Remembers the previous sample of every process to compute the next intervals.
+///
+/// A process whose files hand over the same values as at its previous sample (the scanner
+/// shares them, [`Snapshot::same_values`]) twice in a row gets that sample's series again:
+/// every interval zero, every total as it was, and the same allocation
+/// ([`Shared::same`]), so an idle process costs neither work nor memory from one sample to
+/// the next, and tools can skip what they worked out from it before.
 #[derive(Debug)]
 pub struct Intervals {
     memory: HashMap<ProcessId, Memory>,
@@ -137,6 +194,8 @@ pub struct Intervals {
     /// were created since then did everything it counts within the interval.
     last: Option<SystemTime>,
     exited: Vec<Series>,
+    /// `exited` as handed out, rebuilt when it changes.
+    exited_shared: Shared<Series>,
     alive: fn(&FileInfo) -> Liveness,
 }
 
@@ -147,6 +206,62 @@ struct Memory {
     files: HashMap<FileKey, FileMemory>,
     /// Continuous totals of summed labels.
     totals: HashMap<String, Series>,
+    /// The files the previous sample was made from, and what it said.
+    made: Option<Made>,
+}
+
+/// A process's previous sample and the files it was made from: when the next scan hands
+/// over the same values again, the sample is the same (see [`Made::idle`]).
+#[derive(Debug)]
+struct Made {
+    /// Each file as read, in scan order.
+    inputs: Vec<Input>,
+    cmd: String,
+    liveness: Liveness,
+    series: Shared<Series>,
+    files: Shared<FileSample>,
+    /// True if the sample was made from the same values as the one before it, so that every
+    /// interval in it is zero and every total as before: the sample of the same values once
+    /// more is this one again.
+    idle: bool,
+    /// No file has a windowed field (whose summary moves with the clock).
+    timeless: bool,
+}
+
+/// One file as the engine read it.
+#[derive(Debug)]
+struct Input {
+    path: PathBuf,
+    info: Arc<FileInfo>,
+    fold_seq: Option<u64>,
+    fields: Arc<[crate::snapshot::FieldValue]>,
+}
+
+impl Input {
+    fn of(s: &Snapshot) -> Input {
+        Input {
+            path: s.path.clone(),
+            info: Arc::clone(&s.info),
+            fold_seq: s.fold_seq,
+            fields: Arc::clone(&s.fields),
+        }
+    }
+
+    /// True if `s` is this file with the same values (the scanner handed the same ones over).
+    fn unchanged(&self, s: &Snapshot) -> bool {
+        Arc::ptr_eq(&self.fields, &s.fields)
+            && self.fold_seq == s.fold_seq
+            && self.path == s.path
+            && (Arc::ptr_eq(&self.info, &s.info) || self.info == s.info)
+    }
+}
+
+impl Made {
+    /// True if `files` are the files this sample was made from, each with the same values.
+    fn unchanged(&self, files: &[&Snapshot]) -> bool {
+        self.inputs.len() == files.len()
+            && self.inputs.iter().zip(files).all(|(i, s)| i.unchanged(s))
+    }
 }
 
 /// A file across samples: its path and its device and inode (a file replaced under the same
@@ -191,6 +306,7 @@ impl Intervals {
             memory: HashMap::new(),
             last: None,
             exited: Vec::new(),
+            exited_shared: Shared::default(),
             alive: liveness_of,
         }
     }
@@ -218,30 +334,100 @@ impl Intervals {
         let mut processes = Vec::with_capacity(groups.len());
         let mut seen = HashMap::with_capacity(groups.len());
         for (id, files) in groups {
-            let prev = self.memory.remove(&id).or_else(|| {
+            let mut prev = self.memory.remove(&id);
+            let liveness = liveness_of_process(prev.as_ref(), &files, self.alive);
+            if let Some(sample) = prev.as_mut().and_then(|p| again(p, &id, &files, &liveness)) {
+                if let Some(p) = prev {
+                    seen.insert(id, p);
+                }
+                processes.push(sample);
+                continue;
+            }
+            let prev = prev.or_else(|| {
                 self.last.map(|taken| Memory {
                     taken,
                     files: HashMap::new(),
                     totals: HashMap::new(),
+                    made: None,
                 })
             });
-            let (sample, memory) = process_sample(id.clone(), &files, prev, self.alive);
+            let (sample, memory) = process_sample(id.clone(), &files, prev, liveness);
             seen.insert(id, memory);
             processes.push(sample);
         }
         // Processes not seen again have exited: keep their final totals.
+        let mut exited = false;
         for (_, gone) in std::mem::replace(&mut self.memory, seen) {
             for (_, total) in gone.totals {
                 add_exited(&mut self.exited, total);
+                exited = true;
             }
+        }
+        if exited {
+            self.exited_shared = Shared::from(self.exited.clone());
         }
         self.last = snapshots.iter().map(|s| s.taken).max().or(self.last);
         processes.sort_by(|a, b| a.id.cmp(&b.id));
         Sample {
             processes,
-            exited: self.exited.clone(),
+            exited: self.exited_shared.clone(),
         }
     }
+}
+
+/// Whether a process is alive: asked once per sample, except that a process found dead by an
+/// identity that names its start time stays dead while its first file is the same (its pid
+/// may be reused, but never with that start time).
+fn liveness_of_process(
+    prev: Option<&Memory>,
+    files: &[&Snapshot],
+    alive: fn(&FileInfo) -> Liveness,
+) -> Liveness {
+    let Some(first) = files.first() else {
+        return Liveness::Alive;
+    };
+    if let Some(made) = prev.and_then(|p| p.made.as_ref())
+        && matches!(made.liveness, Liveness::Dead(_))
+        && first.info.start_time.is_some_and(|t| t != 0)
+        && made
+            .inputs
+            .first()
+            .is_some_and(|i| Arc::ptr_eq(&i.info, &first.info) || *i.info == *first.info)
+    {
+        return made.liveness.clone();
+    }
+    alive(&first.info)
+}
+
+/// The sample of a process whose files hand over the same values as for its previous sample,
+/// which was itself made from unchanged values: that sample again, with the new time and
+/// liveness. `None` when it would differ (a value, a file, a fold, a windowed field).
+fn again(
+    p: &mut Memory,
+    id: &ProcessId,
+    files: &[&Snapshot],
+    liveness: &Liveness,
+) -> Option<ProcessSample> {
+    let made = p.made.as_mut()?;
+    if !made.idle || !made.timeless || !files.iter().all(|s| s.settled) || !made.unchanged(files) {
+        return None;
+    }
+    let taken = files.iter().map(|s| s.taken).max()?;
+    let seconds = taken.duration_since(p.taken).ok()?.as_secs_f64();
+    if seconds <= 0.0 {
+        return None;
+    }
+    p.taken = taken;
+    made.liveness = liveness.clone();
+    Some(ProcessSample {
+        id: id.clone(),
+        cmd: made.cmd.clone(),
+        liveness: liveness.clone(),
+        taken,
+        seconds: Some(seconds),
+        series: made.series.clone(),
+        files: made.files.clone(),
+    })
 }
 
 fn add_exited(exited: &mut Vec<Series>, total: Series) {
@@ -337,6 +523,30 @@ fn num_minus(a: Num, b: Num) -> Num {
     }
 }
 
+/// True for a delta in which nothing happened: no increase, no value recorded.
+fn nothing(delta: &Value) -> bool {
+    match delta {
+        Value::Number(Num::U(n)) => *n == 0,
+        Value::Number(Num::I(n)) => *n == 0,
+        Value::Number(Num::F(n)) => *n == 0.0,
+        Value::Average { count, sum } => *count == 0 && sum.as_f64() == 0.0,
+        Value::Histogram(h) => h.count == 0 && h.sum == 0 && h.buckets.iter().all(|b| *b == 0),
+        _ => false,
+    }
+}
+
+/// True if two histograms hold the same counts (the buckets past either's end being zero);
+/// `last` and a timer's window may differ.
+fn same_histogram(a: &Value, b: &Value) -> bool {
+    let (Value::Histogram(a), Value::Histogram(b)) = (a, b) else {
+        return false;
+    };
+    let used = |h: &HistogramValue| h.buckets.iter().rposition(|n| *n > 0).map_or(0, |i| i + 1);
+    a.k == b.k
+        && (a.count, a.sum, a.min, a.max) == (b.count, b.sum, b.min, b.max)
+        && a.buckets[..used(a)] == b.buckets[..used(b)]
+}
+
 /// `acc − v`, never below zero: what a process's delta becomes when a folded thread's last
 /// reading is taken back out of its process file's growth.
 fn take_back(acc: &mut Value, v: &Value) {
@@ -386,23 +596,18 @@ fn process_sample(
     id: ProcessId,
     files: &[&Snapshot],
     prev: Option<Memory>,
-    alive: fn(&FileInfo) -> Liveness,
+    liveness: Liveness,
 ) -> (ProcessSample, Memory) {
     let taken = files
         .iter()
         .map(|s| s.taken)
         .max()
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let liveness = files.first().map_or(Liveness::Alive, |s| alive(&s.info));
     // a thread's file names the program best; resources (read from /proc) least
     let cmd = files
         .iter()
-        .find(|s| !s.info.process_totals && crate::resource::resource_kind(s).is_none())
-        .or_else(|| {
-            files
-                .iter()
-                .find(|s| crate::resource::resource_kind(s).is_none())
-        })
+        .find(|s| !s.info.process_totals && s.info.resource_kind().is_none())
+        .or_else(|| files.iter().find(|s| s.info.resource_kind().is_none()))
         .or(files.first())
         .map(|s| crate::process::command_name(s))
         .unwrap_or_default();
@@ -410,8 +615,11 @@ fn process_sample(
     // An unsettled read may count a thread twice: keep the previous memory and show no
     // interval this time.
     let prev = match prev {
-        Some(p) if !settled => {
+        Some(mut p) if !settled => {
             let sample = current_only(id, cmd, liveness, taken, files, &p);
+            if let Some(made) = &mut p.made {
+                made.idle = false;
+            }
             return (sample, p);
         }
         p => p,
@@ -423,10 +631,17 @@ fn process_sample(
     let live: Vec<&Snapshot> = files.iter().copied().filter(|s| !s.info.folded).collect();
 
     // Per-file memory and contributions of summed labels.
+    // The same values as the previous sample's: every interval is zero.
+    let idle = seconds.is_some()
+        && prev
+            .as_ref()
+            .and_then(|p| p.made.as_ref())
+            .is_some_and(|m| m.unchanged(files));
     let mut memory = Memory {
         taken,
         files: HashMap::with_capacity(live.len()),
         totals: HashMap::new(),
+        made: None,
     };
     // label -> (meta, delta of the process so far)
     let mut deltas: HashMap<&str, Value> = HashMap::new();
@@ -531,11 +746,17 @@ fn process_sample(
             });
             let delta = deltas.get(label);
             let total = match (prev.as_ref().and_then(|p| p.totals.get(label)), delta) {
+                // Nothing happened: the total as it was (a histogram's not copied).
+                (Some(t), Some(d)) if nothing(d) => t.value.clone(),
                 (Some(t), Some(d)) => t.value.clone().map(|mut acc| {
                     if !merge(&mut acc, d) {
                         acc = current.clone().unwrap_or(acc);
                     }
-                    acc
+                    // A histogram whose total is what its files hold now shares their copy.
+                    match &current {
+                        Some(c) if same_histogram(&acc, c) => c.clone(),
+                        _ => acc,
+                    }
                 }),
                 // Nothing counted this time (every file folded or gone): the total stays.
                 (Some(t), None) => t.value.clone().or(current),
@@ -612,18 +833,34 @@ fn process_sample(
         })
         .collect();
     file_samples.sort_by_key(|f| (f.info.process_totals, f.info.tid, f.path.clone()));
-    (
-        ProcessSample {
-            id,
-            cmd,
-            liveness,
-            taken,
-            seconds,
-            series,
-            files: file_samples,
-        },
-        memory,
-    )
+    let series: Shared<Series> = series.into();
+    // A process of one file whose own series are its process's shares them.
+    if let [only] = file_samples.as_mut_slice()
+        && only.series[..] == series[..]
+    {
+        only.series = series.clone();
+    }
+    let sample = ProcessSample {
+        id,
+        cmd,
+        liveness,
+        taken,
+        seconds,
+        series,
+        files: file_samples.into(),
+    };
+    memory.made = Some(Made {
+        inputs: files.iter().map(|s| Input::of(s)).collect(),
+        cmd: sample.cmd.clone(),
+        liveness: sample.liveness.clone(),
+        series: sample.series.clone(),
+        files: sample.files.clone(),
+        idle,
+        timeless: files
+            .iter()
+            .all(|s| s.fields.iter().all(|f| f.meta.kind != Kind::Windowed)),
+    });
+    (sample, memory)
 }
 
 /// A sample of a process whose read was not settled: current values only, no intervals.
@@ -665,8 +902,8 @@ fn current_only(
         liveness,
         taken,
         seconds: None,
-        series,
-        files: Vec::new(),
+        series: series.into(),
+        files: Shared::default(),
     }
 }
 
@@ -1048,7 +1285,7 @@ impl Sample {
             self.processes
                 .iter()
                 .filter(|p| keep(p))
-                .map(|p| (p.liveness == Liveness::Alive, p.series.as_slice())),
+                .map(|p| (p.liveness == Liveness::Alive, &p.series[..])),
         )
     }
 

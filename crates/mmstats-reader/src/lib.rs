@@ -50,7 +50,7 @@ pub use discover::{
 };
 pub use error::{ErrorKind, ReadError, ValueError};
 pub use file::StatsFile;
-pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series};
+pub use interval::{FileSample, Interval, Intervals, ProcessSample, Sample, Series, Shared};
 pub use liveness::{by_identity, liveness};
 pub use mmstats_format::labels;
 pub use mmstats_format::merge;

@@ -129,6 +129,15 @@ fn sampler_heap(roots: &Roots) -> isize {
     kept
 }
 
+/// CPU time this thread has used (user and system).
+fn thread_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_THREAD).expect("getrusage");
+    let time =
+        |t: nix::sys::time::TimeVal| Duration::new(t.tv_sec() as u64, t.tv_usec() as u32 * 1000);
+    time(usage.user_time()) + time(usage.system_time())
+}
+
 /// Runs `slurpstats FORMAT` (`--json` or `--ndjson`) over `dir` once; its wall time and peak
 /// resident memory in bytes.
 fn slurpstats(bin: &Path, format: &str, dir: &Path) -> (Duration, u64) {
@@ -239,6 +248,19 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("sampler tick", count), &count, |b, _| {
             b.iter(|| state.sample_once(&mut tick_scanner))
         });
+        // The same ticks in CPU time (this thread's), which other work on the machine does not
+        // inflate as it does the wall-clock times above.
+        let ticks = if big { 5 } else { 20 };
+        let cpu = thread_cpu();
+        for _ in 0..ticks {
+            state.sample_once(&mut tick_scanner);
+        }
+        let per_tick = (thread_cpu() - cpu) / ticks;
+        memory.insert(
+            format!("sampler tick cpu/{count}"),
+            (per_tick.as_nanos() as u64).into(),
+        );
+        eprintln!("{count} files: a sampler tick takes {per_tick:?} of CPU time");
         let current = state.current();
         let errors = current.errors.first();
         assert_eq!(current.snapshots.len(), count as usize, "{errors:?}");

@@ -247,11 +247,11 @@ async fn view(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Respo
             procs
                 .iter()
                 .find(|p| is_host(p))
-                .map(|p| p.series.clone())
+                .map(|p| p.series.to_vec())
                 .unwrap_or_default(),
         ),
         key => match procs.iter().find(|p| process_key(&p.id) == key) {
-            Some(p) => (Some(p), p.series.clone()),
+            Some(p) => (Some(p), p.series.to_vec()),
             None => return error(StatusCode::NOT_FOUND, "no such process"),
         },
     };

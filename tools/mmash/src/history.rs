@@ -223,9 +223,15 @@ impl History {
 
     /// Adds one sample of the interval engine at Unix time `now` (seconds).
     pub fn record(&mut self, now: f64, sample: &Sample) {
-        for series in sample.combined() {
+        self.record_combined(now, &sample.combined());
+    }
+
+    /// Adds one sample's series combined over every process
+    /// ([`mmstats_reader::Sample::combined`]) at Unix time `now` (seconds).
+    pub fn record_combined(&mut self, now: f64, combined: &[mmstats_reader::Series]) {
+        for series in combined {
             let meta = &series.meta;
-            let Some((unit, points)) = series_points(&series) else {
+            let Some((unit, points)) = series_points(series) else {
                 continue;
             };
             for (label, value) in points {

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use mmstats_reader::resource::{ResourceKind, resource_kind_of};
-use mmstats_reader::{ProcessId, ProcessSample, Sample};
+use mmstats_reader::{ProcessId, ProcessSample, Sample, Series, Shared};
 
 use crate::history::{EXPIRY_SECS, Res, is_rate, series_points};
 
@@ -170,10 +170,23 @@ pub struct LabelInfo {
 /// Every process's history.
 #[derive(Debug, Default)]
 pub struct ProcessHistory {
-    /// By process key, then by label.
-    series: HashMap<String, HashMap<String, Trend>>,
+    /// By process key, then by label: the place of its trend in `trends`.
+    series: HashMap<String, HashMap<String, usize>>,
+    trends: Vec<Trend>,
+    /// Places in `trends` whose trend was dropped, to be used again.
+    free: Vec<usize>,
     labels: HashMap<String, LabelInfo>,
     count: usize,
+    /// Each process's series as last recorded and the points they gave: a process that hands
+    /// over the same series again (an idle one) adds the same points without working them out.
+    recent: HashMap<ProcessId, Recent>,
+}
+
+/// A process's series and the points they add, each with the place of its trend.
+#[derive(Debug)]
+struct Recent {
+    series: Shared<Series>,
+    points: Vec<(usize, Option<f64>)>,
 }
 
 impl ProcessHistory {
@@ -195,47 +208,88 @@ impl ProcessHistory {
     /// Adds one sample of the interval engine at Unix time `now` (seconds).
     pub fn record(&mut self, now: f64, sample: &Sample) {
         let secs = now as u64;
+        let mut before = std::mem::take(&mut self.recent);
         for p in sample.processes.iter().filter(|p| !is_host(p)) {
-            let of_process = self.series.entry(process_key(&p.id)).or_default();
-            for series in &p.series {
-                let Some((unit, points)) = series_points(series) else {
-                    continue;
-                };
-                for (label, value) in points {
-                    if !self.labels.contains_key(&label) {
-                        self.labels.insert(
-                            label.clone(),
-                            LabelInfo {
-                                kind: series.meta.kind.as_str(),
-                                unit: unit.to_string(),
-                                rate: is_rate(series.meta.kind),
-                            },
-                        );
-                    }
-                    let t = match of_process.get_mut(&label) {
-                        Some(t) => t,
-                        None if self.count < MAX_PROCESS_SERIES => {
-                            self.count += 1;
-                            of_process.entry(label).or_insert_with(Trend::new)
-                        }
-                        None => continue,
-                    };
-                    t.last_seen = secs;
-                    if let Some(v) = value.filter(|v| v.is_finite()) {
-                        t.add(secs, v);
-                    }
+            let recent = match before.remove(&p.id) {
+                // the same series as before: the same points
+                Some(r) if r.series.same(&p.series) => r,
+                _ => Recent {
+                    series: p.series.clone(),
+                    points: self.points_of(p),
+                },
+            };
+            for &(i, value) in &recent.points {
+                let t = &mut self.trends[i];
+                t.last_seen = secs;
+                if let Some(v) = value {
+                    t.add(secs, v);
                 }
             }
+            self.recent.insert(p.id.clone(), recent);
         }
         if secs.is_multiple_of(60) {
             let mut count = 0;
+            let (trends, free) = (&self.trends, &mut self.free);
             self.series.retain(|_, labels| {
-                labels.retain(|_, t| secs.saturating_sub(t.last_seen) < EXPIRY_SECS);
+                labels.retain(|_, &mut i| {
+                    let keep = secs.saturating_sub(trends[i].last_seen) < EXPIRY_SECS;
+                    if !keep {
+                        free.push(i);
+                    }
+                    keep
+                });
                 count += labels.len();
                 !labels.is_empty()
             });
             self.count = count;
+            // the points name trends by their place, which dropped ones give up
+            self.recent.clear();
         }
+    }
+
+    /// The points process `p` adds, each with the place of its trend (made if there is room),
+    /// finite values only.
+    fn points_of(&mut self, p: &ProcessSample) -> Vec<(usize, Option<f64>)> {
+        let mut out = Vec::new();
+        let of_process = self.series.entry(process_key(&p.id)).or_default();
+        for series in &p.series {
+            let Some((unit, points)) = series_points(series) else {
+                continue;
+            };
+            for (label, value) in points {
+                if !self.labels.contains_key(&label) {
+                    self.labels.insert(
+                        label.clone(),
+                        LabelInfo {
+                            kind: series.meta.kind.as_str(),
+                            unit: unit.to_string(),
+                            rate: is_rate(series.meta.kind),
+                        },
+                    );
+                }
+                let i = match of_process.get(&label) {
+                    Some(&i) => i,
+                    None if self.count < MAX_PROCESS_SERIES => {
+                        self.count += 1;
+                        let i = match self.free.pop() {
+                            Some(i) => {
+                                self.trends[i] = Trend::new();
+                                i
+                            }
+                            None => {
+                                self.trends.push(Trend::new());
+                                self.trends.len() - 1
+                            }
+                        };
+                        of_process.insert(label, i);
+                        i
+                    }
+                    None => continue,
+                };
+                out.push((i, value.filter(|v| v.is_finite())));
+            }
+        }
+        out
     }
 
     /// What `label`'s points are, if any process has shown it.
@@ -254,7 +308,7 @@ impl ProcessHistory {
         from: u64,
         to: u64,
     ) -> Option<Vec<Option<f64>>> {
-        let t = self.series.get(key)?.get(label)?;
+        let t = &self.trends[*self.series.get(key)?.get(label)?];
         Some((from..=to).map(|p| t.at(res, p)).collect())
     }
 }
@@ -267,7 +321,7 @@ mod tests {
     };
     use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::path::PathBuf;
-    use std::time::UNIX_EPOCH;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn snap(pid: u32, at: f64, counter: u64, gauge: u64) -> Snapshot {
         let n = |v| mmstats_reader::Value::Number(Num::U(v));
@@ -326,6 +380,42 @@ mod tests {
             .values("1-7", "level", Res::Second, later - 2, later)
             .unwrap();
         assert_eq!(now, vec![None, None, Some(9.0)]);
+    }
+
+    #[test]
+    fn an_idle_process_adds_its_points_every_second() {
+        let mut h = ProcessHistory::new();
+        let mut e = Intervals::new().assume_alive();
+        let t0 = 6_000_000u64; // the start of a minute: the expiry pass runs at once
+        let first = snap(1, t0 as f64, 10, 4);
+        let again = |at: u64| Snapshot {
+            taken: UNIX_EPOCH + Duration::from_secs(at),
+            ..first.clone()
+        };
+        let mut shared = 0;
+        let mut previous: Option<mmstats_reader::Sample> = None;
+        for at in t0..t0 + 5 {
+            let sample = e.update(&[again(at)]);
+            if let Some(p) = &previous
+                && p.processes[0].series.same(&sample.processes[0].series)
+            {
+                shared += 1;
+            }
+            h.record(at as f64, &sample);
+            previous = Some(sample);
+        }
+        assert!(shared >= 2, "idle samples share their series");
+        let req = h.values("1-7", "req", Res::Second, t0, t0 + 4).unwrap();
+        assert_eq!(req, vec![None, Some(0.0), Some(0.0), Some(0.0), Some(0.0)]);
+        let level = h.values("1-7", "level", Res::Second, t0, t0 + 4).unwrap();
+        assert_eq!(level, vec![Some(4.0); 5]);
+        // then a change shows at once
+        let at = t0 + 5;
+        h.record(at as f64, &e.update(&[snap(1, at as f64, 16, 9)]));
+        let req = h.values("1-7", "req", Res::Second, at, at).unwrap();
+        assert_eq!(req, vec![Some(6.0)]);
+        let level = h.values("1-7", "level", Res::Second, at, at).unwrap();
+        assert_eq!(level, vec![Some(9.0)]);
     }
 
     #[test]

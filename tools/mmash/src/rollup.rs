@@ -161,7 +161,13 @@ impl Rollup {
 
     /// Adds the interval engine's sample taken at Unix time `now` (seconds).
     pub fn record(&mut self, now: f64, sample: &Sample) {
-        for c in sample.combined() {
+        self.record_combined(now, &sample.combined());
+    }
+
+    /// Adds one sample's series combined over every process
+    /// ([`mmstats_reader::Sample::combined`]) at Unix time `now` (seconds).
+    pub fn record_combined(&mut self, now: f64, combined: &[mmstats_reader::Series]) {
+        for c in combined {
             let Some(v) = c.number(None).filter(|v| v.is_finite()) else {
                 continue; // no interval yet, or no number
             };

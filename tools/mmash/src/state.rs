@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use mmstats_reader::resource::Resources;
-use mmstats_reader::{Intervals, Scanner, Snapshot};
+use mmstats_reader::{Intervals, Liveness, Scanner, Series, Shared, Snapshot};
 
 use crate::api::unix;
 use crate::history::History;
@@ -45,6 +45,8 @@ pub struct State {
     pub host: String,
     /// The interval engine: the sampler's memory of the previous sample.
     pub engine: Mutex<Intervals>,
+    /// The previous sample's series combined over every process, for the histories.
+    combined: Mutex<Combined>,
     /// One `/metrics` series per file (with `tid`) instead of one per process.
     pub per_thread: bool,
     /// Where files are.
@@ -74,6 +76,7 @@ impl State {
             resources: Mutex::new(Resources::new(false, false)),
             host: crate::rollup::host_name(),
             engine: Mutex::new(Intervals::new()),
+            combined: Mutex::new(Combined::default()),
             per_thread: false,
             roots,
             token,
@@ -131,14 +134,19 @@ impl State {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .update(&scan.snapshots);
+        let combined = self
+            .combined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .of(&intervals);
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(unix(now), &intervals);
+            .record_combined(unix(now), &combined);
         self.rollup
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .record(unix(now), &intervals);
+            .record_combined(unix(now), &combined);
         self.process_history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -150,6 +158,37 @@ impl State {
             errors,
             taken: Some(now),
         });
+    }
+}
+
+/// A sample's series combined over every process ([`mmstats_reader::Sample::combined`]), kept
+/// with the processes' series they were combined from: while every process hands over the
+/// same series as before (idle processes do), the combination is the same too.
+#[derive(Debug, Default)]
+struct Combined {
+    from: Vec<(Shared<Series>, bool)>,
+    series: Arc<[Series]>,
+}
+
+impl Combined {
+    /// `sample`'s combined series, combined again only if a process's series changed.
+    fn of(&mut self, sample: &mmstats_reader::Sample) -> Arc<[Series]> {
+        let live = |p: &mmstats_reader::ProcessSample| p.liveness == Liveness::Alive;
+        let same = self.from.len() == sample.processes.len()
+            && self
+                .from
+                .iter()
+                .zip(&sample.processes)
+                .all(|((s, l), p)| s.same(&p.series) && *l == live(p));
+        if !same {
+            self.series = sample.combined().into();
+            self.from = sample
+                .processes
+                .iter()
+                .map(|p| (p.series.clone(), live(p)))
+                .collect();
+        }
+        Arc::clone(&self.series)
     }
 }
 

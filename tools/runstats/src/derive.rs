@@ -14,7 +14,7 @@
 use mmstats_reader::{Interval, Kind, Series};
 use mmstats_render::units::{derived_unit, field_unit};
 
-use crate::source::Sample;
+use crate::sample::Sample;
 
 /// The statistics of a histogram's or timer's interval that are recorded when it recorded
 /// something.

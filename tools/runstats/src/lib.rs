@@ -23,6 +23,7 @@ pub mod export;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod sample;
 pub mod source;
 pub mod store;
 pub mod tree;

@@ -489,3 +489,160 @@ fn a_process_whose_files_are_all_folded_keeps_its_total() {
         "kept with the exited processes"
     );
 }
+
+/// The same file read again at `taken` seconds, the scanner having seen no change: the same
+/// values, shared.
+fn unchanged(s: &Snapshot, taken: f64) -> Snapshot {
+    Snapshot {
+        taken: at(taken),
+        ..s.clone()
+    }
+}
+
+fn delta(sample: &Sample, label: &str) -> Option<f64> {
+    sample
+        .combined()
+        .into_iter()
+        .find(|s| s.meta.label == label)?
+        .number(Some("delta"))
+}
+
+#[test]
+fn an_idle_process_keeps_its_sample_and_a_change_after_it_is_exact() {
+    let mut e = engine();
+    let a = File::thread(7, 8, 0.0);
+    let first = a.snap(10.0, vec![jobs(100), latency(&[1000; 10])]);
+    e.update(std::slice::from_ref(&first));
+    // unchanged once: every interval is zero
+    let once = e.update(&[unchanged(&first, 11.0)]);
+    assert_eq!(
+        (rate(&once, "jobs"), delta(&once, "jobs")),
+        (Some(0.0), Some(0.0))
+    );
+    // unchanged again: the same sample, shared, with the new time
+    let twice = e.update(&[unchanged(&first, 12.0)]);
+    let (p1, p2) = (&once.processes[0], &twice.processes[0]);
+    assert!(p2.series.same(&p1.series) && p2.files.same(&p1.files));
+    assert_eq!(p2.taken, at(12.0));
+    assert_eq!(p2.seconds, Some(1.0));
+    assert_eq!(rate(&twice, "jobs"), Some(0.0));
+    let lat = |s: &Sample| {
+        s.combined()
+            .into_iter()
+            .find(|s| s.meta.label == "latency")
+            .and_then(|s| s.number(Some("count")))
+    };
+    assert_eq!(lat(&twice), Some(0.0));
+    assert_eq!(total(&twice, "jobs"), Some(100.0));
+    let thrice = e.update(&[unchanged(&first, 13.0)]);
+    assert!(thrice.processes[0].series.same(&p1.series));
+    // then a change: the interval since the last idle sample, exactly
+    let mut more = vec![1000; 10];
+    more.extend([5000; 4]);
+    let s = e.update(&[a.snap(15.0, vec![jobs(130), latency(&more)])]);
+    assert!(!s.processes[0].series.same(&p1.series));
+    assert_eq!(s.processes[0].seconds, Some(2.0));
+    assert_eq!(rate(&s, "jobs"), Some(15.0));
+    assert_eq!(delta(&s, "jobs"), Some(30.0));
+    assert_eq!(total(&s, "jobs"), Some(130.0));
+    assert_eq!(lat(&s), Some(4.0));
+    // and idle after the change: zero again, not the change once more
+    let after = e.update(&[unchanged(&read_of(&a, 15.0, 130, &more), 16.0)]);
+    assert_eq!(rate(&after, "jobs"), Some(0.0));
+    assert_eq!(lat(&after), Some(0.0));
+}
+
+/// A file of `a` read at `taken` with these values.
+fn read_of(a: &File, taken: f64, n: u64, values: &[u64]) -> Snapshot {
+    a.snap(taken, vec![jobs(n), latency(values)])
+}
+
+#[test]
+fn an_idle_process_that_exits_keeps_its_final_totals() {
+    let mut e = engine();
+    let (a, other) = (File::thread(7, 8, 0.0), File::thread(9, 9, 0.0));
+    let idle = a.snap(10.0, vec![jobs(40)]);
+    let busy = |t: f64, n: u64| other.snap(t, vec![jobs(n)]);
+    e.update(&[idle.clone(), busy(10.0, 1)]);
+    e.update(&[unchanged(&idle, 11.0), busy(11.0, 2)]);
+    let s = e.update(&[unchanged(&idle, 12.0), busy(12.0, 3)]);
+    assert_eq!(total(&s, "jobs"), Some(43.0));
+    // process 7 exits while idle: its 40 stay in the totals
+    let s = e.update(&[busy(13.0, 4)]);
+    assert_eq!(s.processes.len(), 1);
+    assert_eq!(total(&s, "jobs"), Some(44.0));
+    assert_eq!(s.exited.len(), 1);
+    let s = e.update(&[busy(14.0, 5)]);
+    assert_eq!(total(&s, "jobs"), Some(45.0));
+}
+
+#[test]
+fn a_pid_reused_while_idle_is_another_process() {
+    let mut e = engine();
+    let old = File::thread(7, 7, 0.0);
+    let idle = old.snap(10.0, vec![jobs(50)]);
+    e.update(std::slice::from_ref(&idle));
+    e.update(&[unchanged(&idle, 11.0)]);
+    e.update(&[unchanged(&idle, 12.0)]);
+    // pid 7 now belongs to a process started later, with a file of the same name
+    let new = File {
+        start: 2,
+        ..File::thread(7, 7, 12.5)
+    };
+    let s = e.update(&[new.snap(13.0, vec![jobs(8)])]);
+    assert_eq!(s.processes.len(), 1);
+    // created since the last sample: everything it counted is in the interval
+    assert_eq!(delta(&s, "jobs"), Some(8.0));
+    assert_eq!(total(&s, "jobs"), Some(58.0));
+    // the same name with the old start time but a file replaced under it is not the idle file
+    let replaced = Snapshot {
+        info: Arc::new(FileInfo {
+            dev_ino: (1, 99_999),
+            ..(*idle.info).clone()
+        }),
+        ..unchanged(&idle, 14.0)
+    };
+    let s = e.update(&[new.snap(14.0, vec![jobs(8)]), replaced]);
+    assert_eq!(s.processes.len(), 2);
+    assert_eq!(total(&s, "jobs"), Some(108.0));
+}
+
+#[test]
+fn a_counter_reset_while_idle_counts_from_its_new_value() {
+    let mut e = engine();
+    let a = File::thread(7, 8, 0.0);
+    let idle = a.snap(10.0, vec![jobs(1000)]);
+    e.update(std::slice::from_ref(&idle));
+    e.update(&[unchanged(&idle, 11.0)]);
+    let s = e.update(&[unchanged(&idle, 12.0)]);
+    assert_eq!(total(&s, "jobs"), Some(1000.0));
+    // reset to zero and counted 5 since
+    let s = e.update(&[a.snap(13.0, vec![jobs(5)])]);
+    assert_eq!(delta(&s, "jobs"), Some(5.0));
+    assert_eq!(total(&s, "jobs"), Some(1005.0));
+    let s = e.update(&[unchanged(&read_jobs(&a, 13.0, 5), 14.0)]);
+    assert_eq!(delta(&s, "jobs"), Some(0.0));
+    assert_eq!(total(&s, "jobs"), Some(1005.0));
+}
+
+fn read_jobs(a: &File, taken: f64, n: u64) -> Snapshot {
+    a.snap(taken, vec![jobs(n)])
+}
+
+#[test]
+fn an_unsettled_read_of_an_idle_process_is_not_taken_as_idle() {
+    let mut e = engine();
+    let a = File::thread(7, 8, 0.0);
+    let idle = a.snap(10.0, vec![jobs(10)]);
+    e.update(std::slice::from_ref(&idle));
+    e.update(&[unchanged(&idle, 11.0)]);
+    let unsettled = Snapshot {
+        settled: false,
+        ..unchanged(&idle, 12.0)
+    };
+    let s = e.update(&[unsettled]);
+    assert_eq!(rate(&s, "jobs"), None);
+    let s = e.update(&[unchanged(&idle, 13.0)]);
+    assert_eq!(rate(&s, "jobs"), Some(0.0));
+    assert_eq!(s.processes[0].seconds, Some(2.0));
+}

@@ -272,14 +272,14 @@ impl App {
                 .processes
                 .iter()
                 .find(|p| &p.id == id)
-                .map(|p| p.series.clone())
+                .map(|p| p.series.to_vec())
                 .unwrap_or_default(),
             Some(ProcKey::File(path)) => sample
                 .processes
                 .iter()
                 .flat_map(|p| &p.files)
                 .find(|f| &f.path == path)
-                .map(|f| f.series.clone())
+                .map(|f| f.series.to_vec())
                 .unwrap_or_default(),
         };
         let series = if self.families {
