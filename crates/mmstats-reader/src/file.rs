@@ -10,7 +10,8 @@ use std::time::SystemTime;
 
 use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
 use mmstats_format::{
-    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, Value, ValueType, slot_words,
+    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, V1Error, Value, ValueType,
+    slot_words,
 };
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -745,9 +746,10 @@ fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Reads a whole version-1 file of (at most) `size` bytes.
 fn read_v1(file: &File, size: u64) -> Result<Vec<u8>, ErrorKind> {
     if size > V1_MAX_LEN {
-        return Err(ErrorKind::Format(FormatError::BadV1(format!(
-            "{size} bytes is too large for a version-1 file (at most {V1_MAX_LEN})"
-        ))));
+        return Err(ErrorKind::Format(FormatError::BadV1(V1Error::TooLarge {
+            size,
+            max: V1_MAX_LEN,
+        })));
     }
     let mut bytes = vec![0u8; size as usize];
     let n = read_prefix(file, &mut bytes)?;

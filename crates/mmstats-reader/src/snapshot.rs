@@ -85,7 +85,7 @@ impl FieldValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_format::{Histogram, Kind, Num, ValueType};
+    use mmstats_format::{HistogramValue, Kind, Num, ValueType};
 
     fn field(meta: FieldMeta, value: Result<Value, ValueError>) -> FieldValue {
         FieldValue {
@@ -99,7 +99,7 @@ mod tests {
         let mut meta = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
         meta.param = 5;
         meta.capacity = 64;
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         h.record(10);
         h.record(20);
         let f = field(meta, Ok(Value::Histogram(h.into())));

@@ -81,7 +81,8 @@ pub fn render(
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Kind, Num, ValueError, ValueType,
+        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Kind, Num, ValueError,
+        ValueType,
     };
     use std::path::PathBuf;
     use std::sync::Arc;
@@ -97,7 +98,7 @@ mod tests {
     fn rows_for_scalars_text_errors_and_timers() {
         let mut lat = FieldMeta::new("lat", Kind::Timer, ValueType::U64);
         lat.unit = "nanoseconds".into();
-        let mut h = Histogram::empty(5, 400);
+        let mut h = HistogramValue::empty(5, 400);
         h.record(40);
         let mut bytes = FieldMeta::new("rss", Kind::Gauge, ValueType::U64);
         bytes.unit = "bytes".into();

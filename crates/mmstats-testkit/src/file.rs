@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use mmstats_format::{
-    FieldMeta, Header, Histogram, Identity, Kind, Plan, Reserve, Value, ValueType,
+    FieldMeta, Header, HistogramValue, Identity, Kind, Plan, Reserve, Value, ValueType,
     full_bucket_count, text_words,
 };
 
@@ -96,7 +96,7 @@ impl FileBuilder {
         m.unit = "nanoseconds".into();
         m.param = 5;
         m.capacity = full_bucket_count(5);
-        let mut h = Histogram::empty(5, m.capacity as usize);
+        let mut h = HistogramValue::empty(5, m.capacity as usize);
         for v in values {
             h.record(*v);
         }

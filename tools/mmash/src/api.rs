@@ -611,7 +611,7 @@ pub fn api_stats_apart<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, ValueType};
+    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -684,7 +684,7 @@ mod tests {
 
     fn two() -> Vec<Snapshot> {
         let now = SystemTime::now();
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         h.record(4);
         h.record(8);
         vec![

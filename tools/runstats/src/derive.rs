@@ -113,8 +113,8 @@ pub fn per_second(unit: &str) -> String {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Intervals, Num, Snapshot, Value,
-        ValueType,
+        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Intervals, Num, Snapshot,
+        Value, ValueType,
     };
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn histograms_give_interval_statistics() {
         let meta = Arc::new(FieldMeta::new("lat", Kind::Timer, ValueType::U64));
-        let mut h = Histogram::empty(5, 1920);
+        let mut h = HistogramValue::empty(5, 1920);
         for _ in 0..1000 {
             h.record(100);
         }
