@@ -14,7 +14,6 @@
 //! ```
 
 use std::io::Write;
-use std::sync::OnceLock;
 use std::time::{Duration, UNIX_EPOCH};
 
 use mmstats_format::{ByteOrder, Value, slot_words};
@@ -137,21 +136,20 @@ fn value_size(v: &Value) -> usize {
     }
 }
 
-/// A private file the render target writes each input to.
-fn scratch() -> &'static std::path::Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        tempfile::Builder::new()
-            .prefix("mmstats-fuzz-")
-            .tempdir_in(if std::path::Path::new("/dev/shm").is_dir() {
-                "/dev/shm"
-            } else {
-                "/tmp"
-            })
-            .or_else(|_| tempfile::tempdir())
-            .expect("a scratch directory")
-    })
-    .path()
+/// A private file for one input of the render target, removed when dropped (a directory kept
+/// in a static would never be removed: statics are not dropped).
+fn scratch() -> Option<tempfile::NamedTempFile> {
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    tempfile::Builder::new()
+        .prefix("mmstats-fuzz-")
+        .suffix(".mmstats")
+        .tempfile_in(dir)
+        .ok()
 }
 
 /// Reads bytes as a stats file through the real reader (mapping, sequence counters,
@@ -159,11 +157,12 @@ fn scratch() -> &'static std::path::Path {
 /// OpenMetrics, and mmash's JSON views. Checks that the output stays within the budget and that
 /// the text output has no control characters but newlines.
 pub fn render_all(data: &[u8]) {
-    let path = scratch().join("fuzz.mmstats");
-    if std::fs::write(&path, data).is_err() {
+    let Some(file) = scratch() else { return };
+    let path = file.path();
+    if std::fs::write(path, data).is_err() {
         return;
     }
-    let snap = match StatsFile::open(&path).and_then(|mut f| f.snapshot()) {
+    let snap = match StatsFile::open(path).and_then(|mut f| f.snapshot()) {
         Ok(s) => s,
         Err(e) => {
             // Errors render too (slurpstats prints them).
@@ -239,7 +238,11 @@ pub fn render_snapshot(snap: &Snapshot, input_len: usize) {
 /// one value.
 pub fn mmash_request(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
-    let roots = mmash::paths::Roots::new_lenient(vec![scratch().join("none")], "*.mmstats")
+    // a directory that does not exist, inside one that is ours
+    let Ok(ours) = tempfile::tempdir() else {
+        return;
+    };
+    let roots = mmash::paths::Roots::new_lenient(vec![ours.path().join("none")], "*.mmstats")
         .expect("a fixed glob");
     for line in s.lines().take(64) {
         if mmash::paths::check_relative(line).is_ok() {

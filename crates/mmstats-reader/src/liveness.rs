@@ -33,15 +33,16 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
     if info.version == FormatVersion::Hsperf {
         return crate::hsperf::liveness(info);
     }
+    if info.resource_kind().is_some() {
+        // the machine's own resources, or a process's read from /proc just now (a process's
+        // are read only while it runs)
+        return Liveness::Alive;
+    }
     if let (Some(recorded), Some(current)) = (info.boot_id, current_boot_id())
         && recorded != [0; 16]
         && recorded != current
     {
         return Liveness::Dead("written before the machine last booted".into());
-    }
-    if crate::resource::resource_kind_of(info) == Some(crate::resource::ResourceKind::Host) {
-        // the machine's own resources, read from /proc on this boot
-        return Liveness::Alive;
     }
     let pid = match info.pid {
         Some(pid) => pid,

@@ -120,10 +120,14 @@ pub(crate) fn clock_ticks_per_second() -> Option<u64> {
     })
 }
 
-/// The current boot id, if the kernel tells it.
+/// The current boot id, if the kernel tells it: read once (it is the running kernel's, and
+/// the liveness of every process of every sample asks for it).
 pub(crate) fn current_boot_id() -> Option<[u8; 16]> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    parse_boot_id(&text)
+    static BOOT_ID: std::sync::OnceLock<Option<[u8; 16]>> = std::sync::OnceLock::new();
+    *BOOT_ID.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        parse_boot_id(&text)
+    })
 }
 
 /// Field 22 of `/proc/<pid>/stat`: the process's start time in clock ticks after boot.

@@ -15,6 +15,22 @@ pub enum FormatVersion {
     Hsperf,
 }
 
+/// The `writer` of a host snapshot's [`FileInfo`] (made by
+/// [`HostSource`](crate::resource::HostSource)).
+pub const HOST_WRITER: &str = "mmstats-reader host";
+/// The `writer` of a process snapshot's [`FileInfo`] (made by
+/// [`ProcessSource`](crate::resource::ProcessSource)).
+pub const PROCESS_WRITER: &str = "mmstats-reader process";
+
+/// Which source a snapshot came from, when it did not come from a stats file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// The machine's own resources ([`HostSource`](crate::resource::HostSource)).
+    Host,
+    /// A process's resources read from `/proc` ([`ProcessSource`](crate::resource::ProcessSource)).
+    Process,
+}
+
 /// Identity and state of a file's writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -52,6 +68,16 @@ pub struct FileInfo {
 }
 
 impl FileInfo {
+    /// Which resource source made a snapshot with this identity; `None` for a stats file's
+    /// (a resource snapshot has no file: its device and inode are zero).
+    pub fn resource_kind(&self) -> Option<ResourceKind> {
+        match self.writer.as_str() {
+            HOST_WRITER if self.dev_ino.0 == 0 => Some(ResourceKind::Host),
+            PROCESS_WRITER if self.dev_ino.0 == 0 => Some(ResourceKind::Process),
+            _ => None,
+        }
+    }
+
     /// A file of `version` (device and inode `dev_ino`) whose writer is not known yet: no
     /// identity, no writer name, neither closed nor a process's totals.
     pub fn new(version: FormatVersion, dev_ino: (u64, u64)) -> FileInfo {

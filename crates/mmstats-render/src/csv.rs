@@ -80,12 +80,8 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Kind, Num, ValueError,
-        ValueType,
-    };
-    use std::path::PathBuf;
-    use std::sync::Arc;
+    use mmstats_reader::{FieldMeta, HistogramValue, Kind, Num, ValueError, ValueType};
+    use mmstats_testkit::snapshot::SnapshotBuilder;
 
     #[test]
     fn escaping() {
@@ -114,23 +110,12 @@ mod tests {
             ),
             (lat, Ok(Value::Histogram(h.into()))),
         ];
-        let snap = Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from("/s/x.mmstats"),
-            info: Arc::new(FileInfo {
-                ..FileInfo::new(FormatVersion::V2, (0, 0))
-            }),
-            taken: SystemTime::UNIX_EPOCH,
-            fields: fields
-                .into_iter()
-                .map(|(m, v)| FieldValue {
-                    meta: Arc::new(m),
-                    value: v,
-                })
-                .collect(),
-        };
+        let snap = fields
+            .into_iter()
+            .fold(SnapshotBuilder::new("/s/x.mmstats"), |b, (m, v)| {
+                b.field_result(m, v)
+            })
+            .build();
         let mut out = Vec::new();
         render(&mut out, &snap, snap.taken, &[]).unwrap();
         let text = String::from_utf8(out).unwrap();

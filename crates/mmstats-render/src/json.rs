@@ -41,52 +41,128 @@ pub fn float(x: f64) -> Json {
     serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }
 
-fn histogram(h: &HistogramValue) -> Json {
-    let buckets: Vec<Json> = h
-        .buckets
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(i, n)| {
-            let (low, width) = bucket_bounds(i, h.k);
-            json!({"low": low, "width": width, "count": n})
-        })
-        .collect();
-    let empty = h.count == 0;
-    json!({
-        "count": h.count,
-        "sum": h.sum,
-        "min": if empty { Json::Null } else { json!(h.min) },
-        "max": if empty { Json::Null } else { json!(h.max) },
-        "last": h.last,
-        "window_count": h.window_count,
-        "window_sum": h.window_sum,
-        "k": h.k,
-        "buckets": buckets,
-    })
+/// A value under the one JSON schema of every output (slurpstats' `value`, mmash's
+/// `/api/stats`), serialised without building a [`Json`] tree: scalars plain (a number, bool or
+/// string); an average as `count`, `sum`; a moving average as `count`, `window_count`,
+/// `window_sum`, `last`; a histogram or timer as `count`, `sum`, `min` and `max` (`null` when
+/// empty), `last`, `window_count`, `window_sum`, `k` and, unless left out, `buckets` (the
+/// non-empty ones as `low`, `width`, `count`); a window as `width`, `count`, `sum`.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueJson<'a> {
+    value: &'a Value,
+    buckets: bool,
 }
 
-/// A value as JSON: scalars plain, compound kinds as objects of their parts.
-pub fn value(v: &Value) -> Json {
-    match v {
-        Value::Number(n) => number(*n),
-        Value::Bool(b) => json!(b),
-        Value::Text(t) => json!(t),
-        Value::Average { count, sum } => json!({"count": count, "sum": number(*sum)}),
-        Value::MovingAverage {
-            count,
-            window_count,
-            window_sum,
-            last,
-        } => json!({
-            "count": count,
-            "window_count": window_count,
-            "window_sum": number(*window_sum),
-            "last": number(*last),
-        }),
-        Value::Histogram(h) => histogram(h),
-        Value::Windowed(w) => json!({"width": w.width, "count": w.count, "sum": number(w.sum)}),
+impl<'a> ValueJson<'a> {
+    /// The whole value, a histogram's buckets included.
+    pub fn new(value: &'a Value) -> ValueJson<'a> {
+        ValueJson {
+            value,
+            buckets: true,
+        }
     }
+
+    /// The value without a histogram's `buckets`, for outputs whose derived values (the
+    /// percentiles) say what the buckets would.
+    pub fn without_buckets(value: &'a Value) -> ValueJson<'a> {
+        ValueJson {
+            value,
+            buckets: false,
+        }
+    }
+}
+
+/// A histogram's non-empty buckets as `{"low", "width", "count"}` objects.
+struct Buckets<'a>(&'a HistogramValue);
+
+impl serde::Serialize for Buckets<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let h = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        for (i, n) in h.buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let (low, width) = bucket_bounds(i, h.k);
+            seq.serialize_element(&BucketJson {
+                low,
+                width,
+                count: *n,
+            })?;
+        }
+        // a map type keeps the element's keys in the schema's order
+        struct BucketJson {
+            low: u64,
+            width: u64,
+            count: u64,
+        }
+        impl serde::Serialize for BucketJson {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("low", &self.low)?;
+                m.serialize_entry("width", &self.width)?;
+                m.serialize_entry("count", &self.count)?;
+                m.end()
+            }
+        }
+        seq.end()
+    }
+}
+
+impl serde::Serialize for ValueJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.value {
+            Value::Number(n) => n.serialize(s),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Text(t) => s.serialize_str(t),
+            Value::Average { count, sum } => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("count", count)?;
+                m.serialize_entry("sum", sum)?;
+                m.end()
+            }
+            Value::MovingAverage {
+                count,
+                window_count,
+                window_sum,
+                last,
+            } => {
+                let mut m = s.serialize_map(Some(4))?;
+                m.serialize_entry("count", count)?;
+                m.serialize_entry("window_count", window_count)?;
+                m.serialize_entry("window_sum", window_sum)?;
+                m.serialize_entry("last", last)?;
+                m.end()
+            }
+            Value::Histogram(h) => {
+                let empty = h.count == 0;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("count", &h.count)?;
+                m.serialize_entry("sum", &h.sum)?;
+                m.serialize_entry("min", &(!empty).then_some(h.min))?;
+                m.serialize_entry("max", &(!empty).then_some(h.max))?;
+                m.serialize_entry("last", &h.last)?;
+                m.serialize_entry("window_count", &h.window_count)?;
+                m.serialize_entry("window_sum", &h.window_sum)?;
+                m.serialize_entry("k", &h.k)?;
+                if self.buckets {
+                    m.serialize_entry("buckets", &Buckets(h))?;
+                }
+                m.end()
+            }
+            Value::Windowed(w) => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("width", &w.width)?;
+                m.serialize_entry("count", &w.count)?;
+                m.serialize_entry("sum", &w.sum)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// A value as JSON ([`ValueJson`]): scalars plain, compound kinds as objects of their parts.
+pub fn value(v: &Value) -> Json {
+    serde_json::to_value(ValueJson::new(v)).unwrap_or(Json::Null)
 }
 
 /// A field's metadata under the names every JSON output uses (slurpstats' `fields`, mmash's
@@ -353,8 +429,7 @@ pub fn error(e: &ReadError) -> Json {
 mod tests {
     use super::*;
     use mmstats_reader::{FieldMeta, FileInfo, Kind, ValueError, ValueType};
-    use std::path::PathBuf;
-    use std::sync::Arc;
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn snap() -> Snapshot {
@@ -365,12 +440,8 @@ mod tests {
         lat.unit = "nanoseconds".into();
         let mut req = FieldMeta::new("requests", Kind::Counter, ValueType::U64);
         req.help = "requests served".into();
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from("/tmp/a.mmstats"),
-            info: Arc::new(FileInfo {
+        SnapshotBuilder::new("/tmp/a.mmstats")
+            .info(FileInfo {
                 pid: Some(7),
                 tid: Some(8),
                 uid: Some(1),
@@ -378,24 +449,15 @@ mod tests {
                 created: Some(UNIX_EPOCH + Duration::from_secs(100)),
                 writer: "w".into(),
                 ..FileInfo::new(FormatVersion::V2, (0, 0))
-            }),
-            taken: UNIX_EPOCH + Duration::from_millis(200_500),
-            fields: vec![
-                FieldValue {
-                    meta: Arc::new(req),
-                    value: Ok(Value::Number(Num::U(17))),
-                },
-                FieldValue {
-                    meta: Arc::new(lat),
-                    value: Ok(Value::Histogram(h.into())),
-                },
-                FieldValue {
-                    meta: Arc::new(FieldMeta::new("name", Kind::Text, ValueType::Text)),
-                    value: Err(ValueError::WriterDied),
-                },
-            ]
-            .into(),
-        }
+            })
+            .taken(UNIX_EPOCH + Duration::from_millis(200_500))
+            .field(req, Value::Number(Num::U(17)))
+            .field(lat, Value::Histogram(h.into()))
+            .field_result(
+                FieldMeta::new("name", Kind::Text, ValueType::Text),
+                Err(ValueError::WriterDied),
+            )
+            .build()
     }
 
     #[test]

@@ -402,22 +402,25 @@ pub(super) fn render(
             .collect();
         Some(Part { kind, own, values })
     });
-    write_parts(parts, opts, used, out);
+    write_parts(parts, opts, &[], used, out);
 }
 
 /// Writes the families of the resources in an interval engine's `sample`: the host, and each
 /// process's resource file labelled with the process's `pid` and `cmd` (the `cmd` its stats
 /// series carry). With [`PromOptions::aggregate`], the processes' resources summed over every
 /// process, the final counters of exited ones included (as the stats series are), and no
-/// labels. Names already in `used` are left out, and the names written are added to it.
+/// labels. Only the families `names` select are written (`match[]` names, as
+/// [`super::prometheus::Selection`] reads them; empty: every one). Names already in `used`
+/// are left out, and the names written are added to it.
 pub fn render_sample(
     sample: &mmstats_reader::Sample,
     opts: &PromOptions,
+    names: &[String],
     used: &mut HashSet<String>,
     out: &mut String,
 ) {
-    let value = |s: &mmstats_reader::Series| s.value.as_ref().and_then(number);
     if opts.aggregate {
+        let value = |s: &mmstats_reader::Series| s.value.as_ref().and_then(number);
         let labels = mmstats_reader::resource::resource_labels(sample);
         let totals = sample.totals_with_exited();
         let mut host = Vec::new();
@@ -438,10 +441,24 @@ pub fn render_sample(
                 own: String::new(),
                 values,
             });
-        write_parts(parts, opts, used, out);
+        write_parts(parts, opts, names, used, out);
         return;
     }
-    let parts = sample.processes.iter().flat_map(|p| {
+    render_processes(sample.processes.iter(), opts, names, used, out);
+}
+
+/// Writes the families of the resources of `processes` (not combined: each process's
+/// resource file labelled with its `pid` and `cmd`), those `names` select (`match[]`; empty:
+/// every one), as [`render_sample`] does.
+pub(super) fn render_processes<'a>(
+    processes: impl Iterator<Item = &'a mmstats_reader::ProcessSample>,
+    opts: &PromOptions,
+    names: &[String],
+    used: &mut HashSet<String>,
+    out: &mut String,
+) {
+    let value = |s: &mmstats_reader::Series| s.value.as_ref().and_then(number);
+    let parts = processes.flat_map(|p| {
         mmstats_reader::resource::resource_files(p).map(move |(kind, f)| {
             let own = match (kind, p.pid()) {
                 (ResourceKind::Process, Some(pid)) => process_labels(pid, &p.cmd),
@@ -455,13 +472,14 @@ pub fn render_sample(
             Part { kind, own, values }
         })
     });
-    write_parts(parts, opts, used, out);
+    write_parts(parts, opts, names, used, out);
 }
 
 /// Writes the families of `parts`.
 fn write_parts<'a>(
     parts: impl Iterator<Item = Part<'a>>,
     opts: &PromOptions,
+    names: &[String],
     used: &mut HashSet<String>,
     out: &mut String,
 ) {
@@ -516,21 +534,31 @@ fn write_parts<'a>(
         }
     }
     for fam in &families {
-        write_family(fam, opts, used, out);
+        write_family(fam, opts, names, used, out);
     }
 }
 
-fn write_family(fam: &Family, opts: &PromOptions, used: &mut HashSet<String>, out: &mut String) {
+fn write_family(
+    fam: &Family,
+    opts: &PromOptions,
+    names: &[String],
+    used: &mut HashSet<String>,
+    out: &mut String,
+) {
     let base = super::prometheus::metric_name(&opts.prefix, fam.base);
     let total = format!("{base}_total");
-    let names = match fam.ty {
+    let family_names = match fam.ty {
         Type::Counter => vec![base.clone(), total.clone()],
         Type::Gauge => vec![base.clone()],
     };
-    if names.iter().any(|n| used.contains(n)) {
+    if family_names.iter().any(|n| used.contains(n)) {
         return;
     }
-    used.extend(names);
+    let selected = super::prometheus::wanted(names, &family_names);
+    used.extend(family_names);
+    if !selected {
+        return;
+    }
     let (head, sample, ty) = match (fam.ty, opts.openmetrics) {
         (Type::Counter, false) => (&total, &total, "counter"),
         (Type::Counter, true) => (&base, &total, "counter"),
@@ -544,11 +572,15 @@ fn write_family(fam: &Family, opts: &PromOptions, used: &mut HashSet<String>, ou
     // they add up. Otherwise a label set seen twice (two processes under one pid, restarted
     // between polls) keeps its first sample.
     let mut samples: Vec<(&str, f64)> = Vec::new();
+    let mut at: HashMap<&str, usize> = HashMap::new();
     for (labels, v) in &fam.samples {
-        match samples.iter_mut().find(|(l, _)| *l == labels.as_str()) {
-            Some((_, sum)) if opts.aggregate => *sum += v,
+        match at.get(labels.as_str()) {
+            Some(i) if opts.aggregate => samples[*i].1 += v,
             Some(_) => {}
-            None => samples.push((labels, *v)),
+            None => {
+                at.insert(labels, samples.len());
+                samples.push((labels, *v));
+            }
         }
     }
     for (labels, v) in samples {

@@ -42,7 +42,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use mmstats_format::bucket_bounds;
-use mmstats_reader::{FieldMeta, HistogramValue, Kind, Num, Snapshot, Value, command_name};
+use mmstats_reader::{FieldMeta, HistogramValue, Kind, Num, Series, Snapshot, Value, command_name};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -95,7 +95,7 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
         (labels.as_str(), values)
     });
     let mut used = HashSet::new();
-    render_groups(groups, opts, &mut used, out);
+    render_groups(groups, opts, &Selection::default(), &mut used, out);
     super::node::render(&resources, &files, opts, &mut used, out);
     end(opts, out);
 }
@@ -110,12 +110,475 @@ pub fn render(snapshots: &[Snapshot], opts: &PromOptions, out: &mut String) {
 /// Host and process resources ([`mmstats_reader::resource`]) in the sample are left out of those
 /// series and written after them under node_exporter's and the process collectors' names
 /// ([`super::node::render_sample`]).
+///
+/// The whole text at once: [`SampleExposition`] writes the same text piece by piece.
 pub fn render_sample(sample: &mmstats_reader::Sample, opts: &PromOptions, out: &mut String) {
-    let mut used = HashSet::new();
-    let stats = mmstats_reader::resource::stats_only(sample);
-    render_stats(&stats, opts, &mut used, out);
-    super::node::render_sample(sample, opts, &mut used, out);
-    end(opts, out);
+    let mut exposition = SampleExposition::new(sample, opts, &Selection::default());
+    while !exposition.is_done() {
+        exposition.write(sample, out, usize::MAX);
+    }
+}
+
+/// What a scrape asks for of a sample; the default is everything.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Indexes of the sample's processes to write (the others are left out, their resources
+    /// too); `None`: every process.
+    pub processes: Option<Vec<usize>>,
+    /// Metric names whose families to write, as Prometheus' `match[]` names them; empty: every
+    /// family. A family is written whole when one of them is its name or one of its series'
+    /// names (a counter's `_total`, a histogram's `_bucket`, `_sum`, `_count`, ...).
+    pub names: Vec<String>,
+}
+
+impl Selection {
+    /// True if a family whose series use `names` is selected.
+    fn wants<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        wanted(&self.names, names)
+    }
+}
+
+/// True if `selected` (`match[]` names; empty: every one) keeps a family whose series use
+/// `names`.
+pub(super) fn wanted<S: AsRef<str>>(selected: &[String], names: &[S]) -> bool {
+    selected.is_empty()
+        || names
+            .iter()
+            .any(|n| selected.iter().any(|w| w == n.as_ref()))
+}
+
+/// One part of a sample whose series become samples: a process, or with
+/// [`PromOptions::per_thread`] one of its files.
+#[derive(Debug)]
+struct Part {
+    /// Where its labels (`pid="…",cmd="…"` and so on, escaped) are in the plan's text.
+    labels: (u32, u32),
+    process: u32,
+    /// The file within the process, with `per_thread`.
+    file: Option<u32>,
+}
+
+/// A sample of a family: its part and the index of its series there.
+type SeriesAt = (u32, u32);
+
+/// A sample of a family as planned: where its series is, the type it is exposed as, and a
+/// number or bool without labels of its own (most samples) copied, so that a family is
+/// written from the plan alone, in order, without visiting every process's series again.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    at: SeriesAt,
+    ty: Type,
+    value: Quick,
+}
+
+/// A planned sample's value.
+#[derive(Debug, Clone, Copy)]
+enum Quick {
+    Number(Num),
+    Bool(bool),
+    /// Anything else: read from the series.
+    Series,
+}
+
+/// One family of a sample: where its first series and its help are, and every sample.
+#[derive(Debug)]
+struct FamilyPlan {
+    first: SeriesAt,
+    help: Option<SeriesAt>,
+    samples: Vec<Planned>,
+}
+
+/// The family being written: its exposition and the next of its samples.
+#[derive(Debug)]
+struct Writing {
+    exposition: Exposition,
+    next: usize,
+}
+
+/// Where an exposition is.
+#[derive(Debug)]
+enum Stage {
+    /// Writing the stats files' families; the index of the next.
+    Families(usize),
+    /// The resources' families and the end are next.
+    Tail,
+    Done,
+}
+
+/// The exposition of one sample of the interval engine, the same text as [`render_sample`],
+/// written piece by piece so that a scrape of any size can be streamed in bounded chunks.
+/// It keeps only an index of the sample (where each family's series are), not a copy: every
+/// call of [`write`](Self::write) takes the same sample again.
+///
+/// ```
+/// use mmstats_render::prometheus::{PromOptions, SampleExposition, Selection};
+///
+/// let sample = mmstats_reader::Sample::default();
+/// let opts = PromOptions { openmetrics: true, ..PromOptions::default() };
+/// let mut exposition = SampleExposition::new(&sample, &opts, &Selection::default());
+/// let mut chunks = Vec::new();
+/// while !exposition.is_done() {
+///     let mut chunk = String::new();
+///     exposition.write(&sample, &mut chunk, 64 << 10);
+///     chunks.push(chunk);
+/// }
+/// assert_eq!(chunks.concat(), "# EOF\n");
+/// ```
+#[derive(Debug)]
+pub struct SampleExposition {
+    opts: PromOptions,
+    selection: Selection,
+    parts: Vec<Part>,
+    /// Every part's labels, one after the other.
+    part_labels: String,
+    families: Vec<FamilyPlan>,
+    /// Names taken by the families written so far.
+    used: HashSet<String>,
+    stage: Stage,
+    writing: Option<Writing>,
+    /// Text written ahead (with `aggregate`, all of it: one series a label).
+    ahead: String,
+    /// A sample's labels with its field's own pairs.
+    labels: String,
+}
+
+impl SampleExposition {
+    /// Plans the exposition of `sample` (what `selection` keeps of it) with `opts`.
+    pub fn new(
+        sample: &mmstats_reader::Sample,
+        opts: &PromOptions,
+        selection: &Selection,
+    ) -> SampleExposition {
+        let mut e = SampleExposition {
+            opts: opts.clone(),
+            selection: selection.clone(),
+            parts: Vec::new(),
+            part_labels: String::new(),
+            families: Vec::new(),
+            used: HashSet::new(),
+            stage: Stage::Families(0),
+            writing: None,
+            ahead: String::new(),
+            labels: String::new(),
+        };
+        let kept = selection.processes.as_ref().map(|keep| {
+            let mut kept = vec![false; sample.processes.len()];
+            for i in keep {
+                if let Some(k) = kept.get_mut(*i) {
+                    *k = true;
+                }
+            }
+            kept
+        });
+        if opts.aggregate {
+            // One series a label: small, written at once.
+            let chosen;
+            let sample = match &kept {
+                None => sample,
+                Some(kept) => {
+                    chosen = mmstats_reader::Sample {
+                        processes: sample
+                            .processes
+                            .iter()
+                            .zip(kept)
+                            .filter(|(_, k)| **k)
+                            .map(|(p, _)| p.clone())
+                            .collect(),
+                        exited: sample.exited.clone(),
+                    };
+                    &chosen
+                }
+            };
+            let stats = mmstats_reader::resource::stats_only(sample);
+            let totals = stats.totals_with_exited();
+            let values = totals
+                .iter()
+                .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
+                .collect();
+            let mut out = String::new();
+            render_groups(
+                std::iter::once(("", values)),
+                opts,
+                &e.selection,
+                &mut e.used,
+                &mut out,
+            );
+            super::node::render_sample(sample, opts, &e.selection.names, &mut e.used, &mut out);
+            end(opts, &mut out);
+            e.ahead = out;
+            e.stage = Stage::Done;
+            return e;
+        }
+        e.plan(sample, kept.as_deref());
+        e
+    }
+
+    /// Indexes the parts of `sample` and its families.
+    fn plan<'s>(&mut self, sample: &'s mmstats_reader::Sample, kept: Option<&[bool]>) {
+        let opts = &self.opts;
+        let mut seen = HashSet::new();
+        let mut index = FamilyIndex::default();
+        for (pi, p) in sample.processes.iter().enumerate() {
+            if kept.is_some_and(|k| !k[pi]) {
+                continue;
+            }
+            let Some(stats) = mmstats_reader::resource::stats_series(p) else {
+                continue;
+            };
+            let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
+            let part_labels = &mut self.part_labels;
+            let mut add = |labels: String, file: Option<u32>, series: &'s [Series], keep: bool| {
+                let start = part_labels.len() as u32;
+                part_labels.push_str(&labels);
+                let part = Part {
+                    labels: (start, part_labels.len() as u32),
+                    process: pi as u32,
+                    file,
+                };
+                add_part(
+                    &mut self.parts,
+                    &mut self.families,
+                    &mut index,
+                    part,
+                    series,
+                    |s| !keep || stats.keeps(s),
+                );
+            };
+            if opts.per_thread {
+                for (fi, f) in p.files.iter().enumerate() {
+                    if mmstats_reader::resource::resource_kind_of(&f.info).is_some() {
+                        continue;
+                    }
+                    let tid = f.info.tid.map(|t| t.to_string()).unwrap_or_default();
+                    let mut l = format!("pid=\"{pid}\",tid=\"{tid}\",cmd=\"");
+                    escape_label_value(&p.cmd, &mut l);
+                    l.push('"');
+                    if !seen.insert(l.clone()) {
+                        l.push_str(",file=\"");
+                        let name = f.path.file_name().unwrap_or_default().to_string_lossy();
+                        escape_label_value(&name, &mut l);
+                        l.push('"');
+                    }
+                    add(l, Some(fi as u32), &f.series, false);
+                }
+            } else {
+                let mut l = format!("pid=\"{pid}\",cmd=\"");
+                escape_label_value(&p.cmd, &mut l);
+                l.push('"');
+                if !seen.insert(l.clone()) {
+                    // the same pid in another boot or start: tell them apart
+                    if let mmstats_reader::ProcessId::Process { start_time, .. } = &p.id {
+                        let _ = write!(l, ",start=\"{start_time}\"");
+                    }
+                }
+                add(l, None, &p.series, true);
+            }
+        }
+    }
+
+    /// True once everything has been written.
+    pub fn is_done(&self) -> bool {
+        matches!(self.stage, Stage::Done) && self.ahead.is_empty()
+    }
+
+    /// Appends the next part of the exposition of `sample` (the sample it was planned on) to
+    /// `out`, until `out` holds at least `size` bytes or everything is written. A chunk ends
+    /// at the end of a line; one sample's lines (a histogram's buckets) are not split, and the
+    /// resources' families are written in one piece.
+    pub fn write(&mut self, sample: &mmstats_reader::Sample, out: &mut String, size: usize) {
+        if !self.ahead.is_empty() {
+            out.push_str(&std::mem::take(&mut self.ahead));
+        }
+        while out.len() < size {
+            match self.stage {
+                Stage::Families(i) if i >= self.families.len() => self.stage = Stage::Tail,
+                Stage::Families(i) => {
+                    if self.writing.is_none() {
+                        self.writing = self.start_family(sample, i, out);
+                        if self.writing.is_none() {
+                            self.stage = Stage::Families(i + 1);
+                            continue;
+                        }
+                    }
+                    let Some(w) = self.writing.as_mut() else {
+                        continue;
+                    };
+                    let samples = &self.families[i].samples;
+                    while w.next < samples.len() && out.len() < size {
+                        let planned = samples[w.next];
+                        w.next += 1;
+                        if planned.ty != w.exposition.ty {
+                            continue;
+                        }
+                        let (part, si) = planned.at;
+                        let part = &self.parts[part as usize];
+                        let (start, end) = part.labels;
+                        let labels = &self.part_labels[start as usize..end as usize];
+                        match planned.value {
+                            Quick::Number(n) => w.exposition.number(out, labels, n),
+                            Quick::Bool(b) => w.exposition.bool(out, labels, b),
+                            Quick::Series => {
+                                let s = &series_of(sample, part)[si as usize];
+                                let Some(value) = &s.value else { continue };
+                                let labels = if s.meta.labels.is_empty() {
+                                    labels
+                                } else {
+                                    self.labels.clear();
+                                    push_sample_labels(labels, &s.meta.labels, &mut self.labels);
+                                    self.labels.as_str()
+                                };
+                                w.exposition.write(out, labels, value);
+                            }
+                        }
+                    }
+                    if w.next >= samples.len() {
+                        self.writing = None;
+                        self.stage = Stage::Families(i + 1);
+                    }
+                }
+                Stage::Tail => {
+                    let kept: Vec<&mmstats_reader::ProcessSample> = match &self.selection.processes
+                    {
+                        None => sample.processes.iter().collect(),
+                        Some(keep) => keep
+                            .iter()
+                            .filter_map(|i| sample.processes.get(*i))
+                            .collect(),
+                    };
+                    super::node::render_processes(
+                        kept.into_iter(),
+                        &self.opts,
+                        &self.selection.names,
+                        &mut self.used,
+                        out,
+                    );
+                    end(&self.opts, out);
+                    self.stage = Stage::Done;
+                }
+                Stage::Done => return,
+            }
+        }
+    }
+
+    /// Writes the head of family `i` and returns how to write its samples; `None` if it is
+    /// left out (a name taken, or not selected).
+    fn start_family(
+        &mut self,
+        sample: &mmstats_reader::Sample,
+        i: usize,
+        out: &mut String,
+    ) -> Option<Writing> {
+        let plan = &self.families[i];
+        let at = |(part, si): SeriesAt| &series_of(sample, &self.parts[part as usize])[si as usize];
+        let first = at(plan.first);
+        let help = plan.help.map_or("", |h| at(h).meta.help.as_str());
+        let exposition = Exposition::start(
+            &first.meta,
+            first.value.as_ref()?,
+            &self.opts,
+            &mut self.used,
+        )?;
+        if !exposition.selected(&self.selection) {
+            return None;
+        }
+        exposition.head(out, help, &self.opts);
+        Some(Writing {
+            exposition,
+            next: 0,
+        })
+    }
+}
+
+/// The families of a plan by name. Parts mostly have the same series in the same order, so
+/// the family of the previous part's series at the same position is tried first, before the
+/// name is hashed.
+#[derive(Default)]
+struct FamilyIndex<'s> {
+    by_name: HashMap<&'s str, usize>,
+    names: Vec<&'s str>,
+    /// The family of the series at each position of the previous part.
+    hints: Vec<usize>,
+}
+
+impl<'s> FamilyIndex<'s> {
+    /// The family named `name`, tried first as that of the previous part's series `si`.
+    fn find(&self, si: usize, name: &str) -> Option<usize> {
+        match self.hints.get(si) {
+            Some(&f) if self.names.get(f).is_some_and(|n| *n == name) => Some(f),
+            _ => self.by_name.get(name).copied(),
+        }
+    }
+
+    /// Adds the family named `name`; its index.
+    fn add(&mut self, name: &'s str) -> usize {
+        let i = self.names.len();
+        self.names.push(name);
+        self.by_name.insert(name, i);
+        i
+    }
+
+    /// Remembers that the series at `si` was of family `f`.
+    fn hint(&mut self, si: usize, f: usize) {
+        if si >= self.hints.len() {
+            self.hints.resize(si + 1, usize::MAX);
+        }
+        self.hints[si] = f;
+    }
+}
+
+/// Adds `part` and its series that `keep` keeps (and that have a value) to their families.
+fn add_part<'s>(
+    parts: &mut Vec<Part>,
+    families: &mut Vec<FamilyPlan>,
+    index: &mut FamilyIndex<'s>,
+    part: Part,
+    series: &'s [Series],
+    keep: impl Fn(&Series) -> bool,
+) {
+    let at_part = parts.len() as u32;
+    for (si, s) in series.iter().enumerate() {
+        let Some(value) = &s.value else { continue };
+        if !keep(s) {
+            continue;
+        }
+        let at = (at_part, si as u32);
+        let quick = match value {
+            _ if !s.meta.labels.is_empty() => Quick::Series,
+            Value::Number(n) => Quick::Number(*n),
+            Value::Bool(b) => Quick::Bool(*b),
+            _ => Quick::Series,
+        };
+        let planned = Planned {
+            at,
+            ty: Type::of(s.meta.kind, value),
+            value: quick,
+        };
+        let name = s.meta.name();
+        let i = index.find(si, name).unwrap_or_else(|| {
+            families.push(FamilyPlan {
+                first: at,
+                help: None,
+                samples: Vec::new(),
+            });
+            index.add(name)
+        });
+        index.hint(si, i);
+        let family = &mut families[i];
+        if family.help.is_none() && !s.meta.help.is_empty() {
+            family.help = Some(at);
+        }
+        family.samples.push(planned);
+    }
+    parts.push(part);
+}
+
+/// The series of one part of `sample`.
+fn series_of<'s>(sample: &'s mmstats_reader::Sample, part: &Part) -> &'s [Series] {
+    let p = &sample.processes[part.process as usize];
+    match part.file {
+        Some(f) => &p.files[f as usize].series,
+        None => &p.series,
+    }
 }
 
 /// OpenMetrics' last line.
@@ -125,72 +588,14 @@ fn end(opts: &PromOptions, out: &mut String) {
     }
 }
 
-/// The stats files' series of a sample, as [`render_sample`] describes them.
-fn render_stats(
-    sample: &mmstats_reader::Sample,
-    opts: &PromOptions,
-    used: &mut HashSet<String>,
-    out: &mut String,
-) {
-    if opts.aggregate {
-        let totals = sample.totals_with_exited();
-        let values = totals
-            .iter()
-            .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
-            .collect();
-        render_groups(std::iter::once(("", values)), opts, used, out);
-        return;
-    }
-    let mut labels: Vec<String> = Vec::new();
-    let mut parts: Vec<&[mmstats_reader::Series]> = Vec::new();
-    let mut seen = HashSet::new();
-    for p in &sample.processes {
-        let pid = p.pid().map(|p| p.to_string()).unwrap_or_default();
-        if opts.per_thread {
-            for f in &p.files {
-                let tid = f.info.tid.map(|t| t.to_string()).unwrap_or_default();
-                let mut l = format!("pid=\"{pid}\",tid=\"{tid}\",cmd=\"");
-                escape_label_value(&p.cmd, &mut l);
-                l.push('"');
-                if !seen.insert(l.clone()) {
-                    l.push_str(",file=\"");
-                    let name = f.path.file_name().unwrap_or_default().to_string_lossy();
-                    escape_label_value(&name, &mut l);
-                    l.push('"');
-                }
-                labels.push(l);
-                parts.push(&f.series);
-            }
-        } else {
-            let mut l = format!("pid=\"{pid}\",cmd=\"");
-            escape_label_value(&p.cmd, &mut l);
-            l.push('"');
-            if !seen.insert(l.clone()) {
-                // the same pid in another boot or start: tell them apart
-                if let mmstats_reader::ProcessId::Process { start_time, .. } = &p.id {
-                    let _ = write!(l, ",start=\"{start_time}\"");
-                }
-            }
-            labels.push(l);
-            parts.push(&p.series);
-        }
-    }
-    let groups = labels.iter().zip(parts).map(|(l, series)| {
-        let values = series
-            .iter()
-            .filter_map(|s| Some((&*s.meta, s.value.as_ref()?)))
-            .collect();
-        (l.as_str(), values)
-    });
-    render_groups(groups, opts, used, out);
-}
-
 /// Groups every (labels, values) part's values into families by name (FORMAT.md §3.5), in
 /// order of first appearance, each sample's labels the part's followed by its field's own,
-/// and writes them; names in `used` are taken, and those written are added.
+/// and writes those `selection` names; names in `used` are taken, and those written are
+/// added.
 fn render_groups<'a>(
     groups: impl Iterator<Item = (&'a str, Vec<(&'a FieldMeta, &'a Value)>)>,
     opts: &PromOptions,
+    selection: &Selection,
     used: &mut HashSet<String>,
     out: &mut String,
 ) {
@@ -201,7 +606,7 @@ fn render_groups<'a>(
         }
     }
     for (meta, help, samples) in &families.list {
-        family(meta, help, samples, opts, used, out);
+        family(meta, help, samples, opts, selection, used, out);
     }
 }
 
@@ -238,6 +643,12 @@ const OWN_LABELS: [&str; 6] = ["pid", "tid", "cmd", "file", "le", "value"];
 /// A sample's labels: the file's (`pid`, `tid`, `cmd`) then the field's own pairs, escaped.
 fn sample_labels(file: &str, pairs: &[(String, String)]) -> String {
     let mut l = String::with_capacity(file.len() + 16 * pairs.len());
+    push_sample_labels(file, pairs, &mut l);
+    l
+}
+
+/// Appends [`sample_labels`] to `l`.
+fn push_sample_labels(file: &str, pairs: &[(String, String)], l: &mut String) {
     l.push_str(file);
     for (k, v) in pairs {
         if !l.is_empty() {
@@ -248,10 +659,9 @@ fn sample_labels(file: &str, pairs: &[(String, String)]) -> String {
         }
         l.push_str(k);
         l.push_str("=\"");
-        escape_label_value(v, &mut l);
+        escape_label_value(v, l);
         l.push('"');
     }
-    l
 }
 
 /// The `pid`, `tid` and `cmd` labels of each snapshot, with `file` added where they collide.
@@ -319,7 +729,7 @@ pub fn base_unit(meta: &FieldMeta) -> Option<(&'static str, f64)> {
     })
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Type {
     Counter,
     Gauge,
@@ -363,6 +773,7 @@ impl Type {
 }
 
 /// The names of one family.
+#[derive(Debug)]
 struct Naming {
     /// The metric name samples are built on: sanitised, prefixed, with its base unit.
     base: String,
@@ -439,33 +850,83 @@ fn metadata(
 }
 
 /// How one family writes its samples.
-struct Exposition<'a> {
+#[derive(Debug)]
+struct Exposition {
     ty: Type,
-    naming: &'a Naming,
+    naming: Naming,
+    unit: Option<&'static str>,
     scale: f64,
     bounds: Option<Bounds>,
     openmetrics: bool,
 }
 
-impl Exposition<'_> {
+impl Exposition {
+    /// A family whose first field is `meta` with `first`: its type follows its first sample,
+    /// its names its field's name, type and base unit. `None` if any of its names is in
+    /// `used`; else they are added.
+    fn start(
+        meta: &FieldMeta,
+        first: &Value,
+        opts: &PromOptions,
+        used: &mut HashSet<String>,
+    ) -> Option<Exposition> {
+        let ty = Type::of(meta.kind, first);
+        let unit = family_unit(meta, ty);
+        let naming = Naming::new(meta, ty, unit.map(|u| u.0), opts);
+        if naming.names.iter().any(|n| used.contains(n)) {
+            return None;
+        }
+        used.extend(naming.names.iter().cloned());
+        let scale = unit.map_or(1.0, |u| u.1);
+        Some(Exposition {
+            ty,
+            naming,
+            unit: unit.map(|u| u.0),
+            scale,
+            bounds: (ty == Type::Histogram).then(|| Bounds::new(unit.map(|u| u.0), scale)),
+            openmetrics: opts.openmetrics,
+        })
+    }
+
+    /// Writes the family's `# TYPE`, `# UNIT` and `# HELP` lines.
+    fn head(&self, out: &mut String, help: &str, opts: &PromOptions) {
+        metadata(out, &self.naming.head, self.ty, self.unit, help, opts);
+    }
+
+    /// True if `selection` keeps this family.
+    fn selected(&self, selection: &Selection) -> bool {
+        selection.wants(&self.naming.names) || selection.wants(&[&self.naming.head])
+    }
+
+    /// Writes a number's sample line.
+    fn number(&self, out: &mut String, labels: &str, n: Num) {
+        let (ty, base, head) = (self.ty, &self.naming.base, &self.naming.head);
+        if ty == Type::Counter && self.openmetrics {
+            sample(out, base, "_total", labels, "");
+        } else {
+            let name = if ty == Type::Counter { head } else { base };
+            sample(out, name, "", labels, "");
+        }
+        num(out, n, self.scale);
+    }
+
+    /// Writes a bool's sample line.
+    fn bool(&self, out: &mut String, labels: &str, b: bool) {
+        let suffix = if self.ty == Type::Counter {
+            "_total"
+        } else {
+            ""
+        };
+        sample(out, &self.naming.base, suffix, labels, "");
+        out.push_str(if b { "1\n" } else { "0\n" });
+    }
+
     /// Writes one sample's lines (several for summaries and histograms).
     fn write(&self, out: &mut String, labels: &str, value: &Value) {
-        let (ty, base, head, scale) = (self.ty, &self.naming.base, &self.naming.head, self.scale);
+        let (base, scale) = (&self.naming.base, self.scale);
         match value {
-            Value::Number(n) => {
-                if ty == Type::Counter && self.openmetrics {
-                    sample(out, base, "_total", labels, "");
-                } else {
-                    let name = if ty == Type::Counter { head } else { base };
-                    sample(out, name, "", labels, "");
-                }
-                num(out, *n, scale);
-            }
-            Value::Bool(b) => {
-                let suffix = if ty == Type::Counter { "_total" } else { "" };
-                sample(out, base, suffix, labels, "");
-                out.push_str(if *b { "1\n" } else { "0\n" });
-            }
+            Value::Number(n) => self.number(out, labels, *n),
+            Value::Bool(b) => self.bool(out, labels, *b),
             Value::Text(t) => {
                 let mut l = String::from("value=\"");
                 escape_label_value(clip(t), &mut l);
@@ -493,38 +954,29 @@ impl Exposition<'_> {
     }
 }
 
-/// Writes one family: its type follows its first sample, its names its field's name, type and
-/// base unit; skipped if any of its names is taken, and samples of another type (the same
-/// name with another kind in another file) are left out.
+/// Writes one family, if `selection` keeps it: skipped if any of its names is taken, and
+/// samples of another type (the same name with another kind in another file) are left out.
 fn family(
     meta: &FieldMeta,
     help: &str,
     samples: &[(String, &Value)],
     opts: &PromOptions,
+    selection: &Selection,
     used: &mut HashSet<String>,
     out: &mut String,
 ) {
     let Some((_, first)) = samples.first() else {
         return;
     };
-    let ty = Type::of(meta.kind, first);
-    let unit = family_unit(meta, ty);
-    let naming = Naming::new(meta, ty, unit.map(|u| u.0), opts);
-    if naming.names.iter().any(|n| used.contains(n)) {
+    let Some(exposition) = Exposition::start(meta, first, opts, used) else {
+        return;
+    };
+    if !exposition.selected(selection) {
         return;
     }
-    used.extend(naming.names.iter().cloned());
-    metadata(out, &naming.head, ty, unit.map(|u| u.0), help, opts);
-    let scale = unit.map_or(1.0, |u| u.1);
-    let exposition = Exposition {
-        ty,
-        naming: &naming,
-        scale,
-        bounds: (ty == Type::Histogram).then(|| Bounds::new(unit.map(|u| u.0), scale)),
-        openmetrics: opts.openmetrics,
-    };
+    exposition.head(out, help, opts);
     for (labels, value) in samples {
-        if Type::of(meta.kind, value) == ty {
+        if Type::of(meta.kind, value) == exposition.ty {
             exposition.write(out, labels, value);
         }
     }
@@ -561,6 +1013,7 @@ fn summary(out: &mut String, base: &str, labels: &str, count: u64, sum: f64) {
 }
 
 /// The fixed `le` bounds of one family, in the exposed unit and in raw units.
+#[derive(Debug)]
 struct Bounds {
     /// (`le="..."` label text, largest raw value counted)
     bounds: Vec<(String, u64)>,
@@ -658,7 +1111,14 @@ fn scaled(v: f64, scale: f64) -> f64 {
 }
 
 pub(super) fn float(out: &mut String, v: f64) {
-    if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        // a whole number: as `format_float` writes it (`-3.0`), without formatting machinery
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        push_u64(out, v.abs() as u64);
+        out.push_str(".0");
+    } else if v.is_finite() {
         let _ = write!(out, "{v}");
     } else {
         out.push_str(&format_float(v));
@@ -719,7 +1179,7 @@ mod tests {
     use super::*;
     use mmstats_format::{ValueType, bucket_index, full_bucket_count};
     use mmstats_reader::{FieldValue, FileInfo, FormatVersion};
-    use std::path::PathBuf;
+    use mmstats_testkit::snapshot::{SnapshotBuilder, field_value};
     use std::sync::Arc;
     use std::time::SystemTime;
 
@@ -745,22 +1205,15 @@ mod tests {
         let mut meta = FieldMeta::new(label, kind, vt);
         meta.unit = unit.into();
         meta.help = help.into();
-        FieldValue {
-            meta: Arc::new(meta),
-            value: Ok(v),
-        }
+        field_value(meta, Ok(v))
     }
 
     fn snap(path: &str, pid: u32, fields: Vec<FieldValue>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(path),
-            info: info(pid, pid + 1),
-            taken: SystemTime::now(),
-            fields: fields.into(),
-        }
+        SnapshotBuilder::new(path)
+            .info(info(pid, pid + 1))
+            .taken(SystemTime::now())
+            .field_values(fields)
+            .build()
     }
 
     fn hist(values: &[u64]) -> HistogramValue {
@@ -845,6 +1298,159 @@ mod tests {
         assert_eq!(agg.matches("# TYPE").count(), 1, "{agg}");
     }
 
+    /// Three processes (pids 7, 8, 9) with counters, a labelled family, a text and a timer.
+    fn three_processes() -> mmstats_reader::Sample {
+        let snaps: Vec<Snapshot> = (7..10)
+            .map(|pid| {
+                let counter = |n: u64| {
+                    field(
+                        "http.requests",
+                        Kind::Counter,
+                        ValueType::U64,
+                        "",
+                        "requests served",
+                        Value::Number(Num::U(n)),
+                    )
+                };
+                snap(
+                    &format!("/d/web-{pid}-{}.mmstats", pid + 1),
+                    pid,
+                    vec![
+                        labelled(counter(u64::from(pid)), &[("method", "GET")]),
+                        labelled(counter(1), &[("method", "PUT")]),
+                        field(
+                            "queue.depth",
+                            Kind::Gauge,
+                            ValueType::U64,
+                            "",
+                            "",
+                            Value::Number(Num::U(3)),
+                        ),
+                        field(
+                            "build",
+                            Kind::Constant,
+                            ValueType::Text,
+                            "",
+                            "",
+                            Value::Text("v1".into()),
+                        ),
+                        field(
+                            "db.query",
+                            Kind::Timer,
+                            ValueType::U64,
+                            "nanoseconds",
+                            "",
+                            Value::Histogram(hist(&[500, 3_000_000]).into()),
+                        ),
+                    ],
+                )
+            })
+            .collect();
+        mmstats_reader::Intervals::new().update(&snaps)
+    }
+
+    /// Every chunk `SampleExposition` writes of `sample` at `size`.
+    fn chunks(
+        sample: &mmstats_reader::Sample,
+        opts: &PromOptions,
+        selection: &Selection,
+        size: usize,
+    ) -> Vec<String> {
+        let mut e = SampleExposition::new(sample, opts, selection);
+        let mut chunks = Vec::new();
+        while !e.is_done() {
+            let mut chunk = String::new();
+            e.write(sample, &mut chunk, size);
+            assert!(
+                !chunk.is_empty() || e.is_done(),
+                "a call that is not done writes something"
+            );
+            chunks.push(chunk);
+        }
+        chunks
+    }
+
+    #[test]
+    fn chunks_make_the_whole_text_and_stay_small() {
+        let sample = three_processes();
+        for om in [false, true] {
+            for per_thread in [false, true] {
+                let opts = PromOptions {
+                    openmetrics: om,
+                    per_thread,
+                    ..PromOptions::default()
+                };
+                let mut whole = String::new();
+                render_sample(&sample, &opts, &mut whole);
+                assert_eq!(whole.matches("db_query_seconds_count{").count(), 3);
+                for size in [1, 100, 1000, usize::MAX] {
+                    let parts = chunks(&sample, &opts, &Selection::default(), size);
+                    assert_eq!(parts.concat(), whole, "chunks of {size}");
+                    for c in &parts {
+                        assert!(c.is_empty() || c.ends_with('\n'), "{c:?}");
+                    }
+                    if size == 1 {
+                        // one sample (a timer's 29 lines) at most, or one family's head
+                        // four heads and 15 samples (and the end)
+                        assert!(parts.len() >= 19, "{}", parts.len());
+                        let largest = parts.iter().map(String::len).max().unwrap();
+                        assert!(largest < 3000, "{largest}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_selection_keeps_named_families_of_chosen_processes() {
+        let sample = three_processes();
+        let opts = PromOptions::default();
+        let only = |processes: Option<Vec<usize>>, names: &[&str]| {
+            let selection = Selection {
+                processes,
+                names: names.iter().map(|n| n.to_string()).collect(),
+            };
+            chunks(&sample, &opts, &selection, 64).concat()
+        };
+        let text = only(None, &["http_requests_total"]);
+        assert_eq!(text.matches("# TYPE").count(), 1, "{text}");
+        assert_eq!(text.matches("http_requests_total{").count(), 6, "{text}");
+        // a histogram by one of its series' names, whole
+        let text = only(None, &["db_query_seconds_count", "no_such_metric"]);
+        assert!(
+            text.starts_with("# TYPE db_query_seconds histogram\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("db_query_seconds_bucket{").count(), 3 * 26);
+        assert!(!text.contains("http_requests"), "{text}");
+        let text = only(Some(vec![1]), &[]);
+        assert!(text.contains("pid=\"8\""), "{text}");
+        assert!(
+            !text.contains("pid=\"7\"") && !text.contains("pid=\"9\""),
+            "{text}"
+        );
+        assert_eq!(text.matches("# TYPE").count(), 4, "{text}");
+        assert_eq!(only(Some(vec![]), &[]), "");
+        assert_eq!(only(None, &["nothing"]), "");
+        // combined: one series a label, over the chosen processes
+        let selection = Selection {
+            processes: Some(vec![0, 2]),
+            names: vec!["http_requests_total".into()],
+        };
+        let opts = PromOptions {
+            aggregate: true,
+            ..PromOptions::default()
+        };
+        let text = chunks(&sample, &opts, &selection, 1).concat();
+        assert_eq!(
+            text,
+            "# TYPE http_requests_total counter\n\
+             # HELP http_requests_total requests served\n\
+             http_requests_total{method=\"GET\"} 16\n\
+             http_requests_total{method=\"PUT\"} 2\n"
+        );
+    }
+
     #[test]
     fn integers_are_written_in_decimal() {
         let mut s = String::new();
@@ -853,6 +1459,26 @@ mod tests {
             s.push(' ');
         }
         assert_eq!(s, format!("0 7 10 1234567890 {} ", u64::MAX));
+        for v in [
+            0.0,
+            -0.0,
+            3.0,
+            -3.0,
+            999_999_999_999_999.0,
+            1e15,
+            0.5,
+            -2.25,
+            f64::NAN,
+        ] {
+            let mut s = String::new();
+            float(&mut s, v);
+            let want = if v.is_finite() && v.fract() != 0.0 {
+                format!("{v}")
+            } else {
+                format_float(v)
+            };
+            assert_eq!(s, want, "{v}");
+        }
     }
 
     #[test]

@@ -245,35 +245,30 @@ pub fn render(
 mod tests {
     use super::*;
     use mmstats_reader::{FileInfo, HistogramValue, ValueType};
-    use std::path::PathBuf;
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
     pub(crate) fn snap(fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from("/run/x/web-1-2.mmstats"),
-            info: Arc::new(FileInfo {
-                pid: Some(1),
-                tid: Some(2),
-                uid: Some(1000),
-                gid: Some(1000),
-                start_time: Some(5),
-                created: Some(UNIX_EPOCH + Duration::from_secs(1_000)),
-                writer: "mmstats-rust 0.1.0".into(),
-                ..FileInfo::new(FormatVersion::V2, (1, 2))
-            }),
-            taken: UNIX_EPOCH + Duration::from_secs(1_010),
-            fields: fields
-                .into_iter()
-                .map(|(m, v)| FieldValue {
-                    meta: Arc::new(m),
-                    value: v,
-                })
-                .collect(),
-        }
+        let info = FileInfo {
+            pid: Some(1),
+            tid: Some(2),
+            uid: Some(1000),
+            gid: Some(1000),
+            start_time: Some(5),
+            created: Some(UNIX_EPOCH + Duration::from_secs(1_000)),
+            writer: "mmstats-rust 0.1.0".into(),
+            ..FileInfo::new(FormatVersion::V2, (1, 2))
+        };
+        fields
+            .into_iter()
+            .fold(
+                SnapshotBuilder::new("/run/x/web-1-2.mmstats")
+                    .info(info)
+                    .taken(UNIX_EPOCH + Duration::from_secs(1_010)),
+                |b, (m, v)| b.field_result(m, v),
+            )
+            .build()
     }
 
     fn meta(label: &str, kind: Kind, vt: ValueType, unit: &str) -> FieldMeta {

@@ -1,7 +1,9 @@
 //! What the workspace's tests share, so that no test includes another crate's files: a builder
-//! of real mmstats files ([`file`]), a runner of one test in a child process that checks the
-//! child really ran it ([`child`]), and helpers for servers and programs under test ([`http`],
-//! [`program`]).
+//! of real mmstats files ([`file`]), a builder of snapshots in memory ([`snapshot`]), a runner
+//! of one test in a child process that checks the child really ran it ([`child`]), helpers for
+//! servers and programs under test ([`http`], [`program`]), Java programs and their JVMs'
+//! performance data files ([`jvm`]) and a WebDriver client for pages in a headless browser
+//! ([`webdriver`]).
 //!
 //! ```
 //! use mmstats_testkit::file::FileBuilder;
@@ -16,4 +18,7 @@
 pub mod child;
 pub mod file;
 pub mod http;
+pub mod jvm;
 pub mod program;
+pub mod snapshot;
+pub mod webdriver;

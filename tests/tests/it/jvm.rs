@@ -48,15 +48,8 @@ impl Drop for Jvm {
 
 impl Jvm {
     fn start() -> Jvm {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("JvmLoad.java"), PROGRAM).unwrap();
-        let javac = Command::new("javac")
-            .arg("JvmLoad.java")
-            .current_dir(dir.path())
-            .status()
-            .expect("javac (scripts/test installs openjdk-17-jdk-headless)");
-        assert!(javac.success());
-        let mut child = Command::new("java")
+        let dir = mmstats_testkit::jvm::compile("JvmLoad", PROGRAM);
+        let mut child = Command::new(mmstats_testkit::jvm::java())
             .args(["-XX:+UsePerfData", "-Xmx256m", "-XX:+UseG1GC", "-cp", "."])
             .arg("JvmLoad")
             .current_dir(dir.path())
@@ -74,7 +67,7 @@ impl Jvm {
         assert_eq!(line.trim(), "ready");
         let deadline = Instant::now() + Duration::from_secs(30);
         let file = loop {
-            let found = glob_jvm_file(pid);
+            let found = mmstats_testkit::jvm::hsperf_file(pid);
             if let Some(f) = found
                 && StatsFile::open(&f).is_ok()
             {
@@ -93,14 +86,6 @@ impl Jvm {
     fn pid(&self) -> u32 {
         self.child.id()
     }
-}
-
-fn glob_jvm_file(pid: u32) -> Option<PathBuf> {
-    let dir = std::fs::read_dir("/tmp").ok()?;
-    dir.flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("hsperfdata_"))
-        .map(|e| e.path().join(pid.to_string()))
-        .find(|p| p.exists())
 }
 
 /// What `jcmd <pid> PerfCounter.print` prints: name → number or string.

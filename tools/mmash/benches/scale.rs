@@ -8,14 +8,15 @@
 //!   within 3x of it);
 //! - `sampler tick`: mmash's once-a-second work (scan, intervals, history, rollup; goal: under
 //!   1% of a core at 1,000 files, under 5% at 10,000);
-//! - `/metrics`: rendering the Prometheus text of the current sample (goal: under 300 ms at
-//!   10,000 files);
-//! - `slurpstats --json`: the whole command, run as a child (goal: under 3 s at 10,000 files;
-//!   build it first with `cargo build --release -p slurpstats`, as `scripts/bench` does).
+//! - `/metrics`: what mmash's `/metrics` streams, every chunk of the Prometheus text of the
+//!   sampler's current sample, one series per process (goal: under 300 ms at 10,000 files);
+//! - `slurpstats --json` and `slurpstats --ndjson`: the whole command, run as a child, its
+//!   output thrown away (goal: under 3 s at 10,000 files; build it first with
+//!   `cargo build --release -p slurpstats`, as `scripts/bench` does).
 //!
 //! Besides the times, it counts the heap a sampler keeps (scanner, interval engine and the
 //! latest scan, after two scans) with a counting allocator, and the peak memory of
-//! `slurpstats --json`, and writes them to `target/criterion/scale-memory.json` for
+//! `slurpstats --json` and `--ndjson`, and writes them to `target/criterion/scale-memory.json` for
 //! `scripts/bench-table` (goals: at most 20 KB a file; slurpstats under 100 MB).
 //!
 //! 10,000-file cases take ten samples of one iteration each, so the whole run stays a few
@@ -34,8 +35,9 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use mmash::paths::Roots;
 use mmash::server::State;
+use mmash::stream::ScrapeChunks;
 use mmstats_reader::{Intervals, Scanner, Value};
-use mmstats_render::prometheus::{PromOptions, render};
+use mmstats_render::prometheus::{PromOptions, Selection};
 use support::*;
 
 /// The system allocator, counting the bytes live on the heap.
@@ -127,20 +129,21 @@ fn sampler_heap(roots: &Roots) -> isize {
     kept
 }
 
-/// Runs `slurpstats --json` over `dir` once; its wall time and peak resident memory in bytes.
-fn slurpstats_json(bin: &Path, dir: &Path) -> (Duration, u64) {
+/// Runs `slurpstats FORMAT` (`--json` or `--ndjson`) over `dir` once; its wall time and peak
+/// resident memory in bytes.
+fn slurpstats(bin: &Path, format: &str, dir: &Path) -> (Duration, u64) {
     let start = Instant::now();
     let out = std::process::Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(bin)
-        .arg("--json")
+        .arg(format)
         .arg(format!("{}/*.mmstats", dir.display()))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .output()
         .expect("run slurpstats under /usr/bin/time");
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "slurpstats --json failed");
+    assert!(out.status.success(), "slurpstats {format} failed");
     let stderr = String::from_utf8_lossy(&out.stderr);
     let kib: u64 = stderr
         .lines()
@@ -152,7 +155,7 @@ fn slurpstats_json(bin: &Path, dir: &Path) -> (Duration, u64) {
 
 fn bench(c: &mut Criterion) {
     let _ = mmstats_tool::raise_open_file_limit();
-    let slurpstats = target_dir().join("release").join("slurpstats");
+    let slurpstats_bin = target_dir().join("release").join("slurpstats");
     let mut memory = serde_json::Map::new();
     let mut g = c.benchmark_group("scale");
     for count in COUNTS {
@@ -239,33 +242,40 @@ fn bench(c: &mut Criterion) {
         let current = state.current();
         let errors = current.errors.first();
         assert_eq!(current.snapshots.len(), count as usize, "{errors:?}");
+        // What mmash's /metrics streams: every chunk of the current sample's exposition.
         g.bench_with_input(BenchmarkId::new("/metrics", count), &count, |b, _| {
             b.iter(|| {
-                let mut out = String::new();
-                render(&current.snapshots, &PromOptions::default(), &mut out);
-                out.len()
+                ScrapeChunks::new(
+                    current.clone(),
+                    &PromOptions::default(),
+                    &Selection::default(),
+                )
+                .map(|chunk| chunk.len())
+                .sum::<usize>()
             })
         });
         drop((current, state, tick_scanner));
 
-        if slurpstats.is_file() {
-            g.bench_with_input(
-                BenchmarkId::new("slurpstats --json", count),
-                &count,
-                |b, _| {
-                    b.iter_custom(|iters| {
-                        (0..iters)
-                            .map(|_| slurpstats_json(&slurpstats, dir.path()).0)
-                            .sum()
-                    })
-                },
-            );
-            let (_, peak) = slurpstats_json(&slurpstats, dir.path());
-            memory.insert(format!("slurpstats --json peak/{count}"), peak.into());
+        if slurpstats_bin.is_file() {
+            for format in ["--json", "--ndjson"] {
+                g.bench_with_input(
+                    BenchmarkId::new(format!("slurpstats {format}"), count),
+                    &count,
+                    |b, _| {
+                        b.iter_custom(|iters| {
+                            (0..iters)
+                                .map(|_| slurpstats(&slurpstats_bin, format, dir.path()).0)
+                                .sum()
+                        })
+                    },
+                );
+                let (_, peak) = slurpstats(&slurpstats_bin, format, dir.path());
+                memory.insert(format!("slurpstats {format} peak/{count}"), peak.into());
+            }
         } else {
             eprintln!(
-                "{}: not built (cargo build --release -p slurpstats); slurpstats --json not measured",
-                slurpstats.display()
+                "{}: not built (cargo build --release -p slurpstats); slurpstats not measured",
+                slurpstats_bin.display()
             );
         }
         drop(snaps);

@@ -14,11 +14,12 @@ use mmstats_reader::resource::{
     ResourceKind, is_host, resource_files, resource_kind, resource_kind_of,
 };
 use mmstats_reader::{
-    FieldValue, FileSample, Kind, Liveness, Num, ProcessId, Sample, Series, Snapshot, Value,
+    FieldValue, FileSample, Kind, Liveness, ProcessId, ProcessSample, Sample, Series, Snapshot,
+    Value,
 };
 use serde_json::{Map, Value as Json, json};
 
-use mmstats_render::json::{FieldMetaJson, number as num_json};
+use mmstats_render::json::{FieldMetaJson, ValueJson, number as num_json};
 pub use mmstats_render::text::unix_seconds as unix;
 
 /// Derived values of a field, as `(suffix, value)`.
@@ -210,85 +211,10 @@ pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -
     Json::Object(out)
 }
 
-/// The value of one field for `/api/stats`: a scalar for numbers, bools and text; for the other
-/// kinds their totals (bucket and window slots are left out: `derived` has what they give).
-#[derive(Debug, serde::Serialize)]
-#[serde(untagged)]
-pub enum ValueOut<'a> {
-    /// A number.
-    Num(Num),
-    /// A bool.
-    Bool(bool),
-    /// Text.
-    Text(&'a str),
-    /// Count and sum (averages, windows).
-    Totals {
-        /// Values recorded.
-        count: u64,
-        /// Their sum.
-        sum: Num,
-    },
-    /// A moving average.
-    Moving {
-        /// Values recorded.
-        count: u64,
-        /// Values in the window.
-        window_count: u64,
-        /// Their sum.
-        window_sum: Num,
-        /// The last value.
-        last: Num,
-    },
-    /// A histogram's or timer's totals.
-    Histogram {
-        /// Values recorded.
-        count: u64,
-        /// Their sum.
-        sum: u64,
-        /// Smallest (absent when empty).
-        min: Option<u64>,
-        /// Largest (absent when empty).
-        max: Option<u64>,
-        /// Last recorded.
-        last: u64,
-    },
-}
-
-impl<'a> ValueOut<'a> {
-    /// The output form of `v`.
-    pub fn of(v: &'a Value) -> ValueOut<'a> {
-        match v {
-            Value::Number(n) => ValueOut::Num(*n),
-            Value::Bool(b) => ValueOut::Bool(*b),
-            Value::Text(t) => ValueOut::Text(t),
-            Value::Average { count, sum } => ValueOut::Totals {
-                count: *count,
-                sum: *sum,
-            },
-            Value::Windowed(w) => ValueOut::Totals {
-                count: w.count,
-                sum: w.sum,
-            },
-            Value::MovingAverage {
-                count,
-                window_count,
-                window_sum,
-                last,
-            } => ValueOut::Moving {
-                count: *count,
-                window_count: *window_count,
-                window_sum: *window_sum,
-                last: *last,
-            },
-            Value::Histogram(h) => ValueOut::Histogram {
-                count: h.count,
-                sum: h.sum,
-                min: (h.count > 0).then_some(h.min),
-                max: (h.count > 0).then_some(h.max),
-                last: h.last,
-            },
-        }
-    }
+/// The value of one field for `/api/stats`: the JSON schema of every output
+/// ([`ValueJson`]), a histogram's buckets left out (`derived` has what they give).
+fn value_out(v: &Value) -> ValueJson<'_> {
+    ValueJson::without_buckets(v)
 }
 
 /// Derived values serialised as a JSON object.
@@ -313,7 +239,7 @@ pub struct FieldOut<'a> {
     #[serde(flatten)]
     meta: FieldMetaJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<ValueOut<'a>>,
+    value: Option<ValueJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     primary: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -401,7 +327,7 @@ pub struct SeriesOut<'a> {
     /// The value now: a counter's continuous total, a histogram's merged totals, a gauge
     /// combined over the process's live files, ...
     #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<ValueOut<'a>>,
+    value: Option<ValueJson<'a>>,
     /// Counters and windowed fields: per second over the last interval (window).
     #[serde(skip_serializing_if = "Option::is_none")]
     rate: Option<f64>,
@@ -411,7 +337,7 @@ pub struct SeriesOut<'a> {
     interval: Option<Derived>,
     /// Constants and texts that differ between the process's files.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    distinct: Vec<ValueOut<'a>>,
+    distinct: Vec<ValueJson<'a>>,
 }
 
 /// The names of interval values listed for a series of this kind.
@@ -443,10 +369,10 @@ pub fn series_out(s: &Series) -> SeriesOut<'_> {
             .collect(),
         kind: s.meta.kind.as_str(),
         unit: &s.meta.unit,
-        value: s.value.as_ref().map(ValueOut::of),
+        value: s.value.as_ref().map(value_out),
         rate: if s.is_rate() { s.number(None) } else { None },
         interval: (!interval.is_empty()).then_some(Derived(interval)),
-        distinct: s.distinct.iter().map(ValueOut::of).collect(),
+        distinct: s.distinct.iter().map(value_out).collect(),
     }
 }
 
@@ -465,7 +391,6 @@ pub fn api_stats_selected<'a>(
     intervals: &'a Sample,
     select: &[String],
 ) -> StatsOut<'a> {
-    let chosen = |label: &str| mmstats_render::text::label_matches(label, select);
     let wanted: std::collections::HashSet<&std::path::Path> =
         snaps.iter().map(|s| s.path.as_path()).collect();
     let shares: std::collections::HashMap<&std::path::Path, &FileSample> = intervals
@@ -478,88 +403,11 @@ pub fn api_stats_selected<'a>(
         .processes
         .iter()
         .filter(|p| p.files.iter().any(|f| wanted.contains(f.path.as_path())))
-        .map(|p| ProcessOut {
-            pid: p.pid(),
-            start_time: match &p.id {
-                ProcessId::Process { start_time, .. } => Some(*start_time),
-                ProcessId::File(_) => None,
-            },
-            cmd: &p.cmd,
-            alive: p.liveness == Liveness::Alive,
-            why: match &p.liveness {
-                Liveness::Dead(why) => Some(why.as_str()),
-                Liveness::Alive => None,
-            },
-            taken: unix(p.taken),
-            seconds: p.seconds,
-            threads: p.threads(),
-            files: p
-                .files
-                .iter()
-                .filter(|f| resource_kind_of(&f.info).is_none())
-                .map(|f| f.path.as_path())
-                .collect(),
-            resources: resource_files(p)
-                .find(|(kind, _)| *kind == ResourceKind::Process)
-                .map(|(_, f)| f.path.as_path()),
-            fields: p
-                .series
-                .iter()
-                .filter(|s| chosen(&s.meta.label))
-                .map(series_out)
-                .collect(),
-        })
+        .map(|p| process_out(p, select))
         .collect();
     let files = snaps
         .iter()
-        .map(|s| {
-            let share = shares.get(s.path.as_path());
-            let fields = s
-                .fields
-                .iter()
-                .filter(|f| chosen(&f.meta.label))
-                .map(|f| {
-                    let m = &f.meta;
-                    let mut o = FieldOut {
-                        meta: FieldMetaJson::of(m),
-                        value: None,
-                        primary: None,
-                        derived: None,
-                        rate: None,
-                        error: None,
-                    };
-                    match &f.value {
-                        Ok(v) => {
-                            o.value = Some(ValueOut::of(v));
-                            if !matches!(v, Value::Number(_) | Value::Bool(_)) {
-                                o.primary = v.primary();
-                            }
-                            let d = derived(f, s);
-                            o.derived = (!d.is_empty()).then_some(Derived(d));
-                            if m.kind == Kind::Counter {
-                                o.rate = share
-                                    .and_then(|sh| {
-                                        sh.series.iter().find(|x| x.meta.label == m.label)
-                                    })
-                                    .and_then(|x| x.number(None));
-                            }
-                        }
-                        Err(e) => o.error = Some(e.to_string()),
-                    }
-                    o
-                })
-                .collect();
-            FileOut {
-                path: &s.path,
-                pid: s.info.pid,
-                tid: s.info.tid,
-                cmd: mmstats_reader::command_name(s),
-                taken: unix(s.taken),
-                folded: s.info.folded,
-                process_totals: s.info.process_totals,
-                fields,
-            }
-        })
+        .map(|s| file_out(s, shares.get(s.path.as_path()).copied(), select))
         .collect();
     StatsOut {
         processes,
@@ -568,10 +416,113 @@ pub fn api_stats_selected<'a>(
     }
 }
 
+/// One process of `/api/stats` with the series `select` chooses (empty: every one).
+pub fn process_out<'a>(p: &'a ProcessSample, select: &[String]) -> ProcessOut<'a> {
+    ProcessOut {
+        pid: p.pid(),
+        start_time: match &p.id {
+            ProcessId::Process { start_time, .. } => Some(*start_time),
+            ProcessId::File(_) => None,
+        },
+        cmd: &p.cmd,
+        alive: p.liveness == Liveness::Alive,
+        why: match &p.liveness {
+            Liveness::Dead(why) => Some(why.as_str()),
+            Liveness::Alive => None,
+        },
+        taken: unix(p.taken),
+        seconds: p.seconds,
+        threads: p.threads(),
+        files: p
+            .files
+            .iter()
+            .filter(|f| resource_kind_of(&f.info).is_none())
+            .map(|f| f.path.as_path())
+            .collect(),
+        resources: resource_files(p)
+            .find(|(kind, _)| *kind == ResourceKind::Process)
+            .map(|(_, f)| f.path.as_path()),
+        fields: p
+            .series
+            .iter()
+            .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+            .map(series_out)
+            .collect(),
+    }
+}
+
+/// One file of `/api/stats` with the fields `select` chooses (empty: every one); `share` is
+/// its part in the interval engine's sample, for its counters' rates.
+pub fn file_out<'a>(s: &'a Snapshot, share: Option<&FileSample>, select: &[String]) -> FileOut<'a> {
+    let fields = s
+        .fields
+        .iter()
+        .filter(|f| mmstats_render::text::label_matches(&f.meta.label, select))
+        .map(|f| {
+            let m = &f.meta;
+            let mut o = FieldOut {
+                meta: FieldMetaJson::of(m),
+                value: None,
+                primary: None,
+                derived: None,
+                rate: None,
+                error: None,
+            };
+            match &f.value {
+                Ok(v) => {
+                    o.value = Some(value_out(v));
+                    if !matches!(v, Value::Number(_) | Value::Bool(_)) {
+                        o.primary = v.primary();
+                    }
+                    let d = derived(f, s);
+                    o.derived = (!d.is_empty()).then_some(Derived(d));
+                    if m.kind == Kind::Counter {
+                        o.rate = share
+                            .and_then(|sh| sh.series.iter().find(|x| x.meta.label == m.label))
+                            .and_then(|x| x.number(None));
+                    }
+                }
+                Err(e) => o.error = Some(e.to_string()),
+            }
+            o
+        })
+        .collect();
+    FileOut {
+        path: &s.path,
+        pid: s.info.pid,
+        tid: s.info.tid,
+        cmd: mmstats_reader::command_name(s),
+        taken: unix(s.taken),
+        folded: s.info.folded,
+        process_totals: s.info.process_totals,
+        fields,
+    }
+}
+
+/// The host's resources in `/api/stats` (`p` is the host's process in the sample), with the
+/// series `select` chooses.
+pub fn host_out<'a>(p: &'a ProcessSample, select: &[String]) -> HostOut<'a> {
+    HostOut {
+        path: p
+            .files
+            .first()
+            .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
+        taken: unix(p.taken),
+        seconds: p.seconds,
+        fields: p
+            .series
+            .iter()
+            .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+            .map(series_out)
+            .collect(),
+    }
+}
+
 /// `/api/stats` as mmash serves it: [`api_stats_selected`] over the stats files among
 /// `snaps`, whose processes carry their own resources' series (`proc.*`, which share the
 /// process's pid and start time) and name where they were read as `resources`; the host's
-/// resources, when `snaps` has them, apart as `host`, neither a file nor a process.
+/// resources, when `snaps` has them, apart as `host`, neither a file nor a process. mmash
+/// streams the same document piece by piece ([`crate::stream::StatsChunks`]).
 pub fn api_stats_apart<'a>(
     snaps: &[&'a Snapshot],
     intervals: &'a Sample,
@@ -591,52 +542,32 @@ pub fn api_stats_apart<'a>(
         .iter()
         .filter(|_| has_host)
         .find(|p| is_host(p))
-        .map(|p| HostOut {
-            path: p
-                .files
-                .first()
-                .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
-            taken: unix(p.taken),
-            seconds: p.seconds,
-            fields: p
-                .series
-                .iter()
-                .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
-                .map(series_out)
-                .collect(),
-        });
+        .map(|p| host_out(p, select));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, ValueType};
-    use std::path::PathBuf;
+    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, Num, ValueType};
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn snap(path: &str, taken: SystemTime, fields: Vec<(&str, Kind, Value)>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(path),
-            info: Arc::new(FileInfo {
-                pid: Some(5),
-                tid: Some(6),
-                created: Some(UNIX_EPOCH),
-                ..FileInfo::new(FormatVersion::V2, (0, 0))
-            }),
-            taken,
-            fields: fields
-                .into_iter()
-                .map(|(l, k, v)| FieldValue {
-                    meta: Arc::new(FieldMeta::new(l, k, ValueType::U64)),
-                    value: Ok(v),
-                })
-                .collect(),
-        }
+        let info = FileInfo {
+            pid: Some(5),
+            tid: Some(6),
+            created: Some(UNIX_EPOCH),
+            ..FileInfo::new(FormatVersion::V2, (0, 0))
+        };
+        fields
+            .into_iter()
+            .fold(
+                SnapshotBuilder::new(path).info(info).taken(taken),
+                |b, (l, k, v)| b.field(FieldMeta::new(l, k, ValueType::U64), v),
+            )
+            .build()
     }
 
     #[test]
@@ -804,7 +735,7 @@ mod tests {
         assert_eq!(lat["primary"], json!(6.0));
         assert_eq!(
             lat["value"],
-            json!({"count": 2, "sum": 12, "min": 4, "max": 8, "last": 8})
+            json!({"count": 2, "sum": 12, "min": 4, "max": 8, "last": 8, "window_count": 0, "window_sum": 0, "k": 5})
         );
         assert_eq!(f0["fields"][1]["value"], json!("a"));
         // no previous sample: no rate

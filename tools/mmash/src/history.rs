@@ -294,35 +294,29 @@ impl History {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Intervals, Num, Snapshot,
-        Value, ValueType,
+        FieldMeta, FileInfo, FormatVersion, HistogramValue, Intervals, Num, Snapshot, Value,
+        ValueType,
     };
-    use std::path::PathBuf;
-    use std::sync::Arc;
-    use std::time::{Duration, UNIX_EPOCH};
+    use mmstats_testkit::snapshot::SnapshotBuilder;
+    use std::time::UNIX_EPOCH;
 
     /// A file of process `pid` read at Unix second `at`.
     fn snap(pid: u32, at: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(format!("/x/a-{pid}-{pid}.mmstats")),
-            info: Arc::new(FileInfo {
-                pid: Some(pid),
-                tid: Some(pid),
-                created: Some(UNIX_EPOCH),
-                ..FileInfo::new(FormatVersion::V2, (0, u64::from(pid)))
-            }),
-            taken: UNIX_EPOCH + Duration::from_secs_f64(at),
-            fields: fields
-                .into_iter()
-                .map(|(m, v)| FieldValue {
-                    meta: Arc::new(m),
-                    value: Ok(v),
-                })
-                .collect(),
-        }
+        let info = FileInfo {
+            pid: Some(pid),
+            tid: Some(pid),
+            created: Some(UNIX_EPOCH),
+            ..FileInfo::new(FormatVersion::V2, (0, u64::from(pid)))
+        };
+        fields
+            .into_iter()
+            .fold(
+                SnapshotBuilder::new(format!("/x/a-{pid}-{pid}.mmstats"))
+                    .info(info)
+                    .taken_secs(at),
+                |b, (m, v)| b.field(m, v),
+            )
+            .build()
     }
 
     fn n(v: u64) -> Value {

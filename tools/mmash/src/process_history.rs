@@ -263,36 +263,32 @@ impl ProcessHistory {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Intervals, Kind, Num, Snapshot, ValueType,
+        FieldMeta, FileInfo, FormatVersion, Intervals, Kind, Num, Snapshot, ValueType,
     };
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::path::PathBuf;
-    use std::sync::Arc;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::UNIX_EPOCH;
 
     fn snap(pid: u32, at: f64, counter: u64, gauge: u64) -> Snapshot {
-        let field = |label: &str, kind, v| FieldValue {
-            meta: Arc::new(FieldMeta::new(label, kind, ValueType::U64)),
-            value: Ok(mmstats_reader::Value::Number(Num::U(v))),
-        };
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(format!("/x/a-{pid}-{pid}.mmstats")),
-            info: Arc::new(FileInfo {
+        let n = |v| mmstats_reader::Value::Number(Num::U(v));
+        SnapshotBuilder::new(format!("/x/a-{pid}-{pid}.mmstats"))
+            .info(FileInfo {
                 pid: Some(pid),
                 tid: Some(pid),
                 start_time: Some(7),
                 created: Some(UNIX_EPOCH),
                 ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid)))
-            }),
-            taken: UNIX_EPOCH + Duration::from_secs_f64(at),
-            fields: vec![
-                field("req", Kind::Counter, counter),
-                field("level", Kind::Gauge, gauge),
-            ]
-            .into(),
-        }
+            })
+            .taken_secs(at)
+            .field(
+                FieldMeta::new("req", Kind::Counter, ValueType::U64),
+                n(counter),
+            )
+            .field(
+                FieldMeta::new("level", Kind::Gauge, ValueType::U64),
+                n(gauge),
+            )
+            .build()
     }
 
     #[test]

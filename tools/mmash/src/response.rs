@@ -30,3 +30,21 @@ pub(crate) fn body_response(body: serde_json::Result<Vec<u8>>) -> Response {
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_larger_than_the_bound_are_refused() {
+        assert_eq!(body_response(Ok(b"{}".to_vec())).status(), StatusCode::OK);
+        assert_eq!(
+            body_response(Ok(vec![b' '; MAX_BODY])).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            body_response(Ok(vec![b' '; MAX_BODY + 1])).status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+}

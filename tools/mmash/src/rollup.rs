@@ -223,38 +223,36 @@ pub fn host_name() -> String {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Intervals, Kind, Num, Snapshot, Value,
-        ValueType,
+        FieldMeta, FileInfo, FormatVersion, Intervals, Kind, Num, Snapshot, Value, ValueType,
     };
-    use std::path::PathBuf;
-    use std::sync::Arc;
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// A file of process `pid` (started at `start` ticks, created at `created` seconds) read at
     /// `t` seconds.
     fn snap(pid: u32, start: u64, created: f64, t: f64, fields: &[(&str, Kind, f64)]) -> Snapshot {
         let at = |s: f64| UNIX_EPOCH + Duration::from_secs_f64(s);
-        Snapshot {
-            path: PathBuf::from(format!("/d/w-{pid}-{pid}.mmstats")),
-            info: Arc::new(FileInfo {
-                pid: Some(pid),
-                tid: Some(pid),
-                start_time: Some(start),
-                created: Some(at(created)),
-                ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid) * 1000 + start))
-            }),
-            taken: at(t),
-            fold_seq: None,
-            fields: fields
-                .iter()
-                .map(|(l, k, v)| FieldValue {
-                    meta: Arc::new(FieldMeta::new(*l, *k, ValueType::F64)),
-                    value: Ok(Value::Number(Num::F(*v))),
-                })
-                .collect(),
-            settled: true,
-            liveness: None,
-        }
+        let info = FileInfo {
+            pid: Some(pid),
+            tid: Some(pid),
+            start_time: Some(start),
+            created: Some(at(created)),
+            ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid) * 1000 + start))
+        };
+        fields
+            .iter()
+            .fold(
+                SnapshotBuilder::new(format!("/d/w-{pid}-{pid}.mmstats"))
+                    .info(info)
+                    .taken(at(t)),
+                |b, (l, k, v)| {
+                    b.field(
+                        FieldMeta::new(*l, *k, ValueType::F64),
+                        Value::Number(Num::F(*v)),
+                    )
+                },
+            )
+            .build()
     }
 
     /// Feeds `snaps`, read at `t`, through the engine into the rollup.

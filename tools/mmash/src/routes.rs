@@ -1,7 +1,7 @@
 //! HTTP routes and middleware (auth, timeout, size limit, request log).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, RawQuery, Request, State as AxState};
@@ -18,12 +18,17 @@ use serde_json::json;
 use crate::api::{self, Aggr, unix};
 use crate::assets::ASSETS;
 use crate::history::Res;
+use crate::jobs::blocking;
 use crate::paths::PathError;
-use crate::response::{body_response, error, json_response};
+use crate::response::{error, json_response};
 use crate::state::{Sample, State};
+use crate::stream::{ScrapeChunks, StatsChunks};
 
-/// Longest a request may take.
+/// Longest a request may take to its answer's head (with a streamed answer's first chunk).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest `/metrics` and `/api/stats` wait for the sampler's first sample, before their
+/// [`REQUEST_TIMEOUT`] starts.
+pub const FIRST_SCAN_TIMEOUT: Duration = Duration::from_secs(60);
 pub use crate::response::MAX_BODY;
 
 type Shared = Arc<State>;
@@ -90,7 +95,21 @@ pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
         || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
 }
 
-/// Host check, auth, timeout and logging around every request.
+/// Waits for the sampler's first sample (the first scan of many files takes a while: a scrape
+/// answers with it, not with nothing), at most [`FIRST_SCAN_TIMEOUT`]; false if it is still
+/// not there. Waiting costs the server nothing, so it is not part of the request's timeout.
+async fn first_scan(state: &State) -> bool {
+    let start = Instant::now();
+    while state.current().taken.is_none() {
+        if start.elapsed() > FIRST_SCAN_TIMEOUT {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+/// Host check, auth, the wait for the first scan, timeout and logging around every request.
 async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
@@ -128,6 +147,10 @@ async fn guard(AxState(state): AxState<Shared>, req: Request, next: Next) -> Res
     };
     let resp = match resp {
         Some(r) => r,
+        None if (path == "/metrics" || path == "/api/stats") && !first_scan(&state).await => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the first scan of the files is still running",
+        ),
         None => match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
             Ok(r) => r,
             Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "request timed out"),
@@ -166,42 +189,6 @@ impl Selection {
             None => self.sample.snapshots.iter().collect(),
             Some(i) => i.iter().map(|i| &self.sample.snapshots[*i]).collect(),
         }
-    }
-}
-
-/// Set when the request that handed work off is dropped: its timeout passed or its client
-/// went away.
-struct Abandon(Arc<AtomicBool>);
-
-impl Drop for Abandon {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Runs `work` off the async workers (it reads files, expands globs or renders), at most
-/// [`crate::state::BLOCKING_JOBS`] jobs at once. `work` gets a flag that is set when the
-/// request is abandoned; long work checks it and stops, and work whose request was abandoned
-/// before its turn never starts, so abandoned requests cannot pile up and burn CPU.
-async fn blocking<T: Send + 'static>(
-    state: &Shared,
-    work: impl FnOnce(&AtomicBool) -> T + Send + 'static,
-) -> Result<T, Response> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let _abandon = Abandon(Arc::clone(&flag));
-    let permit = Arc::clone(&state.jobs)
-        .acquire_owned()
-        .await
-        .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
-    let done = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        (!flag.load(Ordering::Relaxed)).then(|| work(&flag))
-    })
-    .await;
-    match done {
-        Ok(Some(v)) => Ok(v),
-        Ok(None) => Err(error(StatusCode::SERVICE_UNAVAILABLE, "request abandoned")),
-        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
     }
 }
 
@@ -356,16 +343,11 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    // CPU-bound: off the async workers, so the request timeout and other requests still run
-    blocking(&state, move |_| {
-        body_response(serde_json::to_vec(&api::api_stats_apart(
-            &sel.snaps(),
-            &sel.sample.intervals,
-            &select,
-        )))
+    // streamed, each chunk written off the async workers
+    crate::stream::streamed(&state, "application/json", move || {
+        StatsChunks::new(sel.sample, sel.only, select)
     })
     .await
-    .unwrap_or_else(|r| r)
 }
 
 async fn history(
@@ -399,10 +381,11 @@ async fn history(
 
 /// `/metrics`: every series of the latest sample, in Prometheus text 0.0.4 or (asked for by
 /// `Accept`) OpenMetrics. `?glob=` keeps the processes with a file the glob names; each
-/// `match[]=NAME` (repeatable) keeps the metric families of that name (a histogram's
-/// `_bucket`, `_sum` and `_count` with it, a counter's `_total`). A scrape that arrives before
-/// the first scan has finished waits for it. No size limit applies: a scrape is as large as
-/// what is watched.
+/// `match[]=NAME` (repeatable) keeps the metric families of that name, whole (a histogram's
+/// `_bucket`, `_sum` and `_count` with it, a counter's `_total`; naming one of those keeps the
+/// family too). A scrape that arrives before the first scan has finished waits for it. No
+/// size limit applies: a scrape is as large as what is watched, streamed chunk by chunk
+/// ([`crate::stream`]).
 async fn metrics(
     AxState(state): AxState<Shared>,
     headers: HeaderMap,
@@ -421,10 +404,6 @@ async fn metrics(
             _ => {}
         }
     }
-    // The first scan of many files takes a while: answer with it, not with nothing.
-    while state.current().taken.is_none() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let sel = match select(&state, glob).await {
         Ok(sel) => sel,
         Err(r) => return r,
@@ -435,69 +414,28 @@ async fn metrics(
         per_thread: state.per_thread,
         prefix: String::new(),
     };
-    let rendered = blocking(&state, move |_| {
-        let mut out = String::new();
-        match &sel.only {
-            None => prometheus::render_sample(&sel.sample.intervals, &opts, &mut out),
-            Some(_) => {
-                let paths: std::collections::HashSet<&std::path::Path> =
-                    sel.snaps().into_iter().map(|s| s.path.as_path()).collect();
-                let mut sample = sel.sample.intervals.clone();
-                sample
-                    .processes
-                    .retain(|p| p.files.iter().any(|f| paths.contains(f.path.as_path())));
-                prometheus::render_sample(&sample, &opts, &mut out);
-            }
-        }
-        if names.is_empty() {
-            out
-        } else {
-            only_families(&out, &names)
-        }
-    })
-    .await;
-    let out = match rendered {
-        Ok(out) => out,
-        Err(r) => return r,
-    };
     let ct = if om {
         prometheus::CONTENT_TYPE_OPENMETRICS
     } else {
         prometheus::CONTENT_TYPE_TEXT
     };
-    ([(header::CONTENT_TYPE, ct)], out).into_response()
-}
-
-/// The lines of an exposition that belong to the families `names`: their `# HELP`, `# TYPE`
-/// and `# UNIT` lines and their samples (a family's samples may add `_bucket`, `_sum`,
-/// `_count`, `_total`, `_created` or `_info` to its name); `# EOF` stays.
-fn only_families(text: &str, names: &[String]) -> String {
-    const SUFFIXES: [&str; 7] = [
-        "", "_bucket", "_sum", "_count", "_total", "_created", "_info",
-    ];
-    let wanted = |metric: &str| {
-        names.iter().any(|n| {
-            metric
-                .strip_prefix(n.as_str())
-                .is_some_and(|rest| SUFFIXES.contains(&rest))
-        })
-    };
-    let mut out = String::new();
-    for line in text.lines() {
-        let keep = if line == "# EOF" {
-            true
-        } else if let Some(meta) = line.strip_prefix("# ") {
-            meta.split(' ').nth(1).is_some_and(wanted)
-        } else {
-            let end = line.find(['{', ' ']).unwrap_or(line.len());
-            wanted(&line[..end])
-        };
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
+    crate::stream::streamed(&state, ct, move || {
+        let processes = sel.only.as_ref().map(|_| {
+            let paths: std::collections::HashSet<&std::path::Path> =
+                sel.snaps().into_iter().map(|s| s.path.as_path()).collect();
+            sel.sample
+                .intervals
+                .processes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.files.iter().any(|f| paths.contains(f.path.as_path())))
+                .map(|(i, _)| i)
+                .collect()
+        });
+        let selection = prometheus::Selection { processes, names };
+        ScrapeChunks::new(sel.sample, &opts, &selection)
+    })
+    .await
 }
 
 /// A `303 See Other` to `to`.
@@ -583,74 +521,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn work_of_an_abandoned_request_stops_or_never_starts() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let roots = crate::paths::Roots::new_lenient(vec!["/nonexistent".into()], "*").unwrap();
-        let state: Shared = Arc::new(State::new(roots, None, false, false));
-        let noticed = Arc::new(AtomicBool::new(false));
-        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        rt.block_on(async {
-            // More jobs than permits, each waiting to be abandoned; the requests time out.
-            let mut requests = Vec::new();
-            for _ in 0..crate::state::BLOCKING_JOBS * 3 {
-                let (noticed, started) = (Arc::clone(&noticed), Arc::clone(&started));
-                let st = Arc::clone(&state);
-                let work = move |abandoned: &AtomicBool| {
-                    started.fetch_add(1, Ordering::SeqCst);
-                    let t = Instant::now();
-                    while !abandoned.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(5)
-                    {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    if abandoned.load(Ordering::Relaxed) {
-                        noticed.store(true, Ordering::SeqCst);
-                    }
-                };
-                let job = async move { blocking(&st, work).await.is_ok() };
-                requests.push(tokio::time::timeout(Duration::from_millis(500), job));
-            }
-            for r in futures_join(requests).await {
-                assert!(r.is_err(), "every request timed out");
-            }
-        });
-        let t = Instant::now();
-        while !noticed.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(
-            noticed.load(Ordering::SeqCst),
-            "running work saw its request go"
-        );
-        // The jobs that had a permit ran; of the queued ones, only those whose request's timer
-        // had not fired yet when a permit came free can start (a loaded machine fires the
-        // timers one by one), and they stop as soon as theirs does: never all of them.
-        std::thread::sleep(Duration::from_millis(200));
-        let started = started.load(Ordering::SeqCst);
-        assert!(
-            (1..crate::state::BLOCKING_JOBS * 3).contains(&started),
-            "{started} jobs started"
-        );
-    }
-
-    /// Awaits every future concurrently.
-    async fn futures_join<F>(fs: Vec<F>) -> Vec<F::Output>
-    where
-        F: std::future::Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
-        let mut out = Vec::new();
-        for h in handles {
-            out.push(h.await.unwrap());
-        }
-        out
-    }
-
-    #[test]
     fn hosts_are_checked() {
         let allowed = vec!["stats.example".to_string()];
         for ok in [
@@ -673,18 +543,5 @@ mod tests {
         ] {
             assert!(!host_allowed(bad, &allowed), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn responses_larger_than_the_bound_are_refused() {
-        assert_eq!(body_response(Ok(b"{}".to_vec())).status(), StatusCode::OK);
-        assert_eq!(
-            body_response(Ok(vec![b' '; MAX_BODY])).status(),
-            StatusCode::OK
-        );
-        assert_eq!(
-            body_response(Ok(vec![b' '; MAX_BODY + 1])).status(),
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
     }
 }

@@ -1,10 +1,16 @@
 //! Serving until SIGINT or SIGTERM: the sampler thread, the router and the connection limits.
 
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyhow::Context;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use anyhow::Context as _;
 
 use crate::cli::Cli;
 use crate::paths::Roots;
@@ -15,6 +21,9 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// Longest a client may take to send a request's headers (the first one or the next on a
 /// kept-alive connection) before its connection is closed.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a write to a client may wait for the client to take anything; a client that stops
+/// reading an answer (a streamed one included) has its connection closed after it.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs mmash until SIGINT or SIGTERM.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     cli.dirs.apply();
@@ -75,8 +84,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Serves `router` on `listener` until SIGINT or SIGTERM: at most [`MAX_CONNECTIONS`] at
 /// once (more are closed on accept, so a flood of idle connections cannot keep anyone else
 /// out for longer than [`HEADER_TIMEOUT`]), each closed if its request headers do not arrive
-/// within [`HEADER_TIMEOUT`]. A request's body and handling are bounded by the routes' own
-/// timeout.
+/// within [`HEADER_TIMEOUT`], or when a write to it makes no progress for [`SEND_TIMEOUT`].
+/// A request's body and handling (up to the answer's head and first chunk) are bounded by the
+/// routes' own timeout, a streamed answer's length by [`crate::stream`].
 async fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
@@ -109,9 +119,95 @@ async fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(SendTimeout::new(stream)), service)
                 .await;
         });
+    }
+}
+
+/// A connection whose writes fail (`TimedOut`) once one has waited [`SEND_TIMEOUT`] for the
+/// client to take anything.
+#[derive(Debug)]
+struct SendTimeout {
+    io: tokio::net::TcpStream,
+    /// Running while a write waits.
+    waiting: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl SendTimeout {
+    fn new(io: tokio::net::TcpStream) -> SendTimeout {
+        SendTimeout { io, waiting: None }
+    }
+
+    /// What a write that made progress (`Ready`) or waits (`Pending`) becomes: the wait is
+    /// timed, and an error once it passed [`SEND_TIMEOUT`].
+    fn timed<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match r {
+            Poll::Ready(r) => {
+                self.waiting = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending => {
+                let waiting = self
+                    .waiting
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(SEND_TIMEOUT)));
+                match waiting.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl AsyncRead for SendTimeout {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SendTimeout {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.timed(cx, r)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.timed(cx, r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_flush(cx);
+        this.timed(cx, r)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.timed(cx, r)
     }
 }
 

@@ -7,217 +7,21 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use mmstats_testkit::webdriver::Driver;
 use serde_json::{Value, json};
 use support::*;
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-struct Driver {
-    child: Child,
-    addr: SocketAddr,
-    session: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        let chromedriver = require("chromedriver", "chromium-driver");
-        let chromium = require("chromium", "chromium");
-        let port = free_port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let profile = tempfile::tempdir().unwrap();
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:loggingPrefs": {"browser": "ALL", "performance": "ALL"},
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--no-first-run", "--disable-sync",
-                    "--window-size=1400,1000",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        }}});
-        // owned by `d` from here on, so a failure below still stops chromedriver
-        let mut d = Driver {
-            child,
-            addr,
-            session: String::new(),
-            _profile: profile,
-        };
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = try_http(addr, "GET", "/status", &[], None)
-                && r.json()["value"]["ready"] == true
-            {
-                break;
-            }
-            assert!(Instant::now() < end, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let r = d.call("POST", "/session", Some(caps));
-        d.session = r["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {r}"))
-            .to_string();
-        d
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let body = body.map(|b| b.to_string());
-        let r = http(self.addr, method, path, &[], body.as_deref());
-        let j = r.json();
-        assert_eq!(r.status, 200, "{method} {path}: {j}");
-        j["value"].clone()
-    }
-
-    fn s(&self, path: &str) -> String {
-        format!("/session/{}{path}", self.session)
-    }
-
-    fn exec(&self, script: &str) -> Value {
-        self.call(
-            "POST",
-            &self.s("/execute/sync"),
-            Some(json!({"script": script, "args": []})),
-        )
-    }
-
-    fn wait(&self, what: &str, script: &str, ok: impl Fn(&Value) -> bool) -> Value {
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            let v = self.exec(script);
-            if ok(&v) {
-                return v;
-            }
-            assert!(
-                Instant::now() < end,
-                "timed out waiting for {what}; last: {v}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn find(&self, css: &str) -> String {
-        let v = self.call(
-            "POST",
-            &self.s("/element"),
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        v[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element for {css}: {v}"))
-            .to_string()
-    }
-
-    fn log(&self, kind: &str) -> Vec<Value> {
-        self.call("POST", &self.s("/se/log"), Some(json!({"type": kind})))
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn console(&self) -> Vec<Value> {
-        self.log("browser")
-    }
-
-    /// Every URL the browser asked for since the last call (from its network log).
-    fn requested_urls(&self) -> Vec<String> {
-        self.log("performance")
-            .iter()
-            .filter_map(|e| serde_json::from_str::<Value>(e["message"].as_str()?).ok())
-            .filter(|m| m["message"]["method"] == "Network.requestWillBeSent")
-            .filter_map(|m| {
-                Some(
-                    m["message"]["params"]["request"]["url"]
-                        .as_str()?
-                        .to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn goto(&self, url: &str) {
-        self.call("POST", &self.s("/url"), Some(json!({"url": url})));
-    }
-
-    fn click(&self, css: &str) {
-        let e = self.find(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{e}/click")),
-            Some(json!({})),
-        );
-    }
-
-    /// Types `keys` (WebDriver key codes allowed) into the element `css` selects.
-    fn keys(&self, css: &str, keys: &str) {
-        let e = self.find(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{e}/value")),
-            Some(json!({"text": keys})),
-        );
-    }
-
-    /// Saves a screenshot as `artifacts/mmash/<name>.png`.
-    fn screenshot(&self, name: &str) {
-        let png = self.call("GET", &self.s("/screenshot"), None);
-        let png = base64_decode(png.as_str().unwrap());
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        let dir = artifacts_dir().join("mmash");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if !self.session.is_empty() {
-            let _ = try_http(self.addr, "DELETE", &self.s(""), &[], None);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64 byte {c}"),
-        }
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for chunk in bytes.chunks(4) {
-        let data: Vec<u8> = chunk.iter().copied().filter(|b| *b != b'=').collect();
-        let mut n = 0u32;
-        for (i, b) in data.iter().enumerate() {
-            n |= val(*b) << (18 - 6 * i);
-        }
-        for i in 0..data.len().saturating_sub(1) {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    out
+/// Saves a screenshot of the page as `artifacts/mmash/<name>.png`.
+fn screenshot(d: &Driver, name: &str) {
+    let png = d.screenshot();
+    let dir = artifacts_dir().join("mmash");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
 }
 
 /// Keeps counters and timers of test files moving until dropped: each counter grows every
@@ -374,7 +178,7 @@ fn dashboard_in_headless_chromium() {
     });
     let base = format!("http://{}/", m.addr);
 
-    let d = Driver::start();
+    let d = Driver::start(1400, 1000);
     d.goto(&base);
 
     // without any click: a chart with points for every counter and timer
@@ -437,7 +241,7 @@ fn dashboard_in_headless_chromium() {
         "return (document.querySelector('figure.card[data-label=\"web.requests\"] path.line').getAttribute('d').match(/L/g) || []).length;",
         |v| v.as_u64().unwrap_or(0) >= 4,
     );
-    d.screenshot("overview");
+    screenshot(&d, "overview");
 
     // the host's resources, with charts of their history
     d.wait(
@@ -535,7 +339,7 @@ fn dashboard_in_headless_chromium() {
             && legend.contains(&format!("gone {gone} (exited)")),
         "{legend}"
     );
-    d.screenshot("overlay");
+    screenshot(&d, "overlay");
 
     // pick a second label into the same chart
     d.click("figure.card[data-label=\"web.latency\"] button.pick");
@@ -544,7 +348,7 @@ fn dashboard_in_headless_chromium() {
         "return document.querySelectorAll('#compare-chart path.line').length;",
         |v| v == 4,
     );
-    d.screenshot("picked");
+    screenshot(&d, "picked");
 
     // another process, another range: the address keeps it all
     d.click(&format!("#procs li[data-key^=\"{pb}-\"] button"));
@@ -581,13 +385,13 @@ fn dashboard_in_headless_chromium() {
         title,
         json!("web.requests across processes and picked labels")
     );
-    d.screenshot("link");
+    screenshot(&d, "link");
 
     // the page writes every row of the units table as the Rust renderer does
     let table: Value = serde_json::from_str(include_str!("units.json")).unwrap();
     let got = d.call(
         "POST",
-        &d.s("/execute/sync"),
+        &d.session_path("/execute/sync"),
         Some(json!({
             "script": "return arguments[0].map(function (r) { return r.form === 'compact' ? mmashUnits.compact(r.value, r.unit) : mmashUnits.whole(r.value); });",
             "args": [table["rows"]],
@@ -614,7 +418,7 @@ fn dashboard_in_headless_chromium() {
     assert_ne!(focused, json!("all"), "ArrowDown moved the focus");
     d.call(
         "POST",
-        &d.s("/actions"),
+        &d.session_path("/actions"),
         Some(json!({"actions": [{"type": "key", "id": "k", "actions": [
         {"type": "keyDown", "value": "\u{E007}"}, {"type": "keyUp", "value": "\u{E007}"}]}]})),
     );
@@ -741,7 +545,7 @@ fn dashboard_first_chart_with_1000_files() {
         100
     );
 
-    let d = Driver::start();
+    let d = Driver::start(1400, 1000);
     d.goto(&format!("http://{}/", m.addr));
     let first = d.wait(
         "the first chart",
@@ -777,7 +581,7 @@ fn dashboard_first_chart_with_1000_files() {
     )
     .unwrap();
     eprintln!("1,000 files: {report}");
-    d.screenshot("thousand-files");
+    screenshot(&d, "thousand-files");
     assert!(
         first < FIRST_CHART_BUDGET_MS,
         "first chart after {first:.0} ms: {report}"
@@ -787,13 +591,6 @@ fn dashboard_first_chart_with_1000_files() {
         "{json_bytes} bytes of JSON: {report}"
     );
     assert_no_console_errors(&d);
-}
-
-#[test]
-fn base64_decodes() {
-    assert_eq!(base64_decode("aGVsbG8="), b"hello");
-    assert_eq!(base64_decode("aGk="), b"hi");
-    assert_eq!(base64_decode("YWJj"), b"abc");
 }
 
 /// The example server, run twice as a user would (two processes of two worker threads each),
@@ -827,7 +624,7 @@ fn dashboard_of_the_example_server() {
             .is_some_and(|a| a.len() == 2)
     });
     let base = format!("http://{}/", m.addr);
-    let d = Driver::start();
+    let d = Driver::start(1400, 1000);
     d.goto(&base);
 
     // without any click: a chart with points for every counter and timer of the example
@@ -863,7 +660,7 @@ fn dashboard_of_the_example_server() {
             "{procs}"
         );
     }
-    d.screenshot("example-overview");
+    screenshot(&d, "example-overview");
 
     // two processes overlaid: two lines, each with points
     d.click("figure.card[data-label=\"web.requests\"] button.overlay");
@@ -877,7 +674,7 @@ fn dashboard_of_the_example_server() {
         assert!(Instant::now() < end, "the overlay's lines have no points");
         std::thread::sleep(Duration::from_millis(200));
     }
-    d.screenshot("example-overlay");
+    screenshot(&d, "example-overlay");
 
     // the URL of the view reproduces it
     let url = d.exec("return location.href;");
@@ -890,6 +687,6 @@ fn dashboard_of_the_example_server() {
         "return document.querySelectorAll('#compare-chart path.line').length;",
         |v| v == 2,
     );
-    d.screenshot("example-link");
+    screenshot(&d, "example-link");
     assert_no_console_errors(&d);
 }

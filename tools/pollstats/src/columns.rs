@@ -135,32 +135,26 @@ pub(crate) mod tests {
     use mmstats_reader::{
         FieldMeta, FileInfo, FormatVersion, HistogramValue, Kind, Num, ValueType,
     };
-    use std::path::PathBuf;
-    use std::sync::Arc;
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// A snapshot of file `name` taken at `at` seconds, with these fields.
     pub(crate) fn snap(name: &str, at: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
-        Snapshot {
-            fold_seq: None,
-            settled: true,
-            liveness: None,
-            path: PathBuf::from(format!("/s/{name}.mmstats")),
-            info: Arc::new(FileInfo {
-                pid: Some(name.len() as u32 * 100),
-                tid: Some(1),
-                created: Some(UNIX_EPOCH + Duration::from_secs(1000)),
-                ..FileInfo::new(FormatVersion::V2, (1, name.len() as u64))
-            }),
-            taken: UNIX_EPOCH + Duration::from_secs_f64(at),
-            fields: fields
-                .into_iter()
-                .map(|(m, v)| FieldValue {
-                    meta: Arc::new(m),
-                    value: Ok(v),
-                })
-                .collect(),
-        }
+        let info = FileInfo {
+            pid: Some(name.len() as u32 * 100),
+            tid: Some(1),
+            created: Some(UNIX_EPOCH + Duration::from_secs(1000)),
+            ..FileInfo::new(FormatVersion::V2, (1, name.len() as u64))
+        };
+        fields
+            .into_iter()
+            .fold(
+                SnapshotBuilder::new(format!("/s/{name}.mmstats"))
+                    .info(info)
+                    .taken_secs(at),
+                |b, (m, v)| b.field(m, v),
+            )
+            .build()
     }
 
     pub(crate) fn m(label: &str, kind: Kind, vt: ValueType) -> FieldMeta {

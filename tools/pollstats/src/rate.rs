@@ -17,8 +17,6 @@ pub struct Cell {
     pub text: Option<String>,
     /// The unit of `value`.
     pub unit: String,
-    /// Marks a cell to highlight (unused by the engine's rules today; kept for the colours).
-    pub restarted: bool,
     /// The value is a rate per second.
     pub per_second: bool,
     /// The value is a point in time (Unix seconds × the unit's seconds).

@@ -14,7 +14,6 @@ pub const TIME_WIDTH: usize = 8;
 
 const BOLD_BLUE: &str = "\x1b[1;34m";
 const GREY: &str = "\x1b[90m";
-const YELLOW: &str = "\x1b[33m";
 const RESET: &str = "\x1b[0m";
 
 /// A group of columns under one title: all files combined, or one file.
@@ -112,9 +111,7 @@ pub fn row(layout: &Layout, time: Option<f64>, cells: &[Vec<Cell>], color: bool)
             .zip(cells)
             .map(|(n, c)| {
                 let s = cell_text(c, width(n));
-                if c.restarted {
-                    paint(s, YELLOW, color)
-                } else if c.value.is_none_or(|v| v == 0.0) && c.text.is_none() {
+                if c.value.is_none_or(|v| v == 0.0) && c.text.is_none() {
                     paint(s, GREY, color)
                 } else {
                     s
@@ -210,14 +207,10 @@ mod tests {
     #[test]
     fn colour_only_when_asked() {
         let l = layout(&[("t", &["a", "b"])], false);
-        let restarted = Cell {
-            restarted: true,
-            ..cell(5.0, "")
-        };
-        let plain = row(&l, None, &[vec![cell(0.0, ""), restarted.clone()]], false);
+        let plain = row(&l, None, &[vec![cell(0.0, ""), cell(5.0, "")]], false);
         assert!(!plain.contains('\x1b'));
-        let coloured = row(&l, None, &[vec![cell(0.0, ""), restarted]], true);
-        assert!(coloured.contains(GREY) && coloured.contains(YELLOW));
+        let coloured = row(&l, None, &[vec![cell(0.0, ""), cell(5.0, "")]], true);
+        assert!(coloured.contains(GREY));
         assert!(header(&l, true).starts_with(BOLD_BLUE));
     }
 

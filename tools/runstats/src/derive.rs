@@ -116,30 +116,26 @@ mod tests {
         FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Intervals, Num, Snapshot,
         Value, ValueType,
     };
+    use mmstats_testkit::snapshot::SnapshotBuilder;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// One thread file of process 7 (started at `start`) holding `value`, read at `at` s.
     fn file(meta: &Arc<FieldMeta>, start: u64, at: u64, value: Value) -> Snapshot {
-        Snapshot {
-            path: format!("/s/app-7-7-{start}.mmstats").into(),
-            info: Arc::new(FileInfo {
+        SnapshotBuilder::new(format!("/s/app-7-7-{start}.mmstats"))
+            .info(FileInfo {
                 pid: Some(7),
                 tid: Some(7),
                 start_time: Some(start),
                 created: Some(UNIX_EPOCH),
                 ..FileInfo::new(FormatVersion::V2, (1, start))
-            }),
-            taken: UNIX_EPOCH + Duration::from_secs(at),
-            fold_seq: None,
-            fields: vec![FieldValue {
+            })
+            .taken(UNIX_EPOCH + Duration::from_secs(at))
+            .field_values([FieldValue {
                 meta: Arc::clone(meta),
                 value: Ok(value),
-            }]
-            .into(),
-            settled: true,
-            liveness: None,
-        }
+            }])
+            .build()
     }
 
     /// The samples of every process in the engine's sample of `snaps`.

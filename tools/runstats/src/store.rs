@@ -51,16 +51,26 @@ CREATE VIEW IF NOT EXISTS samples AS
   FROM points p JOIN series s ON s.id = p.series, run;
 ";
 
+/// The ids of the stored series: source → process → label → id (looked up by borrowed
+/// names, so that a tick's samples cost no key of their own).
+type SeriesIds = HashMap<&'static str, HashMap<String, HashMap<String, i64>>>;
+
 /// Writes samples into a run's database.
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
-    series: HashMap<(&'static str, String, String), i64>,
+    series: SeriesIds,
     /// Series added since the last commit: forgotten if their transaction fails.
     uncommitted: Vec<(&'static str, String, String)>,
     in_tx: bool,
     last_commit: Instant,
+    /// The points of a tick (series id, value), kept for the next.
+    points: Vec<(i64, f64)>,
 }
+
+/// Points inserted by one statement: many rows to a statement cost SQLite much less than one
+/// statement a row.
+const ROWS: usize = 100;
 
 impl Store {
     /// Creates `samples.db` at `path` for the run `id`.
@@ -89,6 +99,7 @@ impl Store {
             uncommitted: Vec::new(),
             in_tx: false,
             last_commit: Instant::now(),
+            points: Vec::new(),
         })
     }
 
@@ -109,8 +120,14 @@ impl Store {
     fn abort(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
         self.in_tx = false;
-        for key in self.uncommitted.drain(..) {
-            self.series.remove(&key);
+        for (source, process, label) in self.uncommitted.drain(..) {
+            if let Some(labels) = self
+                .series
+                .get_mut(source)
+                .and_then(|p| p.get_mut(&process))
+            {
+                labels.remove(&label);
+            }
         }
         self.last_commit = Instant::now();
     }
@@ -120,31 +137,71 @@ impl Store {
             self.conn.execute_batch("BEGIN")?;
             self.in_tx = true;
         }
+        // The statements are prepared once a tick and used for all its rows, in one
+        // transaction until the next commit; points go in [`ROWS`] to a statement.
+        let mut points = std::mem::take(&mut self.points);
+        points.clear();
         {
             let mut add_series = self.conn.prepare(
                 "INSERT INTO series (source, process, label, kind, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut add_point = self
-                .conn
-                .prepare("INSERT INTO points (series, time_ms, value) VALUES (?1, ?2, ?3)")?;
             for s in samples {
-                let key = (s.source, s.process.clone(), s.label.clone());
-                let id = match self.series.get(&key) {
+                let known = self
+                    .series
+                    .get(s.source)
+                    .and_then(|p| p.get(s.process.as_str()))
+                    .and_then(|l| l.get(s.label.as_str()));
+                let id = match known {
                     Some(id) => *id,
                     None => {
                         add_series
                             .execute(params![s.source, s.process, s.label, s.kind, s.unit])?;
                         let id = self.conn.last_insert_rowid();
-                        self.uncommitted.push(key.clone());
-                        self.series.insert(key, id);
+                        self.uncommitted
+                            .push((s.source, s.process.clone(), s.label.clone()));
+                        self.series
+                            .entry(s.source)
+                            .or_default()
+                            .entry(s.process.clone())
+                            .or_default()
+                            .insert(s.label.clone(), id);
                         id
                     }
                 };
-                add_point.execute(params![id, time_ms, s.value])?;
+                points.push((id, s.value));
             }
         }
+        let result = self.add_points(time_ms, &points);
+        self.points = points;
+        result?;
         if self.last_commit.elapsed() >= COMMIT_EVERY {
             self.try_commit()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the points of one tick at `time_ms`.
+    fn add_points(&self, time_ms: i64, points: &[(i64, f64)]) -> rusqlite::Result<()> {
+        let chunks = points.chunks_exact(ROWS);
+        let rest = chunks.remainder();
+        if points.len() >= ROWS {
+            let mut sql = String::from("INSERT INTO points (series, time_ms, value) VALUES ");
+            sql.push_str(&vec!["(?, ?, ?)"; ROWS].join(", "));
+            let mut many = self.conn.prepare(&sql)?;
+            for chunk in chunks {
+                for (i, (id, value)) in chunk.iter().enumerate() {
+                    many.raw_bind_parameter(3 * i + 1, id)?;
+                    many.raw_bind_parameter(3 * i + 2, time_ms)?;
+                    many.raw_bind_parameter(3 * i + 3, value)?;
+                }
+                many.raw_execute()?;
+            }
+        }
+        let mut one = self
+            .conn
+            .prepare("INSERT INTO points (series, time_ms, value) VALUES (?1, ?2, ?3)")?;
+        for (id, value) in rest {
+            one.execute(params![id, time_ms, value])?;
         }
         Ok(())
     }
@@ -286,6 +343,26 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn a_tick_of_many_samples_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples.db");
+        let mut s = Store::create(&path, "r1", "x", "", 0).unwrap();
+        // two statements of ROWS points and a rest of 7, twice
+        let tick: Vec<Sample> = (0..2 * ROWS + 7)
+            .map(|i| sample(&format!("s{i:03}"), i as f64))
+            .collect();
+        s.insert(1000, &tick).unwrap();
+        s.insert(2000, &tick).unwrap();
+        s.close().unwrap();
+        let series = load(&path).unwrap();
+        assert_eq!(series.len(), tick.len());
+        for (i, one) in series.iter().enumerate() {
+            assert_eq!(one.label, format!("s{i:03}"));
+            assert_eq!(one.points, [(1000, i as f64), (2000, i as f64)]);
+        }
     }
 
     #[test]

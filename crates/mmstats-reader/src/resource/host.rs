@@ -1,11 +1,11 @@
 //! The machine's resources, under `host.`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use procfs::{CpuTime, Current, CurrentSI, KernelStats, LoadAverage, Meminfo, Uptime};
+use procfs::{CpuTime, Current, FromBufReadSI, KernelStats, LoadAverage, Meminfo, Uptime};
 
 use super::{Fields, HOST_WRITER, Reason, percent, reason};
 use crate::clock::unix_seconds;
@@ -25,6 +25,9 @@ pub struct HostSource {
     previous: Option<(Ticks, Vec<Ticks>)>,
     boot_id: Option<[u8; 16]>,
     ticks_per_second: f64,
+    /// Filesystem types by name, and whether they store data (not `nodev` in
+    /// `/proc/filesystems`): read again only when a mount has a type not listed yet.
+    fs_types: HashMap<String, bool>,
 }
 
 /// One CPU's (or all CPUs') times, in clock ticks.
@@ -73,6 +76,7 @@ impl HostSource {
             previous: None,
             boot_id: crate::process::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
+            fs_types: HashMap::new(),
         }
     }
 
@@ -86,7 +90,7 @@ impl HostSource {
         memory(&mut f);
         network(&mut f);
         disks(&mut f);
-        filesystems(&mut f);
+        self.filesystems(&mut f);
         let mut info = FileInfo::new(FormatVersion::V2, (0, 0));
         info.writer = HOST_WRITER.to_string();
         info.boot_id = self.boot_id;
@@ -102,7 +106,12 @@ impl HostSource {
     }
 
     fn cpu(&mut self, f: &mut Fields) {
-        let stat = KernelStats::current().map_err(reason);
+        // One read of /proc/stat (which the kernel makes up afresh for each, going over every
+        // CPU and interrupt) for procfs' fields and the interrupts.
+        let text = std::fs::read_to_string("/proc/stat").map_err(|e| format!("/proc/stat: {e}"));
+        let stat = text.as_ref().map_err(Clone::clone).and_then(|t| {
+            KernelStats::from_buf_read(t.as_bytes(), procfs::current_system_info()).map_err(reason)
+        });
         let tps = self.ticks_per_second;
         let secs = |t: u64| t as f64 / tps;
         match &stat {
@@ -184,7 +193,7 @@ impl HostSource {
             "host.intr".into(),
             "",
             "interrupts serviced since boot",
-            interrupts(),
+            text.and_then(|t| interrupts(&t)),
         );
         let up = Uptime::current().map_err(reason);
         f.gauge_f(
@@ -230,8 +239,7 @@ fn cpu_states(f: &mut Fields, prefix: &str, t: &CpuTime, secs: impl Fn(u64) -> f
 }
 
 /// The first number of `/proc/stat`'s `intr` line (`procfs` does not parse that line).
-fn interrupts() -> Result<u64, Reason> {
-    let text = std::fs::read_to_string("/proc/stat").map_err(|e| format!("/proc/stat: {e}"))?;
+fn interrupts(text: &str) -> Result<u64, Reason> {
     text.lines()
         .find_map(|l| l.strip_prefix("intr "))
         .and_then(|rest| rest.split_ascii_whitespace().next())
@@ -487,72 +495,84 @@ fn disks(f: &mut Fields) {
     }
 }
 
-/// Usage of mounted filesystems that store data (those `/proc/filesystems` does not mark
-/// `nodev`, as psutil's `disk_partitions()` chooses), each mount point once.
-fn filesystems(f: &mut Fields) {
-    let mounts = match procfs::mounts() {
-        Ok(m) => m,
-        Err(e) => {
-            f.gauge("host.fs".into(), "", "", Err(reason(e)));
-            return;
-        }
-    };
-    let real: HashSet<String> = std::fs::read_to_string("/proc/filesystems")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.starts_with("nodev"))
-        .map(|l| l.trim().to_string())
-        .collect();
-    let mut seen = HashSet::new();
-    for m in mounts {
-        if !(real.contains(&m.fs_vfstype) || m.fs_vfstype == "zfs")
-            || !seen.insert(m.fs_file.clone())
-        {
-            continue;
-        }
-        let p = format!("host.fs.{}.", m.fs_file);
-        let st = nix::sys::statvfs::statvfs(m.fs_file.as_str())
-            .map_err(|e| format!("statvfs {}: {e}", m.fs_file));
-        let part = |pick: fn(&nix::sys::statvfs::Statvfs) -> u64| {
-            st.as_ref()
-                .map(|s| pick(s).saturating_mul(s.fragment_size()))
-                .map_err(Clone::clone)
+impl HostSource {
+    /// Usage of mounted filesystems that store data (those `/proc/filesystems` does not mark
+    /// `nodev`, as psutil's `disk_partitions()` chooses), each mount point once.
+    fn filesystems(&mut self, f: &mut Fields) {
+        let mounts = match procfs::mounts() {
+            Ok(m) => m,
+            Err(e) => {
+                f.gauge("host.fs".into(), "", "", Err(reason(e)));
+                return;
+            }
         };
-        let total = part(|s| s.blocks());
-        let free = part(|s| s.blocks_free());
-        let avail = part(|s| s.blocks_available());
-        let used = total
-            .clone()
-            .and_then(|t| free.clone().map(|fr| t.saturating_sub(fr)));
-        let pct = used
-            .clone()
-            .and_then(|u| avail.clone().map(|a| percent(u as f64, (u + a) as f64)));
-        f.gauge(
-            format!("{p}total"),
-            "bytes",
-            "size of the filesystem",
-            total,
-        );
-        f.gauge(format!("{p}used"), "bytes", "bytes in use", used.clone());
-        f.gauge(
-            format!("{p}free"),
-            "bytes",
-            "free bytes, including those reserved for root",
-            free,
-        );
-        f.gauge(
-            format!("{p}avail"),
-            "bytes",
-            "free bytes available to unprivileged users",
-            avail,
-        );
-        f.gauge_f(
-            format!("{p}percent"),
-            "percent",
-            "used / (used + avail), as df shows",
-            pct,
-        );
+        if mounts
+            .iter()
+            .any(|m| !self.fs_types.contains_key(&m.fs_vfstype))
+        {
+            self.fs_types = std::fs::read_to_string("/proc/filesystems")
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let (flag, name) = l.split_once('\t')?;
+                    Some((name.trim().to_string(), flag.trim() != "nodev"))
+                })
+                .collect();
+        }
+        let mut seen = HashSet::new();
+        for m in mounts {
+            let real = self.fs_types.get(&m.fs_vfstype).copied().unwrap_or(false);
+            if !(real || m.fs_vfstype == "zfs") || !seen.insert(m.fs_file.clone()) {
+                continue;
+            }
+            filesystem(f, &m.fs_file);
+        }
     }
+}
+
+/// The usage of the filesystem mounted at `mount`.
+fn filesystem(f: &mut Fields, mount: &str) {
+    let p = format!("host.fs.{mount}.");
+    let st = nix::sys::statvfs::statvfs(mount).map_err(|e| format!("statvfs {mount}: {e}"));
+    let part = |pick: fn(&nix::sys::statvfs::Statvfs) -> u64| {
+        st.as_ref()
+            .map(|s| pick(s).saturating_mul(s.fragment_size()))
+            .map_err(Clone::clone)
+    };
+    let total = part(|s| s.blocks());
+    let free = part(|s| s.blocks_free());
+    let avail = part(|s| s.blocks_available());
+    let used = total
+        .clone()
+        .and_then(|t| free.clone().map(|fr| t.saturating_sub(fr)));
+    let pct = used
+        .clone()
+        .and_then(|u| avail.clone().map(|a| percent(u as f64, (u + a) as f64)));
+    f.gauge(
+        format!("{p}total"),
+        "bytes",
+        "size of the filesystem",
+        total,
+    );
+    f.gauge(format!("{p}used"), "bytes", "bytes in use", used.clone());
+    f.gauge(
+        format!("{p}free"),
+        "bytes",
+        "free bytes, including those reserved for root",
+        free,
+    );
+    f.gauge(
+        format!("{p}avail"),
+        "bytes",
+        "free bytes available to unprivileged users",
+        avail,
+    );
+    f.gauge_f(
+        format!("{p}percent"),
+        "percent",
+        "used / (used + avail), as df shows",
+        pct,
+    );
 }
 
 #[cfg(test)]

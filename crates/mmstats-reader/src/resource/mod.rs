@@ -59,41 +59,25 @@ use crate::writer::FileInfo;
 
 pub use host::HostSource;
 pub use process::{ProcessSource, is_gone, pids_of};
-pub use sample::{is_host, resource_files, resource_labels, stats_only};
+pub use sample::{StatsSeries, is_host, resource_files, resource_labels, stats_only, stats_series};
 pub use set::Resources;
+
+pub use crate::writer::{HOST_WRITER, PROCESS_WRITER, ResourceKind};
 
 mod host;
 mod process;
 mod sample;
 mod set;
 
-/// The `writer` of a host snapshot's [`FileInfo`](crate::FileInfo).
-pub const HOST_WRITER: &str = "mmstats-reader host";
-/// The `writer` of a process snapshot's [`FileInfo`](crate::FileInfo).
-pub const PROCESS_WRITER: &str = "mmstats-reader process";
-
-/// Which source a snapshot came from, when it did not come from a stats file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceKind {
-    /// [`HostSource`].
-    Host,
-    /// [`ProcessSource`].
-    Process,
-}
-
 /// Which resource source made `snap`; `None` for a stats file's snapshot.
 pub fn resource_kind(snap: &Snapshot) -> Option<ResourceKind> {
-    resource_kind_of(&snap.info)
+    snap.info.resource_kind()
 }
 
 /// Which resource source a snapshot with this identity came from (as [`resource_kind`]): for
 /// the files of an [`Intervals`](crate::Intervals) sample, which keep their identity only.
 pub fn resource_kind_of(info: &FileInfo) -> Option<ResourceKind> {
-    match info.writer.as_str() {
-        HOST_WRITER if info.dev_ino.0 == 0 => Some(ResourceKind::Host),
-        PROCESS_WRITER if info.dev_ino.0 == 0 => Some(ResourceKind::Process),
-        _ => None,
-    }
+    info.resource_kind()
 }
 
 /// Fields of one resource snapshot, in the order they are added.
@@ -115,11 +99,14 @@ impl Fields {
         help: &str,
         value: Result<Value, Reason>,
     ) {
-        let mut meta = FieldMeta::new(label, kind, value_type);
-        meta.unit = unit.to_string();
-        meta.help = help.to_string();
+        let meta = meta(label, kind, value_type, unit, help);
+        self.push_meta(&meta, value);
+    }
+
+    /// A value under metadata made once (with [`meta`]) and shared by every sample.
+    fn push_meta(&mut self, meta: &Arc<FieldMeta>, value: Result<Value, Reason>) {
         self.out.push(FieldValue {
-            meta: Arc::new(meta),
+            meta: Arc::clone(meta),
             value: value.map_err(ValueError::Unavailable),
         });
     }
@@ -142,12 +129,6 @@ impl Fields {
         self.push(label, Kind::Gauge, ValueType::U64, unit, help, v);
     }
 
-    /// A level (i64).
-    fn gauge_i(&mut self, label: String, unit: &str, help: &str, v: Result<i64, Reason>) {
-        let v = v.map(|n| Value::Number(Num::I(n)));
-        self.push(label, Kind::Gauge, ValueType::I64, unit, help, v);
-    }
-
     /// A level (f64).
     fn gauge_f(&mut self, label: String, unit: &str, help: &str, v: Result<f64, Reason>) {
         let v = v.map(|n| Value::Number(Num::F(n)));
@@ -159,12 +140,20 @@ impl Fields {
         let v = v.map(|n| Value::Number(Num::F(n)));
         self.push(label, Kind::Timestamp, ValueType::F64, "seconds", help, v);
     }
+}
 
-    /// Text.
-    fn text(&mut self, label: String, help: &str, v: Result<String, Reason>) {
-        let v = v.map(Value::Text);
-        self.push(label, Kind::Text, ValueType::Text, "", help, v);
-    }
+/// A resource field's metadata.
+fn meta(
+    label: impl Into<String>,
+    kind: Kind,
+    value_type: ValueType,
+    unit: &str,
+    help: &str,
+) -> Arc<FieldMeta> {
+    let mut meta = FieldMeta::new(label, kind, value_type);
+    meta.unit = unit.to_string();
+    meta.help = help.to_string();
+    Arc::new(meta)
 }
 
 /// `part` of `whole` in percent, 0 when `whole` is 0.

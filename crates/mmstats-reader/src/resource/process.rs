@@ -6,29 +6,304 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use mmstats_format::{FieldMeta, Kind, Num, StatLine, Value, ValueType};
 use procfs::process::Process;
 use procfs::{Current, Meminfo, ProcError};
 
-use super::{Fields, PROCESS_WRITER, percent, reason, resource_kind};
+use super::{Fields, PROCESS_WRITER, Reason, meta, percent, reason, resource_kind};
 use crate::clock::unix_seconds;
 use crate::error::{ErrorKind, ReadError};
 use crate::snapshot::Snapshot;
 use crate::writer::{FileInfo, FormatVersion};
 
+/// A process's command line and owner are read again after this many samples from the
+/// cache (and at once when its command name changes: it executed another program).
+const REFRESH: u32 = 10;
+
+/// The most processes whose `/proc` files stay open between samples (four descriptors each).
+const KEEP_OPEN_UP_TO: usize = 256;
+
 /// Reads processes' resources from `/proc/<pid>` into [`Snapshot`]s (labels under `proc.`).
 ///
-/// The source keeps each process's CPU time of the previous sample, keyed by pid and start
-/// time so that a reused pid starts afresh, for `proc.cpu.percent` (see the
-/// [module docs](super)).
+/// Each sample reads only what changes: `stat`, `status`, `io` and the count of open
+/// descriptors (one `stat` of `fd/` on Linux 6.2 and later, a walk of the directory before).
+/// What is fixed for a process, keyed by its pid and start time, is kept: its command line and
+/// owner (read again every few samples, and when its command name changes because it executed
+/// another program), its identity, and the fields' metadata. A reused pid (another start
+/// time) is another process: everything kept of the old one is dropped. The previous CPU time
+/// is kept the same way, for `proc.cpu.percent` (see the [module docs](super)).
+///
+/// The files read at each sample stay open between samples: four descriptors a process (its
+/// `/proc` directory, `stat`, `status`, `io`), closed when [`ProcessSource::sample_many`] no
+/// longer asks for it or it exits. That holds while the source knows at most 256 processes;
+/// past that, each sample opens and closes them, so that a large process tree never takes the
+/// descriptors the stats files need. They stay bound to the process they were opened for, so
+/// a newcomer with its pid is never read through them.
 #[derive(Debug)]
 pub struct ProcessSource {
-    /// (pid, start time) → (CPU ticks, when read).
-    previous: HashMap<(u32, u64), (u64, Instant)>,
+    /// What is kept of each process, by pid.
+    known: HashMap<u32, Known>,
     boot_id: Option<[u8; 16]>,
     ticks_per_second: f64,
     page_size: u64,
     /// `MemTotal` read once for all the processes of one [`ProcessSource::sample_many`].
-    mem_total: Option<Result<u64, super::Reason>>,
+    mem_total: Option<Result<u64, Reason>>,
+    metas: Metas,
+    /// The buffer every `/proc` file is read into.
+    buf: Vec<u8>,
+    /// Counts the calls of [`ProcessSource::sample_many`], to forget processes no longer asked for.
+    round: u64,
+}
+
+/// What is kept of one process (a pid and a start time) between its samples.
+#[derive(Debug)]
+struct Known {
+    start_time: u64,
+    /// The command name when the command line was read.
+    comm: String,
+    cmdline: Result<String, Reason>,
+    /// Samples left before the command line and owner are read again.
+    fresh_for: u32,
+    started: Option<SystemTime>,
+    info: Arc<FileInfo>,
+    path: PathBuf,
+    /// CPU ticks and when they were read, at the previous sample.
+    previous: Option<(u64, Instant)>,
+    /// Its open files, between samples.
+    files: Option<Files>,
+    /// The [`ProcessSource::round`] that last read it.
+    round: u64,
+}
+
+/// The files of one process that are read at each sample, opened once.
+#[derive(Debug)]
+struct Files {
+    /// Its directory in `/proc`.
+    dir: Process,
+    stat: Option<std::fs::File>,
+    status: Option<std::fs::File>,
+    io: Option<std::fs::File>,
+}
+
+/// Which of [`Files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum File {
+    Stat,
+    Status,
+    Io,
+}
+
+impl Files {
+    fn open(pid: i32) -> Result<Files, ProcError> {
+        Ok(Files {
+            dir: Process::new(pid)?,
+            stat: None,
+            status: None,
+            io: None,
+        })
+    }
+
+    /// Reads `which` into `buf`, opening it the first time. An error that says the process
+    /// is gone is [`Unread::Gone`] only if it really is gone: a file this kernel does not have
+    /// (`io` without I/O accounting) is an error of its own.
+    fn read(&mut self, which: File, buf: &mut Vec<u8>) -> Result<(), Unread> {
+        let Files {
+            dir,
+            stat,
+            status,
+            io,
+        } = self;
+        let (slot, name) = match which {
+            File::Stat => (stat, "stat"),
+            File::Status => (status, "status"),
+            File::Io => (io, "io"),
+        };
+        let result = match slot {
+            Some(f) => read_from_start(f, buf).map_err(unread_io),
+            None => match dir.open_relative(name) {
+                Ok(f) => read_from_start(slot.insert(f), buf).map_err(unread_io),
+                Err(e) => Err(unread(e)),
+            },
+        };
+        match result {
+            Err(Unread::Gone) if which != File::Stat && dir.is_alive() => {
+                Err(Unread::Other(io::Error::from(io::ErrorKind::NotFound)))
+            }
+            other => other,
+        }
+    }
+
+    /// Reads file `name` of the process into `buf`, without keeping it open.
+    fn read_once(&self, name: &str, buf: &mut Vec<u8>) -> Result<(), Unread> {
+        let f = self.dir.open_relative(name).map_err(unread)?;
+        read_from_start(&f, buf).map_err(unread_io)
+    }
+}
+
+/// Reads `f` from its start into `buf` (emptied first), with as few reads as it takes: a
+/// `/proc` file gives all it holds to a read with room enough.
+fn read_from_start(f: &std::fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    buf.clear();
+    loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(4096);
+        }
+        let len = buf.len();
+        buf.resize(buf.capacity(), 0);
+        let room = buf.len() - len;
+        match f.read_at(&mut buf[len..], len as u64) {
+            Ok(n) => {
+                buf.truncate(len + n);
+                if n < room {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+            Err(e) => {
+                buf.truncate(len);
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// The metadata of every field, made once.
+#[derive(Debug)]
+struct Metas {
+    rss: Arc<FieldMeta>,
+    vms: Arc<FieldMeta>,
+    mem_percent: Arc<FieldMeta>,
+    user: Arc<FieldMeta>,
+    system: Arc<FieldMeta>,
+    cpu_percent: Arc<FieldMeta>,
+    voluntary: Arc<FieldMeta>,
+    involuntary: Arc<FieldMeta>,
+    threads: Arc<FieldMeta>,
+    priority: Arc<FieldMeta>,
+    nice: Arc<FieldMeta>,
+    fds: Arc<FieldMeta>,
+    read_bytes: Arc<FieldMeta>,
+    write_bytes: Arc<FieldMeta>,
+    start_time: Arc<FieldMeta>,
+    cmdline: Arc<FieldMeta>,
+}
+
+impl Metas {
+    fn new() -> Metas {
+        use Kind::{Counter, Gauge, Text, Timestamp};
+        use ValueType::{F64, I64, U64};
+        Metas {
+            rss: meta("proc.mem.rss", Gauge, U64, "bytes", "resident memory"),
+            vms: meta("proc.mem.vms", Gauge, U64, "bytes", "virtual memory"),
+            mem_percent: meta(
+                "proc.mem.percent",
+                Gauge,
+                F64,
+                "percent",
+                "resident memory / physical memory",
+            ),
+            user: meta(
+                "proc.cpu.user",
+                Counter,
+                F64,
+                "seconds",
+                "CPU time in user code",
+            ),
+            system: meta(
+                "proc.cpu.system",
+                Counter,
+                F64,
+                "seconds",
+                "CPU time in the kernel",
+            ),
+            cpu_percent: meta(
+                "proc.cpu.percent",
+                Gauge,
+                F64,
+                "percent",
+                "CPU time since the previous sample, up to 100 × cores",
+            ),
+            voluntary: meta(
+                "proc.ctxt.voluntary",
+                Counter,
+                U64,
+                "",
+                "voluntary context switches (waits)",
+            ),
+            involuntary: meta(
+                "proc.ctxt.involuntary",
+                Counter,
+                U64,
+                "",
+                "involuntary context switches (preemptions)",
+            ),
+            threads: meta("proc.threads", Gauge, U64, "", "threads"),
+            priority: meta(
+                "proc.priority",
+                Gauge,
+                I64,
+                "",
+                "scheduling priority (as /proc/<pid>/stat gives it)",
+            ),
+            nice: meta("proc.nice", Gauge, I64, "", "nice value"),
+            fds: meta("proc.fds", Gauge, U64, "", "open file descriptors"),
+            read_bytes: meta(
+                "proc.io.read.bytes",
+                Counter,
+                U64,
+                "bytes",
+                "bytes read from storage",
+            ),
+            write_bytes: meta(
+                "proc.io.write.bytes",
+                Counter,
+                U64,
+                "bytes",
+                "bytes written to storage",
+            ),
+            start_time: meta(
+                "proc.start_time",
+                Timestamp,
+                F64,
+                "seconds",
+                "when the process started",
+            ),
+            cmdline: meta("proc.cmdline", Text, ValueType::Text, "", "command line"),
+        }
+    }
+}
+
+/// The numbers of `/proc/<pid>/stat` that are recorded.
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    state: char,
+    utime: u64,
+    stime: u64,
+    priority: i64,
+    nice: i64,
+    threads: i64,
+    start_time: u64,
+    vsize: u64,
+    /// Resident pages.
+    rss: u64,
+}
+
+impl Stat {
+    /// The recorded fields of a parsed line (numbered as proc(5) numbers them).
+    fn of(line: &StatLine) -> Option<Stat> {
+        Some(Stat {
+            state: line.field(3)?.chars().next()?,
+            utime: line.number(14)?,
+            stime: line.number(15)?,
+            priority: line.number(18)?,
+            nice: line.number(19)?,
+            threads: line.number(20)?,
+            start_time: line.number(22)?,
+            vsize: line.number(23)?,
+            rss: line.number(24)?,
+        })
+    }
 }
 
 impl Default for ProcessSource {
@@ -48,15 +323,26 @@ pub fn pids_of(snaps: &[Snapshot]) -> Vec<u32> {
     set.into_iter().collect()
 }
 
+/// Why a file of a process could not be read.
+enum Unread {
+    /// The process exited (or never was).
+    Gone,
+    /// Another error (permission denied, a file this kernel does not have, ...).
+    Other(io::Error),
+}
+
 impl ProcessSource {
     /// A source with no previous samples.
     pub fn new() -> ProcessSource {
         ProcessSource {
-            previous: HashMap::new(),
+            known: HashMap::new(),
             boot_id: crate::process::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size().max(1),
             mem_total: None,
+            metas: Metas::new(),
+            buf: Vec::with_capacity(4096),
+            round: 0,
         }
     }
 
@@ -69,159 +355,262 @@ impl ProcessSource {
     /// other metric that cannot be read (`/proc/<pid>/io` and `fd/` of another user's process)
     /// carries the reason instead of a value.
     pub fn sample(&mut self, pid: u32) -> Result<Snapshot, ReadError> {
-        let path = PathBuf::from(format!("/proc/{pid}"));
-        let fail = |e: ProcError| ReadError::new(&path, error_kind(e));
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = self.read(pid, &mut buf);
+        self.buf = buf;
+        result
+    }
+
+    fn read(&mut self, pid: u32, buf: &mut Vec<u8>) -> Result<Snapshot, ReadError> {
+        let gone = || ReadError::new(format!("/proc/{pid}"), no_process());
         let raw = i32::try_from(pid)
             .ok()
             .filter(|p| *p > 0)
-            .ok_or_else(|| ReadError::new(&path, no_process()))?;
+            .ok_or_else(gone)?;
         let taken = SystemTime::now();
         let now = Instant::now();
-        let p = Process::new(raw).map_err(fail)?;
-        let stat = p.stat().map_err(fail)?;
+        // The files of a process seen before are still open: read again from their start.
+        // They stay bound to the process they were opened for: once it exits, they read
+        // nothing more (no such process), even when a newcomer has its pid. Its directory is
+        // kept open too, and every file of a process opened through it, so whatever is read
+        // belongs to the process whose `stat` gave the start time.
+        let open =
+            || Files::open(raw).map_err(|e| ReadError::new(format!("/proc/{pid}"), error_kind(e)));
+        let kept = self.known.get_mut(&pid).and_then(|k| k.files.take());
+        let was_kept = kept.is_some();
+        let mut files = match kept {
+            Some(f) => f,
+            None => open()?,
+        };
+        let mut first = files.read(File::Stat, buf);
+        let other_start = |buf: &[u8], known: Option<&Known>| {
+            let start = mmstats_format::parse_start_time(&String::from_utf8_lossy(buf));
+            known.is_some_and(|k| Some(k.start_time) != start)
+        };
+        let stale = match &first {
+            Err(Unread::Gone) => true,
+            Ok(()) => other_start(buf, self.known.get(&pid)),
+            Err(Unread::Other(_)) => false,
+        };
+        if was_kept && stale {
+            // The process they were opened for is gone; its pid may name a newcomer now.
+            self.known.remove(&pid);
+            files = open()?;
+            first = files.read(File::Stat, buf);
+        }
+        let (stat, comm) = match first {
+            Ok(()) => {
+                let text = String::from_utf8_lossy(buf);
+                let line = StatLine::parse(&text);
+                let stat = line.as_ref().and_then(Stat::of).ok_or_else(|| {
+                    let e = io::Error::new(io::ErrorKind::InvalidData, "unexpected format");
+                    ReadError::new(format!("/proc/{pid}/stat"), ErrorKind::Io(e))
+                })?;
+                // The command name only when it is news: a new process, or another program.
+                let comm = line.map(|l| l.comm()).unwrap_or_default();
+                let news = match self.known.get(&pid) {
+                    Some(k) if k.start_time == stat.start_time && k.comm == comm => None,
+                    _ => Some(comm.to_string()),
+                };
+                (stat, news)
+            }
+            Err(Unread::Gone) => return Err(gone()),
+            Err(Unread::Other(e)) => {
+                return Err(ReadError::new(
+                    format!("/proc/{pid}/stat"),
+                    ErrorKind::Io(e),
+                ));
+            }
+        };
         // A process that exited and waits to be reaped has no memory and no threads left.
         if matches!(stat.state, 'Z' | 'X' | 'x') {
-            return Err(ReadError::new(&path, no_process()));
+            self.known.remove(&pid);
+            return Err(gone());
+        }
+        // A reused pid is another process: nothing of the old one is kept.
+        if self
+            .known
+            .get(&pid)
+            .is_some_and(|k| k.start_time != stat.start_time)
+        {
+            self.known.remove(&pid);
         }
         let tps = self.ticks_per_second;
-        let mut f = Fields::default();
+        let ticks = stat.utime.saturating_add(stat.stime);
+        let stale = match self.known.get_mut(&pid) {
+            Some(k) if comm.is_none() && k.fresh_for > 0 => {
+                k.fresh_for -= 1;
+                false
+            }
+            _ => true,
+        };
+        if stale {
+            // New, another program, or time to look again: the command line and owner.
+            let cmdline = match files.read_once("cmdline", buf) {
+                Ok(()) => Ok(command_line(buf)),
+                Err(Unread::Gone) => return Err(gone()),
+                Err(Unread::Other(e)) => Err(format!("/proc/{pid}/cmdline: {e}")),
+            };
+            // An empty one (a program being executed, whose arguments are not in place yet) is
+            // read again at the next sample.
+            let fresh_for = match &cmdline {
+                Ok(c) if c.is_empty() => 0,
+                _ => REFRESH,
+            };
+            let uid = files.dir.uid().ok();
+            if let Some(k) = self.known.get_mut(&pid) {
+                if let Some(c) = comm {
+                    k.comm = c;
+                }
+                k.cmdline = cmdline;
+                k.fresh_for = fresh_for;
+                if k.info.uid != uid {
+                    Arc::make_mut(&mut k.info).uid = uid;
+                }
+            } else {
+                let started = crate::process::process_start(stat.start_time);
+                let mut info = FileInfo::new(FormatVersion::V2, (0, stat.start_time));
+                info.writer = PROCESS_WRITER.to_string();
+                info.pid = Some(pid);
+                info.uid = uid;
+                info.start_time = Some(stat.start_time);
+                info.boot_id = self.boot_id;
+                info.created = started;
+                let known = Known {
+                    start_time: stat.start_time,
+                    comm: comm.unwrap_or_default(),
+                    cmdline,
+                    fresh_for,
+                    started,
+                    info: Arc::new(info),
+                    path: PathBuf::from(format!("/proc/{pid}")),
+                    previous: None,
+                    files: None,
+                    round: 0,
+                };
+                self.known.insert(pid, known);
+            }
+        }
+        let Some(known) = self.known.get_mut(&pid) else {
+            return Err(gone());
+        };
+        known.round = self.round;
 
+        let m = &self.metas;
+        let mut f = Fields {
+            out: Vec::with_capacity(16),
+        };
+        let u = |n: u64| Ok(Value::Number(Num::U(n)));
+        let i = |n: i64| Ok(Value::Number(Num::I(n)));
+        let fl = |n: f64| Ok(Value::Number(Num::F(n)));
         let rss = stat.rss.saturating_mul(self.page_size);
-        f.gauge("proc.mem.rss".into(), "bytes", "resident memory", Ok(rss));
-        f.gauge(
-            "proc.mem.vms".into(),
-            "bytes",
-            "virtual memory",
-            Ok(stat.vsize),
-        );
+        f.push_meta(&m.rss, u(rss));
+        f.push_meta(&m.vms, u(stat.vsize));
         let total = match &self.mem_total {
             Some(t) => t.clone(),
             None => Meminfo::current().map(|m| m.mem_total).map_err(reason),
         };
-        f.gauge_f(
-            "proc.mem.percent".into(),
-            "percent",
-            "resident memory / physical memory",
-            total.map(|t| percent(rss as f64, t as f64)),
+        f.push_meta(
+            &m.mem_percent,
+            total.and_then(|t| fl(percent(rss as f64, t as f64))),
         );
-
-        let ticks = stat.utime + stat.stime;
-        f.counter_f(
-            "proc.cpu.user".into(),
-            "seconds",
-            "CPU time in user code",
-            Ok(stat.utime as f64 / tps),
-        );
-        f.counter_f(
-            "proc.cpu.system".into(),
-            "seconds",
-            "CPU time in the kernel",
-            Ok(stat.stime as f64 / tps),
-        );
-        let key = (pid, stat.starttime);
-        let cpu_percent = match self.previous.get(&key) {
+        f.push_meta(&m.user, fl(stat.utime as f64 / tps));
+        f.push_meta(&m.system, fl(stat.stime as f64 / tps));
+        let cpu_percent = match known.previous {
             Some((before, at)) => {
-                let secs = now.duration_since(*at).as_secs_f64();
-                Ok(percent(ticks.saturating_sub(*before) as f64 / tps, secs))
+                let secs = now.saturating_duration_since(at).as_secs_f64();
+                fl(percent(ticks.saturating_sub(before) as f64 / tps, secs))
             }
-            None => crate::process::process_start(stat.starttime)
+            // The first percent covers the time since the process started, as `ps` shows.
+            None => known
+                .started
                 .and_then(|start| taken.duration_since(start).ok())
                 .map(|age| percent(ticks as f64 / tps, age.as_secs_f64()))
-                .ok_or_else(|| "no boot time in /proc/stat".to_string()),
+                .ok_or_else(|| "no boot time in /proc/stat".to_string())
+                .and_then(fl),
         };
-        self.previous.insert(key, (ticks, now));
-        f.gauge_f(
-            "proc.cpu.percent".into(),
-            "percent",
-            "CPU time since the previous sample, up to 100 × cores",
-            cpu_percent,
-        );
+        known.previous = Some((ticks, now));
+        f.push_meta(&m.cpu_percent, cpu_percent);
 
-        let status = p.status().map_err(reason);
-        let from_status = |pick: fn(&procfs::process::Status) -> Option<u64>, what: &str| {
-            status
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|s| pick(s).ok_or_else(|| format!("/proc/{pid}/status has no {what}")))
+        let (voluntary, involuntary) = match files.read(File::Status, buf) {
+            Ok(()) => {
+                let text = String::from_utf8_lossy(buf);
+                let gid =
+                    keyed(&text, "Gid:").and_then(|v| v.split_whitespace().nth(1)?.parse().ok());
+                if known.info.gid != gid {
+                    Arc::make_mut(&mut known.info).gid = gid;
+                }
+                let number = |key: &str| {
+                    keyed(&text, key)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .ok_or_else(|| {
+                            format!("/proc/{pid}/status has no {}", &key[..key.len() - 1])
+                        })
+                };
+                (
+                    number("voluntary_ctxt_switches:"),
+                    number("nonvoluntary_ctxt_switches:"),
+                )
+            }
+            Err(Unread::Gone) => return Err(gone()),
+            Err(Unread::Other(e)) => {
+                let r = format!("/proc/{pid}/status: {e}");
+                (Err(r.clone()), Err(r))
+            }
         };
-        f.counter(
-            "proc.ctxt.voluntary".into(),
-            "",
-            "voluntary context switches (waits)",
-            from_status(|s| s.voluntary_ctxt_switches, "voluntary_ctxt_switches"),
-        );
-        f.counter(
-            "proc.ctxt.involuntary".into(),
-            "",
-            "involuntary context switches (preemptions)",
-            from_status(
-                |s| s.nonvoluntary_ctxt_switches,
-                "nonvoluntary_ctxt_switches",
-            ),
-        );
-        f.gauge(
-            "proc.threads".into(),
-            "",
-            "threads",
-            Ok(stat.num_threads.max(0) as u64),
-        );
-        f.gauge_i(
-            "proc.priority".into(),
-            "",
-            "scheduling priority (as /proc/<pid>/stat gives it)",
-            Ok(stat.priority),
-        );
-        f.gauge_i("proc.nice".into(), "", "nice value", Ok(stat.nice));
-        f.gauge(
-            "proc.fds".into(),
-            "",
-            "open file descriptors",
-            p.fd_count().map(|n| n as u64).map_err(reason),
-        );
-        let io = p.io().map_err(reason);
-        f.counter(
-            "proc.io.read.bytes".into(),
-            "bytes",
-            "bytes read from storage",
-            io.as_ref().map(|i| i.read_bytes).map_err(Clone::clone),
-        );
-        f.counter(
-            "proc.io.write.bytes".into(),
-            "bytes",
-            "bytes written to storage",
-            io.map(|i| i.write_bytes),
-        );
-        let started = crate::process::process_start(stat.starttime);
-        f.timestamp(
-            "proc.start_time".into(),
-            "when the process started",
-            started
+        f.push_meta(&m.voluntary, voluntary.and_then(u));
+        f.push_meta(&m.involuntary, involuntary.and_then(u));
+        f.push_meta(&m.threads, u(stat.threads.max(0) as u64));
+        f.push_meta(&m.priority, i(stat.priority));
+        f.push_meta(&m.nice, i(stat.nice));
+        let fds = match files.dir.fd_count() {
+            Ok(n) => u(n as u64),
+            Err(e) => match unread(e) {
+                Unread::Gone => return Err(gone()),
+                Unread::Other(e) => Err(format!("/proc/{pid}/fd: {e}")),
+            },
+        };
+        f.push_meta(&m.fds, fds);
+        let (read_bytes, write_bytes) = match files.read(File::Io, buf) {
+            Ok(()) => {
+                let text = String::from_utf8_lossy(buf);
+                let number = |key: &str| {
+                    keyed(&text, key)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .ok_or_else(|| format!("/proc/{pid}/io has no {}", &key[..key.len() - 1]))
+                };
+                (number("read_bytes:"), number("write_bytes:"))
+            }
+            Err(Unread::Gone) => return Err(gone()),
+            Err(Unread::Other(e)) => {
+                let r = format!("/proc/{pid}/io: {e}");
+                (Err(r.clone()), Err(r))
+            }
+        };
+        f.push_meta(&m.read_bytes, read_bytes.and_then(u));
+        f.push_meta(&m.write_bytes, write_bytes.and_then(u));
+        f.push_meta(
+            &m.start_time,
+            known
+                .started
                 .map(unix_seconds)
-                .ok_or_else(|| "no boot time in /proc/stat".to_string()),
+                .ok_or_else(|| "no boot time in /proc/stat".to_string())
+                .and_then(fl),
         );
-        f.text(
-            "proc.cmdline".into(),
-            "command line",
-            p.cmdline().map(|a| a.join(" ")).map_err(reason),
-        );
+        f.push_meta(&m.cmdline, known.cmdline.clone().map(Value::Text));
 
-        // A pid reused while we read would mix two processes: check it still names this one.
-        match p.stat() {
-            Ok(again) if again.starttime == stat.starttime => {}
-            _ => return Err(ReadError::new(&path, no_process())),
+        // Past a few hundred processes, four descriptors each would crowd out the stats files:
+        // their `/proc` files are opened afresh at each sample instead.
+        let few = self.known.len() <= KEEP_OPEN_UP_TO;
+        let Some(known) = self.known.get_mut(&pid) else {
+            return Err(gone());
+        };
+        if few {
+            known.files = Some(files);
         }
-
-        let mut info = FileInfo::new(FormatVersion::V2, (0, stat.starttime));
-        info.writer = PROCESS_WRITER.to_string();
-        info.pid = Some(pid);
-        info.uid = p.uid().ok();
-        info.gid = status.as_ref().ok().map(|s| s.egid);
-        info.start_time = Some(stat.starttime);
-        info.boot_id = self.boot_id;
-        info.created = started;
         Ok(Snapshot {
-            path,
-            info: Arc::new(info),
+            path: known.path.clone(),
+            info: Arc::clone(&known.info),
             taken,
             fold_seq: None,
             fields: f.out.into(),
@@ -230,10 +619,11 @@ impl ProcessSource {
         })
     }
 
-    /// Reads each of `pids`, and forgets the previous samples of processes not among them.
+    /// Reads each of `pids`, and forgets what it kept of processes not among them.
     pub fn sample_many(&mut self, pids: &[u32]) -> (Vec<Snapshot>, Vec<ReadError>) {
-        let mut snaps = Vec::new();
+        let mut snaps = Vec::with_capacity(pids.len());
         let mut errors = Vec::new();
+        self.round = self.round.wrapping_add(1);
         self.mem_total = Some(Meminfo::current().map(|m| m.mem_total).map_err(reason));
         for &pid in pids {
             match self.sample(pid) {
@@ -242,8 +632,46 @@ impl ProcessSource {
             }
         }
         self.mem_total = None;
-        self.previous.retain(|(pid, _), _| pids.contains(pid));
+        let round = self.round;
+        self.known.retain(|_, k| k.round == round);
         (snaps, errors)
+    }
+}
+
+/// A command line as one text: its arguments separated by spaces.
+fn command_line(raw: &[u8]) -> String {
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    String::from_utf8_lossy(raw).replace('\0', " ")
+}
+
+/// The value of the line of a `/proc` "key: value" file (`status`, `io`) that starts with
+/// `key` (colon included), trimmed.
+fn keyed<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let (at, _) = text
+        .match_indices(key)
+        .find(|(i, _)| *i == 0 || text.as_bytes()[i - 1] == b'\n')?;
+    let rest = &text[at + key.len()..];
+    Some(rest[..rest.find('\n').unwrap_or(rest.len())].trim())
+}
+
+/// A `procfs` error as [`Unread`].
+fn unread(e: ProcError) -> Unread {
+    match e {
+        ProcError::NotFound(_) => Unread::Gone,
+        ProcError::PermissionDenied(_) => {
+            Unread::Other(io::Error::from(io::ErrorKind::PermissionDenied))
+        }
+        ProcError::Io(e, _) => unread_io(e),
+        other => Unread::Other(io::Error::other(other.to_string())),
+    }
+}
+
+/// An I/O error as [`Unread`]: "no such process" (`ESRCH`) and "not found" say it is gone.
+fn unread_io(e: io::Error) -> Unread {
+    if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ESRCH) {
+        Unread::Gone
+    } else {
+        Unread::Other(e)
     }
 }
 
@@ -354,6 +782,183 @@ mod tests {
                 assert!(err.starts_with("unavailable: "), "{err}");
             }
         }
+    }
+
+    fn text(s: &Snapshot, label: &str) -> String {
+        match &s.field(label).unwrap_or_else(|| panic!("no {label}")).value {
+            Ok(Value::Text(t)) => t.clone(),
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+
+    /// A child that sleeps, and the source's entry for it after a first sample.
+    fn sampled_child() -> (std::process::Child, ProcessSource) {
+        let mut src = ProcessSource::new();
+        (sleeper("30", &mut src), src)
+    }
+
+    /// A child running `sleep secs`, sampled once by `src`.
+    fn sleeper(secs: &str, src: &mut ProcessSource) -> std::process::Child {
+        let child = std::process::Command::new("sleep")
+            .arg(secs)
+            .spawn()
+            .unwrap();
+        // until it runs `sleep` (right after the fork it is still this program)
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let want = format!("sleep\0{secs}\0");
+        for _ in 0..500 {
+            if std::fs::read(&cmdline).unwrap() == want.as_bytes() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let s = src.sample(child.id()).unwrap();
+        assert_eq!(text(&s, "proc.cmdline"), format!("sleep {secs}"));
+        child
+    }
+
+    #[test]
+    fn past_a_few_hundred_processes_no_files_stay_open() {
+        // Threads have `/proc/<tid>` directories of their own: enough of them stand for a
+        // large process tree without forking.
+        let stop = Arc::new(std::sync::Barrier::new(KEEP_OPEN_UP_TO + 45));
+        let threads: Vec<_> = (0..KEEP_OPEN_UP_TO + 44)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    stop.wait();
+                })
+            })
+            .collect();
+        let tids: Vec<u32> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+            .collect();
+        assert!(tids.len() > KEEP_OPEN_UP_TO + 40, "{}", tids.len());
+        let mut src = ProcessSource::new();
+        let kept = |src: &ProcessSource| src.known.values().filter(|k| k.files.is_some()).count();
+        for &tid in &tids[..10] {
+            src.sample(tid).unwrap();
+        }
+        assert_eq!(kept(&src), 10, "a few processes keep their files open");
+        for _ in 0..2 {
+            for &tid in &tids {
+                src.sample(tid).unwrap();
+            }
+        }
+        assert_eq!(src.known.len(), tids.len());
+        assert_eq!(kept(&src), 0, "past the limit every sample opens afresh");
+        stop.wait();
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn files_kept_open_for_a_process_that_exited_are_never_read_for_a_newcomer() {
+        let (mut old, mut src) = sampled_child();
+        let stale = src.known.get_mut(&old.id()).unwrap().files.take();
+        assert!(stale.is_some());
+        old.kill().unwrap();
+        old.wait().unwrap();
+        // As if a newcomer had the old one's pid: its entry holds the old one's open files.
+        let mut new = sleeper("31", &mut src);
+        let pid = new.id();
+        let k = src.known.get_mut(&pid).unwrap();
+        k.files = stale;
+        k.cmdline = Ok("sleep 30".into());
+        let s = src.sample(pid).unwrap();
+        assert_eq!(text(&s, "proc.cmdline"), "sleep 31");
+        assert_eq!(s.info.start_time, crate::process::process_start_time(pid));
+        // and its own files are kept from now on
+        let again = src.sample(pid).unwrap();
+        assert_eq!(text(&again, "proc.cmdline"), "sleep 31");
+        assert!(num(&again, "proc.ctxt.voluntary") >= num(&s, "proc.ctxt.voluntary"));
+        new.kill().unwrap();
+        new.wait().unwrap();
+    }
+
+    #[test]
+    fn the_command_line_is_kept_while_the_process_stays_the_same() {
+        let (mut child, mut src) = sampled_child();
+        let pid = child.id();
+        // What is kept is shown: the file is not read again on the next samples.
+        src.known.get_mut(&pid).unwrap().cmdline = Ok("kept".into());
+        for _ in 0..REFRESH {
+            assert_eq!(text(&src.sample(pid).unwrap(), "proc.cmdline"), "kept");
+        }
+        // ...but only for so many samples.
+        assert_eq!(text(&src.sample(pid).unwrap(), "proc.cmdline"), "sleep 30");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_reused_pid_shows_the_new_process_and_nothing_kept_of_the_old() {
+        let (mut child, mut src) = sampled_child();
+        let pid = child.id();
+        // As if an earlier process with this pid had been sampled: another start time, its
+        // own command line, owner and CPU time.
+        let old = src.known.get_mut(&pid).unwrap();
+        old.start_time += 1;
+        old.cmdline = Ok("an earlier process".into());
+        old.previous = Some((1_000_000, Instant::now()));
+        Arc::make_mut(&mut old.info).uid = Some(12345);
+        let s = src.sample(pid).unwrap();
+        assert_eq!(text(&s, "proc.cmdline"), "sleep 30");
+        assert_eq!(s.info.start_time, crate::process::process_start_time(pid));
+        assert_eq!(s.info.uid, Some(nix::unistd::geteuid().as_raw()));
+        // its percent covers its own life, not the time since the old one's sample
+        let p = num(&s, "proc.cpu.percent");
+        assert!((0.0..=100.0).contains(&p), "{p}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn another_program_in_the_same_process_shows_its_own_command_line() {
+        let (mut child, mut src) = sampled_child();
+        let pid = child.id();
+        // As if the process had run another program since: same start time, another name.
+        let k = src.known.get_mut(&pid).unwrap();
+        k.comm = "sh".into();
+        k.cmdline = Ok("sh -c sleep 30".into());
+        assert_eq!(text(&src.sample(pid).unwrap(), "proc.cmdline"), "sleep 30");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn processes_that_exit_are_forgotten() {
+        let (mut child, mut src) = sampled_child();
+        let pid = child.id();
+        let me = std::process::id();
+        let (snaps, errors) = src.sample_many(&[me, pid]);
+        assert_eq!((snaps.len(), errors.len()), (2, 0));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (snaps, errors) = src.sample_many(&[me, pid]);
+        assert_eq!(snaps.len(), 1);
+        assert!(errors.iter().all(is_gone), "{errors:?}");
+        assert!(!src.known.contains_key(&pid));
+        // a process no longer asked for is forgotten too
+        src.sample_many(&[]);
+        assert!(src.known.is_empty());
+    }
+
+    #[test]
+    fn command_lines_and_keyed_values_parse() {
+        assert_eq!(command_line(b"sleep\x0030\x00"), "sleep 30");
+        assert_eq!(command_line(b"a\0\0b\0"), "a  b");
+        assert_eq!(command_line(b"title without nul"), "title without nul");
+        assert_eq!(command_line(b""), "");
+        let status = "Name:\tx\nGid:\t1\t2\t3\t4\nvoluntary_ctxt_switches:\t7\nnonvoluntary_ctxt_switches:\t9\n";
+        assert_eq!(keyed(status, "voluntary_ctxt_switches:"), Some("7"));
+        assert_eq!(keyed(status, "nonvoluntary_ctxt_switches:"), Some("9"));
+        assert_eq!(keyed(status, "Gid:"), Some("1\t2\t3\t4"));
+        assert_eq!(keyed(status, "Uid:"), None);
+        assert_eq!(keyed("a: 1\nb: 2", "b:"), Some("2"));
+        assert_eq!(keyed("xb: 1\n", "b:"), None);
     }
 
     #[test]

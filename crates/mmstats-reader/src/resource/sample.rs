@@ -72,6 +72,32 @@ pub fn resource_labels(sample: &Sample) -> HashSet<String> {
         .collect()
 }
 
+/// Which series of a process its stats files have, as [`stats_series`] finds them.
+#[derive(Debug)]
+pub struct StatsSeries<'a>(Option<HashSet<&'a str>>);
+
+impl StatsSeries<'_> {
+    /// True if `s` is one of the stats files' series (not only a resource file's).
+    pub fn keeps(&self, s: &Series) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|stats| stats.contains(s.meta.label.as_str()))
+    }
+}
+
+/// Which of `p`'s series [`stats_only`] keeps: `None` if `p` is resources alone (the host, or
+/// a process's resources without a stats file), else a filter of its series (every one when
+/// `p` has no resource file), without copying `p`.
+pub fn stats_series(p: &ProcessSample) -> Option<StatsSeries<'_>> {
+    if resources_alone(p) {
+        return None;
+    }
+    if p.files.iter().all(|f| resource_kind_of(&f.info).is_none()) {
+        return Some(StatsSeries(None));
+    }
+    Some(StatsSeries(Some(labels_of(p).0)))
+}
+
 /// `sample` without its resources: no host, no process's resource file, and no series that
 /// only resource files had (a process's `proc.*`), in its processes and its exited totals.
 /// What the stats files alone say, for views that show resources apart.
@@ -81,24 +107,21 @@ pub fn stats_only(sample: &Sample) -> Sample {
     let processes = sample
         .processes
         .iter()
-        .filter(|p| !resources_alone(p))
-        .map(|p| {
-            let (stats, _) = labels_of(p);
-            ProcessSample {
-                series: p
-                    .series
-                    .iter()
-                    .filter(|s| stats.contains(s.meta.label.as_str()))
-                    .cloned()
-                    .collect(),
-                files: p
-                    .files
-                    .iter()
-                    .filter(|f| resource_kind_of(&f.info).is_none())
-                    .cloned()
-                    .collect(),
-                ..p.clone()
-            }
+        .filter_map(|p| Some((p, stats_series(p)?)))
+        .map(|(p, stats)| ProcessSample {
+            series: p
+                .series
+                .iter()
+                .filter(|s| stats.keeps(s))
+                .cloned()
+                .collect(),
+            files: p
+                .files
+                .iter()
+                .filter(|f| resource_kind_of(&f.info).is_none())
+                .cloned()
+                .collect(),
+            ..p.clone()
         })
         .collect();
     Sample {

@@ -1,40 +1,32 @@
 //! Combining labels over the files of a process, through the interval engine.
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mmstats_format::{
     FieldMeta, HistogramValue, Kind, Num, Period, Value, ValueType, WindowedValue,
 };
-use mmstats_reader::{
-    FieldValue, FileInfo, FormatVersion, Intervals, Series, Snapshot, ValueError,
-};
+use mmstats_reader::{FileInfo, FormatVersion, Intervals, Series, Snapshot, ValueError};
+use mmstats_testkit::snapshot::SnapshotBuilder;
 
 fn snapshot(created_secs: u64, fields: Vec<(FieldMeta, Result<Value, ValueError>)>) -> Snapshot {
     let created = UNIX_EPOCH + Duration::from_secs(created_secs);
-    Snapshot {
-        fold_seq: None,
-        settled: true,
-        liveness: None,
-        path: PathBuf::from(format!("/x/{created_secs}.mmstats")),
-        info: Arc::new(FileInfo {
-            pid: Some(1),
-            tid: Some(1),
-            uid: Some(0),
-            gid: Some(0),
-            created: Some(created),
-            ..FileInfo::new(FormatVersion::V2, (0, created_secs))
-        }),
-        taken: SystemTime::now(),
-        fields: fields
-            .into_iter()
-            .map(|(m, v)| FieldValue {
-                meta: Arc::new(m),
-                value: v,
-            })
-            .collect(),
-    }
+    let info = FileInfo {
+        pid: Some(1),
+        tid: Some(1),
+        uid: Some(0),
+        gid: Some(0),
+        created: Some(created),
+        ..FileInfo::new(FormatVersion::V2, (0, created_secs))
+    };
+    fields
+        .into_iter()
+        .fold(
+            SnapshotBuilder::new(format!("/x/{created_secs}.mmstats"))
+                .info(info)
+                .taken(SystemTime::now()),
+            |b, (m, v)| b.field_result(m, v),
+        )
+        .build()
 }
 
 /// Every label of these files (all of one process) combined, as every tool shows them now.

@@ -3,8 +3,8 @@
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -373,152 +373,10 @@ impl Drop for Mmash {
     }
 }
 
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// One HTTP/1.1 request over a fresh connection (`Connection: close`); handles
-/// `Content-Length` and chunked bodies. Panics if the server cannot be reached.
-pub fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> Response {
-    try_http(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{addr}{path}: {e}"))
-}
-
-/// Like [`http`], but a server that is not listening (yet) is an error.
-pub fn try_http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> std::io::Result<Response> {
-    assert!(addr.ip().is_loopback(), "tests talk to 127.0.0.1 only");
-    let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-    }
-    req.push_str("\r\n");
-    if let Some(b) = body {
-        req.push_str(b);
-    }
-    s.write_all(req.as_bytes())?;
-    // Read the head, then exactly the body its headers announce: some servers (chromedriver)
-    // keep the connection open despite `Connection: close`.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 65536];
-    let split = loop {
-        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
-        let n = s.read(&mut buf)?;
-        if n == 0 {
-            return Err(std::io::Error::other(
-                "connection closed before the headers ended",
-            ));
-        }
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body: Vec<u8> = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other("bad status line"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let find = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    let chunked = find("transfer-encoding").is_some_and(|v| v.contains("chunked"));
-    let length: Option<usize> = find("content-length").and_then(|v| v.parse().ok());
-    let mut more = |body: &mut Vec<u8>| -> std::io::Result<bool> {
-        let n = s.read(&mut buf)?;
-        body.extend_from_slice(&buf[..n]);
-        Ok(n > 0)
-    };
-    let body = if chunked {
-        while !body.windows(5).any(|w| w == b"0\r\n\r\n") {
-            if !more(&mut body)? {
-                break;
-            }
-        }
-        let mut rest = &body[..];
-        let mut out = Vec::new();
-        loop {
-            let nl = rest
-                .windows(2)
-                .position(|w| w == b"\r\n")
-                .ok_or_else(|| std::io::Error::other("bad chunk"))?;
-            let size_text = String::from_utf8_lossy(&rest[..nl]).into_owned();
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-                .map_err(|_| std::io::Error::other("bad chunk size"))?;
-            rest = &rest[nl + 2..];
-            if size == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[..size]);
-            rest = &rest[size + 2..];
-        }
-        out
-    } else if let Some(len) = length {
-        while body.len() < len {
-            if !more(&mut body)? {
-                break;
-            }
-        }
-        body.truncate(len);
-        body
-    } else {
-        while more(&mut body)? {}
-        body
-    };
-    Ok(Response {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
 // Not every test binary that includes this module uses both.
 #[allow(unused_imports)]
 pub use mmstats_testkit::{
-    http::free_port,
+    http::{Response, free_port, http, try_http},
     program::{require, workspace_bin},
 };
 

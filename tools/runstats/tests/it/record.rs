@@ -351,14 +351,7 @@ public class Churn {
 #[test]
 fn a_jvm_in_the_tree_has_its_performance_counters_recorded() {
     let stats = stats_dir();
-    let src = tempfile::tempdir().unwrap();
-    std::fs::write(src.path().join("Churn.java"), JVM_PROGRAM).unwrap();
-    let javac = std::process::Command::new("javac")
-        .arg("Churn.java")
-        .current_dir(src.path())
-        .status()
-        .expect("javac (scripts/test installs openjdk-17-jdk-headless)");
-    assert!(javac.success());
+    let src = mmstats_testkit::jvm::compile("Churn", JVM_PROGRAM);
     let runs = tempfile::tempdir().unwrap();
     let dir = runs.path().join("jvm");
     let classes = src.path().to_str().unwrap();
