@@ -75,6 +75,10 @@ struct Mapped {
     /// Fields whose remembered value does not stand for the file's, whatever their word says:
     /// never read (new metadata), or their read failed.
     stale: Vec<bool>,
+    /// No field is stale: the last values may be handed out whole.
+    fresh: bool,
+    /// The most words a multi-word slot has: room for the copy of any value.
+    widest: usize,
 }
 
 /// Where one field's value lives.
@@ -185,6 +189,8 @@ impl StatsFile {
                         watch: Vec::new(),
                         seen: Vec::new(),
                         stale: Vec::new(),
+                        fresh: false,
+                        widest: 0,
                     }),
                     last: None,
                     linked,
@@ -489,7 +495,14 @@ impl StatsFile {
                 stale.push(!same || m.stale.get(i).copied().unwrap_or(true));
             }
             m.watch = slots.iter().map(|s| s.offset).collect();
+            m.widest = slots
+                .iter()
+                .filter(|s| s.multi)
+                .map(|s| s.words)
+                .max()
+                .unwrap_or(0);
             m.seen = seen;
+            m.fresh = !stale.contains(&true);
             m.stale = stale;
             m.slots = slots;
         }
@@ -555,7 +568,7 @@ impl Mapped {
         lock_held: &mut dyn FnMut() -> bool,
     ) -> Arc<[FieldValue]> {
         let n = self.slots.len().min(metas.len());
-        let whole = last.filter(|l| l.len() == n && !self.stale.contains(&true));
+        let whole = last.filter(|l| l.len() == n && self.fresh);
         let first = match whole {
             Some(l) => match self.region.first_change(&self.watch, &self.seen, 0) {
                 None => {
@@ -568,8 +581,8 @@ impl Mapped {
             },
             None => 0,
         };
-        let mut scratch = Vec::new();
-        (0..n)
+        let mut scratch = Vec::with_capacity(self.widest);
+        let fields: Arc<[FieldValue]> = (0..n)
             .map(|i| {
                 let meta = &metas[i];
                 let kept = last.and_then(|l| l.get(i)).filter(|_| !self.stale[i]);
@@ -583,7 +596,9 @@ impl Mapped {
                     value: self.read_value(i, meta, &mut scratch, lock_held),
                 }
             })
-            .collect()
+            .collect();
+        self.fresh = !self.stale.contains(&true);
+        fields
     }
 
     /// Copies out and decodes field `i`'s value, remembering the word it was read at.

@@ -107,8 +107,9 @@ impl Region {
 
     /// The first `i` from `from` on whose word at byte offset `offsets[i]` no longer equals
     /// `expected[i]` (both as loaded, in file order), or whose offset is not an aligned word
-    /// inside the mapping; `None` if every word is as expected. One load per word and no
-    /// allocation: what telling an idle file from a changed one costs.
+    /// inside the mapping (or, if `expected` is the shorter, its length); `None` if every word
+    /// is as expected. One load per word and no allocation: what telling an idle file from a
+    /// changed one costs.
     pub(crate) fn first_change(
         &self,
         offsets: &[u32],
@@ -116,9 +117,9 @@ impl Region {
         from: usize,
     ) -> Option<usize> {
         let base = self.map.as_ptr().cast::<u64>().cast_mut();
-        let pairs = offsets.iter().zip(expected).enumerate().skip(from);
-        for (i, (&off, &want)) in pairs {
-            let off = off as usize;
+        let n = offsets.len().min(expected.len());
+        for i in from..n {
+            let off = offsets[i] as usize;
             if !off.is_multiple_of(8) || off + 8 > self.len {
                 return Some(i);
             }
@@ -131,11 +132,11 @@ impl Region {
             // - every process touches this word only through 8-byte atomics (FORMAT.md §4),
             //   and we only load, relaxed, which is sound on read-only memory.
             let word = unsafe { AtomicU64::from_ptr(base.add(off / 8)) };
-            if word.load(Ordering::Relaxed) != want {
+            if word.load(Ordering::Relaxed) != expected[i] {
                 return Some(i);
             }
         }
-        None
+        (n < offsets.len()).then_some(n)
     }
 
     /// Appends the bytes `[off, off + len)` to `out`, copied word by word with atomic loads, in
@@ -182,12 +183,11 @@ impl Region {
         if !in_bounds || !off.is_multiple_of(8) {
             return false;
         }
-        out.reserve(count);
-        // One bounds check for the whole run, then a tight loop: a histogram's buckets are
-        // hundreds of words, read on every scan.
+        // One bounds check for the whole run, then a tight loop that writes into room reserved
+        // once: a histogram's buckets are hundreds of words.
         let base = self.map.as_ptr().cast::<u64>().cast_mut();
         let first = off / 8;
-        for i in first..first + count {
+        out.extend((first..first + count).map(|i| {
             // SAFETY:
             // - `off + 8 * count <= self.len` was checked above, so word `i` (below
             //   `first + count`) lies inside the mapping, which lives as long as `self`;
@@ -196,8 +196,8 @@ impl Region {
             // - every process touches this word only through 8-byte atomics (FORMAT.md §4), and
             //   we only load, relaxed, which is sound on read-only memory.
             let word = unsafe { AtomicU64::from_ptr(base.add(i)) };
-            out.push(word.load(Ordering::Relaxed));
-        }
+            word.load(Ordering::Relaxed)
+        }));
         true
     }
 }
