@@ -51,6 +51,53 @@ pub fn float(x: f64) -> Json {
 pub struct ValueJson<'a> {
     value: &'a Value,
     buckets: bool,
+    order: KeyOrder,
+}
+
+/// The order an object's keys are written in: the schema's (as listed in [`ValueJson`]), or
+/// sorted by name, as slurpstats has always written them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyOrder {
+    Schema,
+    Sorted,
+}
+
+/// One part of a compound value's object.
+enum Part<'a> {
+    U64(u64),
+    Num(Num),
+    Opt(Option<u64>),
+    U32(u32),
+    Buckets(&'a HistogramValue, KeyOrder),
+}
+
+impl serde::Serialize for Part<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::U64(v) => v.serialize(s),
+            Part::Num(v) => v.serialize(s),
+            Part::Opt(v) => v.serialize(s),
+            Part::U32(v) => v.serialize(s),
+            Part::Buckets(h, order) => Buckets(h, *order).serialize(s),
+        }
+    }
+}
+
+/// Writes `entries` (given in the schema's order) as one object in `order`.
+fn parts<S: serde::Serializer, const N: usize>(
+    s: S,
+    mut entries: [(&str, Part<'_>); N],
+    order: KeyOrder,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    if order == KeyOrder::Sorted {
+        entries.sort_unstable_by_key(|(k, _)| *k);
+    }
+    let mut m = s.serialize_map(Some(N))?;
+    for (k, v) in &entries {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
 }
 
 impl<'a> ValueJson<'a> {
@@ -59,6 +106,7 @@ impl<'a> ValueJson<'a> {
         ValueJson {
             value,
             buckets: true,
+            order: KeyOrder::Schema,
         }
     }
 
@@ -68,17 +116,26 @@ impl<'a> ValueJson<'a> {
         ValueJson {
             value,
             buckets: false,
+            order: KeyOrder::Schema,
+        }
+    }
+
+    /// The same value with every object's keys sorted by name.
+    fn sorted(self) -> ValueJson<'a> {
+        ValueJson {
+            order: KeyOrder::Sorted,
+            ..self
         }
     }
 }
 
 /// A histogram's non-empty buckets as `{"low", "width", "count"}` objects.
-struct Buckets<'a>(&'a HistogramValue);
+struct Buckets<'a>(&'a HistogramValue, KeyOrder);
 
 impl serde::Serialize for Buckets<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        let h = self.0;
+        use serde::ser::SerializeSeq;
+        let Buckets(h, order) = *self;
         let mut seq = s.serialize_seq(None)?;
         for (i, n) in h.buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
             let (low, width) = bucket_bounds(i, h.k);
@@ -86,21 +143,26 @@ impl serde::Serialize for Buckets<'_> {
                 low,
                 width,
                 count: *n,
+                order,
             })?;
         }
-        // a map type keeps the element's keys in the schema's order
         struct BucketJson {
             low: u64,
             width: u64,
             count: u64,
+            order: KeyOrder,
         }
         impl serde::Serialize for BucketJson {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(3))?;
-                m.serialize_entry("low", &self.low)?;
-                m.serialize_entry("width", &self.width)?;
-                m.serialize_entry("count", &self.count)?;
-                m.end()
+                parts(
+                    s,
+                    [
+                        ("low", Part::U64(self.low)),
+                        ("width", Part::U64(self.width)),
+                        ("count", Part::U64(self.count)),
+                    ],
+                    self.order,
+                )
             }
         }
         seq.end()
@@ -109,53 +171,60 @@ impl serde::Serialize for Buckets<'_> {
 
 impl serde::Serialize for ValueJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
+        let order = self.order;
         match self.value {
             Value::Number(n) => n.serialize(s),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Text(t) => s.serialize_str(t),
-            Value::Average { count, sum } => {
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("count", count)?;
-                m.serialize_entry("sum", sum)?;
-                m.end()
-            }
+            Value::Average { count, sum } => parts(
+                s,
+                [("count", Part::U64(*count)), ("sum", Part::Num(*sum))],
+                order,
+            ),
             Value::MovingAverage {
                 count,
                 window_count,
                 window_sum,
                 last,
-            } => {
-                let mut m = s.serialize_map(Some(4))?;
-                m.serialize_entry("count", count)?;
-                m.serialize_entry("window_count", window_count)?;
-                m.serialize_entry("window_sum", window_sum)?;
-                m.serialize_entry("last", last)?;
-                m.end()
-            }
+            } => parts(
+                s,
+                [
+                    ("count", Part::U64(*count)),
+                    ("window_count", Part::U64(*window_count)),
+                    ("window_sum", Part::Num(*window_sum)),
+                    ("last", Part::Num(*last)),
+                ],
+                order,
+            ),
             Value::Histogram(h) => {
                 let empty = h.count == 0;
-                let mut m = s.serialize_map(None)?;
-                m.serialize_entry("count", &h.count)?;
-                m.serialize_entry("sum", &h.sum)?;
-                m.serialize_entry("min", &(!empty).then_some(h.min))?;
-                m.serialize_entry("max", &(!empty).then_some(h.max))?;
-                m.serialize_entry("last", &h.last)?;
-                m.serialize_entry("window_count", &h.window_count)?;
-                m.serialize_entry("window_sum", &h.window_sum)?;
-                m.serialize_entry("k", &h.k)?;
+                let head = [
+                    ("count", Part::U64(h.count)),
+                    ("sum", Part::U64(h.sum)),
+                    ("min", Part::Opt((!empty).then_some(h.min))),
+                    ("max", Part::Opt((!empty).then_some(h.max))),
+                    ("last", Part::U64(h.last)),
+                    ("window_count", Part::U64(h.window_count)),
+                    ("window_sum", Part::U64(h.window_sum)),
+                    ("k", Part::U32(h.k)),
+                ];
                 if self.buckets {
-                    m.serialize_entry("buckets", &Buckets(h))?;
+                    let [a, b, c, d, e, f, g, k] = head;
+                    let all = [a, b, c, d, e, f, g, k, ("buckets", Part::Buckets(h, order))];
+                    parts(s, all, order)
+                } else {
+                    parts(s, head, order)
                 }
-                m.end()
             }
-            Value::Windowed(w) => {
-                let mut m = s.serialize_map(Some(3))?;
-                m.serialize_entry("width", &w.width)?;
-                m.serialize_entry("count", &w.count)?;
-                m.serialize_entry("sum", &w.sum)?;
-                m.end()
-            }
+            Value::Windowed(w) => parts(
+                s,
+                [
+                    ("width", Part::U64(w.width)),
+                    ("count", Part::U64(w.count)),
+                    ("sum", Part::Num(w.sum)),
+                ],
+                order,
+            ),
         }
     }
 }
@@ -286,6 +355,131 @@ pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
         "state": state(snap),
         "fields": fields,
     })
+}
+
+/// One file's object (see the module docs) as a [`serde::Serialize`] over the snapshot's own
+/// data, written straight to a serializer with its keys sorted by name.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotJson<'a> {
+    snap: &'a Snapshot,
+    filters: &'a [String],
+}
+
+impl<'a> SnapshotJson<'a> {
+    /// `snap` with the fields that match `filters` (all when empty).
+    pub fn new(snap: &'a Snapshot, filters: &'a [String]) -> SnapshotJson<'a> {
+        SnapshotJson { snap, filters }
+    }
+}
+
+impl serde::Serialize for SnapshotJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let snap = self.snap;
+        let info = &snap.info;
+        let mut m = s.serialize_map(Some(15))?;
+        m.serialize_entry(
+            "alive",
+            &snap.liveness.as_ref().map(|l| *l == Liveness::Alive),
+        )?;
+        m.serialize_entry("closed", &info.closed)?;
+        m.serialize_entry("created", &info.created.map(|c| float(unix_seconds(c))))?;
+        m.serialize_entry("fields", &FieldsJson(self))?;
+        m.serialize_entry("folded", &info.folded)?;
+        m.serialize_entry("format_version", &format_version(info.version))?;
+        m.serialize_entry("gid", &info.gid)?;
+        m.serialize_entry("path", &snap.path.to_string_lossy())?;
+        m.serialize_entry("pid", &info.pid)?;
+        m.serialize_entry("process_totals", &info.process_totals)?;
+        m.serialize_entry("state", &state(snap))?;
+        m.serialize_entry("tid", &info.tid)?;
+        m.serialize_entry("timestamp", &float(unix_seconds(snap.taken)))?;
+        m.serialize_entry("uid", &info.uid)?;
+        m.serialize_entry("writer", &info.writer)?;
+        m.end()
+    }
+}
+
+/// A snapshot's matching fields, as an array of [`FieldJson`].
+struct FieldsJson<'a>(&'a SnapshotJson<'a>);
+
+impl serde::Serialize for FieldsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let SnapshotJson { snap, filters } = *self.0;
+        s.collect_seq(
+            snap.fields
+                .iter()
+                .filter(|f| field_matches(f, filters))
+                .map(|f| FieldJson {
+                    field: f,
+                    now: snap.taken,
+                    created: snap.info.created,
+                }),
+        )
+    }
+}
+
+/// One field's object (see the module docs), its keys sorted by name.
+struct FieldJson<'a> {
+    field: &'a FieldValue,
+    now: SystemTime,
+    created: Option<SystemTime>,
+}
+
+impl serde::Serialize for FieldJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let meta = FieldMetaJson::of(&self.field.meta);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("combine", meta.combine)?;
+        match &self.field.value {
+            Ok(v) => {
+                // later values of a repeated suffix win, as in any object
+                let derived: BTreeMap<&str, Option<serde_json::Number>> = v
+                    .derived_values(
+                        self.field.meta.kind,
+                        unix_seconds(self.now),
+                        self.created.map(unix_seconds).unwrap_or(0.0),
+                    )
+                    .into_iter()
+                    .map(|(k, x)| (k, serde_json::Number::from_f64(x)))
+                    .collect();
+                if !derived.is_empty() {
+                    m.serialize_entry("derived", &derived)?;
+                }
+            }
+            Err(e) => m.serialize_entry("error", &e.to_string())?,
+        }
+        m.serialize_entry("help", meta.help)?;
+        m.serialize_entry("kind", meta.kind)?;
+        m.serialize_entry("label", meta.label)?;
+        if !meta.labels.is_empty() {
+            m.serialize_entry("labels", &meta.labels)?;
+        }
+        if let Some(name) = meta.name {
+            m.serialize_entry("name", name)?;
+        }
+        m.serialize_entry("type", meta.value_type)?;
+        m.serialize_entry("unit", meta.unit)?;
+        if let Ok(v) = &self.field.value {
+            m.serialize_entry("value", &ValueJson::new(v).sorted())?;
+        }
+        m.end()
+    }
+}
+
+/// An unreadable file as `{"error", "path"}`.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorJson<'a>(pub &'a ReadError);
+
+impl serde::Serialize for ErrorJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("error", &self.0.kind.to_string())?;
+        m.serialize_entry("path", &self.0.path.to_string_lossy())?;
+        m.end()
+    }
 }
 
 /// A file's format under the one name every JSON output gives it, `format_version`: `1`, `2`,
@@ -501,6 +695,135 @@ mod tests {
     fn non_finite_floats_become_null() {
         assert_eq!(value(&Value::Number(Num::F(f64::NAN))), Json::Null);
         assert_eq!(value(&Value::Number(Num::I(-4))), json!(-4));
+    }
+
+    /// A file with a field of every kind, one unreadable, and a labelled one.
+    fn every_kind() -> Snapshot {
+        use mmstats_format::{Period, WindowedValue};
+        let mut h = HistogramValue::empty(3, 64);
+        for x in [0, 1, 7, 100, 100, 3000] {
+            h.record(x);
+        }
+        let mut t = h.clone();
+        t.window_count = 2;
+        t.window_sum = 3100;
+        let mut lab = FieldMeta::new(
+            "reqs{code=\"200\",a=\"b\\\"\"}",
+            Kind::Counter,
+            ValueType::U64,
+        );
+        lab.labels = vec![("code".into(), "200".into()), ("a".into(), "b\"".into())];
+        let mut timer = FieldMeta::new("lat", Kind::Timer, ValueType::U64);
+        timer.unit = "nanoseconds".into();
+        timer.help = "how \"long\"\n\u{e9}".into();
+        SnapshotBuilder::new("/tmp/every kind.mmstats")
+            .info(FileInfo {
+                pid: Some(7),
+                created: Some(UNIX_EPOCH + Duration::from_millis(100_250)),
+                writer: "w\u{1}".into(),
+                process_totals: true,
+                ..FileInfo::new(FormatVersion::V1, (0, 0))
+            })
+            .taken(UNIX_EPOCH + Duration::from_millis(200_500))
+            .field(
+                FieldMeta::new("u", Kind::Counter, ValueType::U64),
+                Value::Number(Num::U(u64::MAX)),
+            )
+            .field(
+                FieldMeta::new("i", Kind::Gauge, ValueType::I64),
+                Value::Number(Num::I(-4)),
+            )
+            .field(
+                FieldMeta::new("f", Kind::Gauge, ValueType::F64),
+                Value::Number(Num::F(0.1)),
+            )
+            .field(
+                FieldMeta::new("nan", Kind::Gauge, ValueType::F64),
+                Value::Number(Num::F(f64::NAN)),
+            )
+            .field(
+                FieldMeta::new("b", Kind::Gauge, ValueType::Bool),
+                Value::Bool(true),
+            )
+            .field(
+                FieldMeta::new("t", Kind::Text, ValueType::Text),
+                Value::Text("a\"\\\n\u{7f}\u{2028}".into()),
+            )
+            .field(
+                FieldMeta::new("avg", Kind::Average, ValueType::F64),
+                Value::Average {
+                    count: 3,
+                    sum: Num::F(7.5),
+                },
+            )
+            .field(
+                FieldMeta::new("avg0", Kind::Average, ValueType::U64),
+                Value::Average {
+                    count: 0,
+                    sum: Num::U(0),
+                },
+            )
+            .field(
+                FieldMeta::new("mavg", Kind::MovingAverage, ValueType::I64),
+                Value::MovingAverage {
+                    count: 9,
+                    window_count: 2,
+                    window_sum: Num::I(-6),
+                    last: Num::I(-1),
+                },
+            )
+            .field(
+                FieldMeta::new("hist", Kind::Histogram, ValueType::U64),
+                Value::Histogram(h.into()),
+            )
+            .field(
+                FieldMeta::new("empty", Kind::Histogram, ValueType::U64),
+                Value::Histogram(HistogramValue::empty(3, 64).into()),
+            )
+            .field(timer, Value::Histogram(t.into()))
+            .field(
+                FieldMeta::new("win", Kind::Windowed, ValueType::U64),
+                Value::Windowed(WindowedValue {
+                    width: 60,
+                    count: 4,
+                    sum: Num::U(40),
+                    slots: vec![Period {
+                        period: 3,
+                        count: 4,
+                        sum: Num::U(40),
+                    }],
+                }),
+            )
+            .field(lab, Value::Number(Num::U(3)))
+            .field_result(
+                FieldMeta::new("gone", Kind::Text, ValueType::Text),
+                Err(ValueError::WriterDied),
+            )
+            .build()
+    }
+
+    #[test]
+    fn the_streamed_file_object_is_byte_identical_to_the_tree() {
+        let errors = [ReadError::new(
+            std::path::Path::new("/x\ny"),
+            mmstats_reader::ErrorKind::NotFound,
+        )];
+        for snap in [every_kind(), snap()] {
+            for filters in [vec![], vec!["h".to_string()], vec!["lat.p99".to_string()]] {
+                let tree = snapshot(&snap, &filters);
+                let direct = SnapshotJson::new(&snap, &filters);
+                assert_eq!(
+                    serde_json::to_string(&direct).unwrap(),
+                    serde_json::to_string(&tree).unwrap()
+                );
+                assert_eq!(
+                    serde_json::to_string_pretty(&direct).unwrap(),
+                    serde_json::to_string_pretty(&tree).unwrap()
+                );
+            }
+        }
+        let direct = serde_json::to_string(&ErrorJson(&errors[0])).unwrap();
+        assert_eq!(direct, error(&errors[0]).to_string());
     }
 
     #[test]
