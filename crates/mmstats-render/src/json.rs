@@ -290,33 +290,6 @@ impl<'a> FieldMetaJson<'a> {
     }
 }
 
-/// One field as JSON (see the module docs).
-pub fn field(f: &FieldValue, now: SystemTime, created: Option<SystemTime>) -> Json {
-    let m = &f.meta;
-    let mut o = FieldMetaJson::of(m).to_json();
-    match &f.value {
-        Ok(v) => {
-            o.insert("value".into(), value(v));
-            let derived: Map<String, Json> = v
-                .derived_values(
-                    m.kind,
-                    unix_seconds(now),
-                    created.map(unix_seconds).unwrap_or(0.0),
-                )
-                .into_iter()
-                .map(|(s, x)| (s.to_string(), float(x)))
-                .collect();
-            if !derived.is_empty() {
-                o.insert("derived".into(), Json::Object(derived));
-            }
-        }
-        Err(e) => {
-            o.insert("error".into(), json!(e.to_string()));
-        }
-    }
-    Json::Object(o)
-}
-
 /// True if a field or one of its derived labels starts with one of `filters`.
 fn field_matches(f: &FieldValue, filters: &[String]) -> bool {
     if label_matches(&f.meta.label, filters) {
@@ -329,32 +302,9 @@ fn field_matches(f: &FieldValue, filters: &[String]) -> bool {
 }
 
 /// One file as JSON (see the module docs), with the fields that match `filters` (all when
-/// empty).
+/// empty): [`SnapshotJson`] as a tree, for callers that look inside it.
 pub fn snapshot(snap: &Snapshot, filters: &[String]) -> Json {
-    let info = &snap.info;
-    let fields: Vec<Json> = snap
-        .fields
-        .iter()
-        .filter(|f| field_matches(f, filters))
-        .map(|f| field(f, snap.taken, info.created))
-        .collect();
-    json!({
-        "timestamp": float(unix_seconds(snap.taken)),
-        "path": snap.path.to_string_lossy(),
-        "format_version": format_version(info.version),
-        "pid": info.pid,
-        "tid": info.tid,
-        "uid": info.uid,
-        "gid": info.gid,
-        "writer": info.writer,
-        "created": info.created.map(|c| float(unix_seconds(c))),
-        "closed": info.closed,
-        "process_totals": info.process_totals,
-        "folded": info.folded,
-        "alive": snap.liveness.as_ref().map(|l| *l == Liveness::Alive),
-        "state": state(snap),
-        "fields": fields,
-    })
+    serde_json::to_value(SnapshotJson::new(snap, filters)).unwrap_or(Json::Null)
 }
 
 /// One file's object (see the module docs) as a [`serde::Serialize`] over the snapshot's own
@@ -468,6 +418,17 @@ impl serde::Serialize for FieldJson<'_> {
     }
 }
 
+/// Writes one file's object ([`SnapshotJson`]) on a line of its own, as `--ndjson` does.
+pub fn write_line(
+    out: &mut (impl Write + ?Sized),
+    snap: &Snapshot,
+    filters: &[String],
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &SnapshotJson::new(snap, filters))
+        .map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 /// An unreadable file as `{"error", "path"}`.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorJson<'a>(pub &'a ReadError);
@@ -545,6 +506,8 @@ pub fn document_filtered(
 pub struct Document {
     pretty: bool,
     files: usize,
+    /// One item's pretty text, kept between items to be indented.
+    buf: Vec<u8>,
 }
 
 impl Document {
@@ -560,7 +523,11 @@ impl Document {
         } else {
             write!(out, "{{\"timestamp\":{ts},\"files\":[")?;
         }
-        Ok(Document { pretty, files: 0 })
+        Ok(Document {
+            pretty,
+            files: 0,
+            buf: Vec::new(),
+        })
     }
 
     /// Writes one file's object ([`snapshot`]) with the fields that match `filters`.
@@ -572,16 +539,24 @@ impl Document {
     ) -> io::Result<()> {
         let sep = if self.files == 0 { "" } else { "," };
         self.files += 1;
-        let value = snapshot(snap, filters);
-        self.item(out, sep, &value)
+        self.item(out, sep, &SnapshotJson::new(snap, filters))
     }
 
-    fn item(&self, out: &mut (impl Write + ?Sized), sep: &str, value: &Json) -> io::Result<()> {
+    /// Writes `sep` and `value`, indented two levels when pretty.
+    fn item(
+        &mut self,
+        out: &mut (impl Write + ?Sized),
+        sep: &str,
+        value: &impl serde::Serialize,
+    ) -> io::Result<()> {
         out.write_all(sep.as_bytes())?;
         if self.pretty {
-            let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-            for line in text.lines() {
-                write!(out, "\n    {line}")?;
+            self.buf.clear();
+            serde_json::to_writer_pretty(&mut self.buf, value).map_err(io::Error::other)?;
+            // JSON strings escape their newlines: every newline here starts a line
+            for line in self.buf.split(|b| *b == b'\n') {
+                out.write_all(b"\n    ")?;
+                out.write_all(line)?;
             }
             Ok(())
         } else {
@@ -590,7 +565,11 @@ impl Document {
     }
 
     /// Writes the errors and closes the document.
-    pub fn finish(self, out: &mut (impl Write + ?Sized), errors: &[ReadError]) -> io::Result<()> {
+    pub fn finish(
+        mut self,
+        out: &mut (impl Write + ?Sized),
+        errors: &[ReadError],
+    ) -> io::Result<()> {
         let close_files = if self.pretty && self.files > 0 {
             "\n  "
         } else {
@@ -602,7 +581,7 @@ impl Document {
             write!(out, "],\"errors\":[")?;
         }
         for (i, e) in errors.iter().enumerate() {
-            self.item(out, if i == 0 { "" } else { "," }, &error(e))?;
+            self.item(out, if i == 0 { "" } else { "," }, &ErrorJson(e))?;
         }
         if self.pretty {
             let close = if errors.is_empty() { "" } else { "\n  " };
@@ -616,7 +595,7 @@ impl Document {
 
 /// An error as `{"path", "error"}`.
 pub fn error(e: &ReadError) -> Json {
-    json!({"path": e.path.to_string_lossy(), "error": e.kind.to_string()})
+    serde_json::to_value(ErrorJson(e)).unwrap_or(Json::Null)
 }
 
 #[cfg(test)]
@@ -802,28 +781,34 @@ mod tests {
             .build()
     }
 
+    /// What the file object of [`every_kind`] was when it was built as a `serde_json::Value`
+    /// tree, compact.
+    const EVERY_KIND: &str = include_str!("../testdata/every_kind.json");
+
     #[test]
-    fn the_streamed_file_object_is_byte_identical_to_the_tree() {
-        let errors = [ReadError::new(
-            std::path::Path::new("/x\ny"),
-            mmstats_reader::ErrorKind::NotFound,
-        )];
+    fn the_streamed_file_object_keeps_its_bytes() {
+        let every = every_kind();
+        let direct = SnapshotJson::new(&every, &[]);
+        assert_eq!(serde_json::to_string(&direct).unwrap(), EVERY_KIND);
+        let tree: Json = serde_json::from_str(EVERY_KIND).unwrap();
+        assert_eq!(
+            serde_json::to_string_pretty(&direct).unwrap(),
+            serde_json::to_string_pretty(&tree).unwrap()
+        );
         for snap in [every_kind(), snap()] {
             for filters in [vec![], vec!["h".to_string()], vec!["lat.p99".to_string()]] {
-                let tree = snapshot(&snap, &filters);
-                let direct = SnapshotJson::new(&snap, &filters);
-                assert_eq!(
-                    serde_json::to_string(&direct).unwrap(),
-                    serde_json::to_string(&tree).unwrap()
-                );
-                assert_eq!(
-                    serde_json::to_string_pretty(&direct).unwrap(),
-                    serde_json::to_string_pretty(&tree).unwrap()
-                );
+                let direct = serde_json::to_string(&SnapshotJson::new(&snap, &filters)).unwrap();
+                // keys sorted, as a tree writes them
+                let tree: Json = serde_json::from_str(&direct).unwrap();
+                assert_eq!(direct, tree.to_string());
             }
         }
-        let direct = serde_json::to_string(&ErrorJson(&errors[0])).unwrap();
-        assert_eq!(direct, error(&errors[0]).to_string());
+        let e = ReadError::new(
+            std::path::Path::new("/x\ny"),
+            mmstats_reader::ErrorKind::NotFound,
+        );
+        let direct = serde_json::to_string(&ErrorJson(&e)).unwrap();
+        assert_eq!(direct, r#"{"error":"not found","path":"/x\ny"}"#);
     }
 
     #[test]

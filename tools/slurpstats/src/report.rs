@@ -64,7 +64,7 @@ pub fn write_one(
             }
             text::render(out, snap, snap.taken, filters)
         }
-        Format::Ndjson => writeln!(out, "{}", json::snapshot(snap, filters)),
+        Format::Ndjson => json::write_line(out, snap, filters),
         Format::Csv => {
             if first {
                 writeln!(out, "{}", csv::HEADER)?;
