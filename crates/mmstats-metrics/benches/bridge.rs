@@ -11,18 +11,22 @@
 //! Run with `cargo bench -p mmstats-metrics -- --warm-up-time 1 --measurement-time 2`, then
 //! `scripts/bench-table` prints the tables in `benches/README.md`.
 //!
-//! With `BRIDGE_CLOCK=cpu` each loop is timed by its thread's CPU time (`getrusage` of the
-//! thread) instead of the wall clock: on a machine loaded by other work the wall clock also
-//! counts the time a thread waited for a core. Contention between the two threads still shows
-//! (a thread waiting for a cache line is running), though less of it when one of them is off
-//! its core.
+//! `metrics_facade_floor` is a recorder whose updates do nothing: the facade's own call, the
+//! floor under every recorder.
+//!
+//! With `BRIDGE_CLOCK=cpu` each loop is timed by its thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`) instead of the wall clock: on a machine loaded by other work the
+//! wall clock also counts the time a thread waited for a core. Contention between the two
+//! threads still shows (a thread waiting for a cache line is running), though less of it when
+//! one of them is off its core.
 //!
 //! `bridge --loop CASE OP ITERS` instead runs one case's loop `ITERS` times on the calling
-//! thread and exits, for counting instructions with `valgrind --tool=callgrind`: CASE is one
-//! of `mmstats_metrics`, `metrics_exporter_prometheus`, `metrics_util_atomic`,
+//! thread and exits, for counting instructions with `valgrind --tool=callgrind
+//! --toggle-collect=bridge::run` (the plain counter's loop is elsewhere): CASE is one of
+//! `mmstats_metrics`, `metrics_exporter_prometheus`, `metrics_util_atomic`,
 //! `metrics_facade_floor`, `mmstats_counter_incr`; OP one of `increment`, `set`, `record`. The
-//! difference between two runs' totals divided by the difference of their `ITERS` is the
-//! cost of one update, without the setup.
+//! difference between two runs' counts divided by the difference of their `ITERS` is the cost
+//! of one update, without the setup (benches/README.md shows the commands).
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier, OnceLock};
@@ -39,14 +43,11 @@ enum Start {
     Cpu(Duration),
 }
 
-/// This thread's CPU time (user and system) so far.
+/// This thread's CPU time so far (`CLOCK_THREAD_CPUTIME_ID`, in nanoseconds).
 fn thread_cpu() -> Duration {
-    let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD)
-        .expect("getrusage of the thread");
-    let us = |t: nix::sys::time::TimeVal| {
-        Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-    };
-    us(u.user_time()) + us(u.system_time())
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .expect("the thread's CPU clock");
+    Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32)
 }
 
 impl Start {
