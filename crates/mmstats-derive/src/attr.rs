@@ -1,4 +1,4 @@
-//! Reading a `#[derive(Stats)]` input and its `#[stats(...)]` and `#[stat(...)]` attributes
+//! Reading a `#[derive(StatsModel)]` input and its `#[stats(...)]` and `#[stat(...)]` attributes
 //! into a checked [`Model`].
 //!
 //! Every problem becomes a `syn::Error` spanned on the offending tokens; problems are collected
@@ -83,7 +83,7 @@ impl Errors {
     }
 }
 
-/// Reads and checks the input of `#[derive(Stats)]`.
+/// Reads and checks the input of `#[derive(StatsModel)]`.
 pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Model> {
     let mut errors = Errors::default();
 
@@ -155,7 +155,7 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Model> {
     if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(
             &input.generics,
-            "`#[derive(Stats)]` does not support generic structs: the model's fields and labels must be fixed",
+            "`#[derive(StatsModel)]` does not support generic structs: the model's fields and labels must be fixed",
         ));
     }
 
@@ -171,17 +171,17 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<Model> {
             }
             Fields::Unnamed(unnamed) => errors.push(syn::Error::new_spanned(
                 unnamed,
-                "`#[derive(Stats)]` does not support tuple structs: each field's name is its default label",
+                "`#[derive(StatsModel)]` does not support tuple structs: each field's name is its default label",
             )),
             Fields::Unit => {}
         },
         Data::Enum(data) => errors.push(syn::Error::new_spanned(
             data.enum_token,
-            "`#[derive(Stats)]` needs a struct with named fields; enums are not supported",
+            "`#[derive(StatsModel)]` needs a struct with named fields; enums are not supported",
         )),
         Data::Union(data) => errors.push(syn::Error::new_spanned(
             data.union_token,
-            "`#[derive(Stats)]` needs a struct with named fields; unions are not supported",
+            "`#[derive(StatsModel)]` needs a struct with named fields; unions are not supported",
         )),
     }
 
@@ -989,11 +989,11 @@ mod tests {
     fn only_plain_structs_with_named_fields() {
         assert_eq!(
             messages("enum E { A }"),
-            ["`#[derive(Stats)]` needs a struct with named fields; enums are not supported"]
+            ["`#[derive(StatsModel)]` needs a struct with named fields; enums are not supported"]
         );
         assert_eq!(
             messages("union U { a: u8 }"),
-            ["`#[derive(Stats)]` needs a struct with named fields; unions are not supported"]
+            ["`#[derive(StatsModel)]` needs a struct with named fields; unions are not supported"]
         );
         assert!(messages("struct T(Counter);")[0].contains("does not support tuple structs"));
         assert!(messages("struct G<T> { a: T }")[0].contains("does not support generic structs"));

@@ -13,7 +13,7 @@ use syn::spanned::Spanned;
 
 use crate::attr::{Model, Stat};
 
-/// The code `#[derive(Stats)]` emits for `model`.
+/// The code `#[derive(StatsModel)]` emits for `model`.
 pub(crate) fn expand(model: &Model) -> TokenStream {
     let Model {
         ident,

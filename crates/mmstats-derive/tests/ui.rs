@@ -1,4 +1,4 @@
-//! Compile-time behaviour of `#[derive(Stats)]`: inputs that must compile, and inputs that must
+//! Compile-time behaviour of `#[derive(StatsModel)]`: inputs that must compile, and inputs that must
 //! fail with the messages and spans in the `.stderr` snapshots.
 
 #[test]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use mmstats_format::layout::{HEADER_LEN, RECORD_LEN, state};
 use mmstats_format::{
-    ByteOrder, FieldMeta, Histogram, Identity, Kind, Num, Period, Placement, Plan, Record, Reserve,
-    Value, ValueType, Windowed, slot_words, text_words, v1,
+    ByteOrder, FieldMeta, HistogramValue, Identity, Kind, Num, Period, Placement, Plan, Record,
+    Reserve, Value, ValueType, WindowedValue, slot_words, text_words, v1,
 };
 use serde_json::{Value as Json, json};
 
@@ -326,8 +326,8 @@ fn averages() -> Vec<Filled> {
     ]
 }
 
-fn histogram(k: u16, capacity: u32, values: &[u64], window: Option<usize>) -> Histogram {
-    let mut h = Histogram::empty(u32::from(k), capacity as usize);
+fn histogram(k: u16, capacity: u32, values: &[u64], window: Option<usize>) -> HistogramValue {
+    let mut h = HistogramValue::empty(u32::from(k), capacity as usize);
     for v in values {
         h.record(*v);
     }
@@ -426,7 +426,7 @@ fn windowed() -> Vec<Filled> {
     vec![
         (
             with(meta("hits", W, U64), "hits per second", "requests", 1, 4),
-            Value::Windowed(Windowed {
+            Value::Windowed(WindowedValue {
                 width: 1,
                 count: 30,
                 sum: Num::U(30),
@@ -442,7 +442,7 @@ fn windowed() -> Vec<Filled> {
         ),
         (
             with(meta("payload", W, F64), "", "bytes", 10, 6),
-            Value::Windowed(Windowed {
+            Value::Windowed(WindowedValue {
                 width: 10,
                 count: 3,
                 sum: Num::F(7.5),
@@ -451,7 +451,7 @@ fn windowed() -> Vec<Filled> {
         ),
         (
             with(meta("delta", W, I32), "", "", 60, 2),
-            Value::Windowed(Windowed {
+            Value::Windowed(WindowedValue {
                 width: 60,
                 count: 2,
                 sum: Num::I(-5),

@@ -81,33 +81,212 @@ pub enum FormatError {
         len: u64,
     },
     /// A record is invalid for another reason.
-    #[error("field {index}: {what}")]
+    #[error("field {index}: {reason}")]
     BadRecord {
         /// Index of the record.
         index: usize,
         /// What is wrong.
-        what: String,
+        reason: RecordError,
     },
     /// Two records share a label.
     #[error("duplicate label {0:?}")]
     DuplicateLabel(String),
     /// A value slot holds something impossible.
-    #[error("field {label:?}: corrupt value: {what}")]
+    #[error("field {label:?}: corrupt value: {reason}")]
     CorruptValue {
         /// The field's label.
         label: String,
         /// What is wrong.
-        what: String,
+        reason: SlotValueError,
     },
     /// An original (version 1) file is malformed.
     #[error("version 1 file: {0}")]
-    BadV1(String),
+    BadV1(V1Error),
     /// A HotSpot JVM's performance data file is malformed.
     #[error("{0}")]
-    Hsperf(#[from] crate::hsperf::HsperfError),
+    Hsperf(#[from] HsperfError),
     /// A field a writer asked for cannot be laid out ([`FieldError`]).
     #[error(transparent)]
     Field(#[from] FieldError),
+}
+
+/// Why a field record is invalid (FORMAT.md §3.4), beyond bounds and overlaps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The field table ends inside the record.
+    #[error("short record")]
+    Short,
+    /// The label is empty.
+    #[error("empty label")]
+    EmptyLabel,
+    /// A string of the record is not UTF-8.
+    #[error("{what} is not UTF-8")]
+    NotUtf8 {
+        /// Which string: label, help or unit.
+        what: &'static str,
+    },
+    /// A string or the label set is longer than the format allows.
+    #[error("{what} longer than {max} bytes")]
+    TooLong {
+        /// Which string, or the label set.
+        what: &'static str,
+        /// The most bytes allowed.
+        max: usize,
+    },
+    /// The kind code is not one of FORMAT.md §3.2.
+    #[error("unknown kind {0}")]
+    UnknownKind(u8),
+    /// The value type code is not one of FORMAT.md §3.2.
+    #[error("unknown value type {0}")]
+    UnknownValueType(u8),
+    /// The combine code is not one of FORMAT.md §3.2.
+    #[error("unknown combine rule {0}")]
+    UnknownCombine(u8),
+    /// The label set does not decode or does not fit the label (FORMAT.md §3.5).
+    #[error("label set of {label:?}: {error}")]
+    LabelSet {
+        /// The field's label.
+        label: String,
+        /// What is wrong with the set.
+        error: LabelError,
+    },
+    /// Kind, value type, param and capacity do not make a slot (FORMAT.md §5).
+    #[error("{label}: {error}")]
+    Slot {
+        /// The field's label.
+        label: String,
+        /// What is wrong.
+        error: SlotError,
+    },
+    /// `value_length` is not the length the kind's slot needs.
+    #[error("value_length {found} but {kind} needs {want}")]
+    ValueLength {
+        /// `value_length` of the record.
+        found: u32,
+        /// The field's kind.
+        kind: Kind,
+        /// The length its slot needs.
+        want: u32,
+    },
+}
+
+/// Why a value slot holds something impossible (FORMAT.md §5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlotValueError {
+    /// The field's description does not make a slot.
+    #[error("{0}")]
+    Slot(SlotError),
+    /// The copy of the slot has fewer words than its kind needs.
+    #[error("slot has {have} words, needs {need}")]
+    ShortSlot {
+        /// Words there.
+        have: usize,
+        /// Words needed.
+        need: usize,
+    },
+    /// A text's length word is beyond its capacity.
+    #[error("text length {len} exceeds capacity {capacity}")]
+    TextTooLong {
+        /// The length word.
+        len: u64,
+        /// The field's capacity.
+        capacity: u32,
+    },
+    /// A text's bytes are not UTF-8.
+    #[error("text is not UTF-8")]
+    TextNotUtf8,
+    /// A text field whose value type is a number.
+    #[error("text field with a numeric type")]
+    NumericText,
+}
+
+/// Why an original (version 1) file is malformed (FORMAT.md §11).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum V1Error {
+    /// The first byte is not 1.
+    #[error("version byte is {0}, not 1")]
+    Version(u8),
+    /// A part of a field runs past the end of the file.
+    #[error("{what} at byte {offset} runs past the end of the file ({len} bytes)")]
+    PastEnd {
+        /// Which part: label, type size, type, write buffer, value(s).
+        what: &'static str,
+        /// Where it starts.
+        offset: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// A label is not UTF-8.
+    #[error("label at byte {0} is not UTF-8")]
+    LabelNotUtf8(u64),
+    /// A field's type is not one of the original's struct codes.
+    #[error("field {label:?}: unknown type {code:?}")]
+    UnknownType {
+        /// The field's label.
+        label: String,
+        /// The type as written.
+        code: String,
+    },
+    /// The file is larger than a version-1 file can be.
+    #[error("{size} bytes is too large for a version-1 file (at most {max})")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The largest a reader accepts.
+        max: u64,
+    },
+}
+
+/// Why bytes are not a readable hsperfdata file (format-spec/HSPERFDATA.md).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HsperfError {
+    /// Shorter than a structure it must contain.
+    #[error("hsperfdata: truncated: need {need} bytes, have {have}")]
+    Truncated {
+        /// Bytes needed.
+        need: u64,
+        /// Bytes there.
+        have: u64,
+    },
+    /// The first bytes are not [`MAGIC`].
+    #[error("not an hsperfdata file (first bytes {0:02x?})")]
+    BadMagic(Vec<u8>),
+    /// A major version other than 2.
+    #[error("hsperfdata major version {0} is not supported (only 2, written since Java 5)")]
+    Version(u8),
+    /// A prologue field holds an impossible value.
+    #[error("hsperfdata: bad prologue: {field} is {value}")]
+    BadPrologue {
+        /// The field, as named in HSPERFDATA.md.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+    /// The JVM has not finished creating the file.
+    #[error("hsperfdata: not accessible yet (the JVM is still starting); try again")]
+    NotAccessible,
+    /// The JVM ran out of room for entries: the table is incomplete.
+    #[error(
+        "hsperfdata: {0} bytes of entries overflowed the file (start the JVM with a larger -XX:PerfDataMemorySize)"
+    )]
+    Overflow(u32),
+    /// An entry is malformed.
+    #[error("hsperfdata: entry {index} at offset {offset}: {what}")]
+    BadEntry {
+        /// Index of the entry.
+        index: usize,
+        /// Offset of the entry in the file.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// Two entries have the same name.
+    #[error("hsperfdata: duplicate entry name {0:?}")]
+    DuplicateName(String),
 }
 
 /// Why a field a writer asks for cannot be added to a file (FORMAT.md §3, §5, §7).

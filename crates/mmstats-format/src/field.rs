@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
 use crate::codes::{Combine, Kind, ValueType};
-use crate::error::{FieldError, FormatError, SlotError};
+use crate::error::{FieldError, FormatError, RecordError, SlotError};
 use crate::header::Header;
 use crate::labels::{self, LabelError};
 use crate::layout::{self, HEADER_LEN, RECORD_LEN, limits, record as r};
@@ -438,7 +438,7 @@ impl TableView<'_> {
             let bytes: &[u8; RECORD_LEN] =
                 chunk.try_into().map_err(|_| FormatError::BadRecord {
                     index,
-                    what: "short record".into(),
+                    reason: RecordError::Short,
                 })?;
             let rec = Record::decode(bytes, self.order);
             let field = self.decode_one(index, &rec)?;
@@ -463,7 +463,7 @@ impl TableView<'_> {
         let bytes = self.bytes(index, what, offset, len, max)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| FormatError::BadRecord {
             index,
-            what: format!("{what} is not UTF-8"),
+            reason: RecordError::NotUtf8 { what },
         })
     }
 
@@ -488,7 +488,7 @@ impl TableView<'_> {
         if len as usize > max {
             return Err(FormatError::BadRecord {
                 index,
-                what: format!("{what} longer than {max} bytes"),
+                reason: RecordError::TooLong { what, max },
             });
         }
         let start = (offset as usize)
@@ -499,9 +499,9 @@ impl TableView<'_> {
     }
 
     fn decode_one(&self, index: usize, rec: &Record) -> Result<Field, FormatError> {
-        let bad = |what: String| FormatError::BadRecord { index, what };
+        let bad = |reason: RecordError| FormatError::BadRecord { index, reason };
         if rec.label_length == 0 {
-            return Err(bad("empty label".into()));
+            return Err(bad(RecordError::EmptyLabel));
         }
         let label = self.string(
             index,
@@ -525,11 +525,11 @@ impl TableView<'_> {
             limits::UNIT_MAX,
         )?;
         let kind =
-            Kind::from_code(rec.kind).ok_or_else(|| bad(format!("unknown kind {}", rec.kind)))?;
+            Kind::from_code(rec.kind).ok_or_else(|| bad(RecordError::UnknownKind(rec.kind)))?;
         let value_type = ValueType::from_code(rec.value_type)
-            .ok_or_else(|| bad(format!("unknown value type {}", rec.value_type)))?;
+            .ok_or_else(|| bad(RecordError::UnknownValueType(rec.value_type)))?;
         let combine = Combine::from_code(rec.combine)
-            .ok_or_else(|| bad(format!("unknown combine rule {}", rec.combine)))?;
+            .ok_or_else(|| bad(RecordError::UnknownCombine(rec.combine)))?;
         let labels = if rec.labels_length == 0 {
             Vec::new()
         } else {
@@ -540,9 +540,14 @@ impl TableView<'_> {
                 rec.labels_length,
                 limits::LABELS_MAX,
             )?;
-            let pairs =
-                labels::decode(bytes).map_err(|e| bad(format!("label set of {label:?}: {e}")))?;
-            check_labels(&label, &pairs).map_err(|e| bad(format!("label set: {e}")))?;
+            let label_set = |error: LabelError| {
+                bad(RecordError::LabelSet {
+                    label: label.clone(),
+                    error,
+                })
+            };
+            let pairs = labels::decode(bytes).map_err(label_set)?;
+            check_labels(&label, &pairs).map_err(label_set)?;
             pairs
         };
         let meta = FieldMeta {
@@ -556,14 +561,18 @@ impl TableView<'_> {
             param: rec.param,
             capacity: rec.capacity,
         };
-        let want = meta
-            .slot_length()
-            .map_err(|e| bad(format!("{}: {e}", meta.label)))?;
+        let want = meta.slot_length().map_err(|error| {
+            bad(RecordError::Slot {
+                label: meta.label.clone(),
+                error,
+            })
+        })?;
         if rec.value_length != want {
-            return Err(bad(format!(
-                "value_length {} but {} needs {want}",
-                rec.value_length, meta.kind
-            )));
+            return Err(bad(RecordError::ValueLength {
+                found: rec.value_length,
+                kind: meta.kind,
+                want,
+            }));
         }
         let start = u64::from(rec.value_offset);
         let end = start + u64::from(rec.value_length);

@@ -1,10 +1,12 @@
 //! The 256-byte header (FORMAT.md §2).
 
 use crate::bytes::ByteOrder;
+use crate::detection::{Detected, detect};
 use crate::error::{FieldError, FormatError};
 use crate::layout::{
     self, HEADER_LEN, MAGIC, PAGE, RECORD_LEN, VERSION, WRITER_NAME_LEN, header as h, limits,
 };
+use crate::strings::truncate_utf8;
 
 /// Who wrote a file: the identity that tells a live writer from a reused pid (FORMAT.md §6.3).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -102,43 +104,6 @@ pub struct Header {
     pub geometry: Geometry,
     /// The live words as they were when the header was read.
     pub live: Live,
-}
-
-/// Which format a file's first bytes announce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detected {
-    /// The original Python mmstats format (FORMAT.md §11).
-    V1,
-    /// This format.
-    V2,
-    /// A HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`).
-    Hsperf,
-}
-
-/// Looks at a file's first bytes (at least 1) and says which version it is, or why it is none.
-pub fn detect(first: &[u8]) -> Result<Detected, FormatError> {
-    match first.first() {
-        None => Err(FormatError::Empty),
-        Some(1) => Ok(Detected::V1),
-        Some(&VERSION) => {
-            if first.len() < 8 {
-                return Err(FormatError::Truncated {
-                    need: 8,
-                    have: first.len() as u64,
-                });
-            }
-            if first[1..8] == MAGIC {
-                Ok(Detected::V2)
-            } else {
-                Err(FormatError::Foreign(first[..8].to_vec()))
-            }
-        }
-        Some(_) if first.starts_with(&crate::hsperf::MAGIC) => Ok(Detected::Hsperf),
-        Some(&v) if v > VERSION && first.len() >= 8 && first[1..8] == MAGIC => {
-            Err(FormatError::FutureVersion(v))
-        }
-        Some(_) => Err(FormatError::Foreign(first[..first.len().min(8)].to_vec())),
-    }
 }
 
 fn bad(field: &'static str, value: impl Into<u64>) -> FormatError {
@@ -301,18 +266,6 @@ impl Header {
         o.put_u64(&mut b, h::STATE, self.live.state);
         b
     }
-}
-
-/// The longest prefix of `s` that fits in `max` bytes and ends on a character boundary.
-pub fn truncate_utf8(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn decode_padded(b: &[u8]) -> String {

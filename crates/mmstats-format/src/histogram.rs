@@ -41,9 +41,11 @@ pub fn bucket_bounds(i: usize, k: u32) -> (u64, u64) {
     (low, 1u64 << s)
 }
 
-/// A histogram's contents as read from a file (FORMAT.md §5.5).
+/// A histogram or timer field's value as decoded from a file (FORMAT.md §5.5): what readers
+/// merge, subtract and render. The writer's handle that records into such a field is
+/// `mmstats::Histogram` (or `mmstats::Timer`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Histogram {
+pub struct HistogramValue {
     /// Sub-bucket exponent.
     pub k: u32,
     /// Values recorded.
@@ -65,10 +67,10 @@ pub struct Histogram {
     pub buckets: Vec<u64>,
 }
 
-impl Histogram {
+impl HistogramValue {
     /// An empty histogram with `buckets` buckets.
-    pub fn empty(k: u32, buckets: usize) -> Histogram {
-        Histogram {
+    pub fn empty(k: u32, buckets: usize) -> HistogramValue {
+        HistogramValue {
             k,
             count: 0,
             sum: 0,
@@ -95,7 +97,7 @@ impl Histogram {
     }
 
     /// Adds another histogram of the same `k` into this one; `false` if the exponents differ.
-    pub fn merge(&mut self, other: &Histogram) -> bool {
+    pub fn merge(&mut self, other: &HistogramValue) -> bool {
         if other.k != self.k {
             return false;
         }
@@ -119,7 +121,7 @@ impl Histogram {
     /// `max` narrowed to the lowest and highest bucket left non-zero (within this histogram's
     /// own `min` and `max`), `last` and the timer window kept from this one. `None` if the
     /// exponents differ. The interval rule of FORMAT.md §12 is built on it.
-    pub fn minus(&self, earlier: &Histogram) -> Option<Histogram> {
+    pub fn minus(&self, earlier: &HistogramValue) -> Option<HistogramValue> {
         if self.k != earlier.k {
             return None;
         }
@@ -130,7 +132,7 @@ impl Histogram {
         let buckets = (0..used)
             .map(|i| self.buckets[i].saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0)))
             .collect();
-        let mut d = Histogram { buckets, ..*self };
+        let mut d = HistogramValue { buckets, ..*self };
         d.count = self.count.saturating_sub(earlier.count);
         d.sum = self.sum.wrapping_sub(earlier.sum);
         if d.count == 0 {
@@ -225,7 +227,7 @@ mod tests {
 
     #[test]
     fn quantiles_of_uniform_within_bound() {
-        let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+        let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
         for v in 1..=100_000u64 {
             h.record(v);
         }
@@ -242,7 +244,7 @@ mod tests {
 
     #[test]
     fn used_buckets_end_at_the_bucket_of_max() {
-        let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+        let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
         assert_eq!(used_buckets(h.count, h.max, 5, h.buckets.len()), 0);
         for v in [3, 900, 70_000] {
             h.record(v);
@@ -259,12 +261,12 @@ mod tests {
 
     #[test]
     fn merge_adds() {
-        let mut a = Histogram::empty(5, 100);
-        let mut b = Histogram::empty(5, 200);
+        let mut a = HistogramValue::empty(5, 100);
+        let mut b = HistogramValue::empty(5, 200);
         a.record(3);
         b.record(1000);
         assert!(a.merge(&b));
         assert_eq!((a.count, a.min, a.max, a.buckets.len()), (2, 3, 1000, 200));
-        assert!(!a.merge(&Histogram::empty(4, 10)));
+        assert!(!a.merge(&HistogramValue::empty(4, 10)));
     }
 }

@@ -25,10 +25,13 @@
 use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
 use crate::field::FieldMeta;
-use crate::value::{Num, Value};
+use crate::num::Num;
+use crate::value::Value;
+
+pub use crate::error::HsperfError;
 
 /// The first four bytes of every file, in this order whatever the byte order.
-pub const MAGIC: [u8; 4] = [0xCA, 0xFE, 0xC0, 0xC0];
+pub const MAGIC: [u8; 4] = crate::layout::HSPERF_MAGIC;
 /// Length of the prologue.
 pub const PROLOGUE_LEN: usize = 32;
 /// Length of an entry's fixed header.
@@ -158,55 +161,6 @@ impl Variability {
             Variability::Variable => Kind::Gauge,
         }
     }
-}
-
-/// Why bytes are not a readable hsperfdata file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum HsperfError {
-    /// Shorter than a structure it must contain.
-    #[error("hsperfdata: truncated: need {need} bytes, have {have}")]
-    Truncated {
-        /// Bytes needed.
-        need: u64,
-        /// Bytes there.
-        have: u64,
-    },
-    /// The first bytes are not [`MAGIC`].
-    #[error("not an hsperfdata file (first bytes {0:02x?})")]
-    BadMagic(Vec<u8>),
-    /// A major version other than 2.
-    #[error("hsperfdata major version {0} is not supported (only 2, written since Java 5)")]
-    Version(u8),
-    /// A prologue field holds an impossible value.
-    #[error("hsperfdata: bad prologue: {field} is {value}")]
-    BadPrologue {
-        /// The field, as named in HSPERFDATA.md.
-        field: &'static str,
-        /// The value found.
-        value: u64,
-    },
-    /// The JVM has not finished creating the file.
-    #[error("hsperfdata: not accessible yet (the JVM is still starting); try again")]
-    NotAccessible,
-    /// The JVM ran out of room for entries: the table is incomplete.
-    #[error(
-        "hsperfdata: {0} bytes of entries overflowed the file (start the JVM with a larger -XX:PerfDataMemorySize)"
-    )]
-    Overflow(u32),
-    /// An entry is malformed.
-    #[error("hsperfdata: entry {index} at offset {offset}: {what}")]
-    BadEntry {
-        /// Index of the entry.
-        index: usize,
-        /// Offset of the entry in the file.
-        offset: u64,
-        /// What is wrong.
-        what: String,
-    },
-    /// Two entries have the same name.
-    #[error("hsperfdata: duplicate entry name {0:?}")]
-    DuplicateName(String),
 }
 
 /// The prologue, decoded (HSPERFDATA.md §2).

@@ -5,6 +5,9 @@
 pub const VERSION: u8 = 2;
 /// The 7 bytes after the version (§2.1).
 pub const MAGIC: [u8; 7] = *b"MMSTATS";
+/// The first four bytes of a HotSpot JVM's performance data file (`format-spec/HSPERFDATA.md`
+/// §2), which a reader tells apart from this format by them ([`crate::detect`]).
+pub const HSPERF_MAGIC: [u8; 4] = [0xCA, 0xFE, 0xC0, 0xC0];
 /// Minor version this crate writes (§2.1).
 pub const MINOR_VERSION: u8 = 1;
 /// `byte_order` value for little-endian files (§2.2).

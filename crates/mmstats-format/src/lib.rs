@@ -23,24 +23,26 @@
 
 pub use bytes::ByteOrder;
 pub use codes::{Combine, Kind, ValueType};
-pub use error::{FieldError, FormatError, SlotError};
+pub use detection::{Detected, detect};
+pub use error::{FieldError, FormatError, RecordError, SlotError, SlotValueError, V1Error};
 pub use field::{Field, FieldMeta, Record, TableView, decode_file, slot_length};
-pub use header::{
-    Detected, Geometry, Header, Identity, Live, detect, parse_boot_id, truncate_utf8,
-};
+pub use header::{Geometry, Header, Identity, Live, parse_boot_id};
 pub use histogram::{
-    Histogram, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
+    HistogramValue, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
 };
 pub use labels::{LabelError, series_key};
 pub use merge::{fold, folds, merge};
+pub use num::Num;
 pub use plan::{Placement, Plan, Reserve};
 pub use procstat::{StatLine, parse_start_time};
+pub use strings::truncate_utf8;
 pub use time::{time_from_ns, unix_seconds};
-pub use value::{Num, Value, initial_words, slot_words, text_words};
-pub use windowed::{Period, WindowSummary, Windowed};
+pub use value::{Value, initial_words, slot_words, text_words};
+pub use windowed::{Period, WindowSummary, WindowedValue};
 
 mod bytes;
 mod codes;
+mod detection;
 mod error;
 mod field;
 mod header;
@@ -50,6 +52,7 @@ pub mod labels;
 pub mod layout;
 mod merge;
 pub mod names;
+mod num;
 mod plan;
 mod procstat;
 pub mod strings;

@@ -4,7 +4,8 @@
 //! [`Value::encode`]), so no crate adds slot words of its own.
 
 use crate::codes::Kind;
-use crate::value::{Num, Value};
+use crate::num::Num;
+use crate::value::Value;
 
 /// Adds `v` into `acc` as the `sum` rule does: numbers and counts added, histograms merged
 /// bucket by bucket, windows slot by slot, averages by count and sum; `false` (and `acc`
@@ -132,7 +133,7 @@ mod tests {
     use super::*;
     use crate::codes::ValueType;
     use crate::field::FieldMeta;
-    use crate::histogram::Histogram;
+    use crate::histogram::HistogramValue;
 
     /// Folds `b` into `a`, both decoded from the words of a field of `meta`, and encodes the
     /// result: what a writer's totals do.
@@ -206,11 +207,11 @@ mod tests {
 
     #[test]
     fn a_fold_keeps_the_totals_window_and_takes_the_threads_last() {
-        let mut total = Histogram::empty(5, 64);
+        let mut total = HistogramValue::empty(5, 64);
         total.record(100);
         total.window_count = 1;
         total.window_sum = 100;
-        let mut thread = Histogram::empty(5, 64);
+        let mut thread = HistogramValue::empty(5, 64);
         thread.record(1);
         thread.window_count = 1;
         thread.window_sum = 1;
@@ -232,7 +233,7 @@ mod tests {
         let mut t = Value::Histogram(total.clone().into());
         assert!(fold(
             &mut t,
-            &Value::Histogram(Histogram::empty(5, 64).into())
+            &Value::Histogram(HistogramValue::empty(5, 64).into())
         ));
         assert_eq!(t, Value::Histogram(total.into()));
     }

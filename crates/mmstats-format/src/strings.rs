@@ -94,6 +94,18 @@ pub fn check_help(help: &str) -> Result<(), StringError> {
     Ok(())
 }
 
+/// The longest prefix of `s` that fits in `max` bytes and ends on a character boundary.
+pub fn truncate_utf8(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,10 +4,11 @@
 //! buffer can return a torn value; that is the format's weakness, not this decoder's.
 
 use crate::codes::{Kind, ValueType};
-use crate::error::FormatError;
+use crate::error::{FormatError, V1Error};
 use crate::field::FieldMeta;
 use crate::layout;
-use crate::value::{Num, Value};
+use crate::num::Num;
+use crate::value::Value;
 
 /// One decoded version-1 field.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,16 +43,20 @@ fn parse_type(t: &str) -> Option<(ValueType, usize)> {
     })
 }
 
-fn take<'a>(b: &'a [u8], pos: &mut usize, n: usize, what: &str) -> Result<&'a [u8], FormatError> {
+fn take<'a>(
+    b: &'a [u8],
+    pos: &mut usize,
+    n: usize,
+    what: &'static str,
+) -> Result<&'a [u8], FormatError> {
     let end = pos
         .checked_add(n)
         .filter(|e| *e <= b.len())
-        .ok_or_else(|| {
-            FormatError::BadV1(format!(
-                "{what} at byte {pos} runs past the end of the file ({} bytes)",
-                b.len()
-            ))
-        })?;
+        .ok_or(FormatError::BadV1(V1Error::PastEnd {
+            what,
+            offset: *pos as u64,
+            len: b.len() as u64,
+        }))?;
     let s = &b[*pos..end];
     *pos = end;
     Ok(s)
@@ -76,7 +81,7 @@ pub fn decode(b: &[u8]) -> Result<Vec<V1Field>, FormatError> {
     match b.first() {
         None => return Err(FormatError::Empty),
         Some(1) => {}
-        Some(v) => return Err(FormatError::BadV1(format!("version byte is {v}, not 1"))),
+        Some(v) => return Err(FormatError::BadV1(V1Error::Version(*v))),
     }
     let mut pos = 1;
     let mut fields = Vec::new();
@@ -87,13 +92,17 @@ pub fn decode(b: &[u8]) -> Result<Vec<V1Field>, FormatError> {
         }
         pos += 2;
         let label = std::str::from_utf8(take(b, &mut pos, label_size, "label")?)
-            .map_err(|_| FormatError::BadV1(format!("label at byte {pos} is not UTF-8")))?
+            .map_err(|_| FormatError::BadV1(V1Error::LabelNotUtf8(pos as u64)))?
             .to_string();
         let ts = take(b, &mut pos, 2, "type size")?;
         let type_size = u16::from_ne_bytes([ts[0], ts[1]]) as usize;
         let t = std::str::from_utf8(take(b, &mut pos, type_size, "type")?).unwrap_or("");
-        let (vt, size) = parse_type(t)
-            .ok_or_else(|| FormatError::BadV1(format!("field {label:?}: unknown type {t:?}")))?;
+        let (vt, size) = parse_type(t).ok_or_else(|| {
+            FormatError::BadV1(V1Error::UnknownType {
+                label: label.clone(),
+                code: t.to_owned(),
+            })
+        })?;
         let wb = take(b, &mut pos, 1, "write buffer")?[0];
         let raw = if wb == 0xFF {
             take(b, &mut pos, size, "value")?

@@ -6,121 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
-use crate::error::{FieldError, FormatError};
+use crate::error::{FieldError, FormatError, SlotValueError};
 use crate::field::FieldMeta;
-use crate::histogram::{Histogram, QUANTILES};
+use crate::histogram::{HistogramValue, QUANTILES};
 use crate::layout::limits;
 use crate::layout::slot::{
     self, average, histogram as hist, moving_average as moving, text, windowed as win,
 };
-use crate::windowed::{Period, Windowed};
-
-/// A number widened to a word (FORMAT.md §5, "num").
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Num {
-    /// Unsigned integers and bool.
-    U(u64),
-    /// Signed integers.
-    I(i64),
-    /// Floats.
-    F(f64),
-}
-
-impl Num {
-    /// Decodes a word (already in native order) of type `vt` (FORMAT.md §4.1): only the
-    /// declared width counts.
-    pub fn from_word(vt: ValueType, w: u64) -> Num {
-        match vt {
-            ValueType::U8 => Num::U(w & 0xff),
-            ValueType::U16 => Num::U(w & 0xffff),
-            ValueType::U32 => Num::U(w & 0xffff_ffff),
-            ValueType::U64 => Num::U(w),
-            ValueType::I8 => Num::I(i64::from(w as u8 as i8)),
-            ValueType::I16 => Num::I(i64::from(w as u16 as i16)),
-            ValueType::I32 => Num::I(i64::from(w as u32 as i32)),
-            ValueType::I64 => Num::I(w as i64),
-            ValueType::F32 => Num::F(f64::from(f32::from_bits(w as u32))),
-            ValueType::F64 => Num::F(f64::from_bits(w)),
-            ValueType::Bool => Num::U(u64::from(w & 1 != 0)),
-            ValueType::Text => Num::U(w),
-        }
-    }
-
-    /// Decodes a widened "num" word of a multi-word slot (sums, last values).
-    pub fn from_wide(vt: ValueType, w: u64) -> Num {
-        if vt.is_float() {
-            Num::F(f64::from_bits(w))
-        } else if vt.is_signed() {
-            Num::I(w as i64)
-        } else {
-            Num::U(w)
-        }
-    }
-
-    /// Encodes as the word of a single-word slot of type `vt` (FORMAT.md §4.1).
-    pub fn to_word(self, vt: ValueType) -> u64 {
-        match vt {
-            ValueType::F32 => u64::from((self.as_f64() as f32).to_bits()),
-            ValueType::F64 => self.as_f64().to_bits(),
-            ValueType::Bool => u64::from(self.as_f64() != 0.0),
-            ValueType::I8 => self.as_i64() as i8 as i64 as u64,
-            ValueType::I16 => self.as_i64() as i16 as i64 as u64,
-            ValueType::I32 => self.as_i64() as i32 as i64 as u64,
-            ValueType::I64 => self.as_i64() as u64,
-            ValueType::U8 => self.as_u64() & 0xff,
-            ValueType::U16 => self.as_u64() & 0xffff,
-            ValueType::U32 => self.as_u64() & 0xffff_ffff,
-            ValueType::U64 | ValueType::Text => self.as_u64(),
-        }
-    }
-
-    /// Encodes as a widened "num" word of type `vt`.
-    pub fn to_wide(self, vt: ValueType) -> u64 {
-        if vt.is_float() {
-            self.as_f64().to_bits()
-        } else if vt.is_signed() {
-            self.as_i64() as u64
-        } else {
-            self.as_u64()
-        }
-    }
-
-    /// As a float.
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Num::U(v) => v as f64,
-            Num::I(v) => v as f64,
-            Num::F(v) => v,
-        }
-    }
-
-    fn as_i64(self) -> i64 {
-        match self {
-            Num::U(v) => v as i64,
-            Num::I(v) => v,
-            Num::F(v) => v as i64,
-        }
-    }
-
-    fn as_u64(self) -> u64 {
-        match self {
-            Num::U(v) => v,
-            Num::I(v) => v as u64,
-            Num::F(v) => v as u64,
-        }
-    }
-}
-
-impl std::fmt::Display for Num {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Num::U(v) => write!(f, "{v}"),
-            Num::I(v) => write!(f, "{v}"),
-            Num::F(v) => write!(f, "{v}"),
-        }
-    }
-}
+use crate::num::Num;
+use crate::windowed::{Period, WindowedValue};
 
 /// A field's decoded value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,9 +46,9 @@ pub enum Value {
     },
     /// Histogram or timer, shared: cloning a value (a reader's remembered copy, a snapshot, an
     /// interval engine's previous sample) does not copy its buckets.
-    Histogram(Arc<Histogram>),
+    Histogram(Arc<HistogramValue>),
     /// Time-windowed counts and sums.
-    Windowed(Windowed),
+    Windowed(WindowedValue),
 }
 
 /// The number of words a slot of `len` bytes has.
@@ -168,24 +62,24 @@ impl Value {
     /// the bucket of `max` ([`crate::used_buckets`]); the buckets it lacks are zero. `order` is the file's byte order, needed
     /// to recover text bytes.
     pub fn decode(meta: &FieldMeta, words: &[u64], order: ByteOrder) -> Result<Value, FormatError> {
-        let corrupt = |what: String| FormatError::CorruptValue {
+        let corrupt = |reason: SlotValueError| FormatError::CorruptValue {
             label: meta.label.clone(),
-            what,
+            reason,
         };
         let full = meta
             .slot_length()
             .map(slot_words)
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| corrupt(SlotValueError::Slot(e)))?;
         // A histogram's copy may stop after the bucket of `max` (FORMAT.md §5.5).
         let need = match meta.kind {
             Kind::Histogram | Kind::Timer => full.min(hist::BUCKETS),
             _ => full,
         };
         if words.len() < need {
-            return Err(corrupt(format!(
-                "slot has {} words, needs {need}",
-                words.len()
-            )));
+            return Err(corrupt(SlotValueError::ShortSlot {
+                have: words.len(),
+                need,
+            }));
         }
         let vt = meta.value_type;
         let wide = |w: u64| Num::from_wide(vt, w);
@@ -193,10 +87,10 @@ impl Value {
             (_, ValueType::Text) if matches!(meta.kind, Kind::Text | Kind::Constant) => {
                 let len = words[text::LENGTH];
                 if len > u64::from(meta.capacity) {
-                    return Err(corrupt(format!(
-                        "text length {len} exceeds capacity {}",
-                        meta.capacity
-                    )));
+                    return Err(corrupt(SlotValueError::TextTooLong {
+                        len,
+                        capacity: meta.capacity,
+                    }));
                 }
                 let mut bytes = Vec::with_capacity(len as usize);
                 for w in &words[text::BYTES..] {
@@ -208,7 +102,7 @@ impl Value {
                 }
                 bytes.truncate(len as usize);
                 Value::Text(
-                    String::from_utf8(bytes).map_err(|_| corrupt("text is not UTF-8".into()))?,
+                    String::from_utf8(bytes).map_err(|_| corrupt(SlotValueError::TextNotUtf8))?,
                 )
             }
             (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, ValueType::Bool) => {
@@ -227,7 +121,7 @@ impl Value {
                 window_sum: wide(words[moving::WINDOW_SUM]),
                 last: wide(words[moving::LAST]),
             },
-            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(Histogram {
+            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(HistogramValue {
                 k: u32::from(meta.param),
                 count: words[hist::COUNT],
                 sum: words[hist::SUM],
@@ -242,7 +136,7 @@ impl Value {
                     .copied()
                     .collect(),
             })),
-            (Kind::Windowed, _) => Value::Windowed(Windowed {
+            (Kind::Windowed, _) => Value::Windowed(WindowedValue {
                 width: u64::from(meta.param),
                 count: words[win::COUNT],
                 sum: wide(words[win::SUM]),
@@ -256,7 +150,7 @@ impl Value {
                     })
                     .collect(),
             }),
-            (Kind::Text, _) => return Err(corrupt("text field with a numeric type".into())),
+            (Kind::Text, _) => return Err(corrupt(SlotValueError::NumericText)),
         })
     }
 
@@ -429,7 +323,7 @@ pub fn initial_words(meta: &FieldMeta) -> Result<Vec<u64>, FieldError> {
 /// truncated to `capacity` on a character boundary; returns the words and the length used.
 pub fn text_words(text: &str, capacity: u32) -> (Vec<u64>, usize) {
     let cap = (capacity as usize).min(limits::TEXT_CAPACITY_MAX as usize);
-    let t = crate::header::truncate_utf8(text, cap);
+    let t = crate::strings::truncate_utf8(text, cap);
     let mut words = Vec::with_capacity(1 + t.len().div_ceil(8));
     words.push(t.len() as u64);
     for chunk in t.as_bytes().chunks(8) {
@@ -486,7 +380,7 @@ mod tests {
         win.capacity = 3;
         let mut moving = FieldMeta::new("m", Kind::MovingAverage, ValueType::I32);
         moving.capacity = 4;
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         h.record(7);
         h.record(1000);
         let cases = [
@@ -518,7 +412,7 @@ mod tests {
             (hist, Value::Histogram(h.into())),
             (
                 win,
-                Value::Windowed(Windowed {
+                Value::Windowed(WindowedValue {
                     width: 1,
                     count: 5,
                     sum: Num::F(2.5),
@@ -563,7 +457,13 @@ mod tests {
         let words = [0u64, 99, 0];
         assert!(matches!(
             Value::decode(&meta, &words, ByteOrder::NATIVE),
-            Err(FormatError::CorruptValue { .. })
+            Err(FormatError::CorruptValue {
+                reason: SlotValueError::TextTooLong {
+                    len: 99,
+                    capacity: 8
+                },
+                ..
+            })
         ));
     }
 }

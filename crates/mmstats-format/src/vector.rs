@@ -21,8 +21,9 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::field::FieldMeta;
-use crate::histogram::Histogram;
-use crate::value::{Num, Value};
+use crate::histogram::HistogramValue;
+use crate::num::Num;
+use crate::value::Value;
 
 /// One field of a vector's expected reading (FORMAT.md §10); serialise it with any serde
 /// format (the vectors use JSON).
@@ -61,7 +62,7 @@ impl<'a> VectorField<'a> {
                 if used == h.buckets.len() {
                     VectorValue::Composite(Cow::Borrowed(value))
                 } else {
-                    let mut h = Histogram::clone(h);
+                    let mut h = HistogramValue::clone(h);
                     h.buckets.truncate(used);
                     VectorValue::Composite(Cow::Owned(Value::Histogram(h.into())))
                 }

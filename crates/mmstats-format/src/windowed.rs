@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::Num;
+use crate::num::Num;
 
 /// One period slot.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -15,9 +15,10 @@ pub struct Period {
     pub sum: Num,
 }
 
-/// A windowed field's contents as read from a file.
+/// A windowed field's value as decoded from a file (FORMAT.md §5.7): what readers summarise
+/// and render. The writer's handle that records into such a field is `mmstats::Windowed<T>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Windowed {
+pub struct WindowedValue {
     /// Slot width in seconds.
     pub width: u64,
     /// Values recorded since creation.
@@ -41,7 +42,7 @@ pub struct WindowSummary {
     pub seconds: f64,
 }
 
-impl Windowed {
+impl WindowedValue {
     /// Summarises the window at Unix time `now` (seconds) for a writer created at `created`
     /// (seconds), so that a young writer's rate is not diluted by time before it existed.
     pub fn summary(&self, now: f64, created: f64) -> WindowSummary {
@@ -71,8 +72,8 @@ impl Windowed {
 mod tests {
     use super::*;
 
-    fn w(slots: Vec<(u64, u64)>) -> Windowed {
-        Windowed {
+    fn w(slots: Vec<(u64, u64)>) -> WindowedValue {
+        WindowedValue {
             width: 1,
             count: 0,
             sum: Num::U(0),

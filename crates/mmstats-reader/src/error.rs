@@ -54,6 +54,10 @@ pub enum ErrorKind {
     /// A glob pattern is invalid.
     #[error("bad pattern: {0}")]
     Pattern(String),
+    /// The scanner's admission check ([`crate::Scanner::admitting`]) refused the file; the
+    /// reason says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl ReadError {

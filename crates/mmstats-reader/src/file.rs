@@ -10,7 +10,8 @@ use std::time::SystemTime;
 
 use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
 use mmstats_format::{
-    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, Value, ValueType, slot_words,
+    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, V1Error, Value, ValueType,
+    slot_words,
 };
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -38,6 +39,12 @@ pub struct StatsFile {
     info: Arc<FileInfo>,
     fields: Vec<Arc<FieldMeta>>,
     source: Source,
+    /// The values of the last snapshot, shared with it: handed out again, as the same slice,
+    /// while nothing in the file changed.
+    last: Option<Arc<[FieldValue]>>,
+    /// Whether the path was a symlink (or not plainly this file) when it was opened: a path
+    /// that turns into a symlink later names a new file ([`StatsFile::is_replaced`]).
+    linked: bool,
 }
 
 #[derive(Debug)]
@@ -59,18 +66,21 @@ struct Mapped {
     /// The `state` word as loaded (file order).
     state_raw: u64,
     slots: Vec<Slot>,
-    /// Each multi-word value as last read, with the sequence word (as loaded) of that copy: if
-    /// the word has not changed by the next snapshot, neither has the value, and it is not
-    /// copied out of the file again. Idle histograms then cost one load a snapshot, at the
-    /// price of keeping one decoded copy of each multi-word value per open file.
-    /// Locked once a snapshot, so that a `StatsFile` stays shareable between threads.
-    memo: std::sync::Mutex<Vec<Option<(u64, Value)>>>,
+    /// Per field, the byte offset of the one word that tells whether its value changed: the
+    /// value itself for a scalar, the sequence word of a multi-word value (FORMAT.md §4.2).
+    watch: Vec<u32>,
+    /// Each of those words as loaded when the value in [`StatsFile::last`] was read: while the
+    /// word is the same, so is the value, and it is neither copied out nor decoded again.
+    seen: Vec<u64>,
+    /// Fields whose remembered value does not stand for the file's, whatever their word says:
+    /// never read (new metadata), or their read failed.
+    stale: Vec<bool>,
 }
 
 /// Where one field's value lives.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    offset: usize,
+    offset: u32,
     words: usize,
     multi: bool,
 }
@@ -108,6 +118,10 @@ impl StatsFile {
         }
         let size = md.len();
         let dev_ino = (md.dev(), md.ino());
+        // What the name itself is, now that the file is open: anything but this very file,
+        // not through a symlink, counts as linked.
+        let linked = std::fs::symlink_metadata(path)
+            .map_or(true, |l| l.is_symlink() || (l.dev(), l.ino()) != dev_ino);
         let mut first = [0u8; 8];
         let n = read_prefix(&file, &mut first).map_err(|e| ReadError::io(path, e))?;
         let detected =
@@ -124,6 +138,8 @@ impl StatsFile {
                     info: Arc::new(info),
                     fields: fields.into_iter().map(Arc::new).collect(),
                     source: Source::V1 { values },
+                    last: None,
+                    linked,
                 }
             }
             Detected::Hsperf => {
@@ -135,6 +151,8 @@ impl StatsFile {
                     info: Arc::new(info),
                     fields: fields.into_iter().map(Arc::new).collect(),
                     source: Source::Hsperf(mapped),
+                    last: None,
+                    linked,
                 }
             }
             Detected::V2 => {
@@ -164,8 +182,12 @@ impl StatsFile {
                         generation_raw: 0,
                         state_raw: 0,
                         slots: Vec::new(),
-                        memo: std::sync::Mutex::new(Vec::new()),
+                        watch: Vec::new(),
+                        seen: Vec::new(),
+                        stale: Vec::new(),
                     }),
+                    last: None,
+                    linked,
                 };
                 this.parse_v2()?;
                 this
@@ -194,29 +216,36 @@ impl StatsFile {
     /// removed ([`ErrorKind::Vanished`]); see the notes on truncation in the crate's `region`
     /// module. For a version-1 file, re-reads the whole file.
     pub fn refresh(&mut self) -> Result<bool, ReadError> {
-        self.refresh_checked(false)
+        self.refresh_with(Check::Live)
     }
 
-    fn refresh_checked(&mut self, unlinked_ok: bool) -> Result<bool, ReadError> {
-        let md = self
-            .file
-            .metadata()
-            .map_err(|e| ReadError::io(&self.path, e))?;
-        if md.nlink() == 0 && !unlinked_ok {
+    fn refresh_with(&mut self, check: Check) -> Result<bool, ReadError> {
+        let md = match (&self.source, check) {
+            (Source::V2(_), Check::Listed) => None,
+            _ => Some(
+                self.file
+                    .metadata()
+                    .map_err(|e| ReadError::io(&self.path, e))?,
+            ),
+        };
+        if check == Check::Live && md.as_ref().is_some_and(|md| md.nlink() == 0) {
             return Err(ReadError::new(&self.path, ErrorKind::Vanished));
         }
+        let size = md.as_ref().map(|md| md.len());
         match &mut self.source {
-            Source::V1 { .. } => self.reload_v1(md.len()),
+            Source::V1 { .. } => self.reload_v1(size.unwrap_or(0)),
             Source::V2(m) => {
                 if m.region.faulted() {
                     return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
                 }
-                if md.len() != m.region.len() as u64 {
+                if let Some(size) = size
+                    && size != m.region.len() as u64
+                {
                     return Err(ReadError::format(
                         &self.path,
                         FormatError::SizeMismatch {
                             header: m.region.len() as u64,
-                            actual: md.len(),
+                            actual: size,
                         },
                     ));
                 }
@@ -229,12 +258,13 @@ impl StatsFile {
                 Ok(true)
             }
             Source::Hsperf(m) => {
-                if md.len() != m.size() {
+                let size = size.unwrap_or(0);
+                if size != m.size() {
                     return Err(ReadError::format(
                         &self.path,
                         FormatError::SizeMismatch {
                             header: m.size(),
-                            actual: md.len(),
+                            actual: size,
                         },
                     ));
                 }
@@ -259,72 +289,28 @@ impl StatsFile {
     /// Refreshes, then reads every value consistently.
     ///
     /// A value that cannot be read (a multi-word value whose writer is mid-update or died
-    /// there, or a corrupt slot) is an `Err` for that field alone.
+    /// there, or a corrupt slot) is an `Err` for that field alone. While no value changed, the
+    /// snapshot shares its values with the previous one ([`Snapshot::same_values`]).
     pub fn snapshot(&mut self) -> Result<Snapshot, ReadError> {
-        self.refresh()?;
-        self.read_values()
+        self.snapshot_at(SystemTime::now(), Check::Live)
     }
 
     /// A last snapshot of a file whose name is gone (its writer removed it on exit): the values
     /// it held when it was unlinked, still readable through the open file. With it a reader
     /// counts what a process did between its previous sample and its exit.
     pub fn final_snapshot(&mut self) -> Result<Snapshot, ReadError> {
-        self.refresh_checked(true)?;
-        self.read_values()
+        self.snapshot_at(SystemTime::now(), Check::Unlinked)
     }
 
-    fn read_values(&mut self) -> Result<Snapshot, ReadError> {
-        let taken = SystemTime::now();
-        let fields = match &self.source {
-            Source::V1 { values } => self
-                .fields
-                .iter()
-                .zip(values)
-                .map(|(meta, v)| FieldValue {
-                    meta: Arc::clone(meta),
-                    value: Ok(v.clone()),
-                })
-                .collect(),
-            Source::V2(m) => {
-                let state = m.region.load(h::STATE).unwrap_or(m.state_raw);
-                let mut lock = None;
-                let mut scratch = Vec::new();
-                let mut memo =
-                    std::mem::take(&mut *m.memo.lock().unwrap_or_else(|e| e.into_inner()));
-                memo.resize_with(m.slots.len(), || None);
-                let fields = self
-                    .fields
-                    .iter()
-                    .zip(&m.slots)
-                    .zip(memo.iter_mut())
-                    .map(|((meta, slot), memo)| FieldValue {
-                        meta: Arc::clone(meta),
-                        value: m.read_value(meta, *slot, memo, &mut scratch, &mut || {
-                            *lock.get_or_insert_with(|| self.lock_held())
-                        }),
-                    })
-                    .collect();
-                if m.region.faulted() {
-                    // A load hit a page the file no longer has: what we read is zeros, not
-                    // values. The remembered copies may be too; the mapping stays refused.
-                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
-                }
-                *m.memo.lock().unwrap_or_else(|e| e.into_inner()) = memo;
-                if state != m.state_raw {
-                    let order = m.order;
-                    if let Source::V2(m) = &mut self.source {
-                        m.state_raw = state;
-                    }
-                    let info = self.info_mut();
-                    let bits = order.word(state);
-                    info.closed = bits & layout::state::CLOSED != 0;
-                    info.process_totals = bits & layout::state::PROCESS != 0;
-                    info.folded = bits & layout::state::FOLDED != 0;
-                }
-                fields
-            }
-            Source::Hsperf(m) => m.read(&self.fields),
-        };
+    /// Refreshes as `check` says, then reads every value; the snapshot says it was taken at
+    /// `taken`.
+    pub(crate) fn snapshot_at(
+        &mut self,
+        taken: SystemTime,
+        check: Check,
+    ) -> Result<Snapshot, ReadError> {
+        self.refresh_with(check)?;
+        let fields = self.read_values()?;
         Ok(Snapshot {
             path: self.path.clone(),
             info: Arc::clone(&self.info),
@@ -334,6 +320,56 @@ impl StatsFile {
             settled: true,
             liveness: None,
         })
+    }
+
+    /// Every value: the slice of the last snapshot again while nothing changed, else a new
+    /// one, which becomes the last.
+    fn read_values(&mut self) -> Result<Arc<[FieldValue]>, ReadError> {
+        let (fields, state) = match &mut self.source {
+            Source::V1 { values } => {
+                let fresh = self
+                    .fields
+                    .iter()
+                    .zip(values.iter())
+                    .map(|(meta, v)| FieldValue {
+                        meta: Arc::clone(meta),
+                        value: Ok(v.clone()),
+                    })
+                    .collect();
+                (shared(&mut self.last, fresh), None)
+            }
+            Source::Hsperf(m) => (shared(&mut self.last, m.read(&self.fields)), None),
+            Source::V2(m) => {
+                let state = m.region.load(h::STATE).unwrap_or(m.state_raw);
+                let (file, path, dev_ino) = (&self.file, &self.path, self.info.dev_ino);
+                let mut held = None;
+                let fields = m.read_values(&self.fields, self.last.as_ref(), &mut || {
+                    *held.get_or_insert_with(|| lock_held(file, path, dev_ino))
+                });
+                if m.region.faulted() {
+                    // A load hit a page the file no longer has: what we read is zeros, not
+                    // values. The remembered copies may be too; the mapping stays refused.
+                    self.last = None;
+                    return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
+                }
+                if !self.last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &fields)) {
+                    self.last = Some(Arc::clone(&fields));
+                }
+                let changed = (state != m.state_raw).then_some((state, m.order));
+                if changed.is_some() {
+                    m.state_raw = state;
+                }
+                (fields, changed)
+            }
+        };
+        if let Some((state, order)) = state {
+            let info = self.info_mut();
+            let bits = order.word(state);
+            info.closed = bits & layout::state::CLOSED != 0;
+            info.process_totals = bits & layout::state::PROCESS != 0;
+            info.folded = bits & layout::state::FOLDED != 0;
+        }
+        Ok(fields)
     }
 
     /// The `fold_seq` word of a process file (FORMAT.md §6.4), loaded with acquire ordering;
@@ -350,18 +386,20 @@ impl StatsFile {
         Some(m.order.word(raw))
     }
 
-    /// True if the path now names a different file, or nothing. For a file opened with
-    /// [`StatsFile::open_nofollow`], a symlink now at the path counts as a different file.
+    /// True if the path now names a different file, or nothing, or is a symlink where it was
+    /// not one when the file was opened. For a file opened with [`StatsFile::open_nofollow`],
+    /// any symlink now at the path counts as a different file.
     pub fn is_replaced(&self) -> bool {
-        let md = if self.nofollow {
-            std::fs::symlink_metadata(&self.path)
-        } else {
-            std::fs::metadata(&self.path)
+        let Ok(md) = std::fs::symlink_metadata(&self.path) else {
+            return true;
         };
-        match md {
-            Ok(md) => (md.dev(), md.ino()) != self.info.dev_ino,
-            Err(_) => true,
+        if !md.is_symlink() {
+            return (md.dev(), md.ino()) != self.info.dev_ino;
         }
+        if self.nofollow || !self.linked {
+            return true;
+        }
+        std::fs::metadata(&self.path).map_or(true, |md| (md.dev(), md.ino()) != self.info.dev_ino)
     }
 
     /// True if some process holds the file's `flock` (its writer is alive).
@@ -373,30 +411,7 @@ impl StatsFile {
     /// changed since we opened it) does it ask on a duplicate of our own descriptor, which
     /// never holds a lock of its own.
     pub fn lock_held(&self) -> bool {
-        let reopened = File::open(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
-            .ok()
-            .filter(|f| same_file(f, self.info.dev_ino))
-            .or_else(|| {
-                File::open(&self.path)
-                    .ok()
-                    .filter(|f| same_file(f, self.info.dev_ino))
-            })
-            .or_else(|| self.file.try_clone().ok());
-        let Some(probe) = reopened else {
-            return false;
-        };
-        match Flock::lock(probe, FlockArg::LockSharedNonblock) {
-            Ok(lock) => {
-                // Unlocking a lock we hold cannot fail; if it ever did, leak the descriptor
-                // rather than panic in the guard's destructor.
-                if let Err((lock, _)) = lock.unlock() {
-                    std::mem::forget(lock);
-                }
-                false
-            }
-            Err((_, Errno::EWOULDBLOCK)) => true,
-            Err(_) => false,
-        }
+        lock_held(&self.file, &self.path, self.info.dev_ino)
     }
 
     fn info_mut(&mut self) -> &mut FileInfo {
@@ -429,7 +444,7 @@ impl StatsFile {
                 }
             };
             slots.push(Slot {
-                offset: f.value_offset as usize,
+                offset: f.value_offset,
                 words: slot_words(f.value_length),
                 multi: meta.kind.is_multi_word() || meta.value_type == ValueType::Text,
             });
@@ -458,21 +473,24 @@ impl StatsFile {
             m.order = order;
             m.generation_raw = order.word(header.live.generation);
             m.state_raw = order.word(header.live.state);
-            // Remembered values stay only for fields whose metadata and slot did not change.
-            let memo = m.memo.get_mut().unwrap_or_else(|e| e.into_inner());
-            let mut old = std::mem::take(memo).into_iter();
-            *memo = slots
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let prev = old.next().flatten();
-                    let same = kept[i]
-                        && m.slots
-                            .get(i)
-                            .is_some_and(|o| o.offset == s.offset && o.words == s.words);
-                    if same { prev } else { None }
-                })
-                .collect();
+            // Remembered values stand only for fields whose metadata and slot did not change.
+            let mut seen = Vec::with_capacity(slots.len());
+            let mut stale = Vec::with_capacity(slots.len());
+            for (i, s) in slots.iter().enumerate() {
+                let same = kept[i]
+                    && m.slots
+                        .get(i)
+                        .is_some_and(|o| o.offset == s.offset && o.words == s.words);
+                seen.push(if same {
+                    m.seen.get(i).copied().unwrap_or(0)
+                } else {
+                    0
+                });
+                stale.push(!same || m.stale.get(i).copied().unwrap_or(true));
+            }
+            m.watch = slots.iter().map(|s| s.offset).collect();
+            m.seen = seen;
+            m.stale = stale;
             m.slots = slots;
         }
         Ok(())
@@ -487,7 +505,7 @@ impl StatsFile {
             self.info = Arc::new(info);
         }
         let changed = metas.len() != self.fields.len()
-            || metas.iter().zip(&self.fields).any(|(a, b)| a != &**b);
+            || metas.iter().zip(self.fields.iter()).any(|(a, b)| a != &**b);
         if changed {
             self.fields = metas.into_iter().map(Arc::new).collect();
         }
@@ -496,47 +514,144 @@ impl StatsFile {
     }
 }
 
+/// What a refresh examines besides the generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// `fstat` the file: it must still have its size and a name.
+    Live,
+    /// `fstat` it for its size only: its name is gone, and its last values still count.
+    Unlinked,
+    /// For a mapped file, neither: the caller knows that the name still names this file (its
+    /// directory did not change since it was listed). A truncation is still noticed, by the
+    /// mapping's fault guard, as soon as a load touches a page the file lost.
+    Listed,
+}
+
+/// `fresh`, or the remembered slice if it holds the same values (the same metadata, equal
+/// values): for files whose values are re-read whole on each snapshot.
+fn shared(last: &mut Option<Arc<[FieldValue]>>, fresh: Vec<FieldValue>) -> Arc<[FieldValue]> {
+    if let Some(l) = last
+        && l.len() == fresh.len()
+        && l.iter()
+            .zip(&fresh)
+            .all(|(a, b)| Arc::ptr_eq(&a.meta, &b.meta) && a.value == b.value)
+    {
+        return Arc::clone(l);
+    }
+    let fresh: Arc<[FieldValue]> = fresh.into();
+    *last = Some(Arc::clone(&fresh));
+    fresh
+}
+
 impl Mapped {
+    /// Every value, for the fields `metas` (in table order): `last` itself (the values of the
+    /// previous read) when no field's watched word moved since, found with one load a field;
+    /// else a new slice in which the fields whose word did not move keep their values from
+    /// `last`, and only the others are copied out and decoded.
+    fn read_values(
+        &mut self,
+        metas: &[Arc<FieldMeta>],
+        last: Option<&Arc<[FieldValue]>>,
+        lock_held: &mut dyn FnMut() -> bool,
+    ) -> Arc<[FieldValue]> {
+        let n = self.slots.len().min(metas.len());
+        let whole = last.filter(|l| l.len() == n && !self.stale.contains(&true));
+        let first = match whole {
+            Some(l) => match self.region.first_change(&self.watch, &self.seen, 0) {
+                None => {
+                    // Pairs with the writer's release of each sequence word (FORMAT.md §4.2),
+                    // as a seqlock read does.
+                    fence(Ordering::Acquire);
+                    return Arc::clone(l);
+                }
+                Some(i) => i,
+            },
+            None => 0,
+        };
+        let mut scratch = Vec::new();
+        (0..n)
+            .map(|i| {
+                let meta = &metas[i];
+                let kept = last.and_then(|l| l.get(i)).filter(|_| !self.stale[i]);
+                if let Some(kept) = kept
+                    && (i < first || self.region.load(self.watch[i] as usize) == Some(self.seen[i]))
+                {
+                    return kept.clone();
+                }
+                FieldValue {
+                    meta: Arc::clone(meta),
+                    value: self.read_value(i, meta, &mut scratch, lock_held),
+                }
+            })
+            .collect()
+    }
+
+    /// Copies out and decodes field `i`'s value, remembering the word it was read at.
     fn read_value(
-        &self,
+        &mut self,
+        i: usize,
         meta: &FieldMeta,
-        slot: Slot,
-        memo: &mut Option<(u64, Value)>,
         scratch: &mut Vec<u64>,
         lock_held: &mut dyn FnMut() -> bool,
     ) -> Result<Value, ValueError> {
         let corrupt = |e: FormatError| ValueError::Corrupt(e.to_string());
+        let outside = || ValueError::Corrupt("value slot outside the file".into());
+        let slot = self.slots[i];
         if !slot.multi {
-            let word = self
-                .region
-                .load(slot.offset)
-                .ok_or_else(|| ValueError::Corrupt("value slot outside the file".into()))?;
+            let Some(word) = self.region.load(slot.offset as usize) else {
+                self.stale[i] = true;
+                return Err(outside());
+            };
+            // The value depends on this word alone: an error for it is as lasting as a value.
+            self.seen[i] = word;
+            self.stale[i] = false;
             return Value::decode(meta, &[self.order.word(word)], self.order).map_err(corrupt);
         }
-        let lock = SeqLock::new(&self.region, slot.offset, self.order);
-        if let Some((seq, value)) = memo.as_ref()
-            && lock.unchanged_since(*seq)
-        {
-            return Ok(value.clone());
-        }
+        let lock = SeqLock::new(&self.region, slot.offset as usize, self.order);
         let copied = match meta.kind {
             mmstats_format::Kind::Histogram | mmstats_format::Kind::Timer => {
                 lock.read_histogram(u32::from(meta.param), meta.capacity as usize, scratch)
             }
             _ => lock.read(slot.words, scratch),
         };
+        self.stale[i] = true;
         match copied {
             Ok(seq) => {
-                let value = Value::decode(meta, scratch, self.order).map_err(corrupt)?;
-                *memo = Some((seq, value.clone()));
-                Ok(value)
+                // A consistent copy: whatever it decodes to, value or error, stands until the
+                // sequence word moves.
+                self.seen[i] = seq;
+                self.stale[i] = false;
+                Value::decode(meta, scratch, self.order).map_err(corrupt)
             }
             Err(Failure::Busy) if lock_held() => Err(ValueError::BeingWritten),
             Err(Failure::Busy) => Err(ValueError::WriterDied),
-            Err(Failure::OutOfBounds) => {
-                Err(ValueError::Corrupt("value slot outside the file".into()))
-            }
+            Err(Failure::OutOfBounds) => Err(outside()),
         }
+    }
+}
+
+/// Whether some process holds the `flock` of `file` (at `path`, with this device and inode):
+/// see [`StatsFile::lock_held`].
+fn lock_held(file: &File, path: &Path, dev_ino: (u64, u64)) -> bool {
+    let reopened = File::open(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .ok()
+        .filter(|f| same_file(f, dev_ino))
+        .or_else(|| File::open(path).ok().filter(|f| same_file(f, dev_ino)))
+        .or_else(|| file.try_clone().ok());
+    let Some(probe) = reopened else {
+        return false;
+    };
+    match Flock::lock(probe, FlockArg::LockSharedNonblock) {
+        Ok(lock) => {
+            // Unlocking a lock we hold cannot fail; if it ever did, leak the descriptor
+            // rather than panic in the guard's destructor.
+            if let Err((lock, _)) = lock.unlock() {
+                std::mem::forget(lock);
+            }
+            false
+        }
+        Err((_, Errno::EWOULDBLOCK)) => true,
+        Err(_) => false,
     }
 }
 
@@ -616,9 +731,10 @@ fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Reads a whole version-1 file of (at most) `size` bytes.
 fn read_v1(file: &File, size: u64) -> Result<Vec<u8>, ErrorKind> {
     if size > V1_MAX_LEN {
-        return Err(ErrorKind::Format(FormatError::BadV1(format!(
-            "{size} bytes is too large for a version-1 file (at most {V1_MAX_LEN})"
-        ))));
+        return Err(ErrorKind::Format(FormatError::BadV1(V1Error::TooLarge {
+            size,
+            max: V1_MAX_LEN,
+        })));
     }
     let mut bytes = vec![0u8; size as usize];
     let n = read_prefix(file, &mut bytes)?;

@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use mmstats_format::{Combine, FieldMeta, Histogram, Kind, Num, Value, WindowSummary};
+use mmstats_format::{Combine, FieldMeta, HistogramValue, Kind, Num, Value, WindowSummary};
 
 use crate::clock::unix_seconds;
 use crate::liveness::by_identity;
@@ -64,7 +64,7 @@ pub enum Interval {
         sum: f64,
     },
     /// The values a histogram or timer recorded in the interval (bucket differences).
-    Histogram(Histogram),
+    Histogram(HistogramValue),
     /// A windowed field's rate and mean over its window (FORMAT.md §5.7).
     Window(WindowSummary),
 }
@@ -278,7 +278,7 @@ fn zero_like(v: &Value) -> Value {
                 Num::F(_) => Num::F(0.0),
             },
         },
-        Value::Histogram(h) => Value::Histogram(Histogram::empty(h.k, 0).into()),
+        Value::Histogram(h) => Value::Histogram(HistogramValue::empty(h.k, 0).into()),
         other => other.clone(),
     }
 }
@@ -376,7 +376,7 @@ fn as_interval(delta: &Value, seconds: f64) -> Option<Interval> {
             count: *count,
             sum: sum.as_f64(),
         },
-        Value::Histogram(h) => Interval::Histogram(Histogram::clone(h)),
+        Value::Histogram(h) => Interval::Histogram(HistogramValue::clone(h)),
         _ => return None,
     })
 }
@@ -438,7 +438,7 @@ fn process_sample(
         let key: FileKey = (s.path.clone(), s.info.dev_ino);
         let before = prev.as_ref().and_then(|p| p.files.get(&key));
         let mut values = HashMap::new();
-        for f in &s.fields {
+        for f in s.fields.iter() {
             let Ok(v) = &f.value else { continue };
             let label = f.meta.series_key();
             let mi = *meta_index.entry(label).or_insert_with(|| {
@@ -646,7 +646,7 @@ fn current_only(
     let mut seen: Vec<&str> = series.iter().map(|s| s.meta.series_key()).collect();
     let mut levels = Vec::new();
     for s in files {
-        for f in &s.fields {
+        for f in s.fields.iter() {
             if summed(f.meta.kind) || seen.contains(&f.meta.series_key()) {
                 continue;
             }

@@ -33,7 +33,7 @@
 //! let mut file = StatsFile::open(&path)?;
 //! assert_eq!(file.info().pid, Some(42));
 //! let snap = file.snapshot()?;
-//! for f in &snap.fields {
+//! for f in snap.fields.iter() {
 //!     println!("{} = {:?}", f.meta.label, f.value);
 //! }
 //! assert_eq!(snap.fields[0].meta.label, "requests");
@@ -55,8 +55,8 @@ pub use liveness::{by_identity, liveness};
 pub use mmstats_format::labels;
 pub use mmstats_format::merge;
 pub use mmstats_format::{
-    Combine, FieldMeta, FormatError, Histogram, Kind, Num, QUANTILES, Value, ValueType,
-    WindowSummary, Windowed, bucket_bounds, unix_seconds,
+    Combine, FieldMeta, FormatError, HistogramValue, Kind, Num, QUANTILES, Value, ValueType,
+    WindowSummary, WindowedValue, bucket_bounds, unix_seconds,
 };
 pub use process::{ProcessId, boot_time, command_name, process_start};
 pub use scan::{Scan, Scanner};

@@ -105,6 +105,39 @@ impl Region {
         Some(word.load(Ordering::Relaxed))
     }
 
+    /// The first `i` from `from` on whose word at byte offset `offsets[i]` no longer equals
+    /// `expected[i]` (both as loaded, in file order), or whose offset is not an aligned word
+    /// inside the mapping; `None` if every word is as expected. One load per word and no
+    /// allocation: what telling an idle file from a changed one costs.
+    pub(crate) fn first_change(
+        &self,
+        offsets: &[u32],
+        expected: &[u64],
+        from: usize,
+    ) -> Option<usize> {
+        let base = self.map.as_ptr().cast::<u64>().cast_mut();
+        let pairs = offsets.iter().zip(expected).enumerate().skip(from);
+        for (i, (&off, &want)) in pairs {
+            let off = off as usize;
+            if !off.is_multiple_of(8) || off + 8 > self.len {
+                return Some(i);
+            }
+            // SAFETY:
+            // - `off + 8 <= self.len` was checked just above (`off` came from a `u32`, so the
+            //   sum cannot overflow), so the word lies inside the mapping, which lives as long
+            //   as `self` (Invariants);
+            // - `off % 8 == 0` and the mapping is page-aligned, so the pointer is aligned for
+            //   `AtomicU64`, as `from_ptr` requires;
+            // - every process touches this word only through 8-byte atomics (FORMAT.md §4),
+            //   and we only load, relaxed, which is sound on read-only memory.
+            let word = unsafe { AtomicU64::from_ptr(base.add(off / 8)) };
+            if word.load(Ordering::Relaxed) != want {
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// Appends the bytes `[off, off + len)` to `out`, copied word by word with atomic loads, in
     /// file order. `off` must be a multiple of 8; the words covering the range must lie inside
     /// the mapping. Returns `false` (appending nothing) otherwise.

@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::discover::{discover, watched_dirs};
 use crate::error::{ErrorKind, ReadError};
-use crate::file::StatsFile;
+use crate::file::{Check, StatsFile};
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
 
@@ -21,22 +22,43 @@ use crate::snapshot::Snapshot;
 /// Files are listed again only when a directory they are found in changed (its modification
 /// time moved, see [`crate::watched_dirs`]), and in any case every
 /// [`Scanner::FULL_LISTING_EVERY`]; a glob with a wildcard in a directory part is listed at
-/// every scan. When the listing is reused, a scan costs, per file, one `fstat` of the open file
-/// (to notice truncation or removal), one load of its `generation` and the value loads
-/// themselves; after a new listing also one `stat` of its name (to notice replacement). The
-/// field table is parsed again only when the generation changed, and a multi-word value is
-/// copied out and decoded again only when its sequence word moved.
-#[derive(Debug)]
+/// every scan. A new listing costs, per file already open, one `stat` of its name (to notice
+/// replacement) and one `fstat` of the open file (to notice truncation or removal). When the
+/// listing is reused, a mapped file costs one load of its `generation` and one load per
+/// field: a scalar's value word, a multi-word value's sequence word, compared with the word
+/// the remembered value was read at. A file in which none moved gives a snapshot sharing its
+/// values with the previous one ([`Snapshot::same_values`]); otherwise only the fields whose
+/// word moved are copied out and decoded again. The field table is parsed again only when
+/// the generation changed. A file truncated under its mapping is still noticed, by the
+/// mapping's fault guard (see the crate's `region` module).
 pub struct Scanner {
     patterns: Vec<String>,
-    open: HashMap<PathBuf, StatsFile>,
+    /// The files open, sorted by path in byte order (the order of a listing).
+    open: Vec<StatsFile>,
     listing: Option<Listing>,
+    admit: Option<Admit>,
+}
+
+/// Decides whether a file just opened may be read: `Err` with the reason if not.
+type Admit = Arc<dyn Fn(&Path) -> Result<(), String> + Send + Sync>;
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("patterns", &self.patterns)
+            .field("open", &self.open.len())
+            .field("listing", &self.listing)
+            .field("admits", &self.admit.as_ref().map(|_| "a check"))
+            .finish()
+    }
 }
 
 /// The last listing of the files, and what it depended on.
 #[derive(Debug)]
 struct Listing {
-    paths: Vec<PathBuf>,
+    /// Listed paths that are not open: they could not be opened or read, or were refused.
+    /// Each scan tries them again.
+    failed: Vec<PathBuf>,
     /// Each watched directory and its (device, inode, modification time in ns) then.
     dirs: Vec<(PathBuf, (u64, u64, i128))>,
     /// When it was listed.
@@ -69,34 +91,44 @@ impl Scanner {
     pub fn new(patterns: Vec<String>) -> Scanner {
         Scanner {
             patterns,
-            open: HashMap::new(),
+            open: Vec::new(),
             listing: None,
+            admit: None,
         }
+    }
+
+    /// The same scanner, reading only the files that `check` admits: it is asked once about
+    /// each file, with the path it was listed under, right after the file is opened (and
+    /// again whenever the file is re-opened: a new file under the name, or the name turned
+    /// into a symlink, see [`StatsFile::is_replaced`]). A file it refuses gives an error of
+    /// kind [`ErrorKind::Refused`] with its reason at every scan and is never read.
+    pub fn admitting(
+        mut self,
+        check: impl Fn(&Path) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Scanner {
+        self.admit = Some(Arc::new(check));
+        self
     }
 
     /// The longest a listing is reused while no watched directory changed.
     pub const FULL_LISTING_EVERY: Duration = Duration::from_secs(10);
 
-    /// The paths the last listing found, if no watched directory changed since and it is
+    /// Whether the last listing still holds: no watched directory changed since, and it is
     /// younger than [`Scanner::FULL_LISTING_EVERY`].
-    fn reusable_listing(&self) -> Option<Vec<PathBuf>> {
-        let listing = self.listing.as_ref()?;
-        if listing.at.elapsed() >= Self::FULL_LISTING_EVERY {
-            return None;
-        }
-        let same = listing
-            .dirs
-            .iter()
-            .all(|(dir, stamp)| dir_stamp(dir) == Some(*stamp));
-        same.then(|| listing.paths.clone())
+    fn listing_holds(&self) -> bool {
+        let Some(listing) = self.listing.as_ref() else {
+            return false;
+        };
+        listing.at.elapsed() < Self::FULL_LISTING_EVERY
+            && listing
+                .dirs
+                .iter()
+                .all(|(dir, stamp)| dir_stamp(dir) == Some(*stamp))
     }
 
-    /// Lists the files: the last listing when it is still right, else [`discover`] again.
-    /// `true` with the paths if the listing was reused.
-    fn list(&mut self) -> (Vec<PathBuf>, Vec<ReadError>, bool) {
-        if let Some(paths) = self.reusable_listing() {
-            return (paths, Vec::new(), true);
-        }
+    /// Lists the files again with [`discover`]; keeps the listing for the next scans if it can
+    /// be trusted to stay right while the watched directories do not change.
+    fn list(&mut self) -> (Vec<PathBuf>, Vec<ReadError>) {
         self.listing = None;
         let started = SystemTime::now();
         let at = Instant::now();
@@ -108,25 +140,38 @@ impl Scanner {
                 .collect()
         });
         let (paths, errors) = discover(&self.patterns);
-        let old_enough = |&(_, (_, _, ns)): &(PathBuf, (u64, u64, i128))| {
-            let cutoff = started
-                .checked_sub(STAMP_MARGIN)
-                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos() as i128);
-            ns < cutoff
-        };
+        let cutoff = started
+            .checked_sub(STAMP_MARGIN)
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
         // A listing with errors is not kept: its errors are reported at every scan.
         if errors.is_empty()
             && let Some(dirs) = dirs
-            && dirs.iter().all(old_enough)
+            && dirs.iter().all(|(_, (_, _, ns))| *ns < cutoff)
         {
             self.listing = Some(Listing {
-                paths: paths.clone(),
+                failed: Vec::new(),
                 dirs,
                 at,
             });
         }
-        (paths, errors, false)
+        (paths, errors)
+    }
+
+    /// Opens `path` and asks the admission check about it.
+    fn open_file(&self, path: &Path) -> Result<StatsFile, ReadError> {
+        let file = StatsFile::open(path)?;
+        if let Some(admit) = &self.admit {
+            admit(path).map_err(|why| ReadError::new(path, ErrorKind::Refused(why)))?;
+            // What was checked must be what was opened.
+            if file.is_replaced() {
+                return Err(ReadError::new(
+                    path,
+                    ErrorKind::Refused("replaced while being opened".into()),
+                ));
+            }
+        }
+        Ok(file)
     }
 
     /// The paths and globs it scans.
@@ -134,9 +179,9 @@ impl Scanner {
         &self.patterns
     }
 
-    /// The files currently open, in no particular order (snapshots of a scan are sorted).
+    /// The files currently open, sorted by path.
     pub fn files(&self) -> impl Iterator<Item = &StatsFile> {
-        self.open.values()
+        self.open.iter()
     }
 
     /// Re-discovers the files and snapshots each.
@@ -151,82 +196,251 @@ impl Scanner {
     /// if a thread's values were folded into the process file while the process was being
     /// read, it is read again, so that no thread is counted twice or not at all.
     pub fn scan(&mut self) -> Scan {
-        let (paths, mut errors, reused) = self.list();
-        // A watched directory with no files (yet) is not an error of any file.
-        errors.retain(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch));
-        let mut old = std::mem::take(&mut self.open);
-        let mut files: Vec<(PathBuf, StatsFile)> = Vec::with_capacity(paths.len());
+        let mut errors = Vec::new();
+        let mut failed = Vec::new();
+        let (check, listed) = if self.listing_holds() {
+            // No name was added, removed or replaced since the listing: only the files that
+            // failed are tried again, and no name is examined.
+            self.retry_failed(&mut errors, &mut failed);
+            (Check::Listed, self.open.len())
+        } else {
+            let (paths, listed_errors) = self.list();
+            // A watched directory with no files (yet) is not an error of any file.
+            errors.extend(
+                listed_errors
+                    .into_iter()
+                    .filter(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch)),
+            );
+            let gone = self.merge(paths, &mut errors, &mut failed);
+            let listed = self.open.len();
+            // Files whose names went away since the last scan: their writer exited and
+            // removed them. Their last values are still readable through the open file: they
+            // are read once more, so that what the writer did since the last scan is counted,
+            // then closed.
+            self.open.extend(gone);
+            (Check::Live, listed)
+        };
+        let scan = self.read_all(listed, check, errors, &mut failed);
+        self.keep_failed(failed);
+        scan
+    }
+
+    /// Remembers the listed paths that are not open, for the next scan to try again.
+    fn keep_failed(&mut self, failed: Vec<PathBuf>) {
+        if let Some(listing) = &mut self.listing {
+            listing.failed = failed;
+        }
+    }
+
+    /// Tries again the listed files that could not be opened or read at the last scan.
+    fn retry_failed(&mut self, errors: &mut Vec<ReadError>, failed: &mut Vec<PathBuf>) {
+        let retry = self
+            .listing
+            .as_mut()
+            .map(|l| std::mem::take(&mut l.failed))
+            .unwrap_or_default();
+        for path in retry {
+            match self.open_file(&path) {
+                Ok(f) => {
+                    let at = self
+                        .open
+                        .partition_point(|o| o.path().as_os_str() < path.as_os_str());
+                    self.open.insert(at, f);
+                }
+                Err(e) => {
+                    if !is_gone(&e) {
+                        errors.push(e);
+                    }
+                    failed.push(path);
+                }
+            }
+        }
+    }
+
+    /// Makes the open files those of a new listing (sorted, as [`discover`] gives them): a file
+    /// open under a name that still names it stays open, the others are opened. Returns the
+    /// open files whose names are gone.
+    fn merge(
+        &mut self,
+        paths: Vec<PathBuf>,
+        errors: &mut Vec<ReadError>,
+        failed: &mut Vec<PathBuf>,
+    ) -> Vec<StatsFile> {
+        let mut old = std::mem::take(&mut self.open).into_iter().peekable();
+        let mut open = Vec::with_capacity(paths.len());
+        let mut gone = Vec::new();
         for path in paths {
-            let file = match old.remove(&path) {
-                // An unchanged directory has replaced no name.
-                Some(f) if reused || !f.is_replaced() => Ok(f),
-                _ => StatsFile::open(&path),
+            while let Some(f) = old.next_if(|f| f.path().as_os_str() < path.as_os_str()) {
+                gone.push(f);
+            }
+            let file = match old.next_if(|f| f.path().as_os_str() == path.as_os_str()) {
+                Some(f) if !f.is_replaced() => Ok(f),
+                // (a replaced file's writer is alive and named elsewhere, or its successor
+                // took over the name: it is closed without a last read)
+                _ => self.open_file(&path),
             };
             match file {
-                Ok(f) => files.push((path, f)),
-                // Listed, then gone before it could be read: its writer exited.
-                Err(e) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
-                Err(e) => errors.push(e),
+                Ok(f) => open.push(f),
+                Err(e) => {
+                    if !is_gone(&e) {
+                        errors.push(e);
+                    }
+                    failed.push(path);
+                }
             }
         }
-        // Files whose names went away since the last scan: their writer exited and removed
-        // them. Their last values are still readable through the open file: they are read
-        // once more, so that what the writer did since the last scan is counted, then closed.
-        let listed = files.len();
-        files.extend(old.into_iter().filter(|(path, _)| !path.exists()));
-        let mut groups: HashMap<ProcessId, Vec<usize>> = HashMap::new();
-        for (i, (path, f)) in files.iter().enumerate() {
-            groups
-                .entry(ProcessId::of(f.info(), path))
-                .or_default()
-                .push(i);
+        gone.extend(old);
+        // A name still there but no longer listed (its directory is now refused, say) was not
+        // removed by its writer: no last read.
+        gone.retain(|f| !f.path().exists());
+        self.open = open;
+        gone
+    }
+
+    /// Snapshots the open files: those before `listed` refreshed as `check` says, the others
+    /// (whose names are gone) for the last time. Files that fail are closed; the listed ones
+    /// are added to `failed`.
+    fn read_all(
+        &mut self,
+        listed: usize,
+        check: Check,
+        mut errors: Vec<ReadError>,
+        failed: &mut Vec<PathBuf>,
+    ) -> Scan {
+        let mut clock = Clock::default();
+        let checks = |i: usize| if i < listed { check } else { Check::Unlinked };
+        let mut grouped: HashMap<usize, Result<Snapshot, ReadError>> = HashMap::new();
+        for members in process_groups(&self.open) {
+            read_process(&mut self.open, &members, checks, &mut clock, &mut grouped);
         }
-        let mut results: Vec<Option<Result<Snapshot, ReadError>>> =
-            (0..files.len()).map(|_| None).collect();
-        for members in groups.values() {
-            read_process(&mut files, members, listed, &mut results);
-        }
-        let mut snapshots = Vec::with_capacity(files.len());
-        for (i, ((path, file), result)) in files.into_iter().zip(results).enumerate() {
+        let mut snapshots = Vec::with_capacity(self.open.len());
+        let mut closed = Vec::new();
+        for (i, f) in self.open.iter_mut().enumerate() {
+            let result = match grouped.is_empty() {
+                true => None,
+                false => grouped.remove(&i),
+            }
+            .unwrap_or_else(|| f.snapshot_at(clock.now(), checks(i)));
             match result {
-                Some(Ok(snapshot)) => {
-                    snapshots.push(snapshot);
+                Ok(snapshot) => snapshots.push(snapshot),
+                Err(e) => {
                     if i < listed {
-                        self.open.insert(path, file);
+                        closed.push(i);
+                    }
+                    if !is_gone(&e) {
+                        errors.push(e);
                     }
                 }
-                Some(Err(e)) if matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound) => {}
-                Some(Err(e)) => errors.push(e),
-                None => {}
             }
         }
-        snapshots.sort_by(|a, b| a.path.cmp(&b.path));
+        let last_reads = self.open.len() > listed;
+        self.open.truncate(listed);
+        if !closed.is_empty() {
+            let mut closed = closed.into_iter().peekable();
+            let mut i = 0;
+            self.open.retain(|f| {
+                let close = closed.next_if_eq(&i).is_some();
+                if close {
+                    failed.push(f.path().to_path_buf());
+                }
+                i += 1;
+                !close
+            });
+        }
+        if last_reads {
+            snapshots.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        }
         Scan { snapshots, errors }
     }
+}
+
+/// Whether an error only says that the file is gone (its writer exited), which is no error.
+fn is_gone(e: &ReadError) -> bool {
+    matches!(e.kind, ErrorKind::Vanished | ErrorKind::NotFound)
+}
+
+/// How many snapshots share one reading of the clock: a scan reads a file in well under a
+/// microsecond when it is idle and in a few when every histogram changed, so their times are
+/// off by at most some tens of microseconds.
+const CLOCK_EVERY: u32 = 32;
+
+/// The time snapshots are stamped with, read again after every [`CLOCK_EVERY`] snapshots.
+#[derive(Debug)]
+struct Clock {
+    now: SystemTime,
+    left: u32,
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock {
+            now: SystemTime::UNIX_EPOCH,
+            left: 0,
+        }
+    }
+}
+
+impl Clock {
+    fn now(&mut self) -> SystemTime {
+        if self.left == 0 {
+            self.now = SystemTime::now();
+            self.left = CLOCK_EVERY;
+        }
+        self.left -= 1;
+        self.now
+    }
+
+    /// The time now, whatever the count.
+    fn fresh(&mut self) -> SystemTime {
+        self.left = 0;
+        self.now()
+    }
+}
+
+/// The files of each process that has a process file (FORMAT.md §6.5), as indices into
+/// `files`; every other file is read alone. Costs one look at each file's identity when no
+/// process has a process file.
+fn process_groups(files: &[StatsFile]) -> Vec<Vec<usize>> {
+    let mut groups: HashMap<ProcessId, Vec<usize>> = files
+        .iter()
+        .filter(|f| f.info().process_totals)
+        .map(|f| (ProcessId::of(f.info(), f.path()), Vec::new()))
+        .collect();
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    for (i, f) in files.iter().enumerate() {
+        // A file without a pid is a process of its own: only its own process file, if it is one.
+        if f.info().pid.is_none() && !f.info().process_totals {
+            continue;
+        }
+        if let Some(members) = groups.get_mut(&ProcessId::of(f.info(), f.path())) {
+            members.push(i);
+        }
+    }
+    groups.into_values().collect()
 }
 
 /// How often a process is read again while folds keep overlapping its read.
 const FOLD_RETRIES: u32 = 8;
 
 /// Snapshots the files `members` of one process (FORMAT.md §6.5): with its process files'
-/// `fold_seq` loaded before and after, and again while a fold overlapped the read. Files from
-/// index `listed` on are gone from the directory and get their final snapshot.
+/// `fold_seq` loaded before and after, and again while a fold overlapped the read. Each file
+/// is refreshed as `check` says for its index.
 fn read_process(
-    files: &mut [(PathBuf, StatsFile)],
+    files: &mut [StatsFile],
     members: &[usize],
-    listed: usize,
-    results: &mut [Option<Result<Snapshot, ReadError>>],
+    check: impl Fn(usize) -> Check,
+    clock: &mut Clock,
+    results: &mut HashMap<usize, Result<Snapshot, ReadError>>,
 ) {
     let process_files: Vec<usize> = members
         .iter()
         .copied()
-        .filter(|&i| files[i].1.info().process_totals)
+        .filter(|&i| files[i].info().process_totals)
         .collect();
-    let seqs = |files: &[(PathBuf, StatsFile)]| -> Vec<Option<u64>> {
-        process_files
-            .iter()
-            .map(|&i| files[i].1.fold_seq())
-            .collect()
+    let seqs = |files: &[StatsFile]| -> Vec<Option<u64>> {
+        process_files.iter().map(|&i| files[i].fold_seq()).collect()
     };
     let mut attempt = 0;
     loop {
@@ -237,19 +451,15 @@ fn read_process(
             std::thread::sleep(std::time::Duration::from_micros(50));
             continue;
         }
+        let taken = clock.fresh();
         for &i in members {
-            let f = &mut files[i].1;
-            results[i] = Some(if i < listed {
-                f.snapshot()
-            } else {
-                f.final_snapshot()
-            });
+            results.insert(i, files[i].snapshot_at(taken, check(i)));
         }
         let settled = !busy && seqs(files) == before;
         if settled || attempt >= FOLD_RETRIES {
             if !settled {
                 for &i in members {
-                    if let Some(Ok(s)) = results[i].as_mut() {
+                    if let Some(Ok(s)) = results.get_mut(&i) {
                         s.settled = false;
                     }
                 }

@@ -49,14 +49,6 @@ impl<'a> SeqLock<'a> {
         self.order.word(raw).is_multiple_of(2).then_some(Stamp(raw))
     }
 
-    /// True if the sequence word is still `seq` (as loaded, even) from an earlier consistent
-    /// copy: the payload has not changed since, so that copy is still the value.
-    pub(crate) fn unchanged_since(&self, seq: u64) -> bool {
-        let now = self.region.load(self.offset);
-        fence(Ordering::Acquire);
-        now == Some(seq)
-    }
-
     /// Steps 3 to 5: after the payload was loaded, an acquire fence and a second load of the
     /// sequence word; `true` if it still equals `stamp`, so the copy is consistent.
     pub(crate) fn validate(&self, stamp: Stamp) -> bool {
@@ -149,8 +141,6 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(lock.read(3, &mut out), Ok(4), "the stamp of the copy");
         assert_eq!(out, vec![4, 10, 20]);
-        assert!(lock.unchanged_since(4));
-        assert!(!lock.unchanged_since(2));
         let odd = SeqLock::new(&r, 24, ByteOrder::NATIVE);
         assert_eq!(odd.begin_read(), None);
         assert_eq!(odd.read(2, &mut out), Err(Failure::Busy));

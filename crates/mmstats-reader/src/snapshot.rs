@@ -22,8 +22,9 @@ pub struct Snapshot {
     pub taken: SystemTime,
     /// A process file's `fold_seq` as of this snapshot (FORMAT.md §6.4); `None` for others.
     pub fold_seq: Option<u64>,
-    /// One entry per field, in table order.
-    pub fields: Vec<FieldValue>,
+    /// One entry per field, in table order. Shared with the previous snapshot of the same file
+    /// while no value changed: [`Snapshot::same_values`] tells the two cases apart at no cost.
+    pub fields: Arc<[FieldValue]>,
     /// False if a fold into the process's file kept overlapping the read of its process
     /// (FORMAT.md §6.5): values summed over this process may count a thread twice, and the
     /// interval engine skips the process for this sample.
@@ -35,7 +36,7 @@ pub struct Snapshot {
 }
 
 /// One field's metadata and value in a snapshot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldValue {
     /// Metadata, shared with the file's cache.
     pub meta: Arc<FieldMeta>,
@@ -47,6 +48,13 @@ impl Snapshot {
     /// The field with this label, if the file has one.
     pub fn field(&self, label: &str) -> Option<&FieldValue> {
         self.fields.iter().find(|f| f.meta.label == label)
+    }
+
+    /// True when `self` and `earlier` share their values: the scanner saw no change in the file
+    /// between the two. False does not prove a change (a value may have been written back to
+    /// what it was).
+    pub fn same_values(&self, earlier: &Snapshot) -> bool {
+        Arc::ptr_eq(&self.fields, &earlier.fields)
     }
 }
 
@@ -77,7 +85,7 @@ impl FieldValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_format::{Histogram, Kind, Num, ValueType};
+    use mmstats_format::{HistogramValue, Kind, Num, ValueType};
 
     fn field(meta: FieldMeta, value: Result<Value, ValueError>) -> FieldValue {
         FieldValue {
@@ -91,7 +99,7 @@ mod tests {
         let mut meta = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
         meta.param = 5;
         meta.capacity = 64;
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         h.record(10);
         h.record(20);
         let f = field(meta, Ok(Value::Histogram(h.into())));

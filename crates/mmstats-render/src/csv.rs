@@ -35,7 +35,7 @@ pub fn rows(snap: &Snapshot, now: SystemTime, filters: &[String]) -> Vec<[String
     let path = snap.path.to_string_lossy().into_owned();
     let created = snap.info.created.map(unix_seconds).unwrap_or(0.0);
     let mut out = Vec::new();
-    for f in &snap.fields {
+    for f in snap.fields.iter() {
         let m = &f.meta;
         let mut push = |label: String, unit: &str, value: String| {
             if label_matches(&label, filters) {
@@ -81,7 +81,8 @@ pub fn render(
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Kind, Num, ValueError, ValueType,
+        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Kind, Num, ValueError,
+        ValueType,
     };
     use std::path::PathBuf;
     use std::sync::Arc;
@@ -97,7 +98,7 @@ mod tests {
     fn rows_for_scalars_text_errors_and_timers() {
         let mut lat = FieldMeta::new("lat", Kind::Timer, ValueType::U64);
         lat.unit = "nanoseconds".into();
-        let mut h = Histogram::empty(5, 400);
+        let mut h = HistogramValue::empty(5, 400);
         h.record(40);
         let mut bytes = FieldMeta::new("rss", Kind::Gauge, ValueType::U64);
         bytes.unit = "bytes".into();

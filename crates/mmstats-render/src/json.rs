@@ -24,7 +24,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::text::{label_matches, unix_seconds};
 use mmstats_format::bucket_bounds;
 use mmstats_reader::{
-    FieldMeta, FieldValue, FormatVersion, Histogram, Liveness, Num, ReadError, Snapshot, Value,
+    FieldMeta, FieldValue, FormatVersion, HistogramValue, Liveness, Num, ReadError, Snapshot, Value,
 };
 
 /// A number as JSON: integers exactly, floats as [`float`] gives them.
@@ -41,7 +41,7 @@ pub fn float(x: f64) -> Json {
     serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }
 
-fn histogram(h: &Histogram) -> Json {
+fn histogram(h: &HistogramValue) -> Json {
     let buckets: Vec<Json> = h
         .buckets
         .iter()
@@ -358,7 +358,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     fn snap() -> Snapshot {
-        let mut h = Histogram::empty(5, 400);
+        let mut h = HistogramValue::empty(5, 400);
         h.record(100);
         h.record(300);
         let mut lat = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
@@ -393,7 +393,8 @@ mod tests {
                     meta: Arc::new(FieldMeta::new("name", Kind::Text, ValueType::Text)),
                     value: Err(ValueError::WriterDied),
                 },
-            ],
+            ]
+            .into(),
         }
     }
 

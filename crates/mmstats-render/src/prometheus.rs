@@ -42,7 +42,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use mmstats_format::bucket_bounds;
-use mmstats_reader::{FieldMeta, Histogram, Kind, Num, Snapshot, Value, command_name};
+use mmstats_reader::{FieldMeta, HistogramValue, Kind, Num, Snapshot, Value, command_name};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -599,7 +599,14 @@ impl Bounds {
     }
 }
 
-fn histogram(out: &mut String, base: &str, labels: &str, h: &Histogram, b: &Bounds, scale: f64) {
+fn histogram(
+    out: &mut String,
+    base: &str,
+    labels: &str,
+    h: &HistogramValue,
+    b: &Bounds,
+    scale: f64,
+) {
     let mut buckets = h
         .buckets
         .iter()
@@ -752,12 +759,12 @@ mod tests {
             path: PathBuf::from(path),
             info: info(pid, pid + 1),
             taken: SystemTime::now(),
-            fields,
+            fields: fields.into(),
         }
     }
 
-    fn hist(values: &[u64]) -> Histogram {
-        let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+    fn hist(values: &[u64]) -> HistogramValue {
+        let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
         for v in values {
             h.record(*v);
         }

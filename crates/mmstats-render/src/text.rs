@@ -244,7 +244,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FileInfo, Histogram, ValueType};
+    use mmstats_reader::{FileInfo, HistogramValue, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn blocks_align_labels_and_expand_timers() {
-        let mut h = Histogram::empty(5, 400);
+        let mut h = HistogramValue::empty(5, 400);
         for v in [1_000_000u64, 2_000_000, 3_000_000] {
             h.record(v);
         }
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn filters_keep_matching_lines_only() {
-        let mut h = Histogram::empty(5, 400);
+        let mut h = HistogramValue::empty(5, 400);
         h.record(10);
         let s = snap(vec![
             (

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use mmstats_format::{
-    FieldMeta, Header, Histogram, Identity, Kind, Plan, Reserve, Value, ValueType,
+    FieldMeta, Header, HistogramValue, Identity, Kind, Plan, Reserve, Value, ValueType,
     full_bucket_count, text_words,
 };
 
@@ -96,7 +96,7 @@ impl FileBuilder {
         m.unit = "nanoseconds".into();
         m.param = 5;
         m.capacity = full_bucket_count(5);
-        let mut h = Histogram::empty(5, m.capacity as usize);
+        let mut h = HistogramValue::empty(5, m.capacity as usize);
         for v in values {
             h.record(*v);
         }
@@ -114,7 +114,7 @@ impl FileBuilder {
         let metas: Vec<FieldMeta> = self.fields.iter().map(|(m, _)| m.clone()).collect();
         let mut plan = Plan::new(&metas, Reserve::default()).expect("plan");
         let mut image = vec![0u8; plan.geometry().file_length as usize];
-        for (meta, words) in &self.fields {
+        for (meta, words) in self.fields.iter() {
             let p = plan.place(meta).expect("place");
             p.apply_to_image(&mut image);
             for (i, w) in words.iter().enumerate() {

@@ -56,7 +56,7 @@ impl FieldDecl {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an mmstats field type",
     label = "not a field handle",
-    note = "fields of a `#[derive(Stats)]` struct are handles: Counter, Gauge<T>, Text, Timestamp, \
+    note = "fields of a `#[derive(StatsModel)]` struct are handles: Counter, Gauge<T>, Text, Timestamp, \
             Constant<T>, ConstantText, \
             Average<T>, MovingAverage<T>, Histogram, Timer or Windowed<T>; mark other fields \
             `#[stat(skip)]`"

@@ -247,7 +247,7 @@ mod tests {
     use super::*;
     use crate::Stats;
     use mmstats_format::layout::state;
-    use mmstats_format::{Header, Histogram, Kind, Num, ValueType, bucket_index};
+    use mmstats_format::{Header, HistogramValue, Kind, Num, ValueType, bucket_index};
 
     /// A type of its own, so this test's totals file is not another test's.
     struct FoldTest;
@@ -277,7 +277,7 @@ mod tests {
         )
         .unwrap();
         let [counter, average, hist] = metas();
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         for v in values {
             h.record(*v);
         }

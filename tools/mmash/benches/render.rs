@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let state = State::new(roots.clone(), None, false, false);
-    let mut scanner = Scanner::new(roots.patterns());
+    let mut scanner = state.scanner();
     state.sample_once(&mut scanner);
     g.bench_function("sampler tick (scan + intervals + history)", |b| {
         b.iter(|| state.sample_once(&mut scanner))

@@ -231,7 +231,7 @@ fn bench(c: &mut Criterion) {
         drop(scanner);
 
         let state = State::new(roots.clone(), None, false, false);
-        let mut tick_scanner = Scanner::new(roots.patterns());
+        let mut tick_scanner = state.scanner();
         state.sample_once(&mut tick_scanner);
         g.bench_with_input(BenchmarkId::new("sampler tick", count), &count, |b, _| {
             b.iter(|| state.sample_once(&mut tick_scanner))

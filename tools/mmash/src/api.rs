@@ -52,7 +52,7 @@ pub fn labels(snaps: &[&Snapshot]) -> Vec<String> {
     let mut set = BTreeSet::new();
     let mut buf = Vec::new();
     for s in snaps {
-        for f in &s.fields {
+        for f in s.fields.iter() {
             buf.clear();
             flatten(f, s, &mut buf);
             set.extend(buf.drain(..).map(|(l, _)| l));
@@ -177,7 +177,7 @@ pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -
     let mut by_label: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     let mut buf = Vec::new();
     for s in snaps {
-        for f in &s.fields {
+        for f in s.fields.iter() {
             let l = &f.meta.label;
             // a derived label starts with its field's name, so prune on the field's name
             if !(selector || l.starts_with(name) || name.starts_with(f.meta.name())) {
@@ -611,7 +611,7 @@ pub fn api_stats_apart<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, ValueType};
+    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, HistogramValue, ValueType};
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -649,7 +649,7 @@ mod tests {
             value: Ok(Value::Number(Num::U(n))),
         };
         let mut s = snap("/d/a-1-1.mmstats", SystemTime::now(), vec![]);
-        s.fields = vec![series("GET", "200", 7), series("POST", "503", 2)];
+        s.fields = vec![series("GET", "200", 7), series("POST", "503", 2)].into();
         let snaps = [&s];
         let j = stats(&snaps, "http.requests{code=5xx}", false, None);
         assert_eq!(
@@ -684,7 +684,7 @@ mod tests {
 
     fn two() -> Vec<Snapshot> {
         let now = SystemTime::now();
-        let mut h = Histogram::empty(5, 64);
+        let mut h = HistogramValue::empty(5, 64);
         h.record(4);
         h.record(8);
         vec![
@@ -779,7 +779,9 @@ mod tests {
         for p in &mut prev {
             p.taken = cur[0].taken - Duration::from_secs(2);
         }
-        prev[0].fields[0].value = Ok(Value::Number(Num::U(4)));
+        let mut fields = prev[0].fields.to_vec();
+        fields[0].value = Ok(Value::Number(Num::U(4)));
+        prev[0].fields = fields.into();
         let mut engine = mmstats_reader::Intervals::new().assume_alive();
         engine.update(&prev);
         let sample = engine.update(&cur);

@@ -294,8 +294,8 @@ impl History {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Intervals, Num, Snapshot, Value,
-        ValueType,
+        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Intervals, Num, Snapshot,
+        Value, ValueType,
     };
     use std::path::PathBuf;
     use std::sync::Arc;
@@ -406,7 +406,7 @@ mod tests {
         meta.param = 5;
         meta.capacity = 1920;
         meta.unit = "nanoseconds".into();
-        let mut hist = Histogram::empty(5, 1920);
+        let mut hist = HistogramValue::empty(5, 1920);
         let t0 = 2_000_000.0;
         // 1 ms latencies for 5 s, then 10 ms: the p99 moves within one interval.
         for i in 0..10u64 {

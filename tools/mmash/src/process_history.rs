@@ -290,7 +290,8 @@ mod tests {
             fields: vec![
                 field("req", Kind::Counter, counter),
                 field("level", Kind::Gauge, gauge),
-            ],
+            ]
+            .into(),
         }
     }
 

@@ -101,23 +101,25 @@ impl State {
             .clone()
     }
 
-    /// Takes one sample with `scanner`: stores it and adds it to the history.
+    /// A scanner over the roots that never reads a file a symlink takes out of every one of
+    /// them: each file is checked once, when it is opened, and again whenever its name comes
+    /// to name another file or turns into a symlink (the scanner re-opens it then). A refused
+    /// file is an error of the sample, naming the link, never where it leads.
+    pub fn scanner(&self) -> Scanner {
+        let roots = self.roots.clone();
+        Scanner::new(self.roots.patterns()).admitting(move |path| {
+            if roots.contains(path) {
+                Ok(())
+            } else {
+                Err("a symlink that leads outside the stats directories; not served".into())
+            }
+        })
+    }
+
+    /// Takes one sample with `scanner` (from [`State::scanner`]): stores it and adds it to the
+    /// history.
     pub fn sample_once(&self, scanner: &mut Scanner) {
         let mut scan = scanner.scan();
-        // A symlink in a stats directory that leads out of every one is not served.
-        let mut outside = Vec::new();
-        scan.snapshots.retain(|s| {
-            // (a file whose name is gone was inside when it was opened: its final values count)
-            let gone = std::fs::symlink_metadata(&s.path).is_err();
-            let inside = gone || self.roots.contains(&s.path);
-            if !inside {
-                outside.push(format!(
-                    "{}: a symlink that leads outside the stats directories; not served",
-                    s.path.display()
-                ));
-            }
-            inside
-        });
         // the host's and the processes' resources come from /proc, not from the directories
         self.resources
             .lock()
@@ -141,8 +143,7 @@ impl State {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .record(unix(now), &intervals);
-        let mut errors: Vec<String> = scan.errors.iter().map(ToString::to_string).collect();
-        errors.extend(outside);
+        let errors: Vec<String> = scan.errors.iter().map(ToString::to_string).collect();
         *self.sample.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Sample {
             snapshots: scan.snapshots,
             intervals,
@@ -154,7 +155,7 @@ impl State {
 
 /// Samples every second until `stop` is set.
 pub fn sampler(state: Arc<State>, stop: Arc<AtomicBool>) {
-    let mut scanner = Scanner::new(state.roots.patterns());
+    let mut scanner = state.scanner();
     let period = Duration::from_secs(1);
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {

@@ -132,7 +132,9 @@ pub fn keep(snap: &Snapshot, filters: &[FileFilter], labels: &[String]) -> bool 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use mmstats_reader::{FieldMeta, FileInfo, FormatVersion, Histogram, Kind, Num, ValueType};
+    use mmstats_reader::{
+        FieldMeta, FileInfo, FormatVersion, HistogramValue, Kind, Num, ValueType,
+    };
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
@@ -167,7 +169,7 @@ pub(crate) mod tests {
 
     #[test]
     fn lookup_exact_then_derived() {
-        let mut h = Histogram::empty(5, 100);
+        let mut h = HistogramValue::empty(5, 100);
         h.record(3);
         let s = snap(
             "a",

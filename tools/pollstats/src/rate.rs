@@ -121,7 +121,7 @@ fn short_value(v: &Value) -> String {
 mod tests {
     use super::*;
     use crate::columns::tests::{m, snap};
-    use mmstats_reader::{Histogram, Intervals, Num, Snapshot, ValueType};
+    use mmstats_reader::{HistogramValue, Intervals, Num, Snapshot, ValueType};
 
     fn counter(name: &str, at: f64, v: u64) -> Snapshot {
         snap(
@@ -209,7 +209,7 @@ mod tests {
             let mut meta = m("lat", Kind::Timer, ValueType::U64);
             meta.param = 5;
             meta.capacity = 1920;
-            let mut h = Histogram::empty(5, 1920);
+            let mut h = HistogramValue::empty(5, 1920);
             for v in vals {
                 h.record(*v);
             }

@@ -113,8 +113,8 @@ pub fn per_second(unit: &str) -> String {
 mod tests {
     use super::*;
     use mmstats_reader::{
-        FieldMeta, FieldValue, FileInfo, FormatVersion, Histogram, Intervals, Num, Snapshot, Value,
-        ValueType,
+        FieldMeta, FieldValue, FileInfo, FormatVersion, HistogramValue, Intervals, Num, Snapshot,
+        Value, ValueType,
     };
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
@@ -135,7 +135,8 @@ mod tests {
             fields: vec![FieldValue {
                 meta: Arc::clone(meta),
                 value: Ok(value),
-            }],
+            }]
+            .into(),
             settled: true,
             liveness: None,
         }
@@ -188,7 +189,7 @@ mod tests {
     #[test]
     fn histograms_give_interval_statistics() {
         let meta = Arc::new(FieldMeta::new("lat", Kind::Timer, ValueType::U64));
-        let mut h = Histogram::empty(5, 1920);
+        let mut h = HistogramValue::empty(5, 1920);
         for _ in 0..1000 {
             h.record(100);
         }
@@ -226,10 +227,12 @@ mod tests {
                     sum: Num::U(sum),
                 },
             );
-            s.fields.push(FieldValue {
+            let mut fields = s.fields.to_vec();
+            fields.push(FieldValue {
                 meta: Arc::clone(&gauge),
                 value: Ok(Value::Number(Num::U(at))),
             });
+            s.fields = fields.into();
             s
         };
         let mut engine = Intervals::new().assume_alive();

@@ -79,12 +79,17 @@ pub fn write_one(
 /// one of `filters` (all when empty).
 pub fn only(snap: &Snapshot, filters: &[String]) -> Snapshot {
     let mut s = snap.clone();
-    s.fields.retain(|f| {
-        text::label_matches(&f.meta.label, filters)
-            || filters
-                .iter()
-                .any(|p| p.starts_with(&format!("{}.", f.meta.label)))
-    });
+    s.fields = snap
+        .fields
+        .iter()
+        .filter(|f| {
+            text::label_matches(&f.meta.label, filters)
+                || filters
+                    .iter()
+                    .any(|p| p.starts_with(&format!("{}.", f.meta.label)))
+        })
+        .cloned()
+        .collect();
     s
 }
 

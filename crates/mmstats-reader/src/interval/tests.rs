@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mmstats_format::{
-    Combine, FieldMeta, Histogram, Kind, Num, Period, Value, ValueType, Windowed,
+    Combine, FieldMeta, HistogramValue, Kind, Num, Period, Value, ValueType, WindowedValue,
 };
 
 use super::*;
@@ -273,7 +273,7 @@ fn latency(values: &[u64]) -> (FieldMeta, Value) {
     meta.param = 5;
     meta.capacity = 1920;
     meta.unit = "nanoseconds".into();
-    let mut h = Histogram::empty(5, 1920);
+    let mut h = HistogramValue::empty(5, 1920);
     for v in values {
         h.record(*v);
     }
@@ -435,7 +435,7 @@ fn a_windowed_field_in_a_process_file_is_divided_by_the_time_it_covers() {
         })
         .collect();
     let count = slots.iter().map(|s| s.count).sum();
-    let w = Value::Windowed(Windowed {
+    let w = Value::Windowed(WindowedValue {
         width: 1,
         count,
         sum: Num::U(count),

@@ -95,7 +95,7 @@ impl HostSource {
             info: Arc::new(info),
             taken,
             fold_seq: None,
-            fields: f.out,
+            fields: f.out.into(),
             settled: true,
             liveness: None,
         }

@@ -224,7 +224,7 @@ impl ProcessSource {
             info: Arc::new(info),
             taken,
             fold_seq: None,
-            fields: f.out,
+            fields: f.out.into(),
             settled: true,
             liveness: None,
         })

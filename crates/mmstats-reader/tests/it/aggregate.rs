@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mmstats_format::{FieldMeta, Histogram, Kind, Num, Period, Value, ValueType, Windowed};
+use mmstats_format::{
+    FieldMeta, HistogramValue, Kind, Num, Period, Value, ValueType, WindowedValue,
+};
 use mmstats_reader::{
     FieldValue, FileInfo, FormatVersion, Intervals, Series, Snapshot, ValueError,
 };
@@ -49,7 +51,7 @@ fn n(v: Num) -> Result<Value, ValueError> {
 }
 
 fn hist(values: &[u64], buckets: usize) -> Value {
-    let mut h = Histogram::empty(5, buckets);
+    let mut h = HistogramValue::empty(5, buckets);
     for v in values {
         h.record(*v);
     }
@@ -159,7 +161,7 @@ fn windows_add_matching_periods_and_keep_the_newer() {
     w.param = 1;
     w.capacity = 2;
     let win = |slots: [(u64, u64); 2]| {
-        Ok(Value::Windowed(Windowed {
+        Ok(Value::Windowed(WindowedValue {
             width: 1,
             count: slots.iter().map(|s| s.1).sum(),
             sum: Num::U(0),
@@ -221,7 +223,7 @@ fn mismatched_kinds_and_types_are_skipped_not_fatal() {
     let mut h5 = m("h", Kind::Histogram, ValueType::U64);
     h5.param = 5;
     h5.capacity = 64;
-    let mut other_k = Histogram::empty(4, 32);
+    let mut other_k = HistogramValue::empty(4, 32);
     other_k.record(3);
     let snaps = vec![
         snapshot(1, vec![(h5, Ok(hist(&[1], 64)))]),

@@ -70,7 +70,7 @@ fn truncated_version_1_files_fail_or_read_only_whole_fields() {
             Ok(snap) => {
                 // Only the two terminating zero bytes may be missing from a complete read.
                 assert!(snap.fields.len() < 3 || n + 2 >= bytes.len(), "{n} bytes");
-                for (got, want) in snap.fields.iter().zip(&full.fields) {
+                for (got, want) in snap.fields.iter().zip(full.fields.iter()) {
                     assert_eq!(got.meta, want.meta, "{n} bytes");
                     assert_eq!(got.value, want.value, "{n} bytes");
                 }
@@ -145,7 +145,7 @@ proptest! {
         if let Ok(mut f) = StatsFile::open(&path) {
             let snap = f.snapshot().unwrap();
             prop_assert_eq!(snap.fields.len(), f.fields().len());
-            for field in &snap.fields {
+            for field in snap.fields.iter() {
                 let _ = field.derived_values(snap.taken, snap.info.created);
             }
         }

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use mmstats_format::FormatError;
+use mmstats_format::{FormatError, RecordError};
 use mmstats_reader::{ErrorKind, FormatVersion, ReadError, StatsFile};
 
 use crate::image::{Image, counter, every_kind};
@@ -146,7 +146,13 @@ fn header_damage_is_reported_precisely() {
     kind.bytes[256 + 18] = 99;
     let e = StatsFile::open(kind.write(dir.path(), "kind.mmstats")).unwrap_err();
     assert!(
-        matches!(format_error(&e), FormatError::BadRecord { .. }),
+        matches!(
+            format_error(&e),
+            FormatError::BadRecord {
+                reason: RecordError::UnknownKind(99),
+                ..
+            }
+        ),
         "{e}"
     );
 }

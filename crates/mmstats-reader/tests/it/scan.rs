@@ -145,3 +145,75 @@ fn a_listing_kept_while_the_directory_is_unchanged_still_sees_every_change() {
     assert_eq!(scan.snapshots.len(), 2);
     assert_eq!(hits(&scan, "b.mmstats"), None);
 }
+
+#[test]
+fn an_idle_scan_shares_every_file_s_values_and_sees_a_change_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = image_with(1);
+    for i in 0..5 {
+        image.write(dir.path(), &format!("w-{i}.mmstats"));
+    }
+    // Older than the margin a directory's time needs before a listing is kept.
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", dir.path().display())]);
+    let first = scanner.scan();
+    let second = scanner.scan();
+    assert_eq!(second.snapshots.len(), 5);
+    for (a, b) in first.snapshots.iter().zip(&second.snapshots) {
+        assert!(b.same_values(a), "{}", b.path.display());
+    }
+    crate::image::Image::poke(&dir.path().join("w-3.mmstats"), image.offset("hits"), 7);
+    let third = scanner.scan();
+    for (a, b) in second.snapshots.iter().zip(&third.snapshots) {
+        let changed = b.path.ends_with("w-3.mmstats");
+        assert_eq!(b.same_values(a), !changed, "{}", b.path.display());
+    }
+    assert_eq!(hits(&third, "w-3.mmstats"), Some(Value::Number(Num::U(7))));
+    assert_eq!(hits(&third, "w-2.mmstats"), Some(Value::Number(Num::U(1))));
+}
+
+#[test]
+fn the_admission_check_is_asked_once_a_file_and_again_when_the_name_turns_into_a_symlink() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let a = image_with(1).write(dir.path(), "a.mmstats");
+    image_with(2).write(dir.path(), "refused.mmstats");
+    let asked = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(Mutex::new(vec![dir.path().join("refused.mmstats")]));
+    let (counter, list) = (Arc::clone(&asked), Arc::clone(&refused));
+    let mut scanner =
+        Scanner::new(vec![format!("{}/*.mmstats", dir.path().display())]).admitting(move |path| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if list.lock().unwrap().iter().any(|p| p == path) {
+                Err("not here".into())
+            } else {
+                Ok(())
+            }
+        });
+    for _ in 0..3 {
+        let scan = scanner.scan();
+        assert_eq!(scan.snapshots.len(), 1);
+        assert_eq!(hits(&scan, "a.mmstats"), Some(Value::Number(Num::U(1))));
+        assert_eq!(scan.errors.len(), 1, "{:?}", scan.errors);
+        assert!(matches!(scan.errors[0].kind, ErrorKind::Refused(_)));
+        assert_eq!(
+            scan.errors[0].to_string(),
+            format!("{}: not here", dir.path().join("refused.mmstats").display())
+        );
+    }
+    // a.mmstats once; the refused file at every scan (it is never kept open)
+    assert_eq!(asked.load(Ordering::Relaxed), 1 + 3);
+
+    // The name turns into a symlink to the very file it was (moved elsewhere): a new file to
+    // the scanner, which asks again.
+    let moved = elsewhere.path().join("a.mmstats");
+    std::fs::rename(&a, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &a).unwrap();
+    refused.lock().unwrap().push(a.clone());
+    let scan = scanner.scan();
+    assert!(scan.snapshots.is_empty(), "{:?}", scan.snapshots);
+    assert_eq!(scan.errors.len(), 2, "{:?}", scan.errors);
+    assert_eq!(asked.load(Ordering::Relaxed), 4 + 2);
+}

@@ -41,7 +41,7 @@ fn values_are_read_from_their_slots() {
         again.field("requests").unwrap().value,
         Ok(Value::Number(Num::U(18)))
     );
-    for (a, b) in snap.fields.iter().zip(&again.fields) {
+    for (a, b) in snap.fields.iter().zip(again.fields.iter()) {
         assert!(
             Arc::ptr_eq(&a.meta, &b.meta),
             "metadata re-parsed without a new generation"
@@ -176,4 +176,112 @@ fn an_unchanged_sequence_word_means_the_value_is_not_read_again() {
         file.snapshot().unwrap().fields[0].value,
         Err(ValueError::WriterDied)
     );
+}
+
+/// Every field of every kind, with values in each word its value depends on: text as long as
+/// its capacity, histograms with every bucket in use.
+fn every_kind_filled() -> Image {
+    let mut image = Image::of(&every_kind());
+    image.set_words("requests", &[17]);
+    image.set_words("temp", &[21.5f64.to_bits()]);
+    image.set_words("workers", &[3]);
+    image.set_words("started", &[1.7e9f64.to_bits()]);
+    let mut status = vec![2, 24];
+    status.extend(
+        b"abcdefghijklmnopqrstuvwx"
+            .chunks(8)
+            .map(|c| u64::from_ne_bytes(c.try_into().unwrap())),
+    );
+    image.set_words("status", &status);
+    image.set_words("rows", &[2, 2, 10]);
+    for label in ["sizes", "latency"] {
+        // seq, count, sum, min, max (past the last bucket's range: every bucket in use), last,
+        // window count and sum, then the 64 buckets
+        let mut words = vec![2, 640, 6400, 1, u64::MAX / 2, 7, 3, 30];
+        words.extend((0..64).map(|b| 10 + b));
+        image.set_words(label, &words);
+    }
+    image.set_words("rtt", &[2, 9, 4, 2.5f64.to_bits(), 1.5f64.to_bits()]);
+    // seq, count, sum, then (period, count, sum) for each of 4 slots
+    let mut hits = vec![2, 40, 400];
+    for p in 0..4 {
+        hits.extend([100 + p, 10, 100]);
+    }
+    image.set_words("hits", &hits);
+    image
+}
+
+#[test]
+fn an_unchanged_file_shares_its_values_and_a_change_of_any_word_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = every_kind_filled();
+    let path = image.write(dir.path(), "words.mmstats");
+    let mut file = StatsFile::open(&path).unwrap();
+    let mut prev = file.snapshot().unwrap();
+    assert!(prev.fields.iter().all(|f| f.value.is_ok()), "{prev:?}");
+    let again = file.snapshot().unwrap();
+    assert!(again.same_values(&prev), "nothing changed");
+    assert!(!again.same_values(&StatsFile::open(&path).unwrap().snapshot().unwrap()));
+    for meta in every_kind() {
+        let at = image.offset(&meta.label);
+        let multi = meta.kind.is_multi_word() || meta.value_type == ValueType::Text;
+        let words = mmstats_format::slot_words(meta.slot_length().unwrap());
+        let mut seen = 0;
+        // each word of the slot but the sequence word, which moves with every change
+        for w in usize::from(multi)..words {
+            let word_at = at + 8 * w;
+            let bytes = std::fs::read(&path).unwrap();
+            let old = u64::from_ne_bytes(bytes[word_at..word_at + 8].try_into().unwrap());
+            Image::poke(&path, word_at, old + 1);
+            if multi {
+                let seq = u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap());
+                Image::poke(&path, at, seq + 2);
+            }
+            let snap = file.snapshot().unwrap();
+            let label = format!("{} word {w}", meta.label);
+            assert!(!snap.same_values(&prev), "{label}: the change is not seen");
+            let fresh = StatsFile::open(&path).unwrap().snapshot().unwrap();
+            for (a, b) in snap.fields.iter().zip(fresh.fields.iter()) {
+                assert_eq!(
+                    a.value, b.value,
+                    "{label}: {} as a new reader reads it",
+                    a.meta.label
+                );
+            }
+            let (now, before) = (snap.field(&meta.label), prev.field(&meta.label));
+            if now.unwrap().value != before.unwrap().value {
+                seen += 1;
+            }
+            let idle = file.snapshot().unwrap();
+            assert!(
+                idle.same_values(&snap),
+                "{label}: unchanged after the change"
+            );
+            // and back, as a change of its own
+            Image::poke(&path, word_at, old);
+            if multi {
+                Image::poke(
+                    &path,
+                    at,
+                    u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap()) + 4,
+                );
+            }
+            let back = file.snapshot().unwrap();
+            assert!(
+                !back.same_values(&snap),
+                "{label}: the change back is not seen"
+            );
+            assert_eq!(
+                back.field(&meta.label),
+                prev.field(&meta.label),
+                "{label}: back"
+            );
+            prev = back;
+        }
+        // (a moving average keeps its window's values in the slot too, which it does not show)
+        assert!(seen >= 1.min(words), "{}: no change seen", meta.label);
+        if !matches!(meta.kind, Kind::MovingAverage | Kind::Timer) {
+            assert_eq!(seen, words - usize::from(multi), "{}", meta.label);
+        }
+    }
 }

@@ -312,7 +312,7 @@ fn registration_works_from_several_threads() {
     assert_eq!(d.value("web.t3.c7"), Value::Number(Num::U(7)));
 }
 
-/// The writer refuses what `#[derive(Stats)]` refuses at compile time (FORMAT.md §3.3): both
+/// The writer refuses what `#[derive(StatsModel)]` refuses at compile time (FORMAT.md §3.3): both
 /// call `mmstats_format::strings`.
 #[test]
 fn labels_units_and_prefixes_with_whitespace_are_refused() {

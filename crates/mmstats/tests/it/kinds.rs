@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mmstats::{FieldDecl, Histogram, Kind, Options, Stats, Timer, ValueType, Windowed};
-use mmstats_format::{Num, Value, Windowed as WindowedValue};
+use mmstats_format::{Num, Value, WindowedValue};
 
 use crate::file::decode;
 
@@ -133,7 +133,7 @@ fn histograms_round_trip() {
     let Value::Histogram(x) = &v else {
         panic!("{v:?}")
     };
-    let mut want = mmstats_format::Histogram::empty(5, 1920);
+    let mut want = mmstats_format::HistogramValue::empty(5, 1920);
     for v in [5, 100, 7, 1_000_000, 0] {
         want.record(v);
     }

@@ -7,7 +7,7 @@ use mmstats_format::{Num, Value};
 
 use crate::file::{decode, names};
 
-/// What `#[derive(Stats)]` would generate for a small struct.
+/// What `#[derive(StatsModel)]` would generate for a small struct.
 #[derive(Debug)]
 struct Web {
     hits: Counter,

@@ -14,7 +14,7 @@ use mmstats_format::{Num, Value};
 
 use crate::file::{decode, names};
 
-/// What `#[derive(Stats)]` would generate.
+/// What `#[derive(StatsModel)]` would generate.
 #[derive(Debug)]
 struct Work {
     done: Counter,

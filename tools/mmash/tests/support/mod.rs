@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mmstats_format::{
-    FieldMeta, Histogram, Identity, Kind, Num, Plan, Reserve, ValueType, full_bucket_count,
+    FieldMeta, HistogramValue, Identity, Kind, Num, Plan, Reserve, ValueType, full_bucket_count,
     text_words,
 };
 
@@ -80,7 +80,7 @@ pub fn histogram(label: &str, kind: Kind, unit: &str, values: &[u64]) -> Spec {
 
 /// The value words (after the sequence word) of a histogram or timer that recorded `values`.
 pub fn histogram_words(kind: Kind, values: &[u64]) -> Vec<u64> {
-    let mut h = Histogram::empty(5, full_bucket_count(5) as usize);
+    let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
     for v in values {
         h.record(*v);
     }

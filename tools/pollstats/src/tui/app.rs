@@ -480,7 +480,7 @@ impl App {
 pub(crate) mod tests {
     use super::*;
     use crate::columns::tests::{m, snap};
-    use mmstats_reader::{Histogram, Num, Value, ValueType};
+    use mmstats_reader::{HistogramValue, Num, Value, ValueType};
 
     fn key(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)
@@ -504,7 +504,7 @@ pub(crate) mod tests {
             let mut lat = m("web.latency", Kind::Timer, ValueType::U64);
             lat.unit = "nanoseconds".into();
             // One 1 ms and one 3 ms request per second so far: intervals have a 2 ms mean.
-            let mut h = Histogram::empty(5, 1920);
+            let mut h = HistogramValue::empty(5, 1920);
             for _ in 0..at as u64 {
                 h.record(1_000_000);
                 h.record(3_000_000);
