@@ -2,12 +2,14 @@
 //! thread resolved for it.
 //!
 //! A lane is a direct-mapped table of [`SLOTS`] entries, indexed by the series' unique number.
-//! A hit costs one thread-local access (the table has no destructor, so the access is a plain
-//! offset from the thread pointer), one compare and the handle's own update. A miss goes the
-//! long way (the thread's file list, see `series.rs`), which fills the entry.
+//! A hit costs two loads at fixed offsets from the thread pointer (the table is a `const`
+//! thread-local without a destructor, so reaching it takes no state check), one compare and
+//! the handle's own update. A miss goes the long way (the thread's file list, see `series.rs`),
+//! which fills the entry.
 //!
 //! Invariants that make the raw pointers sound:
-//! - an entry is written only by [`Lane::fill`], from the thread that owns the lane, with a
+//! - an entry (both of its halves) is written only by [`Lane::fill`] and [`Lane::clear`], from
+//!   the thread that owns the lane and never while a hit runs its update; `fill` stores a
 //!   pointer to what a handle held by one of that thread's files (`ThreadFile`) keeps in place:
 //!   a counter's word in its mapping (the handle keeps the mapping alive), a boxed histogram;
 //! - a file's handles are never moved out, replaced or freed while its `ThreadFile` lives;
