@@ -10,15 +10,62 @@
 //!
 //! Run with `cargo bench -p mmstats-metrics -- --warm-up-time 1 --measurement-time 2`, then
 //! `scripts/bench-table` prints the tables in `benches/README.md`.
+//!
+//! `metrics_facade_floor` is a recorder whose updates do nothing: the facade's own call, the
+//! floor under every recorder.
+//!
+//! With `BRIDGE_CLOCK=cpu` each loop is timed by its thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`) instead of the wall clock: on a machine loaded by other work the
+//! wall clock also counts the time a thread waited for a core. Contention between the two
+//! threads still shows (a thread waiting for a cache line is running), though less of it when
+//! one of them is off its core.
+//!
+//! `bridge --loop CASE OP ITERS` instead runs one case's loop `ITERS` times on the calling
+//! thread and exits, for counting instructions with `valgrind --tool=callgrind
+//! --toggle-collect=bridge::run` (the plain counter's loop is elsewhere): CASE is one of
+//! `mmstats_metrics`, `metrics_exporter_prometheus`, `metrics_util_atomic`,
+//! `metrics_facade_floor`, `mmstats_counter_incr`; OP one of `increment`, `set`, `record`. The
+//! difference between two runs' counts divided by the difference of their `ITERS` is the cost
+//! of one update, without the setup (benches/README.md shows the commands).
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 use metrics::{Key, Level, Metadata, Recorder};
 
 const META: Metadata<'static> = Metadata::new("bench", Level::INFO, None);
+
+/// The start of a timed loop, by the clock `BRIDGE_CLOCK` selects.
+enum Start {
+    Wall(Instant),
+    Cpu(Duration),
+}
+
+/// This thread's CPU time so far (`CLOCK_THREAD_CPUTIME_ID`, in nanoseconds).
+fn thread_cpu() -> Duration {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .expect("the thread's CPU clock");
+    Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32)
+}
+
+impl Start {
+    fn now() -> Start {
+        static CPU: OnceLock<bool> = OnceLock::new();
+        if *CPU.get_or_init(|| std::env::var("BRIDGE_CLOCK").is_ok_and(|c| c == "cpu")) {
+            Start::Cpu(thread_cpu())
+        } else {
+            Start::Wall(Instant::now())
+        }
+    }
+    fn elapsed(&self) -> Duration {
+        match self {
+            Start::Wall(t) => t.elapsed(),
+            Start::Cpu(t) => thread_cpu().saturating_sub(*t),
+        }
+    }
+}
 
 /// The three `metrics` handles of one series.
 #[derive(Clone)]
@@ -45,6 +92,7 @@ struct Peers {
     _dir: tempfile::TempDir,
     prometheus: Handles,
     atomic: Handles,
+    floor: Handles,
     /// Drains the exporter's histograms, which keep every value until then.
     upkeep: metrics_exporter_prometheus::PrometheusHandle,
     /// The atomic storage's histogram, which keeps every value until cleared.
@@ -81,13 +129,14 @@ fn peers() -> Peers {
         _dir: dir,
         prometheus: handles(&prometheus),
         atomic,
+        floor: floor(),
         upkeep,
         bucket,
     }
 }
 
 /// What one case does to its handles, `iters` times.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Op {
     Increment,
     Set,
@@ -128,7 +177,7 @@ fn timed(threads: usize, iters: u64, h: &Handles, op: Op) -> Duration {
                 s.spawn(move || {
                     run(h, op, 1);
                     barrier.wait();
-                    let start = Instant::now();
+                    let start = Start::now();
                     run(h, op, iters);
                     start.elapsed()
                 })
@@ -156,7 +205,7 @@ fn plain_counter(threads: usize, iters: u64) -> Duration {
                     let counter = stats.counter("requests").register().expect("counter");
                     let n = black_box(1);
                     barrier.wait();
-                    let start = Instant::now();
+                    let start = Start::now();
                     for _ in 0..iters {
                         counter.incr(n);
                     }
@@ -174,8 +223,9 @@ fn plain_counter(threads: usize, iters: u64) -> Duration {
     })
 }
 
-/// A `metrics` counter whose update does nothing: what the facade's handle (a `dyn CounterFn`
-/// call) costs by itself, the floor under every recorder.
+/// A `metrics` counter, gauge and histogram whose updates do nothing: what the facade's
+/// handle (a `dyn CounterFn`, `dyn GaugeFn` or `dyn HistogramFn` call) costs by itself, the
+/// floor under every recorder.
 struct Floor;
 
 impl metrics::CounterFn for Floor {
@@ -188,31 +238,34 @@ impl metrics::CounterFn for Floor {
     }
 }
 
-/// `iters` increments of a floor counter on each of `threads` threads.
-fn floor(threads: usize, iters: u64) -> Duration {
-    let counter = metrics::Counter::from_arc(Arc::new(Floor));
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (barrier, counter) = (&barrier, &counter);
-                s.spawn(move || {
-                    let n = black_box(1);
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        counter.increment(n);
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
-            .max()
-            .unwrap_or_default()
-    })
+impl metrics::GaugeFn for Floor {
+    fn increment(&self, value: f64) {
+        black_box(value);
+    }
+    fn decrement(&self, value: f64) {
+        black_box(value);
+    }
+    #[inline(never)]
+    fn set(&self, value: f64) {
+        black_box(value);
+    }
+}
+
+impl metrics::HistogramFn for Floor {
+    #[inline(never)]
+    fn record(&self, value: f64) {
+        black_box(value);
+    }
+}
+
+/// The floor's handles.
+fn floor() -> Handles {
+    let floor = Arc::new(Floor);
+    Handles {
+        counter: metrics::Counter::from_arc(Arc::clone(&floor)),
+        gauge: metrics::Gauge::from_arc(Arc::clone(&floor)),
+        histogram: metrics::Histogram::from_arc(floor),
+    }
 }
 
 fn bridge(c: &mut Criterion) {
@@ -229,11 +282,9 @@ fn bridge(c: &mut Criterion) {
                 g.bench_function(id("mmstats_counter_incr"), |b| {
                     b.iter_custom(|iters| plain_counter(threads, iters))
                 });
-                g.bench_function(id("metrics_facade_floor"), |b| {
-                    b.iter_custom(|iters| floor(threads, iters))
-                });
             }
             for (name, h) in [
+                ("metrics_facade_floor", &p.floor),
                 ("mmstats_metrics", &p.bridge),
                 ("metrics_exporter_prometheus", &p.prometheus),
                 ("metrics_util_atomic", &p.atomic),
@@ -252,4 +303,40 @@ fn bridge(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bridge);
-criterion_main!(benches);
+
+/// `--loop CASE OP ITERS`: one case's loop, untimed (see the top of this file).
+fn instruction_loop(args: &[String]) -> Result<(), String> {
+    let [case, op, iters] = args else {
+        return Err("usage: bridge --loop CASE OP ITERS".into());
+    };
+    let iters: u64 = iters.parse().map_err(|e| format!("ITERS {iters:?}: {e}"))?;
+    let op = match op.as_str() {
+        "increment" => Op::Increment,
+        "set" => Op::Set,
+        "record" => Op::Record,
+        _ => return Err(format!("unknown OP {op:?}")),
+    };
+    let p = peers();
+    match (case.as_str(), op) {
+        ("mmstats_metrics", _) => run(&p.bridge, op, iters),
+        ("metrics_exporter_prometheus", _) => run(&p.prometheus, op, iters),
+        ("metrics_util_atomic", _) => run(&p.atomic, op, iters),
+        ("metrics_facade_floor", _) => run(&p.floor, op, iters),
+        ("mmstats_counter_incr", Op::Increment) => drop(plain_counter(1, iters)),
+        _ => return Err(format!("no case {case:?} for {op:?}")),
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--loop") {
+        if let Err(e) = instruction_loop(&args[at + 1..]) {
+            eprintln!("bridge: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -2,12 +2,14 @@
 //! thread resolved for it.
 //!
 //! A lane is a direct-mapped table of [`SLOTS`] entries, indexed by the series' unique number.
-//! A hit costs one thread-local access (the table has no destructor, so the access is a plain
-//! offset from the thread pointer), one compare and the handle's own update. A miss goes the
-//! long way (the thread's file list, see `series.rs`), which fills the entry.
+//! A hit costs two loads at fixed offsets from the thread pointer (the table is a `const`
+//! thread-local without a destructor, so reaching it takes no state check), one compare and
+//! the handle's own update. A miss goes the long way (the thread's file list, see `series.rs`),
+//! which fills the entry.
 //!
 //! Invariants that make the raw pointers sound:
-//! - an entry is written only by [`Lane::fill`], from the thread that owns the lane, with a
+//! - an entry (both of its halves) is written only by [`Lane::fill`] and [`Lane::clear`], from
+//!   the thread that owns the lane and never while a hit runs its update; `fill` stores a
 //!   pointer to what a handle held by one of that thread's files (`ThreadFile`) keeps in place:
 //!   a counter's word in its mapping (the handle keeps the mapping alive), a boxed histogram;
 //! - a file's handles are never moved out, replaced or freed while its `ThreadFile` lives;
@@ -24,22 +26,28 @@ use std::thread::LocalKey;
 /// Entries per lane: enough for the series a hot loop touches, small enough to stay in cache.
 pub(crate) const SLOTS: usize = 64;
 
-/// One thread's table for one kind of handle.
+/// One thread's table for one kind of handle: entry `i` is the series number `series[i]` and
+/// this thread's target for it, `targets[i]`. Two arrays rather than one of pairs, so that each
+/// half of an entry is one load at a fixed offset from the thread pointer.
 #[derive(Debug)]
 pub(crate) struct Lane<H: 'static> {
-    slots: [Cell<(u64, *const H)>; SLOTS],
+    series: [Cell<u64>; SLOTS],
+    targets: [Cell<*const H>; SLOTS],
+}
+
+/// The entry of `series`.
+#[inline(always)]
+fn index(series: u64) -> usize {
+    (series as usize) % SLOTS
 }
 
 impl<H> Lane<H> {
     /// An empty lane (number 0 is never a series).
     pub(crate) const fn new() -> Lane<H> {
         Lane {
-            slots: [const { Cell::new((0, ptr::null())) }; SLOTS],
+            series: [const { Cell::new(0) }; SLOTS],
+            targets: [const { Cell::new(ptr::null()) }; SLOTS],
         }
-    }
-
-    fn slot(&self, series: u64) -> &Cell<(u64, *const H)> {
-        &self.slots[(series as usize) % SLOTS]
     }
 
     /// Runs `update` on this thread's handle for `series` if the lane holds it; returns whether
@@ -53,10 +61,11 @@ impl<H> Lane<H> {
         key.try_with(
             #[inline(always)]
             |lane| {
-                let (number, handle) = lane.slot(series).get();
-                if number != series {
+                let i = index(series);
+                if lane.series[i].get() != series {
                     return false;
                 }
+                let handle = lane.targets[i].get();
                 // SAFETY: the entry was filled by `fill` on this thread with a pointer to what a
                 // handle of one of this thread's live `ThreadFile`s keeps in place (a file
                 // empties the lane before its handles drop), and numbers are never reused, so
@@ -71,14 +80,19 @@ impl<H> Lane<H> {
     /// Remembers `handle` (kept in place by a handle of one of this thread's files) as this
     /// thread's target for `series`.
     pub(crate) fn fill(key: &'static LocalKey<Lane<H>>, series: u64, handle: &H) {
-        let _ = key.try_with(|lane| lane.slot(series).set((series, handle as *const H)));
+        let _ = key.try_with(|lane| {
+            let i = index(series);
+            lane.series[i].set(series);
+            lane.targets[i].set(handle);
+        });
     }
 
     /// Forgets every entry of this thread's lane.
     pub(crate) fn clear(key: &'static LocalKey<Lane<H>>) {
         let _ = key.try_with(|lane| {
-            for s in &lane.slots {
-                s.set((0, ptr::null()));
+            for (s, t) in lane.series.iter().zip(&lane.targets) {
+                s.set(0);
+                t.set(ptr::null());
             }
         });
     }

@@ -73,6 +73,7 @@
 //! cannot be created (no usable stats directory) or is full ([`Builder::reserve`]), that
 //! thread's updates of the affected series are dropped.
 
+pub use mmstats::Reserve;
 pub use recorder::{Builder, MmstatsRecorder, install};
 
 mod lane;

@@ -17,6 +17,7 @@ use mmstats::{Histogram, SharedCounter, SharedGauge, Stats};
 
 use crate::lane::{Lane, next_series};
 use crate::recorder::{HISTOGRAM_BUCKETS, Inner};
+use crate::unit;
 
 /// What a series is: name, sorted label set, unit and the factor values are scaled by.
 #[derive(Debug, Clone)]
@@ -109,25 +110,14 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
     target: |h| h,
 };
 
-/// Runs `update` on this thread's handle for the series at `at`: through the lane when it
-/// holds it, else through the thread's file list, resolving the handle on the thread's first
-/// use. Does nothing while the thread is being torn down.
-#[inline(always)]
-fn with_entry<S, T>(
-    path: &Path<S, T>,
-    at: Place,
-    resolve: impl FnOnce(&Stats) -> Option<S>,
-    inner: &Weak<Inner>,
-    update: impl Fn(&T),
-) {
-    if Lane::hit(path.lane, at.series, &update) {
-        return;
-    }
-    miss(path, at, resolve, inner, update);
-}
-
-/// A use of a handle that the thread's lane does not hold.
-#[inline(never)]
+/// A use of a handle that the thread's lane does not hold: finds this thread's handle for the
+/// series at `at` in the thread's file list (resolving it on the thread's first use), fills
+/// the lane and runs `update` on it. Does nothing while the thread is being torn down.
+///
+/// The hit path (each handle's update) tries the lane inline and calls its own `#[cold]`
+/// function that leads here, so that the hit path keeps no stack frame for the miss's
+/// arguments.
+#[inline]
 fn miss<S, T>(
     path: &Path<S, T>,
     at: Place,
@@ -254,11 +244,19 @@ impl CounterSeries {
     }
 }
 
-impl CounterFn for CounterSeries {
-    #[inline]
-    fn increment(&self, value: u64) {
-        let n = value.wrapping_mul(self.scale);
-        with_entry(
+/// What [`mmstats::Counter::incr`] does to the counter's word: the plain load and store of its
+/// single writer.
+#[inline(always)]
+fn add_to(word: &AtomicU64, n: u64) {
+    word.store(word.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+impl CounterSeries {
+    /// An increment (already scaled) that the thread's lane does not hold.
+    #[cold]
+    #[inline(never)]
+    fn increment_missed(&self, n: u64) {
+        miss(
             &COUNTERS,
             self.at,
             |stats| {
@@ -267,9 +265,18 @@ impl CounterFn for CounterSeries {
                 stats.register(inner.decl(&self.spec, None)).ok()
             },
             &self.inner,
-            // what `Counter::incr` does: the plain load and store of the single writer
-            |w: &AtomicU64| w.store(w.load(Relaxed).wrapping_add(n), Relaxed),
+            |w| add_to(w, n),
         );
+    }
+}
+
+impl CounterFn for CounterSeries {
+    #[inline]
+    fn increment(&self, value: u64) {
+        let n = value.wrapping_mul(self.scale);
+        if !Lane::hit(&COUNTER_LANE, self.at.series, |w| add_to(w, n)) {
+            self.increment_missed(n);
+        }
     }
 
     /// Raises the series' shared field to `value` (a counter never goes down): for counters
@@ -306,14 +313,27 @@ impl GaugeSeries {
         decl
     }
 
-    #[inline]
-    fn field(&self) -> Option<&SharedGauge> {
-        self.shared
-            .get_or_init(|| {
-                let inner = self.inner.upgrade()?;
-                inner.register_shared(self.decl(&inner))
-            })
-            .as_ref()
+    /// Runs `op` on the shared field with `value`: the field is registered by the first
+    /// update, which takes the slow path (so that the others keep no stack frame for it).
+    #[inline(always)]
+    fn update(&self, value: f64, op: fn(&SharedGauge, f64)) {
+        match self.shared.get() {
+            Some(Some(g)) => op(g, value),
+            Some(None) => {}
+            None => self.first_update(value, op),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_update(&self, value: f64, op: fn(&SharedGauge, f64)) {
+        let field = self.shared.get_or_init(|| {
+            let inner = self.inner.upgrade()?;
+            inner.register_shared(self.decl(&inner))
+        });
+        if let Some(g) = field {
+            op(g, value);
+        }
     }
 
     /// Puts a description that came after the gauge's first update in the descriptions file,
@@ -329,19 +349,13 @@ impl GaugeSeries {
 
 impl GaugeFn for GaugeSeries {
     fn increment(&self, value: f64) {
-        if let Some(g) = self.field() {
-            g.add(value * self.spec.scale);
-        }
+        self.update(value * self.spec.scale, SharedGauge::add);
     }
     fn decrement(&self, value: f64) {
-        if let Some(g) = self.field() {
-            g.add(-value * self.spec.scale);
-        }
+        self.update(-value * self.spec.scale, SharedGauge::add);
     }
     fn set(&self, value: f64) {
-        if let Some(g) = self.field() {
-            g.set(value * self.spec.scale);
-        }
+        self.update(value * self.spec.scale, SharedGauge::set);
     }
 }
 
@@ -385,27 +399,11 @@ impl HistogramSeries {
         });
     }
 
-    /// `v` in the histogram's integer domain.
-    #[inline]
-    fn stored(&self, v: f64) -> Option<u64> {
-        let x = (v * self.spec.scale).round();
-        if x.is_nan() {
-            None
-        } else if x <= 0.0 {
-            Some(0)
-        } else if x >= u64::MAX as f64 {
-            Some(u64::MAX)
-        } else {
-            Some(x as u64)
-        }
-    }
-}
-
-impl HistogramFn for HistogramSeries {
-    #[inline]
-    fn record(&self, value: f64) {
-        let Some(v) = self.stored(value) else { return };
-        with_entry(
+    /// A record (already in the integer domain) that the thread's lane does not hold.
+    #[cold]
+    #[inline(never)]
+    fn record_missed(&self, v: u64) {
+        miss(
             &HISTOGRAMS,
             self.at,
             |stats| {
@@ -419,5 +417,17 @@ impl HistogramFn for HistogramSeries {
             &self.inner,
             |h: &Histogram| h.record(v),
         );
+    }
+}
+
+impl HistogramFn for HistogramSeries {
+    #[inline]
+    fn record(&self, value: f64) {
+        let Some(v) = unit::histogram_integer(value * self.spec.scale) else {
+            return;
+        };
+        if !Lane::hit(&HISTOGRAM_LANE, self.at.series, |h| h.record(v)) {
+            self.record_missed(v);
+        }
     }
 }

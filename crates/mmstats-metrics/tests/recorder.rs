@@ -246,3 +246,85 @@ fn updates_from_thread_local_destructors_are_safe() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The builder's file name template names each thread's file, and a thread's file takes the
+/// series its reserve has room for: the series past it are dropped in that thread, without a
+/// panic, while the ones that fit keep exact counts (also once the thread ended).
+#[test]
+fn file_template_names_the_files_and_a_full_file_drops_only_the_series_past_its_reserve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = mmstats_metrics::Builder::new()
+        .dir(tmp.path())
+        .name("web")
+        .file_template("svc-{NAME}-{PID}-{TID}.mmstats")
+        .reserve(mmstats_metrics::Reserve {
+            fields: 2,
+            strings: 4096,
+            values: 4096,
+        })
+        .build();
+    let counters: Vec<metrics::Counter> = (0..5)
+        .map(|i| rec.register_counter(&Key::from_name(format!("jobs_{i}")), &META))
+        .collect();
+    let (paused_tx, paused_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        for (i, c) in counters.iter().enumerate() {
+            c.increment(10 + i as u64);
+            c.increment(1);
+        }
+        paused_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+    });
+    paused_rx.recv().unwrap();
+    let pid = std::process::id();
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let prefix = format!("svc-web-{pid}-");
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with(&prefix) && n.ends_with(".mmstats") && !n.contains("totals")),
+        "a thread file named by the template: {names:?}"
+    );
+    let counted = |snaps: &[Snapshot]| -> Vec<Option<Value>> {
+        (0..5).map(|i| total(snaps, &format!("jobs_{i}"))).collect()
+    };
+    let live = counted(&read_all(tmp.path()));
+    let num = |v: u64| Some(Value::Number(Num::U(v)));
+    assert_eq!(live, vec![num(11), num(12), None, None, None], "{names:?}");
+    go_tx.send(()).unwrap();
+    worker.join().unwrap();
+    // Folded into the totals when the thread ended: the same counts.
+    assert_eq!(counted(&read_all(tmp.path())), live);
+}
+
+/// Without a usable stats directory every update is dropped: no panic, no file.
+#[test]
+fn updates_without_a_usable_directory_are_dropped_without_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let not_a_dir = tmp.path().join("plain-file");
+    std::fs::write(&not_a_dir, b"not a directory").unwrap();
+    let rec = mmstats_metrics::Builder::new().dir(&not_a_dir).build();
+    let c = rec.register_counter(&Key::from_name("c"), &META);
+    let g = rec.register_gauge(&Key::from_name("g"), &META);
+    let h = rec.register_histogram(&Key::from_name("h_seconds"), &META);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..100 {
+                    c.increment(1);
+                    c.absolute(5);
+                    g.set(1.0);
+                    g.increment(1.0);
+                    h.record(0.5);
+                }
+            });
+        }
+    });
+    rec.describe_counter("c".into(), None, "late help".into());
+    let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "only the plain file");
+}

@@ -375,9 +375,10 @@ impl Intervals {
     }
 }
 
-/// Whether a process is alive: asked once per sample, except that a process found dead by an
-/// identity that names its start time stays dead while its first file is the same (its pid
-/// may be reused, but never with that start time).
+/// Whether a process is alive: asked once per sample, except that a process found dead stays
+/// dead while its first file is the same. Death is final: its pid may be reused, but by
+/// another process (one with another start time, or, for a file that records none, one that
+/// a pid alone cannot tell from the writer and that must not bring it back to life).
 fn liveness_of_process(
     prev: Option<&Memory>,
     files: &[&Snapshot],
@@ -388,7 +389,6 @@ fn liveness_of_process(
     };
     if let Some(made) = prev.and_then(|p| p.made.as_ref())
         && matches!(made.liveness, Liveness::Dead(_))
-        && first.info.start_time.is_some_and(|t| t != 0)
         && made
             .inputs
             .first()

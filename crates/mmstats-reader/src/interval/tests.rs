@@ -646,3 +646,32 @@ fn an_unsettled_read_of_an_idle_process_is_not_taken_as_idle() {
     assert_eq!(rate(&s, "jobs"), Some(0.0));
     assert_eq!(s.processes[0].seconds, Some(2.0));
 }
+
+#[test]
+fn a_dead_process_stays_dead_while_its_file_is_unchanged_even_without_a_start_time() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static ASKED: AtomicUsize = AtomicUsize::new(0);
+    // Dead when first asked; its pid is then taken by a newcomer, which a file without a start
+    // time could not tell from its writer.
+    let mut e = Intervals {
+        alive: |_| match ASKED.fetch_add(1, Ordering::Relaxed) {
+            0 => Liveness::Dead("no process 8".into()),
+            _ => Liveness::Alive,
+        },
+        ..Intervals::new()
+    };
+    let mut first = File::thread(8, 8, 0.0).snap(10.0, vec![jobs(5)]);
+    let mut info = (*first.info).clone();
+    info.start_time = None;
+    first.info = Arc::new(info);
+    let later = |t: f64| Snapshot {
+        taken: at(t),
+        ..first.clone()
+    };
+    for t in [10.0, 11.0, 12.0] {
+        let s = e.update(&[later(t)]);
+        assert_eq!(s.live_processes(), 0, "at {t}");
+        assert!(matches!(s.processes[0].liveness, Liveness::Dead(_)));
+    }
+    assert_eq!(ASKED.load(Ordering::Relaxed), 1, "asked once");
+}
