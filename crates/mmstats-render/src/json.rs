@@ -418,15 +418,21 @@ impl serde::Serialize for FieldJson<'_> {
     }
 }
 
+/// Room for one file's JSON that holds a typical file without growing.
+const LINE_CAPACITY: usize = 64 * 1024;
+
 /// Writes one file's object ([`SnapshotJson`]) on a line of its own, as `--ndjson` does.
 pub fn write_line(
     out: &mut (impl Write + ?Sized),
     snap: &Snapshot,
     filters: &[String],
 ) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &SnapshotJson::new(snap, filters))
+    // one write of the whole line: many small writes into `out` cost more than the copy
+    let mut line = Vec::with_capacity(LINE_CAPACITY);
+    serde_json::to_writer(&mut line, &SnapshotJson::new(snap, filters))
         .map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    line.push(b'\n');
+    out.write_all(&line)
 }
 
 /// An unreadable file as `{"error", "path"}`.
@@ -506,7 +512,7 @@ pub fn document_filtered(
 pub struct Document {
     pretty: bool,
     files: usize,
-    /// One item's pretty text, kept between items to be indented.
+    /// One item's text, kept between items.
     buf: Vec<u8>,
 }
 
@@ -550,8 +556,8 @@ impl Document {
         value: &impl serde::Serialize,
     ) -> io::Result<()> {
         out.write_all(sep.as_bytes())?;
+        self.buf.clear();
         if self.pretty {
-            self.buf.clear();
             serde_json::to_writer_pretty(&mut self.buf, value).map_err(io::Error::other)?;
             // JSON strings escape their newlines: every newline here starts a line
             for line in self.buf.split(|b| *b == b'\n') {
@@ -560,7 +566,9 @@ impl Document {
             }
             Ok(())
         } else {
-            serde_json::to_writer(&mut *out, value).map_err(io::Error::other)
+            // one write of the whole item: many small writes into `out` cost more than the copy
+            serde_json::to_writer(&mut self.buf, value).map_err(io::Error::other)?;
+            out.write_all(&self.buf)
         }
     }
 
