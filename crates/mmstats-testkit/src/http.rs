@@ -13,7 +13,8 @@ pub fn free_port() -> u16 {
 }
 
 /// `GET path` from 127.0.0.1:`port`, with a 10 s timeout: the whole response (status line,
-/// headers, body), or an empty string when the server does not answer.
+/// headers, body) as it came, chunk framing included, or an empty string when the server does
+/// not answer. For the body of a streamed answer use [`try_http`], which joins the chunks.
 pub fn http_get(port: u16, path: &str) -> String {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
         return String::new();
@@ -32,7 +33,7 @@ pub fn http_get(port: u16, path: &str) -> String {
     out
 }
 
-/// The body of an HTTP response as [`http_get`] returns it.
+/// The body of an HTTP response as [`http_get`] returns it (chunk framing included).
 pub fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mmstats_tests::{Service, StatsDir, body, free_port, http_get, require, workspace_bin};
+use mmstats_tests::{Service, StatsDir, free_port, http_get, require, workspace_bin};
 use serde_json::Value as Json;
 
 const RATE: f64 = 100.0;
@@ -154,7 +154,12 @@ fn mmash(dir: &Path, extra: &[&str]) -> (Service, u16) {
 }
 
 fn json(port: u16, path: &str) -> Json {
-    serde_json::from_str(body(&http_get(port, path))).unwrap_or(Json::Null)
+    // (a streamed answer comes in chunks: the kit's client joins them)
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    mmstats_testkit::http::try_http(addr, "GET", path, &[], None)
+        .ok()
+        .and_then(|r| serde_json::from_str(&r.body).ok())
+        .unwrap_or(Json::Null)
 }
 
 #[test]

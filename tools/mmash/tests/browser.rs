@@ -641,11 +641,12 @@ fn dashboard_of_the_example_server() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    // the latency chart's axis is in milliseconds (requests take 0.2 to 5 ms)
+    // the latency chart's axis is in milliseconds (requests take 0.2 to 5 ms; how many ticks
+    // depends on the range the requests of this run took)
     d.wait(
         "latency ticks in ms",
         "return Array.from(document.querySelectorAll('figure.card[data-label=\"web.latency\"] text.ytick')).map(function (t) { return t.textContent; });",
-        |v| v.as_array().is_some_and(|a| a.len() >= 3 && a.iter().all(|t| t.as_str().unwrap().ends_with("ms"))),
+        |v| v.as_array().is_some_and(|a| a.len() >= 2 && a.iter().all(|t| t.as_str().unwrap().ends_with("ms"))),
     );
     // pids whole, in the process list
     let procs = d.exec(
