@@ -21,7 +21,7 @@
 //!         ..FileInfo::new(FormatVersion::V2, (1, 1)) }),
 //!     taken: UNIX_EPOCH + Duration::from_secs(at),
 //!     fold_seq: None,
-//!     fields: vec![FieldValue { meta: Arc::clone(&counter), value: Ok(Value::Number(Num::U(v))) }],
+//!     fields: vec![FieldValue { meta: Arc::clone(&counter), value: Ok(Value::Number(Num::U(v))) }].into(),
 //!     settled: true,
 //!     liveness: None,
 //! };
