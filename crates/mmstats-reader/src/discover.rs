@@ -110,15 +110,9 @@ fn glob_dir(pattern: &str) -> PathBuf {
 pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>) {
     let mut paths = Vec::new();
     let mut errors = Vec::new();
-    let default;
-    let patterns: Vec<&str> = if patterns.is_empty() {
-        default = default_glob();
-        vec![default.as_str()]
-    } else {
-        patterns.iter().map(AsRef::as_ref).collect()
-    };
+    let patterns = or_default(patterns);
     let trust = TRUST_DIRS.load(Ordering::Relaxed);
-    for pattern in patterns {
+    for pattern in patterns.iter().map(|p| &**p) {
         let as_path = Path::new(pattern);
         if is_jvm_dir(as_path) {
             let (found, errs) = discover(&[jvm_files_in(as_path)]);
@@ -208,6 +202,15 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
     (paths, errors)
 }
 
+/// `patterns`, or the default glob (FORMAT.md §6.1) when there are none.
+fn or_default<S: AsRef<str>>(patterns: &[S]) -> Vec<std::borrow::Cow<'_, str>> {
+    if patterns.is_empty() {
+        vec![default_glob().into()]
+    } else {
+        patterns.iter().map(|p| p.as_ref().into()).collect()
+    }
+}
+
 /// The directories whose entries decide what [`discover`] finds for `patterns`, or `None` when
 /// that is not known without listing (a glob with a wildcard in a directory part, such as
 /// [`jvm_glob`]). A plain path depends on the entries of its parent, a directory or a
@@ -215,15 +218,9 @@ pub fn discover<S: AsRef<str>>(patterns: &[S]) -> (Vec<PathBuf>, Vec<ReadError>)
 /// While none of them changed (their modification times, FORMAT.md §6.1), listing again finds
 /// the same paths: names are only ever added, removed or replaced through a directory.
 pub fn watched_dirs<S: AsRef<str>>(patterns: &[S]) -> Option<Vec<PathBuf>> {
-    let default;
-    let patterns: Vec<&str> = if patterns.is_empty() {
-        default = default_glob();
-        vec![default.as_str()]
-    } else {
-        patterns.iter().map(AsRef::as_ref).collect()
-    };
+    let patterns = or_default(patterns);
     let mut dirs = Vec::with_capacity(patterns.len());
-    for pattern in patterns {
+    for pattern in patterns.iter().map(|p| &**p) {
         let path = Path::new(pattern);
         if !pattern.contains(['*', '?', '[']) {
             if path.is_dir() {
@@ -257,11 +254,7 @@ pub fn jvm_glob() -> String {
 /// The paths and globs to read with JVMs added: `patterns` (the default glob when empty) and
 /// [`jvm_glob`].
 pub fn with_jvms(patterns: &[String]) -> Vec<String> {
-    let mut all = if patterns.is_empty() {
-        vec![default_glob()]
-    } else {
-        patterns.to_vec()
-    };
+    let mut all: Vec<String> = or_default(patterns).into_iter().map(Into::into).collect();
     all.push(jvm_glob());
     all
 }

@@ -211,6 +211,26 @@ pub fn stats(snaps: &[&Snapshot], name: &str, exact: bool, aggr: Option<Aggr>) -
     Json::Object(out)
 }
 
+/// The series whose labels `select` names, as `/api/stats` writes them.
+fn selected_series<'a>(series: &'a [Series], select: &[String]) -> Vec<SeriesOut<'a>> {
+    series
+        .iter()
+        .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
+        .map(series_out)
+        .collect()
+}
+
+/// The labels a `?select=` list names (commas inside a label set's braces do not separate),
+/// empty entries left out; every label when empty.
+pub fn label_selection(raw: Option<&str>) -> Vec<String> {
+    raw.map(mmstats_reader::labels::split_list)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The value of one field for `/api/stats`: the JSON schema of every output
 /// ([`ValueJson`]), a histogram's buckets left out (`derived` has what they give).
 fn value_out(v: &Value) -> ValueJson<'_> {
@@ -442,12 +462,7 @@ pub fn process_out<'a>(p: &'a ProcessSample, select: &[String]) -> ProcessOut<'a
         resources: resource_files(p)
             .find(|(kind, _)| *kind == ResourceKind::Process)
             .map(|(_, f)| f.path.as_path()),
-        fields: p
-            .series
-            .iter()
-            .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
-            .map(series_out)
-            .collect(),
+        fields: selected_series(&p.series, select),
     }
 }
 
@@ -509,12 +524,7 @@ pub fn host_out<'a>(p: &'a ProcessSample, select: &[String]) -> HostOut<'a> {
             .map_or(std::path::Path::new("/proc"), |f| f.path.as_path()),
         taken: unix(p.taken),
         seconds: p.seconds,
-        fields: p
-            .series
-            .iter()
-            .filter(|s| mmstats_render::text::label_matches(&s.meta.label, select))
-            .map(series_out)
-            .collect(),
+        fields: selected_series(&p.series, select),
     }
 }
 

@@ -220,15 +220,7 @@ async fn view(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Respo
     let Some(res) = p.res() else {
         return bad_res();
     };
-    let select: Vec<String> = p
-        .select
-        .as_deref()
-        .map(mmstats_reader::labels::split_list)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let select = crate::api::label_selection(p.select.as_deref());
     let which = p.process.as_deref().unwrap_or("all");
     let sample = state.current();
     let procs = &sample.intervals.processes;

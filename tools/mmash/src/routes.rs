@@ -334,15 +334,7 @@ async fn api_stats(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> 
         Ok(s) => s,
         Err(r) => return r,
     };
-    let select: Vec<String> = p
-        .select
-        .as_deref()
-        .map(mmstats_reader::labels::split_list)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let select = crate::api::label_selection(p.select.as_deref());
     // streamed, each chunk written off the async workers
     crate::stream::streamed(&state, "application/json", move || {
         StatsChunks::new(sel.sample, sel.only, select)
