@@ -587,7 +587,7 @@ fn words(m: &FieldMeta, v: &Value) -> Vec<u64> {
                 h.window_count,
                 h.window_sum,
             ];
-            w.extend(&h.buckets);
+            w.extend(h.dense_buckets());
             w
         }
         Value::Windowed(win) => {

@@ -41,10 +41,202 @@ pub fn bucket_bounds(i: usize, k: u32) -> (u64, u64) {
     (low, 1u64 << s)
 }
 
+/// The non-zero buckets of a histogram, in bucket order, as `(index, count)` pairs: what a
+/// decoded histogram keeps of its buckets (a few hundred of a slot's thousands are in use, and
+/// most of those are zero). One allocation holds the counts, then the indexes packed four to a
+/// word; the buckets not listed are zero, so two lists are equal exactly when the histograms
+/// they come from count the same values in every bucket.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Buckets {
+    /// `len` counts, then `len.div_ceil(4)` words of 16-bit indexes (bucket indexes of every
+    /// exponent up to [`crate::layout::limits::HISTOGRAM_K_MAX`] fit in 16 bits).
+    words: Box<[u64]>,
+    len: u32,
+}
+
+/// Largest bucket index a [`Buckets`] list holds: that of `u64::MAX` at the largest exponent.
+const INDEX_MAX: usize = u16::MAX as usize;
+
+impl Buckets {
+    /// The non-zero buckets of `dense` (bucket `i` counted by `dense[i]`). Buckets past
+    /// index 65,535 (beyond any exponent FORMAT.md §5.5 allows) are left out.
+    pub fn from_dense(dense: &[u64]) -> Buckets {
+        let dense = &dense[..dense.len().min(INDEX_MAX + 1)];
+        let len = dense.iter().filter(|n| **n != 0).count();
+        let mut b = Buckets::with_len(len);
+        let mut j = 0;
+        for (i, n) in dense.iter().enumerate() {
+            if *n != 0 {
+                b.set(j, i, *n);
+                j += 1;
+            }
+        }
+        b
+    }
+
+    /// The buckets of `pairs`, `(index, count)` in ascending order of index; zero counts and
+    /// indexes past 65,535 are left out.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (usize, u64)>) -> Buckets {
+        let pairs: Vec<(usize, u64)> = pairs
+            .into_iter()
+            .filter(|(i, n)| *n != 0 && *i <= INDEX_MAX)
+            .collect();
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "ascending");
+        let mut b = Buckets::with_len(pairs.len());
+        for (j, (i, n)) in pairs.into_iter().enumerate() {
+            b.set(j, i, n);
+        }
+        b
+    }
+
+    fn with_len(len: usize) -> Buckets {
+        Buckets {
+            words: vec![0; len + len.div_ceil(4)].into_boxed_slice(),
+            len: len as u32,
+        }
+    }
+
+    fn set(&mut self, j: usize, index: usize, count: u64) {
+        let n = self.len as usize;
+        self.words[j] = count;
+        let shift = 16 * (j % 4);
+        let w = &mut self.words[n + j / 4];
+        *w = (*w & !(0xffff << shift)) | ((index as u64 & 0xffff) << shift);
+    }
+
+    /// The bucket index of the `j`th non-zero bucket.
+    #[inline]
+    fn index(&self, j: usize) -> usize {
+        ((self.words[self.len as usize + j / 4] >> (16 * (j % 4))) & 0xffff) as usize
+    }
+
+    /// Adds `n` to bucket `i` (wrapping); a bucket past index 65,535 is left out.
+    pub fn add(&mut self, i: usize, n: u64) {
+        let (mut lo, mut hi) = (0, self.len as usize);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.index(mid).cmp(&i) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let sum = self.words[mid].wrapping_add(n);
+                    if sum != 0 {
+                        self.words[mid] = sum;
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+        let one = Buckets::from_pairs([(i, n)]);
+        *self = Buckets::from_pairs(Pairs::new(self, &one).map(|(i, a, b)| (i, a.wrapping_add(b))));
+    }
+
+    /// How many buckets are non-zero.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True if every bucket is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The non-zero buckets as `(index, count)`, in ascending order of index.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, u64)> + ExactSizeIterator + '_ {
+        (0..self.len as usize).map(|j| (self.index(j), self.words[j]))
+    }
+
+    /// The count of bucket `i` (0 for a bucket not listed).
+    pub fn get(&self, i: usize) -> u64 {
+        let (mut lo, mut hi) = (0, self.len as usize);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.index(mid).cmp(&i) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return self.words[mid],
+            }
+        }
+        0
+    }
+
+    /// One past the last non-zero bucket (0 when every bucket is zero): the length of the
+    /// dense list that ends at the last non-zero bucket.
+    pub fn end(&self) -> usize {
+        self.len
+            .checked_sub(1)
+            .map_or(0, |j| self.index(j as usize) + 1)
+    }
+
+    /// The counts added up (saturating).
+    pub fn total(&self) -> u64 {
+        self.words[..self.len as usize]
+            .iter()
+            .fold(0u64, |a, n| a.saturating_add(*n))
+    }
+
+    /// The first `len` buckets as a dense list, zeros included.
+    pub fn to_dense(&self, len: usize) -> Vec<u64> {
+        let mut dense = vec![0; len];
+        for (i, n) in self.iter() {
+            if let Some(d) = dense.get_mut(i) {
+                *d = n;
+            }
+        }
+        dense
+    }
+}
+
+impl std::fmt::Debug for Buckets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Serialised as the dense list of counts that ends at the last non-zero bucket (the form of
+/// the test vectors, FORMAT.md §10).
+impl Serialize for Buckets {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let end = self.end();
+        let mut seq = s.serialize_seq(Some(end))?;
+        let mut next = 0;
+        for (i, n) in self.iter() {
+            for _ in next..i {
+                seq.serialize_element(&0u64)?;
+            }
+            seq.serialize_element(&n)?;
+            next = i + 1;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Buckets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Buckets, D::Error> {
+        Vec::<u64>::deserialize(d).map(|dense| Buckets::from_dense(&dense))
+    }
+}
+
 /// A histogram or timer field's value as decoded from a file (FORMAT.md §5.5): what readers
 /// merge, subtract and render. The writer's handle that records into such a field is
 /// `mmstats::Histogram` (or `mmstats::Timer`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Only the non-zero buckets are kept ([`HistogramValue::buckets`]); the others are zero.
+///
+/// ```
+/// use mmstats_format::{HistogramValue, bucket_index};
+///
+/// let mut h = HistogramValue::empty(5, 1920);
+/// h.record(7);
+/// h.record(7);
+/// h.record(1_000);
+/// assert_eq!(h.bucket(bucket_index(7, 5)), 2);
+/// assert_eq!(h.buckets().count(), 2, "two buckets in use");
+/// assert_eq!(h.bucket_end(), bucket_index(1_000, 5) + 1);
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistogramValue {
     /// Sub-bucket exponent.
     pub k: u32,
@@ -62,10 +254,41 @@ pub struct HistogramValue {
     pub window_count: u64,
     /// Timers: their sum.
     pub window_sum: u64,
-    /// Count per bucket, up to the last non-zero one as decoded from a file (FORMAT.md §5.5);
-    /// the buckets past the end of the vector are zero.
-    pub buckets: Vec<u64>,
+    /// The non-zero buckets.
+    buckets: Buckets,
+    /// How many buckets the slot has (the field's capacity): where [`HistogramValue::record`]
+    /// puts values past the last bucket. Not part of the value: two histograms that count the
+    /// same are equal whatever their capacities.
+    #[serde(skip)]
+    capacity: u32,
 }
+
+/// Equal when every count, sum, extreme, window and bucket is.
+impl PartialEq for HistogramValue {
+    fn eq(&self, o: &HistogramValue) -> bool {
+        (
+            self.k,
+            self.count,
+            self.sum,
+            self.min,
+            self.max,
+            self.last,
+            self.window_count,
+            self.window_sum,
+        ) == (
+            o.k,
+            o.count,
+            o.sum,
+            o.min,
+            o.max,
+            o.last,
+            o.window_count,
+            o.window_sum,
+        ) && self.buckets == o.buckets
+    }
+}
+
+impl Eq for HistogramValue {}
 
 impl HistogramValue {
     /// An empty histogram with `buckets` buckets.
@@ -79,15 +302,75 @@ impl HistogramValue {
             last: 0,
             window_count: 0,
             window_sum: 0,
-            buckets: vec![0; buckets],
+            buckets: Buckets::default(),
+            capacity: buckets.min(u32::MAX as usize) as u32,
         }
     }
 
-    /// Records one value, as a writer does (used by tests and tools that build histograms).
+    /// The histogram of a slot's head words (count, sum, min, max, last, window count and
+    /// sum, in that order, as FORMAT.md §5.5 lays them out) and its non-zero `buckets`, for
+    /// a slot of `capacity` buckets.
+    pub fn from_parts(k: u32, head: [u64; 7], buckets: Buckets, capacity: usize) -> HistogramValue {
+        let [count, sum, min, max, last, window_count, window_sum] = head;
+        HistogramValue {
+            k,
+            count,
+            sum,
+            min,
+            max,
+            last,
+            window_count,
+            window_sum,
+            buckets,
+            capacity: capacity.min(u32::MAX as usize) as u32,
+        }
+    }
+
+    /// The non-zero buckets as `(index, count)`, in ascending order of index.
+    pub fn buckets(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (usize, u64)> + ExactSizeIterator + '_ {
+        self.buckets.iter()
+    }
+
+    /// The non-zero buckets as a list.
+    pub fn bucket_list(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    /// The count of bucket `i` (0 past the last non-zero one).
+    pub fn bucket(&self, i: usize) -> u64 {
+        self.buckets.get(i)
+    }
+
+    /// One past the last non-zero bucket (0 when none is).
+    pub fn bucket_end(&self) -> usize {
+        self.buckets.end()
+    }
+
+    /// The bucket counts added up (saturating): `count`, for a consistent copy.
+    pub fn bucket_total(&self) -> u64 {
+        self.buckets.total()
+    }
+
+    /// How many buckets the slot it was read from (or that it was made with) has.
+    pub fn capacity(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// Every bucket of the slot, zeros included, as a writer stores them: `capacity()` counts.
+    pub fn dense_buckets(&self) -> Vec<u64> {
+        self.buckets
+            .to_dense(self.capacity().max(self.bucket_end()))
+    }
+
+    /// Records one value, as a writer does (used by tests and tools that build histograms):
+    /// a value past the last bucket counts in the last one.
     pub fn record(&mut self, v: u64) {
-        let i = bucket_index(v, self.k).min(self.buckets.len().saturating_sub(1));
-        if let Some(b) = self.buckets.get_mut(i) {
-            *b += 1;
+        let last = self.capacity().min(INDEX_MAX + 1);
+        if last > 0 {
+            let i = bucket_index(v, self.k).min(last - 1);
+            self.buckets.add(i, 1);
         }
         self.count += 1;
         self.sum = self.sum.wrapping_add(v);
@@ -101,12 +384,17 @@ impl HistogramValue {
         if other.k != self.k {
             return false;
         }
-        if other.buckets.len() > self.buckets.len() {
-            self.buckets.resize(other.buckets.len(), 0);
+        if !other.buckets.is_empty() {
+            self.buckets = if self.buckets.is_empty() {
+                other.buckets.clone()
+            } else {
+                Buckets::from_pairs(
+                    Pairs::new(&self.buckets, &other.buckets)
+                        .map(|(i, a, b)| (i, a.wrapping_add(b))),
+                )
+            };
         }
-        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
-            *a = a.wrapping_add(*b);
-        }
+        self.capacity = self.capacity.max(other.capacity);
         self.count = self.count.wrapping_add(other.count);
         self.sum = self.sum.wrapping_add(other.sum);
         self.min = self.min.min(other.min);
@@ -125,21 +413,27 @@ impl HistogramValue {
         if self.k != earlier.k {
             return None;
         }
-        // Only the buckets up to the last one that grew are allocated: the difference of an
-        // idle histogram holds none, however many its copies hold.
-        let grew = |i: usize| self.buckets[i] > earlier.buckets.get(i).copied().unwrap_or(0);
-        let used = (0..self.buckets.len()).rposition(grew).map_or(0, |i| i + 1);
-        let buckets = (0..used)
-            .map(|i| self.buckets[i].saturating_sub(earlier.buckets.get(i).copied().unwrap_or(0)))
-            .collect();
-        let mut d = HistogramValue { buckets, ..*self };
+        // Only the buckets that grew are kept: the difference of an idle histogram holds
+        // none, however many its readings hold.
+        let buckets = if self.buckets == earlier.buckets {
+            Buckets::default()
+        } else {
+            Buckets::from_pairs(
+                Pairs::new(&self.buckets, &earlier.buckets)
+                    .map(|(i, a, b)| (i, a.saturating_sub(b))),
+            )
+        };
+        let mut d = HistogramValue {
+            buckets,
+            ..self.clone_head()
+        };
         d.count = self.count.saturating_sub(earlier.count);
         d.sum = self.sum.wrapping_sub(earlier.sum);
         if d.count == 0 {
             d.sum = 0;
         }
-        let lowest = d.buckets.iter().position(|n| *n > 0);
-        let highest = d.buckets.iter().rposition(|n| *n > 0);
+        let lowest = d.buckets.iter().next().map(|(i, _)| i);
+        let highest = d.buckets.iter().next_back().map(|(i, _)| i);
         match (lowest, highest) {
             (Some(lo), Some(hi)) => {
                 let (low, _) = bucket_bounds(lo, self.k);
@@ -155,6 +449,14 @@ impl HistogramValue {
         Some(d)
     }
 
+    /// Everything but the buckets (left empty).
+    fn clone_head(&self) -> HistogramValue {
+        HistogramValue {
+            buckets: Buckets::default(),
+            ..*self
+        }
+    }
+
     /// Mean of every recorded value.
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum as f64 / self.count as f64)
@@ -167,14 +469,14 @@ impl HistogramValue {
 
     /// The value at quantile `q` in (0, 1], within the relative error of FORMAT.md §5.6.
     pub fn quantile(&self, q: f64) -> Option<u64> {
-        let total: u64 = self.buckets.iter().fold(0u64, |a, b| a.saturating_add(*b));
+        let total = self.buckets.total();
         if total == 0 || !(q > 0.0 && q <= 1.0) {
             return None;
         }
         let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
         let mut seen = 0u64;
-        for (i, n) in self.buckets.iter().enumerate() {
-            seen = seen.saturating_add(*n);
+        for (i, n) in self.buckets.iter() {
+            seen = seen.saturating_add(n);
             if seen >= rank {
                 let (low, width) = bucket_bounds(i, self.k);
                 let mid = low.saturating_add((width - 1) / 2);
@@ -187,6 +489,48 @@ impl HistogramValue {
             }
         }
         None
+    }
+}
+
+/// Two bucket lists side by side: every index non-zero in either, with both counts.
+struct Pairs<'a> {
+    a: &'a Buckets,
+    b: &'a Buckets,
+    i: usize,
+    j: usize,
+}
+
+impl<'a> Pairs<'a> {
+    fn new(a: &'a Buckets, b: &'a Buckets) -> Pairs<'a> {
+        Pairs { a, b, i: 0, j: 0 }
+    }
+}
+
+impl Iterator for Pairs<'_> {
+    type Item = (usize, u64, u64);
+
+    fn next(&mut self) -> Option<(usize, u64, u64)> {
+        let x = (self.i < self.a.len()).then(|| self.a.index(self.i));
+        let y = (self.j < self.b.len()).then(|| self.b.index(self.j));
+        let (at, take_a, take_b) = match (x, y) {
+            (None, None) => return None,
+            (Some(x), None) => (x, true, false),
+            (None, Some(y)) => (y, false, true),
+            (Some(x), Some(y)) => (x.min(y), x <= y, y <= x),
+        };
+        let ca = if take_a {
+            self.i += 1;
+            self.a.words[self.i - 1]
+        } else {
+            0
+        };
+        let cb = if take_b {
+            self.j += 1;
+            self.b.words[self.j - 1]
+        } else {
+            0
+        };
+        Some((at, ca, cb))
     }
 }
 
@@ -225,6 +569,58 @@ mod tests {
         }
     }
 
+    /// A dense list of up to 80 buckets, most of them zero.
+    fn dense() -> impl Strategy<Value = Vec<u64>> {
+        proptest::collection::vec(
+            prop_oneof![3 => Just(0u64), 1 => any::<u64>(), 1 => 0u64..5],
+            0..80,
+        )
+    }
+
+    fn histogram_of(dense: &[u64]) -> HistogramValue {
+        let total = dense.iter().fold(0u64, |a, n| a.wrapping_add(*n));
+        HistogramValue::from_parts(
+            5,
+            [total, 0, 0, u64::MAX, 0, 0, 0],
+            Buckets::from_dense(dense),
+            80,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn sparse_buckets_hold_what_the_dense_list_does(a in dense(), b in dense()) {
+            let sa = Buckets::from_dense(&a);
+            prop_assert_eq!(sa.to_dense(a.len()), a.clone());
+            prop_assert_eq!(sa.len(), a.iter().filter(|n| **n != 0).count());
+            prop_assert_eq!(sa.end(), a.iter().rposition(|n| *n != 0).map_or(0, |i| i + 1));
+            for (i, n) in a.iter().enumerate() {
+                prop_assert_eq!(sa.get(i), *n);
+            }
+            prop_assert_eq!(sa.get(a.len() + 3), 0);
+            let json = serde_json::to_string(&sa).unwrap();
+            let want: Vec<u64> = a[..sa.end()].to_vec();
+            prop_assert_eq!(&json, &serde_json::to_string(&want).unwrap());
+            prop_assert_eq!(serde_json::from_str::<Buckets>(&json).unwrap(), sa.clone());
+
+            let len = a.len().max(b.len());
+            let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+            let mut merged = histogram_of(&a);
+            prop_assert!(merged.merge(&histogram_of(&b)));
+            let sum: Vec<u64> = (0..len).map(|i| at(&a, i).wrapping_add(at(&b, i))).collect();
+            prop_assert_eq!(merged.bucket_list(), &Buckets::from_dense(&sum));
+            let d = histogram_of(&a).minus(&histogram_of(&b)).unwrap();
+            let diff: Vec<u64> = (0..len).map(|i| at(&a, i).saturating_sub(at(&b, i))).collect();
+            prop_assert_eq!(d.bucket_list(), &Buckets::from_dense(&diff));
+
+            let mut added = Buckets::from_dense(&a);
+            for (i, n) in b.iter().enumerate() {
+                added.add(i, *n);
+            }
+            prop_assert_eq!(added, Buckets::from_dense(&sum));
+        }
+    }
+
     #[test]
     fn quantiles_of_uniform_within_bound() {
         let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
@@ -245,13 +641,13 @@ mod tests {
     #[test]
     fn used_buckets_end_at_the_bucket_of_max() {
         let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
-        assert_eq!(used_buckets(h.count, h.max, 5, h.buckets.len()), 0);
+        assert_eq!(used_buckets(h.count, h.max, 5, h.capacity()), 0);
         for v in [3, 900, 70_000] {
             h.record(v);
         }
-        let n = used_buckets(h.count, h.max, 5, h.buckets.len());
-        assert!(h.buckets[n - 1] > 0, "the bucket of max is included");
-        assert!(h.buckets[n..].iter().all(|b| *b == 0));
+        let n = used_buckets(h.count, h.max, 5, h.capacity());
+        assert!(h.bucket(n - 1) > 0, "the bucket of max is included");
+        assert_eq!(h.bucket_end(), n, "no bucket past it is in use");
         assert_eq!(
             used_buckets(1, u64::MAX, 5, 100),
             100,
@@ -266,7 +662,10 @@ mod tests {
         a.record(3);
         b.record(1000);
         assert!(a.merge(&b));
-        assert_eq!((a.count, a.min, a.max, a.buckets.len()), (2, 3, 1000, 200));
+        assert_eq!((a.count, a.min, a.max, a.capacity()), (2, 3, 1000, 200));
+        assert_eq!(a.bucket(3), 1);
+        assert_eq!(a.bucket(bucket_index(1000, 5)), 1);
+        assert_eq!(a.buckets().count(), 2);
         assert!(!a.merge(&HistogramValue::empty(4, 10)));
     }
 }

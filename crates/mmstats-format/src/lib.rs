@@ -28,7 +28,8 @@ pub use error::{FieldError, FormatError, RecordError, SlotError, SlotValueError,
 pub use field::{Field, FieldMeta, Record, TableView, decode_file, slot_length};
 pub use header::{Geometry, Header, Identity, Live, parse_boot_id};
 pub use histogram::{
-    HistogramValue, QUANTILES, bucket_bounds, bucket_index, full_bucket_count, used_buckets,
+    Buckets, HistogramValue, QUANTILES, bucket_bounds, bucket_index, full_bucket_count,
+    used_buckets,
 };
 pub use labels::{LabelError, series_key};
 pub use merge::{fold, folds, merge};

@@ -8,7 +8,7 @@ use crate::bytes::ByteOrder;
 use crate::codes::{Kind, ValueType};
 use crate::error::{FieldError, FormatError, SlotValueError};
 use crate::field::FieldMeta;
-use crate::histogram::{HistogramValue, QUANTILES};
+use crate::histogram::{Buckets, HistogramValue, QUANTILES};
 use crate::layout::limits;
 use crate::layout::slot::{
     self, average, histogram as hist, moving_average as moving, text, windowed as win,
@@ -121,21 +121,23 @@ impl Value {
                 window_sum: wide(words[moving::WINDOW_SUM]),
                 last: wide(words[moving::LAST]),
             },
-            (Kind::Histogram | Kind::Timer, _) => Value::Histogram(Arc::new(HistogramValue {
-                k: u32::from(meta.param),
-                count: words[hist::COUNT],
-                sum: words[hist::SUM],
-                min: words[hist::MIN],
-                max: words[hist::MAX],
-                last: words[hist::LAST],
-                window_count: words[hist::WINDOW_COUNT],
-                window_sum: words[hist::WINDOW_SUM],
-                buckets: words[hist::BUCKETS..]
-                    .iter()
-                    .take(meta.capacity as usize)
-                    .copied()
-                    .collect(),
-            })),
+            (Kind::Histogram | Kind::Timer, _) => {
+                let end = words.len().min(hist::BUCKETS + meta.capacity as usize);
+                Value::Histogram(Arc::new(HistogramValue::from_parts(
+                    u32::from(meta.param),
+                    [
+                        words[hist::COUNT],
+                        words[hist::SUM],
+                        words[hist::MIN],
+                        words[hist::MAX],
+                        words[hist::LAST],
+                        words[hist::WINDOW_COUNT],
+                        words[hist::WINDOW_SUM],
+                    ],
+                    Buckets::from_dense(&words[hist::BUCKETS..end]),
+                    meta.capacity as usize,
+                )))
+            }
             (Kind::Windowed, _) => Value::Windowed(WindowedValue {
                 width: u64::from(meta.param),
                 count: words[win::COUNT],
@@ -206,10 +208,10 @@ impl Value {
                 for (i, w) in head {
                     words[i] = w;
                 }
-                let end = hist::BUCKETS + h.buckets.len();
-                words
-                    .get_mut(hist::BUCKETS..end)?
-                    .copy_from_slice(&h.buckets);
+                let buckets = words.get_mut(hist::BUCKETS..)?;
+                for (i, n) in h.buckets() {
+                    *buckets.get_mut(i)? = n;
+                }
             }
             (Kind::Windowed, Value::Windowed(w)) => {
                 words[win::COUNT] = w.count;

@@ -2,7 +2,8 @@
 //! that writes the vectors and the tests that read them back: the field's metadata as its
 //! serde form gives it (`label`, `labels` when labelled, `kind`, `type`, `combine`, `unit`,
 //! `help`, `param`, `capacity`), and its `value`, plain for scalars and named by its shape for
-//! composites (`{"histogram": {...}}`), a histogram's buckets ending at the last non-zero one.
+//! composites (`{"histogram": {...}}`), a histogram's buckets ending at the last non-zero one (as [`crate::Buckets`] serialises
+//! them).
 //!
 //! The tools' own JSON (slurpstats, mmash) is another document with another purpose (values
 //! for programs, with derived values and errors) and lives with the renderers.
@@ -21,7 +22,6 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::field::FieldMeta;
-use crate::histogram::HistogramValue;
 use crate::num::Num;
 use crate::value::Value;
 
@@ -57,16 +57,6 @@ impl<'a> VectorField<'a> {
             Value::Number(n) => VectorValue::Number(*n),
             Value::Bool(b) => VectorValue::Bool(*b),
             Value::Text(t) => VectorValue::Text(t),
-            Value::Histogram(h) => {
-                let used = h.buckets.iter().rposition(|n| *n != 0).map_or(0, |i| i + 1);
-                if used == h.buckets.len() {
-                    VectorValue::Composite(Cow::Borrowed(value))
-                } else {
-                    let mut h = HistogramValue::clone(h);
-                    h.buckets.truncate(used);
-                    VectorValue::Composite(Cow::Owned(Value::Histogram(h.into())))
-                }
-            }
             other => VectorValue::Composite(Cow::Borrowed(other)),
         };
         VectorField { meta, value }

@@ -130,7 +130,7 @@ pub fn decode_v1(data: &[u8]) {
 fn value_size(v: &Value) -> usize {
     match v {
         Value::Text(t) => t.len(),
-        Value::Histogram(h) => 8 * h.buckets.len(),
+        Value::Histogram(h) => 8 * h.bucket_end(),
         Value::Windowed(w) => 24 * w.slots.len(),
         _ => 8,
     }

@@ -530,7 +530,7 @@ fn nothing(delta: &Value) -> bool {
         Value::Number(Num::I(n)) => *n == 0,
         Value::Number(Num::F(n)) => *n == 0.0,
         Value::Average { count, sum } => *count == 0 && sum.as_f64() == 0.0,
-        Value::Histogram(h) => h.count == 0 && h.sum == 0 && h.buckets.iter().all(|b| *b == 0),
+        Value::Histogram(h) => h.count == 0 && h.sum == 0 && h.bucket_list().is_empty(),
         _ => false,
     }
 }
@@ -541,10 +541,9 @@ fn same_histogram(a: &Value, b: &Value) -> bool {
     let (Value::Histogram(a), Value::Histogram(b)) = (a, b) else {
         return false;
     };
-    let used = |h: &HistogramValue| h.buckets.iter().rposition(|n| *n > 0).map_or(0, |i| i + 1);
     a.k == b.k
         && (a.count, a.sum, a.min, a.max) == (b.count, b.sum, b.min, b.max)
-        && a.buckets[..used(a)] == b.buckets[..used(b)]
+        && a.bucket_list() == b.bucket_list()
 }
 
 /// `acc − v`, never below zero: what a process's delta becomes when a folded thread's last

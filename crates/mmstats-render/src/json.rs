@@ -137,12 +137,12 @@ impl serde::Serialize for Buckets<'_> {
         use serde::ser::SerializeSeq;
         let Buckets(h, order) = *self;
         let mut seq = s.serialize_seq(None)?;
-        for (i, n) in h.buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
+        for (i, n) in h.buckets() {
             let (low, width) = bucket_bounds(i, h.k);
             seq.serialize_element(&BucketJson {
                 low,
                 width,
-                count: *n,
+                count: n,
                 order,
             })?;
         }

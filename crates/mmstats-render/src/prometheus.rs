@@ -1061,13 +1061,10 @@ fn histogram(
     scale: f64,
 ) {
     let mut buckets = h
-        .buckets
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
+        .buckets()
         .map(|(i, n)| {
             let (low, width) = bucket_bounds(i, h.k);
-            (low.saturating_add(width - 1), *n)
+            (low.saturating_add(width - 1), n)
         })
         .peekable();
     let mut acc = 0u64;
@@ -1079,7 +1076,7 @@ fn histogram(
         sample(out, base, "_bucket", labels, le);
         int_line(out, acc);
     }
-    let total = h.buckets.iter().fold(0u64, |a, n| a.saturating_add(*n));
+    let total = h.bucket_total();
     sample(out, base, "_bucket", labels, "le=\"+Inf\"");
     int_line(out, total);
     sample(out, base, "_count", labels, "");
@@ -1605,7 +1602,7 @@ mod tests {
             let exact = values.iter().filter(|v| **v <= *raw).count() as u64;
             assert!(got <= exact, "{line}: {got} > {exact}");
             // low by at most the straddling bucket
-            let straddle = h.buckets[bucket_index(*raw, 5).min(h.buckets.len() - 1)];
+            let straddle = h.bucket(bucket_index(*raw, 5).min(h.capacity() - 1));
             assert!(exact - got <= straddle, "{line}");
         }
     }

@@ -353,9 +353,9 @@ mod tests {
         };
         assert_eq!((hist.count, hist.sum, hist.min, hist.max), (3, 106, 1, 100));
         assert_eq!(hist.last, 1, "the latest fold's last value");
-        assert_eq!(hist.buckets[bucket_index(100, 5).min(63)], 1);
-        assert_eq!(hist.buckets[1] + hist.buckets[5], 2);
-        assert_eq!(hist.buckets.iter().sum::<u64>(), 3);
+        assert_eq!(hist.bucket(bucket_index(100, 5).min(63)), 1);
+        assert_eq!(hist.bucket(1) + hist.bucket(5), 2);
+        assert_eq!(hist.bucket_total(), 3);
         assert_eq!(get("sys.tid"), Value::Number(Num::U(0)));
     }
 }

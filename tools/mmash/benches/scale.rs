@@ -104,7 +104,7 @@ fn used_value_bytes(snap: &mmstats_reader::Snapshot) -> usize {
     snap.fields
         .iter()
         .map(|f| match &f.value {
-            Ok(Value::Histogram(h)) => 8 * (10 + h.buckets.len()),
+            Ok(Value::Histogram(h)) => 8 * (10 + h.bucket_end()),
             Ok(Value::Text(_)) => 8 + f.meta.capacity as usize,
             Ok(Value::Average { .. }) => 24,
             _ => 8,

@@ -137,7 +137,7 @@ fn histograms_merge_and_averages_pool() {
         (merged.count, merged.min, merged.max, merged.sum),
         (5, 1, 1000, 1106)
     );
-    assert_eq!(merged.buckets.iter().sum::<u64>(), 5);
+    assert_eq!(merged.bucket_total(), 5);
     assert_eq!(
         c[1].value,
         Some(Value::Average {

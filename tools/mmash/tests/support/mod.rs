@@ -89,7 +89,7 @@ pub fn histogram_words(kind: Kind, values: &[u64]) -> Vec<u64> {
         words[5] = h.count;
         words[6] = h.sum;
     }
-    words.extend(&h.buckets);
+    words.extend(h.dense_buckets());
     words
 }
 
