@@ -200,6 +200,9 @@ pub enum SlotValueError {
     /// A text field whose value type is a number.
     #[error("text field with a numeric type")]
     NumericText,
+    /// Decoded as a histogram, but the field is of another kind.
+    #[error("not a histogram or timer field")]
+    NotAHistogram,
 }
 
 /// Why an original (version 1) file is malformed (FORMAT.md §11).

@@ -89,6 +89,24 @@ impl Buckets {
         b
     }
 
+    /// The buckets whose indexes are `indexes` (ascending, each once) and whose counts are
+    /// `counts` (non-zero), pair by pair: what a reader gathers while it copies a slot's
+    /// buckets, skipping the zero ones. Pairs past the shorter list are left out.
+    pub fn from_sorted(indexes: &[u16], counts: &[u64]) -> Buckets {
+        let len = indexes.len().min(counts.len());
+        debug_assert!(indexes[..len].windows(2).all(|w| w[0] < w[1]), "ascending");
+        let mut b = Buckets::with_len(len);
+        let (head, packed) = b.words.split_at_mut(len);
+        head.copy_from_slice(&counts[..len]);
+        for (w, four) in packed.iter_mut().zip(indexes[..len].chunks(4)) {
+            *w = four
+                .iter()
+                .enumerate()
+                .fold(0, |w, (j, i)| w | (u64::from(*i) << (16 * j)));
+        }
+        b
+    }
+
     fn with_len(len: usize) -> Buckets {
         Buckets {
             words: vec![0; len + len.div_ceil(4)].into_boxed_slice(),

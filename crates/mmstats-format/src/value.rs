@@ -123,20 +123,8 @@ impl Value {
             },
             (Kind::Histogram | Kind::Timer, _) => {
                 let end = words.len().min(hist::BUCKETS + meta.capacity as usize);
-                Value::Histogram(Arc::new(HistogramValue::from_parts(
-                    u32::from(meta.param),
-                    [
-                        words[hist::COUNT],
-                        words[hist::SUM],
-                        words[hist::MIN],
-                        words[hist::MAX],
-                        words[hist::LAST],
-                        words[hist::WINDOW_COUNT],
-                        words[hist::WINDOW_SUM],
-                    ],
-                    Buckets::from_dense(&words[hist::BUCKETS..end]),
-                    meta.capacity as usize,
-                )))
+                let buckets = Buckets::from_dense(&words[hist::BUCKETS..end]);
+                return Value::decode_histogram(meta, &words[..hist::BUCKETS], buckets);
             }
             (Kind::Windowed, _) => Value::Windowed(WindowedValue {
                 width: u64::from(meta.param),
@@ -154,6 +142,44 @@ impl Value {
             }),
             (Kind::Text, _) => return Err(corrupt(SlotValueError::NumericText)),
         })
+    }
+
+    /// Decodes a histogram or timer slot whose non-zero buckets were gathered apart (as a
+    /// reader does while it copies them, [`Buckets::from_sorted`]): `head` holds the sequence
+    /// word and the seven words after it, each already turned into its value. The same value
+    /// as [`Value::decode`] of the whole slot.
+    pub fn decode_histogram(
+        meta: &FieldMeta,
+        head: &[u64],
+        buckets: Buckets,
+    ) -> Result<Value, FormatError> {
+        let corrupt = |reason: SlotValueError| FormatError::CorruptValue {
+            label: meta.label.clone(),
+            reason,
+        };
+        if !matches!(meta.kind, Kind::Histogram | Kind::Timer) {
+            return Err(corrupt(SlotValueError::NotAHistogram));
+        }
+        if head.len() < hist::BUCKETS {
+            return Err(corrupt(SlotValueError::ShortSlot {
+                have: head.len(),
+                need: hist::BUCKETS,
+            }));
+        }
+        Ok(Value::Histogram(Arc::new(HistogramValue::from_parts(
+            u32::from(meta.param),
+            [
+                head[hist::COUNT],
+                head[hist::SUM],
+                head[hist::MIN],
+                head[hist::MAX],
+                head[hist::LAST],
+                head[hist::WINDOW_COUNT],
+                head[hist::WINDOW_SUM],
+            ],
+            buckets,
+            meta.capacity as usize,
+        ))))
     }
 
     /// Encodes the value as the words of `meta`'s slot, in native values as a writer stores

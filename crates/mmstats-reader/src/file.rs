@@ -10,8 +10,8 @@ use std::time::SystemTime;
 
 use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
 use mmstats_format::{
-    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, V1Error, Value, ValueType,
-    slot_words,
+    Buckets, ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, V1Error, Value,
+    ValueType, slot_words,
 };
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -19,7 +19,7 @@ use nix::fcntl::{Flock, FlockArg};
 use crate::clock::time_from_ns;
 use crate::error::{ErrorKind, ReadError, ValueError};
 use crate::region::Region;
-use crate::seqlock::{Failure, SeqLock};
+use crate::seqlock::{Failure, SeqLock, SparseCopy};
 use crate::snapshot::{FieldValue, Snapshot};
 use crate::writer::{FileInfo, FormatVersion};
 use crate::{hsperf, v1};
@@ -77,8 +77,6 @@ struct Mapped {
     stale: Vec<bool>,
     /// No field is stale: the last values may be handed out whole.
     fresh: bool,
-    /// The most words a multi-word slot has: room for the copy of any value.
-    widest: usize,
 }
 
 /// Where one field's value lives.
@@ -190,7 +188,6 @@ impl StatsFile {
                         seen: Vec::new(),
                         stale: Vec::new(),
                         fresh: false,
-                        widest: 0,
                     }),
                     last: None,
                     linked,
@@ -495,12 +492,6 @@ impl StatsFile {
                 stale.push(!same || m.stale.get(i).copied().unwrap_or(true));
             }
             m.watch = slots.iter().map(|s| s.offset).collect();
-            m.widest = slots
-                .iter()
-                .filter(|s| s.multi)
-                .map(|s| s.words)
-                .max()
-                .unwrap_or(0);
             m.seen = seen;
             m.fresh = !stale.contains(&true);
             m.stale = stale;
@@ -581,7 +572,8 @@ impl Mapped {
             },
             None => 0,
         };
-        let mut scratch = Vec::with_capacity(self.widest);
+        // Room for the copies of the values that changed, grown to the largest and reused.
+        let mut scratch = Scratch::default();
         let fields: Arc<[FieldValue]> = (0..n)
             .map(|i| {
                 let meta = &metas[i];
@@ -606,7 +598,7 @@ impl Mapped {
         &mut self,
         i: usize,
         meta: &FieldMeta,
-        scratch: &mut Vec<u64>,
+        scratch: &mut Scratch,
         lock_held: &mut dyn FnMut() -> bool,
     ) -> Result<Value, ValueError> {
         let corrupt = |e: FormatError| ValueError::Corrupt(e.to_string());
@@ -623,11 +615,15 @@ impl Mapped {
             return Value::decode(meta, &[self.order.word(word)], self.order).map_err(corrupt);
         }
         let lock = SeqLock::new(&self.region, slot.offset as usize, self.order);
-        let copied = match meta.kind {
-            mmstats_format::Kind::Histogram | mmstats_format::Kind::Timer => {
-                lock.read_histogram(u32::from(meta.param), meta.capacity as usize, scratch)
-            }
-            _ => lock.read(slot.words, scratch),
+        let histogram = matches!(
+            meta.kind,
+            mmstats_format::Kind::Histogram | mmstats_format::Kind::Timer
+        );
+        let copied = if histogram {
+            let (k, capacity) = (u32::from(meta.param), meta.capacity as usize);
+            lock.read_histogram(k, capacity, &mut scratch.histogram)
+        } else {
+            lock.read(slot.words, &mut scratch.words)
         };
         self.stale[i] = true;
         match copied {
@@ -636,13 +632,28 @@ impl Mapped {
                 // sequence word moves.
                 self.seen[i] = seq;
                 self.stale[i] = false;
-                Value::decode(meta, scratch, self.order).map_err(corrupt)
+                if histogram {
+                    let h = &scratch.histogram;
+                    let buckets = Buckets::from_sorted(&h.indexes, &h.counts);
+                    Value::decode_histogram(meta, &h.head, buckets).map_err(corrupt)
+                } else {
+                    Value::decode(meta, &scratch.words, self.order).map_err(corrupt)
+                }
             }
             Err(Failure::Busy) if lock_held() => Err(ValueError::BeingWritten),
             Err(Failure::Busy) => Err(ValueError::WriterDied),
             Err(Failure::OutOfBounds) => Err(outside()),
         }
     }
+}
+
+/// Room for copying values out of a file, reused from one changed value to the next.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The words of a multi-word value other than a histogram.
+    words: Vec<u64>,
+    /// A histogram's head and non-zero buckets.
+    histogram: SparseCopy,
 }
 
 /// Whether some process holds the `flock` of `file` (at `path`, with this device and inode):

@@ -200,6 +200,46 @@ impl Region {
         }));
         true
     }
+
+    /// Loads `count` consecutive words starting at `off` and appends only the non-zero ones:
+    /// each word's position in the run to `indexes`, the word itself (as loaded) to
+    /// `counts`. What copying a histogram's buckets costs when most are zero: one load and
+    /// one test a word. Returns `false` (appending nothing) if any word is out of bounds, or
+    /// the run is longer than 65,536 words (positions are 16-bit).
+    pub(crate) fn append_nonzero_words(
+        &self,
+        off: usize,
+        count: usize,
+        indexes: &mut Vec<u16>,
+        counts: &mut Vec<u64>,
+    ) -> bool {
+        let in_bounds = count
+            .checked_mul(8)
+            .and_then(|n| n.checked_add(off))
+            .is_some_and(|end| end <= self.len);
+        if !in_bounds || !off.is_multiple_of(8) || count > usize::from(u16::MAX) + 1 {
+            return false;
+        }
+        let base = self.map.as_ptr().cast::<u64>().cast_mut();
+        let first = off / 8;
+        for j in 0..count {
+            // SAFETY:
+            // - `off + 8 * count <= self.len` was checked above, so word `first + j` (below
+            //   `first + count`) lies inside the mapping, which lives as long as `self`;
+            // - the mapping is page-aligned, so every word index gives an aligned `AtomicU64`,
+            //   as `from_ptr` requires;
+            // - every process touches this word only through 8-byte atomics (FORMAT.md §4), and
+            //   we only load, relaxed, which is sound on read-only memory.
+            let word = unsafe { AtomicU64::from_ptr(base.add(first + j)) };
+            let w = word.load(Ordering::Relaxed);
+            if w != 0 {
+                // `j < count <= 65,536`, checked above.
+                indexes.push(j as u16);
+                counts.push(w);
+            }
+        }
+        true
+    }
 }
 
 #[cfg(test)]

@@ -60,52 +60,69 @@ impl<'a> SeqLock<'a> {
     /// value with the file's byte order, retrying as FORMAT.md §4.2 step 6 says. Returns the
     /// sequence word of the consistent copy, as loaded.
     pub(crate) fn read(&self, words: usize, out: &mut Vec<u64>) -> Result<u64, Failure> {
-        self.read_with(words, |_| 0, out)
+        self.read_with(words, out)
     }
 
     /// Like [`SeqLock::read`] for a histogram or timer slot (FORMAT.md §5.5): copies the eight
-    /// head words, then only the buckets that can be non-zero (up to the bucket of `max`), so
-    /// that reading a full-range histogram costs what its values use, not its capacity.
+    /// head words into `out.head`, then, of the buckets that can be non-zero (up to the bucket
+    /// of `max`), only the non-zero ones, as `(index, count)` into `out.indexes` and
+    /// `out.counts`: reading a full-range histogram costs what its values use, not its
+    /// capacity, and its zero buckets are neither kept nor decoded.
     pub(crate) fn read_histogram(
         &self,
         k: u32,
         capacity: usize,
-        out: &mut Vec<u64>,
+        out: &mut SparseCopy,
     ) -> Result<u64, Failure> {
         let order = self.order;
-        self.read_with(
-            hist::BUCKETS,
-            |head| {
-                let (count, max) = (order.word(head[hist::COUNT]), order.word(head[hist::MAX]));
-                used_buckets(count, max, k, capacity)
-            },
-            out,
-        )
+        let head = &mut out.head;
+        let (indexes, counts) = (&mut out.indexes, &mut out.counts);
+        let copied = self.attempts(|| {
+            indexes.clear();
+            counts.clear();
+            if !self.region.load_words(self.offset, hist::BUCKETS, head) {
+                return false;
+            }
+            let (count, max) = (order.word(head[hist::COUNT]), order.word(head[hist::MAX]));
+            let used = used_buckets(count, max, k, capacity);
+            used == 0
+                || self.region.append_nonzero_words(
+                    self.offset + 8 * hist::BUCKETS,
+                    used,
+                    indexes,
+                    counts,
+                )
+        })?;
+        if order != ByteOrder::NATIVE {
+            for w in head.iter_mut().chain(counts.iter_mut()) {
+                *w = w.swap_bytes();
+            }
+        }
+        Ok(copied)
     }
 
-    /// Copies `head` words, then as many more as `more` says after looking at the head (raw
-    /// words, before byte-order correction), all within one validated attempt.
-    fn read_with(
-        &self,
-        head: usize,
-        more: impl Fn(&[u64]) -> usize,
-        out: &mut Vec<u64>,
-    ) -> Result<u64, Failure> {
+    /// Copies `words` words into `out` within one validated attempt, then turns them into
+    /// their values with the file's byte order.
+    fn read_with(&self, words: usize, out: &mut Vec<u64>) -> Result<u64, Failure> {
+        let copied = self.attempts(|| self.region.load_words(self.offset, words, out))?;
+        if self.order != ByteOrder::NATIVE {
+            for w in out.iter_mut() {
+                *w = w.swap_bytes();
+            }
+        }
+        Ok(copied)
+    }
+
+    /// Runs `copy` (which loads the payload, `false` if it is out of bounds) between
+    /// [`SeqLock::begin_read`] and [`SeqLock::validate`] until one attempt is consistent, as
+    /// FORMAT.md §4.2 step 6 says; the sequence word of that attempt, as loaded.
+    fn attempts(&self, mut copy: impl FnMut() -> bool) -> Result<u64, Failure> {
         for attempt in 1..=SEQ_READ_ATTEMPTS {
             if let Some(stamp) = self.begin_read() {
-                if !self.region.load_words(self.offset, head, out) {
-                    return Err(Failure::OutOfBounds);
-                }
-                let extra = if head > 1 { more(out) } else { 0 };
-                if extra > 0 && !self.region.append_words(self.offset + 8 * head, extra, out) {
+                if !copy() {
                     return Err(Failure::OutOfBounds);
                 }
                 if self.validate(stamp) {
-                    if self.order != ByteOrder::NATIVE {
-                        for w in out.iter_mut() {
-                            *w = w.swap_bytes();
-                        }
-                    }
                     return Ok(stamp.0);
                 }
             } else if self.region.load(self.offset).is_none() {
@@ -117,6 +134,18 @@ impl<'a> SeqLock<'a> {
         }
         Err(Failure::Busy)
     }
+}
+
+/// Room for the copy of one histogram or timer slot ([`SeqLock::read_histogram`]): its head
+/// words and its non-zero buckets, reused from one slot to the next.
+#[derive(Debug, Default)]
+pub(crate) struct SparseCopy {
+    /// The sequence word and the seven head words.
+    pub(crate) head: Vec<u64>,
+    /// The index of each non-zero bucket, ascending.
+    pub(crate) indexes: Vec<u16>,
+    /// Its count.
+    pub(crate) counts: Vec<u64>,
 }
 
 #[cfg(test)]
@@ -167,5 +196,33 @@ mod tests {
         // the parity is judged after swapping: 1 swapped is even in native order
         let (_f2, r2) = region_of(&[1u64.swap_bytes()]);
         assert_eq!(SeqLock::new(&r2, 0, other).begin_read(), None);
+    }
+
+    #[test]
+    fn a_histogram_copy_keeps_only_its_non_zero_buckets_up_to_that_of_max() {
+        // seq 2, count 3, sum, min 0, max 2 (bucket 2), last, window count and sum, then
+        // buckets 0..=3 with bucket 3 beyond the bucket of max (a torn or stale word)
+        let slot = [2u64, 3, 3, 0, 2, 2, 0, 0, 1, 0, 2, 9];
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let stored: Vec<u64> = slot
+                .iter()
+                .map(|w| {
+                    if order == ByteOrder::NATIVE {
+                        *w
+                    } else {
+                        w.swap_bytes()
+                    }
+                })
+                .collect();
+            let (_f, r) = region_of(&stored);
+            let mut out = SparseCopy::default();
+            let seq = SeqLock::new(&r, 0, order).read_histogram(5, 4, &mut out);
+            assert_eq!(seq, Ok(stored[0]));
+            assert_eq!(out.head, slot[..8].to_vec());
+            assert_eq!(
+                (out.indexes.as_slice(), out.counts.as_slice()),
+                (&[0u16, 2][..], &[1u64, 2][..])
+            );
+        }
     }
 }
