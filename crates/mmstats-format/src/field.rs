@@ -11,7 +11,7 @@ use crate::layout::{self, HEADER_LEN, RECORD_LEN, limits, record as r};
 use crate::strings::{self, StringError};
 
 /// A field's metadata: what a writer declares and a reader decodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FieldMeta {
     /// The field's series key, unique within the file: its dotted name, followed for a
     /// labelled field by its label set, `http.requests{method="GET"}` (FORMAT.md §3.5, made by

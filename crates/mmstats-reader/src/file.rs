@@ -1,5 +1,6 @@
 //! One open stats file: validation on open, cached metadata, consistent snapshots.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
@@ -206,6 +207,15 @@ impl StatsFile {
     /// Identity and state of its writer.
     pub fn info(&self) -> &FileInfo {
         &self.info
+    }
+
+    /// Makes each field's metadata the equal one kept in `table`, where there is one, and
+    /// keeps the others there: the files of one program describe the same fields, and share
+    /// one copy of their metadata instead of holding one each.
+    pub(crate) fn share_fields(&mut self, table: &mut SharedFields) {
+        for meta in &mut self.fields {
+            *meta = table.share(meta);
+        }
     }
 
     /// Field metadata as of the last refresh.
@@ -644,6 +654,32 @@ impl Mapped {
             Err(Failure::Busy) => Err(ValueError::WriterDied),
             Err(Failure::OutOfBounds) => Err(outside()),
         }
+    }
+}
+
+/// One copy of each distinct field metadata among a set of open files (a scanner's): see
+/// [`StatsFile::share_fields`].
+#[derive(Debug, Default)]
+pub(crate) struct SharedFields {
+    metas: HashSet<Arc<FieldMeta>>,
+    /// How many were kept after the last sweep of those no file uses any more.
+    kept: usize,
+}
+
+impl SharedFields {
+    /// The copy kept of metadata equal to `meta`, which becomes the kept one if there is none.
+    fn share(&mut self, meta: &Arc<FieldMeta>) -> Arc<FieldMeta> {
+        if let Some(kept) = self.metas.get(&**meta) {
+            return Arc::clone(kept);
+        }
+        // Forget those only this table still holds once it has grown well past what was in
+        // use at the last sweep: it stays in proportion to the metadata of the open files.
+        if self.metas.len() >= 2 * self.kept + 64 {
+            self.metas.retain(|m| Arc::strong_count(m) > 1);
+            self.kept = self.metas.len();
+        }
+        self.metas.insert(Arc::clone(meta));
+        Arc::clone(meta)
     }
 }
 

@@ -63,8 +63,9 @@ pub enum Interval {
         /// Their sum.
         sum: f64,
     },
-    /// The values a histogram or timer recorded in the interval (bucket differences).
-    Histogram(HistogramValue),
+    /// The values a histogram or timer recorded in the interval (bucket differences), shared
+    /// by the process's series and its files' (one copy of each difference).
+    Histogram(Arc<HistogramValue>),
     /// A windowed field's rate and mean over its window (FORMAT.md §5.7).
     Window(WindowSummary),
 }
@@ -587,7 +588,7 @@ fn as_interval(delta: &Value, seconds: f64) -> Option<Interval> {
             count: *count,
             sum: sum.as_f64(),
         },
-        Value::Histogram(h) => Interval::Histogram(HistogramValue::clone(h)),
+        Value::Histogram(h) => Interval::Histogram(Arc::clone(h)),
         _ => return None,
     })
 }
@@ -1112,7 +1113,7 @@ impl Series {
                 if name == "avg" {
                     return h.window_mean();
                 }
-                Value::Histogram(h.clone().into()).derived(self.meta.kind, 0.0, 0.0, name)
+                Value::Histogram(Arc::clone(h)).derived(self.meta.kind, 0.0, 0.0, name)
             }
             (Some(Interval::Window(w)), name) => match name {
                 None | Some("rate") => Some(w.rate),
@@ -1267,7 +1268,7 @@ fn add_intervals(a: Interval, b: &Interval) -> Interval {
             }
         }
         (Interval::Histogram(mut h), Interval::Histogram(g)) => {
-            h.merge(g);
+            Arc::make_mut(&mut h).merge(g);
             Interval::Histogram(h)
         }
         (Interval::Window(w), Interval::Window(v)) => {

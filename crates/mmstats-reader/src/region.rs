@@ -222,6 +222,13 @@ impl Region {
         }
         let base = self.map.as_ptr().cast::<u64>().cast_mut();
         let first = off / 8;
+        // Every word is written at the next free place and the place moves on only when the
+        // word is non-zero: no branch on the values, whose pattern a predictor cannot learn.
+        let (i0, c0) = (indexes.len(), counts.len());
+        indexes.resize(i0 + count, 0);
+        counts.resize(c0 + count, 0);
+        let (to_index, to_count) = (&mut indexes[i0..], &mut counts[c0..]);
+        let mut n = 0;
         for j in 0..count {
             // SAFETY:
             // - `off + 8 * count <= self.len` was checked above, so word `first + j` (below
@@ -232,12 +239,13 @@ impl Region {
             //   we only load, relaxed, which is sound on read-only memory.
             let word = unsafe { AtomicU64::from_ptr(base.add(first + j)) };
             let w = word.load(Ordering::Relaxed);
-            if w != 0 {
-                // `j < count <= 65,536`, checked above.
-                indexes.push(j as u16);
-                counts.push(w);
-            }
+            // `n <= j < count <= 65,536`, checked above.
+            to_index[n] = j as u16;
+            to_count[n] = w;
+            n += usize::from(w != 0);
         }
+        indexes.truncate(i0 + n);
+        counts.truncate(c0 + n);
         true
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::discover::{discover, watched_dirs};
 use crate::error::{ErrorKind, ReadError};
-use crate::file::{Check, StatsFile};
+use crate::file::{Check, SharedFields, StatsFile};
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
 
@@ -37,6 +37,8 @@ pub struct Scanner {
     open: Vec<StatsFile>,
     listing: Option<Listing>,
     admit: Option<Admit>,
+    /// The metadata of the open files, one copy of each.
+    metas: SharedFields,
 }
 
 /// Decides whether a file just opened may be read: `Err` with the reason if not.
@@ -94,6 +96,7 @@ impl Scanner {
             open: Vec::new(),
             listing: None,
             admit: None,
+            metas: SharedFields::default(),
         }
     }
 
@@ -159,8 +162,9 @@ impl Scanner {
     }
 
     /// Opens `path` and asks the admission check about it.
-    fn open_file(&self, path: &Path) -> Result<StatsFile, ReadError> {
-        let file = StatsFile::open(path)?;
+    fn open_file(&mut self, path: &Path) -> Result<StatsFile, ReadError> {
+        let mut file = StatsFile::open(path)?;
+        file.share_fields(&mut self.metas);
         if let Some(admit) = &self.admit {
             admit(path).map_err(|why| ReadError::new(path, ErrorKind::Refused(why)))?;
             // What was checked must be what was opened.

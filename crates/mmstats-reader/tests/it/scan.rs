@@ -112,6 +112,35 @@ fn repeated_scans_reuse_parsed_metadata() {
 }
 
 #[test]
+fn files_that_describe_the_same_fields_share_one_copy_of_their_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        image_with(i).write(dir.path(), &format!("w-{i}.mmstats"));
+    }
+    Image::of(&[counter("misses")]).write(dir.path(), "other.mmstats");
+    let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", dir.path().display())]);
+    let scan = scanner.scan();
+    let meta = |name: &str| {
+        let s = scan
+            .snapshots
+            .iter()
+            .find(|s| s.path.ends_with(name))
+            .unwrap();
+        std::sync::Arc::clone(&s.fields[0].meta)
+    };
+    assert!(std::sync::Arc::ptr_eq(
+        &meta("w-0.mmstats"),
+        &meta("w-2.mmstats")
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &meta("w-0.mmstats"),
+        &meta("other.mmstats")
+    ));
+    assert_eq!(meta("other.mmstats").label, "misses");
+    assert_eq!(hits(&scan, "w-2.mmstats"), Some(Value::Number(Num::U(2))));
+}
+
+#[test]
 fn a_listing_kept_while_the_directory_is_unchanged_still_sees_every_change() {
     let dir = tempfile::tempdir().unwrap();
     let glob = format!("{}/*.mmstats", dir.path().display());
