@@ -82,24 +82,28 @@ pub fn fields(i: u32) -> Vec<(FieldMeta, Vec<u64>)> {
     v
 }
 
-/// File `i` of the mix, written by process `pid`, thread `tid`, created now.
-pub fn file(i: u32, pid: u32, tid: u32) -> FileBuilder {
+/// The identity of the benchmarks' files (and of mmash's test files): process `pid`, thread
+/// `tid`, created now, no start time or boot id.
+pub fn identity(pid: u32, tid: u32) -> Identity {
     let created_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
-    let identity = Identity {
+    Identity {
         pid,
         tid,
         created_ns,
         writer: "mmash-tests".into(),
         ..Identity::default()
-    };
+    }
+}
+
+/// File `i` of the mix, written by process `pid`, thread `tid`, created now.
+pub fn file(i: u32, pid: u32, tid: u32) -> FileBuilder {
+    let builder = FileBuilder::with_identity(identity(pid, tid));
     fields(i)
         .into_iter()
-        .fold(FileBuilder::with_identity(identity), |b, (m, w)| {
-            b.field(m, w)
-        })
+        .fold(builder, |b, (m, w)| b.field(m, w))
 }
 
 /// Writes `count` files of the mix into `dir`: file `i` is `app-<pid>-<i>.mmstats` of process

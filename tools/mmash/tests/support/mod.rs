@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmstats_format::{FieldMeta, Identity, Kind, Num, ValueType, text_words};
+use mmstats_format::{FieldMeta, Kind, Num, ValueType, text_words};
 pub use mmstats_testkit::file::{FileBuilder, WrittenFile, meta};
+use mmstats_testkit::mix;
 
 /// A field to put in a test file, with its initial value words (after the sequence word for
 /// multi-word kinds; the whole word for single-word kinds).
@@ -148,26 +149,19 @@ pub fn every_kind() -> Vec<Spec> {
 /// Writes `specs` as `dir/name` at once (a temporary name, then a rename), for writer `pid`,
 /// thread `tid`, created now.
 pub fn write_file(dir: &Path, name: &str, pid: u32, tid: u32, specs: &[Spec]) -> WrittenFile {
-    let created_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
-    let identity = Identity {
-        pid,
-        tid,
-        created_ns,
-        writer: "mmash-tests".into(),
-        ..Identity::default()
-    };
     specs
         .iter()
-        .fold(FileBuilder::with_identity(identity), |b, s| {
-            // multi-word kinds and text constants start with their sequence word (FORMAT.md §5.2)
-            let first =
-                usize::from(s.meta.kind.is_multi_word() || s.meta.value_type == ValueType::Text);
-            let words = std::iter::repeat_n(0, first).chain(s.words.iter().copied());
-            b.field(s.meta.clone(), words.collect())
-        })
+        .fold(
+            FileBuilder::with_identity(mix::identity(pid, tid)),
+            |b, s| {
+                // multi-word kinds and text constants start with their sequence word (FORMAT.md §5.2)
+                let first = usize::from(
+                    s.meta.kind.is_multi_word() || s.meta.value_type == ValueType::Text,
+                );
+                let words = std::iter::repeat_n(0, first).chain(s.words.iter().copied());
+                b.field(s.meta.clone(), words.collect())
+            },
+        )
         .publish(dir, name)
 }
 
