@@ -48,14 +48,6 @@ fn jobs(v: u64) -> (FieldMeta, Value) {
     )
 }
 
-fn rate(sample: &Sample, label: &str) -> Option<f64> {
-    sample
-        .combined()
-        .into_iter()
-        .find(|s| s.meta.label == label)?
-        .number(None)
-}
-
 #[test]
 fn dead_processes_gauges_are_not_current() {
     let mut e = Intervals {
@@ -76,7 +68,8 @@ fn dead_processes_gauges_are_not_current() {
         thread_file(9, 10.0, vec![g(2)]),
     ]);
     assert_eq!(s.live_processes(), 1);
-    assert_eq!(rate(&s, "in_flight"), Some(2.0));
+    let in_flight = s.combined().into_iter().find(|s| s.meta.label == "in_flight");
+    assert_eq!(in_flight.and_then(|s| s.number(None)), Some(2.0));
 }
 
 #[test]
