@@ -16,7 +16,7 @@ use metrics::{CounterFn, GaugeFn, HistogramFn};
 use mmstats::{Histogram, SharedCounter, SharedGauge, Stats};
 
 use crate::files::Files;
-use crate::lane::{Lane, next_series};
+use crate::lane::{self, Lane, next_series};
 use crate::spec::Spec;
 use crate::unit;
 
@@ -95,7 +95,7 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 };
 
 /// A use of a handle that the thread's lane does not hold: finds this thread's handle for the
-/// series at `at` in the thread's file list (resolving it on the thread's first use), fills
+/// series at `at` (lane entry `slot`) in the thread's file list (resolving it on the thread's first use), fills
 /// the lane and runs `update` on it. Does nothing while the thread is being torn down.
 ///
 /// The hit path (each handle's update) tries the lane inline and calls its own `#[cold]`
@@ -105,6 +105,7 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 fn miss<S, T>(
     path: &Path<S, T>,
     at: Place,
+    slot: usize,
     resolve: impl FnOnce(&Stats) -> Option<S>,
     owner: &Weak<Files>,
     update: impl Fn(&T),
@@ -116,14 +117,14 @@ fn miss<S, T>(
             match (path.list)(file).get(at.id) {
                 Some(Entry::Ready(h)) => {
                     let target = (path.target)(h);
-                    Lane::fill(path.lane, at.series, target);
+                    Lane::fill(path.lane, slot, at.series, target);
                     return update(target);
                 }
                 Some(Entry::Failed) => return,
                 _ => {}
             }
         }
-        slow(t, path, at, resolve, owner, update);
+        slow(t, path, at, slot, resolve, owner, update);
     });
 }
 
@@ -134,6 +135,7 @@ fn slow<S, T>(
     t: &RefCell<Vec<Option<ThreadFile>>>,
     path: &Path<S, T>,
     at: Place,
+    slot: usize,
     resolve: impl FnOnce(&Stats) -> Option<S>,
     owner: &Weak<Files>,
     update: impl Fn(&T),
@@ -164,7 +166,7 @@ fn slow<S, T>(
     entries[id] = match handle {
         Some(h) => {
             let target = (path.target)(&h);
-            Lane::fill(path.lane, series, target);
+            Lane::fill(path.lane, slot, series, target);
             update(target);
             Entry::Ready(h)
         }
@@ -178,8 +180,9 @@ pub(crate) struct CounterSeries {
     files: Weak<Files>,
     at: Place,
     pub(crate) spec: Spec,
-    /// Increments are multiplied by this (bytes of a kibibyte).
-    scale: u64,
+    /// Increments are shifted left by this: multiplied by the unit's scale (1024 for
+    /// kibibytes, see [`unit::counter_shift`]).
+    shift: u32,
     used: AtomicBool,
     shared: OnceLock<Option<SharedCounter>>,
 }
@@ -193,7 +196,7 @@ impl CounterSeries {
                 id,
                 series: next_series(),
             },
-            scale: spec.scale.max(1.0) as u64,
+            shift: unit::counter_shift(spec.scale),
             spec,
             used: AtomicBool::new(false),
             shared: OnceLock::new(),
@@ -243,6 +246,7 @@ impl CounterSeries {
         miss(
             &COUNTERS,
             self.at,
+            lane::slot(self),
             |stats| {
                 self.used.store(true, Relaxed);
                 let files = self.files.upgrade()?;
@@ -257,8 +261,10 @@ impl CounterSeries {
 impl CounterFn for CounterSeries {
     #[inline]
     fn increment(&self, value: u64) {
-        let n = value.wrapping_mul(self.scale);
-        if !Lane::hit(&COUNTER_LANE, self.at.series, |w| add_to(w, n)) {
+        let n = value.wrapping_shl(self.shift);
+        if !Lane::hit(&COUNTER_LANE, lane::slot(self), self.at.series, |w| {
+            add_to(w, n)
+        }) {
             self.increment_missed(n);
         }
     }
@@ -267,7 +273,7 @@ impl CounterFn for CounterSeries {
     /// mirrored from a source that reports totals. Readers add it to the per-thread fields.
     fn absolute(&self, value: u64) {
         if let Some(c) = self.shared() {
-            c.raise_to(value.wrapping_mul(self.scale));
+            c.raise_to(value.wrapping_shl(self.shift));
         }
     }
 }
@@ -390,6 +396,7 @@ impl HistogramSeries {
         miss(
             &HISTOGRAMS,
             self.at,
+            lane::slot(self),
             |stats| {
                 self.used.store(true, Relaxed);
                 let files = self.files.upgrade()?;
@@ -410,7 +417,9 @@ impl HistogramFn for HistogramSeries {
         let Some(v) = unit::histogram_integer(value * self.spec.scale) else {
             return;
         };
-        if !Lane::hit(&HISTOGRAM_LANE, self.at.series, |h| h.record(v)) {
+        if !Lane::hit(&HISTOGRAM_LANE, lane::slot(self), self.at.series, |h| {
+            h.record(v)
+        }) {
             self.record_missed(v);
         }
     }
