@@ -95,8 +95,9 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 };
 
 /// A use of a handle that the thread's lane does not hold: finds this thread's handle for the
-/// series at `at` (lane entry `slot`) in the thread's file list (resolving it on the thread's first use), fills
-/// the lane and runs `update` on it. Does nothing while the thread is being torn down.
+/// series at `at` in the thread's file list (resolving it on the thread's first use), fills
+/// the lane's entry `slot` and runs `update` on it. Does nothing while the thread is being
+/// torn down.
 ///
 /// The hit path (each handle's update) tries the lane inline and calls its own `#[cold]`
 /// function that leads here, so that the hit path keeps no stack frame for the miss's
@@ -180,9 +181,8 @@ pub(crate) struct CounterSeries {
     files: Weak<Files>,
     at: Place,
     pub(crate) spec: Spec,
-    /// Increments are shifted left by this: multiplied by the unit's scale (1024 for
-    /// kibibytes, see [`unit::counter_shift`]).
-    shift: u32,
+    /// Increments are multiplied by this (bytes of a kibibyte).
+    scale: u64,
     used: AtomicBool,
     shared: OnceLock<Option<SharedCounter>>,
 }
@@ -196,7 +196,7 @@ impl CounterSeries {
                 id,
                 series: next_series(),
             },
-            shift: unit::counter_shift(spec.scale),
+            scale: spec.scale.max(1.0) as u64,
             spec,
             used: AtomicBool::new(false),
             shared: OnceLock::new(),
@@ -261,7 +261,7 @@ impl CounterSeries {
 impl CounterFn for CounterSeries {
     #[inline]
     fn increment(&self, value: u64) {
-        let n = value.wrapping_shl(self.shift);
+        let n = value.wrapping_mul(self.scale);
         if !Lane::hit(&COUNTER_LANE, lane::slot(self), self.at.series, |w| {
             add_to(w, n)
         }) {
@@ -273,7 +273,7 @@ impl CounterFn for CounterSeries {
     /// mirrored from a source that reports totals. Readers add it to the per-thread fields.
     fn absolute(&self, value: u64) {
         if let Some(c) = self.shared() {
-            c.raise_to(value.wrapping_shl(self.shift));
+            c.raise_to(value.wrapping_mul(self.scale));
         }
     }
 }

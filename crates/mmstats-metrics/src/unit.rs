@@ -59,13 +59,6 @@ pub(crate) fn map(unit: Option<Unit>, name: &str, target: Target) -> Mapped {
     }
 }
 
-/// The shift that scales a counter's increments by `scale`: a counter's scale is 1 or a binary
-/// multiple of bytes (1024ⁿ), a power of two, so `n << shift` is `n × scale`, wrapping alike, in
-/// one cycle where a multiply takes three (the increment's path waits for it).
-pub(crate) fn counter_shift(scale: f64) -> u32 {
-    (scale.max(1.0) as u64).trailing_zeros()
-}
-
 /// A histogram value already multiplied by its scale, in the histogram's integer domain:
 /// rounded to the nearest integer (halves away from zero, as [`f64::round`]), 0 for a
 /// negative value, `u64::MAX` from `u64::MAX` up, `None` (not recorded) for NaN.
@@ -148,39 +141,6 @@ mod tests {
         assert_eq!(histogram_integer(0.0025 * 1e9), Some(2_500_000));
         assert_eq!(histogram_integer(1e30), Some(u64::MAX));
         assert_eq!(histogram_integer(-3.0), Some(0));
-    }
-
-    #[test]
-    fn counter_scales_are_shifts() {
-        let units = [
-            None,
-            Some(Unit::Count),
-            Some(Unit::Percent),
-            Some(Unit::Seconds),
-            Some(Unit::Milliseconds),
-            Some(Unit::Microseconds),
-            Some(Unit::Nanoseconds),
-            Some(Unit::Bytes),
-            Some(Unit::Kibibytes),
-            Some(Unit::Mebibytes),
-            Some(Unit::Gibibytes),
-            Some(Unit::Tebibytes),
-            Some(Unit::TerabitsPerSecond),
-            Some(Unit::GigabitsPerSecond),
-            Some(Unit::MegabitsPerSecond),
-            Some(Unit::KilobitsPerSecond),
-            Some(Unit::BitsPerSecond),
-            Some(Unit::CountPerSecond),
-        ];
-        for unit in units {
-            let scale = map(unit, "x", Target::Counter).scale;
-            let shift = counter_shift(scale);
-            assert_eq!(scale, (1u64 << shift) as f64, "{unit:?}");
-            for n in [1u64, 3, u64::MAX / 7, u64::MAX] {
-                assert_eq!(n.wrapping_shl(shift), n.wrapping_mul(scale as u64));
-            }
-        }
-        assert_eq!(counter_shift(1024.0 * 1024.0), 20);
     }
 
     #[test]
