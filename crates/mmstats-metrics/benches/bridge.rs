@@ -6,7 +6,9 @@
 //! runs a timed loop of `iters` updates by amounts the compiler cannot see. With two threads
 //! both threads update **the same handle** at once, as the threads of a server do, and the time
 //! reported is per update of one thread (the slowest thread's loop time divided by `iters`).
-//! The plain mmstats counter gives each thread a counter of its own, as its files do.
+//! The plain mmstats counter gives each thread a counter of its own, as its files do. Every
+//! case runs on the same two threads, kept for the whole run, so that no case's samples also
+//! start threads or create and remove files.
 //!
 //! Run with `cargo bench -p mmstats-metrics -- --warm-up-time 1 --measurement-time 2`, then
 //! `scripts/bench-table` prints the tables in `benches/README.md`.
@@ -29,7 +31,7 @@
 //! of one update, without the setup (benches/README.md shows the commands).
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
@@ -165,62 +167,91 @@ fn run(h: &Handles, op: Op, iters: u64) {
     }
 }
 
-/// Times `iters` updates on each of `threads` threads at once; returns the slowest thread's
-/// time. Each thread updates once before the barrier, so the bridge's first-use registration
-/// in that thread is not timed.
-fn timed(threads: usize, iters: u64, h: &Handles, op: Op) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
+/// Threads kept for the whole run, which every case's timed loops run on. A thread's first
+/// update through the bridge creates the thread's file; kept threads do that once, not in every
+/// sample, so every case's samples run on threads in the same state: warm, with their files
+/// (and the bridge's lane entries) in place, and nothing started or removed between samples.
+struct Workers {
+    jobs: Vec<mpsc::Sender<Job>>,
+    done: mpsc::Receiver<Duration>,
+}
+
+/// A timed loop for one kept thread.
+type Job = Box<dyn FnOnce() -> Duration + Send>;
+
+impl Workers {
+    fn new(threads: usize) -> Workers {
+        let (report, done) = mpsc::channel();
+        let jobs = (0..threads)
             .map(|_| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    run(h, op, 1);
-                    barrier.wait();
-                    let start = Start::now();
-                    run(h, op, iters);
-                    start.elapsed()
-                })
+                let (send, receive) = mpsc::channel::<Job>();
+                let report = report.clone();
+                std::thread::spawn(move || {
+                    for job in receive {
+                        if report.send(job()).is_err() {
+                            break;
+                        }
+                    }
+                });
+                send
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
+        Workers { jobs, done }
+    }
+
+    /// Runs `job(i)` on kept threads `0..threads` at once; returns the slowest one's time.
+    fn run(&self, threads: usize, job: impl Fn(usize) -> Job) -> Duration {
+        for (i, jobs) in self.jobs.iter().take(threads).enumerate() {
+            jobs.send(job(i)).expect("bench thread");
+        }
+        (0..threads)
+            .map(|_| self.done.recv().expect("bench thread"))
             .max()
             .unwrap_or_default()
+    }
+}
+
+/// Times `iters` updates on each of `threads` kept threads at once; returns the slowest
+/// thread's time. Each thread updates once before the barrier, so the bridge's first-use
+/// registration in that thread is not timed.
+fn timed(workers: &Workers, threads: usize, iters: u64, h: &Handles, op: Op) -> Duration {
+    let barrier = Arc::new(Barrier::new(threads));
+    workers.run(threads, |_| {
+        let (h, barrier) = (h.clone(), Arc::clone(&barrier));
+        Box::new(move || {
+            run(&h, op, 1);
+            barrier.wait();
+            let start = Start::now();
+            run(&h, op, iters);
+            start.elapsed()
+        })
     })
 }
 
 /// A plain mmstats counter in a file of the thread's own: the goal's yardstick.
-fn plain_counter(threads: usize, iters: u64) -> Duration {
-    let barrier = Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    let dir = tempfile::tempdir().expect("temporary directory");
-                    let stats = mmstats::Stats::create(mmstats::Options::new().dir(dir.path()))
-                        .expect("stats file");
-                    let counter = stats.counter("requests").register().expect("counter");
-                    let n = black_box(1);
-                    barrier.wait();
-                    let start = Start::now();
-                    for _ in 0..iters {
-                        counter.incr(n);
-                    }
-                    let t = start.elapsed();
-                    assert!(counter.get() >= iters);
-                    t
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
-            .max()
-            .unwrap_or_default()
+fn plain_counter(workers: &Workers, threads: usize, iters: u64) -> Duration {
+    let barrier = Arc::new(Barrier::new(threads));
+    workers.run(threads, |_| {
+        let barrier = Arc::clone(&barrier);
+        Box::new(move || plain_loop(&barrier, iters))
     })
+}
+
+/// One thread's loop of the plain counter, timed after `barrier`.
+fn plain_loop(barrier: &Barrier, iters: u64) -> Duration {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let stats =
+        mmstats::Stats::create(mmstats::Options::new().dir(dir.path())).expect("stats file");
+    let counter = stats.counter("requests").register().expect("counter");
+    let n = black_box(1);
+    barrier.wait();
+    let start = Start::now();
+    for _ in 0..iters {
+        counter.incr(n);
+    }
+    let t = start.elapsed();
+    assert!(counter.get() >= iters);
+    t
 }
 
 /// A `metrics` counter, gauge and histogram whose updates do nothing: what the facade's
@@ -270,6 +301,7 @@ fn floor() -> Handles {
 
 fn bridge(c: &mut Criterion) {
     let p = peers();
+    let workers = Workers::new(2);
     for (group, op) in [
         ("bridge_increment", Op::Increment),
         ("bridge_gauge_set", Op::Set),
@@ -280,7 +312,7 @@ fn bridge(c: &mut Criterion) {
             let id = |name| BenchmarkId::new(name, threads);
             if let Op::Increment = op {
                 g.bench_function(id("mmstats_counter_incr"), |b| {
-                    b.iter_custom(|iters| plain_counter(threads, iters))
+                    b.iter_custom(|iters| plain_counter(&workers, threads, iters))
                 });
             }
             for (name, h) in [
@@ -291,7 +323,7 @@ fn bridge(c: &mut Criterion) {
             ] {
                 g.bench_function(id(name), |b| {
                     b.iter_custom(|iters| {
-                        let t = timed(threads, iters, h, op);
+                        let t = timed(&workers, threads, iters, h, op);
                         p.upkeep();
                         t
                     })
@@ -322,7 +354,7 @@ fn instruction_loop(args: &[String]) -> Result<(), String> {
         ("metrics_exporter_prometheus", _) => run(&p.prometheus, op, iters),
         ("metrics_util_atomic", _) => run(&p.atomic, op, iters),
         ("metrics_facade_floor", _) => run(&p.floor, op, iters),
-        ("mmstats_counter_incr", Op::Increment) => drop(plain_counter(1, iters)),
+        ("mmstats_counter_incr", Op::Increment) => drop(plain_loop(&Barrier::new(1), iters)),
         _ => return Err(format!("no case {case:?} for {op:?}")),
     }
     Ok(())

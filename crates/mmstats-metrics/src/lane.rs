@@ -1,11 +1,14 @@
 //! The update path's fast lane: a small per-thread cache from a series to the handle this
 //! thread resolved for it.
 //!
-//! A lane is a direct-mapped table of [`SLOTS`] entries, indexed by the series' unique number.
-//! A hit costs two loads at fixed offsets from the thread pointer (the table is a `const`
-//! thread-local without a destructor, so reaching it takes no state check), one compare and
-//! the handle's own update. A miss goes the long way (the thread's file list, see `series.rs`),
-//! which fills the entry.
+//! A lane is a direct-mapped table of [`SLOTS`] entries. A series' entry is chosen by bits of
+//! the address of its `metrics` handle ([`slot`]), which the update already holds in a
+//! register, and the entry is checked against the series' unique number. So the target's
+//! address takes one load from the thread pointer (the table is a `const` thread-local without
+//! a destructor, so reaching it takes no state check) and no load from the handle: the check
+//! (one load from the handle, one from the lane, a compare) runs beside it, off the path to the
+//! update. A miss goes the long way (the thread's file list, see `series.rs`), which fills the
+//! entry.
 //!
 //! Invariants that make the raw pointers sound:
 //! - an entry (both of its halves) is written only by [`Lane::fill`] and [`Lane::clear`], from
@@ -16,7 +19,8 @@
 //! - a `ThreadFile` empties every lane of its thread ([`Lane::clear`]) before it drops its
 //!   handles (its `Drop`), so no entry outlives its handle;
 //! - series numbers are never reused (a global 64-bit count), so an entry never answers for a
-//!   series other than the one that filled it.
+//!   series other than the one that filled it, even when another handle's address picks the
+//!   same entry or a freed handle's address is reused.
 
 use std::cell::Cell;
 use std::ptr;
@@ -35,10 +39,12 @@ pub(crate) struct Lane<H: 'static> {
     targets: [Cell<*const H>; SLOTS],
 }
 
-/// The entry of `series`.
+/// The entry of the series whose handle is `owner`: bits of the handle's address above its
+/// alignment (handles are at least 16 bytes apart), so that handles allocated one after
+/// another take different entries. Computed from the address alone, with no load.
 #[inline(always)]
-fn index(series: u64) -> usize {
-    (series as usize) % SLOTS
+pub(crate) fn slot<T>(owner: &T) -> usize {
+    (ptr::from_ref(owner).addr() >> 4) % SLOTS
 }
 
 impl<H> Lane<H> {
@@ -50,18 +56,19 @@ impl<H> Lane<H> {
         }
     }
 
-    /// Runs `update` on this thread's handle for `series` if the lane holds it; returns whether
-    /// it did.
+    /// Runs `update` on this thread's handle for `series` (whose entry is `slot`) if the lane
+    /// holds it; returns whether it did.
     #[inline(always)]
     pub(crate) fn hit(
         key: &'static LocalKey<Lane<H>>,
+        slot: usize,
         series: u64,
         update: impl FnOnce(&H),
     ) -> bool {
         key.try_with(
             #[inline(always)]
             |lane| {
-                let i = index(series);
+                let i = slot % SLOTS;
                 if lane.series[i].get() != series {
                     return false;
                 }
@@ -78,10 +85,10 @@ impl<H> Lane<H> {
     }
 
     /// Remembers `handle` (kept in place by a handle of one of this thread's files) as this
-    /// thread's target for `series`.
-    pub(crate) fn fill(key: &'static LocalKey<Lane<H>>, series: u64, handle: &H) {
+    /// thread's target for `series`, in entry `slot`.
+    pub(crate) fn fill(key: &'static LocalKey<Lane<H>>, slot: usize, series: u64, handle: &H) {
         let _ = key.try_with(|lane| {
-            let i = index(series);
+            let i = slot % SLOTS;
             lane.series[i].set(series);
             lane.targets[i].set(handle);
         });

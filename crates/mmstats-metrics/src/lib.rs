@@ -76,7 +76,9 @@
 pub use mmstats::Reserve;
 pub use recorder::{Builder, MmstatsRecorder, install};
 
+mod files;
 mod lane;
 mod recorder;
 mod series;
+mod spec;
 mod unit;

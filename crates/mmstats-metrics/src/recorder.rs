@@ -3,17 +3,15 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
-use mmstats::{FieldDecl, Handle, Options, Reserve, Stats};
+use mmstats::{Options, Reserve};
 
-use crate::series::{CounterSeries, GaugeSeries, HistogramSeries, Spec};
+use crate::files::{Files, lock};
+use crate::series::{CounterSeries, GaugeSeries, HistogramSeries};
+use crate::spec::{Spec, field_name, label_key};
 use crate::unit::{self, Target};
-
-/// Bucket count of every histogram: k = 5 covers values up to about 2^40 (1,100 s in
-/// nanoseconds) in distinct buckets, within 1.6%; larger values count in the last bucket.
-pub(crate) const HISTOGRAM_BUCKETS: u32 = 1152;
 
 /// The label that marks a family's overflow series.
 const OVERFLOW: (&str, &str) = ("mmstats_overflow", "true");
@@ -82,15 +80,30 @@ impl Builder {
     /// The recorder.
     pub fn build(self) -> MmstatsRecorder {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let files = Files::new(NEXT.fetch_add(1, Ordering::Relaxed), self.thread_options());
         MmstatsRecorder {
             inner: Arc::new(Inner {
-                id: NEXT.fetch_add(1, Ordering::Relaxed),
-                config: self,
+                files: Arc::new(files),
+                label_sets: self.label_sets,
                 state: Mutex::new(State::default()),
-                shared: Mutex::new(None),
-                notes: Mutex::new(None),
             }),
         }
+    }
+
+    /// Options of a thread's file.
+    fn thread_options(&self) -> Options {
+        let mut o = Options::new()
+            .name(&self.name)
+            .fold_totals(true)
+            .reserve(self.reserve)
+            .label_sets(self.label_sets.saturating_add(1));
+        if let Some(d) = &self.dir {
+            o = o.dir(d);
+        }
+        if let Some(t) = &self.template {
+            o = o.file_template(t);
+        }
+        o
     }
     /// Builds the recorder and installs it as the global `metrics` recorder; fails if one is
     /// installed already.
@@ -111,18 +124,13 @@ pub struct MmstatsRecorder {
     inner: Arc<Inner>,
 }
 
-/// What every series of a recorder shares.
+/// A recorder: its files, which its series share, and the series registered.
 #[derive(Debug)]
-pub(crate) struct Inner {
-    /// Index of this recorder in each thread's table.
-    pub(crate) id: usize,
-    config: Builder,
+struct Inner {
+    files: Arc<Files>,
+    /// The most label sets of one family ([`Builder::label_sets`]).
+    label_sets: usize,
     state: Mutex<State>,
-    /// The process's shared file, created on first need.
-    shared: Mutex<Option<Stats>>,
-    /// The process's descriptions file, created on first need: zero-valued fields that carry
-    /// the help text of series whose shared field was registered before their description.
-    notes: Mutex<Option<Stats>>,
 }
 
 /// Registered series and descriptions.
@@ -131,8 +139,6 @@ struct State {
     counters: HashMap<Key, Arc<CounterSeries>>,
     gauges: HashMap<Key, Arc<GaugeSeries>>,
     histograms: HashMap<Key, Arc<HistogramSeries>>,
-    /// Help texts and units by name.
-    described: HashMap<String, (Option<Unit>, String)>,
     /// Unit and scale by name, fixed at the name's first registration.
     units: HashMap<String, unit::Mapped>,
     /// Label sets registered per family name.
@@ -140,47 +146,6 @@ struct State {
     /// Numbers of the next counter and histogram series (indexes in each thread's table).
     next_counter: usize,
     next_histogram: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A label key the format allows (FORMAT.md §3.5), from any string.
-fn label_key(k: &str) -> String {
-    let mut s: String = k
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.as_bytes()[0].is_ascii_digit() {
-        s.insert(0, '_');
-    }
-    if let Some(rest) = s.strip_prefix("__") {
-        s = format!("_x_{rest}");
-    }
-    s
-}
-
-/// A `metrics` name as a field name (FORMAT.md §3.3 takes no whitespace or NUL in a label):
-/// each such character becomes `_`, an empty name `_`.
-fn field_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_whitespace() || c == '\0' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if s.is_empty() { "_".into() } else { s }
 }
 
 impl Inner {
@@ -199,14 +164,14 @@ impl Inner {
         if !labels.is_empty() {
             let sets = state.families.entry(name.clone()).or_default();
             if !sets.contains(&labels) {
-                if sets.len() >= self.config.label_sets {
+                if sets.len() >= self.label_sets {
                     labels = vec![(OVERFLOW.0.into(), OVERFLOW.1.into())];
                 } else {
                     sets.insert(labels.clone());
                 }
             }
         }
-        let described = state.described.get(&name).and_then(|(u, _)| *u);
+        let described = self.files.described_unit(&name);
         let mapped = state
             .units
             .entry(name.clone())
@@ -218,74 +183,6 @@ impl Inner {
             unit: mapped.unit,
             scale: mapped.scale,
         }
-    }
-
-    /// The help text known now for `name`.
-    pub(crate) fn help(&self, name: &str) -> String {
-        lock(&self.state)
-            .described
-            .get(name)
-            .map(|(_, h)| h.clone())
-            .unwrap_or_default()
-    }
-
-    /// The declaration of a series, with the help text known now.
-    pub(crate) fn decl(&self, spec: &Spec, capacity: Option<u32>) -> FieldDecl {
-        FieldDecl {
-            help: mmstats_format::truncate_utf8(
-                &self.help(&spec.name),
-                mmstats_format::layout::limits::HELP_MAX,
-            )
-            .to_string(),
-            unit: spec.unit.clone(),
-            capacity,
-            labels: spec.labels.clone(),
-            ..FieldDecl::new(&spec.name)
-        }
-    }
-
-    /// Options of a thread's file.
-    pub(crate) fn thread_options(&self) -> Options {
-        let c = &self.config;
-        let mut o = Options::new()
-            .name(&c.name)
-            .fold_totals(true)
-            .reserve(c.reserve)
-            .label_sets(c.label_sets.saturating_add(1));
-        if let Some(d) = &c.dir {
-            o = o.dir(d);
-        }
-        if let Some(t) = &c.template {
-            o = o.file_template(t);
-        }
-        o
-    }
-
-    /// Registers a field in the shared file, creating the file on first need.
-    pub(crate) fn register_shared<H: Handle>(&self, decl: FieldDecl) -> Option<H> {
-        let mut shared = lock(&self.shared);
-        if shared.is_none() {
-            let mut o = self.thread_options().fold_totals(false).process_wide(true);
-            o = o.label_sets(usize::MAX);
-            *shared = Stats::create(o).ok();
-        }
-        shared.as_ref()?.register(decl).ok()
-    }
-
-    /// Registers a zero-valued field carrying `decl`'s help in the descriptions file (a
-    /// process-wide file of its own, `{CMD}-{PID}-help.mmstats` by default): readers take a family's help from
-    /// any file that has it, and a zero adds nothing to any combination.
-    pub(crate) fn register_note<H: Handle>(&self, decl: FieldDecl) -> Option<H> {
-        let mut notes = lock(&self.notes);
-        if notes.is_none() {
-            let mut o = self
-                .thread_options()
-                .fold_totals(false)
-                .process_wide_part("help");
-            o = o.label_sets(usize::MAX);
-            *notes = Stats::create(o).ok();
-        }
-        notes.as_ref()?.register(decl).ok()
     }
 }
 
@@ -318,8 +215,8 @@ impl metrics::Recorder for MmstatsRecorder {
         let id = state.next_counter;
         state.next_counter += 1;
         let series = Arc::new(CounterSeries::new(
-            Arc::downgrade(inner),
-            inner.id,
+            Arc::downgrade(&inner.files),
+            inner.files.id,
             id,
             spec,
         ));
@@ -340,7 +237,7 @@ impl metrics::Recorder for MmstatsRecorder {
             state.gauges.insert(key.clone(), Arc::clone(&s));
             return Gauge::from_arc(s);
         }
-        let series = Arc::new(GaugeSeries::new(Arc::downgrade(inner), spec));
+        let series = Arc::new(GaugeSeries::new(Arc::downgrade(&inner.files), spec));
         state.gauges.insert(key.clone(), Arc::clone(&series));
         state.gauges.insert(canon, Arc::clone(&series));
         Gauge::from_arc(series)
@@ -361,8 +258,8 @@ impl metrics::Recorder for MmstatsRecorder {
         let id = state.next_histogram;
         state.next_histogram += 1;
         let series = Arc::new(HistogramSeries::new(
-            Arc::downgrade(inner),
-            inner.id,
+            Arc::downgrade(&inner.files),
+            inner.files.id,
             id,
             spec,
         ));
@@ -376,11 +273,11 @@ impl MmstatsRecorder {
     /// Records a description; publishes it for the series of that name already in use.
     fn describe(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         let name = field_name(key.as_str());
+        self.inner
+            .files
+            .describe(&name, unit, description.to_string());
         let (counters, gauges, histograms) = {
-            let mut state = lock(&self.inner.state);
-            state
-                .described
-                .insert(name.clone(), (unit, description.to_string()));
+            let state = lock(&self.inner.state);
             let mut counters: Vec<Arc<CounterSeries>> = state
                 .counters
                 .values()
@@ -416,37 +313,6 @@ impl MmstatsRecorder {
         }
         for h in histograms {
             h.publish_description();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_made_valid_field_names() {
-        assert_eq!(field_name("http requests"), "http_requests");
-        assert_eq!(field_name("a\tb\nc\0"), "a_b_c_");
-        assert_eq!(field_name(""), "_");
-        for n in ["http requests", " ", "x.y z"] {
-            assert_eq!(
-                mmstats_format::strings::check_name(&field_name(n)),
-                Ok(()),
-                "{n}"
-            );
-        }
-    }
-
-    #[test]
-    fn label_keys_are_made_valid() {
-        assert_eq!(label_key("method"), "method");
-        assert_eq!(label_key("http.method"), "http_method");
-        assert_eq!(label_key("1x"), "_1x");
-        assert_eq!(label_key("__name"), "_x_name");
-        assert_eq!(label_key(""), "_");
-        for k in ["a-b", "é", "__", "9"] {
-            assert!(mmstats_format::labels::valid_key(&label_key(k)), "{k}");
         }
     }
 }

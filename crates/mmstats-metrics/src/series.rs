@@ -15,30 +15,14 @@ use std::thread::LocalKey;
 use metrics::{CounterFn, GaugeFn, HistogramFn};
 use mmstats::{Histogram, SharedCounter, SharedGauge, Stats};
 
-use crate::lane::{Lane, next_series};
-use crate::recorder::{HISTOGRAM_BUCKETS, Inner};
+use crate::files::Files;
+use crate::lane::{self, Lane, next_series};
+use crate::spec::Spec;
 use crate::unit;
 
-/// What a series is: name, sorted label set, unit and the factor values are scaled by.
-#[derive(Debug, Clone)]
-pub(crate) struct Spec {
-    pub(crate) name: String,
-    pub(crate) labels: Vec<(String, String)>,
-    pub(crate) unit: String,
-    pub(crate) scale: f64,
-}
-
-impl Spec {
-    /// The `metrics` key of exactly this series.
-    pub(crate) fn key(&self) -> metrics::Key {
-        let labels: Vec<metrics::Label> = self
-            .labels
-            .iter()
-            .map(|(k, v)| metrics::Label::new(k.clone(), v.clone()))
-            .collect();
-        metrics::Key::from_parts(self.name.clone(), labels)
-    }
-}
+/// Bucket count of every histogram: k = 5 covers values up to about 2^40 (1,100 s in
+/// nanoseconds) in distinct buckets, within 1.6%; larger values count in the last bucket.
+const HISTOGRAM_BUCKETS: u32 = 1152;
 
 /// One thread's entry for one handle.
 #[derive(Debug)]
@@ -112,7 +96,8 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 
 /// A use of a handle that the thread's lane does not hold: finds this thread's handle for the
 /// series at `at` in the thread's file list (resolving it on the thread's first use), fills
-/// the lane and runs `update` on it. Does nothing while the thread is being torn down.
+/// the lane's entry `slot` and runs `update` on it. Does nothing while the thread is being
+/// torn down.
 ///
 /// The hit path (each handle's update) tries the lane inline and calls its own `#[cold]`
 /// function that leads here, so that the hit path keeps no stack frame for the miss's
@@ -121,8 +106,9 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 fn miss<S, T>(
     path: &Path<S, T>,
     at: Place,
+    slot: usize,
     resolve: impl FnOnce(&Stats) -> Option<S>,
-    inner: &Weak<Inner>,
+    owner: &Weak<Files>,
     update: impl Fn(&T),
 ) {
     let _ = THREAD.try_with(|t| {
@@ -132,14 +118,14 @@ fn miss<S, T>(
             match (path.list)(file).get(at.id) {
                 Some(Entry::Ready(h)) => {
                     let target = (path.target)(h);
-                    Lane::fill(path.lane, at.series, target);
+                    Lane::fill(path.lane, slot, at.series, target);
                     return update(target);
                 }
                 Some(Entry::Failed) => return,
                 _ => {}
             }
         }
-        slow(t, path, at, resolve, inner, update);
+        slow(t, path, at, slot, resolve, owner, update);
     });
 }
 
@@ -150,12 +136,13 @@ fn slow<S, T>(
     t: &RefCell<Vec<Option<ThreadFile>>>,
     path: &Path<S, T>,
     at: Place,
+    slot: usize,
     resolve: impl FnOnce(&Stats) -> Option<S>,
-    inner: &Weak<Inner>,
+    owner: &Weak<Files>,
     update: impl Fn(&T),
 ) {
     let Place { rec, id, series } = at;
-    let Some(inner) = inner.upgrade() else { return };
+    let Some(owner) = owner.upgrade() else { return };
     let Ok(mut files) = t.try_borrow_mut() else {
         return;
     };
@@ -163,7 +150,7 @@ fn slow<S, T>(
         files.resize_with(rec + 1, || None);
     }
     let file = files[rec].get_or_insert_with(|| ThreadFile {
-        stats: Stats::create(inner.thread_options()).ok(),
+        stats: Stats::create(owner.thread_options()).ok(),
         counters: Vec::new(),
         histograms: Vec::new(),
     });
@@ -180,7 +167,7 @@ fn slow<S, T>(
     entries[id] = match handle {
         Some(h) => {
             let target = (path.target)(&h);
-            Lane::fill(path.lane, series, target);
+            Lane::fill(path.lane, slot, series, target);
             update(target);
             Entry::Ready(h)
         }
@@ -191,7 +178,7 @@ fn slow<S, T>(
 /// A counter: per-thread fields, plus a shared one for `absolute` and late descriptions.
 #[derive(Debug)]
 pub(crate) struct CounterSeries {
-    inner: Weak<Inner>,
+    files: Weak<Files>,
     at: Place,
     pub(crate) spec: Spec,
     /// Increments are multiplied by this (bytes of a kibibyte).
@@ -201,9 +188,9 @@ pub(crate) struct CounterSeries {
 }
 
 impl CounterSeries {
-    pub(crate) fn new(inner: Weak<Inner>, rec: usize, id: usize, spec: Spec) -> CounterSeries {
+    pub(crate) fn new(files: Weak<Files>, rec: usize, id: usize, spec: Spec) -> CounterSeries {
         CounterSeries {
-            inner,
+            files,
             at: Place {
                 rec,
                 id,
@@ -225,8 +212,8 @@ impl CounterSeries {
     fn shared(&self) -> Option<&SharedCounter> {
         self.shared
             .get_or_init(|| {
-                let inner = self.inner.upgrade()?;
-                inner.register_shared(inner.decl(&self.spec, None))
+                let files = self.files.upgrade()?;
+                files.register_shared(files.decl(&self.spec, None))
             })
             .as_ref()
     }
@@ -235,8 +222,8 @@ impl CounterSeries {
     /// was registered before the description) on a zero-valued field in the descriptions file.
     pub(crate) fn publish_description(&self) {
         if self.shared.get().is_some() {
-            if let Some(inner) = self.inner.upgrade() {
-                let _: Option<SharedCounter> = inner.register_note(inner.decl(&self.spec, None));
+            if let Some(files) = self.files.upgrade() {
+                let _: Option<SharedCounter> = files.register_note(files.decl(&self.spec, None));
             }
         } else {
             let _ = self.shared();
@@ -259,12 +246,13 @@ impl CounterSeries {
         miss(
             &COUNTERS,
             self.at,
+            lane::slot(self),
             |stats| {
                 self.used.store(true, Relaxed);
-                let inner = self.inner.upgrade()?;
-                stats.register(inner.decl(&self.spec, None)).ok()
+                let files = self.files.upgrade()?;
+                stats.register(files.decl(&self.spec, None)).ok()
             },
-            &self.inner,
+            &self.files,
             |w| add_to(w, n),
         );
     }
@@ -274,7 +262,9 @@ impl CounterFn for CounterSeries {
     #[inline]
     fn increment(&self, value: u64) {
         let n = value.wrapping_mul(self.scale);
-        if !Lane::hit(&COUNTER_LANE, self.at.series, |w| add_to(w, n)) {
+        if !Lane::hit(&COUNTER_LANE, lane::slot(self), self.at.series, |w| {
+            add_to(w, n)
+        }) {
             self.increment_missed(n);
         }
     }
@@ -291,23 +281,23 @@ impl CounterFn for CounterSeries {
 /// A gauge: one shared field for the whole process, registered at its first update.
 #[derive(Debug)]
 pub(crate) struct GaugeSeries {
-    inner: Weak<Inner>,
+    files: Weak<Files>,
     pub(crate) spec: Spec,
     shared: OnceLock<Option<SharedGauge>>,
 }
 
 impl GaugeSeries {
-    pub(crate) fn new(inner: Weak<Inner>, spec: Spec) -> GaugeSeries {
+    pub(crate) fn new(files: Weak<Files>, spec: Spec) -> GaugeSeries {
         GaugeSeries {
-            inner,
+            files,
             spec,
             shared: OnceLock::new(),
         }
     }
 
     /// The declaration of the gauge's field with the help known now.
-    fn decl(&self, inner: &Inner) -> mmstats::FieldDecl {
-        let mut decl = inner.decl(&self.spec, None);
+    fn decl(&self, files: &Files) -> mmstats::FieldDecl {
+        let mut decl = files.decl(&self.spec, None);
         // One field for the process: files of several processes add up.
         decl.combine = Some(mmstats::Combine::Sum);
         decl
@@ -328,8 +318,8 @@ impl GaugeSeries {
     #[inline(never)]
     fn first_update(&self, value: f64, op: fn(&SharedGauge, f64)) {
         let field = self.shared.get_or_init(|| {
-            let inner = self.inner.upgrade()?;
-            inner.register_shared(self.decl(&inner))
+            let files = self.files.upgrade()?;
+            files.register_shared(self.decl(&files))
         });
         if let Some(g) = field {
             op(g, value);
@@ -340,9 +330,9 @@ impl GaugeSeries {
     /// on a zero-valued field (one registered later carries its help itself).
     pub(crate) fn publish_description(&self) {
         if self.shared.get().is_some_and(Option::is_some)
-            && let Some(inner) = self.inner.upgrade()
+            && let Some(files) = self.files.upgrade()
         {
-            let _: Option<SharedGauge> = inner.register_note(self.decl(&inner));
+            let _: Option<SharedGauge> = files.register_note(self.decl(&files));
         }
     }
 }
@@ -362,7 +352,7 @@ impl GaugeFn for GaugeSeries {
 /// A histogram: per-thread fields of integers (see the crate docs for the resolution).
 #[derive(Debug)]
 pub(crate) struct HistogramSeries {
-    inner: Weak<Inner>,
+    files: Weak<Files>,
     at: Place,
     pub(crate) spec: Spec,
     used: AtomicBool,
@@ -370,9 +360,9 @@ pub(crate) struct HistogramSeries {
 }
 
 impl HistogramSeries {
-    pub(crate) fn new(inner: Weak<Inner>, rec: usize, id: usize, spec: Spec) -> HistogramSeries {
+    pub(crate) fn new(files: Weak<Files>, rec: usize, id: usize, spec: Spec) -> HistogramSeries {
         HistogramSeries {
-            inner,
+            files,
             at: Place {
                 rec,
                 id,
@@ -392,9 +382,9 @@ impl HistogramSeries {
     /// Puts the help text in the shared file, on an empty histogram of this series.
     pub(crate) fn publish_description(&self) {
         self.described.get_or_init(|| {
-            if let Some(inner) = self.inner.upgrade() {
+            if let Some(files) = self.files.upgrade() {
                 let _: Option<Histogram> =
-                    inner.register_shared(inner.decl(&self.spec, Some(HISTOGRAM_BUCKETS)));
+                    files.register_shared(files.decl(&self.spec, Some(HISTOGRAM_BUCKETS)));
             }
         });
     }
@@ -406,15 +396,16 @@ impl HistogramSeries {
         miss(
             &HISTOGRAMS,
             self.at,
+            lane::slot(self),
             |stats| {
                 self.used.store(true, Relaxed);
-                let inner = self.inner.upgrade()?;
+                let files = self.files.upgrade()?;
                 stats
-                    .register(inner.decl(&self.spec, Some(HISTOGRAM_BUCKETS)))
+                    .register(files.decl(&self.spec, Some(HISTOGRAM_BUCKETS)))
                     .ok()
                     .map(Box::new)
             },
-            &self.inner,
+            &self.files,
             |h: &Histogram| h.record(v),
         );
     }
@@ -426,7 +417,9 @@ impl HistogramFn for HistogramSeries {
         let Some(v) = unit::histogram_integer(value * self.spec.scale) else {
             return;
         };
-        if !Lane::hit(&HISTOGRAM_LANE, self.at.series, |h| h.record(v)) {
+        if !Lane::hit(&HISTOGRAM_LANE, lane::slot(self), self.at.series, |h| {
+            h.record(v)
+        }) {
             self.record_missed(v);
         }
     }
