@@ -96,6 +96,8 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
                 sources.push(Box::new(PerfSource::attach(&[pid], true)));
             }
             kill(Pid::from_raw(pid as i32), Signal::SIGCONT).context("resuming the command")?;
+            // The first sample is of the command, not of runstats' own `__exec` before it.
+            wait_for_exec(pid, Duration::from_secs(5));
             (Target::Child { pid, exit: None }, Some(me))
         }
     };
@@ -344,6 +346,23 @@ fn start_stopped(argv: &[String]) -> Result<u32> {
         Ok(WaitStatus::Stopped(..)) => Ok(pid),
         Ok(other) => Err(anyhow!("{} did not start: {other:?}", argv.join(" "))),
         Err(e) => Err(anyhow!("waiting for {} to start: {e}", argv.join(" "))),
+    }
+}
+
+/// Waits (at most `limit`) until the process `pid` started by [`start_stopped`] and resumed is
+/// no longer runstats' `__exec`: its command line changed when it executed the command, or it
+/// has exited.
+fn wait_for_exec(pid: u32, limit: Duration) {
+    let end = Instant::now() + limit;
+    let cmdline = format!("/proc/{pid}/cmdline");
+    while Instant::now() < end {
+        match std::fs::read(&cmdline) {
+            Ok(line) if line.split(|&b| b == 0).nth(1) == Some(b"__exec".as_slice()) => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            // executed, exited (a zombie has no command line) or gone
+            _ => return,
+        }
     }
 }
 
