@@ -307,13 +307,14 @@ pub(crate) fn liveness(info: &FileInfo) -> Liveness {
         return Liveness::Dead("the file name is not a pid".into());
     };
     if process_start_time(pid).is_none() {
-        return Liveness::Dead(format!("no process {pid}"));
+        return Liveness::Dead(format!("no process {pid}").into());
     }
     match jvm_start_time(pid, info.created) {
         Some(t) if info.start_time.is_none_or(|s| s == t) => Liveness::Alive,
-        _ => Liveness::Dead(format!(
-            "pid {pid} belongs to a process that is not the JVM that wrote the file"
-        )),
+        _ => Liveness::Dead(
+            format!("pid {pid} belongs to a process that is not the JVM that wrote the file")
+                .into(),
+        ),
     }
 }
 

@@ -157,8 +157,9 @@ pub struct FileSample {
 pub struct ProcessSample {
     /// Who it is.
     pub id: ProcessId,
-    /// Its program name (from the file name's `{CMD}` part, else `/proc/<pid>/comm`).
-    pub cmd: String,
+    /// Its program name (from the file name's `{CMD}` part, else `/proc/<pid>/comm`), shared
+    /// from one sample to the next.
+    pub cmd: Arc<str>,
     /// Alive, or dead and why.
     pub liveness: Liveness,
     /// When its files were read (the latest of them).
@@ -217,7 +218,7 @@ struct Memory {
 struct Made {
     /// Each file as read, in scan order.
     inputs: Vec<Input>,
-    cmd: String,
+    cmd: Arc<str>,
     liveness: Liveness,
     series: Shared<Series>,
     files: Shared<FileSample>,
@@ -322,22 +323,14 @@ impl Intervals {
     /// Turns one scan's snapshots into a sample, and remembers it for the next.
     pub fn update<'a>(&mut self, snapshots: impl IntoIterator<Item = &'a Snapshot>) -> Sample {
         let snapshots: Vec<&Snapshot> = snapshots.into_iter().collect();
-        let mut groups: Vec<(ProcessId, Vec<&Snapshot>)> = Vec::new();
-        let mut index: HashMap<ProcessId, usize> = HashMap::new();
-        for &s in &snapshots {
-            let id = ProcessId::of(&s.info, &s.path);
-            let i = *index.entry(id.clone()).or_insert_with(|| {
-                groups.push((id, Vec::new()));
-                groups.len() - 1
-            });
-            groups[i].1.push(s);
-        }
+        let (groups, grouped) = group_by_process(&snapshots);
         let mut processes = Vec::with_capacity(groups.len());
         let mut seen = HashMap::with_capacity(groups.len());
-        for (id, files) in groups {
+        for (id, range) in groups {
+            let files = &grouped[range];
             let mut prev = self.memory.remove(&id);
-            let liveness = liveness_of_process(prev.as_ref(), &files, self.alive);
-            if let Some(sample) = prev.as_mut().and_then(|p| again(p, &id, &files, &liveness)) {
+            let liveness = liveness_of_process(prev.as_ref(), files, self.alive);
+            if let Some(sample) = prev.as_mut().and_then(|p| again(p, &id, files, &liveness)) {
                 if let Some(p) = prev {
                     seen.insert(id, p);
                 }
@@ -352,7 +345,7 @@ impl Intervals {
                     made: None,
                 })
             });
-            let (sample, memory) = process_sample(id.clone(), &files, prev, liveness);
+            let (sample, memory) = process_sample(id.clone(), files, prev, liveness);
             if let Some(memory) = memory {
                 seen.insert(id, memory);
             }
@@ -370,12 +363,57 @@ impl Intervals {
             self.exited_shared = Shared::from(self.exited.clone());
         }
         self.last = snapshots.iter().map(|s| s.taken).max().or(self.last);
-        processes.sort_by(|a, b| a.id.cmp(&b.id));
+        // ids are unique: an unstable sort gives the one order, without a buffer
+        if !processes.is_sorted_by(|a, b| a.id <= b.id) {
+            processes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        }
         Sample {
             processes,
             exited: self.exited_shared.clone(),
         }
     }
+}
+
+/// The snapshots grouped into processes (FORMAT.md §6.5), in order of each process's first
+/// file: each process with the range its files take in the returned list, where they keep
+/// their order. A process's files are mostly next to each other in a scan (sorted by path), so
+/// a process is looked up by hash only when its id differs from the previous file's.
+fn group_by_process<'a>(
+    snapshots: &[&'a Snapshot],
+) -> (Vec<(ProcessId, std::ops::Range<usize>)>, Vec<&'a Snapshot>) {
+    let mut ids: Vec<(ProcessId, usize)> = Vec::new();
+    let mut index: HashMap<ProcessId, usize> = HashMap::with_capacity(snapshots.len());
+    // the process of each snapshot, by its place in `ids`
+    let mut of: Vec<usize> = Vec::with_capacity(snapshots.len());
+    for s in snapshots {
+        let id = ProcessId::of(&s.info, &s.path);
+        let i = match of.last() {
+            Some(&last) if ids[last].0 == id => last,
+            _ => *index.entry(id).or_insert_with_key(|id| {
+                ids.push((id.clone(), 0));
+                ids.len() - 1
+            }),
+        };
+        ids[i].1 += 1;
+        of.push(i);
+    }
+    // each process's start in the grouped list, then every snapshot put in its place
+    let mut next = Vec::with_capacity(ids.len());
+    let mut start = 0;
+    for (_, n) in &ids {
+        next.push(start);
+        start += *n;
+    }
+    let mut groups = Vec::with_capacity(ids.len());
+    for ((id, n), &from) in ids.into_iter().zip(&next) {
+        groups.push((id, from..from + n));
+    }
+    let mut grouped: Vec<Option<&Snapshot>> = vec![None; snapshots.len()];
+    for (s, i) in snapshots.iter().zip(of) {
+        grouped[next[i]] = Some(*s);
+        next[i] += 1;
+    }
+    (groups, grouped.into_iter().flatten().collect())
 }
 
 /// Whether a process is alive: asked once per sample, except that a process found dead stays
@@ -424,7 +462,7 @@ fn again(
     made.liveness = liveness.clone();
     Some(ProcessSample {
         id: id.clone(),
-        cmd: made.cmd.clone(),
+        cmd: Arc::clone(&made.cmd),
         liveness: liveness.clone(),
         taken,
         seconds: Some(seconds),
@@ -611,8 +649,8 @@ fn process_sample(
         .find(|s| !s.info.process_totals && s.info.resource_kind().is_none())
         .or_else(|| files.iter().find(|s| s.info.resource_kind().is_none()))
         .or(files.first())
-        .map(|s| crate::process::command_name(s))
-        .unwrap_or_default();
+        .map(|s| Arc::from(crate::process::command_name(s)))
+        .unwrap_or_else(|| Arc::from(""));
     let settled = files.iter().all(|s| s.settled);
     // An unsettled read may count a thread twice: keep the previous memory and show no
     // interval this time.
@@ -868,7 +906,7 @@ fn process_sample(
     };
     memory.made = Some(Made {
         inputs: files.iter().map(|s| Input::of(s)).collect(),
-        cmd: sample.cmd.clone(),
+        cmd: Arc::clone(&sample.cmd),
         liveness: sample.liveness.clone(),
         series: sample.series.clone(),
         files: sample.files.clone(),
@@ -884,7 +922,7 @@ fn process_sample(
 /// sample (none if it never had one) and its other series as read, with no intervals.
 fn current_only(
     id: ProcessId,
-    cmd: String,
+    cmd: Arc<str>,
     liveness: Liveness,
     taken: SystemTime,
     files: &[&Snapshot],
@@ -1124,6 +1162,32 @@ impl Series {
             (None, _) if summed(self.meta.kind) => None,
             (_, None) => self.value.as_ref()?.primary(),
             (_, Some(sfx)) => self.value.as_ref()?.derived(self.meta.kind, 0.0, 0.0, sfx),
+        }
+    }
+
+    /// [`Series::number`] of each of `names` that this series has, in that order, as
+    /// `(name, number)`: what a tool listing several derived values at once shows, worked out
+    /// once (a histogram's quantiles are found in one go, not once for each name).
+    pub fn numbers(&self, names: &[&'static str]) -> Vec<(&'static str, f64)> {
+        match &self.interval {
+            Some(Interval::Histogram(h)) => {
+                let all = mmstats_format::histogram_derived_values(h, self.meta.kind);
+                names
+                    .iter()
+                    .filter_map(|&n| {
+                        let v = if n == "avg" {
+                            h.window_mean()
+                        } else {
+                            all.iter().find(|(d, _)| *d == n).map(|(_, x)| *x)
+                        };
+                        Some((n, v?))
+                    })
+                    .collect()
+            }
+            _ => names
+                .iter()
+                .filter_map(|&n| Some((n, self.number(Some(n))?)))
+                .collect(),
         }
     }
 

@@ -51,19 +51,20 @@ pub fn by_identity(info: &FileInfo) -> Liveness {
     };
     // kill(0, ...) and negative pids address process groups: never ask about those.
     let Some(raw) = i32::try_from(pid).ok().filter(|p| *p > 0) else {
-        return Liveness::Dead(format!("{pid} is not a valid process id"));
+        return Liveness::Dead(format!("{pid} is not a valid process id").into());
     };
     // EPERM: the process exists but belongs to someone else; it counts as running.
     if let Err(Errno::ESRCH) = kill(Pid::from_raw(raw), None) {
-        return Liveness::Dead(format!("no process {pid}"));
+        return Liveness::Dead(format!("no process {pid}").into());
     }
     if let Some(recorded) = info.start_time.filter(|t| *t != 0)
         && let Some(now) = process_start_time(pid)
         && now != recorded
     {
-        return Liveness::Dead(format!(
-            "pid {pid} now belongs to a process started at tick {now}, not {recorded}"
-        ));
+        return Liveness::Dead(
+            format!("pid {pid} now belongs to a process started at tick {now}, not {recorded}")
+                .into(),
+        );
     }
     Liveness::Alive
 }

@@ -1,6 +1,7 @@
 //! Who wrote a file and in which format: the identity and state a reader learns from the file
 //! (FORMAT.md §2, §6), and whether its writer is alive (§6.3).
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// Which format a file has.
@@ -105,6 +106,7 @@ impl FileInfo {
 pub enum Liveness {
     /// The writer holds the lock, or its identity names a running process.
     Alive,
-    /// Nobody holds the lock and the identity names no running process; the reason says why.
-    Dead(String),
+    /// Nobody holds the lock and the identity names no running process; the reason says why
+    /// (shared: samples of a dead process hand the same reason on without copying it).
+    Dead(Arc<str>),
 }

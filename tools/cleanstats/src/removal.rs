@@ -81,7 +81,7 @@ pub fn examine(path: &Path, dry_run: bool) -> Result<Outcome, io::Error> {
     }
     let reason = match liveness(&stats) {
         Liveness::Alive => return Ok(Outcome::Alive),
-        Liveness::Dead(reason) => reason,
+        Liveness::Dead(reason) => reason.to_string(),
     };
     let judged = stats.info().dev_ino;
     drop(stats);

@@ -374,10 +374,7 @@ fn interval_names(kind: Kind) -> &'static [&'static str] {
 /// One series for the API.
 pub fn series_out(s: &Series) -> SeriesOut<'_> {
     let names = interval_names(s.meta.kind);
-    let interval: Vec<(&'static str, f64)> = names
-        .iter()
-        .filter_map(|n| Some((*n, s.number(Some(n))?)))
-        .collect();
+    let interval = s.numbers(names);
     SeriesOut {
         label: &s.meta.label,
         name: (!s.meta.labels.is_empty()).then(|| s.meta.name()),
@@ -447,7 +444,7 @@ pub fn process_out<'a>(p: &'a ProcessSample, select: &[String]) -> ProcessOut<'a
         cmd: &p.cmd,
         alive: p.liveness == Liveness::Alive,
         why: match &p.liveness {
-            Liveness::Dead(why) => Some(why.as_str()),
+            Liveness::Dead(why) => Some(&**why),
             Liveness::Alive => None,
         },
         taken: unix(p.taken),

@@ -178,7 +178,7 @@ fn process_json(p: &ProcessSample) -> Json {
         "cmd": p.cmd,
         "alive": p.liveness == Liveness::Alive,
         "why": match &p.liveness {
-            Liveness::Dead(why) => Some(why.as_str()),
+            Liveness::Dead(why) => Some(&**why),
             Liveness::Alive => None,
         },
         "threads": threads,
@@ -346,7 +346,7 @@ async fn compare(AxState(state): AxState<Shared>, Query(p): Query<Params>) -> Re
                 "label": label,
                 "process": p.map_or("all".to_string(), |p| process_key(&p.id)),
                 "pid": p.and_then(|p| p.pid()),
-                "cmd": p.map(|p| p.cmd.as_str()),
+                "cmd": p.map(|p| &*p.cmd),
                 "alive": p.is_none_or(|p| p.liveness == Liveness::Alive),
                 "kind": info.as_ref().map(|i| i.kind),
                 "unit": info.as_ref().map(|i| i.unit.as_str()),

@@ -177,9 +177,12 @@ pub struct ProcessHistory {
     free: Vec<usize>,
     labels: HashMap<String, LabelInfo>,
     count: usize,
-    /// Each process's series as last recorded and the points they gave: a process that hands
-    /// over the same series again (an idle one) adds the same points without working them out.
-    recent: HashMap<ProcessId, Recent>,
+    /// Each process's series as last recorded and the points they gave, in the order of the
+    /// sample's processes (by id): a process that hands over the same series again (an idle
+    /// one) adds the same points without working them out, found without hashing its id.
+    recent: Vec<(ProcessId, Recent)>,
+    /// The list `recent` was before the last sample, emptied, kept for its room.
+    spare: Vec<(ProcessId, Recent)>,
 }
 
 /// A process's series and the points they add, each with the place of its trend.
@@ -208,11 +211,15 @@ impl ProcessHistory {
     /// Adds one sample of the interval engine at Unix time `now` (seconds).
     pub fn record(&mut self, now: f64, sample: &Sample) {
         let secs = now as u64;
-        let mut before = std::mem::take(&mut self.recent);
+        let mut old = std::mem::replace(&mut self.recent, std::mem::take(&mut self.spare));
+        self.recent.reserve(sample.processes.len());
+        // both in the order of process ids: walked side by side
+        let mut before = old.drain(..).peekable();
         for p in sample.processes.iter().filter(|p| !is_host(p)) {
-            let recent = match before.remove(&p.id) {
+            while before.next_if(|(id, _)| *id < p.id).is_some() {}
+            let recent = match before.next_if(|(id, _)| *id == p.id) {
                 // the same series as before: the same points
-                Some(r) if r.series.same(&p.series) => r,
+                Some((_, r)) if r.series.same(&p.series) => r,
                 _ => Recent {
                     series: p.series.clone(),
                     points: self.points_of(p),
@@ -225,8 +232,10 @@ impl ProcessHistory {
                     t.add(secs, v);
                 }
             }
-            self.recent.insert(p.id.clone(), recent);
+            self.recent.push((p.id.clone(), recent));
         }
+        drop(before);
+        self.spare = old;
         if secs.is_multiple_of(60) {
             let mut count = 0;
             let (trends, free) = (&self.trends, &mut self.free);

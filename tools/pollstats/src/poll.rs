@@ -89,7 +89,7 @@ fn process_title(p: &mmstats_reader::ProcessSample) -> String {
     let mut title = match p.pid() {
         _ if is_host(p) => "host".to_string(),
         Some(pid) => format!("pid {pid} {}", p.cmd),
-        None => p.cmd.clone(),
+        None => p.cmd.to_string(),
     };
     if p.liveness != Liveness::Alive {
         title.push_str(" (dead)");

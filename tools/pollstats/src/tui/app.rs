@@ -231,7 +231,7 @@ impl App {
             let mut title = match p.pid() {
                 _ if is_host(p) => "host".to_string(),
                 Some(pid) => format!("pid {pid} {}", p.cmd).trim().to_string(),
-                None => p.cmd.clone(),
+                None => p.cmd.to_string(),
             };
             if files.len() > 1 {
                 title = format!("{title} ×{}", files.len());

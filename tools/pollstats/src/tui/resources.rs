@@ -77,7 +77,7 @@ impl ResourceView {
             .filter_map(|p| {
                 Some(ProcUsage {
                     pid: p.pid()?,
-                    cmd: p.cmd.clone(),
+                    cmd: p.cmd.to_string(),
                     cpu: cpu_percent(p),
                     rss: num(p, "proc.mem.rss"),
                     threads: num(p, "proc.threads"),
