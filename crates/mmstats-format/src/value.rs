@@ -272,28 +272,7 @@ impl Value {
                 }
                 out.push(("last", last.as_f64()));
             }
-            Value::Histogram(h) => {
-                out.push(("count", h.count as f64));
-                out.push(("sum", h.sum as f64));
-                if h.count > 0 {
-                    out.push(("min", h.min as f64));
-                    out.push(("max", h.max as f64));
-                    out.push(("last", h.last as f64));
-                }
-                if let Some(m) = h.mean() {
-                    out.push(("mean", m));
-                }
-                if kind == Kind::Timer
-                    && let Some(m) = h.window_mean()
-                {
-                    out.push(("avg", m));
-                }
-                for (q, name) in QUANTILES {
-                    if let Some(v) = h.quantile(q) {
-                        out.push((name, v as f64));
-                    }
-                }
-            }
+            Value::Histogram(h) => return histogram_derived_values(h, kind),
             Value::Windowed(w) => {
                 let s = w.summary(now, created);
                 out.push(("count", w.count as f64));
@@ -306,6 +285,36 @@ impl Value {
         }
         out
     }
+}
+
+/// The derived values of a histogram or timer of `kind` whose value is `h`, as
+/// [`Value::derived_values`] lists them: `count`, `sum`, then `min`, `max` and `last` unless it
+/// is empty, `mean`, a timer's `avg` (its moving window's mean), and the quantiles `p50` to
+/// `p999`. Takes the histogram by reference, so a histogram that is not a [`Value`] (an
+/// interval's bucket differences) needs no copy.
+pub fn histogram_derived_values(h: &HistogramValue, kind: Kind) -> Vec<(&'static str, f64)> {
+    let mut out = Vec::with_capacity(7 + QUANTILES.len());
+    out.push(("count", h.count as f64));
+    out.push(("sum", h.sum as f64));
+    if h.count > 0 {
+        out.push(("min", h.min as f64));
+        out.push(("max", h.max as f64));
+        out.push(("last", h.last as f64));
+    }
+    if let Some(m) = h.mean() {
+        out.push(("mean", m));
+    }
+    if kind == Kind::Timer
+        && let Some(m) = h.window_mean()
+    {
+        out.push(("avg", m));
+    }
+    for (q, name) in QUANTILES {
+        if let Some(v) = h.quantile(q) {
+            out.push((name, v as f64));
+        }
+    }
+    out
 }
 
 /// The initial words of a field's slot (seq word first for multi-word kinds), in native values.

@@ -1095,7 +1095,10 @@ impl Series {
                 if name == "avg" {
                     return h.window_mean();
                 }
-                Value::Histogram(h.clone().into()).derived(self.meta.kind, 0.0, 0.0, name)
+                mmstats_format::histogram_derived_values(h, self.meta.kind)
+                    .into_iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, x)| x)
             }
             (Some(Interval::Window(w)), name) => match name {
                 None | Some("rate") => Some(w.rate),
@@ -1106,6 +1109,32 @@ impl Series {
             (None, _) if summed(self.meta.kind) => None,
             (_, None) => self.value.as_ref()?.primary(),
             (_, Some(sfx)) => self.value.as_ref()?.derived(self.meta.kind, 0.0, 0.0, sfx),
+        }
+    }
+
+    /// [`Series::number`] of each of `names` that this series has, in that order, as
+    /// `(name, number)`: what a tool listing several derived values at once shows, worked out
+    /// once (a histogram's quantiles are found in one go, not once for each name).
+    pub fn numbers(&self, names: &[&'static str]) -> Vec<(&'static str, f64)> {
+        match &self.interval {
+            Some(Interval::Histogram(h)) => {
+                let all = mmstats_format::histogram_derived_values(h, self.meta.kind);
+                names
+                    .iter()
+                    .filter_map(|&n| {
+                        let v = if n == "avg" {
+                            h.window_mean()
+                        } else {
+                            all.iter().find(|(d, _)| *d == n).map(|(_, x)| *x)
+                        };
+                        Some((n, v?))
+                    })
+                    .collect()
+            }
+            _ => names
+                .iter()
+                .filter_map(|&n| Some((n, self.number(Some(n))?)))
+                .collect(),
         }
     }
 
