@@ -31,10 +31,10 @@ const INTERVAL_STATS: [&str; 6] = ["mean", "max", "p50", "p90", "p99", "p999"];
 /// field's. What was not seen during a tick is forgotten at [`Names::tick`].
 #[derive(Debug, Default)]
 pub struct Names {
-    /// The fields seen during this tick, by the address of their metadata.
-    now: HashMap<usize, Derived>,
-    /// The fields seen during the tick before, not yet seen during this one.
-    before: HashMap<usize, Derived>,
+    /// The fields, by the address of their metadata.
+    fields: HashMap<usize, Derived>,
+    /// Counts the ticks: a field seen during this one has it as `seen`.
+    tick: u64,
 }
 
 /// The names of one field's samples.
@@ -44,6 +44,8 @@ struct Derived {
     _meta: Arc<FieldMeta>,
     /// Label and unit of each sample [`series_samples`] may append, in its order.
     names: Vec<(Arc<str>, Arc<str>)>,
+    /// The last tick it was seen during.
+    seen: u64,
 }
 
 impl Names {
@@ -54,22 +56,23 @@ impl Names {
 
     /// The labels and units of `meta`'s samples, in the order [`series_samples`] appends them.
     fn of(&mut self, meta: &Arc<FieldMeta>) -> &[(Arc<str>, Arc<str>)] {
-        let key = Arc::as_ptr(meta) as usize;
-        let Names { now, before } = self;
-        &now.entry(key)
-            .or_insert_with(|| {
-                before.remove(&key).unwrap_or_else(|| Derived {
-                    _meta: Arc::clone(meta),
-                    names: names_of(meta),
-                })
-            })
-            .names
+        let d = self
+            .fields
+            .entry(Arc::as_ptr(meta) as usize)
+            .or_insert_with(|| Derived {
+                _meta: Arc::clone(meta),
+                names: names_of(meta),
+                seen: 0,
+            });
+        d.seen = self.tick;
+        &d.names
     }
 
     /// Ends a tick: forgets the fields not seen during it.
     pub fn tick(&mut self) {
-        self.before.clear();
-        std::mem::swap(&mut self.now, &mut self.before);
+        let now = self.tick;
+        self.fields.retain(|_, d| d.seen == now);
+        self.tick += 1;
     }
 }
 
