@@ -2,8 +2,9 @@
 //! thousand files whose metadata is already cached.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mmstats_format::{FieldMeta, Identity, Kind, Plan, Reserve, ValueType};
+use mmstats_format::{FieldMeta, Identity, Kind, ValueType};
 use mmstats_reader::{Scanner, StatsFile};
+use mmstats_testkit::file::FileBuilder;
 
 fn fields() -> Vec<FieldMeta> {
     let mut v = vec![
@@ -28,15 +29,14 @@ fn fields() -> Vec<FieldMeta> {
     v
 }
 
+/// The file's bytes: its fields laid out as a writer lays them, every value zero.
 fn image() -> Vec<u8> {
-    let fields = fields();
-    let mut plan = Plan::new(&fields, Reserve::default()).unwrap();
-    let mut bytes = vec![0u8; plan.geometry().file_length as usize];
-    for f in &fields {
-        plan.place(f).unwrap().apply_to_image(&mut bytes);
-    }
-    bytes[..256].copy_from_slice(&plan.header(Identity::default()).encode());
-    bytes
+    fields()
+        .into_iter()
+        .fold(FileBuilder::with_identity(Identity::default()), |b, f| {
+            b.field(f, Vec::new())
+        })
+        .image()
 }
 
 fn bench(c: &mut Criterion) {

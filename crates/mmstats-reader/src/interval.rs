@@ -352,7 +352,9 @@ impl Intervals {
                 })
             });
             let (sample, memory) = process_sample(id.clone(), &files, prev, liveness);
-            seen.insert(id, memory);
+            if let Some(memory) = memory {
+                seen.insert(id, memory);
+            }
             processes.push(sample);
         }
         // Processes not seen again have exited: keep their final totals.
@@ -597,7 +599,7 @@ fn process_sample(
     files: &[&Snapshot],
     prev: Option<Memory>,
     liveness: Liveness,
-) -> (ProcessSample, Memory) {
+) -> (ProcessSample, Option<Memory>) {
     let taken = files
         .iter()
         .map(|s| s.taken)
@@ -620,7 +622,22 @@ fn process_sample(
             if let Some(made) = &mut p.made {
                 made.idle = false;
             }
-            return (sample, p);
+            return (sample, Some(p));
+        }
+        // Nothing consistent seen of it yet (e.g. its writer died in the middle of a fold, so
+        // its process file stays odd): a sum over its files might count a thread twice, so
+        // its summed series are unavailable, and nothing is remembered until a read settles.
+        None if !settled => {
+            let nothing = Memory {
+                taken,
+                files: HashMap::new(),
+                totals: HashMap::new(),
+                made: None,
+            };
+            return (
+                current_only(id, cmd, liveness, taken, files, &nothing),
+                None,
+            );
         }
         p => p,
     };
@@ -860,10 +877,11 @@ fn process_sample(
             .iter()
             .all(|s| s.fields.iter().all(|f| f.meta.kind != Kind::Windowed)),
     });
-    (sample, memory)
+    (sample, Some(memory))
 }
 
-/// A sample of a process whose read was not settled: current values only, no intervals.
+/// A sample of a process whose read was not settled: its summed series as of its last settled
+/// sample (none if it never had one) and its other series as read, with no intervals.
 fn current_only(
     id: ProcessId,
     cmd: String,

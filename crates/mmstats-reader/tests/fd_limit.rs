@@ -2,10 +2,6 @@
 //! rest, and raising the limit (as every tool does at startup) lets it watch them all. Its own test binary, because it changes a limit
 //! of the whole process.
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "it/image.rs"]
-mod image;
-
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 #[test]
@@ -15,9 +11,9 @@ fn raising_the_limit_lets_a_scanner_watch_more_files_than_the_default() {
     setrlimit(Resource::RLIMIT_NOFILE, 256, hard).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let img = image::Image::of(&[image::counter("n")]);
+    let file = mmstats_testkit::file::FileBuilder::new(4242, 4243).counter("n", "", 0);
     for i in 0..300 {
-        img.write(dir.path(), &format!("f{i:03}.mmstats"));
+        file.write(&dir.path().join(format!("f{i:03}.mmstats")));
     }
     let pattern = format!("{}/*.mmstats", dir.path().display());
 

@@ -2,8 +2,9 @@
 //! of real mmstats files ([`file`]), a builder of snapshots in memory ([`snapshot`]), a runner
 //! of one test in a child process that checks the child really ran it ([`child`]), helpers for
 //! servers and programs under test ([`http`], [`program`]), Java programs and their JVMs'
-//! performance data files ([`jvm`]) and a WebDriver client for pages in a headless browser
-//! ([`webdriver`]).
+//! performance data files ([`jvm`]), a WebDriver client for pages in a headless browser
+//! ([`webdriver`]), the benchmarks' files ([`mix`]) and a harness that reads a file while its
+//! writer updates it and checks that no read is torn ([`torn`]).
 //!
 //! ```
 //! use mmstats_testkit::file::FileBuilder;
@@ -19,6 +20,8 @@ pub mod child;
 pub mod file;
 pub mod http;
 pub mod jvm;
+pub mod mix;
 pub mod program;
 pub mod snapshot;
+pub mod torn;
 pub mod webdriver;

@@ -2,11 +2,14 @@
 //!
 //! `writer-child DIR RATE_PER_SEC` creates a stats file in DIR with a counter `ticks`
 //! incremented RATE_PER_SEC times a second, a gauge `level` set to the tick count, and a text
-//! `status` that changes with it; prints `ready <path>` on stdout once the file exists, and
-//! exits when its standard input closes (the test dropped its handle) or after 120 s.
+//! `status` that changes with it (`mmstats_testkit::torn::step_text` of the tick count); prints
+//! `ready <path>` on stdout once the file exists, and exits when its standard input closes (the
+//! test dropped its handle) or after 120 s.
 
 use std::io::{BufRead, Write};
 use std::time::{Duration, Instant};
+
+use mmstats_testkit::torn::step_text;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -23,8 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unit("ticks")
         .register()?;
     let level = stats.gauge::<i64>("level").register()?;
-    let status = stats.text("status", 32).register()?;
-    status.set("starting");
+    let status = stats.text("status", 64).register()?;
+    status.set(&step_text(0));
 
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -50,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n += 1;
         ticks.incr(1);
         level.set(n as i64);
-        status.set(&format!("tick {n}"));
+        status.set(&step_text(n));
         let next = start + period * u32::try_from(n).unwrap_or(u32::MAX);
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mmstats_format::layout::HEADER_LEN;
 use mmstats_format::layout::record;
-use mmstats_format::{FieldMeta, Identity, Kind, Plan, Reserve, ValueType};
+use mmstats_format::{FieldMeta, Identity, Kind, ValueType};
+use mmstats_testkit::file::FileBuilder;
 use mmstats_tests::{StatsDir, workspace_bin};
 
 /// A pid no process has (above the kernel's largest).
@@ -21,23 +23,22 @@ fn write(dir: &Path, name: &str, patch: impl Fn(&mut [u8], usize, usize)) -> Pat
             .with_labels([("a", "1"), ("b", "2")]),
         FieldMeta::new("good", Kind::Counter, ValueType::U64),
     ];
-    let mut plan = Plan::new(&metas, Reserve::default()).unwrap();
-    let mut image = vec![0u8; plan.geometry().file_length as usize];
-    let first = plan.place(&metas[0]).unwrap();
-    first.apply_to_image(&mut image);
-    plan.place(&metas[1]).unwrap().apply_to_image(&mut image);
-    let header = plan.header(Identity {
+    let [labelled, good] = metas;
+    let mut image = FileBuilder::with_identity(Identity {
         pid: DEAD_PID,
         tid: DEAD_PID,
         ..Identity::default()
-    });
-    image[..256].copy_from_slice(&header.encode());
+    })
+    .field(labelled, Vec::new())
+    .field(good, Vec::new())
+    .image();
     let set = b"a\x001\x00b\x002\x00";
     let at = image
         .windows(set.len())
         .position(|w| w == set)
         .expect("the label set");
-    patch(&mut image, at, first.record_offset);
+    // the field table starts at offset 256, right after the header (FORMAT.md §1)
+    patch(&mut image, at, HEADER_LEN);
     let path = dir.join(format!("{name}.mmstats"));
     std::fs::write(&path, &image).unwrap();
     path

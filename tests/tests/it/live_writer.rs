@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use mmstats_reader::{Liveness, Num, StatsFile, Value, liveness};
+use mmstats_testkit::torn::read_while_written;
 use mmstats_tests::{StatsDir, WriterChild};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_writer-child");
@@ -14,18 +15,6 @@ fn number(snap: &mmstats_reader::Snapshot, label: &str) -> f64 {
     match f.value.as_ref().expect("readable value") {
         Value::Number(n) => n.as_f64(),
         other => panic!("{label} is {other:?}, not a number"),
-    }
-}
-
-fn text(snap: &mmstats_reader::Snapshot, label: &str) -> String {
-    let f = snap
-        .fields
-        .iter()
-        .find(|f| f.meta.label == label)
-        .expect("field");
-    match f.value.as_ref().expect("readable value") {
-        Value::Text(t) => t.clone(),
-        other => panic!("{label} is {other:?}, not text"),
     }
 }
 
@@ -49,18 +38,16 @@ fn values_change_while_the_writer_runs() {
     let t1 = number(&later, "ticks");
     assert!(t1 >= t0 + 50.0, "ticks went from {t0} to {t1}");
 
-    // Every text read is whole: "tick N" with N close to the counter.
-    for _ in 0..200 {
-        let s = file.snapshot().expect("snapshot");
-        let status = text(&s, "status");
-        let n: f64 = status
-            .strip_prefix("tick ")
-            .unwrap_or_else(|| panic!("torn or unexpected text {status:?}"))
-            .parse()
-            .unwrap_or_else(|_| panic!("torn text {status:?}"));
-        let ticks = number(&s, "ticks");
-        assert!((n - ticks).abs() <= 2.0, "status {n} vs ticks {ticks}");
-    }
+    // Every text read is whole, its step close to the counter, and the counter never goes back.
+    let reads = read_while_written(&mut file, 200, "status", "ticks", |_, step, ticks| {
+        let step = step.expect("the text read whole") as f64;
+        let ticks = ticks as f64;
+        assert!(
+            (step - ticks).abs() <= 2.0,
+            "status {step} vs ticks {ticks}"
+        );
+    });
+    assert_eq!(reads.whole, 200);
 
     // sys.* fields identify the writer.
     assert_eq!(number(&later, "sys.pid"), f64::from(child.pid()));

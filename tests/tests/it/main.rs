@@ -4,6 +4,7 @@
 mod example;
 mod intervals;
 mod jvm;
+mod killed_writer;
 mod label_hostility;
 mod live_writer;
 mod metrics_bridge;

@@ -5,9 +5,6 @@
 
 #![allow(missing_docs)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -15,21 +12,12 @@ use mmash::paths::Roots;
 use mmash::server::State;
 use mmstats_reader::Scanner;
 use mmstats_render::prometheus::{PromOptions, render};
-use support::*;
 
 const FILES: u32 = 1000;
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    for i in 0..FILES {
-        write_file(
-            dir.path(),
-            &format!("app-{}-{i}.mmstats", 10_000 + i),
-            10_000 + i,
-            i,
-            &mix50(i),
-        );
-    }
+    mmstats_testkit::mix::write_files(dir.path(), FILES, 10_000);
     let roots = Roots::new(vec![dir.path().to_path_buf()], "*.mmstats").unwrap();
     let mut scanner = Scanner::new(roots.patterns());
     let snaps = scanner.scan().snapshots;

@@ -24,9 +24,6 @@
 
 #![allow(missing_docs)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -38,7 +35,8 @@ use mmash::server::State;
 use mmash::stream::ScrapeChunks;
 use mmstats_reader::{Intervals, Scanner, Value};
 use mmstats_render::prometheus::{PromOptions, Selection};
-use support::*;
+use mmstats_testkit::file::WrittenFile;
+use mmstats_testkit::mix;
 
 /// The system allocator, counting the bytes live on the heap.
 struct Counting;
@@ -71,23 +69,13 @@ const COUNTS: [u32; 3] = [100, 1_000, 10_000];
 
 /// `count` files of the mix in a fresh directory under /dev/shm (tmpfs, as stats directories
 /// are), with the slot offsets of each file's histograms and timers.
-fn build(count: u32) -> (tempfile::TempDir, Vec<TestFile>) {
+fn build(count: u32) -> (tempfile::TempDir, Vec<WrittenFile>) {
     let dir = tempfile::Builder::new()
         .prefix("mmstats-scale-")
         .tempdir_in("/dev/shm")
         .or_else(|_| tempfile::tempdir())
         .unwrap();
-    let files = (0..count)
-        .map(|i| {
-            write_file(
-                dir.path(),
-                &format!("app-{}-{i}.mmstats", 100_000 + i),
-                100_000 + i,
-                i,
-                &mix50(i),
-            )
-        })
-        .collect();
+    let files = mix::write_files(dir.path(), count, 100_000);
     (dir, files)
 }
 
@@ -193,7 +181,6 @@ fn bench(c: &mut Criterion) {
 
         // Every histogram and timer of every file changes between two scans: its sequence
         // word moves on by two (still even: no write in progress), so its copy is stale.
-        let histograms: Vec<&str> = ["app.hist0", "app.hist1", "app.timer0", "app.timer1"].into();
         let mut seq = 0u64;
         g.bench_with_input(
             BenchmarkId::new("scan, every histogram changed", count),
@@ -209,7 +196,7 @@ fn bench(c: &mut Criterion) {
                                 .write(true)
                                 .open(&f.path)
                                 .unwrap();
-                            for label in &histograms {
+                            for label in &mix::HISTOGRAMS {
                                 h.write_at(&seq.to_ne_bytes(), f.offsets[*label] as u64)
                                     .unwrap();
                             }

@@ -32,7 +32,7 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn start(files: Vec<(TestFile, Vec<&'static str>, Vec<&'static str>)>) -> Ticker {
+    fn start(files: Vec<(WrittenFile, Vec<&'static str>, Vec<&'static str>)>) -> Ticker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -115,6 +115,82 @@ fn lines_with_points(d: &Driver, css: &str) -> u64 {
     .unwrap_or(0)
 }
 
+/// An mmash watching `dir` once it lists `processes` processes, a browser on its page, and
+/// the page's address.
+fn open_page(dir: &std::path::Path, processes: usize) -> (Mmash, Driver, String) {
+    let m = Mmash::start(&["--path", dir.to_str().unwrap()]);
+    m.wait_for("/api/dashboard/processes", Duration::from_secs(20), |r| {
+        r.json()["processes"]
+            .as_array()
+            .is_some_and(|a| a.len() == processes)
+    });
+    let base = format!("http://{}/", m.addr);
+    let d = Driver::start(1400, 1000);
+    d.goto(&base);
+    (m, d, base)
+}
+
+/// Waits up to `secs` seconds until the chart inside `css` has at least `lines` lines with
+/// points.
+fn wait_for_points(d: &Driver, css: &str, lines: u64, secs: u64, what: &str) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while lines_with_points(d, css) < lines {
+        assert!(Instant::now() < end, "{what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Without any click, a chart with points for each of `labels`.
+fn wait_for_charts(d: &Driver, labels: &[String]) {
+    for label in labels {
+        let css = format!("figure.card[data-label=\"{label}\"]");
+        wait_for_points(d, &css, 1, 30, &format!("no chart with points for {label}"));
+    }
+}
+
+/// Waits until the latency chart's axis has at least `ticks` ticks, all in milliseconds, and
+/// returns them.
+fn latency_ticks_in_ms(d: &Driver, ticks: usize) -> Value {
+    d.wait(
+        "latency ticks in ms",
+        "return Array.from(document.querySelectorAll('figure.card[data-label=\"web.latency\"] text.ytick')).map(function (t) { return t.textContent; });",
+        |v| v.as_array().is_some_and(|a| a.len() >= ticks && a.iter().all(|t| t.as_str().unwrap().ends_with("ms"))),
+    )
+}
+
+/// The process list shows each of `pids` whole.
+fn assert_pids_listed(d: &Driver, pids: &[u32]) {
+    let procs = d.exec(
+        "return Array.from(document.querySelectorAll('#procs .pid')).map(function (e) { return e.textContent; });",
+    );
+    for pid in pids {
+        assert!(
+            procs
+                .as_array()
+                .unwrap()
+                .contains(&json!(format!("pid {pid}"))),
+            "{procs}"
+        );
+    }
+}
+
+/// Overlays `web.requests` across processes: `lines` lines, each with points.
+fn overlay_requests(d: &Driver, lines: u64) {
+    d.click("figure.card[data-label=\"web.requests\"] button.overlay");
+    d.wait(
+        &format!("{lines} lines in the overlay"),
+        "return document.querySelectorAll('#compare-chart path.line').length;",
+        |v| v.as_u64() == Some(lines),
+    );
+    wait_for_points(
+        d,
+        "#compare-chart",
+        lines,
+        20,
+        "the overlay's lines have no points",
+    );
+}
+
 fn assert_no_console_errors(d: &Driver) {
     let severe: Vec<Value> = d
         .console()
@@ -170,28 +246,12 @@ fn dashboard_in_headless_chromium() {
         gone,
         &[counter("web.requests", 9)],
     );
-    let m = Mmash::start(&["--path", stats.path().to_str().unwrap()]);
-    m.wait_for("/api/dashboard/processes", Duration::from_secs(20), |r| {
-        r.json()["processes"]
-            .as_array()
-            .is_some_and(|a| a.len() == 3)
-    });
-    let base = format!("http://{}/", m.addr);
-
-    let d = Driver::start(1400, 1000);
-    d.goto(&base);
+    let (m, d, base) = open_page(stats.path(), 3);
 
     // without any click: a chart with points for every counter and timer
     let charted = labels_of_kinds(&m, &["counter", "timer"]);
     assert!(charted.len() >= 2, "{charted:?}");
-    for label in &charted {
-        let css = format!("figure.card[data-label=\"{label}\"]");
-        let end = Instant::now() + Duration::from_secs(30);
-        while lines_with_points(&d, &css) == 0 {
-            assert!(Instant::now() < end, "no chart with points for {label}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+    wait_for_charts(&d, &charted);
     // every other numeric kind too: gauges, averages, histograms, windows
     for label in labels_of_kinds(&m, &["gauge", "average", "histogram", "windowed"]) {
         let n = d.exec(&format!(
@@ -205,11 +265,7 @@ fn dashboard_in_headless_chromium() {
     );
     assert_eq!(names, json!(["p50", "p90", "p99"]));
     // its axis is in milliseconds
-    let ticks = d.wait(
-        "latency ticks in ms",
-        "return Array.from(document.querySelectorAll('figure.card[data-label=\"web.latency\"] text.ytick')).map(function (t) { return t.textContent; });",
-        |v| v.as_array().is_some_and(|a| a.len() >= 3 && a.iter().all(|t| t.as_str().unwrap().ends_with("ms"))),
-    );
+    let ticks = latency_ticks_in_ms(&d, 3);
     assert!(ticks[1].as_str().unwrap() != "0ms", "{ticks}");
     // a counter's chart is a rate per second
     let rate_ticks = d.exec(
@@ -281,23 +337,7 @@ fn dashboard_in_headless_chromium() {
     d.exec("window.scrollTo(0, 0); return null;");
 
     // pids whole, in the process list and in the table
-    let procs = d.exec(
-        "return Array.from(document.querySelectorAll('#procs .pid')).map(function (e) { return e.textContent; });",
-    );
-    assert!(
-        procs
-            .as_array()
-            .unwrap()
-            .contains(&json!(format!("pid {pa}"))),
-        "{procs}"
-    );
-    assert!(
-        procs
-            .as_array()
-            .unwrap()
-            .contains(&json!(format!("pid {pb}"))),
-        "{procs}"
-    );
+    assert_pids_listed(&d, &[pa, pb]);
     let pid = d.wait(
         "sys.pid in the table",
         "var tr = document.querySelector('tr[data-label=\"sys.pid\"]'); return tr ? tr.querySelector('td.value').textContent : null;",
@@ -320,17 +360,7 @@ fn dashboard_in_headless_chromium() {
     assert!(exited[0].as_str().unwrap().contains("dead"), "{exited}");
 
     // overlay one label across processes: one line per process, the exited one too
-    d.click("figure.card[data-label=\"web.requests\"] button.overlay");
-    d.wait(
-        "three lines in the overlay",
-        "return document.querySelectorAll('#compare-chart path.line').length;",
-        |v| v == 3,
-    );
-    let end = Instant::now() + Duration::from_secs(20);
-    while lines_with_points(&d, "#compare-chart") < 3 {
-        assert!(Instant::now() < end, "the overlay's lines have no points");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    overlay_requests(&d, 3);
     let legend = d.exec("return document.querySelector('#compare-legend').textContent;");
     let legend = legend.as_str().unwrap();
     assert!(
@@ -617,15 +647,7 @@ fn dashboard_of_the_example_server() {
     };
     let (a, b) = (start(), start());
     let (pa, pb) = (a.0.id(), b.0.id());
-    let m = Mmash::start(&["--path", stats.path().to_str().unwrap()]);
-    m.wait_for("/api/dashboard/processes", Duration::from_secs(20), |r| {
-        r.json()["processes"]
-            .as_array()
-            .is_some_and(|a| a.len() == 2)
-    });
-    let base = format!("http://{}/", m.addr);
-    let d = Driver::start(1400, 1000);
-    d.goto(&base);
+    let (m, d, _) = open_page(stats.path(), 2);
 
     // without any click: a chart with points for every counter and timer of the example
     let charted = labels_of_kinds(&m, &["counter", "timer"]);
@@ -633,48 +655,16 @@ fn dashboard_of_the_example_server() {
         charted.iter().any(|l| l == "web.requests") && charted.iter().any(|l| l == "web.latency"),
         "{charted:?}"
     );
-    for label in &charted {
-        let css = format!("figure.card[data-label=\"{label}\"]");
-        let end = Instant::now() + Duration::from_secs(30);
-        while lines_with_points(&d, &css) == 0 {
-            assert!(Instant::now() < end, "no chart with points for {label}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+    wait_for_charts(&d, &charted);
     // the latency chart's axis is in milliseconds (requests take 0.2 to 5 ms; how many ticks
     // depends on the range the requests of this run took)
-    d.wait(
-        "latency ticks in ms",
-        "return Array.from(document.querySelectorAll('figure.card[data-label=\"web.latency\"] text.ytick')).map(function (t) { return t.textContent; });",
-        |v| v.as_array().is_some_and(|a| a.len() >= 2 && a.iter().all(|t| t.as_str().unwrap().ends_with("ms"))),
-    );
+    latency_ticks_in_ms(&d, 2);
     // pids whole, in the process list
-    let procs = d.exec(
-        "return Array.from(document.querySelectorAll('#procs .pid')).map(function (e) { return e.textContent; });",
-    );
-    for pid in [pa, pb] {
-        assert!(
-            procs
-                .as_array()
-                .unwrap()
-                .contains(&json!(format!("pid {pid}"))),
-            "{procs}"
-        );
-    }
+    assert_pids_listed(&d, &[pa, pb]);
     screenshot(&d, "example-overview");
 
     // two processes overlaid: two lines, each with points
-    d.click("figure.card[data-label=\"web.requests\"] button.overlay");
-    d.wait(
-        "two lines in the overlay",
-        "return document.querySelectorAll('#compare-chart path.line').length;",
-        |v| v == 2,
-    );
-    let end = Instant::now() + Duration::from_secs(20);
-    while lines_with_points(&d, "#compare-chart") < 2 {
-        assert!(Instant::now() < end, "the overlay's lines have no points");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    overlay_requests(&d, 2);
     screenshot(&d, "example-overlay");
 
     // the URL of the view reproduces it

@@ -9,7 +9,7 @@ use serde_json::Value;
 use support::*;
 
 /// Two live processes with the same counter, one of them with a gauge; the counters move.
-fn two_processes() -> (tempfile::TempDir, Sleeper, Sleeper, Mmash, Vec<TestFile>) {
+fn two_processes() -> (tempfile::TempDir, Sleeper, Sleeper, Mmash, Vec<WrittenFile>) {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (Sleeper::start(), Sleeper::start());
     let (pa, pb) = (a.pid(), b.pid());
@@ -35,7 +35,7 @@ fn two_processes() -> (tempfile::TempDir, Sleeper, Sleeper, Mmash, Vec<TestFile>
 }
 
 /// Moves the counters until the history of `web.requests` in every process has `n` points.
-fn until_points(m: &Mmash, files: &[TestFile], n: usize) {
+fn until_points(m: &Mmash, files: &[WrittenFile], n: usize) {
     let mut v = 1;
     let end = std::time::Instant::now() + Duration::from_secs(30);
     loop {

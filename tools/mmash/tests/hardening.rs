@@ -10,7 +10,7 @@ use support::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn one_dir() -> (tempfile::TempDir, TestFile) {
+fn one_dir() -> (tempfile::TempDir, WrittenFile) {
     let a = tempfile::tempdir().unwrap();
     let f = write_file(
         a.path(),
@@ -242,16 +242,7 @@ fn a_client_that_stops_reading_a_streamed_scrape_is_cut_off_without_holding_anyo
     // 1,000 processes of the 50-field mix: a scrape of about 10 MB, more than the socket
     // buffers of both ends hold (about 4 MB on loopback).
     let dir = tempfile::tempdir().unwrap();
-    for i in 0..1_000u32 {
-        let pid = 200_000 + i;
-        write_file(
-            dir.path(),
-            &format!("app-{pid}-{i}.mmstats"),
-            pid,
-            i,
-            &mix50(i),
-        );
-    }
+    mmstats_testkit::mix::write_files(dir.path(), 1_000, 200_000);
     let m = start_in(&dir, &["--no-resources"], &[]);
     m.wait_for("/api/files", WAIT, |r| r.body.contains("app-200999-999"));
     let mut s = TcpStream::connect(m.addr).unwrap();

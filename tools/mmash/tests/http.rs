@@ -9,7 +9,12 @@ use support::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn two_dirs() -> (tempfile::TempDir, tempfile::TempDir, TestFile, TestFile) {
+fn two_dirs() -> (
+    tempfile::TempDir,
+    tempfile::TempDir,
+    WrittenFile,
+    WrittenFile,
+) {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let me = std::process::id();

@@ -1,6 +1,7 @@
 //! A real Prometheus server scrapes a running mmash: the counter of a file shows up in
-//! Prometheus with the right value, and follows when it changes. Needs `prometheus` (Debian
-//! package `prometheus`); fails if it is missing.
+//! Prometheus with the right value, and follows when it changes; a process restart is neither
+//! a lost count nor a reset, per process or summed. Needs `prometheus` (Debian package
+//! `prometheus`); fails if it is missing.
 
 mod support;
 
@@ -52,6 +53,41 @@ fn wait_value(addr: std::net::SocketAddr, q: &str, want: &str, timeout: Duration
     panic!("`{q}` never became {want}; last answer: {last}");
 }
 
+/// Starts Prometheus scraping each `(job, target)` every second; returns its scratch directory,
+/// the running server and its address.
+fn start_prometheus(
+    prometheus: std::path::PathBuf,
+    jobs: &[(&str, std::net::SocketAddr)],
+) -> (tempfile::TempDir, Killed, std::net::SocketAddr) {
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("prometheus.yml");
+    let mut yml = String::from(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
+    );
+    for (job, target) in jobs {
+        yml.push_str(&format!(
+            "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+        ));
+    }
+    std::fs::write(&config, yml).unwrap();
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let prom = Killed(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                work.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    (work, prom, addr)
+}
+
 #[test]
 fn prometheus_scrapes_mmash() {
     let prometheus = require("prometheus", "prometheus");
@@ -65,32 +101,7 @@ fn prometheus_scrapes_mmash() {
     );
     let m = Mmash::start(&["--path", stats.path().to_str().unwrap()]);
 
-    let work = tempfile::tempdir().unwrap();
-    let config = work.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: mmash\n    static_configs:\n      - targets: ['{}']\n",
-            m.addr
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _prom = Killed(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let (_work, _prom, addr) = start_prometheus(prometheus, &[("mmash", m.addr)]);
 
     let limit = Duration::from_secs(60);
     wait_value(addr, "up{job=\"mmash\"}", "1", limit);
@@ -137,5 +148,107 @@ fn prometheus_scrapes_mmash() {
     assert_eq!(
         targets["data"]["activeTargets"][0]["lastError"], "",
         "{targets}"
+    );
+}
+
+/// A process that counts, exits, and is followed by a new process of the same command (a
+/// restart: a new pid counting from zero), with its file removed later as cleanstats would.
+/// Per process, Prometheus sees the old pid's series end at its final value and the new pid's
+/// series start; with `--aggregate` the one series per command keeps the exited process's final
+/// count, so it never goes down and `resets()` finds no reset.
+#[test]
+fn a_restart_keeps_counters_right_in_prometheus() {
+    let prometheus = require("prometheus", "prometheus");
+    let stats = tempfile::tempdir().unwrap();
+    let dir = stats.path().to_str().unwrap();
+    let per_process = Mmash::start(&["--path", dir]);
+    let aggregate = Mmash::start(&["--path", dir, "--aggregate"]);
+    let (_work, _prom, addr) = start_prometheus(
+        prometheus,
+        &[
+            ("per_process", per_process.addr),
+            ("aggregate", aggregate.addr),
+        ],
+    );
+    let limit = Duration::from_secs(60);
+    let write = |p: &Sleeper, v: u64| {
+        write_file(
+            stats.path(),
+            &format!("web-{0}-{0}.mmstats", p.pid()),
+            p.pid(),
+            p.pid(),
+            &[counter("web.requests", v)],
+        )
+    };
+
+    let first = Sleeper::start();
+    let old_pid = first.pid();
+    let old_file = write(&first, 100);
+    wait_value(addr, "up{job=\"aggregate\"}", "1", limit);
+    wait_value(addr, "web_requests_total{job=\"aggregate\"}", "100", limit);
+    old_file.set_word("web.requests", 0, 300);
+    wait_value(addr, "web_requests_total{job=\"aggregate\"}", "300", limit);
+    wait_value(
+        addr,
+        &format!("web_requests_total{{job=\"per_process\",pid=\"{old_pid}\"}}"),
+        "300",
+        limit,
+    );
+
+    // the restart: the old process exits, a new one starts from zero and counts to 50
+    drop(first);
+    let second = Sleeper::start();
+    let new_pid = second.pid();
+    assert_ne!(new_pid, old_pid);
+    let new_file = write(&second, 0);
+    wait_value(
+        addr,
+        &format!("web_requests_total{{job=\"per_process\",pid=\"{new_pid}\"}}"),
+        "0",
+        limit,
+    );
+    new_file.set_word("web.requests", 0, 50);
+    wait_value(addr, "web_requests_total{job=\"aggregate\"}", "350", limit);
+    wait_value(
+        addr,
+        &format!("web_requests_total{{job=\"per_process\",pid=\"{new_pid}\"}}"),
+        "50",
+        limit,
+    );
+    // the exited process's series keeps its final value while its file remains
+    wait_value(
+        addr,
+        &format!("web_requests_total{{job=\"per_process\",pid=\"{old_pid}\"}}"),
+        "300",
+        limit,
+    );
+
+    // the exited process's file is removed: the sum keeps its count
+    std::fs::remove_file(&old_file.path).unwrap();
+    new_file.set_word("web.requests", 0, 70);
+    wait_value(addr, "web_requests_total{job=\"aggregate\"}", "370", limit);
+    wait_value(
+        addr,
+        "resets(web_requests_total{job=\"aggregate\"}[10m])",
+        "0",
+        limit,
+    );
+    // per process, neither series ever went down: the restart is a new series, not a reset
+    for pid in [old_pid, new_pid] {
+        wait_value(
+            addr,
+            &format!("resets(web_requests_total{{job=\"per_process\",pid=\"{pid}\"}}[10m])"),
+            "0",
+            limit,
+        );
+    }
+    // and the increase over the whole test is what was counted: 200 more by the old process
+    // after the first scrape, 70 by the new one
+    wait_value(
+        addr,
+        "max_over_time(web_requests_total{job=\"aggregate\"}[10m]) - \
+         min_over_time(web_requests_total{job=\"aggregate\"}[10m])",
+        "270",
+        limit,
     );
 }

@@ -19,23 +19,29 @@ fn host_name() -> String {
         .to_string()
 }
 
-#[test]
-fn perf_rollup_has_the_receivers_shape_and_right_averages() {
+/// A stats file `web-1-2.mmstats` of this process holding `spec`, and an mmash watching its
+/// directory (with `args` besides `--path`).
+fn watch_one_file(spec: Spec, args: &[&str]) -> (tempfile::TempDir, Mmash) {
     let dir = tempfile::tempdir().unwrap();
     let me = std::process::id();
-    write_file(
-        dir.path(),
-        "web-1-2.mmstats",
-        me,
-        me,
-        &[gauge_f64("cpu.fixed", "", 42.0)],
-    );
-    let m = Mmash::start(&[
-        "--path",
-        dir.path().to_str().unwrap(),
-        "--rollup-slice",
-        "2",
-    ]);
+    write_file(dir.path(), "web-1-2.mmstats", me, me, &[spec]);
+    let mut all = vec!["--path", dir.path().to_str().unwrap()];
+    all.extend(args);
+    let m = Mmash::start(&all);
+    (dir, m)
+}
+
+/// Whether the JSON list `fields` holds `host.cpu.user` with a rate (read after two samples).
+fn has_cpu_rate(fields: &Value) -> bool {
+    fields.as_array().is_some_and(|f| {
+        f.iter()
+            .any(|f| f["label"] == "host.cpu.user" && f.get("rate").is_some())
+    })
+}
+
+#[test]
+fn perf_rollup_has_the_receivers_shape_and_right_averages() {
+    let (_dir, m) = watch_one_file(gauge_f64("cpu.fixed", "", 42.0), &["--rollup-slice", "2"]);
     let host = host_name();
     assert_eq!(
         m.get("/api/hosts").json(),
@@ -120,13 +126,7 @@ fn perf_rollup_has_the_receivers_shape_and_right_averages() {
 
     // the host's snapshot, with rates for its counters after two samples
     let h = m.wait_for("/api/host", WAIT, |r| {
-        r.status == 200
-            && r.json()["stats"]["files"][0]["fields"]
-                .as_array()
-                .is_some_and(|f| {
-                    f.iter()
-                        .any(|f| f["label"] == "host.cpu.user" && f.get("rate").is_some())
-                })
+        r.status == 200 && has_cpu_rate(&r.json()["stats"]["files"][0]["fields"])
     });
     let h = h.json();
     assert_eq!(h["host"], Value::String(host));
@@ -137,22 +137,11 @@ fn perf_rollup_has_the_receivers_shape_and_right_averages() {
 
 #[test]
 fn api_stats_attaches_resources_to_their_process_and_keeps_the_host_apart() {
-    let dir = tempfile::tempdir().unwrap();
     let me = std::process::id();
-    write_file(
-        dir.path(),
-        "web-1-2.mmstats",
-        me,
-        me,
-        &[counter("web.requests", 5)],
-    );
-    let m = Mmash::start(&["--path", dir.path().to_str().unwrap()]);
+    let (dir, m) = watch_one_file(counter("web.requests", 5), &[]);
     // after two samples: rates
     let r = m.wait_for("/api/stats", WAIT, |r| {
-        r.json()["host"]["fields"].as_array().is_some_and(|f| {
-            f.iter()
-                .any(|f| f["label"] == "host.cpu.user" && f.get("rate").is_some())
-        })
+        has_cpu_rate(&r.json()["host"]["fields"])
     });
     let j = r.json();
     // one process: the stats file's, with its own resources among its series
@@ -201,16 +190,8 @@ fn api_stats_attaches_resources_to_their_process_and_keeps_the_host_apart() {
 
 #[test]
 fn metrics_with_host_and_process_resources_pass_promtool() {
-    let dir = tempfile::tempdir().unwrap();
     let me = std::process::id();
-    write_file(
-        dir.path(),
-        "web-1-2.mmstats",
-        me,
-        me,
-        &[counter("web.requests", 5)],
-    );
-    let m = Mmash::start(&["--path", dir.path().to_str().unwrap()]);
+    let (_dir, m) = watch_one_file(counter("web.requests", 5), &[]);
     let r = m.wait_for("/metrics", WAIT, |r| {
         r.body.contains("process_cpu_seconds_total{")
     });

@@ -1,11 +1,10 @@
-//! Tests of the interval engine against values the tests know to be true.
+//! The interval engine with a liveness check of the test's own (a private hook); the tests
+//! that need only the public API are the reader's integration tests (`tests/it/intervals.rs`).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mmstats_format::{
-    Combine, FieldMeta, HistogramValue, Kind, Num, Period, Value, ValueType, WindowedValue,
-};
+use mmstats_format::{Combine, FieldMeta, Kind, Num, Value, ValueType};
 
 use super::*;
 use crate::snapshot::FieldValue;
@@ -15,75 +14,30 @@ fn at(secs: f64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs_f64(secs)
 }
 
-/// A file of process `pid` (start time `start`), thread `tid` (0: the process file), created at
-/// `created` seconds, read at `taken` seconds, with these fields.
-struct File {
-    pid: u32,
-    start: u64,
-    tid: u32,
-    created: f64,
-    fold_seq: u64,
-    folded: bool,
-}
-
-impl File {
-    fn thread(pid: u32, tid: u32, created: f64) -> File {
-        File {
-            pid,
-            start: 1,
-            tid,
-            created,
-            fold_seq: 0,
-            folded: false,
-        }
-    }
-
-    fn totals(pid: u32, created: f64, fold_seq: u64) -> File {
-        File {
-            tid: 0,
-            fold_seq,
-            ..File::thread(pid, 0, created)
-        }
-    }
-
-    fn snap(&self, taken: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
-        let process = self.tid == 0;
-        Snapshot {
-            path: format!(
-                "/s/job-{}-{}.mmstats",
-                self.pid,
-                if process {
-                    "totals".to_string()
-                } else {
-                    self.tid.to_string()
-                }
-            )
-            .into(),
-            info: Arc::new(FileInfo {
-                pid: Some(self.pid),
-                tid: Some(self.tid),
-                start_time: Some(self.start),
-                boot_id: Some([7; 16]),
-                created: Some(at(self.created)),
-                process_totals: process,
-                folded: self.folded,
-                ..FileInfo::new(
-                    FormatVersion::V2,
-                    (1, u64::from(self.pid) * 1000 + u64::from(self.tid)),
-                )
-            }),
-            taken: at(taken),
-            fold_seq: process.then_some(self.fold_seq),
-            fields: fields
-                .into_iter()
-                .map(|(m, v)| FieldValue {
-                    meta: Arc::new(m),
-                    value: Ok(v),
-                })
-                .collect(),
-            settled: true,
-            liveness: None,
-        }
+/// A read at `taken` seconds of the file of process `pid`'s thread `pid` (start time 1), created
+/// at 0 s, holding `fields`.
+fn thread_file(pid: u32, taken: f64, fields: Vec<(FieldMeta, Value)>) -> Snapshot {
+    Snapshot {
+        path: format!("/s/job-{pid}-{pid}.mmstats").into(),
+        info: Arc::new(FileInfo {
+            pid: Some(pid),
+            tid: Some(pid),
+            start_time: Some(1),
+            boot_id: Some([7; 16]),
+            created: Some(at(0.0)),
+            ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid) * 1001))
+        }),
+        taken: at(taken),
+        fold_seq: None,
+        fields: fields
+            .into_iter()
+            .map(|(m, v)| FieldValue {
+                meta: Arc::new(m),
+                value: Ok(v),
+            })
+            .collect(),
+        settled: true,
+        liveness: None,
     }
 }
 
@@ -92,295 +46,6 @@ fn jobs(v: u64) -> (FieldMeta, Value) {
         FieldMeta::new("jobs", Kind::Counter, ValueType::U64),
         Value::Number(Num::U(v)),
     )
-}
-
-fn engine() -> Intervals {
-    Intervals::new().assume_alive()
-}
-
-fn rate(sample: &Sample, label: &str) -> Option<f64> {
-    sample
-        .combined()
-        .into_iter()
-        .find(|s| s.meta.label == label)?
-        .number(None)
-}
-
-fn total(sample: &Sample, label: &str) -> Option<f64> {
-    sample
-        .totals_with_exited()
-        .into_iter()
-        .find(|s| s.meta.label == label)?
-        .number(Some("total"))
-}
-
-#[test]
-fn a_thread_folded_into_its_process_file_is_invisible() {
-    let mut e = engine();
-    let (a, b) = (File::thread(7, 8, 0.0), File::thread(7, 9, 0.0));
-    let s = e.update(&[a.snap(10.0, vec![jobs(100)]), b.snap(10.0, vec![jobs(200)])]);
-    assert_eq!(rate(&s, "jobs"), None, "no rate before a second sample");
-    assert_eq!(total(&s, "jobs"), Some(300.0));
-    // Thread a did 50 more, ended, and was folded into a new process file; b did 100 more.
-    let t = File::totals(7, 11.0, 2);
-    let s = e.update(&[b.snap(12.0, vec![jobs(300)]), t.snap(12.0, vec![jobs(150)])]);
-    assert_eq!(rate(&s, "jobs"), Some(75.0));
-    assert_eq!(total(&s, "jobs"), Some(450.0));
-    // The per-thread view: b added 100, the process file only a's last 50.
-    let p = &s.processes[0];
-    let share = |tid: u32| {
-        p.files
-            .iter()
-            .find(|f| f.info.tid == Some(tid))
-            .and_then(|f| f.series[0].number(Some("delta")))
-    };
-    assert_eq!((share(9), share(0)), (Some(100.0), Some(50.0)));
-    // Thread b did 50 more and was folded too (fold_seq 2 -> 4).
-    let t = File::totals(7, 11.0, 4);
-    let s = e.update(&[t.snap(14.0, vec![jobs(500)])]);
-    assert_eq!(rate(&s, "jobs"), Some(25.0));
-    assert_eq!(total(&s, "jobs"), Some(500.0));
-    // Idle: nothing changes.
-    let s = e.update(&[t.snap(16.0, vec![jobs(500)])]);
-    assert_eq!(rate(&s, "jobs"), Some(0.0));
-}
-
-#[test]
-fn a_folded_thread_still_on_disk_is_not_counted_twice() {
-    let mut e = engine();
-    let (a, t) = (File::thread(7, 8, 0.0), File::totals(7, 0.0, 2));
-    e.update(&[
-        a.snap(10.0, vec![jobs(100)]),
-        t.snap(10.0, vec![jobs(1000)]),
-    ]);
-    // a did 20 more and was folded (and marked so) but its file is not unlinked yet.
-    let folded = File {
-        folded: true,
-        ..File::thread(7, 8, 0.0)
-    };
-    let t = File::totals(7, 0.0, 4);
-    let s = e.update(&[
-        folded.snap(11.0, vec![jobs(120)]),
-        t.snap(11.0, vec![jobs(1120)]),
-    ]);
-    assert_eq!(rate(&s, "jobs"), Some(20.0));
-    assert_eq!(total(&s, "jobs"), Some(1120.0));
-}
-
-#[test]
-fn a_thread_gone_without_a_fold_keeps_what_it_counted() {
-    let mut e = engine();
-    let (a, b) = (File::thread(7, 8, 0.0), File::thread(7, 9, 0.0));
-    e.update(&[a.snap(10.0, vec![jobs(100)]), b.snap(10.0, vec![jobs(200)])]);
-    let s = e.update(&[b.snap(11.0, vec![jobs(210)])]);
-    assert_eq!(rate(&s, "jobs"), Some(10.0), "never negative");
-    assert_eq!(
-        total(&s, "jobs"),
-        Some(310.0),
-        "the continuous total keeps a's 100"
-    );
-}
-
-#[test]
-fn process_exit_and_restart_make_no_jump_and_totals_never_go_down() {
-    let mut e = engine();
-    let old = File::thread(7, 7, 0.0);
-    e.update(&[old.snap(10.0, vec![jobs(5000)])]);
-    let s = e.update(&[old.snap(11.0, vec![jobs(5100)])]);
-    assert_eq!(rate(&s, "jobs"), Some(100.0));
-    // It exits; the same program is restarted under the same pid (another start time).
-    let new = File {
-        start: 99,
-        ..File::thread(7, 7, 11.5)
-    };
-    let s = e.update(&[new.snap(12.0, vec![jobs(40)])]);
-    assert_eq!(
-        rate(&s, "jobs"),
-        Some(40.0),
-        "the new process did all of its 40 jobs in the interval"
-    );
-    assert_eq!(s.processes.len(), 1);
-    assert_eq!(
-        total(&s, "jobs"),
-        Some(5140.0),
-        "the exited process's total is kept"
-    );
-    let s = e.update(&[new.snap(13.0, vec![jobs(120)])]);
-    assert_eq!(rate(&s, "jobs"), Some(80.0));
-    assert_eq!(total(&s, "jobs"), Some(5220.0));
-}
-
-#[test]
-fn a_new_thread_counts_from_zero_and_a_late_seen_one_from_now() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    e.update(&[a.snap(10.0, vec![jobs(100)])]);
-    let born = File::thread(7, 9, 10.5);
-    let late = File::thread(7, 10, 5.0);
-    let s = e.update(&[
-        a.snap(11.0, vec![jobs(110)]),
-        born.snap(11.0, vec![jobs(30)]),
-        late.snap(11.0, vec![jobs(1000)]),
-    ]);
-    assert_eq!(rate(&s, "jobs"), Some(40.0));
-    let s = e.update(&[
-        a.snap(12.0, vec![jobs(110)]),
-        born.snap(12.0, vec![jobs(30)]),
-        late.snap(12.0, vec![jobs(1001)]),
-    ]);
-    assert_eq!(rate(&s, "jobs"), Some(1.0));
-}
-
-#[test]
-fn counters_wrap_from_the_top_half_and_reset_otherwise() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    let u32c = |v: u64| {
-        (
-            FieldMeta::new("n", Kind::Counter, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let i64c = |v: i64| {
-        (
-            FieldMeta::new("s", Kind::Counter, ValueType::I64),
-            Value::Number(Num::I(v)),
-        )
-    };
-    let u64c = |v: u64| {
-        (
-            FieldMeta::new("w", Kind::Counter, ValueType::U64),
-            Value::Number(Num::U(v)),
-        )
-    };
-    e.update(&[a.snap(10.0, vec![u32c(0xFFFF_FFF0), i64c(500), u64c(u64::MAX - 9)])]);
-    let s = e.update(&[a.snap(11.0, vec![u32c(0x10), i64c(20), u64c(5)])]);
-    assert_eq!(rate(&s, "n"), Some(32.0));
-    assert_eq!(rate(&s, "s"), Some(20.0));
-    assert_eq!(rate(&s, "w"), Some(15.0), "wrapped at 64 bits");
-    // Down but within one half of the width: zeroed in place, counted from the new value.
-    let s = e.update(&[a.snap(12.0, vec![u32c(0x8), i64c(30), u64c(3)])]);
-    assert_eq!(rate(&s, "n"), Some(8.0));
-    assert_eq!(rate(&s, "w"), Some(3.0));
-    let s = e.update(&[a.snap(13.0, vec![u32c(0x9), i64c(40), u64c(1_001_200)])]);
-    assert_eq!(rate(&s, "w"), Some(1_001_197.0));
-    let s = e.update(&[a.snap(14.0, vec![u32c(0xA), i64c(50), u64c(50)])]);
-    assert_eq!(rate(&s, "w"), Some(50.0), "a reset, not a wrap of 2^64");
-}
-
-fn latency(values: &[u64]) -> (FieldMeta, Value) {
-    let mut meta = FieldMeta::new("latency", Kind::Timer, ValueType::U64);
-    meta.param = 5;
-    meta.capacity = 1920;
-    meta.unit = "nanoseconds".into();
-    let mut h = HistogramValue::empty(5, 1920);
-    for v in values {
-        h.record(*v);
-    }
-    (meta, Value::Histogram(h.into()))
-}
-
-#[test]
-fn interval_percentiles_follow_a_change_in_latency_across_a_fold() {
-    let mut e = engine();
-    let (a, b) = (File::thread(7, 8, 0.0), File::thread(7, 9, 0.0));
-    let fast: Vec<u64> = vec![1_000_000; 1000];
-    e.update(&[
-        a.snap(10.0, vec![latency(&fast)]),
-        b.snap(10.0, vec![latency(&fast)]),
-    ]);
-    // Both threads switch to 10 ms; a ends and is folded.
-    let mut slow = fast.clone();
-    slow.extend(vec![10_000_000; 100]);
-    let t = File::totals(7, 10.5, 2);
-    let s = e.update(&[
-        b.snap(11.0, vec![latency(&slow)]),
-        t.snap(11.0, vec![latency(&slow)]),
-    ]);
-    let l = s
-        .combined()
-        .into_iter()
-        .find(|s| s.meta.label == "latency")
-        .unwrap();
-    assert_eq!(l.number(Some("count")), Some(200.0));
-    let p99 = l.number(Some("p99")).unwrap();
-    assert!((p99 - 1e7).abs() < 1e7 * 0.016, "{p99}");
-    let p50 = l.number(Some("p50")).unwrap();
-    assert!((p50 - 1e7).abs() < 1e7 * 0.016, "{p50}");
-    assert!((l.number(None).unwrap() - 1e7).abs() < 1.0, "interval mean");
-    // Over its life the process recorded 2,200 values.
-    let life = s
-        .totals_with_exited()
-        .into_iter()
-        .find(|s| s.meta.label == "latency")
-        .unwrap();
-    match life.value {
-        Some(Value::Histogram(h)) => assert_eq!(h.count, 2200),
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
-fn averages_show_the_interval_mean() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    let avg = |count: u64, sum: u64| {
-        (
-            FieldMeta::new("size", Kind::Average, ValueType::U64),
-            Value::Average {
-                count,
-                sum: Num::U(sum),
-            },
-        )
-    };
-    e.update(&[a.snap(10.0, vec![avg(1000, 1000)])]);
-    let s = e.update(&[a.snap(11.0, vec![avg(1010, 1500)])]);
-    assert_eq!(rate(&s, "size"), Some(50.0));
-}
-
-#[test]
-fn gauges_read_as_their_process_total_and_constants_are_never_averaged() {
-    let mut e = engine();
-    let (a, b) = (File::thread(7, 8, 0.0), File::thread(7, 9, 1.0));
-    let c = File::thread(8, 8, 0.0);
-    let gauge = |v: u64| {
-        (
-            FieldMeta::new("in_flight", Kind::Gauge, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let worker = |v: u64| {
-        (
-            FieldMeta::new("worker", Kind::Constant, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let pid = |v: u64| {
-        (
-            FieldMeta::new("sys.pid", Kind::Constant, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let s = e.update(&[
-        a.snap(10.0, vec![gauge(1), worker(0), pid(7)]),
-        b.snap(10.0, vec![gauge(2), worker(1), pid(7)]),
-        c.snap(10.0, vec![gauge(4), worker(0), pid(8)]),
-    ]);
-    let p7 = &s.processes[0];
-    assert_eq!(p7.series("in_flight").unwrap().number(None), Some(3.0));
-    assert_eq!(p7.series("sys.pid").unwrap().number(None), Some(7.0));
-    // The newest thread's constant, never a mean; the others are listed.
-    let w = p7.series("worker").unwrap();
-    assert_eq!(w.number(None), Some(1.0));
-    let all = s.combined();
-    let get = |l: &str| all.iter().find(|s| s.meta.label == l).unwrap();
-    assert_eq!(get("in_flight").number(None), Some(7.0));
-    let pids = get("sys.pid");
-    assert_eq!(pids.value, None);
-    assert_eq!(
-        pids.distinct,
-        vec![Value::Number(Num::U(7)), Value::Number(Num::U(8))]
-    );
 }
 
 #[test]
@@ -399,252 +64,12 @@ fn dead_processes_gauges_are_not_current() {
     meta.combine = Combine::Sum;
     let g = |v: u64| (meta.clone(), Value::Number(Num::U(v)));
     let s = e.update(&[
-        File::thread(8, 8, 0.0).snap(10.0, vec![g(5)]),
-        File::thread(9, 9, 0.0).snap(10.0, vec![g(2)]),
+        thread_file(8, 10.0, vec![g(5)]),
+        thread_file(9, 10.0, vec![g(2)]),
     ]);
     assert_eq!(s.live_processes(), 1);
-    assert_eq!(rate(&s, "in_flight"), Some(2.0));
-}
-
-#[test]
-fn a_windowed_field_in_a_process_file_is_divided_by_the_time_it_covers() {
-    // A process that started 1,000 s ago; a thread of it ran at 300/s for a whole 60-slot
-    // window, ended, and was folded into a process file created just now.
-    let now = SystemTime::now();
-    let now_s = crate::clock::unix_seconds(now);
-    let boot = crate::process::boot_time().unwrap();
-    let hz = crate::process::clock_ticks_per_second().unwrap() as f64;
-    let ticks = ((now_s - 1000.0 - crate::clock::unix_seconds(boot)) * hz) as u64;
-    let mut meta = FieldMeta::new("req", Kind::Windowed, ValueType::U64);
-    meta.param = 1;
-    meta.capacity = 60;
-    let p_now = now_s.floor() as u64;
-    let slots: Vec<Period> = (0..60u64)
-        .map(|j| {
-            let p = p_now - ((p_now - j) % 60);
-            let count = if p == p_now {
-                (300.0 * now_s.fract()) as u64
-            } else {
-                300
-            };
-            Period {
-                period: p,
-                count,
-                sum: Num::U(count),
-            }
-        })
-        .collect();
-    let count = slots.iter().map(|s| s.count).sum();
-    let w = Value::Windowed(WindowedValue {
-        width: 1,
-        count,
-        sum: Num::U(count),
-        slots,
-    });
-    let t = File {
-        start: ticks,
-        ..File::totals(7, now_s, 2)
-    };
-    let mut snap = t.snap(now_s, vec![(meta, w)]);
-    snap.taken = now;
-    let s = engine().update(&[snap]);
-    let r = rate(&s, "req").unwrap();
-    assert!((r - 300.0).abs() < 300.0 * 0.02, "{r}");
-}
-
-#[test]
-fn an_unsettled_read_gives_no_interval() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    e.update(&[a.snap(10.0, vec![jobs(100)])]);
-    let mut snap = a.snap(11.0, vec![jobs(110)]);
-    snap.settled = false;
-    let s = e.update(&[snap]);
-    assert_eq!(rate(&s, "jobs"), None);
-    let s = e.update(&[a.snap(12.0, vec![jobs(130)])]);
-    assert_eq!(
-        rate(&s, "jobs"),
-        Some(15.0),
-        "measured from the last settled sample"
-    );
-}
-
-#[test]
-fn a_process_whose_files_are_all_folded_keeps_its_total() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    e.update(&[a.snap(10.0, vec![jobs(100)])]);
-    // The thread was folded into a process file that was created and removed again between
-    // two samples (the process exited): only the folded thread file is still read.
-    let folded = File {
-        folded: true,
-        ..File::thread(7, 8, 0.0)
-    };
-    let s = e.update(&[folded.snap(11.0, vec![jobs(120)])]);
-    assert_eq!(total(&s, "jobs"), Some(100.0), "the total never goes down");
-    let s = e.update(std::iter::empty());
-    assert_eq!(
-        total(&s, "jobs"),
-        Some(100.0),
-        "kept with the exited processes"
-    );
-}
-
-/// The same file read again at `taken` seconds, the scanner having seen no change: the same
-/// values, shared.
-fn unchanged(s: &Snapshot, taken: f64) -> Snapshot {
-    Snapshot {
-        taken: at(taken),
-        ..s.clone()
-    }
-}
-
-fn delta(sample: &Sample, label: &str) -> Option<f64> {
-    sample
-        .combined()
-        .into_iter()
-        .find(|s| s.meta.label == label)?
-        .number(Some("delta"))
-}
-
-#[test]
-fn an_idle_process_keeps_its_sample_and_a_change_after_it_is_exact() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    let first = a.snap(10.0, vec![jobs(100), latency(&[1000; 10])]);
-    e.update(std::slice::from_ref(&first));
-    // unchanged once: every interval is zero
-    let once = e.update(&[unchanged(&first, 11.0)]);
-    assert_eq!(
-        (rate(&once, "jobs"), delta(&once, "jobs")),
-        (Some(0.0), Some(0.0))
-    );
-    // unchanged again: the same sample, shared, with the new time
-    let twice = e.update(&[unchanged(&first, 12.0)]);
-    let (p1, p2) = (&once.processes[0], &twice.processes[0]);
-    assert!(p2.series.same(&p1.series) && p2.files.same(&p1.files));
-    assert_eq!(p2.taken, at(12.0));
-    assert_eq!(p2.seconds, Some(1.0));
-    assert_eq!(rate(&twice, "jobs"), Some(0.0));
-    let lat = |s: &Sample| {
-        s.combined()
-            .into_iter()
-            .find(|s| s.meta.label == "latency")
-            .and_then(|s| s.number(Some("count")))
-    };
-    assert_eq!(lat(&twice), Some(0.0));
-    assert_eq!(total(&twice, "jobs"), Some(100.0));
-    let thrice = e.update(&[unchanged(&first, 13.0)]);
-    assert!(thrice.processes[0].series.same(&p1.series));
-    // then a change: the interval since the last idle sample, exactly
-    let mut more = vec![1000; 10];
-    more.extend([5000; 4]);
-    let s = e.update(&[a.snap(15.0, vec![jobs(130), latency(&more)])]);
-    assert!(!s.processes[0].series.same(&p1.series));
-    assert_eq!(s.processes[0].seconds, Some(2.0));
-    assert_eq!(rate(&s, "jobs"), Some(15.0));
-    assert_eq!(delta(&s, "jobs"), Some(30.0));
-    assert_eq!(total(&s, "jobs"), Some(130.0));
-    assert_eq!(lat(&s), Some(4.0));
-    // and idle after the change: zero again, not the change once more
-    let after = e.update(&[unchanged(&read_of(&a, 15.0, 130, &more), 16.0)]);
-    assert_eq!(rate(&after, "jobs"), Some(0.0));
-    assert_eq!(lat(&after), Some(0.0));
-}
-
-/// A file of `a` read at `taken` with these values.
-fn read_of(a: &File, taken: f64, n: u64, values: &[u64]) -> Snapshot {
-    a.snap(taken, vec![jobs(n), latency(values)])
-}
-
-#[test]
-fn an_idle_process_that_exits_keeps_its_final_totals() {
-    let mut e = engine();
-    let (a, other) = (File::thread(7, 8, 0.0), File::thread(9, 9, 0.0));
-    let idle = a.snap(10.0, vec![jobs(40)]);
-    let busy = |t: f64, n: u64| other.snap(t, vec![jobs(n)]);
-    e.update(&[idle.clone(), busy(10.0, 1)]);
-    e.update(&[unchanged(&idle, 11.0), busy(11.0, 2)]);
-    let s = e.update(&[unchanged(&idle, 12.0), busy(12.0, 3)]);
-    assert_eq!(total(&s, "jobs"), Some(43.0));
-    // process 7 exits while idle: its 40 stay in the totals
-    let s = e.update(&[busy(13.0, 4)]);
-    assert_eq!(s.processes.len(), 1);
-    assert_eq!(total(&s, "jobs"), Some(44.0));
-    assert_eq!(s.exited.len(), 1);
-    let s = e.update(&[busy(14.0, 5)]);
-    assert_eq!(total(&s, "jobs"), Some(45.0));
-}
-
-#[test]
-fn a_pid_reused_while_idle_is_another_process() {
-    let mut e = engine();
-    let old = File::thread(7, 7, 0.0);
-    let idle = old.snap(10.0, vec![jobs(50)]);
-    e.update(std::slice::from_ref(&idle));
-    e.update(&[unchanged(&idle, 11.0)]);
-    e.update(&[unchanged(&idle, 12.0)]);
-    // pid 7 now belongs to a process started later, with a file of the same name
-    let new = File {
-        start: 2,
-        ..File::thread(7, 7, 12.5)
-    };
-    let s = e.update(&[new.snap(13.0, vec![jobs(8)])]);
-    assert_eq!(s.processes.len(), 1);
-    // created since the last sample: everything it counted is in the interval
-    assert_eq!(delta(&s, "jobs"), Some(8.0));
-    assert_eq!(total(&s, "jobs"), Some(58.0));
-    // the same name with the old start time but a file replaced under it is not the idle file
-    let replaced = Snapshot {
-        info: Arc::new(FileInfo {
-            dev_ino: (1, 99_999),
-            ..(*idle.info).clone()
-        }),
-        ..unchanged(&idle, 14.0)
-    };
-    let s = e.update(&[new.snap(14.0, vec![jobs(8)]), replaced]);
-    assert_eq!(s.processes.len(), 2);
-    assert_eq!(total(&s, "jobs"), Some(108.0));
-}
-
-#[test]
-fn a_counter_reset_while_idle_counts_from_its_new_value() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    let idle = a.snap(10.0, vec![jobs(1000)]);
-    e.update(std::slice::from_ref(&idle));
-    e.update(&[unchanged(&idle, 11.0)]);
-    let s = e.update(&[unchanged(&idle, 12.0)]);
-    assert_eq!(total(&s, "jobs"), Some(1000.0));
-    // reset to zero and counted 5 since
-    let s = e.update(&[a.snap(13.0, vec![jobs(5)])]);
-    assert_eq!(delta(&s, "jobs"), Some(5.0));
-    assert_eq!(total(&s, "jobs"), Some(1005.0));
-    let s = e.update(&[unchanged(&read_jobs(&a, 13.0, 5), 14.0)]);
-    assert_eq!(delta(&s, "jobs"), Some(0.0));
-    assert_eq!(total(&s, "jobs"), Some(1005.0));
-}
-
-fn read_jobs(a: &File, taken: f64, n: u64) -> Snapshot {
-    a.snap(taken, vec![jobs(n)])
-}
-
-#[test]
-fn an_unsettled_read_of_an_idle_process_is_not_taken_as_idle() {
-    let mut e = engine();
-    let a = File::thread(7, 8, 0.0);
-    let idle = a.snap(10.0, vec![jobs(10)]);
-    e.update(std::slice::from_ref(&idle));
-    e.update(&[unchanged(&idle, 11.0)]);
-    let unsettled = Snapshot {
-        settled: false,
-        ..unchanged(&idle, 12.0)
-    };
-    let s = e.update(&[unsettled]);
-    assert_eq!(rate(&s, "jobs"), None);
-    let s = e.update(&[unchanged(&idle, 13.0)]);
-    assert_eq!(rate(&s, "jobs"), Some(0.0));
-    assert_eq!(s.processes[0].seconds, Some(2.0));
+    let in_flight = s.combined().into_iter().find(|s| s.meta.label == "in_flight");
+    assert_eq!(in_flight.and_then(|s| s.number(None)), Some(2.0));
 }
 
 #[test]
@@ -660,7 +85,7 @@ fn a_dead_process_stays_dead_while_its_file_is_unchanged_even_without_a_start_ti
         },
         ..Intervals::new()
     };
-    let mut first = File::thread(8, 8, 0.0).snap(10.0, vec![jobs(5)]);
+    let mut first = thread_file(8, 10.0, vec![jobs(5)]);
     let mut info = (*first.info).clone();
     info.start_time = None;
     first.info = Arc::new(info);

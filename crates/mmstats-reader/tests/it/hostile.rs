@@ -11,7 +11,7 @@ use crate::image::{Image, every_kind};
 
 /// A valid image with a value in every field.
 fn valid() -> Image {
-    let mut image = Image::of(&every_kind());
+    let mut image = crate::image::of(&every_kind());
     image.set_words("requests", &[17]);
     image.set_words("status", &[2, 5, u64::from_ne_bytes(*b"hello\0\0\0")]);
     image.set_words("rows", &[4, 3, 30]);
@@ -220,7 +220,7 @@ fn fields_sharing_one_value_slot_are_refused() {
             m
         })
         .collect();
-    let mut image = Image::of(&fields);
+    let mut image = crate::image::of(&fields);
     let first = image.offset("h0") as u32;
     // Widen the others to the first one's geometry and slot.
     for i in 1..100 {
@@ -246,7 +246,8 @@ fn fields_sharing_one_value_slot_are_refused() {
 
 #[test]
 fn overlapping_strings_are_refused() {
-    let mut image = Image::of(&[crate::image::counter("aaaa"), crate::image::counter("bbbb")]);
+    let mut image =
+        crate::image::of(&[crate::image::counter("aaaa"), crate::image::counter("bbbb")]);
     // Record 1's label points at record 0's.
     let label0 = u32::from_ne_bytes(image.bytes[256..260].try_into().unwrap());
     image.bytes[256 + 64..256 + 64 + 4].copy_from_slice(&label0.to_ne_bytes());
@@ -262,7 +263,7 @@ fn label_sets_sharing_bytes_are_refused() {
     // Two families with the same label set: record 1's set pointed at record 0's still spells
     // a valid series key, so only the no-overlap rule (FORMAT.md §3.4) refuses it.
     let image_of = |names: [&str; 2]| {
-        Image::of(&names.map(|n| crate::image::counter(n).with_labels([("k", "v")])))
+        crate::image::of(&names.map(|n| crate::image::counter(n).with_labels([("k", "v")])))
     };
     let mut image = image_of(["aaaa", "bbbb"]);
     let set = |i: usize| {
@@ -296,7 +297,7 @@ fn a_sparse_file_declaring_millions_of_records_is_refused_at_once() {
     // 8M records would be 512 MB of table; the header alone says so and is refused by the cap
     // on table_capacity (FORMAT.md §2.4 check 8), before anything is copied.
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&[crate::image::counter("x")]);
+    let mut image = crate::image::of(&[crate::image::counter("x")]);
     let records: u64 = 8 << 20;
     let strings_offset = 256 + 64 * records;
     let values_offset = strings_offset.next_multiple_of(4096);

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use mmstats_format::{FormatError, RecordError};
 use mmstats_reader::{ErrorKind, FormatVersion, ReadError, StatsFile};
 
-use crate::image::{Image, counter, every_kind};
+use crate::image::{counter, every_kind};
 
 fn format_error(e: &ReadError) -> &FormatError {
     e.format_error()
@@ -15,7 +15,7 @@ fn format_error(e: &ReadError) -> &FormatError {
 #[test]
 fn opens_a_valid_file_and_reports_its_writer() {
     let dir = tempfile::tempdir().unwrap();
-    let image = Image::of(&every_kind());
+    let image = crate::image::of(&every_kind());
     let path = image.write(dir.path(), "w.mmstats");
     let file = StatsFile::open(&path).unwrap();
     assert_eq!(file.path(), path);
@@ -45,7 +45,7 @@ fn empty_foreign_and_future_files_are_named_errors() {
     assert!(matches!(format_error(&e), FormatError::Foreign(_)), "{e}");
     assert!(e.to_string().contains("elf.mmstats"));
 
-    let mut image = Image::of(&[counter("a")]);
+    let mut image = crate::image::of(&[counter("a")]);
     image.bytes[0] = 3;
     let future = image.write(dir.path(), "future.mmstats");
     let e = StatsFile::open(&future).unwrap_err();
@@ -76,7 +76,7 @@ fn directories_and_fifos_are_not_regular() {
 #[test]
 fn symlinks_are_followed_by_open_and_refused_by_open_nofollow() {
     let dir = tempfile::tempdir().unwrap();
-    let target = Image::of(&[counter("a")]).write(dir.path(), "real.mmstats");
+    let target = crate::image::of(&[counter("a")]).write(dir.path(), "real.mmstats");
     let link = dir.path().join("link.mmstats");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     assert!(StatsFile::open(&link).is_ok());
@@ -89,7 +89,7 @@ fn symlinks_are_followed_by_open_and_refused_by_open_nofollow() {
 #[test]
 fn unreadable_files_are_io_errors_unless_we_are_root() {
     let dir = tempfile::tempdir().unwrap();
-    let path = Image::of(&[counter("a")]).write(dir.path(), "secret.mmstats");
+    let path = crate::image::of(&[counter("a")]).write(dir.path(), "secret.mmstats");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
     let result = StatsFile::open(&path);
     // Root (CAP_DAC_OVERRIDE) reads files whatever their mode; find out whether we can.
@@ -108,9 +108,9 @@ fn unreadable_files_are_io_errors_unless_we_are_root() {
 #[test]
 fn header_damage_is_reported_precisely() {
     let dir = tempfile::tempdir().unwrap();
-    let image = Image::of(&[counter("a")]);
+    let image = crate::image::of(&[counter("a")]);
 
-    let mut bad_order = Image::of(&[counter("a")]);
+    let mut bad_order = crate::image::of(&[counter("a")]);
     bad_order.bytes[8] = 9;
     let e = StatsFile::open(bad_order.write(dir.path(), "order.mmstats")).unwrap_err();
     assert!(matches!(
@@ -133,7 +133,7 @@ fn header_damage_is_reported_precisely() {
     );
 
     // A record pointing outside the string area.
-    let mut oob = Image::of(&[counter("a")]);
+    let mut oob = crate::image::of(&[counter("a")]);
     oob.bytes[256..260].copy_from_slice(&9_999_999u32.to_ne_bytes());
     let e = StatsFile::open(oob.write(dir.path(), "oob.mmstats")).unwrap_err();
     assert!(
@@ -142,7 +142,7 @@ fn header_damage_is_reported_precisely() {
     );
 
     // An unknown kind.
-    let mut kind = Image::of(&[counter("a")]);
+    let mut kind = crate::image::of(&[counter("a")]);
     kind.bytes[256 + 18] = 99;
     let e = StatsFile::open(kind.write(dir.path(), "kind.mmstats")).unwrap_err();
     assert!(

@@ -6,7 +6,7 @@ use mmstats_reader::{ErrorKind, Scanner, discover};
 use crate::image::{Image, counter};
 
 fn image_with(value: u64) -> Image {
-    let mut image = Image::of(&[counter("hits")]);
+    let mut image = crate::image::of(&[counter("hits")]);
     image.set_words("hits", &[value]);
     image
 }
@@ -162,7 +162,7 @@ fn an_idle_scan_shares_every_file_s_values_and_sees_a_change_in_one() {
     for (a, b) in first.snapshots.iter().zip(&second.snapshots) {
         assert!(b.same_values(a), "{}", b.path.display());
     }
-    crate::image::Image::poke(&dir.path().join("w-3.mmstats"), image.offset("hits"), 7);
+    mmstats_testkit::file::store_word(&dir.path().join("w-3.mmstats"), image.offset("hits"), 7);
     let third = scanner.scan();
     for (a, b) in second.snapshots.iter().zip(&third.snapshots) {
         let changed = b.path.ends_with("w-3.mmstats");

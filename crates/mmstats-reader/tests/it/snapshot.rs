@@ -13,7 +13,7 @@ use crate::image::{Image, counter, every_kind, text};
 #[test]
 fn values_are_read_from_their_slots() {
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&every_kind());
+    let mut image = crate::image::of(&every_kind());
     image.set_words("requests", &[17]);
     image.set_words("temp", &[21.5f64.to_bits()]);
     image.set_words("workers", &[(-3i64) as u64]);
@@ -35,7 +35,7 @@ fn values_are_read_from_their_slots() {
         }
     );
     // Values change between snapshots; the metadata does not.
-    Image::poke(&path, image.offset("requests"), 18);
+    mmstats_testkit::file::store_word(&path, image.offset("requests"), 18);
     let again = file.snapshot().unwrap();
     assert_eq!(
         again.field("requests").unwrap().value,
@@ -53,7 +53,7 @@ fn values_are_read_from_their_slots() {
 #[test]
 fn a_corrupt_value_is_an_error_for_that_field_only() {
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&[counter("a"), text("t", 8)]);
+    let mut image = crate::image::of(&[counter("a"), text("t", 8)]);
     image.set_words("a", &[5]);
     image.set_words("t", &[2, 99]); // length beyond capacity
     let path = image.write(dir.path(), "c.mmstats");
@@ -65,7 +65,7 @@ fn a_corrupt_value_is_an_error_for_that_field_only() {
 #[test]
 fn an_odd_sequence_word_is_writer_died_or_being_written() {
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&[counter("a"), text("t", 8), counter("b")]);
+    let mut image = crate::image::of(&[counter("a"), text("t", 8), counter("b")]);
     image.set_words("t", &[7, 1, u64::from_ne_bytes(*b"x\0\0\0\0\0\0\0")]);
     image.set_words("b", &[3]);
     let path = image.write(dir.path(), "odd.mmstats");
@@ -87,7 +87,7 @@ fn an_odd_sequence_word_is_writer_died_or_being_written() {
     assert!(!file.lock_held());
 
     // The writer finishes the update: the value reads again.
-    Image::poke(&path, image.offset("t"), 8);
+    mmstats_testkit::file::store_word(&path, image.offset("t"), 8);
     let snap = file.snapshot().unwrap();
     assert_eq!(snap.fields[1].value, Ok(Value::Text("x".into())));
 }
@@ -95,7 +95,7 @@ fn an_odd_sequence_word_is_writer_died_or_being_written() {
 #[test]
 fn appended_fields_appear_after_the_generation_bump() {
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&[counter("a")]);
+    let mut image = crate::image::of(&[counter("a")]);
     let path = image.write(dir.path(), "grow.mmstats");
     let mut file = StatsFile::open(&path).unwrap();
     let first = file.snapshot().unwrap();
@@ -105,7 +105,7 @@ fn appended_fields_appear_after_the_generation_bump() {
     let mut added = FieldMeta::new("b.later", Kind::Gauge, ValueType::I64);
     added.help = "added after creation".into();
     image.append(&path, &added);
-    Image::poke(&path, image.offset("b.later"), (-9i64) as u64);
+    mmstats_testkit::file::store_word(&path, image.offset("b.later"), (-9i64) as u64);
 
     assert!(file.refresh().unwrap(), "the generation changed");
     assert!(!file.refresh().unwrap(), "and is now current");
@@ -124,25 +124,25 @@ fn appended_fields_appear_after_the_generation_bump() {
 fn a_field_count_without_a_generation_bump_is_not_seen_yet() {
     // FORMAT.md §7: the reader re-reads the table only when the generation changes.
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&[counter("a")]);
+    let mut image = crate::image::of(&[counter("a")]);
     let path = image.write(dir.path(), "g.mmstats");
     let mut file = StatsFile::open(&path).unwrap();
     image.append(&path, &counter("b"));
     // Undo only the generation store.
-    Image::poke(&path, h::GENERATION, 2);
+    mmstats_testkit::file::store_word(&path, h::GENERATION, 2);
     assert_eq!(file.snapshot().unwrap().fields.len(), 1);
-    Image::poke(&path, h::GENERATION, 3);
+    mmstats_testkit::file::store_word(&path, h::GENERATION, 3);
     assert_eq!(file.snapshot().unwrap().fields.len(), 2);
 }
 
 #[test]
 fn the_closed_and_process_bits_are_followed() {
     let dir = tempfile::tempdir().unwrap();
-    let image = Image::of(&[counter("a")]);
+    let image = crate::image::of(&[counter("a")]);
     let path = image.write(dir.path(), "s.mmstats");
     let mut file = StatsFile::open(&path).unwrap();
     assert!(!file.snapshot().unwrap().info.closed);
-    Image::poke(&path, h::STATE, state::CLOSED | state::PROCESS);
+    mmstats_testkit::file::store_word(&path, h::STATE, state::CLOSED | state::PROCESS);
     let snap = file.snapshot().unwrap();
     assert!(snap.info.closed);
     assert!(snap.info.process_totals);
@@ -152,7 +152,7 @@ fn the_closed_and_process_bits_are_followed() {
 #[test]
 fn an_unchanged_sequence_word_means_the_value_is_not_read_again() {
     let dir = tempfile::tempdir().unwrap();
-    let mut image = Image::of(&[text("t", 8)]);
+    let mut image = crate::image::of(&[text("t", 8)]);
     let word = |s: &[u8; 8]| u64::from_ne_bytes(*s);
     image.set_words("t", &[2, 3, word(b"old\0\0\0\0\0")]);
     let path = image.write(dir.path(), "memo.mmstats");
@@ -163,15 +163,15 @@ fn an_unchanged_sequence_word_means_the_value_is_not_read_again() {
 
     // Bytes changed behind the sequence word's back (only a broken writer does this): the
     // word still says "unchanged", so the copy taken before is the value.
-    Image::poke(&path, at + 16, word(b"bad\0\0\0\0\0"));
+    mmstats_testkit::file::store_word(&path, at + 16, word(b"bad\0\0\0\0\0"));
     assert_eq!(text_of(&mut file), Ok(Value::Text("old".into())));
 
     // A real update moves the sequence word on: the value is read again.
-    Image::poke(&path, at + 16, word(b"new\0\0\0\0\0"));
-    Image::poke(&path, at, 4);
+    mmstats_testkit::file::store_word(&path, at + 16, word(b"new\0\0\0\0\0"));
+    mmstats_testkit::file::store_word(&path, at, 4);
     assert_eq!(text_of(&mut file), Ok(Value::Text("new".into())));
     // Left odd afterwards (a writer that died mid-update): never the old copy.
-    Image::poke(&path, at, 5);
+    mmstats_testkit::file::store_word(&path, at, 5);
     assert_eq!(
         file.snapshot().unwrap().fields[0].value,
         Err(ValueError::WriterDied)
@@ -181,7 +181,7 @@ fn an_unchanged_sequence_word_means_the_value_is_not_read_again() {
 /// Every field of every kind, with values in each word its value depends on: text as long as
 /// its capacity, histograms with every bucket in use.
 fn every_kind_filled() -> Image {
-    let mut image = Image::of(&every_kind());
+    let mut image = crate::image::of(&every_kind());
     image.set_words("requests", &[17]);
     image.set_words("temp", &[21.5f64.to_bits()]);
     image.set_words("workers", &[3]);
@@ -232,10 +232,10 @@ fn an_unchanged_file_shares_its_values_and_a_change_of_any_word_is_seen() {
             let word_at = at + 8 * w;
             let bytes = std::fs::read(&path).unwrap();
             let old = u64::from_ne_bytes(bytes[word_at..word_at + 8].try_into().unwrap());
-            Image::poke(&path, word_at, old + 1);
+            mmstats_testkit::file::store_word(&path, word_at, old + 1);
             if multi {
                 let seq = u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap());
-                Image::poke(&path, at, seq + 2);
+                mmstats_testkit::file::store_word(&path, at, seq + 2);
             }
             let snap = file.snapshot().unwrap();
             let label = format!("{} word {w}", meta.label);
@@ -258,9 +258,9 @@ fn an_unchanged_file_shares_its_values_and_a_change_of_any_word_is_seen() {
                 "{label}: unchanged after the change"
             );
             // and back, as a change of its own
-            Image::poke(&path, word_at, old);
+            mmstats_testkit::file::store_word(&path, word_at, old);
             if multi {
-                Image::poke(
+                mmstats_testkit::file::store_word(
                     &path,
                     at,
                     u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap()) + 4,

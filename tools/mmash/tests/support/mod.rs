@@ -1,46 +1,22 @@
-//! Helpers shared by the integration tests: building stats files with `Plan`, changing their
-//! values in place, running mmash, and a small HTTP/1.1 client for 127.0.0.1.
+//! Helpers shared by the integration tests: the fields of their stats files (written with the
+//! kit's file builder), running mmash, and a small HTTP/1.1 client for 127.0.0.1.
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmstats_format::{
-    FieldMeta, HistogramValue, Identity, Kind, Num, Plan, Reserve, ValueType, full_bucket_count,
-    text_words,
-};
+use mmstats_format::{FieldMeta, Kind, Num, ValueType, text_words};
+pub use mmstats_testkit::file::{FileBuilder, WrittenFile, meta};
+use mmstats_testkit::mix;
 
 /// A field to put in a test file, with its initial value words (after the sequence word for
 /// multi-word kinds; the whole word for single-word kinds).
 pub struct Spec {
     pub meta: FieldMeta,
     pub words: Vec<u64>,
-}
-
-pub fn meta(label: &str, kind: Kind, vt: ValueType, unit: &str, help: &str) -> FieldMeta {
-    let mut m = FieldMeta::new(label, kind, vt);
-    m.unit = unit.into();
-    m.help = help.into();
-    match kind {
-        Kind::Histogram | Kind::Timer => {
-            m.param = 5;
-            m.capacity = full_bucket_count(5);
-        }
-        Kind::Text => m.capacity = 64,
-        Kind::Constant if vt == ValueType::Text => m.capacity = 64,
-        Kind::MovingAverage => m.capacity = 10,
-        Kind::Windowed => {
-            m.param = 1;
-            m.capacity = 4;
-        }
-        _ => {}
-    }
-    m
 }
 
 pub fn counter(label: &str, v: u64) -> Spec {
@@ -80,17 +56,8 @@ pub fn histogram(label: &str, kind: Kind, unit: &str, values: &[u64]) -> Spec {
 
 /// The value words (after the sequence word) of a histogram or timer that recorded `values`.
 pub fn histogram_words(kind: Kind, values: &[u64]) -> Vec<u64> {
-    let mut h = HistogramValue::empty(5, full_bucket_count(5) as usize);
-    for v in values {
-        h.record(*v);
-    }
-    let mut words = vec![h.count, h.sum, h.min, h.max, h.last, 0, 0];
-    if kind == Kind::Timer {
-        words[5] = h.count;
-        words[6] = h.sum;
-    }
-    words.extend(&h.buckets);
-    words
+    let m = meta("", kind, ValueType::U64, "", "");
+    mmstats_testkit::file::histogram_words(&m, values)[1..].to_vec()
 }
 
 /// One of every kind.
@@ -179,114 +146,23 @@ pub fn every_kind() -> Vec<Spec> {
     ]
 }
 
-/// The benchmarks' mix of 50 fields: 30 counters, 10 gauges, 4 texts, 2 averages, 2 histograms, 2 timers.
-pub fn mix50(i: u32) -> Vec<Spec> {
-    let mut v = Vec::with_capacity(50);
-    for j in 0..30 {
-        v.push(counter(
-            &format!("app.group{}.count{j}", j % 5),
-            u64::from(i * 100 + j),
-        ));
-    }
-    for j in 0..10 {
-        v.push(gauge_f64(
-            &format!("app.level{j}"),
-            "bytes",
-            f64::from(i + j),
-        ));
-    }
-    for j in 0..4 {
-        v.push(text(&format!("app.text{j}"), Kind::Text, "some state"));
-    }
-    for j in 0..2 {
-        let mut s = counter(&format!("app.avg{j}"), 0);
-        s.meta.kind = Kind::Average;
-        s.meta.combine = Kind::Average.default_combine();
-        s.words = vec![10, 1234];
-        v.push(s);
-    }
-    let values: Vec<u64> = (1..200).map(|x| x * x * 1000).collect();
-    for j in 0..2 {
-        v.push(histogram(
-            &format!("app.hist{j}"),
-            Kind::Histogram,
-            "bytes",
-            &values,
-        ));
-        v.push(histogram(
-            &format!("app.timer{j}"),
-            Kind::Timer,
-            "nanoseconds",
-            &values,
-        ));
-    }
-    v
-}
-
-/// A file built with `Plan`, named atomically (temporary name, then rename).
-pub struct TestFile {
-    pub path: PathBuf,
-    /// label -> absolute offset of its value slot
-    pub offsets: HashMap<String, usize>,
-}
-
-impl TestFile {
-    /// Stores `words` from `label`'s slot + `word` * 8 on, with one pwrite.
-    pub fn set_words(&self, label: &str, word: usize, words: &[u64]) {
-        let off = self.offsets[label] + 8 * word;
-        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .unwrap();
-        f.write_at(&bytes, off as u64).unwrap();
-    }
-
-    /// Stores one word at `label`'s slot + `word` * 8 with pwrite.
-    pub fn set_word(&self, label: &str, word: usize, v: u64) {
-        let off = self.offsets[label] + 8 * word;
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .unwrap();
-        f.write_at(&v.to_ne_bytes(), off as u64).unwrap();
-    }
-}
-
-pub fn write_file(dir: &Path, name: &str, pid: u32, tid: u32, specs: &[Spec]) -> TestFile {
-    let metas: Vec<FieldMeta> = specs.iter().map(|s| s.meta.clone()).collect();
-    let mut plan = Plan::new(&metas, Reserve::default()).unwrap();
-    let mut image = vec![0u8; plan.geometry().file_length as usize];
-    let mut offsets = HashMap::new();
-    for s in specs {
-        let p = plan.place(&s.meta).unwrap();
-        p.apply_to_image(&mut image);
-        // multi-word kinds and text constants start with their sequence word (FORMAT.md §5.2)
-        let first =
-            usize::from(s.meta.kind.is_multi_word() || s.meta.value_type == ValueType::Text);
-        for (i, w) in s.words.iter().enumerate() {
-            let at = p.value_offset + 8 * (first + i);
-            image[at..at + 8].copy_from_slice(&w.to_ne_bytes());
-        }
-        offsets.insert(s.meta.label.clone(), p.value_offset);
-    }
-    let created_ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
-    let header = plan.header(Identity {
-        pid,
-        tid,
-        created_ns,
-        writer: "mmash-tests".into(),
-        ..Identity::default()
-    });
-    image[..256].copy_from_slice(&header.encode());
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, &image).unwrap();
-    let path = dir.join(name);
-    std::fs::rename(&tmp, &path).unwrap();
-    TestFile { path, offsets }
+/// Writes `specs` as `dir/name` at once (a temporary name, then a rename), for writer `pid`,
+/// thread `tid`, created now.
+pub fn write_file(dir: &Path, name: &str, pid: u32, tid: u32, specs: &[Spec]) -> WrittenFile {
+    specs
+        .iter()
+        .fold(
+            FileBuilder::with_identity(mix::identity(pid, tid)),
+            |b, s| {
+                // multi-word kinds and text constants start with their sequence word (FORMAT.md §5.2)
+                let first = usize::from(
+                    s.meta.kind.is_multi_word() || s.meta.value_type == ValueType::Text,
+                );
+                let words = std::iter::repeat_n(0, first).chain(s.words.iter().copied());
+                b.field(s.meta.clone(), words.collect())
+            },
+        )
+        .publish(dir, name)
 }
 
 /// A running mmash, killed on drop.

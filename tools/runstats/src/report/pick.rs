@@ -103,6 +103,29 @@ pub fn pick(runs: &[Loaded]) -> Vec<Pick> {
     out
 }
 
+/// The classes of the series of `members` labelled `labels`, in that order (a label no series
+/// has is left out).
+fn named<L: AsRef<str>>(members: &[(&Class, &Series)], labels: &[L]) -> Vec<Class> {
+    labels
+        .iter()
+        .filter_map(|l| members.iter().find(|(c, _)| c.label == l.as_ref()))
+        .map(|(c, _)| (*c).clone())
+        .collect()
+}
+
+/// Adds a chart of `members`, series of one source with one line each, unless it has none.
+fn chart(out: &mut Vec<Pick>, source: &str, title: String, unit: &str, members: Vec<Class>) {
+    if !members.is_empty() {
+        out.push(Pick {
+            source: source.to_string(),
+            title,
+            unit: unit.to_string(),
+            members,
+            by_process: false,
+        });
+    }
+}
+
 /// Charts of rates and gauges by unit, the largest series first.
 fn by_unit(
     source: &str,
@@ -176,45 +199,21 @@ fn mmstats(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut
         .collect();
     hists.sort_by_key(|(_, s)| s.unit != "nanoseconds");
     for (base, s) in hists.into_iter().take(3) {
-        let members: Vec<Class> = ["p50", "p90", "p99"]
-            .iter()
-            .filter_map(|q| {
-                let label = format!("{base}.{q}");
-                members
-                    .iter()
-                    .find(|(c, _)| c.label == label)
-                    .map(|(c, _)| (*c).clone())
-            })
-            .collect();
-        out.push(Pick {
-            source: source.to_string(),
-            title: format!("{program}: {base} per interval ({})", s.unit),
-            unit: s.unit.clone(),
-            members,
-            by_process: false,
-        });
+        let labels = ["p50", "p90", "p99"].map(|q| format!("{base}.{q}"));
+        chart(
+            out,
+            source,
+            format!("{program}: {base} per interval ({})", s.unit),
+            &s.unit,
+            named(members, &labels),
+        );
     }
     by_unit(source, program, members, &["gauge"], "gauges", 1, out);
 }
 
 fn perf(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
-    let has = |l: &str| {
-        members
-            .iter()
-            .find(|(c, _)| c.label == l)
-            .map(|(c, _)| (*c).clone())
-    };
     let mut chart = |title: &str, unit: &str, labels: &[&str]| {
-        let ms: Vec<Class> = labels.iter().filter_map(|l| has(l)).collect();
-        if !ms.is_empty() {
-            out.push(Pick {
-                source: source.to_string(),
-                title: title.to_string(),
-                unit: unit.to_string(),
-                members: ms,
-                by_process: false,
-            });
-        }
+        chart(out, source, title.to_string(), unit, named(members, labels));
     };
     chart(
         "perf: CPU used by the tree (cores)",
@@ -272,36 +271,13 @@ fn jvm(source: &str, program: &str, members: &[(&Class, &Series)], out: &mut Vec
         ("GC count", "", matching(&|l| collector(l, ".invocations"))),
     ];
     for (what, unit, ms) in charts {
-        if !ms.is_empty() {
-            out.push(Pick {
-                source: source.to_string(),
-                title: format!("{program}: {what}"),
-                unit: unit.to_string(),
-                members: ms,
-                by_process: false,
-            });
-        }
+        chart(out, source, format!("{program}: {what}"), unit, ms);
     }
 }
 
 fn host(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
     let mut chart = |title: &str, unit: &str, ms: Vec<Class>| {
-        if !ms.is_empty() {
-            out.push(Pick {
-                source: source.to_string(),
-                title: title.to_string(),
-                unit: unit.to_string(),
-                members: ms,
-                by_process: false,
-            });
-        }
-    };
-    let named = |labels: &[&str]| -> Vec<Class> {
-        labels
-            .iter()
-            .filter_map(|l| members.iter().find(|(c, _)| c.label == *l))
-            .map(|(c, _)| (*c).clone())
-            .collect()
+        chart(out, source, title.to_string(), unit, ms);
     };
     // The busiest devices of the series `host.<family>.<dev>.<suffix>`, with every suffix of
     // one device charted together.
@@ -331,34 +307,40 @@ fn host(source: &str, members: &[(&Class, &Series)], out: &mut Vec<Pick>) {
                     .map(move |sfx| format!("{family}{dev}{sfx}"))
             })
             .collect();
-        named(&labels.iter().map(String::as_str).collect::<Vec<_>>())
+        named(members, &labels)
     };
     chart(
         "host: CPU busy (percent, 100 per core)",
         "percent",
-        named(&["host.cpu.percent"]),
+        named(members, &["host.cpu.percent"]),
     );
     chart(
         "host: CPU by state (cores)",
         "cores",
-        named(&[
-            "host.cpu.user.rate",
-            "host.cpu.system.rate",
-            "host.cpu.iowait.rate",
-            "host.cpu.steal.rate",
-            "host.cpu.softirq.rate",
-        ]),
+        named(
+            members,
+            &[
+                "host.cpu.user.rate",
+                "host.cpu.system.rate",
+                "host.cpu.iowait.rate",
+                "host.cpu.steal.rate",
+                "host.cpu.softirq.rate",
+            ],
+        ),
     );
     chart(
         "host: memory (bytes)",
         "bytes",
-        named(&[
-            "host.mem.used",
-            "host.mem.available",
-            "host.mem.cached",
-            "host.mem.dirty",
-            "host.swap.used",
-        ]),
+        named(
+            members,
+            &[
+                "host.mem.used",
+                "host.mem.available",
+                "host.mem.cached",
+                "host.mem.dirty",
+                "host.swap.used",
+            ],
+        ),
     );
     chart(
         "host: disk (bytes/s)",

@@ -117,30 +117,53 @@ fn every_chart_is_a_png_of_the_expected_size_with_lines_drawn() {
     assert!(!html.contains("http://") && !html.contains("https://"));
 }
 
+/// runstats' arguments to record the example server into `dir`, sampling every `interval`, the
+/// server running `threads` threads for `seconds` at `rate` requests a second.
+fn record_args(
+    dir: &Path,
+    interval: &str,
+    threads: &str,
+    seconds: &str,
+    rate: &str,
+) -> Vec<String> {
+    let web = bin("webserver");
+    let mut args = vec![
+        "-o",
+        dir.to_str().unwrap(),
+        "-i",
+        interval,
+        "--no-report",
+        "--",
+    ];
+    args.push(web.to_str().unwrap());
+    args.extend(["--threads", threads, "--seconds", seconds, "--rate", rate]);
+    args.into_iter().map(String::from).collect()
+}
+
+/// `runstats report A B -o OUT`, which must succeed: the comparison page's HTML.
+fn compare(a: &Path, b: &Path, out: &Path) -> String {
+    let o = runstats()
+        .arg("report")
+        .arg(a)
+        .arg(b)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read_to_string(out.join("report.html")).unwrap()
+}
+
 #[test]
 fn two_runs_side_by_side_overlay_and_show_their_ratio() {
     let stats = stats_dir();
     let runs = tempfile::tempdir().unwrap();
-    let web = bin("webserver");
     let record = |name: &str, rate: &str| {
         let dir = runs.path().join(name);
+        let args = record_args(&dir, "500ms", "2", "3", rate);
         let o = run(
             stats.path(),
-            &[
-                "-o",
-                dir.to_str().unwrap(),
-                "-i",
-                "500ms",
-                "--no-report",
-                "--",
-                web.to_str().unwrap(),
-                "--threads",
-                "2",
-                "--seconds",
-                "3",
-                "--rate",
-                rate,
-            ],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
         );
         assert!(o.status.success(), "{}", stderr(&o));
         dir
@@ -148,16 +171,7 @@ fn two_runs_side_by_side_overlay_and_show_their_ratio() {
     let a = record("before", "60");
     let b = record("after", "120");
     let out = runs.path().join("cmp");
-    let o = runstats()
-        .arg("report")
-        .arg(&a)
-        .arg(&b)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let html = compare(&a, &b, &out);
     assert!(html.contains("Changes against before"));
     // the row of the request rate: twice the requests, a ratio of about 2 (rates low enough
     // for a busy machine to keep up with both)
@@ -190,22 +204,12 @@ fn runs_recorded_at_the_same_time_share_one_clock() {
     // two nodes of one test, recorded together (here: on one machine, half a second apart)
     let stats = stats_dir();
     let runs = tempfile::tempdir().unwrap();
-    let web = bin("webserver");
     let node = |name: &str| {
         let dir = runs.path().join(name);
         let child = runstats()
             .env("MMSTATS_PATH", stats.path())
-            .args([
-                "-q",
-                "-o",
-                dir.to_str().unwrap(),
-                "-i",
-                "250ms",
-                "--no-report",
-            ])
-            .arg("--")
-            .arg(&web)
-            .args(["--threads", "1", "--seconds", "2", "--rate", "100"])
+            .arg("-q")
+            .args(record_args(&dir, "250ms", "1", "2", "100"))
             .spawn()
             .unwrap();
         (dir, child)
@@ -215,17 +219,7 @@ fn runs_recorded_at_the_same_time_share_one_clock() {
     let (b, mut second) = node("node-b");
     assert!(first.wait().unwrap().success());
     assert!(second.wait().unwrap().success());
-    let out = runs.path().join("cluster");
-    let o = runstats()
-        .arg("report")
-        .arg(&a)
-        .arg(&b)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let html = compare(&a, &b, &runs.path().join("cluster"));
     assert!(html.contains("recording at the same time"), "{html}");
     assert!(html.contains("in seconds since the earliest run"), "{html}");
 }
