@@ -68,7 +68,10 @@ fn dead_processes_gauges_are_not_current() {
         thread_file(9, 10.0, vec![g(2)]),
     ]);
     assert_eq!(s.live_processes(), 1);
-    let in_flight = s.combined().into_iter().find(|s| s.meta.label == "in_flight");
+    let in_flight = s
+        .combined()
+        .into_iter()
+        .find(|s| s.meta.label == "in_flight");
     assert_eq!(in_flight.and_then(|s| s.number(None)), Some(2.0));
 }
 
