@@ -11,7 +11,10 @@
 //! value (`label`). Texts, constants and timestamps are no series. A process's first sample
 //! has no interval, so no rates or interval statistics yet.
 
-use mmstats_reader::{Interval, Kind, Series};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mmstats_reader::{FieldMeta, Interval, Kind, Series};
 use mmstats_render::units::{derived_unit, field_unit};
 
 use crate::sample::Sample;
@@ -20,41 +23,117 @@ use crate::sample::Sample;
 /// something.
 const INTERVAL_STATS: [&str; 6] = ["mean", "max", "p50", "p90", "p99", "p999"];
 
+/// The labels and units of the samples of each field, made the first time the field is seen
+/// and handed out again at every tick while it is seen, so that a tick's samples share them.
+///
+/// A field is known by its metadata (the reader keeps one `Arc` per field of a file while the
+/// file's metadata stays the same), which is kept here so that its address is never another
+/// field's. What was not seen during a tick is forgotten at [`Names::tick`].
+#[derive(Debug, Default)]
+pub struct Names {
+    /// The fields, by the address of their metadata.
+    fields: HashMap<usize, Derived>,
+    /// Counts the ticks: a field seen during this one has it as `seen`.
+    tick: u64,
+}
+
+/// The names of one field's samples.
+#[derive(Debug)]
+struct Derived {
+    /// The field's metadata (held, so that its address stays its own).
+    _meta: Arc<FieldMeta>,
+    /// Label and unit of each sample [`series_samples`] may append, in its order.
+    names: Vec<(Arc<str>, Arc<str>)>,
+    /// The last tick it was seen during.
+    seen: u64,
+}
+
+impl Names {
+    /// Knows no field yet.
+    pub fn new() -> Names {
+        Names::default()
+    }
+
+    /// The labels and units of `meta`'s samples, in the order [`series_samples`] appends them.
+    fn of(&mut self, meta: &Arc<FieldMeta>) -> &[(Arc<str>, Arc<str>)] {
+        let d = self
+            .fields
+            .entry(Arc::as_ptr(meta) as usize)
+            .or_insert_with(|| Derived {
+                _meta: Arc::clone(meta),
+                names: names_of(meta),
+                seen: 0,
+            });
+        d.seen = self.tick;
+        &d.names
+    }
+
+    /// Ends a tick: forgets the fields not seen during it.
+    pub fn tick(&mut self) {
+        let now = self.tick;
+        self.fields.retain(|_, d| d.seen == now);
+        self.tick += 1;
+    }
+}
+
+/// The label and unit of each sample of a field, in the order [`series_samples`] appends
+/// them.
+fn names_of(meta: &FieldMeta) -> Vec<(Arc<str>, Arc<str>)> {
+    let label = meta.label.as_str();
+    let unit = field_unit(meta);
+    let name = |l: String, u: &str| (Arc::<str>::from(l), Arc::<str>::from(u));
+    match meta.kind {
+        Kind::Text | Kind::Constant | Kind::Timestamp => Vec::new(),
+        Kind::Counter => vec![
+            name(label.to_string(), unit),
+            name(rate_label(label), &per_second(unit)),
+        ],
+        Kind::Histogram | Kind::Timer => [("count", ""), ("rate", "1/s")]
+            .into_iter()
+            .chain(INTERVAL_STATS.map(|sfx| (sfx, derived_unit(meta, sfx))))
+            .map(|(sfx, u)| name(format!("{label}.{sfx}"), u))
+            .collect(),
+        Kind::Windowed => ["rate", "mean"]
+            .map(|sfx| name(format!("{label}.{sfx}"), derived_unit(meta, sfx)))
+            .to_vec(),
+        Kind::Average | Kind::Gauge | Kind::MovingAverage => {
+            vec![name(label.to_string(), unit)]
+        }
+    }
+}
+
 /// Appends the samples of one series of `process`. `seconds` is the length of the process's
-/// interval (`None` on its first sample).
+/// interval (`None` on its first sample). Their labels and units come from `names`.
 pub fn series_samples(
     source: &'static str,
-    process: &str,
+    process: &Arc<str>,
     series: &Series,
     seconds: Option<f64>,
+    names: &mut Names,
     out: &mut Vec<Sample>,
 ) {
     let meta = &*series.meta;
-    let label = &meta.label;
-    let mut push = |label: String, kind: &'static str, unit: &str, v: Option<f64>| {
-        if let Some(v) = v.filter(|v| v.is_finite()) {
+    let names = names.of(&series.meta);
+    let mut push = |i: usize, kind: &'static str, v: Option<f64>| {
+        if let Some(v) = v.filter(|v| v.is_finite())
+            && let Some((label, unit)) = names.get(i)
+        {
             out.push(Sample {
                 source,
-                process: process.to_string(),
-                label,
+                process: Arc::clone(process),
+                label: Arc::clone(label),
                 kind,
-                unit: unit.to_string(),
+                unit: Arc::clone(unit),
                 value: v,
             });
         }
     };
-    let unit = field_unit(meta);
     match meta.kind {
         Kind::Text | Kind::Constant | Kind::Timestamp => {}
         Kind::Counter => {
-            push(label.clone(), "counter", unit, series.number(Some("total")));
+            push(0, "counter", series.number(Some("total")));
             if series.interval.is_some() {
-                push(
-                    rate_label(label),
-                    "rate",
-                    &per_second(unit),
-                    series.number(None),
-                );
+                push(1, "rate", series.number(None));
             }
         }
         Kind::Histogram | Kind::Timer => {
@@ -62,35 +141,26 @@ pub fn series_samples(
                 return;
             };
             let count = h.count as f64;
-            push(format!("{label}.count"), "interval", "", Some(count));
+            push(0, "interval", Some(count));
             let rate = seconds.filter(|s| *s > 0.0).map(|s| count / s);
-            push(format!("{label}.rate"), "rate", "1/s", rate);
+            push(1, "rate", rate);
             if h.count > 0 {
-                for sfx in INTERVAL_STATS {
-                    let v = series.number(Some(sfx));
-                    push(
-                        format!("{label}.{sfx}"),
-                        "interval",
-                        derived_unit(meta, sfx),
-                        v,
-                    );
+                // All of the interval's statistics at once.
+                let stats = series.numbers(&INTERVAL_STATS);
+                for (i, sfx) in INTERVAL_STATS.into_iter().enumerate() {
+                    let v = stats.iter().find(|(n, _)| *n == sfx).map(|(_, x)| *x);
+                    push(2 + i, "interval", v);
                 }
             }
         }
-        Kind::Average => push(label.clone(), "average", unit, series.number(None)),
+        Kind::Average => push(0, "average", series.number(None)),
         Kind::Windowed => {
-            for sfx in ["rate", "mean"] {
-                let v = series.number(Some(sfx));
-                push(
-                    format!("{label}.{sfx}"),
-                    "windowed",
-                    derived_unit(meta, sfx),
-                    v,
-                );
+            for (i, sfx) in ["rate", "mean"].into_iter().enumerate() {
+                push(i, "windowed", series.number(Some(sfx)));
             }
         }
         Kind::Gauge | Kind::MovingAverage => {
-            push(label.clone(), meta.kind.as_str(), unit, series.number(None));
+            push(0, meta.kind.as_str(), series.number(None));
         }
     }
 }
@@ -141,16 +211,18 @@ mod tests {
     /// The samples of every process in the engine's sample of `snaps`.
     fn samples(engine: &mut Intervals, snaps: &[Snapshot]) -> Vec<Sample> {
         let mut out = Vec::new();
+        let mut names = Names::new();
+        let process: Arc<str> = Arc::from("app:7");
         for p in engine.update(snaps).processes {
             for s in &p.series {
-                series_samples("mmstats", "app:7", s, p.seconds, &mut out);
+                series_samples("mmstats", &process, s, p.seconds, &mut names, &mut out);
             }
         }
         out
     }
 
     fn get(out: &[Sample], label: &str) -> Option<f64> {
-        out.iter().find(|s| s.label == label).map(|s| s.value)
+        out.iter().find(|s| &*s.label == label).map(|s| s.value)
     }
 
     #[test]
@@ -164,9 +236,9 @@ mod tests {
         assert_eq!(get(&out, "req"), Some(100.0));
         assert_eq!(get(&out, "req.rate"), None, "no rate before two samples");
         let out = samples(&mut engine, &[c(1, 12, 300)]);
-        let rate = out.iter().find(|s| s.label == "req.rate").unwrap();
+        let rate = out.iter().find(|s| &*s.label == "req.rate").unwrap();
         assert_eq!(
-            (rate.value, rate.unit.as_str(), rate.kind),
+            (rate.value, &*rate.unit, rate.kind),
             (100.0, "requests/s", "rate")
         );
         // The same pid started again within the interval: another process, all of whose
@@ -205,8 +277,8 @@ mod tests {
         assert!((p50 - 5000.0).abs() < 5000.0 * 0.02, "{p50}");
         assert_eq!(get(&out, "lat.count"), Some(2.0));
         assert_eq!(get(&out, "lat.rate"), Some(1.0));
-        let p99 = out.iter().find(|s| s.label == "lat.p99").unwrap();
-        assert_eq!((p99.unit.as_str(), p99.kind), ("nanoseconds", "interval"));
+        let p99 = out.iter().find(|s| &*s.label == "lat.p99").unwrap();
+        assert_eq!((&*p99.unit, p99.kind), ("nanoseconds", "interval"));
     }
 
     #[test]

@@ -28,6 +28,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -66,10 +67,32 @@ pub struct Store {
     last_commit: Instant,
     /// The points of a tick (series id, value), kept for the next.
     points: Vec<(i64, f64)>,
+    /// The previous tick's samples' series, in its order: the sources hand their samples over
+    /// in the same order at every tick, so that a sample's series is most often found here,
+    /// at its own position, by comparing its names.
+    last: Vec<Known>,
+}
+
+/// A stored series, by its names.
+#[derive(Debug)]
+struct Known {
+    source: &'static str,
+    process: Arc<str>,
+    label: Arc<str>,
+    id: i64,
+}
+
+impl Known {
+    /// True if `s` is of this series.
+    fn is(&self, s: &Sample) -> bool {
+        let same = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
+        same(&self.label, &s.label) && same(&self.process, &s.process) && self.source == s.source
+    }
 }
 
 /// Points inserted by one statement: many rows to a statement cost SQLite much less than one
-/// statement a row.
+/// statement a row, but past about a hundred, preparing the statement (once a tick) costs more
+/// than the rows save.
 const ROWS: usize = 100;
 
 impl Store {
@@ -100,6 +123,7 @@ impl Store {
             in_tx: false,
             last_commit: Instant::now(),
             points: Vec::new(),
+            last: Vec::new(),
         })
     }
 
@@ -120,6 +144,7 @@ impl Store {
     fn abort(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
         self.in_tx = false;
+        self.last.clear();
         for (source, process, label) in self.uncommitted.drain(..) {
             if let Some(labels) = self
                 .series
@@ -145,31 +170,56 @@ impl Store {
             let mut add_series = self.conn.prepare(
                 "INSERT INTO series (source, process, label, kind, unit) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for s in samples {
+            for (i, s) in samples.iter().enumerate() {
+                if let Some(k) = self.last.get(i)
+                    && k.is(s)
+                {
+                    points.push((k.id, s.value));
+                    continue;
+                }
                 let known = self
                     .series
                     .get(s.source)
-                    .and_then(|p| p.get(s.process.as_str()))
-                    .and_then(|l| l.get(s.label.as_str()));
+                    .and_then(|p| p.get(&*s.process))
+                    .and_then(|l| l.get(&*s.label));
                 let id = match known {
                     Some(id) => *id,
                     None => {
-                        add_series
-                            .execute(params![s.source, s.process, s.label, s.kind, s.unit])?;
+                        add_series.execute(params![
+                            s.source,
+                            &*s.process,
+                            &*s.label,
+                            s.kind,
+                            &*s.unit
+                        ])?;
                         let id = self.conn.last_insert_rowid();
-                        self.uncommitted
-                            .push((s.source, s.process.clone(), s.label.clone()));
+                        self.uncommitted.push((
+                            s.source,
+                            s.process.to_string(),
+                            s.label.to_string(),
+                        ));
                         self.series
                             .entry(s.source)
                             .or_default()
-                            .entry(s.process.clone())
+                            .entry(s.process.to_string())
                             .or_default()
-                            .insert(s.label.clone(), id);
+                            .insert(s.label.to_string(), id);
                         id
                     }
                 };
+                let k = Known {
+                    source: s.source,
+                    process: Arc::clone(&s.process),
+                    label: Arc::clone(&s.label),
+                    id,
+                };
+                match self.last.get_mut(i) {
+                    Some(slot) => *slot = k,
+                    None => self.last.push(k),
+                }
                 points.push((id, s.value));
             }
+            self.last.truncate(samples.len());
         }
         let result = self.add_points(time_ms, &points);
         self.points = points;
@@ -180,28 +230,22 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts the points of one tick at `time_ms`.
+    /// Inserts the points of one tick at `time_ms`: [`ROWS`] to a statement, and the rest in
+    /// one more.
     fn add_points(&self, time_ms: i64, points: &[(i64, f64)]) -> rusqlite::Result<()> {
         let chunks = points.chunks_exact(ROWS);
         let rest = chunks.remainder();
         if points.len() >= ROWS {
-            let mut sql = String::from("INSERT INTO points (series, time_ms, value) VALUES ");
-            sql.push_str(&vec!["(?, ?, ?)"; ROWS].join(", "));
-            let mut many = self.conn.prepare(&sql)?;
+            let mut many = self.conn.prepare(&insert_points(ROWS))?;
             for chunk in chunks {
-                for (i, (id, value)) in chunk.iter().enumerate() {
-                    many.raw_bind_parameter(3 * i + 1, id)?;
-                    many.raw_bind_parameter(3 * i + 2, time_ms)?;
-                    many.raw_bind_parameter(3 * i + 3, value)?;
-                }
+                bind_points(&mut many, time_ms, chunk)?;
                 many.raw_execute()?;
             }
         }
-        let mut one = self
-            .conn
-            .prepare("INSERT INTO points (series, time_ms, value) VALUES (?1, ?2, ?3)")?;
-        for (id, value) in rest {
-            one.execute(params![id, time_ms, value])?;
+        if !rest.is_empty() {
+            let mut last = self.conn.prepare(&insert_points(rest.len()))?;
+            bind_points(&mut last, time_ms, rest)?;
+            last.raw_execute()?;
         }
         Ok(())
     }
@@ -233,6 +277,27 @@ impl Store {
             .context("checkpointing samples.db")?;
         Ok(())
     }
+}
+
+/// The statement inserting `rows` points.
+fn insert_points(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO points (series, time_ms, value) VALUES ");
+    sql.push_str(&vec!["(?, ?, ?)"; rows].join(", "));
+    sql
+}
+
+/// Binds `points` at `time_ms` to a statement of [`insert_points`].
+fn bind_points(
+    stmt: &mut rusqlite::Statement<'_>,
+    time_ms: i64,
+    points: &[(i64, f64)],
+) -> rusqlite::Result<()> {
+    for (i, (id, value)) in points.iter().enumerate() {
+        stmt.raw_bind_parameter(3 * i + 1, id)?;
+        stmt.raw_bind_parameter(3 * i + 2, time_ms)?;
+        stmt.raw_bind_parameter(3 * i + 3, value)?;
+    }
+    Ok(())
 }
 
 /// One stored series with its points, as export and report read them.

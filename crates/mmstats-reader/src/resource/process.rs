@@ -1,5 +1,6 @@
 //! One process's resources, under `proc.`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
@@ -384,7 +385,7 @@ impl ProcessSource {
         };
         let mut first = files.read(File::Stat, buf);
         let other_start = |buf: &[u8], known: Option<&Known>| {
-            let start = mmstats_format::parse_start_time(&String::from_utf8_lossy(buf));
+            let start = mmstats_format::parse_start_time(&text(buf));
             known.is_some_and(|k| Some(k.start_time) != start)
         };
         let stale = match &first {
@@ -400,7 +401,7 @@ impl ProcessSource {
         }
         let (stat, comm) = match first {
             Ok(()) => {
-                let text = String::from_utf8_lossy(buf);
+                let text = text(buf);
                 let line = StatLine::parse(&text);
                 let stat = line.as_ref().and_then(Stat::of).ok_or_else(|| {
                     let e = io::Error::new(io::ErrorKind::InvalidData, "unexpected format");
@@ -534,7 +535,7 @@ impl ProcessSource {
 
         let (voluntary, involuntary) = match files.read(File::Status, buf) {
             Ok(()) => {
-                let text = String::from_utf8_lossy(buf);
+                let text = text(buf);
                 let gid =
                     keyed(&text, "Gid:").and_then(|v| v.split_whitespace().nth(1)?.parse().ok());
                 if known.info.gid != gid {
@@ -573,7 +574,7 @@ impl ProcessSource {
         f.push_meta(&m.fds, fds);
         let (read_bytes, write_bytes) = match files.read(File::Io, buf) {
             Ok(()) => {
-                let text = String::from_utf8_lossy(buf);
+                let text = text(buf);
                 let number = |key: &str| {
                     keyed(&text, key)
                         .and_then(|v| v.parse::<u64>().ok())
@@ -635,6 +636,15 @@ impl ProcessSource {
         let round = self.round;
         self.known.retain(|_, k| k.round == round);
         (snaps, errors)
+    }
+}
+
+/// A `/proc` file's bytes as text: as they are when they are UTF-8 (checked a word at a time,
+/// as `/proc` files are ASCII but for command names), else with replacement characters.
+fn text(buf: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(buf) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(buf),
     }
 }
 

@@ -4,11 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mmstats_format::hsperf::HsperfError;
 use mmstats_reader::{ErrorKind, FormatError, Intervals, Scanner, Snapshot, default_glob};
 
-use crate::derive::series_samples;
+use crate::derive::{Names, series_samples};
 use crate::source::{Sample, Source, Unavailable};
 use crate::tree::Tree;
 
@@ -21,7 +22,9 @@ pub struct MmstatsSource {
     engine: Intervals,
     /// The processes of the tree whose files were recorded, by pid: their start time and
     /// name, so that the final listing of an exited process's files still counts.
-    members: HashMap<u32, (u64, String)>,
+    members: HashMap<u32, (u64, Arc<str>)>,
+    /// The labels and units of the samples.
+    names: Names,
     problems: Vec<String>,
     reported: HashSet<String>,
 }
@@ -52,8 +55,12 @@ impl MmstatsSource {
         MmstatsSource {
             scanner: Scanner::new(patterns),
             jvm_dir,
-            engine: Intervals::new(),
+            // Which processes are alive is the tree's to say (a snapshot is kept only for a
+            // process of the tree, or for the final listing of one that exited), and no
+            // series depends on it: the engine need not ask `/proc` again for each.
+            engine: Intervals::new().assume_alive(),
             members: HashMap::new(),
+            names: Names::new(),
             problems: Vec::new(),
             reported: HashSet::new(),
         }
@@ -68,8 +75,18 @@ impl MmstatsSource {
         if let Some(p) = tree.procs.get(&pid)
             && recorded.is_none_or(|t| t == p.start_time)
         {
-            self.members
-                .insert(pid, (p.start_time, tree.process_name(pid)));
+            // The name as stored, made again only when the process changed its name.
+            let known = self.members.get(&pid).is_some_and(|(start, name)| {
+                *start == p.start_time
+                    && name
+                        .strip_prefix(p.comm.as_str())
+                        .and_then(|rest| rest.strip_prefix(':'))
+                        .is_some_and(|n| n.parse() == Ok(pid))
+            });
+            if !known {
+                self.members
+                    .insert(pid, (p.start_time, tree.process_name(pid).into()));
+            }
             return true;
         }
         self.members
@@ -119,13 +136,14 @@ impl Source for MmstatsSource {
         for p in &sample.processes {
             let Some(pid) = p.pid() else { continue };
             let name = match self.members.get(&pid) {
-                Some((_, name)) => name.clone(),
-                None => format!("{}:{pid}", p.cmd),
+                Some((_, name)) => Arc::clone(name),
+                None => format!("{}:{pid}", p.cmd).into(),
             };
             for series in &p.series {
-                series_samples("mmstats", &name, series, p.seconds, out);
+                series_samples("mmstats", &name, series, p.seconds, &mut self.names, out);
             }
         }
+        self.names.tick();
         // Forget the members gone from the tree and from the files.
         let listed: HashSet<u32> = snaps.iter().filter_map(|s| s.info.pid).collect();
         self.members

@@ -250,7 +250,7 @@ impl Source for PerfSource {
                 out.push(Sample {
                     source: "perf",
                     process: "tree".into(),
-                    label,
+                    label: label.into(),
                     kind,
                     unit: unit.into(),
                     value,
@@ -287,7 +287,7 @@ impl Source for PerfSource {
                     process: "tree".into(),
                     label: label.into(),
                     kind: "interval",
-                    unit: String::new(),
+                    unit: "".into(),
                     value: n / d,
                 });
             }
@@ -329,7 +329,7 @@ mod tests {
         src.sample(&tree, 1000, &mut out);
         let cores = out
             .iter()
-            .find(|s| s.label == "perf.task_clock.rate")
+            .find(|s| &*s.label == "perf.task_clock.rate")
             .expect("a task clock rate");
         assert!(cores.value > 0.0, "{cores:?}");
         // every event is either counted or said to be unavailable, never both

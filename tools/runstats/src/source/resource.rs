@@ -13,11 +13,12 @@
 //! once as a problem.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use mmstats_reader::resource::{HostSource, ProcessSource};
 use mmstats_reader::{Intervals, Snapshot, ValueError};
 
-use crate::derive::series_samples;
+use crate::derive::{Names, series_samples};
 use crate::source::{Sample, Source, Unavailable};
 use crate::tree::Tree;
 
@@ -30,6 +31,9 @@ pub struct HostResources {
     source: HostSource,
     engine: Intervals,
     unavailable: Vec<Unavailable>,
+    /// [`HOST_PROCESS`], shared by the samples.
+    process: Arc<str>,
+    names: Names,
 }
 
 impl HostResources {
@@ -45,12 +49,15 @@ impl HostResources {
                 reason,
             })
             .collect();
-        let mut engine = Intervals::new();
+        // The host is alive: the engine need not look its identity up in `/proc`.
+        let mut engine = Intervals::new().assume_alive();
         engine.update(std::slice::from_ref(&first));
         HostResources {
             source,
             engine,
             unavailable,
+            process: Arc::from(HOST_PROCESS),
+            names: Names::new(),
         }
     }
 }
@@ -71,9 +78,17 @@ impl Source for HostResources {
         let sample = self.engine.update(std::slice::from_ref(&snap));
         for p in &sample.processes {
             for series in &p.series {
-                series_samples("host", HOST_PROCESS, series, p.seconds, out);
+                series_samples(
+                    "host",
+                    &self.process,
+                    series,
+                    p.seconds,
+                    &mut self.names,
+                    out,
+                );
             }
         }
+        self.names.tick();
     }
 
     fn unavailable(&self) -> Vec<Unavailable> {
@@ -82,18 +97,33 @@ impl Source for HostResources {
 }
 
 /// The resources of each process of the tree (source `process`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ProcessResources {
     source: ProcessSource,
     engine: Intervals,
     problems: Vec<String>,
     reported: HashSet<(String, String)>,
+    names: Names,
 }
 
 impl ProcessResources {
     /// A source that has read no process yet.
     pub fn new() -> ProcessResources {
-        ProcessResources::default()
+        ProcessResources {
+            source: ProcessSource::default(),
+            // A process is read only while it is in the tree, and no series depends on its
+            // liveness: the engine need not read its `/proc/<pid>/stat` once more.
+            engine: Intervals::new().assume_alive(),
+            problems: Vec::new(),
+            reported: HashSet::new(),
+            names: Names::new(),
+        }
+    }
+}
+
+impl Default for ProcessResources {
+    fn default() -> Self {
+        ProcessResources::new()
     }
 }
 
@@ -129,11 +159,12 @@ impl Source for ProcessResources {
         let sample = self.engine.update(&snaps);
         for p in &sample.processes {
             let Some(pid) = p.pid() else { continue };
-            let name = tree.process_name(pid);
+            let name: Arc<str> = tree.process_name(pid).into();
             for series in &p.series {
-                series_samples("process", &name, series, p.seconds, out);
+                series_samples("process", &name, series, p.seconds, &mut self.names, out);
             }
         }
+        self.names.tick();
     }
 
     fn unavailable(&self) -> Vec<Unavailable> {
@@ -158,7 +189,7 @@ mod tests {
     use super::*;
 
     fn get<'a>(out: &'a [Sample], label: &str) -> Option<&'a Sample> {
-        out.iter().find(|s| s.label == label)
+        out.iter().find(|s| &*s.label == label)
     }
 
     #[test]
@@ -168,12 +199,12 @@ mod tests {
         let mut out = Vec::new();
         host.sample(&tree, 0, &mut out);
         let total = get(&out, "host.mem.total").expect("host.mem.total");
-        assert_eq!((total.kind, total.unit.as_str()), ("gauge", "bytes"));
+        assert_eq!((total.kind, &*total.unit), ("gauge", "bytes"));
         assert!(total.value > 0.0);
-        assert_eq!(total.process, HOST_PROCESS);
+        assert_eq!(&*total.process, HOST_PROCESS);
         // the source read the host once already: rates from the first tick
         let user = get(&out, "host.cpu.user.rate").expect("host.cpu.user.rate");
-        assert_eq!((user.kind, user.unit.as_str()), ("rate", "seconds/s"));
+        assert_eq!((user.kind, &*user.unit), ("rate", "seconds/s"));
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         let busy = get(&out, "host.cpu.percent")
             .expect("host.cpu.percent")
@@ -189,7 +220,7 @@ mod tests {
         let mut out = Vec::new();
         procs.sample(&tree, 0, &mut out);
         let rss = get(&out, "proc.mem.rss").expect("proc.mem.rss");
-        assert_eq!(rss.process, tree.process_name(me));
+        assert_eq!(*rss.process, tree.process_name(me));
         assert_eq!(rss.source, "process");
         assert!(rss.value > 0.0);
         // no rate before the process's second tick
@@ -197,7 +228,7 @@ mod tests {
         out.clear();
         procs.sample(&tree, 0, &mut out);
         let cpu = get(&out, "proc.cpu.user.rate").expect("proc.cpu.user.rate");
-        assert_eq!(cpu.unit, "seconds/s");
+        assert_eq!(&*cpu.unit, "seconds/s");
         // a process not in the tree is not read
         let mut none = Vec::new();
         procs.sample(&Tree::default(), 0, &mut none);
