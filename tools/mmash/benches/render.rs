@@ -10,6 +10,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mmash::paths::Roots;
 use mmash::server::State;
+use mmash::stream::StatsChunks;
 use mmstats_reader::Scanner;
 use mmstats_render::prometheus::{PromOptions, render};
 
@@ -61,14 +62,17 @@ fn bench(c: &mut Criterion) {
     g.bench_function("interval engine: Intervals::update", |b| {
         b.iter(|| engine.update(&snaps).processes.len())
     });
+    // What mmash's /api/stats streams: every chunk of the document of a sample with intervals.
+    let served = State::new(roots.clone(), None, false, false);
+    let mut served_scanner = served.scanner();
+    served.sample_once(&mut served_scanner);
+    served.sample_once(&mut served_scanner);
+    let current = served.current();
     g.bench_function("/api/stats JSON", |b| {
         b.iter(|| {
-            serde_json::to_vec(&mmash::api::api_stats(
-                &snaps.iter().collect::<Vec<_>>(),
-                &sample,
-            ))
-            .unwrap()
-            .len()
+            StatsChunks::new(current.clone(), None, Vec::new())
+                .map(|chunk| chunk.len())
+                .sum::<usize>()
         })
     });
     g.bench_function("sampler: Scanner::scan alone", |b| {
@@ -101,15 +105,13 @@ fn bench(c: &mut Criterion) {
 
     let mut out = String::new();
     render(&snaps, &PromOptions::default(), &mut out);
-    let stats = serde_json::to_vec(&mmash::api::api_stats(
-        &snaps.iter().collect::<Vec<_>>(),
-        &sample,
-    ))
-    .unwrap();
+    let stats: usize = StatsChunks::new(current.clone(), None, Vec::new())
+        .map(|chunk| chunk.len())
+        .sum();
     eprintln!(
         "sizes: /metrics {} bytes, /api/stats {} bytes; history holds {} series",
         out.len(),
-        stats.len(),
+        stats,
         state.history.lock().unwrap().len()
     );
 }
