@@ -107,4 +107,4 @@ impl Drop for WriterChild {
 }
 
 pub use mmstats_testkit::http::{body, free_port, http_get};
-pub use mmstats_testkit::program::{Service, require, workspace_bin};
+pub use mmstats_testkit::program::{Service, assert_success, require, workspace_bin};

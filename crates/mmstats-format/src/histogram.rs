@@ -130,20 +130,11 @@ impl Buckets {
 
     /// Adds `n` to bucket `i` (wrapping); a bucket past index 65,535 is left out.
     pub fn add(&mut self, i: usize, n: u64) {
-        let (mut lo, mut hi) = (0, self.len as usize);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.index(mid).cmp(&i) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    let sum = self.words[mid].wrapping_add(n);
-                    if sum != 0 {
-                        self.words[mid] = sum;
-                        return;
-                    }
-                    break;
-                }
+        if let Some(j) = self.position(i) {
+            let sum = self.words[j].wrapping_add(n);
+            if sum != 0 {
+                self.words[j] = sum;
+                return;
             }
         }
         let one = Buckets::from_pairs([(i, n)]);
@@ -167,16 +158,21 @@ impl Buckets {
 
     /// The count of bucket `i` (0 for a bucket not listed).
     pub fn get(&self, i: usize) -> u64 {
+        self.position(i).map_or(0, |j| self.words[j])
+    }
+
+    /// Where bucket `i` is among the non-zero buckets, if it is one of them (binary search).
+    fn position(&self, i: usize) -> Option<usize> {
         let (mut lo, mut hi) = (0, self.len as usize);
         while lo < hi {
             let mid = (lo + hi) / 2;
             match self.index(mid).cmp(&i) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.words[mid],
+                std::cmp::Ordering::Equal => return Some(mid),
             }
         }
-        0
+        None
     }
 
     /// One past the last non-zero bucket (0 when every bucket is zero): the length of the

@@ -656,7 +656,7 @@ fn process_sample(
     // interval this time.
     let prev = match prev {
         Some(mut p) if !settled => {
-            let sample = current_only(id, cmd, liveness, taken, files, &p);
+            let sample = current_only(id, cmd, liveness, taken, files, &p.totals);
             if let Some(made) = &mut p.made {
                 made.idle = false;
             }
@@ -666,16 +666,8 @@ fn process_sample(
         // its process file stays odd): a sum over its files might count a thread twice, so
         // its summed series are unavailable, and nothing is remembered until a read settles.
         None if !settled => {
-            let nothing = Memory {
-                taken,
-                files: HashMap::new(),
-                totals: HashMap::new(),
-                made: None,
-            };
-            return (
-                current_only(id, cmd, liveness, taken, files, &nothing),
-                None,
-            );
+            let sample = current_only(id, cmd, liveness, taken, files, &HashMap::new());
+            return (sample, None);
         }
         p => p,
     };
@@ -919,17 +911,16 @@ fn process_sample(
 }
 
 /// A sample of a process whose read was not settled: its summed series as of its last settled
-/// sample (none if it never had one) and its other series as read, with no intervals.
+/// sample (`totals`; none if it never had one) and its other series as read, with no intervals.
 fn current_only(
     id: ProcessId,
     cmd: Arc<str>,
     liveness: Liveness,
     taken: SystemTime,
     files: &[&Snapshot],
-    prev: &Memory,
+    totals: &HashMap<String, Series>,
 ) -> ProcessSample {
-    let mut series: Vec<Series> = prev
-        .totals
+    let mut series: Vec<Series> = totals
         .values()
         .map(|t| Series {
             interval: None,

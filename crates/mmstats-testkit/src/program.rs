@@ -49,6 +49,17 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
+/// Asserts that a finished program exited successfully; the failure shows what it wrote on its
+/// standard error.
+#[track_caller]
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `promtool check metrics` with `args` on `text` (on its standard input): its exit status and
 /// what it said on both outputs. Needs the Debian package `prometheus`.
 pub fn promtool(args: &[&str], text: &str) -> (Option<i32>, String) {

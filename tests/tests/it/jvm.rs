@@ -100,11 +100,7 @@ fn jcmd_counters(pid: u32) -> HashMap<String, Printed> {
         .args([&pid.to_string(), "PerfCounter.print"])
         .output()
         .expect("jcmd");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let mut map = HashMap::new();
     for line in text.lines() {
@@ -144,11 +140,7 @@ fn read_with_slurpstats(path: &Path) -> Reading {
         .arg(path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let doc: Json = serde_json::from_slice(&out.stdout).unwrap();
     let file = &doc["files"][0];
     assert_eq!(file["format_version"], "hsperfdata");
@@ -296,11 +288,7 @@ fn every_counter_jcmd_prints_reads_the_same_in_the_reader_and_slurpstats() {
         .arg(path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let csv = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<Vec<f64>> = csv
         .lines()
@@ -353,11 +341,7 @@ fn pollstats_row(view: &str, path: &Path) -> HashMap<String, String> {
         .arg(path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     parse_rows(&String::from_utf8(out.stdout).unwrap()).remove(0)
 }
 
@@ -366,11 +350,7 @@ fn jstat_row(view: &str, pid: u32) -> HashMap<String, String> {
         .args([view, &pid.to_string()])
         .output()
         .expect("jstat");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     parse_rows(&String::from_utf8(out.stdout).unwrap()).remove(0)
 }
 

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use mmstats_format::StatLine;
 use mmstats_reader::{Intervals, Liveness, Num, Scanner, StatsFile, Value};
 use mmstats_tests::{StatsDir, WriterChild};
 use nix::sys::signal::{Signal, kill};
@@ -29,8 +30,9 @@ fn stopped(pid: u32) -> bool {
     };
     tasks.flatten().all(|t| {
         std::fs::read_to_string(t.path().join("stat")).is_ok_and(|s| {
-            s.rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+            StatLine::parse(&s)
+                .and_then(|l| l.field(3))
+                .is_some_and(|state| state == "T" || state == "t")
         })
     })
 }
@@ -216,11 +218,7 @@ fn a_writer_killed_mid_fold_is_never_counted_twice() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!("fold-{pid}-totals.mmstats")),

@@ -181,11 +181,7 @@ fn slurpstats_and_mmash_show_every_series_with_labels_and_exact_totals() {
         .env_remove("MMSTATS_GLOB")
         .output()
         .expect("slurpstats");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut totals: HashMap<String, f64> = HashMap::new();
     let mut labels: HashMap<String, serde_json::Value> = HashMap::new();

@@ -186,11 +186,7 @@ fn slurpstats_host_json_has_psutils_totals() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let p = psutil(HOST_SCRIPT, &[]);
     let host = &doc["files"][0];
@@ -351,11 +347,7 @@ fn slurpstats_proc_describes_the_stats_files_processes() {
         .env_remove("MMSTATS_GLOB")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    mmstats_tests::assert_success(&out);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let procs: Vec<&serde_json::Value> = doc["files"]
         .as_array()

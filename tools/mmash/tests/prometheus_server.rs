@@ -171,6 +171,7 @@ fn a_restart_keeps_counters_right_in_prometheus() {
         ],
     );
     let limit = Duration::from_secs(60);
+    let of_pid = |pid: u32| format!("web_requests_total{{job=\"per_process\",pid=\"{pid}\"}}");
     let write = |p: &Sleeper, v: u64| {
         write_file(
             stats.path(),
@@ -188,12 +189,7 @@ fn a_restart_keeps_counters_right_in_prometheus() {
     wait_value(addr, "web_requests_total{job=\"aggregate\"}", "100", limit);
     old_file.set_word("web.requests", 0, 300);
     wait_value(addr, "web_requests_total{job=\"aggregate\"}", "300", limit);
-    wait_value(
-        addr,
-        &format!("web_requests_total{{job=\"per_process\",pid=\"{old_pid}\"}}"),
-        "300",
-        limit,
-    );
+    wait_value(addr, &of_pid(old_pid), "300", limit);
 
     // the restart: the old process exits, a new one starts from zero and counts to 50
     drop(first);
@@ -201,27 +197,12 @@ fn a_restart_keeps_counters_right_in_prometheus() {
     let new_pid = second.pid();
     assert_ne!(new_pid, old_pid);
     let new_file = write(&second, 0);
-    wait_value(
-        addr,
-        &format!("web_requests_total{{job=\"per_process\",pid=\"{new_pid}\"}}"),
-        "0",
-        limit,
-    );
+    wait_value(addr, &of_pid(new_pid), "0", limit);
     new_file.set_word("web.requests", 0, 50);
     wait_value(addr, "web_requests_total{job=\"aggregate\"}", "350", limit);
-    wait_value(
-        addr,
-        &format!("web_requests_total{{job=\"per_process\",pid=\"{new_pid}\"}}"),
-        "50",
-        limit,
-    );
+    wait_value(addr, &of_pid(new_pid), "50", limit);
     // the exited process's series keeps its final value while its file remains
-    wait_value(
-        addr,
-        &format!("web_requests_total{{job=\"per_process\",pid=\"{old_pid}\"}}"),
-        "300",
-        limit,
-    );
+    wait_value(addr, &of_pid(old_pid), "300", limit);
 
     // the exited process's file is removed: the sum keeps its count
     std::fs::remove_file(&old_file.path).unwrap();
@@ -235,12 +216,7 @@ fn a_restart_keeps_counters_right_in_prometheus() {
     );
     // per process, neither series ever went down: the restart is a new series, not a reset
     for pid in [old_pid, new_pid] {
-        wait_value(
-            addr,
-            &format!("resets(web_requests_total{{job=\"per_process\",pid=\"{pid}\"}}[10m])"),
-            "0",
-            limit,
-        );
+        wait_value(addr, &format!("resets({}[10m])", of_pid(pid)), "0", limit);
     }
     // and the increase over the whole test is what was counted: 200 more by the old process
     // after the first scrape, 70 by the new one
