@@ -98,8 +98,20 @@ impl Buckets {
         let mut b = Buckets::with_len(len);
         let (head, packed) = b.words.split_at_mut(len);
         head.copy_from_slice(&counts[..len]);
-        for (w, four) in packed.iter_mut().zip(indexes[..len].chunks(4)) {
-            *w = four
+        let four = indexes[..len].chunks_exact(4);
+        let rest = four.remainder();
+        // Whole words first, each of exactly four indexes, then the last one's remainder.
+        for (w, four) in packed.iter_mut().zip(four) {
+            let four: &[u16; 4] = four.try_into().expect("chunks of four");
+            *w = u64::from(four[0])
+                | u64::from(four[1]) << 16
+                | u64::from(four[2]) << 32
+                | u64::from(four[3]) << 48;
+        }
+        if !rest.is_empty()
+            && let Some(last) = packed.last_mut()
+        {
+            *last = rest
                 .iter()
                 .enumerate()
                 .fold(0, |w, (j, i)| w | (u64::from(*i) << (16 * j)));

@@ -305,25 +305,26 @@ impl StatsFile {
     /// there, or a corrupt slot) is an `Err` for that field alone. While no value changed, the
     /// snapshot shares its values with the previous one ([`Snapshot::same_values`]).
     pub fn snapshot(&mut self) -> Result<Snapshot, ReadError> {
-        self.snapshot_at(SystemTime::now(), Check::Live)
+        self.snapshot_at(SystemTime::now(), Check::Live, &mut Scratch::default())
     }
 
     /// A last snapshot of a file whose name is gone (its writer removed it on exit): the values
     /// it held when it was unlinked, still readable through the open file. With it a reader
     /// counts what a process did between its previous sample and its exit.
     pub fn final_snapshot(&mut self) -> Result<Snapshot, ReadError> {
-        self.snapshot_at(SystemTime::now(), Check::Unlinked)
+        self.snapshot_at(SystemTime::now(), Check::Unlinked, &mut Scratch::default())
     }
 
-    /// Refreshes as `check` says, then reads every value; the snapshot says it was taken at
-    /// `taken`.
+    /// Refreshes as `check` says, then reads every value, copying changed ones through
+    /// `scratch`; the snapshot says it was taken at `taken`.
     pub(crate) fn snapshot_at(
         &mut self,
         taken: SystemTime,
         check: Check,
+        scratch: &mut Scratch,
     ) -> Result<Snapshot, ReadError> {
         self.refresh_with(check)?;
-        let fields = self.read_values()?;
+        let fields = self.read_values(scratch)?;
         Ok(Snapshot {
             path: self.path.clone(),
             info: Arc::clone(&self.info),
@@ -337,7 +338,7 @@ impl StatsFile {
 
     /// Every value: the slice of the last snapshot again while nothing changed, else a new
     /// one, which becomes the last.
-    fn read_values(&mut self) -> Result<Arc<[FieldValue]>, ReadError> {
+    fn read_values(&mut self, scratch: &mut Scratch) -> Result<Arc<[FieldValue]>, ReadError> {
         let (fields, state) = match &mut self.source {
             Source::V1 { values } => {
                 let fresh = self
@@ -356,7 +357,7 @@ impl StatsFile {
                 let state = m.region.load(h::STATE).unwrap_or(m.state_raw);
                 let (file, path, dev_ino) = (&self.file, &self.path, self.info.dev_ino);
                 let mut held = None;
-                let fields = m.read_values(&self.fields, self.last.as_ref(), &mut || {
+                let fields = m.read_values(&self.fields, self.last.as_ref(), scratch, &mut || {
                     *held.get_or_insert_with(|| lock_held(file, path, dev_ino))
                 });
                 if m.region.faulted() {
@@ -566,6 +567,7 @@ impl Mapped {
         &mut self,
         metas: &[Arc<FieldMeta>],
         last: Option<&Arc<[FieldValue]>>,
+        scratch: &mut Scratch,
         lock_held: &mut dyn FnMut() -> bool,
     ) -> Arc<[FieldValue]> {
         let n = self.slots.len().min(metas.len());
@@ -582,8 +584,6 @@ impl Mapped {
             },
             None => 0,
         };
-        // Room for the copies of the values that changed, grown to the largest and reused.
-        let mut scratch = Scratch::default();
         let fields: Arc<[FieldValue]> = (0..n)
             .map(|i| {
                 let meta = &metas[i];
@@ -595,7 +595,7 @@ impl Mapped {
                 }
                 FieldValue {
                     meta: Arc::clone(meta),
-                    value: self.read_value(i, meta, &mut scratch, lock_held),
+                    value: self.read_value(i, meta, scratch, lock_held),
                 }
             })
             .collect();
@@ -644,7 +644,7 @@ impl Mapped {
                 self.stale[i] = false;
                 if histogram {
                     let h = &scratch.histogram;
-                    let buckets = Buckets::from_sorted(&h.indexes, &h.counts);
+                    let buckets = Buckets::from_sorted(h.indexes(), h.counts());
                     Value::decode_histogram(meta, &h.head, buckets).map_err(corrupt)
                 } else {
                     Value::decode(meta, &scratch.words, self.order).map_err(corrupt)
@@ -683,9 +683,11 @@ impl SharedFields {
     }
 }
 
-/// Room for copying values out of a file, reused from one changed value to the next.
+/// Room for copying values out of a file, reused from one changed value to the next, and by a
+/// scanner from one file to the next: grown to the largest value copied, never allocated or
+/// cleared again.
 #[derive(Debug, Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     /// The words of a multi-word value other than a histogram.
     words: Vec<u64>,
     /// A histogram's head and non-zero buckets.

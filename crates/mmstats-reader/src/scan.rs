@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::discover::{discover, watched_dirs};
 use crate::error::{ErrorKind, ReadError};
-use crate::file::{Check, SharedFields, StatsFile};
+use crate::file::{Check, Scratch, SharedFields, StatsFile};
 use crate::process::ProcessId;
 use crate::snapshot::Snapshot;
 
@@ -39,6 +39,8 @@ pub struct Scanner {
     admit: Option<Admit>,
     /// The metadata of the open files, one copy of each.
     metas: SharedFields,
+    /// Room for copying changed values out, kept from one scan to the next.
+    scratch: Scratch,
 }
 
 /// Decides whether a file just opened may be read: `Err` with the reason if not.
@@ -97,6 +99,7 @@ impl Scanner {
             listing: None,
             admit: None,
             metas: SharedFields::default(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -315,7 +318,14 @@ impl Scanner {
         let checks = |i: usize| if i < listed { check } else { Check::Unlinked };
         let mut grouped: HashMap<usize, Result<Snapshot, ReadError>> = HashMap::new();
         for members in process_groups(&self.open) {
-            read_process(&mut self.open, &members, checks, &mut clock, &mut grouped);
+            read_process(
+                &mut self.open,
+                &members,
+                checks,
+                &mut clock,
+                &mut self.scratch,
+                &mut grouped,
+            );
         }
         let mut snapshots = Vec::with_capacity(self.open.len());
         let mut closed = Vec::new();
@@ -324,7 +334,7 @@ impl Scanner {
                 true => None,
                 false => grouped.remove(&i),
             }
-            .unwrap_or_else(|| f.snapshot_at(clock.now(), checks(i)));
+            .unwrap_or_else(|| f.snapshot_at(clock.now(), checks(i), &mut self.scratch));
             match result {
                 Ok(snapshot) => snapshots.push(snapshot),
                 Err(e) => {
@@ -436,6 +446,7 @@ fn read_process(
     members: &[usize],
     check: impl Fn(usize) -> Check,
     clock: &mut Clock,
+    scratch: &mut Scratch,
     results: &mut HashMap<usize, Result<Snapshot, ReadError>>,
 ) {
     let process_files: Vec<usize> = members
@@ -457,7 +468,7 @@ fn read_process(
         }
         let taken = clock.fresh();
         for &i in members {
-            results.insert(i, files[i].snapshot_at(taken, check(i)));
+            results.insert(i, files[i].snapshot_at(taken, check(i), scratch));
         }
         let settled = !busy && seqs(files) == before;
         if settled || attempt >= FOLD_RETRIES {

@@ -65,9 +65,9 @@ impl<'a> SeqLock<'a> {
 
     /// Like [`SeqLock::read`] for a histogram or timer slot (FORMAT.md §5.5): copies the eight
     /// head words into `out.head`, then, of the buckets that can be non-zero (up to the bucket
-    /// of `max`), only the non-zero ones, as `(index, count)` into `out.indexes` and
-    /// `out.counts`: reading a full-range histogram costs what its values use, not its
-    /// capacity, and its zero buckets are neither kept nor decoded.
+    /// of `max`), only the non-zero ones, as `(index, count)` ([`SparseCopy::indexes`] and
+    /// [`SparseCopy::counts`]): reading a full-range histogram costs what its values use, not
+    /// its capacity, and its zero buckets are neither kept nor decoded.
     pub(crate) fn read_histogram(
         &self,
         k: u32,
@@ -75,26 +75,37 @@ impl<'a> SeqLock<'a> {
         out: &mut SparseCopy,
     ) -> Result<u64, Failure> {
         let order = self.order;
-        let head = &mut out.head;
-        let (indexes, counts) = (&mut out.indexes, &mut out.counts);
+        let SparseCopy {
+            head,
+            indexes,
+            counts,
+            len,
+        } = out;
         let copied = self.attempts(|| {
-            indexes.clear();
-            counts.clear();
-            if !self.region.load_words(self.offset, hist::BUCKETS, head) {
+            *len = 0;
+            if !self.region.load_array(self.offset, head) {
                 return false;
             }
             let (count, max) = (order.word(head[hist::COUNT]), order.word(head[hist::MAX]));
             let used = used_buckets(count, max, k, capacity);
-            used == 0
-                || self.region.append_nonzero_words(
-                    self.offset + 8 * hist::BUCKETS,
-                    used,
-                    indexes,
-                    counts,
-                )
+            if used == 0 {
+                return true;
+            }
+            match self.region.gather_nonzero_words(
+                self.offset + 8 * hist::BUCKETS,
+                used,
+                indexes,
+                counts,
+            ) {
+                Some(n) => {
+                    *len = n;
+                    true
+                }
+                None => false,
+            }
         })?;
         if order != ByteOrder::NATIVE {
-            for w in head.iter_mut().chain(counts.iter_mut()) {
+            for w in head.iter_mut().chain(counts[..*len].iter_mut()) {
                 *w = w.swap_bytes();
             }
         }
@@ -137,15 +148,30 @@ impl<'a> SeqLock<'a> {
 }
 
 /// Room for the copy of one histogram or timer slot ([`SeqLock::read_histogram`]): its head
-/// words and its non-zero buckets, reused from one slot to the next.
+/// words and its non-zero buckets, reused from one slot to the next (and from one file to the
+/// next) without being allocated or cleared again.
 #[derive(Debug, Default)]
 pub(crate) struct SparseCopy {
     /// The sequence word and the seven head words.
-    pub(crate) head: Vec<u64>,
-    /// The index of each non-zero bucket, ascending.
-    pub(crate) indexes: Vec<u16>,
-    /// Its count.
-    pub(crate) counts: Vec<u64>,
+    pub(crate) head: [u64; hist::BUCKETS],
+    /// Room for the index of each non-zero bucket; the first `len` are the copy's.
+    indexes: Vec<u16>,
+    /// Room for their counts.
+    counts: Vec<u64>,
+    /// How many non-zero buckets the copy has.
+    len: usize,
+}
+
+impl SparseCopy {
+    /// The index of each non-zero bucket of the copy, ascending.
+    pub(crate) fn indexes(&self) -> &[u16] {
+        &self.indexes[..self.len]
+    }
+
+    /// Their counts.
+    pub(crate) fn counts(&self) -> &[u64] {
+        &self.counts[..self.len]
+    }
 }
 
 #[cfg(test)]
@@ -218,9 +244,9 @@ mod tests {
             let mut out = SparseCopy::default();
             let seq = SeqLock::new(&r, 0, order).read_histogram(5, 4, &mut out);
             assert_eq!(seq, Ok(stored[0]));
-            assert_eq!(out.head, slot[..8].to_vec());
+            assert_eq!(out.head[..], slot[..8]);
             assert_eq!(
-                (out.indexes.as_slice(), out.counts.as_slice()),
+                (out.indexes(), out.counts()),
                 (&[0u16, 2][..], &[1u64, 2][..])
             );
         }
