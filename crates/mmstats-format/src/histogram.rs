@@ -43,50 +43,80 @@ pub fn bucket_bounds(i: usize, k: u32) -> (u64, u64) {
 
 /// The non-zero buckets of a histogram, in bucket order, as `(index, count)` pairs: what a
 /// decoded histogram keeps of its buckets (a few hundred of a slot's thousands are in use, and
-/// most of those are zero). One allocation holds the counts, then the indexes packed four to a
-/// word; the buckets not listed are zero, so two lists are equal exactly when the histograms
-/// they come from count the same values in every bucket.
+/// most of those are zero). One allocation holds the counts, each in the fewest bytes (1, 2, 4
+/// or 8) that hold the largest of them, then the 16-bit indexes: a bucket costs 3 bytes while
+/// no count passes 255 (an interval's differences, a quiet histogram), 6 while none passes
+/// 2^32, 10 at most. The buckets not listed are zero, and the width is the one the largest
+/// count needs, so two lists are equal exactly when the histograms they come from count the
+/// same values in every bucket.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Buckets {
-    /// `len` counts, then `len.div_ceil(4)` words of 16-bit indexes (bucket indexes of every
-    /// exponent up to [`crate::layout::limits::HISTOGRAM_K_MAX`] fit in 16 bits).
-    words: Box<[u64]>,
+    /// `len` counts of `width` bytes, then `len` indexes of 2 bytes (bucket indexes of every
+    /// exponent up to [`crate::layout::limits::HISTOGRAM_K_MAX`] fit in 16 bits), all
+    /// little-endian.
+    bytes: Box<[u8]>,
     len: u32,
+    /// Bytes a count takes: 1, 2, 4 or 8 (0 for the empty list).
+    width: u8,
 }
 
 /// Largest bucket index a [`Buckets`] list holds: that of `u64::MAX` at the largest exponent.
 const INDEX_MAX: usize = u16::MAX as usize;
+
+/// The fewest bytes, of 1, 2, 4 and 8, that hold `max`.
+fn width_of(max: u64) -> u8 {
+    match max {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        0x1_0000..=0xffff_ffff => 4,
+        _ => 8,
+    }
+}
+
+/// Writes `counts` into `to` as little-endian integers of `width` bytes, one after the other
+/// (each count fits in `width` bytes). One loop per width, each simple enough to vectorise.
+fn put_counts(width: u8, to: &mut [u8], counts: &[u64]) {
+    match width {
+        1 => {
+            for (to, n) in to.iter_mut().zip(counts) {
+                *to = *n as u8;
+            }
+        }
+        2 => {
+            for (to, n) in to.chunks_exact_mut(2).zip(counts) {
+                to.copy_from_slice(&(*n as u16).to_le_bytes());
+            }
+        }
+        4 => {
+            for (to, n) in to.chunks_exact_mut(4).zip(counts) {
+                to.copy_from_slice(&(*n as u32).to_le_bytes());
+            }
+        }
+        _ => {
+            for (to, n) in to.chunks_exact_mut(8).zip(counts) {
+                to.copy_from_slice(&n.to_le_bytes());
+            }
+        }
+    }
+}
 
 impl Buckets {
     /// The non-zero buckets of `dense` (bucket `i` counted by `dense[i]`). Buckets past
     /// index 65,535 (beyond any exponent FORMAT.md §5.5 allows) are left out.
     pub fn from_dense(dense: &[u64]) -> Buckets {
         let dense = &dense[..dense.len().min(INDEX_MAX + 1)];
-        let len = dense.iter().filter(|n| **n != 0).count();
-        let mut b = Buckets::with_len(len);
-        let mut j = 0;
-        for (i, n) in dense.iter().enumerate() {
-            if *n != 0 {
-                b.set(j, i, *n);
-                j += 1;
-            }
-        }
-        b
+        Buckets::from_pairs(dense.iter().copied().enumerate())
     }
 
     /// The buckets of `pairs`, `(index, count)` in ascending order of index; zero counts and
     /// indexes past 65,535 are left out.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (usize, u64)>) -> Buckets {
-        let pairs: Vec<(usize, u64)> = pairs
+        let (indexes, counts): (Vec<u16>, Vec<u64>) = pairs
             .into_iter()
             .filter(|(i, n)| *n != 0 && *i <= INDEX_MAX)
-            .collect();
-        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0), "ascending");
-        let mut b = Buckets::with_len(pairs.len());
-        for (j, (i, n)) in pairs.into_iter().enumerate() {
-            b.set(j, i, n);
-        }
-        b
+            .map(|(i, n)| (i as u16, n))
+            .unzip();
+        Buckets::from_sorted(&indexes, &counts)
     }
 
     /// The buckets whose indexes are `indexes` (ascending, each once) and whose counts are
@@ -94,58 +124,74 @@ impl Buckets {
     /// buckets, skipping the zero ones. Pairs past the shorter list are left out.
     pub fn from_sorted(indexes: &[u16], counts: &[u64]) -> Buckets {
         let len = indexes.len().min(counts.len());
-        debug_assert!(indexes[..len].windows(2).all(|w| w[0] < w[1]), "ascending");
-        let mut b = Buckets::with_len(len);
-        let (head, packed) = b.words.split_at_mut(len);
-        head.copy_from_slice(&counts[..len]);
-        let four = indexes[..len].chunks_exact(4);
-        let rest = four.remainder();
-        // Whole words first, each of exactly four indexes, then the last one's remainder.
-        for (w, four) in packed.iter_mut().zip(four) {
-            let four: &[u16; 4] = four.try_into().expect("chunks of four");
-            *w = u64::from(four[0])
-                | u64::from(four[1]) << 16
-                | u64::from(four[2]) << 32
-                | u64::from(four[3]) << 48;
+        let (indexes, counts) = (&indexes[..len], &counts[..len]);
+        debug_assert!(indexes.windows(2).all(|w| w[0] < w[1]), "ascending");
+        debug_assert!(counts.iter().all(|n| *n != 0), "non-zero");
+        if len == 0 {
+            return Buckets::default();
         }
-        if !rest.is_empty()
-            && let Some(last) = packed.last_mut()
-        {
-            *last = rest
-                .iter()
-                .enumerate()
-                .fold(0, |w, (j, i)| w | (u64::from(*i) << (16 * j)));
+        // The width depends only on the highest bit set in any count: that of their union.
+        let width = width_of(counts.iter().fold(0, |a, n| a | n));
+        let w = usize::from(width);
+        let mut bytes = vec![0u8; len * (w + 2)].into_boxed_slice();
+        let (to_counts, to_indexes) = bytes.split_at_mut(len * w);
+        put_counts(width, to_counts, counts);
+        for (to, i) in to_indexes.chunks_exact_mut(2).zip(indexes) {
+            to.copy_from_slice(&i.to_le_bytes());
         }
-        b
-    }
-
-    fn with_len(len: usize) -> Buckets {
         Buckets {
-            words: vec![0; len + len.div_ceil(4)].into_boxed_slice(),
+            bytes,
             len: len as u32,
+            width,
         }
     }
 
-    fn set(&mut self, j: usize, index: usize, count: u64) {
-        let n = self.len as usize;
-        self.words[j] = count;
-        let shift = 16 * (j % 4);
-        let w = &mut self.words[n + j / 4];
-        *w = (*w & !(0xffff << shift)) | ((index as u64 & 0xffff) << shift);
+    /// The count of the `j`th non-zero bucket (`j < len`).
+    #[inline]
+    fn count(&self, j: usize) -> u64 {
+        let b = &self.bytes;
+        match self.width {
+            1 => u64::from(b[j]),
+            2 => u64::from(u16::from_le_bytes([b[2 * j], b[2 * j + 1]])),
+            4 => {
+                let at = 4 * j;
+                u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
+            }
+            _ => {
+                let at = 8 * j;
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[at..at + 8]);
+                u64::from_le_bytes(w)
+            }
+        }
     }
 
-    /// The bucket index of the `j`th non-zero bucket.
+    /// The bucket index of the `j`th non-zero bucket (`j < len`).
     #[inline]
     fn index(&self, j: usize) -> usize {
-        ((self.words[self.len as usize + j / 4] >> (16 * (j % 4))) & 0xffff) as usize
+        let at = self.len as usize * usize::from(self.width) + 2 * j;
+        usize::from(u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]))
+    }
+
+    /// Sets the count of the `j`th non-zero bucket to `n`, if `n` fits its width (the caller
+    /// keeps the width the one the largest count needs).
+    fn set_count(&mut self, j: usize, n: u64) -> bool {
+        let w = usize::from(self.width);
+        if width_of(n) > self.width {
+            return false;
+        }
+        self.bytes[w * j..w * j + w].copy_from_slice(&n.to_le_bytes()[..w]);
+        true
     }
 
     /// Adds `n` to bucket `i` (wrapping); a bucket past index 65,535 is left out.
     pub fn add(&mut self, i: usize, n: u64) {
         if let Some(j) = self.position(i) {
-            let sum = self.words[j].wrapping_add(n);
-            if sum != 0 {
-                self.words[j] = sum;
+            let old = self.count(j);
+            let sum = old.wrapping_add(n);
+            // In place only while the largest count still needs the width: a count that grew
+            // but fits it. One that wrapped, or left zero, makes the list anew.
+            if sum >= old && self.set_count(j, sum) {
                 return;
             }
         }
@@ -165,12 +211,12 @@ impl Buckets {
 
     /// The non-zero buckets as `(index, count)`, in ascending order of index.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, u64)> + ExactSizeIterator + '_ {
-        (0..self.len as usize).map(|j| (self.index(j), self.words[j]))
+        (0..self.len as usize).map(|j| (self.index(j), self.count(j)))
     }
 
     /// The count of bucket `i` (0 for a bucket not listed).
     pub fn get(&self, i: usize) -> u64 {
-        self.position(i).map_or(0, |j| self.words[j])
+        self.position(i).map_or(0, |j| self.count(j))
     }
 
     /// Where bucket `i` is among the non-zero buckets, if it is one of them (binary search).
@@ -197,9 +243,7 @@ impl Buckets {
 
     /// The counts added up (saturating).
     pub fn total(&self) -> u64 {
-        self.words[..self.len as usize]
-            .iter()
-            .fold(0u64, |a, n| a.saturating_add(*n))
+        (0..self.len as usize).fold(0u64, |a, j| a.saturating_add(self.count(j)))
     }
 
     /// The first `len` buckets as a dense list, zeros included.
@@ -546,13 +590,13 @@ impl Iterator for Pairs<'_> {
         };
         let ca = if take_a {
             self.i += 1;
-            self.a.words[self.i - 1]
+            self.a.count(self.i - 1)
         } else {
             0
         };
         let cb = if take_b {
             self.j += 1;
-            self.b.words[self.j - 1]
+            self.b.count(self.j - 1)
         } else {
             0
         };
@@ -598,7 +642,13 @@ mod tests {
     /// A dense list of up to 80 buckets, most of them zero.
     fn dense() -> impl Strategy<Value = Vec<u64>> {
         proptest::collection::vec(
-            prop_oneof![3 => Just(0u64), 1 => any::<u64>(), 1 => 0u64..5],
+            prop_oneof![
+                6 => Just(0u64),
+                2 => 0u64..5,
+                1 => 0u64..70_000,
+                1 => 0u64..5_000_000_000,
+                1 => any::<u64>(),
+            ],
             0..80,
         )
     }
@@ -645,6 +695,31 @@ mod tests {
             }
             prop_assert_eq!(added, Buckets::from_dense(&sum));
         }
+    }
+
+    #[test]
+    fn counts_take_the_fewest_bytes_that_hold_the_largest() {
+        for (largest, width) in [(255, 1), (256, 2), (65_535, 2), (70_000, 4), (1 << 40, 8)] {
+            let b = Buckets::from_pairs([(3, 1), (9, largest), (700, 2)]);
+            assert_eq!(b.bytes.len(), 3 * (width + 2), "largest {largest}");
+            assert_eq!(
+                b.iter().collect::<Vec<_>>(),
+                [(3, 1), (9, largest), (700, 2)]
+            );
+            assert_eq!((b.get(9), b.total(), b.end()), (largest, largest + 3, 701));
+        }
+        // Adding past a width's largest count widens the list; the result is the list of the
+        // same counts built at once, and equal to it.
+        let mut b = Buckets::from_pairs([(3, 1), (9, 255)]);
+        b.add(9, 1);
+        b.add(3, u64::MAX);
+        assert_eq!(b, Buckets::from_pairs([(9, 256)]));
+        assert_eq!(b.bytes.len(), 4);
+        // A count that wraps below the width's range narrows it again.
+        b.add(9, u64::MAX);
+        assert_eq!(b, Buckets::from_pairs([(9, 255)]));
+        assert_eq!(b.bytes.len(), 3);
+        assert_eq!(Buckets::from_pairs([]), Buckets::default());
     }
 
     #[test]
