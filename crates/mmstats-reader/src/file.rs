@@ -66,26 +66,30 @@ struct Mapped {
     generation_raw: u64,
     /// The `state` word as loaded (file order).
     state_raw: u64,
+    /// Per field, how its value is read (its offset is in `watch`).
     slots: Vec<Slot>,
-    /// Per field, the byte offset of the one word that tells whether its value changed: the
-    /// value itself for a scalar, the sequence word of a multi-word value (FORMAT.md §4.2).
+    /// Per field, the byte offset of its slot, which is also that of the one word that tells
+    /// whether its value changed: the value itself for a scalar, the sequence word of a
+    /// multi-word value (FORMAT.md §4.2).
     watch: Vec<u32>,
     /// Each of those words as loaded when the value in [`StatsFile::last`] was read: while the
     /// word is the same, so is the value, and it is neither copied out nor decoded again.
     seen: Vec<u64>,
-    /// Fields whose remembered value does not stand for the file's, whatever their word says:
-    /// never read (new metadata), or their read failed.
-    stale: Vec<bool>,
     /// No field is stale: the last values may be handed out whole.
     fresh: bool,
 }
 
-/// Where one field's value lives.
+/// How one field's value is read, and whether the remembered one stands for it: 8 bytes, kept
+/// for every field of every open file.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    offset: u32,
-    words: usize,
+    /// Words in the slot.
+    words: u32,
+    /// A multi-word value (or text), read under its sequence word.
     multi: bool,
+    /// The remembered value does not stand for the file's, whatever its word says: never
+    /// read (new metadata), or its read failed.
+    stale: bool,
 }
 
 /// Largest version-1 file we read (the original writer's files are a few pages).
@@ -187,7 +191,6 @@ impl StatsFile {
                         slots: Vec::new(),
                         watch: Vec::new(),
                         seen: Vec::new(),
-                        stale: Vec::new(),
                         fresh: false,
                     }),
                     last: None,
@@ -445,6 +448,7 @@ impl StatsFile {
         let order = header.byte_order;
         let mut metas = Vec::with_capacity(fields.len());
         let mut slots = Vec::with_capacity(fields.len());
+        let mut offsets = Vec::with_capacity(fields.len());
         let mut kept = Vec::with_capacity(fields.len());
         for (i, f) in fields.into_iter().enumerate() {
             let meta = match self.fields.get(i) {
@@ -458,10 +462,12 @@ impl StatsFile {
                 }
             };
             slots.push(Slot {
-                offset: f.value_offset,
-                words: slot_words(f.value_length),
+                // `value_length` is a u32, so its words are too.
+                words: slot_words(f.value_length) as u32,
                 multi: meta.kind.is_multi_word() || meta.value_type == ValueType::Text,
+                stale: true,
             });
+            offsets.push(f.value_offset);
             metas.push(meta);
         }
         let id = &header.identity;
@@ -489,23 +495,16 @@ impl StatsFile {
             m.state_raw = order.word(header.live.state);
             // Remembered values stand only for fields whose metadata and slot did not change.
             let mut seen = Vec::with_capacity(slots.len());
-            let mut stale = Vec::with_capacity(slots.len());
-            for (i, s) in slots.iter().enumerate() {
-                let same = kept[i]
-                    && m.slots
-                        .get(i)
-                        .is_some_and(|o| o.offset == s.offset && o.words == s.words);
-                seen.push(if same {
-                    m.seen.get(i).copied().unwrap_or(0)
-                } else {
-                    0
+            for (i, s) in slots.iter_mut().enumerate() {
+                let old = m.slots.get(i).filter(|o| {
+                    kept[i] && m.watch.get(i) == Some(&offsets[i]) && o.words == s.words
                 });
-                stale.push(!same || m.stale.get(i).copied().unwrap_or(true));
+                seen.push(old.map_or(0, |_| m.seen.get(i).copied().unwrap_or(0)));
+                s.stale = old.is_none_or(|o| o.stale);
             }
-            m.watch = slots.iter().map(|s| s.offset).collect();
+            m.watch = offsets;
             m.seen = seen;
-            m.fresh = !stale.contains(&true);
-            m.stale = stale;
+            m.fresh = !slots.iter().any(|s| s.stale);
             m.slots = slots;
         }
         Ok(())
@@ -587,7 +586,7 @@ impl Mapped {
         let fields: Arc<[FieldValue]> = (0..n)
             .map(|i| {
                 let meta = &metas[i];
-                let kept = last.and_then(|l| l.get(i)).filter(|_| !self.stale[i]);
+                let kept = last.and_then(|l| l.get(i)).filter(|_| !self.slots[i].stale);
                 if let Some(kept) = kept
                     && (i < first || self.region.load(self.watch[i] as usize) == Some(self.seen[i]))
                 {
@@ -599,7 +598,7 @@ impl Mapped {
                 }
             })
             .collect();
-        self.fresh = !self.stale.contains(&true);
+        self.fresh = !self.slots.iter().any(|s| s.stale);
         fields
     }
 
@@ -613,18 +612,18 @@ impl Mapped {
     ) -> Result<Value, ValueError> {
         let corrupt = |e: FormatError| ValueError::Corrupt(e.to_string());
         let outside = || ValueError::Corrupt("value slot outside the file".into());
-        let slot = self.slots[i];
+        let (slot, offset) = (self.slots[i], self.watch[i] as usize);
         if !slot.multi {
-            let Some(word) = self.region.load(slot.offset as usize) else {
-                self.stale[i] = true;
+            let Some(word) = self.region.load(offset) else {
+                self.slots[i].stale = true;
                 return Err(outside());
             };
             // The value depends on this word alone: an error for it is as lasting as a value.
             self.seen[i] = word;
-            self.stale[i] = false;
+            self.slots[i].stale = false;
             return Value::decode(meta, &[self.order.word(word)], self.order).map_err(corrupt);
         }
-        let lock = SeqLock::new(&self.region, slot.offset as usize, self.order);
+        let lock = SeqLock::new(&self.region, offset, self.order);
         let histogram = matches!(
             meta.kind,
             mmstats_format::Kind::Histogram | mmstats_format::Kind::Timer
@@ -633,15 +632,15 @@ impl Mapped {
             let (k, capacity) = (u32::from(meta.param), meta.capacity as usize);
             lock.read_histogram(k, capacity, &mut scratch.histogram)
         } else {
-            lock.read(slot.words, &mut scratch.words)
+            lock.read(slot.words as usize, &mut scratch.words)
         };
-        self.stale[i] = true;
+        self.slots[i].stale = true;
         match copied {
             Ok(seq) => {
                 // A consistent copy: whatever it decodes to, value or error, stands until the
                 // sequence word moves.
                 self.seen[i] = seq;
-                self.stale[i] = false;
+                self.slots[i].stale = false;
                 if histogram {
                     let h = &scratch.histogram;
                     let buckets = Buckets::from_sorted(h.indexes(), h.counts());
