@@ -278,9 +278,7 @@ impl Region {
             word.load(Ordering::Relaxed)
         };
         // The first lines of the run at once, then each line a fixed distance ahead.
-        for j in (0..PREFETCH_AHEAD.min(count)).step_by(BLOCK) {
-            self.prefetch(off + 8 * j);
-        }
+        self.prefetch_run(off, PREFETCH_AHEAD.min(count));
         let mut n = 0;
         let mut j = 0;
         while j + BLOCK <= count {
@@ -311,10 +309,21 @@ impl Region {
         Some(n)
     }
 
-    /// Asks the CPU to fetch the cache line of byte offset `off` (inside the mapping) ahead of
-    /// its loads. A hint only: it reads nothing into the program and cannot fault.
+    /// Asks the CPU to fetch every cache line of the `words` words from byte offset `off` on
+    /// (those inside the mapping), ahead of their loads: see [`Region::prefetch`].
+    pub(crate) fn prefetch_run(&self, off: usize, words: usize) {
+        let end = off.saturating_add(words.saturating_mul(8)).min(self.len);
+        for at in (off..end).step_by(64) {
+            self.prefetch(at);
+        }
+    }
+
+    /// Asks the CPU to fetch the cache line of byte offset `off` ahead of its loads (nothing
+    /// if `off` is outside the mapping). A hint only: it reads nothing into the program and
+    /// cannot fault, so the loads that follow it start their wait for memory early, and
+    /// several such waits overlap.
     #[inline(always)]
-    fn prefetch(&self, off: usize) {
+    pub(crate) fn prefetch(&self, off: usize) {
         #[cfg(target_arch = "x86_64")]
         if off < self.len {
             use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

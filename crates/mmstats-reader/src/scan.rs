@@ -329,7 +329,12 @@ impl Scanner {
         }
         let mut snapshots = Vec::with_capacity(self.open.len());
         let mut closed = Vec::new();
-        for (i, f) in self.open.iter_mut().enumerate() {
+        for i in 0..self.open.len() {
+            // The next file's first loads overlap this one's reading.
+            if let Some(next) = self.open.get(i + 1) {
+                next.prefetch_watched();
+            }
+            let f = &mut self.open[i];
             let result = match grouped.is_empty() {
                 true => None,
                 false => grouped.remove(&i),

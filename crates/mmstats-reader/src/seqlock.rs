@@ -81,6 +81,12 @@ impl<'a> SeqLock<'a> {
             counts,
             len,
         } = out;
+        // The head and the first buckets are fetched while the head's load, which says how
+        // many buckets are in use, is waited for.
+        self.region.prefetch_run(
+            self.offset,
+            (hist::BUCKETS + capacity).min(HEAD_START_WORDS),
+        );
         let copied = self.attempts(|| {
             *len = 0;
             if !self.region.load_array(self.offset, head) {
@@ -146,6 +152,10 @@ impl<'a> SeqLock<'a> {
         Err(Failure::Busy)
     }
 }
+
+/// How many words of a histogram slot, from its sequence word on, are prefetched before its
+/// head is loaded: the head and the first 120 buckets, sixteen cache lines.
+const HEAD_START_WORDS: usize = 128;
 
 /// Room for the copy of one histogram or timer slot ([`SeqLock::read_histogram`]): its head
 /// words and its non-zero buckets, reused from one slot to the next (and from one file to the
