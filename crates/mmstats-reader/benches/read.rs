@@ -1,12 +1,17 @@
 //! How much reading costs: one snapshot of a file with every kind of field, one scan of a
 //! thousand files whose metadata is already cached, and the interval engine's update for 100
-//! processes whose counters all moved (the benchmarks' 50-field mix, one file a process).
+//! processes whose counters all moved (the benchmarks' 50-field mix, one file a process) and
+//! for 10,000 idle processes (the same values again, as the scanner hands them over).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use mmstats_format::{FieldMeta, Identity, Kind, ValueType};
-use mmstats_reader::{Intervals, Scanner, StatsFile};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use mmstats_format::{FieldMeta, Identity, Kind, Num, Value, ValueType};
+use mmstats_reader::{FileInfo, FormatVersion, Intervals, Scanner, Snapshot, StatsFile};
 use mmstats_testkit::file::FileBuilder;
 use mmstats_testkit::mix;
+use mmstats_testkit::snapshot::SnapshotBuilder;
 
 fn fields() -> Vec<FieldMeta> {
     let mut v = vec![
@@ -94,6 +99,53 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+
+    // 10,000 processes of one file each whose values do not change: every update after the
+    // second hands each process its previous sample again.
+    let idle: Vec<Snapshot> = (0..10_000u32).map(idle_process).collect();
+    let mut engine = Intervals::new().assume_alive();
+    let mut at = 0;
+    let mut again = || {
+        at += 1;
+        let taken = UNIX_EPOCH + Duration::from_secs(at);
+        idle.iter()
+            .map(|s| Snapshot { taken, ..s.clone() })
+            .collect::<Vec<_>>()
+    };
+    engine.update(&again());
+    engine.update(&again());
+    c.bench_function("intervals/10000_idle_processes", |b| {
+        b.iter_batched(
+            &mut again,
+            |snapshots| engine.update(&snapshots),
+            BatchSize::PerIteration,
+        )
+    });
+}
+
+/// The snapshot of process `i`'s one file: ten counters.
+fn idle_process(i: u32) -> Snapshot {
+    let pid = 300_000 + i;
+    let info = FileInfo {
+        pid: Some(pid),
+        tid: Some(pid),
+        start_time: Some(1),
+        boot_id: Some([7; 16]),
+        created: Some(UNIX_EPOCH),
+        ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid)))
+    };
+    (0..10u64)
+        .fold(
+            SnapshotBuilder::new(format!("/run/stats/app-{pid}-{pid}.mmstats"))
+                .info(Arc::new(info)),
+            |b, j| {
+                b.field(
+                    FieldMeta::new(format!("app.count{j}"), Kind::Counter, ValueType::U64),
+                    Value::Number(Num::U(j)),
+                )
+            },
+        )
+        .build()
 }
 
 criterion_group!(benches, bench);
