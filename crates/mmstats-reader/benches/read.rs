@@ -52,7 +52,8 @@ fn bench(c: &mut Criterion) {
     let one = dir.path().join("one.mmstats");
     std::fs::write(&one, &bytes).unwrap();
     let mut file = StatsFile::open(&one).unwrap();
-    c.bench_function("snapshot/21_fields", |b| {
+    let mut g = c.benchmark_group("reader");
+    g.bench_function("snapshot, 21 fields", |b| {
         b.iter(|| file.snapshot().unwrap())
     });
 
@@ -63,7 +64,7 @@ fn bench(c: &mut Criterion) {
     }
     let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", many.display())]);
     assert_eq!(scanner.scan().snapshots.len(), 1000);
-    c.bench_function("scan/1000_files", |b| b.iter(|| scanner.scan()));
+    g.bench_function("scan, 1,000 cached files", |b| b.iter(|| scanner.scan()));
 
     // Between two updates every counter of every file moves up (from above any value the mix
     // starts with) and every histogram's sequence word moves on (its copy is new, its counts
@@ -80,7 +81,7 @@ fn bench(c: &mut Criterion) {
         .filter(|(_, k)| matches!(k, Kind::Counter | Kind::Histogram | Kind::Timer))
         .collect();
     let mut round = 0u64;
-    c.bench_function("intervals/100_changed_processes", |b| {
+    g.bench_function("intervals, 100 changed processes", |b| {
         b.iter_batched(
             || {
                 round += 1;
@@ -114,13 +115,14 @@ fn bench(c: &mut Criterion) {
     };
     engine.update(&again());
     engine.update(&again());
-    c.bench_function("intervals/10000_idle_processes", |b| {
+    g.bench_function("intervals, 10,000 idle processes", |b| {
         b.iter_batched(
             &mut again,
             |snapshots| engine.update(&snapshots),
             BatchSize::PerIteration,
         )
     });
+    g.finish();
 }
 
 /// The snapshot of process `i`'s one file: ten counters.
