@@ -1584,7 +1584,7 @@ impl Sample {
 /// Combines series of several parts (processes), each with its liveness.
 pub(crate) fn combine_all<'a>(parts: impl Iterator<Item = (bool, &'a [Series])>) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
-    let mut index: Map<String, usize> = Map::default();
+    let mut index: Map<&str, usize> = Map::default();
     for (live, series) in parts {
         for s in series {
             let levelish = matches!(s.meta.kind, Kind::Gauge | Kind::MovingAverage);
@@ -1593,7 +1593,7 @@ pub(crate) fn combine_all<'a>(parts: impl Iterator<Item = (bool, &'a [Series])>)
                     out[i].absorb(s, live);
                 }
                 None => {
-                    index.insert(s.meta.series_key().to_string(), out.len());
+                    index.insert(s.meta.series_key(), out.len());
                     let mut first = s.clone();
                     if levelish && !live {
                         first.value = None;
