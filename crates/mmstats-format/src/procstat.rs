@@ -25,12 +25,19 @@ impl<'a> StatLine<'a> {
     /// Splits a line. The command name (field 2) is in parentheses and may itself hold spaces
     /// and parentheses, so fields are counted from the last `)`. `None` if there is none.
     pub fn parse(stat: &'a str) -> Option<StatLine<'a>> {
+        let comm = StatLine::comm_of(stat)?;
+        let close = stat.rfind(')')?;
+        // A stat line of Linux 6 has 52 fields: room for all of them at once.
+        let mut rest = Vec::with_capacity(52);
+        rest.extend(stat.get(close + 1..)?.split_ascii_whitespace());
+        Some(StatLine { comm, rest })
+    }
+
+    /// The command name (field 2) of a line, without splitting the other fields.
+    pub fn comm_of(stat: &'a str) -> Option<&'a str> {
         let open = stat.find('(')?;
         let close = stat.rfind(')')?;
-        Some(StatLine {
-            comm: stat.get(open + 1..close)?,
-            rest: stat.get(close + 1..)?.split_ascii_whitespace().collect(),
-        })
+        stat.get(open + 1..close)
     }
 
     /// The command name (field 2), without its parentheses.
