@@ -524,6 +524,7 @@ impl ProcessSource {
         let m = &self.metas;
         let mut f = Fields {
             out: Vec::with_capacity(16),
+            ..Fields::default()
         };
         let u = |n: u64| Ok(Value::Number(Num::U(n)));
         let i = |n: i64| Ok(Value::Number(Num::I(n)));
@@ -783,7 +784,10 @@ mod tests {
         let total = procfs::Meminfo::current().unwrap().mem_total as f64;
         let share = num(&s, "proc.mem.rss") / total * 100.0;
         let pct = num(&s, "proc.mem.percent");
-        assert!((pct - share).abs() <= share * 0.2 + 1e-6, "{pct} vs {share}");
+        assert!(
+            (pct - share).abs() <= share * 0.2 + 1e-6,
+            "{pct} vs {share}"
+        );
         let meta = &s.field("proc.cpu.user").unwrap().meta;
         assert_eq!((meta.kind, meta.unit.as_str()), (Kind::Counter, "seconds"));
         assert!(
