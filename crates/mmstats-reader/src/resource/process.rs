@@ -323,7 +323,7 @@ impl Stat {
 
 /// The recorded numbers of a `stat` file's bytes.
 fn stat_of(bytes: &[u8]) -> Option<Stat> {
-    Stat::of(&StatLine::parse(&text(bytes))?)
+    Stat::of(&StatLine::parse_to(&text(bytes), 24)?)
 }
 
 impl Default for ProcessSource {
