@@ -1,10 +1,12 @@
-//! How much reading costs: one snapshot of a file with every kind of field, and one scan of a
-//! thousand files whose metadata is already cached.
+//! How much reading costs: one snapshot of a file with every kind of field, one scan of a
+//! thousand files whose metadata is already cached, and the interval engine's update for 100
+//! processes whose counters all moved (the benchmarks' 50-field mix, one file a process).
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mmstats_format::{FieldMeta, Identity, Kind, ValueType};
-use mmstats_reader::{Scanner, StatsFile};
+use mmstats_reader::{Intervals, Scanner, StatsFile};
 use mmstats_testkit::file::FileBuilder;
+use mmstats_testkit::mix;
 
 fn fields() -> Vec<FieldMeta> {
     let mut v = vec![
@@ -57,6 +59,40 @@ fn bench(c: &mut Criterion) {
     let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", many.display())]);
     assert_eq!(scanner.scan().snapshots.len(), 1000);
     c.bench_function("scan/1000_files", |b| b.iter(|| scanner.scan()));
+
+    // Between two updates every counter of every file moves and every histogram's sequence
+    // word moves on (its copy is new, its counts the same); only the update is measured.
+    let procs = dir.path().join("procs");
+    std::fs::create_dir(&procs).unwrap();
+    let files = mix::write_files(&procs, 100, 200_000);
+    let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", procs.display())]);
+    let mut engine = Intervals::new().assume_alive();
+    engine.update(&scanner.scan().snapshots);
+    let moved: Vec<(String, Kind)> = mix::fields(0)
+        .into_iter()
+        .map(|(m, _)| (m.label, m.kind))
+        .filter(|(_, k)| matches!(k, Kind::Counter | Kind::Histogram | Kind::Timer))
+        .collect();
+    let mut round = 0u64;
+    c.bench_function("intervals/100_changed_processes", |b| {
+        b.iter_batched(
+            || {
+                round += 1;
+                for f in &files {
+                    for (label, kind) in &moved {
+                        let word = match kind {
+                            Kind::Counter => 1_000 * round,
+                            _ => 2 * round,
+                        };
+                        f.set_word(label, 0, word);
+                    }
+                }
+                scanner.scan().snapshots
+            },
+            |snapshots| engine.update(&snapshots),
+            BatchSize::PerIteration,
+        )
+    });
 }
 
 criterion_group!(benches, bench);

@@ -42,9 +42,10 @@ use mmstats_format::{Combine, FieldMeta, HistogramValue, Kind, Num, Value, Windo
 use crate::clock::unix_seconds;
 use crate::liveness::by_identity;
 use crate::process::ProcessId;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{FieldValue, Snapshot};
 use crate::writer::{FileInfo, Liveness};
 use mmstats_format::merge;
+use places::Places;
 
 /// What happened to one label during an interval.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +67,9 @@ pub enum Interval {
     /// The values a histogram or timer recorded in the interval (bucket differences), shared
     /// by the process's series and its files' (one copy of each difference).
     Histogram(Arc<HistogramValue>),
-    /// A windowed field's rate and mean over its window (FORMAT.md §5.7).
-    Window(WindowSummary),
+    /// A windowed field's rate and mean over its window (FORMAT.md §5.7), boxed so that an
+    /// interval (kept in every series) stays three words.
+    Window(Box<WindowSummary>),
 }
 
 /// One label of one process (or one file, or combined over processes) in a sample.
@@ -87,7 +89,7 @@ pub struct Series {
     pub files: usize,
     /// Constants, texts and `none`-rule fields that differ between files or processes: each
     /// distinct value, in order of appearance (empty when `value` is set).
-    pub distinct: Vec<Value>,
+    pub distinct: Box<[Value]>,
 }
 
 /// A list that samples share: a process whose files did not change keeps the same allocation
@@ -201,15 +203,24 @@ pub struct Intervals {
     alive: fn(&FileInfo) -> Liveness,
 }
 
-/// What the engine keeps of a process between samples.
+/// What the engine keeps of a process between samples: its previous sample and the files it
+/// was made from. Those files' values (shared with the scanner, not copied) are what the next
+/// sample's intervals start from, and the sample's summed series are the process's continuous
+/// totals.
 #[derive(Debug)]
 struct Memory {
     taken: SystemTime,
-    files: HashMap<FileKey, FileMemory>,
-    /// Continuous totals of summed labels.
-    totals: HashMap<String, Series>,
-    /// The files the previous sample was made from, and what it said.
+    /// `None` for a process first seen after an update: nothing remembered of it but when that
+    /// update's files were read.
     made: Option<Made>,
+}
+
+impl Memory {
+    /// The process's series as of its previous sample: the continuous totals of its summed
+    /// labels among them.
+    fn series(&self) -> &[Series] {
+        self.made.as_ref().map_or(&[], |m| &m.series[..])
+    }
 }
 
 /// A process's previous sample and the files it was made from: when the next scan hands
@@ -236,7 +247,7 @@ struct Input {
     path: PathBuf,
     info: Arc<FileInfo>,
     fold_seq: Option<u64>,
-    fields: Arc<[crate::snapshot::FieldValue]>,
+    fields: Arc<[FieldValue]>,
 }
 
 impl Input {
@@ -266,16 +277,18 @@ impl Made {
     }
 }
 
-/// A file across samples: its path and its device and inode (a file replaced under the same
-/// name is another file).
-type FileKey = (PathBuf, (u64, u64));
-
-/// What the engine keeps of one file between samples: its summed values.
-#[derive(Debug)]
-struct FileMemory {
-    process_file: bool,
-    fold_seq: u64,
-    values: HashMap<String, Value>,
+impl Input {
+    /// This file's value of `f`'s series as last read, if it had one of the same kind and type
+    /// (`j` is where `f` is in its file now: mostly where it was).
+    fn value_of(&self, j: usize, f: &FieldValue) -> Option<&Value> {
+        let key = f.meta.series_key();
+        let g = match self.fields.get(j) {
+            Some(g) if Arc::ptr_eq(&g.meta, &f.meta) || g.meta.series_key() == key => g,
+            _ => self.fields.iter().find(|g| g.meta.series_key() == key)?,
+        };
+        (g.meta.kind == f.meta.kind && g.meta.value_type == f.meta.value_type).then_some(())?;
+        g.value.as_ref().ok()
+    }
 }
 
 impl Default for Intervals {
@@ -337,14 +350,7 @@ impl Intervals {
                 processes.push(sample);
                 continue;
             }
-            let prev = prev.or_else(|| {
-                self.last.map(|taken| Memory {
-                    taken,
-                    files: HashMap::new(),
-                    totals: HashMap::new(),
-                    made: None,
-                })
-            });
+            let prev = prev.or_else(|| self.last.map(|taken| Memory { taken, made: None }));
             let (sample, memory) = process_sample(id.clone(), files, prev, liveness);
             if let Some(memory) = memory {
                 seen.insert(id, memory);
@@ -354,8 +360,8 @@ impl Intervals {
         // Processes not seen again have exited: keep their final totals.
         let mut exited = false;
         for (_, gone) in std::mem::replace(&mut self.memory, seen) {
-            for (_, total) in gone.totals {
-                add_exited(&mut self.exited, total);
+            for total in gone.series().iter().filter(|t| summed(t.meta.kind)) {
+                add_exited(&mut self.exited, total.clone());
                 exited = true;
             }
         }
@@ -631,7 +637,32 @@ fn as_interval(delta: &Value, seconds: f64) -> Option<Interval> {
     })
 }
 
+/// A field of one of a process's live files, as the sample uses it.
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Which of the process's series it belongs to (`NO_SERIES`: none, e.g. its value could
+    /// not be read, or another file has the label with another kind).
+    series: u32,
+    /// For a summed field: what it added to its series since the previous sample.
+    share: Option<Value>,
+}
+
+const NO_SERIES: u32 = u32::MAX;
+
+/// A live (not folded) file of a process, as the sample uses it.
+#[derive(Debug)]
+struct LiveFile<'a> {
+    snap: &'a Snapshot,
+    /// Where its fields' slots start.
+    start: usize,
+    /// The same file in the previous sample, by its place in the remembered inputs.
+    before: Option<usize>,
+}
+
 /// One process's sample from its files and what was remembered of it.
+///
+/// Files and fields are taken in order, and what was remembered is found where it was (see
+/// [`places`]): a process whose files keep their layout costs no hashing and no label copy.
 fn process_sample(
     id: ProcessId,
     files: &[&Snapshot],
@@ -656,7 +687,7 @@ fn process_sample(
     // interval this time.
     let prev = match prev {
         Some(mut p) if !settled => {
-            let sample = current_only(id, cmd, liveness, taken, files, &p.totals);
+            let sample = current_only(id, cmd, liveness, taken, files, p.series());
             if let Some(made) = &mut p.made {
                 made.idle = false;
             }
@@ -666,7 +697,7 @@ fn process_sample(
         // its process file stays odd): a sum over its files might count a thread twice, so
         // its summed series are unavailable, and nothing is remembered until a read settles.
         None if !settled => {
-            let sample = current_only(id, cmd, liveness, taken, files, &HashMap::new());
+            let sample = current_only(id, cmd, liveness, taken, files, &[]);
             return (sample, None);
         }
         p => p,
@@ -675,92 +706,127 @@ fn process_sample(
         let s = taken.duration_since(p.taken).ok()?.as_secs_f64();
         (s > 0.0).then_some(s)
     });
-    let live: Vec<&Snapshot> = files.iter().copied().filter(|s| !s.info.folded).collect();
-
-    // Per-file memory and contributions of summed labels.
+    let made_before = prev.as_ref().and_then(|p| p.made.as_ref());
     // The same values as the previous sample's: every interval is zero.
-    let idle = seconds.is_some()
-        && prev
-            .as_ref()
-            .and_then(|p| p.made.as_ref())
-            .is_some_and(|m| m.unchanged(files));
-    let mut memory = Memory {
-        taken,
-        files: HashMap::with_capacity(live.len()),
-        totals: HashMap::new(),
-        made: None,
-    };
-    // label -> (meta, delta of the process so far)
-    let mut deltas: HashMap<&str, Value> = HashMap::new();
-    // label -> per-file contribution, by file index in `live`
-    let mut shares: Vec<HashMap<&str, Value>> = vec![HashMap::new(); live.len()];
+    let idle = seconds.is_some() && made_before.is_some_and(|m| m.unchanged(files));
+    let before: &[Input] = made_before.map_or(&[], |m| &m.inputs);
+    let totals: &[Series] = prev.as_ref().map_or(&[], |p| p.series());
+    let prev_taken = prev.as_ref().map(|p| p.taken);
+
+    // The process's series in order of first appearance in its live files, each field's
+    // series, and each summed field's share of its series' delta.
     let mut metas: Vec<Arc<FieldMeta>> = Vec::new();
-    let mut meta_index: HashMap<&str, usize> = HashMap::new();
-    for (fi, s) in live.iter().enumerate() {
-        let key: FileKey = (s.path.clone(), s.info.dev_ino);
-        let before = prev.as_ref().and_then(|p| p.files.get(&key));
-        let mut values = HashMap::new();
-        for f in s.fields.iter() {
+    let mut keys: Vec<&str> = Vec::new();
+    let mut key_places: Places<&str> = Places::default();
+    let mut file_places: Places<(&std::path::Path, (u64, u64))> = Places::default();
+    let mut deltas: Vec<Option<Value>> = Vec::new();
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut live: Vec<LiveFile> = Vec::with_capacity(files.len());
+    let mut matched = vec![false; before.len()];
+    for (at, s) in files.iter().enumerate() {
+        if s.info.folded {
+            continue;
+        }
+        let first = live.is_empty();
+        let was = file_places.find(before.len(), at, (s.path.as_path(), s.info.dev_ino), |i| {
+            let b = &before[i];
+            (!b.info.folded).then(|| (b.path.as_path(), b.info.dev_ino))
+        });
+        if let Some(i) = was {
+            matched[i] = true;
+        }
+        let start = slots.len();
+        slots.resize(
+            start + s.fields.len(),
+            Slot {
+                series: NO_SERIES,
+                share: None,
+            },
+        );
+        for (j, f) in s.fields.iter().enumerate() {
             let Ok(v) = &f.value else { continue };
-            let label = f.meta.series_key();
-            let mi = *meta_index.entry(label).or_insert_with(|| {
+            let key = f.meta.series_key();
+            // labels are unique within a file: the first file's are all new
+            let found = if first {
+                None
+            } else {
+                key_places.find(keys.len(), j, key, |i| Some(keys[i]))
+            };
+            let mi = found.unwrap_or_else(|| {
                 metas.push(Arc::clone(&f.meta));
-                metas.len() - 1
+                keys.push(key);
+                key_places.add(key, keys.len() - 1);
+                keys.len() - 1
             });
-            let same = metas[mi].kind == f.meta.kind && metas[mi].value_type == f.meta.value_type;
-            if !same || !summed(f.meta.kind) {
+            if metas[mi].kind != f.meta.kind || metas[mi].value_type != f.meta.value_type {
                 continue;
             }
-            values.insert(label.to_string(), v.clone());
-            let share = match (prev.as_ref(), before.and_then(|b| b.values.get(label))) {
-                (None, _) => continue,
-                (Some(_), Some(b)) => file_delta(&f.meta, b, v),
-                (Some(p), None) => {
+            slots[start + j].series = mi as u32;
+            if !summed(f.meta.kind) {
+                continue;
+            }
+            let Some(prev_taken) = prev_taken else {
+                continue;
+            };
+            let share = match was.and_then(|i| before[i].value_of(j, f)) {
+                Some(b) => file_delta(&f.meta, b, v),
+                None => {
                     // New since the previous sample: all of it happened in the interval if the
                     // file was created after that sample; otherwise it was seen late.
-                    let fresh = s.info.created.is_some_and(|c| c > p.taken) || before.is_some();
+                    let fresh = s.info.created.is_some_and(|c| c > prev_taken) || was.is_some();
                     if fresh { v.clone() } else { zero_like(v) }
                 }
             };
-            add_into(&mut deltas, label, &share);
-            shares[fi].insert(label, share);
+            if deltas.len() <= mi {
+                deltas.resize(mi + 1, None);
+            }
+            add_into(&mut deltas[mi], &share);
+            slots[start + j].share = Some(share);
         }
-        memory.files.insert(
-            key,
-            FileMemory {
-                process_file: s.info.process_totals,
-                fold_seq: s.fold_seq.unwrap_or(0),
-                values,
-            },
-        );
+        live.push(LiveFile {
+            snap: s,
+            start,
+            before: was,
+        });
     }
     // Threads gone since the previous sample whose values a process file took in.
-    if let Some(p) = &prev {
-        for (key, gone) in &p.files {
-            if gone.process_file || memory.files.contains_key(key) {
+    if let Some(prev_taken) = prev_taken {
+        for (i, gone) in before.iter().enumerate() {
+            if matched[i] || gone.info.folded || gone.info.process_totals {
                 continue;
             }
-            for (label, last) in &gone.values {
-                let folded = live.iter().any(|s| {
-                    s.info.process_totals
-                        && s.field(label).is_some()
-                        && match p.files.get(&(s.path.clone(), s.info.dev_ino)) {
-                            Some(before) => s.fold_seq.unwrap_or(0) > before.fold_seq,
-                            None => s.info.created.is_none_or(|c| c > p.taken),
+            for f in gone.fields.iter() {
+                let Ok(last) = &f.value else { continue };
+                if !summed(f.meta.kind) {
+                    continue;
+                }
+                let label = f.meta.series_key();
+                let folded = live.iter().any(|l| {
+                    l.snap.info.process_totals
+                        && l.snap.field(label).is_some()
+                        && match l.before {
+                            Some(b) => {
+                                l.snap.fold_seq.unwrap_or(0) > before[b].fold_seq.unwrap_or(0)
+                            }
+                            None => l.snap.info.created.is_none_or(|c| c > prev_taken),
                         }
                 });
                 if !folded {
                     continue;
                 }
-                if let Some(d) = deltas.get_mut(label.as_str()) {
+                if let Some(Some(d)) = keys
+                    .iter()
+                    .position(|k| *k == label)
+                    .and_then(|mi| deltas.get_mut(mi))
+                {
                     take_back(d, last);
                 }
                 // The process file's share carries the correction.
-                if let Some((fi, _)) = live
+                if let Some(l) = live
                     .iter()
-                    .enumerate()
-                    .find(|(_, s)| s.info.process_totals && s.field(label).is_some())
-                    && let Some(share) = shares[fi].get_mut(label.as_str())
+                    .find(|l| l.snap.info.process_totals && l.snap.field(label).is_some())
+                    && let Some(j) = l.snap.fields.iter().position(|g| g.meta.label == label)
+                    && let Some(share) = &mut slots[l.start + j].share
                 {
                     take_back(share, last);
                 }
@@ -768,31 +834,54 @@ fn process_sample(
         }
     }
 
+    // Each series' fields, series by series (a counting sort of the slots, which for a
+    // process of one file are in order already).
+    let mut starts = vec![0usize; metas.len() + 1];
+    for slot in &slots {
+        if slot.series != NO_SERIES {
+            starts[slot.series as usize + 1] += 1;
+        }
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut order: Vec<(&Snapshot, &Value)> = Vec::with_capacity(starts[metas.len()]);
+    {
+        let mut next = starts.clone();
+        let mut place: Vec<Option<(&Snapshot, &Value)>> = vec![None; starts[metas.len()]];
+        for l in &live {
+            for (j, f) in l.snap.fields.iter().enumerate() {
+                let mi = slots[l.start + j].series;
+                if mi != NO_SERIES
+                    && let Ok(v) = &f.value
+                {
+                    place[next[mi as usize]] = Some((l.snap, v));
+                    next[mi as usize] += 1;
+                }
+            }
+        }
+        order.extend(place.into_iter().flatten());
+    }
+
     // Series of the process, label by label in order of first appearance.
     let mut series = Vec::with_capacity(metas.len());
-    for meta in &metas {
-        let label = meta.series_key();
-        let values: Vec<(&Snapshot, &Value)> = files
-            .iter()
-            .filter_map(|s| {
-                let f = s.field(label)?;
-                (f.meta.kind == meta.kind && f.meta.value_type == meta.value_type).then_some(())?;
-                Some((*s, f.value.as_ref().ok()?))
-            })
-            .collect();
-        let counted: Vec<(&Snapshot, &Value)> = values
-            .iter()
-            .copied()
-            .filter(|(s, _)| !s.info.folded)
-            .collect();
+    let mut total_places: Places<&str> = Places::default();
+    for (mi, meta) in metas.iter().enumerate() {
+        let counted = &order[starts[mi]..starts[mi + 1]];
         let mut merged_files = counted.len();
         let mut s = if summed(meta.kind) {
             let current = sum_counted(counted.iter().map(|(_, v)| *v)).map(|(v, n)| {
                 merged_files = n;
                 v
             });
-            let delta = deltas.get(label);
-            let total = match (prev.as_ref().and_then(|p| p.totals.get(label)), delta) {
+            let delta = deltas.get(mi).and_then(Option::as_ref);
+            let total = total_places
+                .find(totals.len(), mi, keys[mi], |i| {
+                    let t = &totals[i];
+                    summed(t.meta.kind).then(|| t.meta.series_key())
+                })
+                .map(|i| &totals[i]);
+            let value = match (total, delta) {
                 // Nothing happened: the total as it was (a histogram's not copied).
                 (Some(t), Some(d)) if nothing(d) => t.value.clone(),
                 (Some(t), Some(d)) => t.value.clone().map(|mut acc| {
@@ -811,53 +900,58 @@ fn process_sample(
             };
             Series {
                 meta: Arc::clone(meta),
-                value: total,
+                value,
                 interval: delta
                     .zip(seconds)
                     .and_then(|(d, secs)| as_interval(d, secs)),
                 files: counted.len(),
-                distinct: Vec::new(),
+                distinct: Box::default(),
             }
         } else {
-            level(meta, &counted)
+            level(meta, counted)
         };
         s.files = merged_files;
-        if summed(meta.kind) {
-            memory.totals.insert(label.to_string(), s.clone());
-        }
         series.push(s);
     }
 
     // Totals of labels no file shows any more (their threads were folded into a process file
     // that has gone too, as the process exits) stay: a continuous total never goes down, and
     // an exited process's totals are kept from the last of them.
-    if let Some(p) = &prev {
-        for (label, t) in &p.totals {
-            if !memory.totals.contains_key(label) {
-                let kept = Series {
-                    interval: None,
-                    ..t.clone()
-                };
-                memory.totals.insert(label.clone(), kept.clone());
-                series.push(kept);
-            }
+    for (k, t) in totals.iter().enumerate() {
+        if !summed(t.meta.kind) {
+            continue;
+        }
+        let here = key_places
+            .find(keys.len(), k, t.meta.series_key(), |i| Some(keys[i]))
+            .is_some_and(|mi| summed(metas[mi].kind));
+        if !here {
+            series.push(Series {
+                interval: None,
+                ..t.clone()
+            });
         }
     }
 
     // Each file's own series, with its share as the interval.
+    let mut next_live = live.iter();
     let mut file_samples: Vec<FileSample> = files
         .iter()
         .map(|s| {
-            let fi = live.iter().position(|l| std::ptr::eq(*l, *s));
+            let this = if s.info.folded {
+                None
+            } else {
+                next_live.next()
+            };
             FileSample {
                 path: s.path.clone(),
                 info: Arc::clone(&s.info),
                 series: s
                     .fields
                     .iter()
-                    .filter_map(|f| {
+                    .enumerate()
+                    .filter_map(|(j, f)| {
                         let v = f.value.as_ref().ok()?;
-                        let share = fi.and_then(|i| shares[i].get(f.meta.series_key()));
+                        let share = this.and_then(|l| slots[l.start + j].share.as_ref());
                         let own = [(*s, v)];
                         let mut series = if summed(f.meta.kind) {
                             Series {
@@ -867,7 +961,7 @@ fn process_sample(
                                     .zip(seconds)
                                     .and_then(|(d, secs)| as_interval(d, secs)),
                                 files: 1,
-                                distinct: Vec::new(),
+                                distinct: Box::default(),
                             }
                         } else {
                             level(&f.meta, &own)
@@ -879,7 +973,16 @@ fn process_sample(
             }
         })
         .collect();
-    file_samples.sort_by_key(|f| (f.info.process_totals, f.info.tid, f.path.clone()));
+    let file_order = |a: &FileSample, b: &FileSample| {
+        (a.info.process_totals, a.info.tid, &a.path).cmp(&(
+            b.info.process_totals,
+            b.info.tid,
+            &b.path,
+        ))
+    };
+    if !file_samples.is_sorted_by(|a, b| file_order(a, b).is_le()) {
+        file_samples.sort_by(file_order);
+    }
     let series: Shared<Series> = series.into();
     // A process of one file whose own series are its process's shares them.
     if let [only] = file_samples.as_mut_slice()
@@ -896,17 +999,20 @@ fn process_sample(
         series,
         files: file_samples.into(),
     };
-    memory.made = Some(Made {
-        inputs: files.iter().map(|s| Input::of(s)).collect(),
-        cmd: Arc::clone(&sample.cmd),
-        liveness: sample.liveness.clone(),
-        series: sample.series.clone(),
-        files: sample.files.clone(),
-        idle,
-        timeless: files
-            .iter()
-            .all(|s| s.fields.iter().all(|f| f.meta.kind != Kind::Windowed)),
-    });
+    let memory = Memory {
+        taken,
+        made: Some(Made {
+            inputs: files.iter().map(|s| Input::of(s)).collect(),
+            cmd: Arc::clone(&sample.cmd),
+            liveness: sample.liveness.clone(),
+            series: sample.series.clone(),
+            files: sample.files.clone(),
+            idle,
+            timeless: files
+                .iter()
+                .all(|s| s.fields.iter().all(|f| f.meta.kind != Kind::Windowed)),
+        }),
+    };
     (sample, Some(memory))
 }
 
@@ -918,10 +1024,11 @@ fn current_only(
     liveness: Liveness,
     taken: SystemTime,
     files: &[&Snapshot],
-    totals: &HashMap<String, Series>,
+    totals: &[Series],
 ) -> ProcessSample {
     let mut series: Vec<Series> = totals
-        .values()
+        .iter()
+        .filter(|t| summed(t.meta.kind))
         .map(|t| Series {
             interval: None,
             ..t.clone()
@@ -954,14 +1061,12 @@ fn current_only(
     }
 }
 
-fn add_into<'a>(deltas: &mut HashMap<&'a str, Value>, label: &'a str, share: &Value) {
-    match deltas.get_mut(label) {
+fn add_into(delta: &mut Option<Value>, share: &Value) {
+    match delta {
         Some(acc) => {
             merge(acc, share);
         }
-        None => {
-            deltas.insert(label, share.clone());
-        }
+        None => *delta = Some(share.clone()),
     }
 }
 
@@ -986,7 +1091,7 @@ fn level(meta: &Arc<FieldMeta>, values: &[(&Snapshot, &Value)]) -> Series {
         value: None,
         interval: None,
         files: values.len(),
-        distinct: Vec::new(),
+        distinct: Box::default(),
     };
     match meta.kind {
         Kind::Windowed => {
@@ -998,7 +1103,9 @@ fn level(meta: &Arc<FieldMeta>, values: &[(&Snapshot, &Value)]) -> Series {
                 .min();
             if let (Some(Value::Windowed(w)), Some(now)) = (&merged, now) {
                 let since = since.map_or(0.0, unix_seconds);
-                s.interval = Some(Interval::Window(w.summary(unix_seconds(now), since)));
+                s.interval = Some(Interval::Window(Box::new(
+                    w.summary(unix_seconds(now), since),
+                )));
             }
             s.value = merged;
         }
@@ -1025,26 +1132,30 @@ fn level(meta: &Arc<FieldMeta>, values: &[(&Snapshot, &Value)]) -> Series {
 
 /// The newest file's value when every file agrees, else every distinct value.
 fn newest_or_distinct(s: &mut Series, values: &[(&Snapshot, &Value)]) {
-    let mut distinct: Vec<Value> = Vec::new();
+    let newest = || {
+        values
+            .iter()
+            .max_by_key(|(snap, _)| snap.info.created)
+            .map(|(_, v)| (*v).clone())
+    };
+    if values.len() <= 1 || matches!(s.meta.kind, Kind::Text) {
+        s.value = newest();
+        return;
+    }
+    let mut distinct: Vec<&Value> = Vec::new();
     for (_, v) in values {
         if !distinct.contains(v) {
-            distinct.push((*v).clone());
+            distinct.push(v);
         }
     }
-    if distinct.len() <= 1 || matches!(s.meta.kind, Kind::Text) {
-        s.value = values
-            .iter()
-            .max_by_key(|(snap, _)| snap.info.created)
-            .map(|(_, v)| (*v).clone());
-    } else if s.meta.combine == Combine::Last && s.meta.kind == Kind::Constant {
-        s.value = values
-            .iter()
-            .max_by_key(|(snap, _)| snap.info.created)
-            .map(|(_, v)| (*v).clone());
-        s.distinct = distinct;
-    } else {
-        s.distinct = distinct;
+    if distinct.len() <= 1 {
+        s.value = newest();
+        return;
     }
+    if s.meta.combine == Combine::Last && s.meta.kind == Kind::Constant {
+        s.value = newest();
+    }
+    s.distinct = distinct.into_iter().cloned().collect();
 }
 
 /// Gauge-like values combined by a rule (never `none`).
@@ -1281,26 +1392,26 @@ impl Series {
 
 /// Keeps one value while every part agrees; lists the distinct values once they do not.
 fn list_distinct(acc: &mut Series, other: &Series) {
-    let mut all = std::mem::take(&mut acc.distinct);
+    let mut all = std::mem::take(&mut acc.distinct).into_vec();
     if all.is_empty()
         && let Some(v) = acc.value.take()
     {
         all.push(v);
     }
-    let theirs = if other.distinct.is_empty() {
-        other.value.iter().cloned().collect()
+    let theirs: &[Value] = if other.distinct.is_empty() {
+        other.value.as_slice()
     } else {
-        other.distinct.clone()
+        &other.distinct
     };
     for v in theirs {
-        if !all.contains(&v) {
-            all.push(v);
+        if !all.contains(v) {
+            all.push(v.clone());
         }
     }
     if all.len() == 1 {
         acc.value = all.pop();
     } else {
-        acc.distinct = all;
+        acc.distinct = all.into_boxed_slice();
     }
 }
 
@@ -1334,12 +1445,12 @@ fn add_intervals(a: Interval, b: &Interval) -> Interval {
                 }
                 (a, b) => a.or(b),
             };
-            Interval::Window(WindowSummary {
+            Interval::Window(Box::new(WindowSummary {
                 count,
                 rate: w.rate + v.rate,
                 mean,
                 seconds: w.seconds.max(v.seconds),
-            })
+            }))
         }
         (a, _) => a,
     }
@@ -1438,5 +1549,6 @@ impl ProcessSample {
     }
 }
 
+mod places;
 #[cfg(test)]
 mod tests;

@@ -371,8 +371,8 @@ fn gauges_read_as_their_process_total_and_constants_are_never_averaged() {
     let pids = get("sys.pid");
     assert_eq!(pids.value, None);
     assert_eq!(
-        pids.distinct,
-        vec![Value::Number(Num::U(7)), Value::Number(Num::U(8))]
+        &pids.distinct[..],
+        [Value::Number(Num::U(7)), Value::Number(Num::U(8))]
     );
 }
 
