@@ -230,6 +230,8 @@ struct Made {
     /// Each file as read, in scan order.
     inputs: Vec<Input>,
     cmd: Arc<str>,
+    /// The input whose file gave `cmd`.
+    named_by: usize,
     liveness: Liveness,
     series: Shared<Series>,
     files: Shared<FileSample>,
@@ -264,8 +266,12 @@ impl Input {
     fn unchanged(&self, s: &Snapshot) -> bool {
         Arc::ptr_eq(&self.fields, &s.fields)
             && self.fold_seq == s.fold_seq
-            && self.path == s.path
-            && (Arc::ptr_eq(&self.info, &s.info) || self.info == s.info)
+            && self.unchanged_identity(s)
+    }
+
+    /// True if `s` is this file, its writer described as before.
+    fn unchanged_identity(&self, s: &Snapshot) -> bool {
+        self.path == s.path && (Arc::ptr_eq(&self.info, &s.info) || self.info == s.info)
     }
 }
 
@@ -675,13 +681,26 @@ fn process_sample(
         .max()
         .unwrap_or(SystemTime::UNIX_EPOCH);
     // a thread's file names the program best; resources (read from /proc) least
-    let cmd = files
+    let named_by = files
         .iter()
-        .find(|s| !s.info.process_totals && s.info.resource_kind().is_none())
-        .or_else(|| files.iter().find(|s| s.info.resource_kind().is_none()))
-        .or(files.first())
-        .map(|s| Arc::from(crate::process::command_name(s)))
-        .unwrap_or_else(|| Arc::from(""));
+        .position(|s| !s.info.process_totals && s.info.resource_kind().is_none())
+        .or_else(|| files.iter().position(|s| s.info.resource_kind().is_none()))
+        .unwrap_or(0);
+    let cmd = match (
+        files.get(named_by),
+        prev.as_ref().and_then(|p| p.made.as_ref()),
+    ) {
+        // the file that named it last time names it again
+        (Some(s), Some(m))
+            if m.inputs
+                .get(m.named_by)
+                .is_some_and(|i| i.unchanged_identity(s)) =>
+        {
+            Arc::clone(&m.cmd)
+        }
+        (Some(s), _) => Arc::from(crate::process::command_name(s)),
+        (None, _) => Arc::from(""),
+    };
     let settled = files.iter().all(|s| s.settled);
     // An unsettled read may count a thread twice: keep the previous memory and show no
     // interval this time.
@@ -715,12 +734,13 @@ fn process_sample(
 
     // The process's series in order of first appearance in its live files, each field's
     // series, and each summed field's share of its series' delta.
-    let mut metas: Vec<Arc<FieldMeta>> = Vec::new();
-    let mut keys: Vec<&str> = Vec::new();
+    let width = files.first().map_or(0, |s| s.fields.len());
+    let mut metas: Vec<Arc<FieldMeta>> = Vec::with_capacity(width);
+    let mut keys: Vec<&str> = Vec::with_capacity(width);
     let mut key_places: Places<&str> = Places::default();
     let mut file_places: Places<(&std::path::Path, (u64, u64))> = Places::default();
-    let mut deltas: Vec<Option<Value>> = Vec::new();
-    let mut slots: Vec<Slot> = Vec::new();
+    let mut deltas: Vec<Option<Value>> = Vec::with_capacity(width);
+    let mut slots: Vec<Slot> = Vec::with_capacity(width * live_count(files));
     let mut live: Vec<LiveFile> = Vec::with_capacity(files.len());
     let mut matched = vec![false; before.len()];
     for (at, s) in files.iter().enumerate() {
@@ -834,31 +854,38 @@ fn process_sample(
         }
     }
 
-    // Each series' fields, series by series (a counting sort of the slots, which for a
-    // process of one file are in order already).
+    // Each series' fields, series by series: the slots in file order, sorted by series when
+    // they are not in that order already (they are for a process of one file).
     let mut starts = vec![0usize; metas.len() + 1];
+    let mut in_order = true;
+    let mut last = 0;
     for slot in &slots {
         if slot.series != NO_SERIES {
             starts[slot.series as usize + 1] += 1;
+            in_order &= slot.series >= last;
+            last = slot.series;
         }
     }
     for i in 1..starts.len() {
         starts[i] += starts[i - 1];
     }
     let mut order: Vec<(&Snapshot, &Value)> = Vec::with_capacity(starts[metas.len()]);
-    {
+    let slot_list = &slots;
+    let series_fields = live.iter().flat_map(|l| {
+        l.snap.fields.iter().enumerate().filter_map(move |(j, f)| {
+            let mi = slot_list[l.start + j].series;
+            let v = f.value.as_ref().ok().filter(|_| mi != NO_SERIES)?;
+            Some((mi as usize, (l.snap, v)))
+        })
+    });
+    if in_order {
+        order.extend(series_fields.map(|(_, sv)| sv));
+    } else {
         let mut next = starts.clone();
         let mut place: Vec<Option<(&Snapshot, &Value)>> = vec![None; starts[metas.len()]];
-        for l in &live {
-            for (j, f) in l.snap.fields.iter().enumerate() {
-                let mi = slots[l.start + j].series;
-                if mi != NO_SERIES
-                    && let Ok(v) = &f.value
-                {
-                    place[next[mi as usize]] = Some((l.snap, v));
-                    next[mi as usize] += 1;
-                }
-            }
+        for (mi, sv) in series_fields {
+            place[next[mi]] = Some(sv);
+            next[mi] += 1;
         }
         order.extend(place.into_iter().flatten());
     }
@@ -932,6 +959,33 @@ fn process_sample(
         }
     }
 
+    // A process of one file whose own series are its process's shares them: each series the
+    // file's field, and every total what the file holds.
+    let one_file = matches!(files, [s] if !s.info.folded)
+        && series.len() == order.len()
+        && series.iter().zip(&order).all(|(p, (_, v))| {
+            !summed(p.meta.kind) || p.value.as_ref().is_some_and(|total| total == *v)
+        });
+    let series: Shared<Series> = series.into();
+    if one_file {
+        let only = files[0];
+        let sample = ProcessSample {
+            id,
+            cmd,
+            liveness,
+            taken,
+            seconds,
+            series: series.clone(),
+            files: Shared::from(vec![FileSample {
+                path: only.path.clone(),
+                info: Arc::clone(&only.info),
+                series,
+            }]),
+        };
+        let memory = remember(files, named_by, &sample, idle);
+        return (sample, Some(memory));
+    }
+
     // Each file's own series, with its share as the interval.
     let mut next_live = live.iter();
     let mut file_samples: Vec<FileSample> = files
@@ -983,13 +1037,6 @@ fn process_sample(
     if !file_samples.is_sorted_by(|a, b| file_order(a, b).is_le()) {
         file_samples.sort_by(file_order);
     }
-    let series: Shared<Series> = series.into();
-    // A process of one file whose own series are its process's shares them.
-    if let [only] = file_samples.as_mut_slice()
-        && only.series[..] == series[..]
-    {
-        only.series = series.clone();
-    }
     let sample = ProcessSample {
         id,
         cmd,
@@ -999,11 +1046,23 @@ fn process_sample(
         series,
         files: file_samples.into(),
     };
-    let memory = Memory {
-        taken,
+    let memory = remember(files, named_by, &sample, idle);
+    (sample, Some(memory))
+}
+
+/// How many of `files` are live (not folded).
+fn live_count(files: &[&Snapshot]) -> usize {
+    files.iter().filter(|s| !s.info.folded).count()
+}
+
+/// What the engine keeps of a process after making `sample` from `files`.
+fn remember(files: &[&Snapshot], named_by: usize, sample: &ProcessSample, idle: bool) -> Memory {
+    Memory {
+        taken: sample.taken,
         made: Some(Made {
             inputs: files.iter().map(|s| Input::of(s)).collect(),
             cmd: Arc::clone(&sample.cmd),
+            named_by,
             liveness: sample.liveness.clone(),
             series: sample.series.clone(),
             files: sample.files.clone(),
@@ -1012,8 +1071,7 @@ fn process_sample(
                 .iter()
                 .all(|s| s.fields.iter().all(|f| f.meta.kind != Kind::Windowed)),
         }),
-    };
-    (sample, Some(memory))
+    }
 }
 
 /// A sample of a process whose read was not settled: its summed series as of its last settled
@@ -1158,44 +1216,39 @@ fn newest_or_distinct(s: &mut Series, values: &[(&Snapshot, &Value)]) {
     s.distinct = distinct.into_iter().cloned().collect();
 }
 
-/// Gauge-like values combined by a rule (never `none`).
+/// Gauge-like values combined by a rule (never `none`), each with its writer's creation time
+/// (for `last`). Walks the values as often as the rule needs, without collecting them.
 fn combine_levels<'a>(
     rule: Combine,
-    values: impl Iterator<Item = (Option<SystemTime>, &'a Value)>,
+    values: impl Iterator<Item = (Option<SystemTime>, &'a Value)> + Clone,
 ) -> Option<Value> {
-    let values: Vec<(Option<SystemTime>, &Value)> = values.collect();
-    let (_, first) = values.first()?;
+    let (_, first) = values.clone().next()?;
     if let Value::MovingAverage { .. } = first {
-        return sum_values(values.iter().map(|(_, v)| *v));
+        return sum_values(values.map(|(_, v)| v));
     }
     if let Value::Bool(_) = first {
-        let trues = values
-            .iter()
-            .filter(|(_, v)| **v == Value::Bool(true))
-            .count();
+        let is_true = |v: &Value| *v == Value::Bool(true);
+        let (trues, all) = values.clone().fold((0usize, 0usize), |(t, n), (_, v)| {
+            (t + usize::from(is_true(v)), n + 1)
+        });
         return Some(Value::Bool(match rule {
-            Combine::Min => trues == values.len(),
-            Combine::Avg => 2 * trues > values.len(),
+            Combine::Min => trues == all,
+            Combine::Avg => 2 * trues > all,
             Combine::Last => values
-                .iter()
                 .max_by_key(|(c, _)| *c)
-                .is_some_and(|(_, v)| **v == Value::Bool(true)),
+                .is_some_and(|(_, v)| is_true(v)),
             _ => trues > 0,
         }));
     }
-    let nums: Vec<(Option<SystemTime>, Num)> = values
-        .iter()
-        .filter_map(|(c, v)| match v {
-            Value::Number(n) => Some((*c, *n)),
-            _ => None,
-        })
-        .collect();
-    if nums.is_empty() {
-        return Some((*first).clone());
-    }
+    let nums = values.filter_map(|(c, v)| match v {
+        Value::Number(n) => Some((c, *n)),
+        _ => None,
+    });
+    let Some((_, n0)) = nums.clone().next() else {
+        return Some(first.clone());
+    };
     let pick = |better: fn(f64, f64) -> bool| {
-        nums.iter()
-            .copied()
+        nums.clone()
             .reduce(|a, b| {
                 if better(b.1.as_f64(), a.1.as_f64()) {
                     b
@@ -1208,14 +1261,17 @@ fn combine_levels<'a>(
     let n = match rule {
         Combine::Max => pick(|b, a| b > a)?,
         Combine::Min => pick(|b, a| b < a)?,
-        Combine::Last => nums.iter().max_by_key(|(c, _)| *c).map(|(_, n)| *n)?,
+        Combine::Last => nums.clone().max_by_key(|(c, _)| *c).map(|(_, n)| n)?,
         Combine::Avg => {
-            Num::F(nums.iter().map(|(_, n)| n.as_f64()).sum::<f64>() / nums.len() as f64)
+            let (sum, count) = nums
+                .clone()
+                .fold((0.0, 0usize), |(s, k), (_, n)| (s + n.as_f64(), k + 1));
+            Num::F(sum / count as f64)
         }
         Combine::Sum | Combine::None => {
-            let mut acc = Value::Number(nums[0].1);
-            for (_, n) in &nums[1..] {
-                merge(&mut acc, &Value::Number(*n));
+            let mut acc = Value::Number(n0);
+            for (_, n) in nums.clone().skip(1) {
+                merge(&mut acc, &Value::Number(n));
             }
             match acc {
                 Value::Number(n) => n,
