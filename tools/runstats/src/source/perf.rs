@@ -435,6 +435,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_event_is_in_one_group_of_its_own_kind() {
+        let mut seen = [0; EVENTS.len()];
+        for group in GROUPS {
+            let software = matches!(EVENTS[group[0]].1, Event::Sw(_));
+            for &i in group {
+                seen[i] += 1;
+                assert_eq!(
+                    matches!(EVENTS[i].1, Event::Sw(_)),
+                    software,
+                    "{}",
+                    EVENTS[i].0
+                );
+            }
+        }
+        assert_eq!(seen, [1; EVENTS.len()]);
+        // a ratio's two events are read together
+        for (label, num, den) in RATIOS {
+            let at = |l: &str| EVENTS.iter().position(|(e, ..)| *e == l).unwrap();
+            assert!(
+                GROUPS
+                    .iter()
+                    .any(|g| g.contains(&at(num)) && g.contains(&at(den))),
+                "{label}"
+            );
+        }
+    }
+
+    #[test]
     fn software_events_count_our_own_work() {
         let me = std::process::id();
         let mut src = PerfSource::attach(&crate::tree::threads(me), false);
