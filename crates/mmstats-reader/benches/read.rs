@@ -1,12 +1,17 @@
 //! How much reading costs: one snapshot of a file with every kind of field, one scan of a
 //! thousand files whose metadata is already cached, and the interval engine's update for 100
-//! processes whose counters all moved (the benchmarks' 50-field mix, one file a process).
+//! processes whose counters all moved (the benchmarks' 50-field mix, one file a process) and
+//! for 10,000 idle processes (the same values again, as the scanner hands them over).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use mmstats_format::{FieldMeta, Identity, Kind, ValueType};
-use mmstats_reader::{Intervals, Scanner, StatsFile};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use mmstats_format::{FieldMeta, Identity, Kind, Num, Value, ValueType};
+use mmstats_reader::{FileInfo, FormatVersion, Intervals, Scanner, Snapshot, StatsFile};
 use mmstats_testkit::file::FileBuilder;
 use mmstats_testkit::mix;
+use mmstats_testkit::snapshot::SnapshotBuilder;
 
 fn fields() -> Vec<FieldMeta> {
     let mut v = vec![
@@ -47,7 +52,8 @@ fn bench(c: &mut Criterion) {
     let one = dir.path().join("one.mmstats");
     std::fs::write(&one, &bytes).unwrap();
     let mut file = StatsFile::open(&one).unwrap();
-    c.bench_function("snapshot/21_fields", |b| {
+    let mut g = c.benchmark_group("reader");
+    g.bench_function("snapshot, 21 fields", |b| {
         b.iter(|| file.snapshot().unwrap())
     });
 
@@ -58,7 +64,7 @@ fn bench(c: &mut Criterion) {
     }
     let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", many.display())]);
     assert_eq!(scanner.scan().snapshots.len(), 1000);
-    c.bench_function("scan/1000_files", |b| b.iter(|| scanner.scan()));
+    g.bench_function("scan, 1,000 cached files", |b| b.iter(|| scanner.scan()));
 
     // Between two updates every counter of every file moves up (from above any value the mix
     // starts with) and every histogram's sequence word moves on (its copy is new, its counts
@@ -75,7 +81,7 @@ fn bench(c: &mut Criterion) {
         .filter(|(_, k)| matches!(k, Kind::Counter | Kind::Histogram | Kind::Timer))
         .collect();
     let mut round = 0u64;
-    c.bench_function("intervals/100_changed_processes", |b| {
+    g.bench_function("intervals, 100 changed processes", |b| {
         b.iter_batched(
             || {
                 round += 1;
@@ -94,6 +100,54 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+
+    // 10,000 processes of one file each whose values do not change: every update after the
+    // second hands each process its previous sample again.
+    let idle: Vec<Snapshot> = (0..10_000u32).map(idle_process).collect();
+    let mut engine = Intervals::new().assume_alive();
+    let mut at = 0;
+    let mut again = || {
+        at += 1;
+        let taken = UNIX_EPOCH + Duration::from_secs(at);
+        idle.iter()
+            .map(|s| Snapshot { taken, ..s.clone() })
+            .collect::<Vec<_>>()
+    };
+    engine.update(&again());
+    engine.update(&again());
+    g.bench_function("intervals, 10,000 idle processes", |b| {
+        b.iter_batched(
+            &mut again,
+            |snapshots| engine.update(&snapshots),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// The snapshot of process `i`'s one file: ten counters.
+fn idle_process(i: u32) -> Snapshot {
+    let pid = 300_000 + i;
+    let info = FileInfo {
+        pid: Some(pid),
+        tid: Some(pid),
+        start_time: Some(1),
+        boot_id: Some([7; 16]),
+        created: Some(UNIX_EPOCH),
+        ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid)))
+    };
+    (0..10u64)
+        .fold(
+            SnapshotBuilder::new(format!("/run/stats/app-{pid}-{pid}.mmstats"))
+                .info(Arc::new(info)),
+            |b, j| {
+                b.field(
+                    FieldMeta::new(format!("app.count{j}"), Kind::Counter, ValueType::U64),
+                    Value::Number(Num::U(j)),
+                )
+            },
+        )
+        .build()
 }
 
 criterion_group!(benches, bench);

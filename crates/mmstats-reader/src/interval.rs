@@ -32,7 +32,6 @@
 //! assert_eq!(jobs.number(None), Some(25.0)); // 50 jobs in 2 s
 //! ```
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -45,7 +44,7 @@ use crate::process::ProcessId;
 use crate::snapshot::{FieldValue, Snapshot};
 use crate::writer::{FileInfo, Liveness};
 use mmstats_format::merge;
-use places::Places;
+use places::{Map, Places};
 
 /// What happened to one label during an interval.
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +192,9 @@ pub struct Sample {
 /// the next, and tools can skip what they worked out from it before.
 #[derive(Debug)]
 pub struct Intervals {
-    memory: HashMap<ProcessId, Memory>,
+    /// What is remembered of each process, in the order of the previous update (processes
+    /// come in the same order from one scan to the next, so each is found at the next place).
+    memory: Vec<(ProcessId, Option<Memory>)>,
     /// When the previous update's files were read: a process first seen after it whose files
     /// were created since then did everything it counts within the interval.
     last: Option<SystemTime>,
@@ -324,7 +325,7 @@ impl Intervals {
     /// §6.3).
     pub fn new() -> Intervals {
         Intervals {
-            memory: HashMap::new(),
+            memory: Vec::new(),
             last: None,
             exited: Vec::new(),
             exited_shared: Shared::default(),
@@ -344,28 +345,48 @@ impl Intervals {
         let snapshots: Vec<&Snapshot> = snapshots.into_iter().collect();
         let (groups, grouped) = group_by_process(&snapshots);
         let mut processes = Vec::with_capacity(groups.len());
-        let mut seen = HashMap::with_capacity(groups.len());
+        let mut old = std::mem::take(&mut self.memory);
+        let mut kept = Vec::with_capacity(groups.len());
+        // where each process was in the previous update's list, asked only when the order
+        // changed (a process came or went)
+        let mut places: Option<Map<ProcessId, usize>> = None;
+        let mut next = 0;
         for (id, range) in groups {
             let files = &grouped[range];
-            let mut prev = self.memory.remove(&id);
+            let at = if old.get(next).is_some_and(|(o, _)| *o == id) {
+                Some(next)
+            } else {
+                places
+                    .get_or_insert_with(|| {
+                        old.iter()
+                            .enumerate()
+                            .map(|(i, (o, _))| (o.clone(), i))
+                            .collect()
+                    })
+                    .get(&id)
+                    .copied()
+            };
+            let mut prev = at.and_then(|i| {
+                next = i + 1;
+                old[i].1.take()
+            });
             let liveness = liveness_of_process(prev.as_ref(), files, self.alive);
             if let Some(sample) = prev.as_mut().and_then(|p| again(p, &id, files, &liveness)) {
-                if let Some(p) = prev {
-                    seen.insert(id, p);
-                }
+                kept.push((id, prev));
                 processes.push(sample);
                 continue;
             }
             let prev = prev.or_else(|| self.last.map(|taken| Memory { taken, made: None }));
             let (sample, memory) = process_sample(id.clone(), files, prev, liveness);
-            if let Some(memory) = memory {
-                seen.insert(id, memory);
+            if memory.is_some() {
+                kept.push((id, memory));
             }
             processes.push(sample);
         }
+        self.memory = kept;
         // Processes not seen again have exited: keep their final totals.
         let mut exited = false;
-        for (_, gone) in std::mem::replace(&mut self.memory, seen) {
+        for gone in old.into_iter().filter_map(|(_, m)| m) {
             for total in gone.series().iter().filter(|t| summed(t.meta.kind)) {
                 add_exited(&mut self.exited, total.clone());
                 exited = true;
@@ -394,7 +415,8 @@ fn group_by_process<'a>(
     snapshots: &[&'a Snapshot],
 ) -> (Vec<(ProcessId, std::ops::Range<usize>)>, Vec<&'a Snapshot>) {
     let mut ids: Vec<(ProcessId, usize)> = Vec::new();
-    let mut index: HashMap<ProcessId, usize> = HashMap::with_capacity(snapshots.len());
+    let mut index: Map<ProcessId, usize> =
+        Map::with_capacity_and_hasher(snapshots.len(), Default::default());
     // the process of each snapshot, by its place in `ids`
     let mut of: Vec<usize> = Vec::with_capacity(snapshots.len());
     for s in snapshots {
@@ -1562,7 +1584,7 @@ impl Sample {
 /// Combines series of several parts (processes), each with its liveness.
 pub(crate) fn combine_all<'a>(parts: impl Iterator<Item = (bool, &'a [Series])>) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: Map<&str, usize> = Map::default();
     for (live, series) in parts {
         for s in series {
             let levelish = matches!(s.meta.kind, Kind::Gauge | Kind::MovingAverage);
@@ -1571,7 +1593,7 @@ pub(crate) fn combine_all<'a>(parts: impl Iterator<Item = (bool, &'a [Series])>)
                     out[i].absorb(s, live);
                 }
                 None => {
-                    index.insert(s.meta.series_key().to_string(), out.len());
+                    index.insert(s.meta.series_key(), out.len());
                     let mut first = s.clone();
                     if levelish && !live {
                         first.value = None;

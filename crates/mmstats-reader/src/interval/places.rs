@@ -5,6 +5,10 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+/// The engine's hash maps (of process ids, paths and series keys): foldhash, seeded per map,
+/// where SipHash would cost hundreds of instructions a key.
+pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Lists up to this long are searched item by item when the same place misses.
 const LINEAR: usize = 8;
 
@@ -12,7 +16,7 @@ const LINEAR: usize = 8;
 #[derive(Debug)]
 pub(super) struct Places<K> {
     /// Every key's first place, once a miss in a long list asked for it.
-    map: Option<HashMap<K, usize>>,
+    map: Option<Map<K, usize>>,
 }
 
 impl<K> Default for Places<K> {
@@ -40,7 +44,7 @@ impl<K: Hash + Eq + Copy> Places<K> {
         if len <= LINEAR {
             return (0..len).find(|&i| at(i) == Some(key));
         }
-        let mut map = HashMap::with_capacity(len);
+        let mut map = Map::with_capacity_and_hasher(len, Default::default());
         for i in 0..len {
             if let Some(k) = at(i) {
                 map.entry(k).or_insert(i);

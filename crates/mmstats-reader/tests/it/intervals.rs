@@ -619,3 +619,60 @@ fn an_unsettled_read_of_an_idle_process_is_not_taken_as_idle() {
     assert_eq!(rate(&s, "jobs"), Some(0.0));
     assert_eq!(s.processes[0].seconds, Some(2.0));
 }
+
+#[test]
+fn processes_coming_going_and_changing_order_keep_their_own_memory() {
+    let mut e = engine();
+    let p = |pid: u32| File::thread(pid, pid, 0.0);
+    let (a, b, c, d) = (p(1), p(2), p(3), p(4));
+    e.update(&[
+        a.snap(10.0, vec![jobs(100)]),
+        b.snap(10.0, vec![jobs(200)]),
+        c.snap(10.0, vec![jobs(300)]),
+    ]);
+    // b exits, d starts (created before the first sample: seen late, counts from now), and
+    // the scan lists them in another order
+    let s = e.update(&[
+        d.snap(11.0, vec![jobs(4000)]),
+        c.snap(11.0, vec![jobs(330)]),
+        a.snap(11.0, vec![jobs(110)]),
+    ]);
+    let rate_of = |s: &Sample, pid: u32| {
+        s.processes
+            .iter()
+            .find(|p| p.pid() == Some(pid))?
+            .series("jobs")?
+            .number(None)
+    };
+    assert_eq!(rate_of(&s, 1), Some(10.0));
+    assert_eq!(rate_of(&s, 3), Some(30.0));
+    assert_eq!(
+        rate_of(&s, 4),
+        Some(0.0),
+        "seen late: nothing of it is in this interval"
+    );
+    assert_eq!(total(&s, "jobs"), Some(110.0 + 200.0 + 330.0 + 4000.0));
+    // back to the first order, b again under a new start time (another process)
+    let b2 = File {
+        start: 9,
+        ..File::thread(2, 2, 11.5)
+    };
+    let s = e.update(&[
+        a.snap(12.0, vec![jobs(111)]),
+        b2.snap(12.0, vec![jobs(5)]),
+        c.snap(12.0, vec![jobs(333)]),
+        d.snap(12.0, vec![jobs(4040)]),
+    ]);
+    assert_eq!(rate_of(&s, 1), Some(1.0));
+    assert_eq!(
+        rate_of(&s, 2),
+        Some(5.0),
+        "the new process did its 5 jobs in the interval"
+    );
+    assert_eq!(rate_of(&s, 3), Some(3.0));
+    assert_eq!(rate_of(&s, 4), Some(40.0));
+    assert_eq!(
+        total(&s, "jobs"),
+        Some(111.0 + 200.0 + 5.0 + 333.0 + 4040.0)
+    );
+}
