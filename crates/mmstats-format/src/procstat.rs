@@ -25,12 +25,26 @@ impl<'a> StatLine<'a> {
     /// Splits a line. The command name (field 2) is in parentheses and may itself hold spaces
     /// and parentheses, so fields are counted from the last `)`. `None` if there is none.
     pub fn parse(stat: &'a str) -> Option<StatLine<'a>> {
+        StatLine::parse_to(stat, usize::MAX)
+    }
+
+    /// Splits a line as [`StatLine::parse`] does, up to field `last` only: the fields after
+    /// it are [`None`], and cost nothing to a reader that needs the first few.
+    pub fn parse_to(stat: &'a str, last: usize) -> Option<StatLine<'a>> {
+        let comm = StatLine::comm_of(stat)?;
+        let close = stat.rfind(')')?;
+        let wanted = last.saturating_sub(2);
+        // A stat line of Linux 6 has 52 fields: room for them at once.
+        let mut rest = Vec::with_capacity(wanted.min(50));
+        rest.extend(stat.get(close + 1..)?.split_ascii_whitespace().take(wanted));
+        Some(StatLine { comm, rest })
+    }
+
+    /// The command name (field 2) of a line, without splitting the other fields.
+    pub fn comm_of(stat: &'a str) -> Option<&'a str> {
         let open = stat.find('(')?;
         let close = stat.rfind(')')?;
-        Some(StatLine {
-            comm: stat.get(open + 1..close)?,
-            rest: stat.get(close + 1..)?.split_ascii_whitespace().collect(),
-        })
+        stat.get(open + 1..close)
     }
 
     /// The command name (field 2), without its parentheses.
@@ -52,7 +66,7 @@ impl<'a> StatLine<'a> {
 /// Field 22 of a `/proc/<pid>/stat` line, `starttime`: the process's start in clock ticks after
 /// boot, as a header's `start_time` records it.
 pub fn parse_start_time(stat: &str) -> Option<u64> {
-    StatLine::parse(stat)?.number(22)
+    StatLine::parse_to(stat, 22)?.number(22)
 }
 
 #[cfg(test)]
@@ -67,6 +81,11 @@ mod tests {
             parse_start_time(&format!("42 (a b) c) (d) {tail}")),
             Some(987654)
         );
+        // up to a field: those after it are not there
+        let line = format!("42 (web) {tail}");
+        let first = StatLine::parse_to(&line, 22).unwrap();
+        assert_eq!((first.number(22), first.field(23)), (Some(987654), None));
+        assert_eq!(StatLine::parse(&line).unwrap().field(23), Some("20"));
         assert_eq!(parse_start_time("42 (web) S 1 2"), None);
         assert_eq!(parse_start_time("garbage"), None);
         let line = "1234 (we ird) (x) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 18446744073709551615";

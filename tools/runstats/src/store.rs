@@ -67,6 +67,8 @@ pub struct Store {
     last_commit: Instant,
     /// The points of a tick (series id, value), kept for the next.
     points: Vec<(i64, f64)>,
+    /// The statement inserting [`ROWS`] points, written once.
+    insert_rows: String,
     /// The previous tick's samples' series, in its order: the sources hand their samples over
     /// in the same order at every tick, so that a sample's series is most often found here,
     /// at its own position, by comparing its names.
@@ -123,6 +125,7 @@ impl Store {
             in_tx: false,
             last_commit: Instant::now(),
             points: Vec::new(),
+            insert_rows: insert_points(ROWS),
             last: Vec::new(),
         })
     }
@@ -236,7 +239,7 @@ impl Store {
         let chunks = points.chunks_exact(ROWS);
         let rest = chunks.remainder();
         if points.len() >= ROWS {
-            let mut many = self.conn.prepare(&insert_points(ROWS))?;
+            let mut many = self.conn.prepare(&self.insert_rows)?;
             for chunk in chunks {
                 bind_points(&mut many, time_ms, chunk)?;
                 many.raw_execute()?;

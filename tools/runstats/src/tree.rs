@@ -171,9 +171,9 @@ fn read_all() -> HashMap<u32, Proc> {
 }
 
 /// Parses a `/proc/<pid>/stat` line ([`StatLine`]): state is field 3, ppid field 4, start
-/// time field 22.
+/// time field 22 (the fields after it are not split).
 fn parse_stat(stat: &str) -> Option<Proc> {
-    let line = StatLine::parse(stat)?;
+    let line = StatLine::parse_to(stat, 22)?;
     Some(Proc {
         state: line.field(3)?.chars().next()?,
         ppid: line.number(4)?,

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use procfs::{CpuTime, Current, FromBufReadSI, KernelStats, LoadAverage, Meminfo, Uptime};
+use mmstats_format::FieldMeta;
+use procfs::{
+    CpuTime, Current, FromBufRead, FromBufReadSI, KernelStats, LoadAverage, Meminfo, MountEntry,
+    Uptime,
+};
 
 use super::{Fields, HOST_WRITER, Reason, percent, reason};
 use crate::clock::unix_seconds;
@@ -28,6 +32,10 @@ pub struct HostSource {
     /// Filesystem types by name, and whether they store data (not `nodev` in
     /// `/proc/filesystems`): read again only when a mount has a type not listed yet.
     fs_types: HashMap<String, bool>,
+    /// `/proc/mounts` as last read, and the mount points of filesystems that store data.
+    mounts: Option<(Vec<u8>, Vec<String>)>,
+    /// The metadata of the previous sample's fields, in their order.
+    metas: Vec<Arc<FieldMeta>>,
 }
 
 /// One CPU's (or all CPUs') times, in clock ticks.
@@ -77,6 +85,8 @@ impl HostSource {
             boot_id: crate::process::current_boot_id(),
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
             fs_types: HashMap::new(),
+            mounts: None,
+            metas: Vec::new(),
         }
     }
 
@@ -84,7 +94,7 @@ impl HostSource {
     /// reason instead of a value.
     pub fn sample(&mut self) -> Snapshot {
         let taken = SystemTime::now();
-        let mut f = Fields::default();
+        let mut f = Fields::after(std::mem::take(&mut self.metas));
         self.cpu(&mut f);
         load(&mut f);
         memory(&mut f);
@@ -94,6 +104,7 @@ impl HostSource {
         let mut info = FileInfo::new(FormatVersion::V2, (0, 0));
         info.writer = HOST_WRITER.to_string();
         info.boot_id = self.boot_id;
+        self.metas = f.out.iter().map(|v| Arc::clone(&v.meta)).collect();
         Snapshot {
             path: PathBuf::from("/proc"),
             info: Arc::new(info),
@@ -372,11 +383,18 @@ fn memory(f: &mut Fields) {
         }),
     );
     // psutil counts swapped pages as 4 KiB, whatever the page size.
-    let vm = procfs::vmstat().map_err(reason);
+    let vm = std::fs::read_to_string("/proc/vmstat").map_err(|e| format!("/proc/vmstat: {e}"));
     let pages = |key: &str| -> Result<u64, Reason> {
         let vm = vm.as_ref().map_err(Clone::clone)?;
-        vm.get(key)
-            .map(|n| (*n).max(0) as u64 * 4096)
+        vm.lines()
+            .find_map(|l| {
+                l.strip_prefix(key)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map(|n| n * 4096)
             .ok_or_else(|| format!("/proc/vmstat has no {key}"))
     };
     f.counter(
@@ -499,33 +517,54 @@ impl HostSource {
     /// Usage of mounted filesystems that store data (those `/proc/filesystems` does not mark
     /// `nodev`, as psutil's `disk_partitions()` chooses), each mount point once.
     fn filesystems(&mut self, f: &mut Fields) {
-        let mounts = match procfs::mounts() {
-            Ok(m) => m,
+        let text = match std::fs::read("/proc/mounts") {
+            Ok(t) => t,
             Err(e) => {
-                f.gauge("host.fs".into(), "", "", Err(reason(e)));
+                f.gauge("host.fs".into(), "", "", Err(format!("/proc/mounts: {e}")));
                 return;
             }
         };
-        if mounts
-            .iter()
-            .any(|m| !self.fs_types.contains_key(&m.fs_vfstype))
+        // The mounts change rarely: their list is made again only when the file changed.
+        if self
+            .mounts
+            .as_ref()
+            .is_none_or(|(before, _)| *before != text)
         {
-            self.fs_types = std::fs::read_to_string("/proc/filesystems")
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| {
-                    let (flag, name) = l.split_once('\t')?;
-                    Some((name.trim().to_string(), flag.trim() != "nodev"))
-                })
-                .collect();
-        }
-        let mut seen = HashSet::new();
-        for m in mounts {
-            let real = self.fs_types.get(&m.fs_vfstype).copied().unwrap_or(false);
-            if !(real || m.fs_vfstype == "zfs") || !seen.insert(m.fs_file.clone()) {
-                continue;
+            let mounts = match Vec::<MountEntry>::from_buf_read(text.as_slice()) {
+                Ok(m) => m,
+                Err(e) => {
+                    f.gauge("host.fs".into(), "", "", Err(reason(e)));
+                    return;
+                }
+            };
+            if mounts
+                .iter()
+                .any(|m| !self.fs_types.contains_key(&m.fs_vfstype))
+            {
+                self.fs_types = std::fs::read_to_string("/proc/filesystems")
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| {
+                        let (flag, name) = l.split_once('\t')?;
+                        Some((name.trim().to_string(), flag.trim() != "nodev"))
+                    })
+                    .collect();
             }
-            filesystem(f, &m.fs_file);
+            let mut seen = HashSet::new();
+            let mut points = Vec::new();
+            for m in mounts {
+                let real = self.fs_types.get(&m.fs_vfstype).copied().unwrap_or(false);
+                if !(real || m.fs_vfstype == "zfs") || !seen.insert(m.fs_file.clone()) {
+                    continue;
+                }
+                points.push(m.fs_file);
+            }
+            self.mounts = Some((text, points));
+        }
+        if let Some((_, points)) = &self.mounts {
+            for mount in points {
+                filesystem(f, mount);
+            }
         }
     }
 }
@@ -614,6 +653,32 @@ mod tests {
             s2.field("host.ctxt").unwrap().value,
             Ok(Value::Number(Num::U(_)))
         ));
+        // the fields keep their metadata from sample to sample, as a stats file's do
+        for label in ["host.mem.total", "host.cpu.0.user", "host.swap.in"] {
+            let (a, b) = (
+                &s.field(label).unwrap().meta,
+                &s2.field(label).unwrap().meta,
+            );
+            assert!(Arc::ptr_eq(a, b), "{label}");
+        }
+        // the swap counters are read from /proc/vmstat as pages of 4 KiB
+        let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap();
+        let pswpin: f64 = vmstat
+            .lines()
+            .find_map(|l| l.strip_prefix("pswpin "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(num(&s2, "host.swap.in") >= pswpin * 4096.0);
+        // and the filesystems of the mounts, read again only when they change, are there
+        // each time
+        let fs = |s: &Snapshot| {
+            s.fields
+                .iter()
+                .filter(|f| f.meta.label.starts_with("host.fs."))
+                .count()
+        };
+        assert_eq!(fs(&s), fs(&s2));
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub fn resource_kind_of(info: &FileInfo) -> Option<ResourceKind> {
 #[derive(Debug, Default)]
 struct Fields {
     out: Vec<FieldValue>,
+    /// The metadata of the previous snapshot's fields, in their order: a field added with
+    /// the same metadata at the same place takes it again, so that the fields of one source
+    /// keep one metadata from sample to sample (as a stats file's do), and cost no new one.
+    previous: Vec<Arc<FieldMeta>>,
 }
 
 /// Why a value is missing, for [`ValueError::Unavailable`].
@@ -99,8 +103,26 @@ impl Fields {
         help: &str,
         value: Result<Value, Reason>,
     ) {
-        let meta = meta(label, kind, value_type, unit, help);
+        let same = |m: &FieldMeta| {
+            m.label == label
+                && m.kind == kind
+                && m.value_type == value_type
+                && m.unit == unit
+                && m.help == help
+        };
+        let meta = match self.previous.get(self.out.len()) {
+            Some(m) if same(m) => Arc::clone(m),
+            _ => meta(label, kind, value_type, unit, help),
+        };
         self.push_meta(&meta, value);
+    }
+
+    /// Fields that take the metadata of `previous`'s where they are the same.
+    fn after(previous: Vec<Arc<FieldMeta>>) -> Fields {
+        Fields {
+            out: Vec::with_capacity(previous.len()),
+            previous,
+        }
     }
 
     /// A value under metadata made once (with [`meta`]) and shared by every sample.

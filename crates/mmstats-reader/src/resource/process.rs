@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use mmstats_format::{FieldMeta, Kind, Num, StatLine, Value, ValueType};
+use procfs::ProcError;
 use procfs::process::Process;
-use procfs::{Current, Meminfo, ProcError};
 
-use super::{Fields, PROCESS_WRITER, Reason, meta, percent, reason, resource_kind};
+use super::{Fields, PROCESS_WRITER, Reason, meta, percent, resource_kind};
 use crate::clock::unix_seconds;
 use crate::error::{ErrorKind, ReadError};
 use crate::snapshot::Snapshot;
@@ -29,7 +29,7 @@ const KEEP_OPEN_UP_TO: usize = 256;
 /// Each sample reads only what changes: `stat`, `status`, `io` and the count of open
 /// descriptors (one `stat` of `fd/` on Linux 6.2 and later, a walk of the directory before).
 /// What is fixed for a process, keyed by its pid and start time, is kept: its command line and
-/// owner (read again every few samples, and when its command name changes because it executed
+/// owner (user and group; read again every few samples, and when its command name changes because it executed
 /// another program), its identity, and the fields' metadata. A reused pid (another start
 /// time) is another process: everything kept of the old one is dropped. The previous CPU time
 /// is kept the same way, for `proc.cpu.percent` (see the [module docs](super)).
@@ -49,9 +49,11 @@ pub struct ProcessSource {
     page_size: u64,
     /// `MemTotal` read once for all the processes of one [`ProcessSource::sample_many`].
     mem_total: Option<Result<u64, Reason>>,
+    /// `/proc/meminfo`, kept open.
+    meminfo: Option<std::fs::File>,
     metas: Metas,
     /// The buffer every `/proc` file is read into.
-    buf: Vec<u8>,
+    buf: Buf,
     /// Counts the calls of [`ProcessSource::sample_many`], to forget processes no longer asked for.
     round: u64,
 }
@@ -107,7 +109,7 @@ impl Files {
     /// Reads `which` into `buf`, opening it the first time. An error that says the process
     /// is gone is [`Unread::Gone`] only if it really is gone: a file this kernel does not have
     /// (`io` without I/O accounting) is an error of its own.
-    fn read(&mut self, which: File, buf: &mut Vec<u8>) -> Result<(), Unread> {
+    fn read(&mut self, which: File, buf: &mut Buf) -> Result<(), Unread> {
         let Files {
             dir,
             stat,
@@ -135,36 +137,48 @@ impl Files {
     }
 
     /// Reads file `name` of the process into `buf`, without keeping it open.
-    fn read_once(&self, name: &str, buf: &mut Vec<u8>) -> Result<(), Unread> {
+    fn read_once(&self, name: &str, buf: &mut Buf) -> Result<(), Unread> {
         let f = self.dir.open_relative(name).map_err(unread)?;
         read_from_start(&f, buf).map_err(unread_io)
     }
 }
 
-/// Reads `f` from its start into `buf` (emptied first), with as few reads as it takes: a
-/// `/proc` file gives all it holds to a read with room enough.
-fn read_from_start(f: &std::fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+/// The buffer `/proc` files are read into: zeroed once as it grows, never again, so that a
+/// read costs no clearing of room it does not fill.
+#[derive(Debug, Default)]
+struct Buf {
+    /// Always initialised up to its length, which only grows.
+    bytes: Vec<u8>,
+    /// How many bytes the last read gave.
+    len: usize,
+}
+
+impl Buf {
+    /// What the last read gave.
+    fn get(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Reads `f` from its start into `buf`, with as few reads as it takes: a `/proc` file gives
+/// all it holds to a read with room enough.
+fn read_from_start(f: &std::fs::File, buf: &mut Buf) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
-    buf.clear();
+    buf.len = 0;
     loop {
-        if buf.capacity() - buf.len() < 1024 {
-            buf.reserve(4096);
+        if buf.bytes.len() - buf.len < 1024 {
+            buf.bytes.resize(buf.bytes.len() + 4096, 0);
         }
-        let len = buf.len();
-        buf.resize(buf.capacity(), 0);
-        let room = buf.len() - len;
-        match f.read_at(&mut buf[len..], len as u64) {
+        let room = buf.bytes.len() - buf.len;
+        match f.read_at(&mut buf.bytes[buf.len..], buf.len as u64) {
             Ok(n) => {
-                buf.truncate(len + n);
+                buf.len += n;
                 if n < room {
                     return Ok(());
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
-            Err(e) => {
-                buf.truncate(len);
-                return Err(e);
-            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -307,6 +321,11 @@ impl Stat {
     }
 }
 
+/// The recorded numbers of a `stat` file's bytes.
+fn stat_of(bytes: &[u8]) -> Option<Stat> {
+    Stat::of(&StatLine::parse_to(&text(bytes), 24)?)
+}
+
 impl Default for ProcessSource {
     fn default() -> Self {
         ProcessSource::new()
@@ -341,8 +360,9 @@ impl ProcessSource {
             ticks_per_second: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size().max(1),
             mem_total: None,
+            meminfo: None,
             metas: Metas::new(),
-            buf: Vec::with_capacity(4096),
+            buf: Buf::default(),
             round: 0,
         }
     }
@@ -362,7 +382,7 @@ impl ProcessSource {
         result
     }
 
-    fn read(&mut self, pid: u32, buf: &mut Vec<u8>) -> Result<Snapshot, ReadError> {
+    fn read(&mut self, pid: u32, buf: &mut Buf) -> Result<Snapshot, ReadError> {
         let gone = || ReadError::new(format!("/proc/{pid}"), no_process());
         let raw = i32::try_from(pid)
             .ok()
@@ -383,32 +403,32 @@ impl ProcessSource {
             Some(f) => f,
             None => open()?,
         };
-        let mut first = files.read(File::Stat, buf);
-        let other_start = |buf: &[u8], known: Option<&Known>| {
-            let start = mmstats_format::parse_start_time(&text(buf));
-            known.is_some_and(|k| Some(k.start_time) != start)
-        };
-        let stale = match &first {
-            Err(Unread::Gone) => true,
-            Ok(()) => other_start(buf, self.known.get(&pid)),
-            Err(Unread::Other(_)) => false,
-        };
-        if was_kept && stale {
-            // The process they were opened for is gone; its pid may name a newcomer now.
-            self.known.remove(&pid);
-            files = open()?;
-            first = files.read(File::Stat, buf);
+        let mut first = files.read(File::Stat, buf).map(|()| stat_of(buf.get()));
+        if was_kept {
+            let stale = match &first {
+                Err(Unread::Gone) => true,
+                Ok(stat) => self
+                    .known
+                    .get(&pid)
+                    .is_some_and(|k| Some(k.start_time) != stat.map(|s| s.start_time)),
+                Err(Unread::Other(_)) => false,
+            };
+            if stale {
+                // The process they were opened for is gone; its pid may name a newcomer now.
+                self.known.remove(&pid);
+                files = open()?;
+                first = files.read(File::Stat, buf).map(|()| stat_of(buf.get()));
+            }
         }
         let (stat, comm) = match first {
-            Ok(()) => {
-                let text = text(buf);
-                let line = StatLine::parse(&text);
-                let stat = line.as_ref().and_then(Stat::of).ok_or_else(|| {
+            Ok(stat) => {
+                let stat = stat.ok_or_else(|| {
                     let e = io::Error::new(io::ErrorKind::InvalidData, "unexpected format");
                     ReadError::new(format!("/proc/{pid}/stat"), ErrorKind::Io(e))
                 })?;
                 // The command name only when it is news: a new process, or another program.
-                let comm = line.map(|l| l.comm()).unwrap_or_default();
+                let text = text(buf.get());
+                let comm = StatLine::comm_of(&text).unwrap_or_default();
                 let news = match self.known.get(&pid) {
                     Some(k) if k.start_time == stat.start_time && k.comm == comm => None,
                     _ => Some(comm.to_string()),
@@ -448,7 +468,7 @@ impl ProcessSource {
         if stale {
             // New, another program, or time to look again: the command line and owner.
             let cmdline = match files.read_once("cmdline", buf) {
-                Ok(()) => Ok(command_line(buf)),
+                Ok(()) => Ok(command_line(buf.get())),
                 Err(Unread::Gone) => return Err(gone()),
                 Err(Unread::Other(e)) => Err(format!("/proc/{pid}/cmdline: {e}")),
             };
@@ -492,6 +512,10 @@ impl ProcessSource {
                 self.known.insert(pid, known);
             }
         }
+        let total = match &self.mem_total {
+            Some(t) => t.clone(),
+            None => self.read_mem_total(),
+        };
         let Some(known) = self.known.get_mut(&pid) else {
             return Err(gone());
         };
@@ -500,6 +524,7 @@ impl ProcessSource {
         let m = &self.metas;
         let mut f = Fields {
             out: Vec::with_capacity(16),
+            ..Fields::default()
         };
         let u = |n: u64| Ok(Value::Number(Num::U(n)));
         let i = |n: i64| Ok(Value::Number(Num::I(n)));
@@ -507,10 +532,6 @@ impl ProcessSource {
         let rss = stat.rss.saturating_mul(self.page_size);
         f.push_meta(&m.rss, u(rss));
         f.push_meta(&m.vms, u(stat.vsize));
-        let total = match &self.mem_total {
-            Some(t) => t.clone(),
-            None => Meminfo::current().map(|m| m.mem_total).map_err(reason),
-        };
         f.push_meta(
             &m.mem_percent,
             total.and_then(|t| fl(percent(rss as f64, t as f64))),
@@ -535,11 +556,14 @@ impl ProcessSource {
 
         let (voluntary, involuntary) = match files.read(File::Status, buf) {
             Ok(()) => {
-                let text = text(buf);
-                let gid =
-                    keyed(&text, "Gid:").and_then(|v| v.split_whitespace().nth(1)?.parse().ok());
-                if known.info.gid != gid {
-                    Arc::make_mut(&mut known.info).gid = gid;
+                let text = text(buf.get());
+                // The owner's group with its user, every few samples.
+                if stale {
+                    let gid = keyed(&text, "Gid:")
+                        .and_then(|v| v.split_whitespace().nth(1)?.parse().ok());
+                    if known.info.gid != gid {
+                        Arc::make_mut(&mut known.info).gid = gid;
+                    }
                 }
                 let number = |key: &str| {
                     keyed(&text, key)
@@ -574,7 +598,7 @@ impl ProcessSource {
         f.push_meta(&m.fds, fds);
         let (read_bytes, write_bytes) = match files.read(File::Io, buf) {
             Ok(()) => {
-                let text = text(buf);
+                let text = text(buf.get());
                 let number = |key: &str| {
                     keyed(&text, key)
                         .and_then(|v| v.parse::<u64>().ok())
@@ -620,12 +644,37 @@ impl ProcessSource {
         })
     }
 
+    /// `MemTotal` of `/proc/meminfo` in bytes, read through a descriptor kept open.
+    fn read_mem_total(&mut self) -> Result<u64, Reason> {
+        const PATH: &str = "/proc/meminfo";
+        let file = match &self.meminfo {
+            Some(f) => f,
+            None => self
+                .meminfo
+                .insert(std::fs::File::open(PATH).map_err(|e| format!("{PATH}: {e}"))?),
+        };
+        let mut buf = std::mem::take(&mut self.buf);
+        let read = read_from_start(file, &mut buf).map_err(|e| format!("{PATH}: {e}"));
+        let total = read.and_then(|()| {
+            let text = text(buf.get());
+            // "MemTotal:       16384000 kB", the first line
+            let kib = text
+                .lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse::<u64>().ok());
+            kib.map(|k| k * 1024)
+                .ok_or_else(|| format!("{PATH} has no MemTotal in kB"))
+        });
+        self.buf = buf;
+        total
+    }
+
     /// Reads each of `pids`, and forgets what it kept of processes not among them.
     pub fn sample_many(&mut self, pids: &[u32]) -> (Vec<Snapshot>, Vec<ReadError>) {
         let mut snaps = Vec::with_capacity(pids.len());
         let mut errors = Vec::new();
         self.round = self.round.wrapping_add(1);
-        self.mem_total = Some(Meminfo::current().map(|m| m.mem_total).map_err(reason));
+        self.mem_total = Some(self.read_mem_total());
         for &pid in pids {
             match self.sample(pid) {
                 Ok(s) => snaps.push(s),
@@ -655,13 +704,12 @@ fn command_line(raw: &[u8]) -> String {
 }
 
 /// The value of the line of a `/proc` "key: value" file (`status`, `io`) that starts with
-/// `key` (colon included), trimmed.
+/// `key` (colon included), trimmed. Lines are searched from the end, where `status` keeps the
+/// context switches.
 fn keyed<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let (at, _) = text
-        .match_indices(key)
-        .find(|(i, _)| *i == 0 || text.as_bytes()[i - 1] == b'\n')?;
-    let rest = &text[at + key.len()..];
-    Some(rest[..rest.find('\n').unwrap_or(rest.len())].trim())
+    text.rsplit('\n')
+        .find_map(|l| l.strip_prefix(key))
+        .map(str::trim)
 }
 
 /// A `procfs` error as [`Unread`].
@@ -731,6 +779,15 @@ mod tests {
         assert!(num(&s, "proc.mem.vms") >= num(&s, "proc.mem.rss"));
         assert!(num(&s, "proc.threads") >= 1.0);
         assert!(num(&s, "proc.fds") >= 1.0);
+        // the share of the machine's memory, against procfs' own reading of MemTotal
+        use procfs::Current;
+        let total = procfs::Meminfo::current().unwrap().mem_total as f64;
+        let share = num(&s, "proc.mem.rss") / total * 100.0;
+        let pct = num(&s, "proc.mem.percent");
+        assert!(
+            (pct - share).abs() <= share * 0.2 + 1e-6,
+            "{pct} vs {share}"
+        );
         let meta = &s.field("proc.cpu.user").unwrap().meta;
         assert_eq!((meta.kind, meta.unit.as_str()), (Kind::Counter, "seconds"));
         assert!(

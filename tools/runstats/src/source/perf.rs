@@ -6,11 +6,11 @@
 //! An event the kernel, the CPU or the permissions do not offer (hardware counters in most
 //! virtual machines) is recorded as unavailable with the reason, never as zeros.
 
-use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
 
 use perf_event::events::{Hardware, Software};
-use perf_event::{Builder, Counter};
+use perf_event::{Builder, Counter, ReadFormat};
 
 use crate::derive::rate_label;
 use crate::source::{Sample, Source, Unavailable};
@@ -88,21 +88,119 @@ const RATIOS: [(&str, &str, &str); 3] = [
     ),
 ];
 
-/// The open counters of one event (one per thread attached to).
+/// The events read together, each group as one read a thread: the software events, then the
+/// hardware events in pairs (a ratio's two events count over the same time, and two hardware
+/// counters fit any PMU, where six in one group might never be scheduled).
+const GROUPS: [&[usize]; 4] = [&[6, 7, 8, 9], &[0, 1], &[2, 3], &[4, 5]];
+
+/// One group of events opened on one thread: its leader (the first event, read with
+/// `PERF_FORMAT_GROUP`) and its members, each with the index of its event in [`EVENTS`].
 #[derive(Debug)]
 struct Opened {
-    label: &'static str,
-    unit: &'static str,
-    counters: Vec<Counter>,
+    leader: (usize, Counter),
+    members: Vec<(usize, Counter)>,
 }
 
 /// Records perf counters of the tree, summed over everything the counters inherited.
+///
+/// The events of a group are read with one `read` a thread (`PERF_FORMAT_GROUP`), not one
+/// each: four reads a thread for the ten events (one where the hardware offers none).
 #[derive(Debug)]
 pub struct PerfSource {
+    /// Every open group, of every thread.
     opened: Vec<Opened>,
+    /// Which of [`EVENTS`] are counted.
+    counted: [bool; EVENTS.len()],
     unavailable: Vec<Unavailable>,
-    prev: HashMap<&'static str, (f64, i64)>,
+    /// Each event's total and when it was read, at the previous tick.
+    prev: [Option<(f64, i64)>; EVENTS.len()],
+    /// Each event's label and unit, and its rate's, shared by the samples.
+    names: Vec<(Named, Named)>,
+    /// The labels of [`RATIOS`].
+    ratio_names: Vec<Arc<str>>,
+    /// `tree`, the process of every sample.
+    tree: Arc<str>,
+    no_unit: Arc<str>,
     problems: Vec<String>,
+}
+
+/// A label and its unit, shared by the samples.
+type Named = (Arc<str>, Arc<str>);
+
+/// A builder of `event` on `pid`, inherited, started at once or on exec.
+fn builder(event: Event, pid: i32, on_exec: bool) -> Builder<'static> {
+    let mut b = match event {
+        Event::Hw(h) => Builder::new(h),
+        Event::Sw(s) => Builder::new(s),
+    };
+    b.observe_pid(pid).any_cpu().inherit(true);
+    if on_exec {
+        b.enable_on_exec(true);
+    } else {
+        b.enabled(true);
+    }
+    b
+}
+
+/// Builds `b` (into the group of `leader`, if any). Software events such as context
+/// switches happen in the kernel: they count there where permitted, as `perf stat` does.
+fn build(
+    b: &mut Builder<'static>,
+    event: Event,
+    leader: Option<&mut Counter>,
+) -> io::Result<Counter> {
+    let once = |b: &mut Builder<'static>, leader: Option<&mut Counter>| match leader {
+        Some(l) => b.build_with_group(l),
+        None => b.build(),
+    };
+    match event {
+        Event::Sw(_) => {
+            b.exclude_kernel(false);
+            match leader {
+                Some(l) => {
+                    once(b, Some(&mut *l)).or_else(|_| once(b.exclude_kernel(true), Some(l)))
+                }
+                None => once(b, None).or_else(|_| once(b.exclude_kernel(true), None)),
+            }
+        }
+        Event::Hw(_) => once(b, leader),
+    }
+}
+
+/// Opens the events `events` (indexes into [`EVENTS`]) as one group on `pid`: `Ok(None)` if
+/// the thread ended meanwhile, `Err((event, error))` for an event that cannot be opened.
+fn open_group(
+    events: &[usize],
+    pid: i32,
+    on_exec: bool,
+) -> Result<Option<Opened>, (usize, io::Error)> {
+    let gone = |e: &io::Error| e.raw_os_error() == Some(libc_esrch());
+    let (&first, rest) = events.split_first().expect("a group has events");
+    let mut b = builder(EVENTS[first].1, pid, on_exec);
+    b.read_format(
+        ReadFormat::GROUP
+            | ReadFormat::TOTAL_TIME_ENABLED
+            | ReadFormat::TOTAL_TIME_RUNNING
+            | ReadFormat::ID,
+    );
+    let mut leader = match build(&mut b, EVENTS[first].1, None) {
+        Ok(c) => c,
+        Err(e) if gone(&e) => return Ok(None),
+        Err(e) => return Err((first, e)),
+    };
+    let mut members = Vec::with_capacity(rest.len());
+    for &i in rest {
+        let mut b = builder(EVENTS[i].1, pid, on_exec);
+        match build(&mut b, EVENTS[i].1, Some(&mut leader)) {
+            Ok(c) => members.push((i, c)),
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err((i, e)),
+        }
+    }
+    Ok(Some(Opened {
+        leader: (first, leader),
+        members,
+    }))
 }
 
 impl PerfSource {
@@ -111,62 +209,59 @@ impl PerfSource {
     /// program; otherwise at once.
     pub fn attach(tids: &[u32], on_exec: bool) -> PerfSource {
         let mut opened = Vec::new();
+        let mut counted = [false; EVENTS.len()];
         let mut unavailable = Vec::new();
-        for (label, event, unit) in EVENTS {
-            let mut counters = Vec::new();
-            let mut failure = None;
-            for &tid in tids {
-                let Ok(pid) = i32::try_from(tid) else {
-                    continue;
-                };
-                let mut b = match event {
-                    Event::Hw(h) => Builder::new(h),
-                    Event::Sw(s) => Builder::new(s),
-                };
-                b.observe_pid(pid).any_cpu().inherit(true);
-                if on_exec {
-                    b.enable_on_exec(true);
-                } else {
-                    b.enabled(true);
+        let pids: Vec<i32> = tids.iter().filter_map(|t| i32::try_from(*t).ok()).collect();
+        for group in GROUPS {
+            // An event that cannot be opened leaves its group, which is opened again without
+            // it on every thread.
+            let mut events: Vec<usize> = group.to_vec();
+            let groups = 'retry: loop {
+                let mut groups = Vec::new();
+                if events.is_empty() {
+                    break groups;
                 }
-                // Software events such as context switches happen in the kernel: count
-                // them there where permitted, as `perf stat` does.
-                let built = match event {
-                    Event::Sw(_) => b
-                        .exclude_kernel(false)
-                        .build()
-                        .or_else(|_| b.exclude_kernel(true).build()),
-                    Event::Hw(_) => b.build(),
-                };
-                match built {
-                    Ok(c) => counters.push(c),
-                    // A thread that ended meanwhile is no reason to give up the event.
-                    Err(e) if e.raw_os_error() == Some(libc_esrch()) => {}
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
+                for &pid in &pids {
+                    match open_group(&events, pid, on_exec) {
+                        Ok(Some(g)) => groups.push(g),
+                        // A thread that ended meanwhile is no reason to give up the event.
+                        Ok(None) => {}
+                        Err((event, e)) => {
+                            unavailable.push(Unavailable {
+                                source: "perf".into(),
+                                what: EVENTS[event].0.into(),
+                                reason: reason(&e),
+                            });
+                            events.retain(|i| *i != event);
+                            continue 'retry;
+                        }
                     }
                 }
+                break groups;
+            };
+            if groups.is_empty() {
+                for &i in &events {
+                    unavailable.push(Unavailable {
+                        source: "perf".into(),
+                        what: EVENTS[i].0.into(),
+                        reason: "no thread of the tree to attach to".into(),
+                    });
+                }
+                continue;
             }
-            match failure {
-                Some(e) => unavailable.push(Unavailable {
-                    source: "perf".into(),
-                    what: label.into(),
-                    reason: reason(&e),
-                }),
-                None if counters.is_empty() => unavailable.push(Unavailable {
-                    source: "perf".into(),
-                    what: label.into(),
-                    reason: "no thread of the tree to attach to".into(),
-                }),
-                None => opened.push(Opened {
-                    label,
-                    unit,
-                    counters,
-                }),
+            for &i in &events {
+                counted[i] = true;
             }
+            opened.extend(groups);
         }
-        let have = |l: &str| opened.iter().any(|o| o.label == l);
+        // In the order of EVENTS, as the report lists them.
+        unavailable.sort_by_key(|u: &Unavailable| EVENTS.iter().position(|(l, ..)| *l == u.what));
+        let have = |l: &str| {
+            EVENTS
+                .iter()
+                .zip(counted)
+                .any(|((label, ..), c)| c && *label == l)
+        };
         for (label, num, den) in RATIOS {
             if !(have(num) && have(den)) {
                 unavailable.push(Unavailable {
@@ -176,17 +271,41 @@ impl PerfSource {
                 });
             }
         }
+        let names = EVENTS
+            .iter()
+            .map(|&(label, _, unit)| {
+                let rate_unit = if label == "perf.task_clock" {
+                    "cores".to_string()
+                } else {
+                    format!("{unit}/s")
+                };
+                (
+                    (Arc::from(label), Arc::from(unit)),
+                    (Arc::from(rate_label(label)), Arc::from(rate_unit)),
+                )
+            })
+            .collect();
         PerfSource {
             opened,
+            counted,
             unavailable,
-            prev: HashMap::new(),
+            prev: [None; EVENTS.len()],
+            names,
+            ratio_names: RATIOS.iter().map(|(l, ..)| Arc::from(*l)).collect(),
+            tree: Arc::from("tree"),
+            no_unit: Arc::from(""),
             problems: Vec::new(),
         }
     }
 
     /// The labels of the events being counted.
     pub fn counted(&self) -> Vec<&'static str> {
-        self.opened.iter().map(|o| o.label).collect()
+        EVENTS
+            .iter()
+            .zip(self.counted)
+            .filter(|(_, c)| *c)
+            .map(|((label, ..), _)| *label)
+            .collect()
     }
 }
 
@@ -223,71 +342,78 @@ impl Source for PerfSource {
     }
 
     fn sample(&mut self, _tree: &Tree, now_ms: i64, out: &mut Vec<Sample>) {
-        let mut deltas: HashMap<&'static str, f64> = HashMap::new();
-        for o in &mut self.opened {
-            let mut total = 0.0;
-            let mut any = false;
-            for c in &mut o.counters {
-                match c.read_full() {
-                    Ok(d) => {
-                        any = true;
-                        let count = d.count() as f64;
-                        // Scale a multiplexed counter to the whole time it was enabled.
-                        total += match (d.time_enabled(), d.time_running()) {
-                            (Some(en), Some(run)) if !run.is_zero() && run < en => {
-                                count * en.as_secs_f64() / run.as_secs_f64()
-                            }
-                            _ => count,
-                        };
-                    }
-                    Err(e) => self.problems.push(format!("{}: {e}", o.label)),
+        let mut totals = [0.0f64; EVENTS.len()];
+        let mut read = [false; EVENTS.len()];
+        for g in &mut self.opened {
+            let data = match g.leader.1.read_group() {
+                Ok(d) => d,
+                Err(e) => {
+                    let label = EVENTS[g.leader.0].0;
+                    self.problems.push(format!("{label} and its group: {e}"));
+                    continue;
                 }
-            }
-            if !any {
-                continue;
-            }
-            let push = |out: &mut Vec<Sample>, label: String, kind, unit: &str, value| {
-                out.push(Sample {
-                    source: "perf",
-                    process: "tree".into(),
-                    label: label.into(),
-                    kind,
-                    unit: unit.into(),
-                    value,
-                })
             };
-            push(out, o.label.to_string(), "counter", o.unit, total);
-            if let Some((before, t0)) = self.prev.insert(o.label, (total, now_ms))
-                && now_ms > t0
-            {
-                let delta = (total - before).max(0.0);
-                deltas.insert(o.label, delta);
-                let secs = (now_ms - t0) as f64 / 1000.0;
-                if o.label == "perf.task_clock" {
-                    // nanoseconds of CPU per second: how many cores the tree kept busy
-                    push(
-                        out,
-                        rate_label(o.label),
-                        "rate",
-                        "cores",
-                        delta / 1e9 / secs,
-                    );
-                } else {
-                    let unit = format!("{}/s", o.unit);
-                    push(out, rate_label(o.label), "rate", &unit, delta / secs);
+            // Scale a multiplexed group to the whole time it was enabled.
+            let scale = match (data.time_enabled(), data.time_running()) {
+                (Some(en), Some(run)) if !run.is_zero() && run < en => {
+                    en.as_secs_f64() / run.as_secs_f64()
+                }
+                _ => 1.0,
+            };
+            for (event, counter) in std::iter::once(&g.leader).chain(&g.members) {
+                if let Some(entry) = data.get(counter) {
+                    totals[*event] += entry.value() as f64 * scale;
+                    read[*event] = true;
                 }
             }
         }
-        for (label, num, den) in RATIOS {
-            if let (Some(n), Some(d)) = (deltas.get(num), deltas.get(den))
-                && *d > 0.0
+        let mut deltas = [None; EVENTS.len()];
+        for (i, names) in self.names.iter().enumerate() {
+            if !read[i] {
+                continue;
+            }
+            let total = totals[i];
+            let label = EVENTS[i].0;
+            let push =
+                |out: &mut Vec<Sample>, (label, unit): &(Arc<str>, Arc<str>), kind, value| {
+                    out.push(Sample {
+                        source: "perf",
+                        process: Arc::clone(&self.tree),
+                        label: Arc::clone(label),
+                        kind,
+                        unit: Arc::clone(unit),
+                        value,
+                    })
+                };
+            push(out, &names.0, "counter", total);
+            if let Some((before, t0)) = self.prev[i].replace((total, now_ms))
+                && now_ms > t0
+            {
+                let delta = (total - before).max(0.0);
+                deltas[i] = Some(delta);
+                let secs = (now_ms - t0) as f64 / 1000.0;
+                // The task clock's rate is nanoseconds of CPU per second: how many cores the
+                // tree kept busy.
+                let rate = if label == "perf.task_clock" {
+                    delta / 1e9 / secs
+                } else {
+                    delta / secs
+                };
+                push(out, &names.1, "rate", rate);
+            }
+        }
+        let event = |label: &str| EVENTS.iter().position(|(l, ..)| *l == label);
+        for (ratio, (_, num, den)) in self.ratio_names.iter().zip(RATIOS) {
+            let delta = |l| event(l).and_then(|i| deltas[i]);
+            if let (Some(n), Some(d)) = (delta(num), delta(den))
+                && d > 0.0
             {
                 out.push(Sample {
                     source: "perf",
-                    process: "tree".into(),
-                    label: label.into(),
+                    process: Arc::clone(&self.tree),
+                    label: Arc::clone(ratio),
                     kind: "interval",
-                    unit: "".into(),
+                    unit: Arc::clone(&self.no_unit),
                     value: n / d,
                 });
             }
@@ -307,6 +433,34 @@ impl Source for PerfSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_event_is_in_one_group_of_its_own_kind() {
+        let mut seen = [0; EVENTS.len()];
+        for group in GROUPS {
+            let software = matches!(EVENTS[group[0]].1, Event::Sw(_));
+            for &i in group {
+                seen[i] += 1;
+                assert_eq!(
+                    matches!(EVENTS[i].1, Event::Sw(_)),
+                    software,
+                    "{}",
+                    EVENTS[i].0
+                );
+            }
+        }
+        assert_eq!(seen, [1; EVENTS.len()]);
+        // a ratio's two events are read together
+        for (label, num, den) in RATIOS {
+            let at = |l: &str| EVENTS.iter().position(|(e, ..)| *e == l).unwrap();
+            assert!(
+                GROUPS
+                    .iter()
+                    .any(|g| g.contains(&at(num)) && g.contains(&at(den))),
+                "{label}"
+            );
+        }
+    }
 
     #[test]
     fn software_events_count_our_own_work() {
@@ -332,6 +486,23 @@ mod tests {
             .find(|s| &*s.label == "perf.task_clock.rate")
             .expect("a task clock rate");
         assert!(cores.value > 0.0, "{cores:?}");
+        // one read a group of events a thread, not one an event
+        let threads = crate::tree::threads(me).len();
+        assert!(
+            src.opened.len() <= GROUPS.len() * threads,
+            "{}",
+            src.opened.len()
+        );
+        // the members of a group are read with it: the software events' group led by the
+        // task clock gives the context switches too
+        if src.counted().contains(&"perf.context_switches") {
+            let n = out.iter().find(|s| &*s.label == "perf.context_switches");
+            assert!(n.is_some_and(|n| n.value >= 0.0), "{out:?}");
+            assert!(
+                out.iter()
+                    .any(|s| &*s.label == "perf.context_switches.rate")
+            );
+        }
         // every event is either counted or said to be unavailable, never both
         for (label, ..) in EVENTS {
             let counted = src.counted().contains(&label);

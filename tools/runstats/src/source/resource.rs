@@ -12,7 +12,7 @@
 //! is never stored: the host's are listed as unavailable in the run, a process's are told
 //! once as a problem.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use mmstats_reader::resource::{HostSource, ProcessSource};
@@ -104,6 +104,9 @@ pub struct ProcessResources {
     problems: Vec<String>,
     reported: HashSet<(String, String)>,
     names: Names,
+    /// The name each process of the tree is stored under (`comm:pid`), by pid, with the
+    /// start time and command name it was made for: made again only when they change.
+    processes: HashMap<u32, (u64, String, Arc<str>)>,
 }
 
 impl ProcessResources {
@@ -117,6 +120,7 @@ impl ProcessResources {
             problems: Vec::new(),
             reported: HashSet::new(),
             names: Names::new(),
+            processes: HashMap::new(),
         }
     }
 }
@@ -159,11 +163,25 @@ impl Source for ProcessResources {
         let sample = self.engine.update(&snaps);
         for p in &sample.processes {
             let Some(pid) = p.pid() else { continue };
-            let name: Arc<str> = tree.process_name(pid).into();
+            let Some(proc) = tree.procs.get(&pid) else {
+                continue;
+            };
+            let name = match self.processes.get(&pid) {
+                Some((start, comm, name)) if *start == proc.start_time && *comm == proc.comm => {
+                    Arc::clone(name)
+                }
+                _ => {
+                    let name: Arc<str> = tree.process_name(pid).into();
+                    let kept = (proc.start_time, proc.comm.clone(), Arc::clone(&name));
+                    self.processes.insert(pid, kept);
+                    name
+                }
+            };
             for series in &p.series {
                 series_samples("process", &name, series, p.seconds, &mut self.names, out);
             }
         }
+        self.processes.retain(|pid, _| tree.procs.contains_key(pid));
         self.names.tick();
     }
 

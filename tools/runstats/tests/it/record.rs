@@ -218,6 +218,10 @@ fn task_clock_matches_perf_stat_on_the_same_command() {
     ] {
         assert!(!values(&dir, sw).is_empty(), "{sw} not recorded");
     }
+    // read with the task clock as one group: its members count from the exec on too (a
+    // program's start alone faults pages in)
+    let faults = values(&dir, "perf.page_faults");
+    assert!(faults.last().is_some_and(|n| *n > 0.0), "{faults:?}");
 }
 
 #[test]
