@@ -100,6 +100,28 @@ fn put_counts(width: u8, to: &mut [u8], counts: &[u64]) {
     }
 }
 
+/// Reads `len` little-endian integers of `width` bytes from `from` (the inverse of
+/// [`put_counts`]), one loop per width.
+fn get_counts(width: u8, from: &[u8], len: usize) -> Vec<u64> {
+    let w = usize::from(width);
+    let from = &from[..len * w];
+    match width {
+        1 => from.iter().map(|b| u64::from(*b)).collect(),
+        2 => from
+            .chunks_exact(2)
+            .map(|c| u64::from(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        4 => from
+            .chunks_exact(4)
+            .map(|c| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        _ => from
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect(),
+    }
+}
+
 impl Buckets {
     /// The non-zero buckets of `dense` (bucket `i` counted by `dense[i]`). Buckets past
     /// index 65,535 (beyond any exponent FORMAT.md §5.5 allows) are left out.
@@ -111,11 +133,18 @@ impl Buckets {
     /// The buckets of `pairs`, `(index, count)` in ascending order of index; zero counts and
     /// indexes past 65,535 are left out.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (usize, u64)>) -> Buckets {
-        let (indexes, counts): (Vec<u16>, Vec<u64>) = pairs
-            .into_iter()
-            .filter(|(i, n)| *n != 0 && *i <= INDEX_MAX)
-            .map(|(i, n)| (i as u16, n))
-            .unzip();
+        let pairs = pairs.into_iter();
+        // room for as many pairs as may come (never more than there are indexes), so that
+        // gathering them grows no list
+        let (least, most) = pairs.size_hint();
+        let room = most.unwrap_or(least).min(INDEX_MAX + 1);
+        let (mut indexes, mut counts) = (Vec::with_capacity(room), Vec::with_capacity(room));
+        for (i, n) in pairs {
+            if n != 0 && i <= INDEX_MAX {
+                indexes.push(i as u16);
+                counts.push(n);
+            }
+        }
         Buckets::from_sorted(&indexes, &counts)
     }
 
@@ -196,7 +225,7 @@ impl Buckets {
             }
         }
         let one = Buckets::from_pairs([(i, n)]);
-        *self = Buckets::from_pairs(Pairs::new(self, &one).map(|(i, a, b)| (i, a.wrapping_add(b))));
+        *self = self.combine(&one, u64::wrapping_add);
     }
 
     /// How many buckets are non-zero.
@@ -243,7 +272,59 @@ impl Buckets {
 
     /// The counts added up (saturating).
     pub fn total(&self) -> u64 {
-        (0..self.len as usize).fold(0u64, |a, j| a.saturating_add(self.count(j)))
+        self.counts().iter().fold(0u64, |a, n| a.saturating_add(*n))
+    }
+
+    /// Every count, in order (the width decoded once for all of them).
+    fn counts(&self) -> Vec<u64> {
+        get_counts(self.width, &self.bytes, self.len as usize)
+    }
+
+    /// Every index, in order.
+    fn indexes(&self) -> Vec<u16> {
+        let from = &self.bytes[self.len as usize * usize::from(self.width)..];
+        from.chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect()
+    }
+
+    /// This list and `other` bucket by bucket: `op(this count, other count)` for every index
+    /// non-zero in either (a bucket one list lacks counts zero there), zero results left out.
+    /// Both lists are decoded once and walked side by side.
+    fn combine(&self, other: &Buckets, mut op: impl FnMut(u64, u64) -> u64) -> Buckets {
+        let (ai, ac) = (self.indexes(), self.counts());
+        let (bi, bc) = (other.indexes(), other.counts());
+        let mut indexes = Vec::with_capacity(ai.len() + bi.len());
+        let mut counts = Vec::with_capacity(ai.len() + bi.len());
+        let (mut i, mut j) = (0, 0);
+        while i < ai.len() || j < bi.len() {
+            let (at, x, y) = match (ai.get(i), bi.get(j)) {
+                (Some(&a), Some(&b)) if a == b => {
+                    i += 1;
+                    j += 1;
+                    (a, ac[i - 1], bc[j - 1])
+                }
+                (Some(&a), Some(&b)) if a < b => {
+                    i += 1;
+                    (a, ac[i - 1], 0)
+                }
+                (Some(&a), None) => {
+                    i += 1;
+                    (a, ac[i - 1], 0)
+                }
+                (_, Some(&b)) => {
+                    j += 1;
+                    (b, 0, bc[j - 1])
+                }
+                (None, None) => break,
+            };
+            let n = op(x, y);
+            if n != 0 {
+                indexes.push(at);
+                counts.push(n);
+            }
+        }
+        Buckets::from_sorted(&indexes, &counts)
     }
 
     /// The first `len` buckets as a dense list, zeros included.
@@ -458,10 +539,7 @@ impl HistogramValue {
             self.buckets = if self.buckets.is_empty() {
                 other.buckets.clone()
             } else {
-                Buckets::from_pairs(
-                    Pairs::new(&self.buckets, &other.buckets)
-                        .map(|(i, a, b)| (i, a.wrapping_add(b))),
-                )
+                self.buckets.combine(&other.buckets, u64::wrapping_add)
             };
         }
         self.capacity = self.capacity.max(other.capacity);
@@ -480,18 +558,25 @@ impl HistogramValue {
     /// own `min` and `max`), `last` and the timer window kept from this one. `None` if the
     /// exponents differ. The interval rule of FORMAT.md §12 is built on it.
     pub fn minus(&self, earlier: &HistogramValue) -> Option<HistogramValue> {
+        self.growth(earlier).map(|(d, _)| d)
+    }
+
+    /// [`HistogramValue::minus`], and whether no bucket of `earlier` is above this one's: then
+    /// `earlier` with the difference added holds exactly this histogram's counts.
+    pub fn growth(&self, earlier: &HistogramValue) -> Option<(HistogramValue, bool)> {
         if self.k != earlier.k {
             return None;
         }
         // Only the buckets that grew are kept: the difference of an idle histogram holds
         // none, however many its readings hold.
+        let mut whole = true;
         let buckets = if self.buckets == earlier.buckets {
             Buckets::default()
         } else {
-            Buckets::from_pairs(
-                Pairs::new(&self.buckets, &earlier.buckets)
-                    .map(|(i, a, b)| (i, a.saturating_sub(b))),
-            )
+            self.buckets.combine(&earlier.buckets, |a, b| {
+                whole &= a >= b;
+                a.saturating_sub(b)
+            })
         };
         let mut d = HistogramValue {
             buckets,
@@ -516,7 +601,7 @@ impl HistogramValue {
                 d.max = 0;
             }
         }
-        Some(d)
+        Some((d, whole))
     }
 
     /// Everything but the buckets (left empty).
@@ -559,48 +644,6 @@ impl HistogramValue {
             }
         }
         None
-    }
-}
-
-/// Two bucket lists side by side: every index non-zero in either, with both counts.
-struct Pairs<'a> {
-    a: &'a Buckets,
-    b: &'a Buckets,
-    i: usize,
-    j: usize,
-}
-
-impl<'a> Pairs<'a> {
-    fn new(a: &'a Buckets, b: &'a Buckets) -> Pairs<'a> {
-        Pairs { a, b, i: 0, j: 0 }
-    }
-}
-
-impl Iterator for Pairs<'_> {
-    type Item = (usize, u64, u64);
-
-    fn next(&mut self) -> Option<(usize, u64, u64)> {
-        let x = (self.i < self.a.len()).then(|| self.a.index(self.i));
-        let y = (self.j < self.b.len()).then(|| self.b.index(self.j));
-        let (at, take_a, take_b) = match (x, y) {
-            (None, None) => return None,
-            (Some(x), None) => (x, true, false),
-            (None, Some(y)) => (y, false, true),
-            (Some(x), Some(y)) => (x.min(y), x <= y, y <= x),
-        };
-        let ca = if take_a {
-            self.i += 1;
-            self.a.count(self.i - 1)
-        } else {
-            0
-        };
-        let cb = if take_b {
-            self.j += 1;
-            self.b.count(self.j - 1)
-        } else {
-            0
-        };
-        Some((at, ca, cb))
     }
 }
 

@@ -546,8 +546,10 @@ fn zero_like(v: &Value) -> Value {
 
 /// A summed value's change from `before` to `now` within one file (FORMAT.md §12): an
 /// unsigned counter that went down from the upper half of its width into the lower half
-/// wrapped; anything else that went down was reset and counts from its new value.
-fn file_delta(meta: &FieldMeta, before: &Value, now: &Value) -> Value {
+/// wrapped; anything else that went down was reset and counts from its new value. The flag
+/// tells that the change continues `before`: `before` plus the change is `now` (no wrap, no
+/// reset, no bucket of a histogram that went down).
+fn file_delta(meta: &FieldMeta, before: &Value, now: &Value) -> (Value, bool) {
     match (before, now) {
         (Value::Number(Num::U(a)), Value::Number(Num::U(b))) => {
             let bits = meta.value_type.bits().unwrap_or(64).clamp(1, 64);
@@ -560,33 +562,37 @@ fn file_delta(meta: &FieldMeta, before: &Value, now: &Value) -> Value {
             } else {
                 *b
             };
-            Value::Number(Num::U(d))
+            (Value::Number(Num::U(d)), b >= a)
         }
-        (Value::Number(Num::I(a)), Value::Number(Num::I(b))) => {
-            Value::Number(Num::I(if b >= a { b.wrapping_sub(*a) } else { *b }))
-        }
-        (Value::Number(Num::F(a)), Value::Number(Num::F(b))) => {
-            Value::Number(Num::F(if b >= a { b - a } else { *b }))
-        }
+        (Value::Number(Num::I(a)), Value::Number(Num::I(b))) => (
+            Value::Number(Num::I(if b >= a { b.wrapping_sub(*a) } else { *b })),
+            b >= a,
+        ),
+        (Value::Number(Num::F(a)), Value::Number(Num::F(b))) => (
+            Value::Number(Num::F(if b >= a { b - a } else { *b })),
+            b >= a,
+        ),
         (Value::Average { count: c1, sum: s1 }, Value::Average { count: c2, sum: s2 }) => {
             if c2 < c1 {
-                now.clone()
+                (now.clone(), false)
             } else {
-                Value::Average {
+                let d = Value::Average {
                     count: c2 - c1,
                     sum: num_minus(*s2, *s1),
-                }
+                };
+                (d, true)
             }
         }
         (Value::Histogram(a), Value::Histogram(b)) => {
             if b.count < a.count || a.k != b.k {
-                now.clone()
-            } else {
-                b.minus(a)
-                    .map_or_else(|| now.clone(), |d| Value::Histogram(d.into()))
+                return (now.clone(), false);
+            }
+            match b.growth(a) {
+                Some((d, whole)) => (Value::Histogram(d.into()), whole),
+                None => (now.clone(), false),
             }
         }
-        _ => now.clone(),
+        _ => (now.clone(), false),
     }
 }
 
@@ -667,12 +673,16 @@ fn as_interval(delta: &Value, seconds: f64) -> Option<Interval> {
 
 /// A field of one of a process's live files, as the sample uses it.
 #[derive(Debug, Clone)]
-struct Slot {
+struct Slot<'p> {
     /// Which of the process's series it belongs to (`NO_SERIES`: none, e.g. its value could
     /// not be read, or another file has the label with another kind).
     series: u32,
     /// For a summed field: what it added to its series since the previous sample.
     share: Option<Value>,
+    /// For a summed field whose share continues its previous reading (see [`file_delta`]):
+    /// that reading. A series whose only file it is and whose total was that reading has
+    /// what the file holds now as its total, without adding the share to it.
+    continues: Option<&'p Value>,
 }
 
 const NO_SERIES: u32 = u32::MAX;
@@ -783,6 +793,7 @@ fn process_sample(
             Slot {
                 series: NO_SERIES,
                 share: None,
+                continues: None,
             },
         );
         for (j, f) in s.fields.iter().enumerate() {
@@ -811,7 +822,13 @@ fn process_sample(
                 continue;
             };
             let share = match was.and_then(|i| before[i].value_of(j, f)) {
-                Some(b) => file_delta(&f.meta, b, v),
+                Some(b) => {
+                    let (share, continues) = file_delta(&f.meta, b, v);
+                    if continues {
+                        slots[start + j].continues = Some(b);
+                    }
+                    share
+                }
                 None => {
                     // New since the previous sample: all of it happened in the interval if the
                     // file was created after that sample; otherwise it was seen late.
@@ -871,6 +888,7 @@ fn process_sample(
                     && let Some(share) = &mut slots[l.start + j].share
                 {
                     take_back(share, last);
+                    slots[l.start + j].continues = None;
                 }
             }
         }
@@ -892,24 +910,32 @@ fn process_sample(
         starts[i] += starts[i - 1];
     }
     let mut order: Vec<(&Snapshot, &Value)> = Vec::with_capacity(starts[metas.len()]);
+    // the slot of each entry of `order`
+    let mut order_slots: Vec<usize> = Vec::with_capacity(starts[metas.len()]);
     let slot_list = &slots;
     let series_fields = live.iter().flat_map(|l| {
         l.snap.fields.iter().enumerate().filter_map(move |(j, f)| {
             let mi = slot_list[l.start + j].series;
             let v = f.value.as_ref().ok().filter(|_| mi != NO_SERIES)?;
-            Some((mi as usize, (l.snap, v)))
+            Some((mi as usize, l.start + j, (l.snap, v)))
         })
     });
     if in_order {
-        order.extend(series_fields.map(|(_, sv)| sv));
+        for (_, at, sv) in series_fields {
+            order.push(sv);
+            order_slots.push(at);
+        }
     } else {
         let mut next = starts.clone();
-        let mut place: Vec<Option<(&Snapshot, &Value)>> = vec![None; starts[metas.len()]];
-        for (mi, sv) in series_fields {
-            place[next[mi]] = Some(sv);
+        let mut place: Vec<Option<(usize, (&Snapshot, &Value))>> = vec![None; starts[metas.len()]];
+        for (mi, at, sv) in series_fields {
+            place[next[mi]] = Some((at, sv));
             next[mi] += 1;
         }
-        order.extend(place.into_iter().flatten());
+        for (at, sv) in place.into_iter().flatten() {
+            order.push(sv);
+            order_slots.push(at);
+        }
     }
 
     // Series of the process, label by label in order of first appearance.
@@ -930,9 +956,19 @@ fn process_sample(
                     summed(t.meta.kind).then(|| t.meta.series_key())
                 })
                 .map(|i| &totals[i]);
+            // The series' one file continues its reading that was the total: the total is what
+            // the file holds now (nothing to add up).
+            let continued = match (counted, total) {
+                ([(_, v)], Some(t)) => slots[order_slots[starts[mi]]]
+                    .continues
+                    .is_some_and(|b| t.value.as_ref() == Some(b))
+                    .then(|| (*v).clone()),
+                _ => None,
+            };
             let value = match (total, delta) {
                 // Nothing happened: the total as it was (a histogram's not copied).
                 (Some(t), Some(d)) if nothing(d) => t.value.clone(),
+                (Some(_), Some(_)) if continued.is_some() => continued,
                 (Some(t), Some(d)) => t.value.clone().map(|mut acc| {
                     if !merge(&mut acc, d) {
                         acc = current.clone().unwrap_or(acc);

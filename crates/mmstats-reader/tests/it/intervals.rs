@@ -676,3 +676,47 @@ fn processes_coming_going_and_changing_order_keep_their_own_memory() {
         Some(111.0 + 200.0 + 5.0 + 333.0 + 4040.0)
     );
 }
+
+#[test]
+fn a_histogram_total_follows_its_file_and_stays_continuous_when_a_bucket_goes_down() {
+    let mut e = engine();
+    let a = File::thread(7, 7, 0.0);
+    let total = |s: &Sample| {
+        let t = s
+            .totals_with_exited()
+            .into_iter()
+            .find(|s| s.meta.label == "latency")
+            .unwrap();
+        match t.value {
+            Some(Value::Histogram(h)) => h,
+            other => panic!("{other:?}"),
+        }
+    };
+    let histogram = |values: &[u64]| match latency(values).1 {
+        Value::Histogram(h) => h,
+        _ => unreachable!(),
+    };
+    let ms = 1_000_000;
+    let (five_1, five_2, two_1, twenty_2) =
+        (vec![ms; 5], vec![2 * ms; 5], vec![ms; 2], vec![2 * ms; 20]);
+    e.update(&[a.snap(10.0, vec![latency(&five_1)])]);
+    // it grew: the total is what the file holds
+    let now = [five_1.clone(), five_2].concat();
+    let s = e.update(&[a.snap(11.0, vec![latency(&now)])]);
+    let t = total(&s);
+    assert_eq!(
+        (t.count, t.bucket_list()),
+        (10, histogram(&now).bucket_list())
+    );
+    // more values in all, but fewer in the 1 ms bucket (the histogram was reset and filled
+    // again between two reads): only what grew is added (15 values of 2 ms), and the total
+    // keeps the five values of 1 ms it had
+    let s = e.update(&[a.snap(12.0, vec![latency(&[two_1, twenty_2.clone()].concat())])]);
+    let t = total(&s);
+    assert_eq!(t.count, 22, "the count grew from 10 to 22");
+    assert_eq!(
+        t.bucket_list(),
+        histogram(&[five_1, twenty_2].concat()).bucket_list(),
+        "5 values of 1 ms and 20 of 2 ms"
+    );
+}
