@@ -65,6 +65,10 @@ struct Listing {
     failed: Vec<PathBuf>,
     /// Each watched directory and its (device, inode, modification time in ns) then.
     dirs: Vec<(PathBuf, (u64, u64, i128))>,
+    /// Directories named that did not exist (e.g. the JVMs' before any JVM ran): reported
+    /// again at each scan that reuses the listing. Their parent is watched, so the listing
+    /// holds only until one is made.
+    missing: Vec<PathBuf>,
     /// When it was listed.
     at: Instant,
 }
@@ -150,14 +154,27 @@ impl Scanner {
             .checked_sub(STAMP_MARGIN)
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as i128);
-        // A listing with errors is not kept: its errors are reported at every scan.
-        if errors.is_empty()
+        // A listing with errors is not kept (each scan lists again and reports them), but for
+        // watched directories with nothing in them yet, and directories that do not exist
+        // yet (a watched parent says when one is made).
+        let nothing_yet = |e: &ReadError| {
+            matches!(
+                e.kind,
+                ErrorKind::NoDir | ErrorKind::EmptyDir | ErrorKind::NoMatch
+            )
+        };
+        if errors.iter().all(nothing_yet)
             && let Some(dirs) = dirs
             && dirs.iter().all(|(_, (_, _, ns))| *ns < cutoff)
         {
             self.listing = Some(Listing {
                 failed: Vec::new(),
                 dirs,
+                missing: errors
+                    .iter()
+                    .filter(|e| matches!(e.kind, ErrorKind::NoDir))
+                    .map(|e| e.path.clone())
+                    .collect(),
                 at,
             });
         }
@@ -209,6 +226,14 @@ impl Scanner {
             // No name was added, removed or replaced since the listing: only the files that
             // failed are tried again, and no name is examined.
             self.retry_failed(&mut errors, &mut failed);
+            if let Some(listing) = &self.listing {
+                errors.extend(
+                    listing
+                        .missing
+                        .iter()
+                        .map(|d| ReadError::new(d.clone(), ErrorKind::NoDir)),
+                );
+            }
             (Check::Listed, self.open.len())
         } else {
             let (paths, listed_errors) = self.list();

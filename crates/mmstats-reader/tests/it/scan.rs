@@ -246,3 +246,32 @@ fn the_admission_check_is_asked_once_a_file_and_again_when_the_name_turns_into_a
     assert_eq!(scan.errors.len(), 2, "{:?}", scan.errors);
     assert_eq!(asked.load(Ordering::Relaxed), 4 + 2);
 }
+
+#[test]
+fn a_watched_directory_with_nothing_in_it_yet_does_not_stop_the_listing_being_kept() {
+    let (full, empty) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    image_with(1).write(full.path(), "a.mmstats");
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let mut scanner = Scanner::new(vec![
+        format!("{}/*.mmstats", full.path().display()),
+        format!("{}/*.mmstats", empty.path().display()),
+    ]);
+    assert_eq!(scanner.scan().snapshots.len(), 1);
+    // A name added with the directory's time put back is not seen: the listing is reused
+    // (nothing is listed while no watched directory changed).
+    let stamp = std::fs::metadata(full.path()).unwrap().modified().unwrap();
+    image_with(2).write(full.path(), "b.mmstats");
+    std::fs::File::open(full.path())
+        .unwrap()
+        .set_modified(stamp)
+        .unwrap();
+    let scan = scanner.scan();
+    assert_eq!(scan.snapshots.len(), 1, "the kept listing was used");
+    assert!(scan.errors.is_empty(), "{:?}", scan.errors);
+    // The empty directory is watched: its first file is seen at once, and so, with the
+    // listing made again, is the other directory's.
+    image_with(3).write(empty.path(), "c.mmstats");
+    let scan = scanner.scan();
+    assert_eq!(hits(&scan, "c.mmstats"), Some(Value::Number(Num::U(3))));
+    assert_eq!(hits(&scan, "b.mmstats"), Some(Value::Number(Num::U(2))));
+}
