@@ -1025,26 +1025,37 @@ fn process_sample(
             !summed(p.meta.kind) || p.value.as_ref().is_some_and(|total| total == *v)
         });
     let series: Shared<Series> = series.into();
-    if one_file {
+    let file_samples: Shared<FileSample> = if one_file {
         let only = files[0];
-        let sample = ProcessSample {
-            id,
-            cmd,
-            liveness,
-            taken,
-            seconds,
+        Shared::from(vec![FileSample {
+            path: only.path.clone(),
+            info: Arc::clone(&only.info),
             series: series.clone(),
-            files: Shared::from(vec![FileSample {
-                path: only.path.clone(),
-                info: Arc::clone(&only.info),
-                series,
-            }]),
-        };
-        let memory = remember(files, named_by, &sample, idle);
-        return (sample, Some(memory));
-    }
+        }])
+    } else {
+        file_samples(files, &live, &slots, seconds).into()
+    };
+    let sample = ProcessSample {
+        id,
+        cmd,
+        liveness,
+        taken,
+        seconds,
+        series,
+        files: file_samples,
+    };
+    let memory = remember(files, named_by, &sample, idle);
+    (sample, Some(memory))
+}
 
-    // Each file's own series, with its share as the interval.
+/// Each file's own series, with its share as the interval: threads first by thread id, then
+/// the process files.
+fn file_samples(
+    files: &[&Snapshot],
+    live: &[LiveFile],
+    slots: &[Slot],
+    seconds: Option<f64>,
+) -> Vec<FileSample> {
     let mut next_live = live.iter();
     let mut file_samples: Vec<FileSample> = files
         .iter()
@@ -1095,17 +1106,7 @@ fn process_sample(
     if !file_samples.is_sorted_by(|a, b| file_order(a, b).is_le()) {
         file_samples.sort_by(file_order);
     }
-    let sample = ProcessSample {
-        id,
-        cmd,
-        liveness,
-        taken,
-        seconds,
-        series,
-        files: file_samples.into(),
-    };
-    let memory = remember(files, named_by, &sample, idle);
-    (sample, Some(memory))
+    file_samples
 }
 
 /// How many of `files` are live (not folded).

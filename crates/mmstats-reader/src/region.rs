@@ -167,6 +167,16 @@ impl Region {
         true
     }
 
+    /// True if `count` whole words from the 8-aligned offset `off` lie inside the mapping: what
+    /// every multi-word load checks once before its loop.
+    fn holds_words(&self, off: usize, count: usize) -> bool {
+        off.is_multiple_of(8)
+            && count
+                .checked_mul(8)
+                .and_then(|n| n.checked_add(off))
+                .is_some_and(|end| end <= self.len)
+    }
+
     /// Loads `count` consecutive words starting at `off` into `out` (cleared first), or returns
     /// `false` if any is out of bounds.
     pub(crate) fn load_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
@@ -176,11 +186,7 @@ impl Region {
 
     /// Like [`Region::load_words`] but appends to `out` instead of replacing its contents.
     pub(crate) fn append_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
-        let in_bounds = count
-            .checked_mul(8)
-            .and_then(|n| n.checked_add(off))
-            .is_some_and(|end| end <= self.len);
-        if !in_bounds || !off.is_multiple_of(8) {
+        if !self.holds_words(off, count) {
             return false;
         }
         // One bounds check for the whole run, then a tight loop that writes into room reserved
@@ -205,12 +211,7 @@ impl Region {
     /// `false` (leaving `out` as it may have been partly written) if any is out of bounds: a
     /// fixed-size copy, such as a histogram's head, with no allocation.
     pub(crate) fn load_array(&self, off: usize, out: &mut [u64]) -> bool {
-        let in_bounds = out
-            .len()
-            .checked_mul(8)
-            .and_then(|n| n.checked_add(off))
-            .is_some_and(|end| end <= self.len);
-        if !in_bounds || !off.is_multiple_of(8) {
+        if !self.holds_words(off, out.len()) {
             return false;
         }
         let base = self.map.as_ptr().cast::<u64>().cast_mut();
@@ -250,11 +251,7 @@ impl Region {
         indexes: &mut Vec<u16>,
         counts: &mut Vec<u64>,
     ) -> Option<usize> {
-        let in_bounds = count
-            .checked_mul(8)
-            .and_then(|n| n.checked_add(off))
-            .is_some_and(|end| end <= self.len);
-        if !in_bounds || !off.is_multiple_of(8) || count > usize::from(u16::MAX) + 1 {
+        if !self.holds_words(off, count) || count > usize::from(u16::MAX) + 1 {
             return None;
         }
         if indexes.len() < count + BLOCK {
