@@ -272,7 +272,7 @@ impl Buckets {
 
     /// The counts added up (saturating).
     pub fn total(&self) -> u64 {
-        self.counts().iter().fold(0u64, |a, n| a.saturating_add(*n))
+        (0..self.len as usize).fold(0u64, |a, j| a.saturating_add(self.count(j)))
     }
 
     /// Every count, in order (the width decoded once for all of them).

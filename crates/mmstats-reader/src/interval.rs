@@ -193,7 +193,8 @@ pub struct Sample {
 #[derive(Debug)]
 pub struct Intervals {
     /// What is remembered of each process, in the order of the previous update (processes
-    /// come in the same order from one scan to the next, so each is found at the next place).
+    /// come in the same order from one scan to the next, so each is found at the next place);
+    /// an update takes each out (`None`) as it finds it.
     memory: Vec<(ProcessId, Option<Memory>)>,
     /// When the previous update's files were read: a process first seen after it whose files
     /// were created since then did everything it counts within the interval.

@@ -80,11 +80,13 @@ impl File {
     }
 }
 
+/// A numeric field of `label`, with value `n`.
+fn number(label: &str, kind: Kind, value_type: ValueType, n: Num) -> (FieldMeta, Value) {
+    (FieldMeta::new(label, kind, value_type), Value::Number(n))
+}
+
 fn jobs(v: u64) -> (FieldMeta, Value) {
-    (
-        FieldMeta::new("jobs", Kind::Counter, ValueType::U64),
-        Value::Number(Num::U(v)),
-    )
+    number("jobs", Kind::Counter, ValueType::U64, Num::U(v))
 }
 
 fn engine() -> Intervals {
@@ -228,24 +230,9 @@ fn a_new_thread_counts_from_zero_and_a_late_seen_one_from_now() {
 fn counters_wrap_from_the_top_half_and_reset_otherwise() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
-    let u32c = |v: u64| {
-        (
-            FieldMeta::new("n", Kind::Counter, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let i64c = |v: i64| {
-        (
-            FieldMeta::new("s", Kind::Counter, ValueType::I64),
-            Value::Number(Num::I(v)),
-        )
-    };
-    let u64c = |v: u64| {
-        (
-            FieldMeta::new("w", Kind::Counter, ValueType::U64),
-            Value::Number(Num::U(v)),
-        )
-    };
+    let u32c = |v: u64| number("n", Kind::Counter, ValueType::U32, Num::U(v));
+    let i64c = |v: i64| number("s", Kind::Counter, ValueType::I64, Num::I(v));
+    let u64c = |v: u64| number("w", Kind::Counter, ValueType::U64, Num::U(v));
     e.update(&[a.snap(10.0, vec![u32c(0xFFFF_FFF0), i64c(500), u64c(u64::MAX - 9)])]);
     let s = e.update(&[a.snap(11.0, vec![u32c(0x10), i64c(20), u64c(5)])]);
     assert_eq!(rate(&s, "n"), Some(32.0));
@@ -336,24 +323,9 @@ fn gauges_read_as_their_process_total_and_constants_are_never_averaged() {
     let mut e = engine();
     let (a, b) = (File::thread(7, 8, 0.0), File::thread(7, 9, 1.0));
     let c = File::thread(8, 8, 0.0);
-    let gauge = |v: u64| {
-        (
-            FieldMeta::new("in_flight", Kind::Gauge, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let worker = |v: u64| {
-        (
-            FieldMeta::new("worker", Kind::Constant, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
-    let pid = |v: u64| {
-        (
-            FieldMeta::new("sys.pid", Kind::Constant, ValueType::U32),
-            Value::Number(Num::U(v)),
-        )
-    };
+    let gauge = |v: u64| number("in_flight", Kind::Gauge, ValueType::U32, Num::U(v));
+    let worker = |v: u64| number("worker", Kind::Constant, ValueType::U32, Num::U(v));
+    let pid = |v: u64| number("sys.pid", Kind::Constant, ValueType::U32, Num::U(v));
     let s = e.update(&[
         a.snap(10.0, vec![gauge(1), worker(0), pid(7)]),
         b.snap(10.0, vec![gauge(2), worker(1), pid(7)]),
