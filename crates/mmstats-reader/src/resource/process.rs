@@ -888,20 +888,20 @@ mod tests {
     fn past_a_few_hundred_processes_no_files_stay_open() {
         // Threads have `/proc/<tid>` directories of their own: enough of them stand for a
         // large process tree without forking.
+        // Only these threads' ids: the harness's other threads may end at any time.
         let stop = Arc::new(std::sync::Barrier::new(KEEP_OPEN_UP_TO + 45));
+        let (tell, told) = std::sync::mpsc::channel();
         let threads: Vec<_> = (0..KEEP_OPEN_UP_TO + 44)
             .map(|_| {
-                let stop = Arc::clone(&stop);
+                let (stop, tell) = (Arc::clone(&stop), tell.clone());
                 std::thread::spawn(move || {
+                    tell.send(nix::unistd::gettid().as_raw() as u32).unwrap();
                     stop.wait();
                 })
             })
             .collect();
-        let tids: Vec<u32> = std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
-            .collect();
-        assert!(tids.len() > KEEP_OPEN_UP_TO + 40, "{}", tids.len());
+        let tids: Vec<u32> = told.iter().take(threads.len()).collect();
+        assert_eq!(tids.len(), KEEP_OPEN_UP_TO + 44);
         let mut src = ProcessSource::new();
         let kept = |src: &ProcessSource| src.known.values().filter(|k| k.files.is_some()).count();
         for &tid in &tids[..10] {
