@@ -21,8 +21,17 @@ use crate::writer::{FileInfo, FormatVersion};
 /// cache (and at once when its command name changes: it executed another program).
 const REFRESH: u32 = 10;
 
-/// The most processes whose `/proc` files stay open between samples (four descriptors each).
+/// The most processes whose `/proc` files stay open between samples (four descriptors each),
+/// however high the descriptor limit.
 const KEEP_OPEN_UP_TO: usize = 256;
+
+/// How many processes may keep their `/proc` files open under a soft descriptor limit of
+/// `limit`: their four descriptors each take at most a quarter of it, and never more than
+/// [`KEEP_OPEN_UP_TO`] processes do. The rest of the limit is left to the program's own files
+/// (a recorder's stats files, its store, its perf counters).
+fn keep_open_under(limit: u64) -> usize {
+    usize::try_from(limit / 16).map_or(KEEP_OPEN_UP_TO, |n| n.min(KEEP_OPEN_UP_TO))
+}
 
 /// Reads processes' resources from `/proc/<pid>` into [`Snapshot`]s (labels under `proc.`).
 ///
@@ -36,9 +45,10 @@ const KEEP_OPEN_UP_TO: usize = 256;
 ///
 /// The files read at each sample stay open between samples: four descriptors a process (its
 /// `/proc` directory, `stat`, `status`, `io`), closed when [`ProcessSource::sample_many`] no
-/// longer asks for it or it exits. That holds while the source knows at most 256 processes;
-/// past that, each sample opens and closes them, so that a large process tree never takes the
-/// descriptors the stats files need. They stay bound to the process they were opened for, so
+/// longer asks for it or it exits. That holds while the source knows at most 256 processes,
+/// and fewer under a low descriptor limit (their descriptors take at most a quarter of the soft
+/// limit when the source is made: 64 processes under 1,024); past that, each sample opens and
+/// closes them, so that a large process tree never takes the descriptors the stats files need. They stay bound to the process they were opened for, so
 /// a newcomer with its pid is never read through them.
 #[derive(Debug)]
 pub struct ProcessSource {
@@ -56,6 +66,9 @@ pub struct ProcessSource {
     buf: Buf,
     /// Counts the calls of [`ProcessSource::sample_many`], to forget processes no longer asked for.
     round: u64,
+    /// How many processes keep their `/proc` files open between samples
+    /// ([`keep_open_under`] the soft descriptor limit when the source was made).
+    keep_open: usize,
 }
 
 /// What is kept of one process (a pid and a start time) between its samples.
@@ -364,6 +377,8 @@ impl ProcessSource {
             metas: Metas::new(),
             buf: Buf::default(),
             round: 0,
+            keep_open: nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                .map_or(0, |(soft, _)| keep_open_under(soft)),
         }
     }
 
@@ -624,9 +639,10 @@ impl ProcessSource {
         );
         f.push_meta(&m.cmdline, known.cmdline.clone().map(Value::Text));
 
-        // Past a few hundred processes, four descriptors each would crowd out the stats files:
-        // their `/proc` files are opened afresh at each sample instead.
-        let few = self.known.len() <= KEEP_OPEN_UP_TO;
+        // Past a few hundred processes (fewer under a low descriptor limit), four descriptors
+        // each would crowd out the stats files: their `/proc` files are opened afresh at each
+        // sample instead.
+        let few = self.known.len() <= self.keep_open;
         let Some(known) = self.known.get_mut(&pid) else {
             return Err(gone());
         };
@@ -889,9 +905,11 @@ mod tests {
         // Threads have `/proc/<tid>` directories of their own: enough of them stand for a
         // large process tree without forking.
         // Only these threads' ids: the harness's other threads may end at any time.
-        let stop = Arc::new(std::sync::Barrier::new(KEEP_OPEN_UP_TO + 45));
+        let mut src = ProcessSource::new();
+        assert!(src.keep_open >= 10, "{}", src.keep_open);
+        let stop = Arc::new(std::sync::Barrier::new(src.keep_open + 45));
         let (tell, told) = std::sync::mpsc::channel();
-        let threads: Vec<_> = (0..KEEP_OPEN_UP_TO + 44)
+        let threads: Vec<_> = (0..src.keep_open + 44)
             .map(|_| {
                 let (stop, tell) = (Arc::clone(&stop), tell.clone());
                 std::thread::spawn(move || {
@@ -901,8 +919,7 @@ mod tests {
             })
             .collect();
         let tids: Vec<u32> = told.iter().take(threads.len()).collect();
-        assert_eq!(tids.len(), KEEP_OPEN_UP_TO + 44);
-        let mut src = ProcessSource::new();
+        assert_eq!(tids.len(), src.keep_open + 44);
         let kept = |src: &ProcessSource| src.known.values().filter(|k| k.files.is_some()).count();
         for &tid in &tids[..10] {
             src.sample(tid).unwrap();
@@ -919,6 +936,15 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
+    }
+
+    #[test]
+    fn kept_descriptors_take_at_most_a_quarter_of_the_limit() {
+        assert_eq!(keep_open_under(1024), 64, "256 of 1,024 descriptors");
+        assert_eq!(keep_open_under(256), 16);
+        assert_eq!(keep_open_under(15), 0, "none under a tiny limit");
+        assert_eq!(keep_open_under(1 << 20), KEEP_OPEN_UP_TO);
+        assert_eq!(keep_open_under(u64::MAX), KEEP_OPEN_UP_TO, "unlimited");
     }
 
     #[test]
