@@ -31,20 +31,24 @@ impl<'a> StatLine<'a> {
     /// Splits a line as [`StatLine::parse`] does, up to field `last` only: the fields after
     /// it are [`None`], and cost nothing to a reader that needs the first few.
     pub fn parse_to(stat: &'a str, last: usize) -> Option<StatLine<'a>> {
-        let comm = StatLine::comm_of(stat)?;
-        let close = stat.rfind(')')?;
+        let (comm, after) = StatLine::split(stat)?;
         let wanted = last.saturating_sub(2);
         // A stat line of Linux 6 has 52 fields: room for them at once.
         let mut rest = Vec::with_capacity(wanted.min(50));
-        rest.extend(stat.get(close + 1..)?.split_ascii_whitespace().take(wanted));
+        rest.extend(after.split_ascii_whitespace().take(wanted));
         Some(StatLine { comm, rest })
     }
 
     /// The command name (field 2) of a line, without splitting the other fields.
     pub fn comm_of(stat: &'a str) -> Option<&'a str> {
+        StatLine::split(stat).map(|(comm, _)| comm)
+    }
+
+    /// The command name, between the first `(` and the last `)`, and what follows it.
+    fn split(stat: &'a str) -> Option<(&'a str, &'a str)> {
         let open = stat.find('(')?;
         let close = stat.rfind(')')?;
-        stat.get(open + 1..close)
+        Some((stat.get(open + 1..close)?, stat.get(close + 1..)?))
     }
 
     /// The command name (field 2), without its parentheses.

@@ -192,10 +192,11 @@ pub struct Sample {
 /// the next, and tools can skip what they worked out from it before.
 #[derive(Debug)]
 pub struct Intervals {
-    /// What is remembered of each process, in the order of the previous update (processes
-    /// come in the same order from one scan to the next, so each is found at the next place);
-    /// an update takes each out (`None`) as it finds it.
-    memory: Vec<(ProcessId, Option<Memory>)>,
+    /// The processes of the previous update, in its order: processes come in the same order
+    /// from one scan to the next, so each is found at the next place (see [`places`]).
+    remembered: Vec<ProcessId>,
+    /// What is remembered of each of them; an update takes each out (`None`) as it finds it.
+    memory: Vec<Option<Memory>>,
     /// When the previous update's files were read: a process first seen after it whose files
     /// were created since then did everything it counts within the interval.
     last: Option<SystemTime>,
@@ -326,6 +327,7 @@ impl Intervals {
     /// §6.3).
     pub fn new() -> Intervals {
         Intervals {
+            remembered: Vec::new(),
             memory: Vec::new(),
             last: None,
             exited: Vec::new(),
@@ -346,48 +348,39 @@ impl Intervals {
         let snapshots: Vec<&Snapshot> = snapshots.into_iter().collect();
         let (groups, grouped) = group_by_process(&snapshots);
         let mut processes = Vec::with_capacity(groups.len());
+        let old_ids = std::mem::take(&mut self.remembered);
         let mut old = std::mem::take(&mut self.memory);
+        let mut ids = Vec::with_capacity(groups.len());
         let mut kept = Vec::with_capacity(groups.len());
-        // where each process was in the previous update's list, asked only when the order
-        // changed (a process came or went)
-        let mut places: Option<Map<ProcessId, usize>> = None;
+        let mut places: Places<&ProcessId> = Places::default();
         let mut next = 0;
-        for (id, range) in groups {
-            let files = &grouped[range];
-            let at = if old.get(next).is_some_and(|(o, _)| *o == id) {
-                Some(next)
-            } else {
-                places
-                    .get_or_insert_with(|| {
-                        old.iter()
-                            .enumerate()
-                            .map(|(i, (o, _))| (o.clone(), i))
-                            .collect()
-                    })
-                    .get(&id)
-                    .copied()
-            };
+        for (id, range) in &groups {
+            let files = &grouped[range.clone()];
+            let at = places.find(old_ids.len(), next, id, |i| old_ids.get(i));
             let mut prev = at.and_then(|i| {
                 next = i + 1;
-                old[i].1.take()
+                old[i].take()
             });
             let liveness = liveness_of_process(prev.as_ref(), files, self.alive);
-            if let Some(sample) = prev.as_mut().and_then(|p| again(p, &id, files, &liveness)) {
-                kept.push((id, prev));
+            if let Some(sample) = prev.as_mut().and_then(|p| again(p, id, files, &liveness)) {
+                ids.push(id.clone());
+                kept.push(prev);
                 processes.push(sample);
                 continue;
             }
             let prev = prev.or_else(|| self.last.map(|taken| Memory { taken, made: None }));
             let (sample, memory) = process_sample(id.clone(), files, prev, liveness);
             if memory.is_some() {
-                kept.push((id, memory));
+                ids.push(id.clone());
+                kept.push(memory);
             }
             processes.push(sample);
         }
+        self.remembered = ids;
         self.memory = kept;
         // Processes not seen again have exited: keep their final totals.
         let mut exited = false;
-        for gone in old.into_iter().filter_map(|(_, m)| m) {
+        for gone in old.into_iter().flatten() {
             for total in gone.series().iter().filter(|t| summed(t.meta.kind)) {
                 add_exited(&mut self.exited, total.clone());
                 exited = true;
@@ -874,9 +867,8 @@ fn process_sample(
                 if !folded {
                     continue;
                 }
-                if let Some(Some(d)) = keys
-                    .iter()
-                    .position(|k| *k == label)
+                if let Some(Some(d)) = key_places
+                    .find(keys.len(), 0, label, |i| Some(keys[i]))
                     .and_then(|mi| deltas.get_mut(mi))
                 {
                     take_back(d, last);

@@ -181,30 +181,11 @@ impl Region {
     /// `false` if any is out of bounds.
     pub(crate) fn load_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
         out.clear();
-        self.append_words(off, count, out)
-    }
-
-    /// Like [`Region::load_words`] but appends to `out` instead of replacing its contents.
-    pub(crate) fn append_words(&self, off: usize, count: usize, out: &mut Vec<u64>) -> bool {
         if !self.holds_words(off, count) {
             return false;
         }
-        // One bounds check for the whole run, then a tight loop that writes into room reserved
-        // once: a histogram's buckets are hundreds of words.
-        let base = self.map.as_ptr().cast::<u64>().cast_mut();
-        let first = off / 8;
-        out.extend((first..first + count).map(|i| {
-            // SAFETY:
-            // - `off + 8 * count <= self.len` was checked above, so word `i` (below
-            //   `first + count`) lies inside the mapping, which lives as long as `self`;
-            // - the mapping is page-aligned, so every word index gives an aligned `AtomicU64`,
-            //   as `from_ptr` requires;
-            // - every process touches this word only through 8-byte atomics (FORMAT.md §4), and
-            //   we only load, relaxed, which is sound on read-only memory.
-            let word = unsafe { AtomicU64::from_ptr(base.add(i)) };
-            word.load(Ordering::Relaxed)
-        }));
-        true
+        out.resize(count, 0);
+        self.load_array(off, out)
     }
 
     /// Loads the `out.len()` consecutive words starting at `off` into `out`, or returns

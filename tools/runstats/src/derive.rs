@@ -12,7 +12,6 @@
 //! has no interval, so no rates or interval statistics yet.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use mmstats_reader::{FieldMeta, Interval, Kind, Series};
@@ -32,33 +31,11 @@ const INTERVAL_STATS: [&str; 6] = ["mean", "max", "p50", "p90", "p99", "p999"];
 /// field's. What was not seen during a tick is forgotten at [`Names::tick`].
 #[derive(Debug, Default)]
 pub struct Names {
-    /// The fields, by the address of their metadata.
-    fields: HashMap<usize, Derived, BuildHasherDefault<AddressHasher>>,
+    /// The fields, by the address of their metadata (hashed with foldhash: a tick looks up
+    /// thousands of them, and SipHash would cost hundreds of instructions each).
+    fields: HashMap<usize, Derived, foldhash::fast::RandomState>,
     /// Counts the ticks: a field seen during this one has it as `seen`.
     tick: u64,
-}
-
-/// Hashes an address: a multiplication, not SipHash (addresses are not chosen by an
-/// attacker, and a tick looks up thousands of them).
-#[derive(Debug, Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        // The high bits pick hashbrown's groups, the low ones its tags: a multiplication by
-        // an odd constant spreads an address's middle bits over both.
-        self.0 = (n as u64 ^ (n as u64 >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 /// The names of one field's samples.

@@ -38,18 +38,19 @@ fn keep_open_under(limit: u64) -> usize {
 /// Each sample reads only what changes: `stat`, `status`, `io` and the count of open
 /// descriptors (one `stat` of `fd/` on Linux 6.2 and later, a walk of the directory before).
 /// What is fixed for a process, keyed by its pid and start time, is kept: its command line and
-/// owner (user and group; read again every few samples, and when its command name changes because it executed
-/// another program), its identity, and the fields' metadata. A reused pid (another start
+/// owner (user and group; read again every few samples, and when its command name changes
+/// because it executed another program), its identity, and the fields' metadata. A reused pid (another start
 /// time) is another process: everything kept of the old one is dropped. The previous CPU time
 /// is kept the same way, for `proc.cpu.percent` (see the [module docs](super)).
 ///
 /// The files read at each sample stay open between samples: four descriptors a process (its
 /// `/proc` directory, `stat`, `status`, `io`), closed when [`ProcessSource::sample_many`] no
 /// longer asks for it or it exits. That holds while the source knows at most 256 processes,
-/// and fewer under a low descriptor limit (their descriptors take at most a quarter of the soft
-/// limit when the source is made: 64 processes under 1,024); past that, each sample opens and
-/// closes them, so that a large process tree never takes the descriptors the stats files need. They stay bound to the process they were opened for, so
-/// a newcomer with its pid is never read through them.
+/// and fewer under a low descriptor limit (their descriptors take at most a quarter of the
+/// soft limit when the source is made: 64 processes under 1,024); past that, each sample
+/// opens and closes them, so that a large process tree never takes the descriptors the stats
+/// files need. They stay bound to the process they were opened for, so a newcomer with its
+/// pid is never read through them.
 #[derive(Debug)]
 pub struct ProcessSource {
     /// What is kept of each process, by pid.

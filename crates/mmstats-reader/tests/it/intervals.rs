@@ -289,15 +289,7 @@ fn interval_percentiles_follow_a_change_in_latency_across_a_fold() {
     assert!((p50 - 1e7).abs() < 1e7 * 0.016, "{p50}");
     assert!((l.number(None).unwrap() - 1e7).abs() < 1.0, "interval mean");
     // Over its life the process recorded 2,200 values.
-    let life = s
-        .totals_with_exited()
-        .into_iter()
-        .find(|s| s.meta.label == "latency")
-        .unwrap();
-    match life.value {
-        Some(Value::Histogram(h)) => assert_eq!(h.count, 2200),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(latency_total(&s).count, 2200);
 }
 
 #[test]
@@ -649,21 +641,24 @@ fn processes_coming_going_and_changing_order_keep_their_own_memory() {
     );
 }
 
+/// The process's continuous total of `latency` (exited processes' included).
+fn latency_total(s: &Sample) -> std::sync::Arc<mmstats_format::HistogramValue> {
+    let t = s
+        .totals_with_exited()
+        .into_iter()
+        .find(|s| s.meta.label == "latency")
+        .unwrap();
+    match t.value {
+        Some(Value::Histogram(h)) => h,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_histogram_total_follows_its_file_and_stays_continuous_when_a_bucket_goes_down() {
     let mut e = engine();
     let a = File::thread(7, 7, 0.0);
-    let total = |s: &Sample| {
-        let t = s
-            .totals_with_exited()
-            .into_iter()
-            .find(|s| s.meta.label == "latency")
-            .unwrap();
-        match t.value {
-            Some(Value::Histogram(h)) => h,
-            other => panic!("{other:?}"),
-        }
-    };
+    let total = latency_total;
     let histogram = |values: &[u64]| match latency(values).1 {
         Value::Histogram(h) => h,
         _ => unreachable!(),

@@ -116,8 +116,8 @@ pub struct PerfSource {
     prev: [Option<(f64, i64)>; EVENTS.len()],
     /// Each event's label and unit, and its rate's, shared by the samples.
     names: Vec<(Named, Named)>,
-    /// The labels of [`RATIOS`].
-    ratio_names: Vec<Arc<str>>,
+    /// Each of [`RATIOS`]: its label, and the places in [`EVENTS`] of its two events.
+    ratios: Vec<(Arc<str>, usize, usize)>,
     /// `tree`, the process of every sample.
     tree: Arc<str>,
     no_unit: Arc<str>,
@@ -126,6 +126,11 @@ pub struct PerfSource {
 
 /// A label and its unit, shared by the samples.
 type Named = (Arc<str>, Arc<str>);
+
+/// The place in [`EVENTS`] of the event labelled `label`.
+fn event_index(label: &str) -> Option<usize> {
+    EVENTS.iter().position(|(l, ..)| *l == label)
+}
 
 /// A builder of `event` on `pid`, inherited, started at once or on exec.
 fn builder(event: Event, pid: i32, on_exec: bool) -> Builder<'static> {
@@ -149,21 +154,14 @@ fn build(
     event: Event,
     leader: Option<&mut Counter>,
 ) -> io::Result<Counter> {
-    let once = |b: &mut Builder<'static>, leader: Option<&mut Counter>| match leader {
+    let mut leader = leader;
+    let mut once = |b: &mut Builder<'static>| match leader.as_deref_mut() {
         Some(l) => b.build_with_group(l),
         None => b.build(),
     };
     match event {
-        Event::Sw(_) => {
-            b.exclude_kernel(false);
-            match leader {
-                Some(l) => {
-                    once(b, Some(&mut *l)).or_else(|_| once(b.exclude_kernel(true), Some(l)))
-                }
-                None => once(b, None).or_else(|_| once(b.exclude_kernel(true), None)),
-            }
-        }
-        Event::Hw(_) => once(b, leader),
+        Event::Sw(_) => once(b.exclude_kernel(false)).or_else(|_| once(b.exclude_kernel(true))),
+        Event::Hw(_) => once(b),
     }
 }
 
@@ -255,13 +253,8 @@ impl PerfSource {
             opened.extend(groups);
         }
         // In the order of EVENTS, as the report lists them.
-        unavailable.sort_by_key(|u: &Unavailable| EVENTS.iter().position(|(l, ..)| *l == u.what));
-        let have = |l: &str| {
-            EVENTS
-                .iter()
-                .zip(counted)
-                .any(|((label, ..), c)| c && *label == l)
-        };
+        unavailable.sort_by_key(|u: &Unavailable| event_index(&u.what));
+        let have = |l: &str| event_index(l).is_some_and(|i| counted[i]);
         for (label, num, den) in RATIOS {
             if !(have(num) && have(den)) {
                 unavailable.push(Unavailable {
@@ -291,7 +284,12 @@ impl PerfSource {
             unavailable,
             prev: [None; EVENTS.len()],
             names,
-            ratio_names: RATIOS.iter().map(|(l, ..)| Arc::from(*l)).collect(),
+            ratios: RATIOS
+                .iter()
+                .filter_map(|(label, num, den)| {
+                    Some((Arc::from(*label), event_index(num)?, event_index(den)?))
+                })
+                .collect(),
             tree: Arc::from("tree"),
             no_unit: Arc::from(""),
             problems: Vec::new(),
@@ -402,10 +400,8 @@ impl Source for PerfSource {
                 push(out, &names.1, "rate", rate);
             }
         }
-        let event = |label: &str| EVENTS.iter().position(|(l, ..)| *l == label);
-        for (ratio, (_, num, den)) in self.ratio_names.iter().zip(RATIOS) {
-            let delta = |l| event(l).and_then(|i| deltas[i]);
-            if let (Some(n), Some(d)) = (delta(num), delta(den))
+        for (ratio, num, den) in &self.ratios {
+            if let (Some(n), Some(d)) = (deltas[*num], deltas[*den])
                 && d > 0.0
             {
                 out.push(Sample {
@@ -452,7 +448,7 @@ mod tests {
         assert_eq!(seen, [1; EVENTS.len()]);
         // a ratio's two events are read together
         for (label, num, den) in RATIOS {
-            let at = |l: &str| EVENTS.iter().position(|(e, ..)| *e == l).unwrap();
+            let at = |l: &str| event_index(l).unwrap();
             assert!(
                 GROUPS
                     .iter()
