@@ -23,7 +23,7 @@
 //! `scripts/bench-table` (goals: at most 20 KB a file; slurpstats under 100 MB).
 //!
 //! 10,000-file cases take ten samples of one iteration each, so the whole run stays a few
-//! minutes.
+//! minutes. `SCALE_FILES=100,1000` runs only those file counts.
 
 #![allow(missing_docs)]
 
@@ -70,6 +70,21 @@ static ALLOC: Counting = Counting;
 
 const COUNTS: [u32; 3] = [100, 1_000, 10_000];
 
+/// The file counts to run: `SCALE_FILES` (e.g. `100,1000`) if set, else [`COUNTS`].
+fn counts() -> Vec<u32> {
+    match std::env::var("SCALE_FILES") {
+        Ok(list) => list
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .parse()
+                    .expect("SCALE_FILES: file counts, comma-separated")
+            })
+            .collect(),
+        Err(_) => COUNTS.to_vec(),
+    }
+}
+
 /// `count` files of the mix in a fresh directory under /dev/shm (tmpfs, as stats directories
 /// are), with the slot offsets of each file's histograms and timers.
 fn build(count: u32) -> (tempfile::TempDir, Vec<WrittenFile>) {
@@ -90,13 +105,17 @@ fn target_dir() -> PathBuf {
 
 /// The value bytes a reader must copy out of one file when everything changed, as (offset,
 /// length) in the file, one range a field: one word per scalar, the sequence word and words of
-/// each multi-word value, a histogram's header words and its buckets up to the last one in use.
+/// each multi-word value, a histogram's eight head words and its buckets up to the bucket of
+/// `max` (those a consistent copy can have non-zero, FORMAT.md §5.5).
 fn used_value_ranges(snap: &mmstats_reader::Snapshot, file: &WrittenFile) -> Vec<(usize, usize)> {
     snap.fields
         .iter()
         .map(|f| {
             let len = match &f.value {
-                Ok(Value::Histogram(h)) => 8 * (10 + h.bucket_end()),
+                Ok(Value::Histogram(h)) => {
+                    let (k, capacity) = (u32::from(f.meta.param), f.meta.capacity as usize);
+                    8 * (8 + mmstats_format::used_buckets(h.count, h.max, k, capacity))
+                }
                 Ok(Value::Text(_)) => 8 + f.meta.capacity as usize,
                 Ok(Value::Average { .. }) => 24,
                 _ => 8,
@@ -195,7 +214,7 @@ fn bench(c: &mut Criterion) {
     let slurpstats_bin = target_dir().join("release").join("slurpstats");
     let mut memory = serde_json::Map::new();
     let mut g = c.benchmark_group("scale");
-    for count in COUNTS {
+    for count in counts() {
         let (dir, files) = build(count);
         let big = count >= 10_000;
         if big {
