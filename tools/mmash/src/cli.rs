@@ -3,9 +3,29 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Serve mmstats files: a live web page, a JSON API and Prometheus metrics. Read-only.
+const AFTER_HELP: &str = "\
+Routes (tools/mmash/README.md describes each):
+  /                       the live page: every process, its series and their history
+  /api/stats              every process's series (value, rate, interval percentiles) and every
+                          file's fields; ?glob=, ?select=
+  /api/files              each file with its writer and whether it is alive
+  /api/history/LABEL      a label's history (?res=second|minute|hour)
+  /metrics                Prometheus text (OpenMetrics if asked); ?glob=, ?match[]=NAME
+  /healthz                ok
+
+Examples:
+  mmash                                            the default stats directory, on 127.0.0.1:5002
+  mmash --path /dev/shm/mmstats-1000 --glob 'web-*.mmstats'
+  MMASH_TOKEN=s3cret mmash --listen 0.0.0.0:5002   remote access with a token
+  mmash --aggregate --jvm                          /metrics summed over processes, JVMs too
+  curl -s '127.0.0.1:5002/metrics?match[]=web_requests'
+
+It stops cleanly on SIGINT or SIGTERM. Exit status: 0 after a clean stop; 2 for bad usage or
+a fatal error (the address in use, a --path directory that does not exist or cannot be read).";
+
+/// Serve mmstats files, read-only: a live web page, a JSON API and Prometheus metrics.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "mmash", version)]
+#[command(name = "mmash", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Address to listen on: IP:PORT or HOST:PORT (`localhost:5002`).
     #[arg(long, default_value = "127.0.0.1:5002", value_parser = parse_listen)]

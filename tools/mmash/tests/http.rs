@@ -385,9 +385,35 @@ fn missing_directory_is_a_clear_error() {
         ])
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a fatal error, as --help says");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/mmash-test"), "{err}");
+}
+
+#[test]
+fn help_lists_the_routes_examples_and_exit_status() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for route in [
+        "/api/stats",
+        "/api/files",
+        "/api/history/LABEL",
+        "/metrics",
+        "/healthz",
+    ] {
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with(route)),
+            "route {route} not listed:\n{help}"
+        );
+    }
+    assert!(
+        help.contains("Examples:") && help.contains("Exit status:"),
+        "{help}"
+    );
 }
 
 #[test]

@@ -5,19 +5,33 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+const AFTER_HELP: &str = "\
+Examples:
+  runstats --description \"baseline\" -- ./stress --threads 8   record a command, then report it
+  runstats --pid 4242 --duration 60s                         follow a running process for a minute
+  runstats --wait-for 127.0.0.1:8080 -- wrk -d 30s http://127.0.0.1:8080/
+  runstats report before/ after/                             two runs side by side, with ratios
+  runstats export runstats-20260101-120000 --csv > samples.csv
+  sqlite3 runstats-20260101-120000/samples.db \"SELECT time_ms, value FROM samples WHERE label = 'web.requests.rate'\"
+
+A run is a directory (runstats-YYYYMMDD-HHMMSS unless --output says otherwise): run.json (the
+command, times, exit status, host, sources and what was unavailable), samples.db (SQLite,
+committed every 2 s) and report.html with one PNG per chart.
+
+Exit status: the recorded command's (128 + N if signal N ended it; 0 for --pid); 2 for bad
+usage or a fatal error.";
+
 /// Run a workload and record everything it publishes until it exits: the mmstats files of
 /// every process in its tree, the perf counters of the tree, the host's resources and those
-/// of each process of the tree, into a run directory
-/// (`run.json`, `samples.db`), then write a report with charts.
-///
-/// Examples:
-///   runstats --description "baseline" -- ./stress --threads 8
-///   runstats --pid 4242 --duration 60s
-///   runstats --wait-for 127.0.0.1:8080 -- wrk -d 30s http://127.0.0.1:8080/
-///   runstats export runstats-20260101-120000 --csv > samples.csv
-///   runstats report before/ after/
+/// of each process of the tree, into a run directory (`run.json`, `samples.db`), then write a
+/// report with charts.
 #[derive(Debug, Parser)]
-#[command(name = "runstats", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "runstats",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// Export or report recorded runs (without one: record).
     #[command(subcommand)]

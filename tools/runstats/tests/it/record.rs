@@ -448,3 +448,24 @@ fn sources_left_out_record_nothing() {
     let rss = rows(&dir, "process", "proc.mem.rss");
     assert!(!rss.is_empty() && rss.iter().all(|(_, p, _)| p.starts_with("sleep:")));
 }
+
+#[test]
+fn help_shows_each_example_on_a_line_of_its_own_and_the_exit_status() {
+    let o = runstats().arg("--help").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let help = String::from_utf8_lossy(&o.stdout);
+    for example in [
+        "runstats --pid 4242 --duration 60s",
+        "runstats report before/ after/",
+        "runstats export runstats-20260101-120000 --csv > samples.csv",
+    ] {
+        assert!(
+            help.lines().any(|l| l.trim_start().starts_with(example)),
+            "{example:?} is not a line of its own:\n{help}"
+        );
+    }
+    assert!(help.contains("Exit status:"), "{help}");
+    // what the help promises for bad usage
+    let bad = runstats().arg("--no-such-option").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
