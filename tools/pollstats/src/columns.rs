@@ -129,6 +129,16 @@ pub fn keep(snap: &Snapshot, filters: &[FileFilter], labels: &[String]) -> bool 
         && (labels.is_empty() || labels.iter().any(|l| !lookup_all(snap, l).is_empty()))
 }
 
+/// The labels of `labels` that name no field of any of `snaps` (their columns stay empty
+/// until a file has them).
+pub fn missing<'l>(snaps: &[&Snapshot], labels: &'l [String]) -> Vec<&'l str> {
+    labels
+        .iter()
+        .filter(|l| snaps.iter().all(|s| lookup_all(s, l).is_empty()))
+        .map(String::as_str)
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -219,5 +229,45 @@ pub(crate) mod tests {
         );
         assert!(keep(&s, &[], &["web.port".into()]));
         assert!(!keep(&s, &[], &["web.other".into()]));
+    }
+
+    #[test]
+    fn missing_labels_are_those_no_file_has() {
+        let mut h = HistogramValue::empty(5, 100);
+        h.record(3);
+        let a = snap(
+            "a",
+            0.0,
+            vec![(
+                m("web.latency", Kind::Timer, ValueType::U64),
+                Value::Histogram(h.into()),
+            )],
+        );
+        let b = snap(
+            "bb",
+            0.0,
+            vec![(
+                m("web.requests", Kind::Counter, ValueType::U64),
+                Value::Number(Num::U(1)),
+            )],
+        );
+        let labels: Vec<String> = [
+            "web.requests",
+            "web.latency.p99",
+            "web.nope",
+            "web.requests.p99",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(
+            missing(&[&a, &b], &labels),
+            ["web.nope", "web.requests.p99"],
+            "a field of either file, or a derived value of one, is there"
+        );
+        assert_eq!(
+            missing(&[&a], &labels),
+            ["web.requests", "web.nope", "web.requests.p99"]
+        );
+        assert!(missing(&[&a, &b], &labels[..2]).is_empty());
     }
 }

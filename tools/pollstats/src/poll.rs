@@ -329,6 +329,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::FAILURE);
     }
+    let missing = crate::columns::missing(&selected, &poller.labels);
+    if !missing.is_empty() {
+        eprintln!(
+            "pollstats: no stats file has {} yet: shown as - until one does",
+            mmstats_render::text::escape(&missing.join(", "))
+        );
+    }
     poller.sample(&selected); // the baseline for rates
 
     let mut out = stdout.lock();

@@ -343,3 +343,34 @@ fn bad_files_are_reported_once_and_good_ones_still_polled() {
         );
     }
 }
+
+#[test]
+fn a_field_no_file_has_is_named_once_on_stderr_and_shown_as_a_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 2, &builder(2, 10, 100.0, &[1_000]));
+    let o = poll(dir.path())
+        .args([
+            "--csv",
+            "-d",
+            "0.1",
+            "-c",
+            "3",
+            "web.requests,web.nosuch,mem.rss",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err, "pollstats: no stats file has web.nosuch yet: shown as - until one does\n",
+        "one warning, naming only the missing field"
+    );
+    let (head, rows) = csv(&String::from_utf8(o.stdout).unwrap());
+    assert_eq!(head, ["timestamp", "web.requests", "web.nosuch", "mem.rss"]);
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter().all(|r| r[2].is_empty() && r[3] == "100"),
+        "{rows:?}"
+    );
+}
