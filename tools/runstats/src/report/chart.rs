@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Result, anyhow};
-use mmstats_render::units::compact;
+use mmstats_render::units::{compact, seconds_per};
 use plotters::prelude::*;
 
 /// Width of every chart, in pixels.
@@ -92,6 +92,18 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         y1 = y0 + 1.0;
     }
     y1 += (y1 - y0) * 0.05;
+    // The legend goes in a corner no line passes through; when every corner has one, room is
+    // made above the lines for it.
+    let (w, h) = legend_size(&chart.lines);
+    let corner = match legend_corner(&chart.lines, (x0, x1), (y0, y1), (w, h)) {
+        Some(corner) => corner,
+        None => {
+            if h < 0.6 {
+                y1 = y0 + (y1 - y0) / (1.0 - h);
+            }
+            SeriesLabelPosition::UpperRight
+        }
+    };
 
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
@@ -107,9 +119,15 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         "bytes/s" => "bytes".to_string(),
         u => u.to_string(),
     };
+    // Ticks of a time unit read as durations (`1.50ms`), so the axis says what they measure.
+    let y_desc = if seconds_per(&chart.unit).is_some() {
+        "duration"
+    } else {
+        chart.unit.as_str()
+    };
     c.configure_mesh()
         .x_desc(&chart.x_desc)
-        .y_desc(&chart.unit)
+        .y_desc(y_desc)
         .y_label_formatter(&|v| compact(*v, &unit))
         .draw()
         .map_err(|e| err(&e))?;
@@ -126,9 +144,137 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     c.configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(corner)
         .draw()
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// The plot area inside a chart's margins, axis labels and caption, in pixels (about).
+const PLOT: (f64, f64) = (
+    WIDTH as f64 - 2.0 * 12.0 - 80.0,
+    HEIGHT as f64 - 2.0 * 12.0 - 40.0 - 30.0,
+);
+
+/// The legend's width and height as fractions of the plot area, with its margin from the
+/// corner: a row of 18 pixels a line, the sample line and about 7 pixels a character of the
+/// longest name (the 12-pixel font).
+fn legend_size(lines: &[Line]) -> (f64, f64) {
+    let chars = lines
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let width = 50.0 + 7.0 * chars as f64 + 10.0;
+    let height = 10.0 + 18.0 * lines.len() as f64 + 10.0;
+    (width / PLOT.0, height / PLOT.1)
+}
+
+/// The first corner (upper right, upper left, lower right, lower left) whose box of `size`
+/// (fractions of the plot, as [`legend_size`] gives) no line passes through, on axes
+/// `x` and `y`; `None` if a line passes through every one. Each segment is followed at 32
+/// points, so a line that crosses a box between two of its points counts too.
+fn legend_corner(
+    lines: &[Line],
+    x: (f64, f64),
+    y: (f64, f64),
+    size: (f64, f64),
+) -> Option<SeriesLabelPosition> {
+    let (w, h) = size;
+    let corners = [
+        (SeriesLabelPosition::UpperRight, true, true),
+        (SeriesLabelPosition::UpperLeft, false, true),
+        (SeriesLabelPosition::LowerRight, true, false),
+        (SeriesLabelPosition::LowerLeft, false, false),
+    ];
+    let mut free = [true; 4];
+    let mut mark = |px: f64, py: f64| {
+        let nx = (px - x.0) / (x.1 - x.0);
+        let ny = (py - y.0) / (y.1 - y.0);
+        for (f, (_, right, upper)) in free.iter_mut().zip(&corners) {
+            let in_x = if *right { nx >= 1.0 - w } else { nx <= w };
+            let in_y = if *upper { ny >= 1.0 - h } else { ny <= h };
+            if in_x && in_y {
+                *f = false;
+            }
+        }
+    };
+    for line in lines {
+        if let [(px, py)] = line.points[..] {
+            mark(px, py);
+        }
+        for pair in line.points.windows(2) {
+            let ((ax, ay), (bx, by)) = (pair[0], pair[1]);
+            for step in 0..=32 {
+                let t = f64::from(step) / 32.0;
+                mark(ax + (bx - ax) * t, ay + (by - ay) * t);
+            }
+        }
+    }
+    corners
+        .into_iter()
+        .zip(free)
+        .find(|(_, f)| *f)
+        .map(|((corner, _, _), _)| corner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(points: &[(f64, f64)]) -> Line {
+        Line {
+            name: "web.status.2XX.rate".into(),
+            points: points.to_vec(),
+        }
+    }
+
+    fn corner(lines: &[Line]) -> Option<SeriesLabelPosition> {
+        legend_corner(lines, (0.0, 10.0), (0.0, 100.0), (0.25, 0.25))
+    }
+
+    #[test]
+    fn the_legend_goes_where_no_line_passes() {
+        let name = |c: Option<SeriesLabelPosition>| c.map(|c| format!("{c:?}"));
+        // a flat line in the middle: the first corner, upper right
+        assert_eq!(
+            name(corner(&[line(&[(0.0, 50.0), (10.0, 50.0)])])),
+            Some("UpperRight".into())
+        );
+        // rising to the upper right: upper left
+        assert_eq!(
+            name(corner(&[line(&[(0.0, 50.0), (10.0, 99.0)])])),
+            Some("UpperLeft".into())
+        );
+        // high all along: lower right
+        assert_eq!(
+            name(corner(&[line(&[(0.0, 95.0), (10.0, 95.0)])])),
+            Some("LowerRight".into())
+        );
+        // crossing the lower right box between two points only: the segment counts
+        let across = line(&[(0.0, 95.0), (10.0, 95.0)]);
+        let dip = line(&[(0.0, 50.0), (5.0, 0.0), (10.0, 30.0)]);
+        let small = |lines: &[Line]| legend_corner(lines, (0.0, 10.0), (0.0, 100.0), (0.2, 0.2));
+        assert_eq!(
+            name(small(&[across.clone(), dip])),
+            Some("LowerLeft".into())
+        );
+        // high and low, all along: every corner has a line
+        let bottom = line(&[(0.0, 2.0), (10.0, 2.0)]);
+        assert_eq!(corner(&[across, bottom]), None);
+        assert_eq!(name(corner(&[])), Some("UpperRight".into()), "no lines");
+    }
+
+    #[test]
+    fn a_legend_grows_with_its_lines_and_names() {
+        let (w1, h1) = legend_size(&[line(&[])]);
+        let (w3, h3) = legend_size(&[line(&[]), line(&[]), line(&[])]);
+        assert!(w1 == w3 && h3 > h1 && h1 > 0.0 && w1 > 0.0);
+        let long = Line {
+            name: "x".repeat(60),
+            points: Vec::new(),
+        };
+        assert!(legend_size(&[long]).0 > w1);
+    }
 }
