@@ -112,6 +112,8 @@ pub struct App {
     pub resources: ResourceView,
     /// Threads are listed under their processes.
     pub expanded: bool,
+    /// Processes of the last sample (the host's resources are none).
+    pub processes: usize,
     /// Live processes of the last sample.
     pub live: usize,
     /// One row per family (series of one name, their label sets combined, FORMAT.md §3.5)
@@ -194,6 +196,7 @@ impl App {
             samples: 0,
             resources: ResourceView::default(),
             expanded: false,
+            processes: 0,
             live: 0,
             families: false,
             engine,
@@ -214,11 +217,9 @@ impl App {
             .filter(|s| resource_kind(s).is_none())
             .count();
         let sample = self.engine.update(&scan.snapshots);
-        self.live = sample
-            .processes
-            .iter()
-            .filter(|p| !is_host(p) && p.liveness == Liveness::Alive)
-            .count();
+        let processes = sample.processes.iter().filter(|p| !is_host(p));
+        self.processes = processes.clone().count();
+        self.live = processes.filter(|p| p.liveness == Liveness::Alive).count();
         self.resources.update(&sample);
         let mut procs: Vec<ProcEntry> = Vec::new();
         for p in &sample.processes {

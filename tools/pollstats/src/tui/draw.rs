@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table, Ta
 use mmstats_render::text::escape;
 use mmstats_render::units::compact;
 
-use super::app::{App, ProcKey, Row, SortKey};
+use super::app::{App, Row, SortKey};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -110,11 +110,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             app.files,
             if app.files == 1 { "" } else { "s" },
             app.live,
-            app.procs
-                .iter()
-                .filter(|p| matches!(p.key, ProcKey::Process(_)))
-                .count(),
-            if app.procs.len() == 1 { "" } else { "es" }
+            app.processes,
+            if app.processes == 1 { "" } else { "es" }
         )),
     ];
     if app.paused {

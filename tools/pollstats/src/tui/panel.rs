@@ -106,6 +106,12 @@ mod tests {
         }
         let lines = screen(&app, 120, 24);
         let text = lines.join("\n");
+        // the host's resources are no process of their own
+        assert!(
+            lines[0].contains("0 files · 1 live of 1 process ·"),
+            "{}",
+            lines[0]
+        );
         assert!(text.contains(" host "), "{text}");
         assert!(text.contains(" processes "), "{text}");
         assert!(
