@@ -39,8 +39,24 @@ pub fn width(name: &str) -> usize {
     name.chars().count().max(MIN_WIDTH)
 }
 
+/// The widths of a group's columns: each its name's ([`width`]), the last widened when the
+/// title would not fit between a dash on each side (`pid 4242/4250` over one column), so that
+/// every group says whose it is.
+fn column_widths(g: &Group) -> Vec<usize> {
+    let mut widths: Vec<usize> = g.names.iter().map(|n| width(n)).collect();
+    let total = widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
+    let need = g.title.chars().count() + 2;
+    if let Some(last) = widths.last_mut()
+        && total < need
+    {
+        *last += need - total;
+    }
+    widths
+}
+
 fn group_width(g: &Group) -> usize {
-    g.names.iter().map(|n| width(n)).sum::<usize>() + g.names.len().saturating_sub(1)
+    let widths = column_widths(g);
+    widths.iter().sum::<usize>() + widths.len().saturating_sub(1)
 }
 
 /// `title` centred in dashes over `w` columns: `---total---`.
@@ -72,7 +88,8 @@ pub fn header(layout: &Layout, color: bool) -> String {
         let cols: Vec<String> = g
             .names
             .iter()
-            .map(|n| format!("{n:>w$}", w = width(n)))
+            .zip(column_widths(g))
+            .map(|(n, w)| format!("{n:>w$}"))
             .collect();
         names.push(cols.join(" "));
     }
@@ -105,12 +122,11 @@ pub fn row(layout: &Layout, time: Option<f64>, cells: &[Vec<Cell>], color: bool)
         );
     }
     for (g, cells) in layout.groups.iter().zip(cells) {
-        let cols: Vec<String> = g
-            .names
-            .iter()
+        let cols: Vec<String> = column_widths(g)
+            .into_iter()
             .zip(cells)
-            .map(|(n, c)| {
-                let s = cell_text(c, width(n));
+            .map(|(w, c)| {
+                let s = cell_text(c, w);
                 if c.value.is_none_or(|v| v == 0.0) && c.text.is_none() {
                     paint(s, GREY, color)
                 } else {
@@ -202,6 +218,29 @@ mod tests {
         assert_eq!(row(&l, None, &cells, false), "      -|   0.25\n");
         assert_eq!(csv_header(&l), "timestamp,pid 1:req,pid 2:req\n");
         assert_eq!(csv_row(12.5, &cells), "12.500,,0.25\n");
+    }
+
+    #[test]
+    fn a_group_is_widened_to_show_its_whole_title() {
+        let l = layout(
+            &[
+                ("pid 4242/4250", &["req"]),
+                ("pid 4242/4251", &["req", "lat"]),
+            ],
+            false,
+        );
+        let h = header(&l, false);
+        let lines: Vec<&str> = h.lines().collect();
+        assert_eq!(lines[0], "-pid 4242/4250- -pid 4242/4251-");
+        assert_eq!(lines[1], "            req|    req     lat");
+        let cells = vec![vec![cell(3.0, "")], vec![cell(1.0, ""), cell(2.0, "")]];
+        let r = row(&l, None, &cells, false);
+        assert_eq!(r, "              3|      1       2\n");
+        assert_eq!(r.len(), lines[1].len() + 1);
+        // (the second group's two columns already hold its title: left as they are)
+        // a title that fits leaves the columns as they are
+        let l = layout(&[("pid 1", &["requests"])], false);
+        assert_eq!(header(&l, false), "-pid 1--\nrequests\n");
     }
 
     #[test]
