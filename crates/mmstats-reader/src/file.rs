@@ -118,7 +118,11 @@ impl StatsFile {
             .read(true)
             .custom_flags(flags)
             .open(path)
-            .map_err(|e| ReadError::io(path, e))?;
+            .map_err(|e| match e.raw_os_error() {
+                // Without O_NOFOLLOW, ELOOP is a loop of symlinks, not a symlink refused.
+                Some(libc::ELOOP) if !nofollow => ReadError::new(path, ErrorKind::Io(e)),
+                _ => ReadError::io(path, e),
+            })?;
         let md = file.metadata().map_err(|e| ReadError::io(path, e))?;
         if !md.file_type().is_file() {
             return Err(ReadError::new(path, ErrorKind::NotRegular));

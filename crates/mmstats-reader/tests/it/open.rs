@@ -84,6 +84,17 @@ fn symlinks_are_followed_by_open_and_refused_by_open_nofollow() {
     let e = StatsFile::open_nofollow(&link).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::NotRegular), "{e}");
     assert_eq!(e.path, link);
+    // a symlink to itself: a loop when followed, a symlink refused when not
+    let looped = dir.path().join("loop.mmstats");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let e = StatsFile::open(&looped).unwrap_err();
+    assert!(
+        matches!(&e.kind, ErrorKind::Io(io) if io.raw_os_error() == Some(libc::ELOOP)),
+        "{e}"
+    );
+    assert!(e.to_string().contains("symbolic links"), "{e}");
+    let e = StatsFile::open_nofollow(&looped).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::NotRegular), "{e}");
 }
 
 #[test]
