@@ -28,6 +28,8 @@ pub const HOST_PROCESS: &str = "host";
 /// The machine's resources (source `host`).
 #[derive(Debug)]
 pub struct HostResources {
+    /// Whether the first tick (which records nothing) is past.
+    primed: bool,
     source: HostSource,
     engine: Intervals,
     unavailable: Vec<Unavailable>,
@@ -37,8 +39,11 @@ pub struct HostResources {
 }
 
 impl HostResources {
-    /// A source that has read the host once: what this machine does not offer is known from
-    /// the start, and the first tick's CPU percent covers the time since then.
+    /// A source that has read the host once, so that what this machine does not offer is
+    /// known from the start. Its samples start at the second tick, and its rates and CPU
+    /// percents each cover one interval, as every source's rates do: the first tick reads the
+    /// host again and records nothing, since what it could say of CPU time and throughput
+    /// would cover only the moments since this read, runstats' own setup.
     pub fn new() -> HostResources {
         let mut source = HostSource::new();
         let first = source.sample();
@@ -50,9 +55,9 @@ impl HostResources {
             })
             .collect();
         // The host is alive: the engine need not look its identity up in `/proc`.
-        let mut engine = Intervals::new().assume_alive();
-        engine.update(std::slice::from_ref(&first));
+        let engine = Intervals::new().assume_alive();
         HostResources {
+            primed: false,
             source,
             engine,
             unavailable,
@@ -76,6 +81,9 @@ impl Source for HostResources {
     fn sample(&mut self, _tree: &Tree, _now_ms: i64, out: &mut Vec<Sample>) {
         let snap = self.source.sample();
         let sample = self.engine.update(std::slice::from_ref(&snap));
+        if !std::mem::replace(&mut self.primed, true) {
+            return;
+        }
         for p in &sample.processes {
             for series in &p.series {
                 series_samples(
@@ -215,12 +223,16 @@ mod tests {
         let mut host = HostResources::new();
         let tree = Tree::default();
         let mut out = Vec::new();
+        // the first tick records nothing: its CPU percent and rates would cover only the
+        // moments since the source was made
         host.sample(&tree, 0, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        host.sample(&tree, 50, &mut out);
         let total = get(&out, "host.mem.total").expect("host.mem.total");
         assert_eq!((total.kind, &*total.unit), ("gauge", "bytes"));
         assert!(total.value > 0.0);
         assert_eq!(&*total.process, HOST_PROCESS);
-        // the source read the host once already: rates from the first tick
         let user = get(&out, "host.cpu.user.rate").expect("host.cpu.user.rate");
         assert_eq!((user.kind, &*user.unit), ("rate", "seconds/s"));
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
