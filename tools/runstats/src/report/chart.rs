@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Result, anyhow};
-use mmstats_render::units::{compact, seconds_per};
+use mmstats_render::units::{compact, number, seconds_per};
 use plotters::prelude::*;
 
 /// Width of every chart, in pixels.
@@ -70,7 +70,30 @@ fn register_font() {
 pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     register_font();
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    let points = chart.lines.iter().flat_map(|l| l.points.iter());
+    // Bytes are drawn in the binary multiple of their largest value, so that the axis's round
+    // ticks are round binary amounts.
+    let top = chart
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|(_, y)| y.abs()))
+        .fold(0.0, f64::max);
+    let scale = binary_scale(&chart.unit, top);
+    let scaled: Vec<Line>;
+    let lines = match scale {
+        Some((by, _)) if by > 1.0 => {
+            scaled = chart
+                .lines
+                .iter()
+                .map(|l| Line {
+                    name: l.name.clone(),
+                    points: l.points.iter().map(|(x, y)| (*x, y / by)).collect(),
+                })
+                .collect();
+            &scaled
+        }
+        _ => &chart.lines,
+    };
+    let points = lines.iter().flat_map(|l| l.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for (x, y) in points {
         x0 = x0.min(*x);
@@ -94,8 +117,8 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     y1 += (y1 - y0) * 0.05;
     // The legend goes in a corner no line passes through; when every corner has one, room is
     // made above the lines for it.
-    let (w, h) = legend_size(&chart.lines);
-    let corner = match legend_corner(&chart.lines, (x0, x1), (y0, y1), (w, h)) {
+    let (w, h) = legend_size(lines);
+    let corner = match legend_corner(lines, (x0, x1), (y0, y1), (w, h)) {
         Some(corner) => corner,
         None => {
             if h < 0.6 {
@@ -114,11 +137,6 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| err(&e))?;
-    // Bytes per second in IEC binary units, as bytes are everywhere.
-    let unit = match chart.unit.as_str() {
-        "bytes/s" => "bytes".to_string(),
-        u => u.to_string(),
-    };
     // Ticks of a time unit read as durations (`1.50ms`), so the axis says what they measure.
     let y_desc = if seconds_per(&chart.unit).is_some() {
         "duration"
@@ -128,10 +146,14 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     c.configure_mesh()
         .x_desc(&chart.x_desc)
         .y_desc(y_desc)
-        .y_label_formatter(&|v| compact(*v, &unit))
+        .y_label_formatter(&|v| match scale {
+            Some(_) if *v == 0.0 => "0B".to_string(),
+            Some((_, suffix)) => format!("{}{suffix}", number(*v)),
+            None => compact(*v, &chart.unit),
+        })
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, line) in chart.lines.iter().enumerate() {
+    for (i, line) in lines.iter().enumerate() {
         let col = colour(i);
         c.draw_series(LineSeries::new(
             line.points.iter().copied(),
@@ -149,6 +171,25 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// For a chart of bytes (`bytes`, `bytes/s`), the binary multiple its axis counts in, as
+/// (bytes in one, suffix): the largest of 1, 1,024, ... that `top` (the largest value) is at
+/// least, so that the axis's round ticks are round amounts (`8GiB`, `16GiB`), not round
+/// decimal ones written in binary (`9.31GiB`); `None` for other units.
+fn binary_scale(unit: &str, top: f64) -> Option<(f64, &'static str)> {
+    if unit != "bytes" && unit != "bytes/s" {
+        return None;
+    }
+    let (mut by, mut suffix) = (1.0, "B");
+    for next in ["KiB", "MiB", "GiB", "TiB", "PiB"] {
+        if top < by * 1024.0 {
+            break;
+        }
+        by *= 1024.0;
+        suffix = next;
+    }
+    Some((by, suffix))
 }
 
 /// The plot area inside a chart's margins, axis labels and caption, in pixels (about).
@@ -264,6 +305,23 @@ mod tests {
         let bottom = line(&[(0.0, 2.0), (10.0, 2.0)]);
         assert_eq!(corner(&[across, bottom]), None);
         assert_eq!(name(corner(&[])), Some("UpperRight".into()), "no lines");
+    }
+
+    #[test]
+    fn bytes_are_drawn_in_the_binary_multiple_of_their_largest_value() {
+        assert_eq!(
+            binary_scale("bytes", 24.0 * 1024.0 * 1024.0 * 1024.0),
+            Some((1024f64.powi(3), "GiB"))
+        );
+        assert_eq!(
+            binary_scale("bytes/s", 4_000_000.0),
+            Some((1024f64.powi(2), "MiB"))
+        );
+        assert_eq!(binary_scale("bytes", 1023.0), Some((1.0, "B")));
+        assert_eq!(binary_scale("bytes", 1024.0), Some((1024.0, "KiB")));
+        assert_eq!(binary_scale("bytes", 0.0), Some((1.0, "B")));
+        assert_eq!(binary_scale("nanoseconds", 1e9), None);
+        assert_eq!(binary_scale("", 1e9), None);
     }
 
     #[test]
