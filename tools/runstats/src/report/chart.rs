@@ -7,6 +7,7 @@ use std::sync::Once;
 
 use anyhow::{Result, anyhow};
 use mmstats_render::units::{compact, number, seconds_per};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 /// Width of every chart, in pixels.
@@ -31,6 +32,12 @@ const COLOURS: [RGBColor; 8] = [
 pub struct Line {
     /// Its legend.
     pub name: String,
+    /// Which series of its run it is (0, 1, ...): its colour, the same for the same series
+    /// of every run.
+    pub series: usize,
+    /// Which run it is of (0 for the first): its stroke, solid for the first run, dashed for
+    /// the second, dotted for the third, then again.
+    pub run: usize,
     /// (seconds since the run's start, value).
     pub points: Vec<(f64, f64)>,
 }
@@ -85,8 +92,8 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
                 .lines
                 .iter()
                 .map(|l| Line {
-                    name: l.name.clone(),
                     points: l.points.iter().map(|(x, y)| (*x, y / by)).collect(),
+                    ..l.clone()
                 })
                 .collect();
             &scaled
@@ -153,15 +160,27 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         })
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, line) in lines.iter().enumerate() {
-        let col = colour(i);
-        c.draw_series(LineSeries::new(
-            line.points.iter().copied(),
-            col.stroke_width(2),
-        ))
-        .map_err(|e| err(&e))?
-        .label(&line.name)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+    for line in lines {
+        let style = colour(line.series).stroke_width(2);
+        let points = line.points.iter().copied();
+        // (dash, gap) in pixels: a solid line, dashes, dots
+        let stroke = match line.run % 3 {
+            0 => None,
+            1 => Some((8, 5)),
+            _ => Some((2, 4)),
+        };
+        let drawn = match stroke {
+            None => c.draw_series(LineSeries::new(points, style)),
+            Some((dash, gap)) => c.draw_series(DashedLineSeries::new(points, dash, gap, style)),
+        };
+        drawn
+            .map_err(|e| err(&e))?
+            .label(&line.name)
+            .legend(move |(x, y)| {
+                // the legend's sample drawn the same way, over 20 pixels
+                let (dash, gap) = stroke.unwrap_or((20, 0));
+                DashedPathElement::new(vec![(x, y), (x + 20, y)], dash, gap, style)
+            });
     }
     c.configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -267,6 +286,8 @@ mod tests {
     fn line(points: &[(f64, f64)]) -> Line {
         Line {
             name: "web.status.2XX.rate".into(),
+            series: 0,
+            run: 0,
             points: points.to_vec(),
         }
     }
@@ -331,7 +352,7 @@ mod tests {
         assert!(w1 == w3 && h3 > h1 && h1 > 0.0 && w1 > 0.0);
         let long = Line {
             name: "x".repeat(60),
-            points: Vec::new(),
+            ..line(&[])
         };
         assert!(legend_size(&[long]).0 > w1);
     }

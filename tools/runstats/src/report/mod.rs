@@ -205,12 +205,15 @@ pub fn write(dirs: &[PathBuf], labels: &[String], out: &Path) -> Result<PathBuf>
 }
 
 /// The lines of a picked chart: each member series of each run, over seconds since the
-/// origin `align` gives it, named by label (and run, when there are several).
+/// origin `align` gives it, named by label (and run, when there are several). A member has
+/// one colour in every run (a chart by process: the run's n-th process line the n-th colour),
+/// and each run its stroke.
 fn lines(runs: &[Loaded], p: &Pick, align: Alignment) -> Chart {
     let mut lines = Vec::new();
-    for run in runs {
+    for (r, run) in runs.iter().enumerate() {
         let origin = align.origin_ms(run);
-        for c in &p.members {
+        let mut process_line = 0;
+        for (m, c) in p.members.iter().enumerate() {
             // A chart by process has a line for each process of the program (`sh:12`,
             // `sh:13`); any other, the program's one series.
             let series: Vec<&Series> = if p.by_process {
@@ -226,8 +229,12 @@ fn lines(runs: &[Loaded], p: &Pick, align: Alignment) -> Chart {
                 if runs.len() > 1 {
                     name = format!("{}: {name}", run.info.id);
                 }
+                let series = if p.by_process { process_line } else { m };
+                process_line += 1;
                 lines.push(Line {
                     name,
+                    series,
+                    run: r,
                     points: s
                         .points
                         .iter()
@@ -306,6 +313,50 @@ mod tests {
         assert_eq!(Alignment::of(&apart).origin_ms(&apart[1]), 5000);
         // one run: its own start
         assert_eq!(Alignment::of(&together[..1]), Alignment::Starts);
+    }
+
+    #[test]
+    fn a_series_keeps_its_colour_in_every_run_and_each_run_has_its_stroke() {
+        let series = |label: &str| Series {
+            source: "mmstats".into(),
+            process: "web:1".into(),
+            label: label.into(),
+            kind: "rate".into(),
+            unit: "1/s".into(),
+            points: vec![(1000, 1.0), (2000, 2.0)],
+        };
+        let mut a = run(1000, 3000);
+        a.info.id = "a".into();
+        a.series = vec![series("web.ok.rate"), series("web.err.rate")];
+        // the second run lacks the first member
+        let mut b = run(5000, 7000);
+        b.info.id = "b".into();
+        b.series = vec![series("web.err.rate")];
+        let runs = [a, b];
+        let p = Pick {
+            source: "mmstats".into(),
+            title: "web: rates".into(),
+            unit: "1/s".into(),
+            members: vec![
+                Class::of(&series("web.ok.rate")),
+                Class::of(&series("web.err.rate")),
+            ],
+            by_process: false,
+        };
+        let chart = lines(&runs, &p, Alignment::of(&runs));
+        let drawn: Vec<(&str, usize, usize)> = chart
+            .lines
+            .iter()
+            .map(|l| (l.name.as_str(), l.series, l.run))
+            .collect();
+        assert_eq!(
+            drawn,
+            [
+                ("a: web.ok.rate", 0, 0),
+                ("a: web.err.rate", 1, 0),
+                ("b: web.err.rate", 1, 1)
+            ]
+        );
     }
 
     #[test]

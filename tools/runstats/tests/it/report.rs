@@ -191,8 +191,25 @@ fn two_runs_side_by_side_overlay_and_show_their_ratio() {
         .into_iter()
         .find(|p| p.to_string_lossy().contains("rates-requests-s"))
         .expect("the requests chart");
-    let (_, _, px) = decode(&rates);
-    assert!(count(&px, FIRST) > 500 && count(&px, SECOND) > 500);
+    // the same series in both runs: one colour, a solid line and a dashed one, at the two
+    // rates' heights (rows with a long run of the colour: not the legend's short samples)
+    let (w, _, px) = decode(&rates);
+    let rows: Vec<usize> = px
+        .chunks(w as usize)
+        .enumerate()
+        .filter(|(_, row)| count(row, FIRST) > 200)
+        .map(|(y, _)| y)
+        .collect();
+    assert!(
+        rows.last()
+            .zip(rows.first())
+            .is_some_and(|(l, f)| l - f > 20),
+        "rows of the first colour: {rows:?}"
+    );
+    assert!(
+        count(&px, SECOND) < 100,
+        "the second run drawn in the same colour"
+    );
     assert!(html.contains("before: web.requests.rate") || html.contains("<th>before</th>"));
     // runs one after the other are aligned by their starts, and the page says so
     assert!(html.contains("recorded one after another"), "{html}");
