@@ -173,15 +173,33 @@ fn summary(h: &mut String, runs: &[Loaded]) {
         p
     });
     h.push_str("</table>\n");
+    unavailable(h, runs);
+}
+
+/// What each run could not record: one list for the runs that lack the same (`Not recorded
+/// in any run` when they all do), one line per reason.
+fn unavailable(h: &mut String, runs: &[Loaded]) {
+    let mut groups: Vec<(&[crate::source::Unavailable], Vec<&str>)> = Vec::new();
     for r in runs.iter().filter(|r| !r.info.unavailable.is_empty()) {
+        let list = r.info.unavailable.as_slice();
+        match groups.iter_mut().find(|(l, _)| *l == list) {
+            Some((_, ids)) => ids.push(&r.info.id),
+            None => groups.push((list, vec![&r.info.id])),
+        }
+    }
+    for (list, ids) in groups {
+        let whose = if runs.len() > 1 && ids.len() == runs.len() {
+            "any run".to_string()
+        } else {
+            ids.iter().map(|id| esc(id)).collect::<Vec<_>>().join(", ")
+        };
         let _ = writeln!(
             h,
-            "<h3 class=\"unavailable\">Not recorded in {} (unavailable, not zero)</h3><ul class=\"unavailable\">",
-            esc(&r.info.id)
+            "<h3 class=\"unavailable\">Not recorded in {whose} (unavailable, not zero)</h3><ul class=\"unavailable\">"
         );
         // One line per reason, naming everything it kept out.
         let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-        for u in &r.info.unavailable {
+        for u in list {
             match reasons.iter_mut().find(|(why, _)| *why == u.reason) {
                 Some((_, whats)) => whats.push(&u.what),
                 None => reasons.push((&u.reason, vec![&u.what])),
@@ -317,6 +335,57 @@ fn changes(h: &mut String, runs: &[Loaded]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_that_lack_the_same_share_one_list() {
+        use crate::report::Loaded;
+        use crate::run::RunInfo;
+        use crate::source::Unavailable;
+        let lack = |what: &str| Unavailable {
+            source: "perf".into(),
+            what: what.into(),
+            reason: "not offered".into(),
+        };
+        let run = |id: &str, unavailable: Vec<Unavailable>| Loaded {
+            dir: ".".into(),
+            info: RunInfo {
+                id: id.into(),
+                unavailable,
+                ..RunInfo::default()
+            },
+            note: None,
+            series: Vec::new(),
+        };
+        let page = |runs: &[Loaded]| {
+            let mut h = String::new();
+            unavailable(&mut h, runs);
+            h
+        };
+        let both = page(&[
+            run("a", vec![lack("perf.cycles")]),
+            run("b", vec![lack("perf.cycles")]),
+        ]);
+        assert_eq!(both.matches("<h3").count(), 1, "{both}");
+        assert!(both.contains("Not recorded in any run"), "{both}");
+        assert!(
+            both.contains("<li><code>perf.cycles</code>: not offered</li>"),
+            "{both}"
+        );
+        let apart = page(&[
+            run("a", vec![lack("perf.cycles")]),
+            run("b", vec![lack("perf.cycles"), lack("perf.instructions")]),
+            run("c", vec![lack("perf.cycles")]),
+            run("d", Vec::new()),
+        ]);
+        assert_eq!(apart.matches("<h3").count(), 2, "{apart}");
+        assert!(
+            apart.contains("Not recorded in a, c (unavailable"),
+            "{apart}"
+        );
+        assert!(apart.contains("Not recorded in b (unavailable"), "{apart}");
+        let one = page(&[run("a", vec![lack("perf.cycles")])]);
+        assert!(one.contains("Not recorded in a (unavailable"), "{one}");
+    }
 
     #[test]
     fn text_is_escaped() {
