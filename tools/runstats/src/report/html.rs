@@ -9,6 +9,7 @@ use mmstats_render::units::{compact, duration};
 use super::pick::Class;
 use super::summary::Summary;
 use super::{Alignment, Loaded, by_source};
+use crate::store::Series;
 
 /// A drawn chart.
 #[derive(Debug)]
@@ -284,6 +285,23 @@ fn tables(h: &mut String, run: &Loaded, name_run: bool) {
     }
 }
 
+/// The order of the sources in the table of changes: the program's own series first.
+fn source_rank(source: &str) -> usize {
+    ["mmstats", "perf", "process", "host"]
+        .iter()
+        .position(|s| *s == source)
+        .unwrap_or(4)
+}
+
+/// The series the table of changes compares: all but counters' running totals, whose medians
+/// say nothing of a run (their rates, series of their own, say how fast they went), the
+/// program's own first, then perf's, the processes' and the host's.
+fn compared(series: &[Series]) -> Vec<&Series> {
+    let mut v: Vec<&Series> = series.iter().filter(|s| s.kind != "counter").collect();
+    v.sort_by_key(|s| source_rank(&s.source));
+    v
+}
+
 /// The table comparing each later run with the first: medians, which the partial intervals at
 /// a run's start and end do not move, and their ratio.
 fn changes(h: &mut String, runs: &[Loaded]) {
@@ -299,7 +317,7 @@ fn changes(h: &mut String, runs: &[Loaded]) {
         let _ = write!(h, "<th>{} median</th><th>ratio</th>", esc(&r.info.id));
     }
     h.push_str("</tr>\n");
-    for s in &base.series {
+    for s in compared(&base.series) {
         let c = Class::of(s);
         let Some(a) = Summary::of(s) else { continue };
         let _ = write!(
@@ -385,6 +403,38 @@ mod tests {
         assert!(apart.contains("Not recorded in b (unavailable"), "{apart}");
         let one = page(&[run("a", vec![lack("perf.cycles")])]);
         assert!(one.contains("Not recorded in a (unavailable"), "{one}");
+    }
+
+    #[test]
+    fn changes_leave_out_running_totals_and_put_the_programs_series_first() {
+        let series = |source: &str, label: &str, kind: &str| Series {
+            source: source.into(),
+            process: "web:1".into(),
+            label: label.into(),
+            kind: kind.into(),
+            unit: String::new(),
+            points: vec![(0, 1.0)],
+        };
+        let all = [
+            series("host", "host.cpu.user", "counter"),
+            series("host", "host.cpu.user.rate", "rate"),
+            series("mmstats", "web.requests", "counter"),
+            series("mmstats", "web.requests.rate", "rate"),
+            series("process", "proc.mem.rss", "gauge"),
+            series("perf", "perf.task_clock.rate", "rate"),
+            series("mmstats", "web.latency.p99", "histogram"),
+        ];
+        let labels: Vec<&str> = compared(&all).iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "web.requests.rate",
+                "web.latency.p99",
+                "perf.task_clock.rate",
+                "proc.mem.rss",
+                "host.cpu.user.rate"
+            ]
+        );
     }
 
     #[test]
