@@ -50,14 +50,32 @@ fn fit(s: &str, w: usize) -> String {
     }
 }
 
+/// The value column's width: at least this, so that numbers line up from one refresh to the
+/// next...
 const VALUE_WIDTH: u16 = 12;
+/// ... and at most this, widened for the longest text shown (a version, a path).
+const VALUE_WIDTH_MAX: u16 = 32;
 
-fn value_text(r: &Row) -> String {
+/// A row's value, a text cut to `width` columns.
+fn value_text(r: &Row, width: usize) -> String {
     match (&r.text, r.value) {
-        (Some(t), _) => fit(&escape(t), VALUE_WIDTH as usize),
+        (Some(t), _) => fit(&escape(t), width),
         (None, Some(x)) => compact(x, &r.unit),
         (None, None) => "-".into(),
     }
+}
+
+/// The value column's width for `rows`: as wide as their longest value, within
+/// [`VALUE_WIDTH`] and [`VALUE_WIDTH_MAX`].
+fn value_width(rows: &[&Row]) -> u16 {
+    let longest = rows
+        .iter()
+        .map(|r| value_text(r, VALUE_WIDTH_MAX.into()).chars().count())
+        .max()
+        .unwrap_or(0);
+    u16::try_from(longest)
+        .unwrap_or(u16::MAX)
+        .clamp(VALUE_WIDTH, VALUE_WIDTH_MAX)
 }
 
 fn rate_text(r: &Row) -> String {
@@ -189,10 +207,12 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
             Cell::from(text).style(style)
         })
         .collect();
+    let visible = app.visible();
+    let value_width = value_width(&visible);
     let widths = [
         Constraint::Fill(3),
         Constraint::Length(14),
-        Constraint::Length(VALUE_WIDTH),
+        Constraint::Length(value_width),
         Constraint::Length(12),
         Constraint::Fill(2),
     ];
@@ -202,14 +222,13 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let history_width = Layout::horizontal(widths).spacing(1).split(inner)[4]
         .width
         .max(1) as usize;
-    let rows: Vec<TableRow<'_>> = app
-        .visible()
+    let rows: Vec<TableRow<'_>> = visible
         .into_iter()
         .map(|r| {
             TableRow::new(vec![
                 Cell::from(escape(&r.label).into_owned()),
                 Cell::from(r.kind).style(Style::new().dim()),
-                Cell::from(Line::from(value_text(r)).right_aligned()),
+                Cell::from(Line::from(value_text(r, value_width.into())).right_aligned()),
                 Cell::from(Line::from(rate_text(r)).right_aligned()),
                 Cell::from(sparkline(&r.history, history_width))
                     .style(Style::new().fg(Color::Cyan)),
@@ -321,6 +340,39 @@ mod tests {
         assert!(!all.chars().any(|c| c.is_control() && c != '\n'), "{all:?}");
         assert!(all.contains("evil\\x1b[2J"), "{all}");
         assert!(all.contains("\\x1b]0;x\\x07"), "{all}");
+    }
+
+    #[test]
+    fn the_value_column_widens_for_long_texts_up_to_a_limit() {
+        use crate::columns::tests::{m, snap};
+        use mmstats_reader::{Kind, Scan, Value, ValueType};
+        let text = |label: &str, t: &str| {
+            (
+                m(label, Kind::Constant, ValueType::Text),
+                Value::Text(t.into()),
+            )
+        };
+        let file = snap(
+            "app",
+            10.0,
+            vec![
+                text("sys.version", "mmstats-rust 0.1.0"),
+                text("app.path", &format!("/srv/{}", "x".repeat(60))),
+            ],
+        );
+        let mut app = App::new();
+        app.on_sample(&Scan {
+            snapshots: vec![file],
+            errors: Vec::new(),
+        });
+        let lines = screen(&app, 120, 10);
+        assert!(
+            line_with(&lines, "sys.version").contains("mmstats-rust 0.1.0"),
+            "a version shown whole"
+        );
+        let cut = format!("/srv/{}…", "x".repeat(26));
+        assert!(line_with(&lines, "app.path").contains(&cut), "{lines:#?}");
+        assert!(!line_with(&lines, "app.path").contains(&"x".repeat(28)));
     }
 
     #[test]
