@@ -307,6 +307,8 @@ impl Metas {
 #[derive(Debug, Clone, Copy)]
 struct Stat {
     state: char,
+    /// The kernel's flags of the task (`PF_*`).
+    flags: u64,
     utime: u64,
     stime: u64,
     priority: i64,
@@ -323,6 +325,7 @@ impl Stat {
     fn of(line: &StatLine) -> Option<Stat> {
         Some(Stat {
             state: line.field(3)?.chars().next()?,
+            flags: line.number(9)?,
             utime: line.number(14)?,
             stime: line.number(15)?,
             priority: line.number(18)?,
@@ -332,6 +335,19 @@ impl Stat {
             vsize: line.number(23)?,
             rss: line.number(24)?,
         })
+    }
+}
+
+/// `PF_KTHREAD` of the kernel's task flags: a kernel thread, which never has memory of its
+/// own.
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+impl Stat {
+    /// True for a process that has exited or is exiting: a zombie waiting to be reaped, or
+    /// one whose memory is already released on its way out (no address space, and not a
+    /// kernel thread). Either has no memory, threads or CPU left to show, only zeros.
+    fn gone(&self) -> bool {
+        matches!(self.state, 'Z' | 'X' | 'x') || (self.vsize == 0 && self.flags & PF_KTHREAD == 0)
     }
 }
 
@@ -459,8 +475,8 @@ impl ProcessSource {
                 ));
             }
         };
-        // A process that exited and waits to be reaped has no memory and no threads left.
-        if matches!(stat.state, 'Z' | 'X' | 'x') {
+        // A process that exited, or is exiting, has no memory and no threads left.
+        if stat.gone() {
             self.known.remove(&pid);
             return Err(gone());
         }
@@ -822,6 +838,26 @@ mod tests {
         assert_eq!(e.to_string(), "/proc/4194305: no such process");
         let e = src.sample(0).unwrap_err();
         assert!(is_gone(&e));
+    }
+
+    #[test]
+    fn a_process_whose_memory_is_released_is_gone_unless_a_kernel_thread() {
+        // (pid (comm) state ppid pgrp session tty tpgid flags ... vsize rss)
+        let line = |state: char, flags: u64, vsize: u64| {
+            format!("42 (app) {state} 1 42 42 0 -1 {flags} 0 0 0 0 5 6 0 0 20 0 3 0 100 {vsize} 7")
+        };
+        let stat = |state, flags, vsize| stat_of(line(state, flags, vsize).as_bytes()).unwrap();
+        assert!(!stat('S', 0x40_0000, 1 << 20).gone(), "a live process");
+        assert_eq!(stat('S', 0x40_0000, 1 << 20).rss, 7);
+        assert!(stat('Z', 0x40_0000, 0).gone(), "a zombie");
+        assert!(
+            stat('R', 0x40_0004, 0).gone(),
+            "exiting, its memory released"
+        );
+        assert!(
+            !stat('S', PF_KTHREAD, 0).gone(),
+            "a kernel thread has no memory of its own"
+        );
     }
 
     #[test]
