@@ -21,7 +21,7 @@ Examples:
   curl -s '127.0.0.1:5002/metrics?match[]=web_requests'
 
 It stops cleanly on SIGINT or SIGTERM. Exit status: 0 after a clean stop; 2 for bad usage or
-a fatal error (the address in use, a --path directory that does not exist or cannot be read).";
+a fatal error (the address in use, a --path directory that does not exist).";
 
 /// Serve mmstats files, read-only: a live web page, a JSON API and Prometheus metrics.
 #[derive(Debug, Clone, clap::Parser)]

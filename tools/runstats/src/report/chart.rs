@@ -85,21 +85,15 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         .flat_map(|l| l.points.iter().map(|(_, y)| y.abs()))
         .fold(0.0, f64::max);
     let scale = binary_scale(&chart.unit, top);
-    let scaled: Vec<Line>;
-    let lines = match scale {
-        Some((by, _)) if by > 1.0 => {
-            scaled = chart
-                .lines
-                .iter()
-                .map(|l| Line {
-                    points: l.points.iter().map(|(x, y)| (*x, y / by)).collect(),
-                    ..l.clone()
-                })
-                .collect();
-            &scaled
-        }
-        _ => &chart.lines,
-    };
+    let by = scale.map_or(1.0, |(by, _)| by);
+    let lines: Vec<Line> = chart
+        .lines
+        .iter()
+        .map(|l| Line {
+            points: l.points.iter().map(|(x, y)| (*x, y / by)).collect(),
+            ..l.clone()
+        })
+        .collect();
     let points = lines.iter().flat_map(|l| l.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for (x, y) in points {
@@ -124,8 +118,8 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     y1 += (y1 - y0) * 0.05;
     // The legend goes in a corner no line passes through; when every corner has one, room is
     // made above the lines for it.
-    let (w, h) = legend_size(lines);
-    let corner = match legend_corner(lines, (x0, x1), (y0, y1), (w, h)) {
+    let (w, h) = legend_size(&lines);
+    let corner = match legend_corner(&lines, (x0, x1), (y0, y1), (w, h)) {
         Some(corner) => corner,
         None => {
             if h < 0.6 {
@@ -160,7 +154,7 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
         })
         .draw()
         .map_err(|e| err(&e))?;
-    for line in lines {
+    for line in &lines {
         let style = colour(line.series).stroke_width(2);
         let points = line.points.iter().copied();
         // (dash, gap) in pixels: a solid line, dashes, dots

@@ -9,6 +9,7 @@ use mmstats_render::units::{compact, duration};
 use super::pick::Class;
 use super::summary::Summary;
 use super::{Alignment, Loaded, by_source};
+use crate::source::Unavailable;
 use crate::store::Series;
 
 /// A drawn chart.
@@ -180,7 +181,7 @@ fn summary(h: &mut String, runs: &[Loaded]) {
 /// What each run could not record: one list for the runs that lack the same (`Not recorded
 /// in any run` when they all do), one line per reason.
 fn unavailable(h: &mut String, runs: &[Loaded]) {
-    let mut groups: Vec<(&[crate::source::Unavailable], Vec<&str>)> = Vec::new();
+    let mut groups: Vec<(&[Unavailable], Vec<&str>)> = Vec::new();
     for r in runs.iter().filter(|r| !r.info.unavailable.is_empty()) {
         let list = r.info.unavailable.as_slice();
         match groups.iter_mut().find(|(l, _)| *l == list) {
@@ -356,9 +357,7 @@ mod tests {
 
     #[test]
     fn runs_that_lack_the_same_share_one_list() {
-        use crate::report::Loaded;
         use crate::run::RunInfo;
-        use crate::source::Unavailable;
         let lack = |what: &str| Unavailable {
             source: "perf".into(),
             what: what.into(),

@@ -212,7 +212,8 @@ fn lines(runs: &[Loaded], p: &Pick, align: Alignment) -> Chart {
     let mut lines = Vec::new();
     for (r, run) in runs.iter().enumerate() {
         let origin = align.origin_ms(run);
-        let mut process_line = 0;
+        // the run's lines so far: a chart by process colours its lines in this order
+        let mut drawn = 0;
         for (m, c) in p.members.iter().enumerate() {
             // A chart by process has a line for each process of the program (`sh:12`,
             // `sh:13`); any other, the program's one series.
@@ -229,8 +230,8 @@ fn lines(runs: &[Loaded], p: &Pick, align: Alignment) -> Chart {
                 if runs.len() > 1 {
                     name = format!("{}: {name}", run.info.id);
                 }
-                let series = if p.by_process { process_line } else { m };
-                process_line += 1;
+                let series = if p.by_process { drawn } else { m };
+                drawn += 1;
                 lines.push(Line {
                     name,
                     series,
