@@ -391,6 +391,21 @@ fn missing_directory_is_a_clear_error() {
 }
 
 #[test]
+fn an_address_in_use_is_a_fatal_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
+        .args(["--listen", &addr.to_string(), "--no-resources", "--path"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a fatal error, as --help says");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use"), "{err}");
+}
+
+#[test]
 fn help_lists_the_routes_examples_and_exit_status() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
         .arg("--help")
