@@ -60,6 +60,18 @@ pub struct Buckets {
     width: u8,
 }
 
+/// A count stored in `c.len()` (1, 2, 4 or 8) little-endian bytes.
+#[inline]
+fn count_of(c: &[u8]) -> u64 {
+    match *c {
+        [a] => u64::from(a),
+        [a, b] => u64::from(u16::from_le_bytes([a, b])),
+        [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+        [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
+}
+
 /// Largest bucket index a [`Buckets`] list holds: that of `u64::MAX` at the largest exponent.
 const INDEX_MAX: usize = u16::MAX as usize;
 
@@ -178,21 +190,8 @@ impl Buckets {
     /// The count of the `j`th non-zero bucket (`j < len`).
     #[inline]
     fn count(&self, j: usize) -> u64 {
-        let b = &self.bytes;
-        match self.width {
-            1 => u64::from(b[j]),
-            2 => u64::from(u16::from_le_bytes([b[2 * j], b[2 * j + 1]])),
-            4 => {
-                let at = 4 * j;
-                u64::from(u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]))
-            }
-            _ => {
-                let at = 8 * j;
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&b[at..at + 8]);
-                u64::from_le_bytes(w)
-            }
-        }
+        let w = usize::from(self.width);
+        count_of(&self.bytes[w * j..w * j + w])
     }
 
     /// The bucket index of the `j`th non-zero bucket (`j < len`).
@@ -238,9 +237,15 @@ impl Buckets {
         self.len == 0
     }
 
-    /// The non-zero buckets as `(index, count)`, in ascending order of index.
+    /// The non-zero buckets as `(index, count)`, in ascending order of index: the counts and
+    /// the indexes walked side by side, each a fixed-width chunk of the list's bytes.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, u64)> + ExactSizeIterator + '_ {
-        (0..self.len as usize).map(|j| (self.index(j), self.count(j)))
+        let w = usize::from(self.width).max(1);
+        let (counts, indexes) = self.bytes.split_at(self.len as usize * usize::from(self.width));
+        indexes
+            .chunks_exact(2)
+            .zip(counts.chunks_exact(w))
+            .map(|(i, c)| (usize::from(u16::from_le_bytes([i[0], i[1]])), count_of(c)))
     }
 
     /// The count of bucket `i` (0 for a bucket not listed).
