@@ -241,7 +241,9 @@ impl Buckets {
     /// the indexes walked side by side, each a fixed-width chunk of the list's bytes.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, u64)> + ExactSizeIterator + '_ {
         let w = usize::from(self.width).max(1);
-        let (counts, indexes) = self.bytes.split_at(self.len as usize * usize::from(self.width));
+        let (counts, indexes) = self
+            .bytes
+            .split_at(self.len as usize * usize::from(self.width));
         indexes
             .chunks_exact(2)
             .zip(counts.chunks_exact(w))

@@ -293,6 +293,9 @@ pub struct StatsOut<'a> {
     /// The machine's resources, apart from the processes and files ([`api_stats_apart`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<HostOut<'a>>,
+    /// The files that could not be read, each as `path: what is wrong` ([`api_stats_apart`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [String]>,
 }
 
 /// The host's resources in `/api/stats`: its series (`host.*`), with rates for its counters.
@@ -430,6 +433,7 @@ pub fn api_stats_selected<'a>(
         processes,
         files,
         host: None,
+        errors: None,
     }
 }
 
@@ -528,11 +532,13 @@ pub fn host_out<'a>(p: &'a ProcessSample, select: &[String]) -> HostOut<'a> {
 /// `/api/stats` as mmash serves it: [`api_stats_selected`] over the stats files among
 /// `snaps`, whose processes carry their own resources' series (`proc.*`, which share the
 /// process's pid and start time) and name where they were read as `resources`; the host's
-/// resources, when `snaps` has them, apart as `host`, neither a file nor a process. mmash
-/// streams the same document piece by piece ([`crate::stream::StatsChunks`]).
+/// resources, when `snaps` has them, apart as `host`, neither a file nor a process; and last
+/// `errors`, the files of the scan that could not be read. mmash streams the same document
+/// piece by piece ([`crate::stream::StatsChunks`]).
 pub fn api_stats_apart<'a>(
     snaps: &[&'a Snapshot],
     intervals: &'a Sample,
+    errors: &'a [String],
     select: &[String],
 ) -> StatsOut<'a> {
     let files: Vec<&Snapshot> = snaps
@@ -550,6 +556,7 @@ pub fn api_stats_apart<'a>(
         .filter(|_| has_host)
         .find(|p| is_host(p))
         .map(|p| host_out(p, select));
+    out.errors = Some(errors);
     out
 }
 

@@ -277,6 +277,8 @@ impl StatsChunks {
                 StatsAt::End
             }
             StatsAt::End => {
+                out.extend_from_slice(b",\"errors\":");
+                push_json(out, &self.sample.errors);
                 out.push(b'}');
                 StatsAt::Done
             }
@@ -363,6 +365,7 @@ mod tests {
             let whole = serde_json::to_vec(&crate::api::api_stats_apart(
                 &snaps,
                 &sample.intervals,
+                &sample.errors,
                 &select,
             ))
             .unwrap();
@@ -376,6 +379,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn stats_chunks_end_with_the_files_that_could_not_be_read() {
+        let mut sample = Arc::into_inner(sample(3)).expect("the only reference");
+        sample.errors = vec!["/d/bad.mmstats: empty file".into()];
+        let doc: Vec<u8> = StatsChunks::new(Arc::new(sample), None, Vec::new())
+            .flatten()
+            .collect();
+        let doc: serde_json::Value = serde_json::from_slice(&doc).unwrap();
+        assert_eq!(
+            doc["errors"],
+            serde_json::json!(["/d/bad.mmstats: empty file"])
+        );
+        assert_eq!(doc["files"].as_array().unwrap().len(), 3);
     }
 
     #[test]
