@@ -19,7 +19,7 @@ use crate::run::{Exit, Host, RUN_JSON, RunInfo, SAMPLES_DB};
 use crate::source::mmstats::MmstatsSource;
 use crate::source::perf::PerfSource;
 use crate::source::resource::{HostResources, ProcessResources};
-use crate::source::{Sample, Source};
+use crate::source::{Sample, Source, Unavailable};
 use crate::store::Store;
 use crate::tree::{self, Tree};
 
@@ -128,15 +128,7 @@ pub fn record(args: &RecordArgs) -> Result<ExitCode> {
         unavailable: sources.iter().flat_map(|s| s.unavailable()).collect(),
         ..RunInfo::default()
     };
-    // One line per reason: "perf.cycles, perf.instructions: not offered by ...".
-    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-    for u in &info.unavailable {
-        match reasons.iter_mut().find(|(r, _)| *r == u.reason) {
-            Some((_, whats)) => whats.push(&u.what),
-            None => reasons.push((&u.reason, vec![&u.what])),
-        }
-    }
-    for (reason, whats) in reasons {
+    for (reason, whats) in Unavailable::by_reason(&info.unavailable) {
         say(&format!("unavailable: {}: {reason}", whats.join(", ")));
     }
     let mut store = Store::create(

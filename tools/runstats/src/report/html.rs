@@ -200,14 +200,7 @@ fn unavailable(h: &mut String, runs: &[Loaded]) {
             "<h3 class=\"unavailable\">Not recorded in {whose} (unavailable, not zero)</h3><ul class=\"unavailable\">"
         );
         // One line per reason, naming everything it kept out.
-        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-        for u in list {
-            match reasons.iter_mut().find(|(why, _)| *why == u.reason) {
-                Some((_, whats)) => whats.push(&u.what),
-                None => reasons.push((&u.reason, vec![&u.what])),
-            }
-        }
-        for (why, whats) in reasons {
+        for (why, whats) in Unavailable::by_reason(list) {
             let names: Vec<String> = whats
                 .iter()
                 .map(|w| format!("<code>{}</code>", esc(w)))

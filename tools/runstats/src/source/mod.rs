@@ -27,6 +27,22 @@ pub struct Unavailable {
     pub reason: String,
 }
 
+impl Unavailable {
+    /// `list` grouped by reason, in the order the reasons first appear: each reason with
+    /// everything it kept out, as the console and the report say them ("perf.cycles,
+    /// perf.instructions: not offered by ...").
+    pub fn by_reason(list: &[Unavailable]) -> Vec<(&str, Vec<&str>)> {
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for u in list {
+            match reasons.iter_mut().find(|(r, _)| *r == u.reason) {
+                Some((_, whats)) => whats.push(&u.what),
+                None => reasons.push((&u.reason, vec![&u.what])),
+            }
+        }
+        reasons
+    }
+}
+
 /// A source of samples, polled once per tick.
 pub trait Source {
     /// Its name, stored with every sample.
@@ -44,5 +60,32 @@ pub trait Source {
     /// each once, for the user to see.
     fn problems(&mut self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_series_group_by_reason_in_first_seen_order() {
+        let u = |what: &str, reason: &str| Unavailable {
+            source: "perf".into(),
+            what: what.into(),
+            reason: reason.into(),
+        };
+        let list = [
+            u("perf.cycles", "not offered"),
+            u("perf.ipc", "needs perf.instructions and perf.cycles"),
+            u("perf.instructions", "not offered"),
+        ];
+        assert_eq!(
+            Unavailable::by_reason(&list),
+            [
+                ("not offered", vec!["perf.cycles", "perf.instructions"]),
+                ("needs perf.instructions and perf.cycles", vec!["perf.ipc"])
+            ]
+        );
+        assert!(Unavailable::by_reason(&[]).is_empty());
     }
 }
