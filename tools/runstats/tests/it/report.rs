@@ -192,19 +192,18 @@ fn two_runs_side_by_side_overlay_and_show_their_ratio() {
         .find(|p| p.to_string_lossy().contains("rates-requests-s"))
         .expect("the requests chart");
     // the same series in both runs: one colour, a solid line and a dashed one, at the two
-    // rates' heights (rows with a long run of the colour: not the legend's short samples)
-    let (w, _, px) = decode(&rates);
-    let rows: Vec<usize> = px
-        .chunks(w as usize)
-        .enumerate()
-        .filter(|(_, row)| count(row, FIRST) > 200)
-        .map(|(y, _)| y)
-        .collect();
+    // rates' heights, far apart (the legend's two samples are 18 pixels apart)
+    let (w, h, px) = decode(&rates);
+    let (w, h) = (w as usize, h as usize);
+    let apart = (0..w)
+        .filter(|x| {
+            let ys: Vec<usize> = (0..h).filter(|y| px[y * w + x] == FIRST).collect();
+            ys.last().zip(ys.first()).is_some_and(|(l, f)| l - f > 40)
+        })
+        .count();
     assert!(
-        rows.last()
-            .zip(rows.first())
-            .is_some_and(|(l, f)| l - f > 20),
-        "rows of the first colour: {rows:?}"
+        apart > 100,
+        "{apart} columns show the first colour at two heights"
     );
     assert!(
         count(&px, SECOND) < 100,
