@@ -92,7 +92,8 @@
       if (d && d.open) { open[li.dataset.key] = true; }
     });
     ul.textContent = "";
-    var all = [{ key: "all", label: "All processes", meta: state.processes.length + " processes" }];
+    var n = state.processes.length;
+    var all = [{ key: "all", label: "All processes", meta: n + (n === 1 ? " process" : " processes") }];
     all.concat(state.processes).forEach(function (p) {
       var li = el("li", "proc" + (p.key === state.process ? " on" : "") + (p.alive === false ? " dead" : ""));
       li.dataset.key = p.key;
@@ -148,10 +149,24 @@
     pollView();
   }
 
+  // The files the latest scan could not read, each "path: what is wrong", under the processes.
+  function renderErrors(errors) {
+    var box = $("errors");
+    var list = errors || [];
+    box.hidden = list.length === 0;
+    $("errors-count").textContent = list.length + (list.length === 1 ? " file" : " files") + " could not be read";
+    var ul = $("error-list");
+    var shown = Array.prototype.map.call(ul.children, function (li) { return li.textContent; });
+    if (shown.join("\n") === list.join("\n")) { return; }
+    ul.textContent = "";
+    list.forEach(function (e) { ul.appendChild(el("li", "error", e)); });
+  }
+
   function pollProcesses() {
     return getJSON("/api/dashboard/processes").then(function (j) {
       state.processes = j.processes;
       state.host = j.host;
+      renderErrors(j.errors);
       if (state.process !== "all" && !j.processes.some(function (p) { return p.key === state.process; })) {
         setStatus("process " + state.process + " is gone; showing all");
         state.process = "all";

@@ -681,3 +681,54 @@ fn dashboard_of_the_example_server() {
     screenshot(&d, "example-link");
     assert_no_console_errors(&d);
 }
+
+#[test]
+fn files_that_cannot_be_read_are_listed_under_the_processes() {
+    let stats = tempfile::tempdir().unwrap();
+    let a = Sleeper::start();
+    let pa = a.pid();
+    write_file(
+        stats.path(),
+        &format!("web-{pa}-{pa}.mmstats"),
+        pa,
+        pa,
+        &[counter("web.requests", 5)],
+    );
+    let bad = stats.path().join("bad.mmstats");
+    std::fs::write(&bad, b"hello\n").unwrap();
+    let (_m, d, _base) = open_page(stats.path(), 1);
+    let listed = d.wait(
+        "the unreadable file listed",
+        "var box = document.getElementById('errors'); return box.hidden ? null : Array.from(document.querySelectorAll('#error-list li')).map(function (li) { return li.textContent; });",
+        |v| v.as_array().is_some_and(|a| !a.is_empty()),
+    );
+    let want = format!("{}: not an mmstats file", bad.display());
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().starts_with(&want)),
+        "{listed}"
+    );
+    assert_eq!(
+        d.exec("return document.getElementById('errors-count').textContent;"),
+        json!("1 file could not be read")
+    );
+    screenshot(&d, "unreadable-file");
+    assert!(
+        d.exec("return document.querySelector('#procs > li').textContent;")
+            .as_str()
+            .unwrap()
+            .ends_with("1 process"),
+        "the count of processes is singular for one"
+    );
+    // gone from the page once the file is gone
+    std::fs::remove_file(&bad).unwrap();
+    d.wait(
+        "the list hidden again",
+        "return document.getElementById('errors').hidden;",
+        |v| *v == json!(true),
+    );
+    assert_no_console_errors(&d);
+}
