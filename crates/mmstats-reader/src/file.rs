@@ -336,6 +336,7 @@ impl StatsFile {
             path: self.path.clone(),
             info: Arc::clone(&self.info),
             taken,
+            listed: None,
             fold_seq: self.fold_seq(),
             fields,
             settled: true,

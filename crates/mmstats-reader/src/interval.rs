@@ -20,6 +20,7 @@
 //!     info: Arc::new(FileInfo { pid: Some(7), tid: Some(7), created: Some(UNIX_EPOCH),
 //!         ..FileInfo::new(FormatVersion::V2, (1, 1)) }),
 //!     taken: UNIX_EPOCH + Duration::from_secs(at),
+//!     listed: None,
 //!     fold_seq: None,
 //!     fields: vec![FieldValue { meta: Arc::clone(&counter), value: Ok(Value::Number(Num::U(v))) }].into(),
 //!     settled: true,
@@ -197,9 +198,10 @@ pub struct Intervals {
     remembered: Vec<ProcessId>,
     /// What is remembered of each of them; an update takes each out (`None`) as it finds it.
     memory: Vec<Option<Memory>>,
-    /// When the previous update's files were read: a process first seen after it whose files
-    /// were created since then did everything it counts within the interval.
-    last: Option<SystemTime>,
+    /// When the previous update's files were read, and when the list of them was settled
+    /// ([`Snapshot::listed`]): a process first seen after it whose files were created since
+    /// then did everything it counts within the interval.
+    last: Option<(SystemTime, SystemTime)>,
     exited: Vec<Series>,
     /// `exited` as handed out, rebuilt when it changes.
     exited_shared: Shared<Series>,
@@ -213,6 +215,10 @@ pub struct Intervals {
 #[derive(Debug)]
 struct Memory {
     taken: SystemTime,
+    /// When the list of the files it was made from was settled ([`Snapshot::listed`]; `taken`
+    /// for files not read by a scan): a file first seen at the next sample and created after
+    /// this was missed by no scan, and did all it counts within that sample's interval.
+    listed: SystemTime,
     /// `None` for a process first seen after an update: nothing remembered of it but when that
     /// update's files were read.
     made: Option<Made>,
@@ -368,7 +374,13 @@ impl Intervals {
                 processes.push(sample);
                 continue;
             }
-            let prev = prev.or_else(|| self.last.map(|taken| Memory { taken, made: None }));
+            let prev = prev.or_else(|| {
+                self.last.map(|(taken, listed)| Memory {
+                    taken,
+                    listed,
+                    made: None,
+                })
+            });
             let (sample, memory) = process_sample(id.clone(), files, prev, liveness);
             if memory.is_some() {
                 ids.push(id.clone());
@@ -389,7 +401,12 @@ impl Intervals {
         if exited {
             self.exited_shared = Shared::from(self.exited.clone());
         }
-        self.last = snapshots.iter().map(|s| s.taken).max().or(self.last);
+        self.last = snapshots
+            .iter()
+            .map(|s| s.taken)
+            .max()
+            .map(|taken| (taken, listed_of(snapshots, taken)))
+            .or(self.last);
         // ids are unique: an unstable sort gives the one order, without a buffer
         if !processes.is_sorted_by(|a, b| a.id <= b.id) {
             processes.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -487,6 +504,7 @@ fn again(
         return None;
     }
     p.taken = taken;
+    p.listed = listed_of(files.iter().copied(), taken);
     made.liveness = liveness.clone();
     Some(ProcessSample {
         id: id.clone(),
@@ -756,7 +774,7 @@ fn process_sample(
     let idle = seconds.is_some() && made_before.is_some_and(|m| m.unchanged(files));
     let before: &[Input] = made_before.map_or(&[], |m| &m.inputs);
     let totals: &[Series] = prev.as_ref().map_or(&[], |p| p.series());
-    let prev_taken = prev.as_ref().map(|p| p.taken);
+    let prev_listed = prev.as_ref().map(|p| p.listed);
 
     // The process's series in order of first appearance in its live files, each field's
     // series, and each summed field's share of its series' delta.
@@ -812,7 +830,7 @@ fn process_sample(
             if !summed(f.meta.kind) {
                 continue;
             }
-            let Some(prev_taken) = prev_taken else {
+            let Some(prev_listed) = prev_listed else {
                 continue;
             };
             let share = match was.and_then(|i| before[i].value_of(j, f)) {
@@ -825,8 +843,9 @@ fn process_sample(
                 }
                 None => {
                     // New since the previous sample: all of it happened in the interval if the
-                    // file was created after that sample; otherwise it was seen late.
-                    let fresh = s.info.created.is_some_and(|c| c > prev_taken) || was.is_some();
+                    // file was created after that sample's list of files was settled (the
+                    // sample could not have had it); otherwise it was seen late.
+                    let fresh = s.info.created.is_some_and(|c| c > prev_listed) || was.is_some();
                     if fresh { v.clone() } else { zero_like(v) }
                 }
             };
@@ -843,7 +862,7 @@ fn process_sample(
         });
     }
     // Threads gone since the previous sample whose values a process file took in.
-    if let Some(prev_taken) = prev_taken {
+    if let Some(prev_listed) = prev_listed {
         for (i, gone) in before.iter().enumerate() {
             if matched[i] || gone.info.folded || gone.info.process_totals {
                 continue;
@@ -861,7 +880,7 @@ fn process_sample(
                             Some(b) => {
                                 l.snap.fold_seq.unwrap_or(0) > before[b].fold_seq.unwrap_or(0)
                             }
-                            None => l.snap.info.created.is_none_or(|c| c > prev_taken),
+                            None => l.snap.info.created.is_none_or(|c| c > prev_listed),
                         }
                 });
                 if !folded {
@@ -1102,6 +1121,16 @@ fn file_samples(
     file_samples
 }
 
+/// When the list of `files` was settled: the earliest of their [`Snapshot::listed`], or
+/// `taken` (when they were read) if no scan read them.
+fn listed_of<'a>(files: impl IntoIterator<Item = &'a Snapshot>, taken: SystemTime) -> SystemTime {
+    files
+        .into_iter()
+        .filter_map(|s| s.listed)
+        .min()
+        .map_or(taken, |l| l.min(taken))
+}
+
 /// How many of `files` are live (not folded).
 fn live_count(files: &[&Snapshot]) -> usize {
     files.iter().filter(|s| !s.info.folded).count()
@@ -1111,6 +1140,7 @@ fn live_count(files: &[&Snapshot]) -> usize {
 fn remember(files: &[&Snapshot], named_by: usize, sample: &ProcessSample, idle: bool) -> Memory {
     Memory {
         taken: sample.taken,
+        listed: listed_of(files.iter().copied(), sample.taken),
         made: Some(Made {
             inputs: files.iter().map(|s| Input::of(s)).collect(),
             cmd: Arc::clone(&sample.cmd),

@@ -220,6 +220,9 @@ impl Scanner {
     /// if a thread's values were folded into the process file while the process was being
     /// read, it is read again, so that no thread is counted twice or not at all.
     pub fn scan(&mut self) -> Scan {
+        // Before the listing is checked or made: a file created after this moment may be left
+        // out of this scan, one created before it is in it (Snapshot::listed).
+        let listed_at = SystemTime::now();
         let mut errors = Vec::new();
         let mut failed = Vec::new();
         let (check, listed) = if self.listing_holds() {
@@ -252,8 +255,11 @@ impl Scanner {
             self.open.extend(gone);
             (Check::Live, listed)
         };
-        let scan = self.read_all(listed, check, errors, &mut failed);
+        let mut scan = self.read_all(listed, check, errors, &mut failed);
         self.keep_failed(failed);
+        for s in &mut scan.snapshots {
+            s.listed = Some(listed_at);
+        }
         scan
     }
 

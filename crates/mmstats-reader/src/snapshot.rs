@@ -20,6 +20,13 @@ pub struct Snapshot {
     pub info: Arc<FileInfo>,
     /// When the values were read.
     pub taken: SystemTime,
+    /// For a scan's snapshots ([`crate::Scanner::scan`]), when the scan settled which files it
+    /// reads: it listed them, or found its earlier listing still held, after this moment, so
+    /// every file created before it is among the scan's snapshots (unless it could not be
+    /// read). A file created after it may be missing from the scan though created before
+    /// `taken`: the interval engine counts such a file's values as done within its first
+    /// interval. `None` for a snapshot read on its own.
+    pub listed: Option<SystemTime>,
     /// A process file's `fold_seq` as of this snapshot (FORMAT.md §6.4); `None` for others.
     pub fold_seq: Option<u64>,
     /// One entry per field, in table order. Shared with the previous snapshot of the same file

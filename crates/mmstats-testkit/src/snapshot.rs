@@ -118,6 +118,7 @@ impl SnapshotBuilder {
             path: self.path,
             info: self.info,
             taken: self.taken,
+            listed: None,
             fold_seq: self.fold_seq,
             fields: self.fields.into_iter().collect(),
             settled: self.settled,

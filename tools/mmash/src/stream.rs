@@ -332,6 +332,7 @@ mod tests {
                     ..FileInfo::new(FormatVersion::V2, (0, 0))
                 }),
                 taken: SystemTime::now(),
+                listed: None,
                 fields: [("app.requests", Kind::Counter), ("app.depth", Kind::Gauge)]
                     .into_iter()
                     .map(|(label, kind)| FieldValue {

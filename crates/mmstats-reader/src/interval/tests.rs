@@ -28,6 +28,7 @@ fn thread_file(pid: u32, taken: f64, fields: Vec<(FieldMeta, Value)>) -> Snapsho
             ..FileInfo::new(FormatVersion::V2, (1, u64::from(pid) * 1001))
         }),
         taken: at(taken),
+        listed: None,
         fold_seq: None,
         fields: fields
             .into_iter()

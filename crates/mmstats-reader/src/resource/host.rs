@@ -109,6 +109,7 @@ impl HostSource {
             path: PathBuf::from("/proc"),
             info: Arc::new(info),
             taken,
+            listed: None,
             fold_seq: None,
             fields: f.out.into(),
             settled: true,

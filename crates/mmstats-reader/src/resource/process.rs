@@ -670,6 +670,7 @@ impl ProcessSource {
             path: known.path.clone(),
             info: Arc::clone(&known.info),
             taken,
+            listed: None,
             fold_seq: None,
             fields: f.out.into(),
             settled: true,

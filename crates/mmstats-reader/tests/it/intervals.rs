@@ -227,6 +227,54 @@ fn a_new_thread_counts_from_zero_and_a_late_seen_one_from_now() {
 }
 
 #[test]
+fn a_thread_created_between_a_scans_listing_and_its_read_counts_from_zero() {
+    // A scan settles its list of files at `listed` and reads them a little later (`taken`): a
+    // thread file created in between is not in that scan, though created before its `taken`.
+    let scanned = |file: &File, listed: f64, taken: f64, n: u64| Snapshot {
+        listed: Some(at(listed)),
+        ..file.snap(taken, vec![jobs(n)])
+    };
+    let mut e = engine();
+    let a = File::thread(7, 8, 0.0);
+    e.update(&[scanned(&a, 9.99, 10.0, 100)]);
+    // created at 9.995 s: after the listing, before the read
+    let between = File::thread(7, 9, 9.995);
+    // created before the listing, yet not in that scan (it could not be read then)
+    let late = File::thread(7, 10, 9.0);
+    let s = e.update(&[
+        scanned(&a, 10.99, 11.0, 110),
+        scanned(&between, 10.99, 11.0, 30),
+        scanned(&late, 10.99, 11.0, 1000),
+    ]);
+    assert_eq!(
+        rate(&s, "jobs"),
+        Some(40.0),
+        "the new thread's 30 jobs happened within the interval; the late one's are unknown"
+    );
+    // A process first seen after an update, its files created after that update's listing.
+    let b = File::thread(8, 8, 10.995);
+    let s = e.update(&[
+        scanned(&a, 11.99, 12.0, 120),
+        scanned(&between, 11.99, 12.0, 30),
+        scanned(&late, 11.99, 12.0, 1000),
+        scanned(&b, 11.99, 12.0, 50),
+    ]);
+    let rate_of = |pid: u32| {
+        s.processes
+            .iter()
+            .find(|p| p.pid() == Some(pid))
+            .and_then(|p| p.series.iter().find(|x| x.meta.label == "jobs"))
+            .and_then(|x| x.number(None))
+    };
+    assert_eq!(rate_of(7), Some(10.0));
+    assert_eq!(
+        rate_of(8),
+        Some(50.0),
+        "the new process did its 50 jobs in the interval"
+    );
+}
+
+#[test]
 fn counters_wrap_from_the_top_half_and_reset_otherwise() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);

@@ -38,6 +38,17 @@ fn scans_follow_files_coming_going_and_being_replaced() {
     );
     assert_eq!(scan.errors.len(), 1, "{:?}", scan.errors);
     assert_eq!(scan.errors[0].path, dir.path().join("bad.mmstats"));
+    // every snapshot of a scan says when its list of files was settled: before it was read,
+    // and after the files it lists were made
+    let made = std::fs::metadata(&a).unwrap().modified().unwrap();
+    for s in &scan.snapshots {
+        let listed = s.listed.expect("a scan's snapshot says when it was listed");
+        assert!(
+            listed <= s.taken && listed >= made,
+            "{listed:?} {:?}",
+            s.taken
+        );
+    }
     assert_eq!(hits(&scan, "a.mmstats"), Some(Value::Number(Num::U(1))));
 
     // Replace a.mmstats under the same name, as a new writer would (rename over it).
