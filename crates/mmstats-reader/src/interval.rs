@@ -405,7 +405,7 @@ impl Intervals {
             .iter()
             .map(|s| s.taken)
             .max()
-            .map(|taken| (taken, listed_of(snapshots, taken)))
+            .map(|taken| (taken, listed_of(&snapshots, taken)))
             .or(self.last);
         // ids are unique: an unstable sort gives the one order, without a buffer
         if !processes.is_sorted_by(|a, b| a.id <= b.id) {
@@ -504,7 +504,7 @@ fn again(
         return None;
     }
     p.taken = taken;
-    p.listed = listed_of(files.iter().copied(), taken);
+    p.listed = listed_of(files, taken);
     made.liveness = liveness.clone();
     Some(ProcessSample {
         id: id.clone(),
@@ -1123,9 +1123,9 @@ fn file_samples(
 
 /// When the list of `files` was settled: the earliest of their [`Snapshot::listed`], or
 /// `taken` (when they were read) if no scan read them.
-fn listed_of<'a>(files: impl IntoIterator<Item = &'a Snapshot>, taken: SystemTime) -> SystemTime {
+fn listed_of(files: &[&Snapshot], taken: SystemTime) -> SystemTime {
     files
-        .into_iter()
+        .iter()
         .filter_map(|s| s.listed)
         .min()
         .map_or(taken, |l| l.min(taken))
@@ -1140,7 +1140,7 @@ fn live_count(files: &[&Snapshot]) -> usize {
 fn remember(files: &[&Snapshot], named_by: usize, sample: &ProcessSample, idle: bool) -> Memory {
     Memory {
         taken: sample.taken,
-        listed: listed_of(files.iter().copied(), sample.taken),
+        listed: listed_of(files, sample.taken),
         made: Some(Made {
             inputs: files.iter().map(|s| Input::of(s)).collect(),
             cmd: Arc::clone(&sample.cmd),

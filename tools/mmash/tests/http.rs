@@ -374,17 +374,22 @@ fn unsafe_free_kill(pid: i32) -> i32 {
         .unwrap_or(-1)
 }
 
+/// What mmash run with `args` until it exits wrote and exited with.
+fn mmash_output(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn missing_directory_is_a_clear_error() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--path",
-            "/nonexistent/mmash-test",
-        ])
-        .output()
-        .unwrap();
+    let out = mmash_output(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--path",
+        "/nonexistent/mmash-test",
+    ]);
     assert_eq!(out.status.code(), Some(2), "a fatal error, as --help says");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/mmash-test"), "{err}");
@@ -395,11 +400,13 @@ fn an_address_in_use_is_a_fatal_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
-        .args(["--listen", &addr.to_string(), "--no-resources", "--path"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = mmash_output(&[
+        "--listen",
+        &addr.to_string(),
+        "--no-resources",
+        "--path",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "a fatal error, as --help says");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use"), "{err}");
@@ -407,10 +414,7 @@ fn an_address_in_use_is_a_fatal_error() {
 
 #[test]
 fn help_lists_the_routes_examples_and_exit_status() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mmash"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = mmash_output(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for route in [

@@ -237,8 +237,7 @@ mod tests {
         let r = row(&l, None, &cells, false);
         assert_eq!(r, "              3|      1       2\n");
         assert_eq!(r.len(), lines[1].len() + 1);
-        // (the second group's two columns already hold its title: left as they are)
-        // a title that fits leaves the columns as they are
+        // a title that fits (as the second group's does above) leaves the columns as they are
         let l = layout(&[("pid 1", &["requests"])], false);
         assert_eq!(header(&l, false), "-pid 1--\nrequests\n");
     }

@@ -39,9 +39,10 @@ fn keep_open_under(limit: u64) -> usize {
 /// descriptors (one `stat` of `fd/` on Linux 6.2 and later, a walk of the directory before).
 /// What is fixed for a process, keyed by its pid and start time, is kept: its command line and
 /// owner (user and group; read again every few samples, and when its command name changes
-/// because it executed another program), its identity, and the fields' metadata. A reused pid (another start
-/// time) is another process: everything kept of the old one is dropped. The previous CPU time
-/// is kept the same way, for `proc.cpu.percent` (see the [module docs](super)).
+/// because it executed another program), its identity, and the fields' metadata. A reused pid
+/// (another start time) is another process: everything kept of the old one is dropped. The
+/// previous CPU time is kept the same way, for `proc.cpu.percent` (see the
+/// [module docs](super)).
 ///
 /// The files read at each sample stay open between samples: four descriptors a process (its
 /// `/proc` directory, `stat`, `status`, `io`), closed when [`ProcessSource::sample_many`] no
@@ -336,13 +337,7 @@ impl Stat {
             rss: line.number(24)?,
         })
     }
-}
 
-/// `PF_KTHREAD` of the kernel's task flags: a kernel thread, which never has memory of its
-/// own.
-const PF_KTHREAD: u64 = 0x0020_0000;
-
-impl Stat {
     /// True for a process that has exited or is exiting: a zombie waiting to be reaped, or
     /// one whose memory is already released on its way out (no address space, and not a
     /// kernel thread). Either has no memory, threads or CPU left to show, only zeros.
@@ -350,6 +345,10 @@ impl Stat {
         matches!(self.state, 'Z' | 'X' | 'x') || (self.vsize == 0 && self.flags & PF_KTHREAD == 0)
     }
 }
+
+/// `PF_KTHREAD` of the kernel's task flags: a kernel thread, which never has memory of its
+/// own.
+const PF_KTHREAD: u64 = 0x0020_0000;
 
 /// The recorded numbers of a `stat` file's bytes.
 fn stat_of(bytes: &[u8]) -> Option<Stat> {

@@ -56,23 +56,19 @@ const VALUE_WIDTH: u16 = 12;
 /// ... and at most this, widened for the longest text shown (a version, a path).
 const VALUE_WIDTH_MAX: u16 = 32;
 
-/// A row's value, a text cut to `width` columns.
-fn value_text(r: &Row, width: usize) -> String {
+/// A row's value, a text cut to [`VALUE_WIDTH_MAX`] columns.
+fn value_text(r: &Row) -> String {
     match (&r.text, r.value) {
-        (Some(t), _) => fit(&escape(t), width),
+        (Some(t), _) => fit(&escape(t), VALUE_WIDTH_MAX.into()),
         (None, Some(x)) => compact(x, &r.unit),
         (None, None) => "-".into(),
     }
 }
 
-/// The value column's width for `rows`: as wide as their longest value, within
-/// [`VALUE_WIDTH`] and [`VALUE_WIDTH_MAX`].
-fn value_width(rows: &[&Row]) -> u16 {
-    let longest = rows
-        .iter()
-        .map(|r| value_text(r, VALUE_WIDTH_MAX.into()).chars().count())
-        .max()
-        .unwrap_or(0);
+/// The value column's width for these values (each at most [`VALUE_WIDTH_MAX`] long): as
+/// wide as the longest, and at least [`VALUE_WIDTH`].
+fn value_width(values: &[String]) -> u16 {
+    let longest = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
     u16::try_from(longest)
         .unwrap_or(u16::MAX)
         .clamp(VALUE_WIDTH, VALUE_WIDTH_MAX)
@@ -208,7 +204,9 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
         })
         .collect();
     let visible = app.visible();
-    let value_width = value_width(&visible);
+    // each value once, cut to the widest the column may be, which is then as wide as they need
+    let values: Vec<String> = visible.iter().map(|r| value_text(r)).collect();
+    let value_width = value_width(&values);
     let widths = [
         Constraint::Fill(3),
         Constraint::Length(14),
@@ -224,11 +222,12 @@ fn draw_table(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .max(1) as usize;
     let rows: Vec<TableRow<'_>> = visible
         .into_iter()
-        .map(|r| {
+        .zip(values)
+        .map(|(r, value)| {
             TableRow::new(vec![
                 Cell::from(escape(&r.label).into_owned()),
                 Cell::from(r.kind).style(Style::new().dim()),
-                Cell::from(Line::from(value_text(r, value_width.into())).right_aligned()),
+                Cell::from(Line::from(value).right_aligned()),
                 Cell::from(Line::from(rate_text(r)).right_aligned()),
                 Cell::from(sparkline(&r.history, history_width))
                     .style(Style::new().fg(Color::Cyan)),

@@ -77,24 +77,7 @@ fn register_font() {
 pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     register_font();
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    // Bytes are drawn in the binary multiple of their largest value, so that the axis's round
-    // ticks are round binary amounts.
-    let top = chart
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|(_, y)| y.abs()))
-        .fold(0.0, f64::max);
-    let scale = binary_scale(&chart.unit, top);
-    let by = scale.map_or(1.0, |(by, _)| by);
-    let lines: Vec<Line> = chart
-        .lines
-        .iter()
-        .map(|l| Line {
-            points: l.points.iter().map(|(x, y)| (*x, y / by)).collect(),
-            ..l.clone()
-        })
-        .collect();
-    let points = lines.iter().flat_map(|l| l.points.iter());
+    let points = chart.lines.iter().flat_map(|l| l.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for (x, y) in points {
         x0 = x0.min(*x);
@@ -105,6 +88,19 @@ pub fn draw(chart: &Chart, path: &Path) -> Result<()> {
     if x0 > x1 {
         (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
     }
+    // Bytes are drawn in the binary multiple of their largest value, so that the axis's round
+    // ticks are round binary amounts.
+    let scale = binary_scale(&chart.unit, y0.abs().max(y1.abs()));
+    let by = scale.map_or(1.0, |(by, _)| by);
+    (y0, y1) = (y0 / by, y1 / by);
+    let lines: Vec<Line> = chart
+        .lines
+        .iter()
+        .map(|l| Line {
+            points: l.points.iter().map(|(x, y)| (*x, y / by)).collect(),
+            ..l.clone()
+        })
+        .collect();
     if x1 - x0 < 1e-9 {
         x1 = x0 + 1.0;
     }
