@@ -8,7 +8,8 @@
 //! a destructor, so reaching it takes no state check) and no load from the handle: the check
 //! (one load from the handle, one from the lane, a compare) runs beside it, off the path to the
 //! update. A miss goes the long way (the thread's file list, see `series.rs`), which fills the
-//! entry.
+//! entry; a counter whose increments are multiplied (kibibytes and up) is kept out of the lane,
+//! so that a hit adds the value as given.
 //!
 //! Invariants that make the raw pointers sound:
 //! - an entry (both of its halves) is written only by [`Lane::fill`] and [`Lane::clear`], from

@@ -96,8 +96,8 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 
 /// A use of a handle that the thread's lane does not hold: finds this thread's handle for the
 /// series at `at` in the thread's file list (resolving it on the thread's first use), fills
-/// the lane's entry `slot` and runs `update` on it. Does nothing while the thread is being
-/// torn down.
+/// the lane's entry `slot` (unless `slot` is `None`: a handle kept out of the lane) and runs
+/// `update` on it. Does nothing while the thread is being torn down.
 ///
 /// The hit path (each handle's update) tries the lane inline and calls its own `#[cold]`
 /// function that leads here, so that the hit path keeps no stack frame for the miss's
@@ -106,7 +106,7 @@ const HISTOGRAMS: Path<Box<Histogram>, Histogram> = Path {
 fn miss<S, T>(
     path: &Path<S, T>,
     at: Place,
-    slot: usize,
+    slot: Option<usize>,
     resolve: impl FnOnce(&Stats) -> Option<S>,
     owner: &Weak<Files>,
     update: impl Fn(&T),
@@ -118,7 +118,9 @@ fn miss<S, T>(
             match (path.list)(file).get(at.id) {
                 Some(Entry::Ready(h)) => {
                     let target = (path.target)(h);
-                    Lane::fill(path.lane, slot, at.series, target);
+                    if let Some(slot) = slot {
+                        Lane::fill(path.lane, slot, at.series, target);
+                    }
                     return update(target);
                 }
                 Some(Entry::Failed) => return,
@@ -136,7 +138,7 @@ fn slow<S, T>(
     t: &RefCell<Vec<Option<ThreadFile>>>,
     path: &Path<S, T>,
     at: Place,
-    slot: usize,
+    slot: Option<usize>,
     resolve: impl FnOnce(&Stats) -> Option<S>,
     owner: &Weak<Files>,
     update: impl Fn(&T),
@@ -167,7 +169,9 @@ fn slow<S, T>(
     entries[id] = match handle {
         Some(h) => {
             let target = (path.target)(&h);
-            Lane::fill(path.lane, slot, series, target);
+            if let Some(slot) = slot {
+                Lane::fill(path.lane, slot, series, target);
+            }
             update(target);
             Entry::Ready(h)
         }
@@ -239,14 +243,16 @@ fn add_to(word: &AtomicU64, n: u64) {
 }
 
 impl CounterSeries {
-    /// An increment (already scaled) that the thread's lane does not hold.
+    /// An increment that the thread's lane does not hold: every increment of a scaled counter
+    /// (see `increment`), and an unscaled one's first in a while.
     #[cold]
     #[inline(never)]
-    fn increment_missed(&self, n: u64) {
+    fn increment_missed(&self, value: u64) {
+        let n = value.wrapping_mul(self.scale);
         miss(
             &COUNTERS,
             self.at,
-            lane::slot(self),
+            (self.scale == 1).then(|| lane::slot(self)),
             |stats| {
                 self.used.store(true, Relaxed);
                 let files = self.files.upgrade()?;
@@ -259,13 +265,16 @@ impl CounterSeries {
 }
 
 impl CounterFn for CounterSeries {
+    /// Adds `value` to this thread's field. Only counters whose values are stored as given
+    /// (scale 1, every unit but the multiples of bytes) enter the lane, so a hit adds `value`
+    /// without a multiply, which would lengthen the hit path measurably; a counter in
+    /// kibibytes and up takes the miss path's lookup on every increment.
     #[inline]
     fn increment(&self, value: u64) {
-        let n = value.wrapping_mul(self.scale);
         if !Lane::hit(&COUNTER_LANE, lane::slot(self), self.at.series, |w| {
-            add_to(w, n)
+            add_to(w, value)
         }) {
-            self.increment_missed(n);
+            self.increment_missed(value);
         }
     }
 
@@ -396,7 +405,7 @@ impl HistogramSeries {
         miss(
             &HISTOGRAMS,
             self.at,
-            lane::slot(self),
+            Some(lane::slot(self)),
             |stats| {
                 self.used.store(true, Relaxed);
                 let files = self.files.upgrade()?;

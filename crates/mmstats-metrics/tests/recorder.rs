@@ -211,6 +211,51 @@ fn many_series_sharing_lane_entries_keep_exact_totals() {
     }
 }
 
+/// Counters in multiples of bytes are stored in bytes: each increment is multiplied on the way
+/// in, also when the counter is used in turn with unscaled ones from several threads.
+#[test]
+fn counters_in_kibibytes_and_up_store_exact_bytes_beside_plain_counters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recorder = mmstats_metrics::Builder::new().dir(tmp.path()).build();
+    recorder.describe_counter("read_kib".into(), Some(Unit::Kibibytes), "".into());
+    recorder.describe_counter("written_mib".into(), Some(Unit::Mebibytes), "".into());
+    recorder.describe_counter("sent".into(), Some(Unit::Bytes), "".into());
+    let kib = recorder.register_counter(&Key::from_name("read_kib"), &META);
+    let mib = recorder.register_counter(&Key::from_name("written_mib"), &META);
+    let sent = recorder.register_counter(&Key::from_name("sent"), &META);
+    let plain = recorder.register_counter(&Key::from_name("calls"), &META);
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (kib, mib, sent, plain) = (kib.clone(), mib.clone(), sent.clone(), plain.clone());
+            std::thread::spawn(move || {
+                for i in 0..1000u64 {
+                    kib.increment(i % 3);
+                    plain.increment(1);
+                    mib.increment(1);
+                    sent.increment(5);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let snaps = read_all(tmp.path());
+    let kib_total: u64 = (0..1000u64).map(|i| i % 3).sum::<u64>() * 2 * 1024;
+    for (name, want) in [
+        ("read_kib", kib_total),
+        ("written_mib", 2000 << 20),
+        ("sent", 10_000),
+        ("calls", 2000),
+    ] {
+        assert_eq!(
+            total(&snaps, name),
+            Some(Value::Number(Num::U(want))),
+            "{name}"
+        );
+    }
+}
+
 /// A thread-local destructor that updates a handle while the thread ends runs before or after
 /// the bridge's own per-thread state is gone: either way no crash, and an update made while
 /// the state lives is counted.
