@@ -508,7 +508,7 @@ impl PerfData {
     /// The JVM's command line (`sun.rt.javaCommand`).
     pub fn command(&self, bytes: &[u8]) -> Option<String> {
         match self.find(COMMAND_LABEL)?.value(bytes, self.order, None) {
-            Value::Text(t) => Some(t),
+            Value::Text(t) => Some(t.to_string()),
             _ => None,
         }
     }
@@ -606,7 +606,7 @@ pub fn ticks_to_seconds(ticks: i64, frequency: i64) -> f64 {
 /// replaced, as the JVM writes its platform encoding.
 pub fn text_value(array: &[u8]) -> Value {
     let end = array.iter().position(|&b| b == 0).unwrap_or(array.len());
-    Value::Text(String::from_utf8_lossy(&array[..end]).into_owned())
+    Value::Text(String::from_utf8_lossy(&array[..end]).into())
 }
 
 /// Lays out an hsperfdata file the way a JVM does, for test vectors and tests.

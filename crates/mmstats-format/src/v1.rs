@@ -65,7 +65,7 @@ fn take<'a>(
 fn decode_value(vt: ValueType, raw: &[u8]) -> Value {
     if vt == ValueType::Text {
         let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
-        return Value::Text(String::from_utf8_lossy(&raw[..end]).into_owned());
+        return Value::Text(String::from_utf8_lossy(&raw[..end]).into());
     }
     let mut w = [0u8; 8];
     w[..raw.len()].copy_from_slice(raw);

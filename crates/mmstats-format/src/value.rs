@@ -24,8 +24,8 @@ pub enum Value {
     Number(Num),
     /// A bool gauge or constant.
     Bool(bool),
-    /// Text or text constant.
-    Text(String),
+    /// Text or text constant, shared: cloning a value does not copy the text.
+    Text(Arc<str>),
     /// Running average.
     Average {
         /// Values recorded.
@@ -102,7 +102,9 @@ impl Value {
                 }
                 bytes.truncate(len as usize);
                 Value::Text(
-                    String::from_utf8(bytes).map_err(|_| corrupt(SlotValueError::TextNotUtf8))?,
+                    String::from_utf8(bytes)
+                        .map_err(|_| corrupt(SlotValueError::TextNotUtf8))?
+                        .into(),
                 )
             }
             (Kind::Counter | Kind::Gauge | Kind::Constant | Kind::Timestamp, ValueType::Bool) => {
@@ -400,7 +402,7 @@ mod tests {
         words.extend(w);
         assert_eq!(words.len(), 3);
         let v = Value::decode(&meta, &words, ByteOrder::NATIVE).unwrap();
-        assert_eq!(v, Value::Text("héll".to_string()));
+        assert_eq!(v, Value::Text("héll".into()));
         let (_, used) = text_words("ééé", 5);
         assert_eq!(used, 4);
     }

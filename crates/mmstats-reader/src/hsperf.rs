@@ -246,7 +246,7 @@ impl Mapped {
             text("java.property.java.vm.version"),
         ) {
             (Some(n), Some(v)) => format!("{n} {v}"),
-            (Some(n), None) => n,
+            (Some(n), None) => n.to_string(),
             _ => "HotSpot JVM".into(),
         };
         FileInfo {

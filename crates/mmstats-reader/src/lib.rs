@@ -78,4 +78,5 @@ mod scan;
 mod seqlock;
 mod snapshot;
 mod v1;
+mod wide;
 mod writer;

@@ -27,7 +27,7 @@ pub(crate) fn decode(
     let id = |label: &str| find(label).and_then(as_u32);
     let created = find("sys.created").and_then(as_time);
     let writer = match find("sys.version") {
-        Some(Value::Text(t)) => t.clone(),
+        Some(Value::Text(t)) => t.to_string(),
         _ => String::new(),
     };
     let info = FileInfo {

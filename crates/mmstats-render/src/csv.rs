@@ -52,7 +52,7 @@ pub fn rows(snap: &Snapshot, now: SystemTime, filters: &[String]) -> Vec<[String
             Err(e) => push(m.label.clone(), field_unit(m), format!("error: {e}")),
             Ok(Value::Number(n)) => push(m.label.clone(), field_unit(m), n.to_string()),
             Ok(Value::Bool(b)) => push(m.label.clone(), "", b.to_string()),
-            Ok(Value::Text(t)) => push(m.label.clone(), "", t.clone()),
+            Ok(Value::Text(t)) => push(m.label.clone(), "", t.to_string()),
             Ok(v) => {
                 for (suffix, x) in v.derived_values(m.kind, unix_seconds(now), created) {
                     push(m.derived_key(suffix), derived_unit(m, suffix), number(x));

@@ -139,7 +139,7 @@ pub fn value_text(meta: &FieldMeta, value: &Result<Value, ValueError>) -> String
         Err(e) => format!("<{e}>"),
         Ok(Value::Number(n)) => scalar(meta, *n),
         Ok(Value::Bool(b)) => b.to_string(),
-        Ok(Value::Text(t)) => t.clone(),
+        Ok(Value::Text(t)) => t.to_string(),
         Ok(v) => match v.primary() {
             Some(x) => quantity(x, field_unit(meta)),
             None => "-".into(),

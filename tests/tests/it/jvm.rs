@@ -151,7 +151,7 @@ fn read_with_slurpstats(path: &Path) -> Reading {
         .map(|f| {
             let kind = Kind::from_name(f["kind"].as_str().unwrap()).unwrap();
             let v = match &f["value"] {
-                Json::String(s) => Value::Text(s.clone()),
+                Json::String(s) => Value::Text(s.as_str().into()),
                 Json::Number(n) if n.is_i64() => Value::Number(Num::I(n.as_i64().unwrap())),
                 Json::Number(n) => Value::Number(Num::F(n.as_f64().unwrap())),
                 other => panic!("{other}"),
@@ -193,7 +193,7 @@ fn check_against_jcmd(jcmd: &HashMap<String, Printed>, before: &Reading, after: 
         let early = before.get(name).map(|(_, _, v)| v).unwrap_or(late);
         match printed {
             Printed::Text(t) => {
-                let (a, b) = (Value::Text(t.clone()), early);
+                let (a, b) = (Value::Text(t.as_str().into()), early);
                 if *kind == Kind::Constant {
                     assert_eq!(late, &a, "{name}");
                     assert_eq!(b, &a, "{name}");

@@ -159,6 +159,51 @@ impl Mapped {
     }
 }
 
+/// A file of the bench mapped shared and writable, as its writer maps it: what makes its
+/// histograms change between two scans.
+struct Writer {
+    map: memmap2::MmapRaw,
+    /// Byte offsets of the sequence words of its histograms and timers.
+    sequence_words: Vec<usize>,
+}
+
+impl Writer {
+    fn new(file: &WrittenFile) -> Writer {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&file.path)
+            .unwrap();
+        let map = memmap2::MmapRaw::map_raw(&f).unwrap();
+        let sequence_words: Vec<usize> = mix::HISTOGRAMS
+            .iter()
+            .map(|label| file.offsets[*label])
+            .collect();
+        assert!(
+            sequence_words
+                .iter()
+                .all(|off| off % 8 == 0 && off + 8 <= map.len())
+        );
+        Writer {
+            map,
+            sequence_words,
+        }
+    }
+
+    /// Stores `seq` into every histogram's sequence word, as a writer ends an update.
+    fn store_sequence_words(&self, seq: u64) {
+        for &off in &self.sequence_words {
+            // SAFETY: `off` is an 8-aligned word inside the mapping (checked in `new`; the
+            // mapping is page-aligned), which lives as long as `self`; every access to these
+            // words, ours and the reader's, is an 8-byte atomic one (FORMAT.md §4).
+            let word = unsafe {
+                std::sync::atomic::AtomicU64::from_ptr(self.map.as_mut_ptr().add(off).cast())
+            };
+            word.store(seq, Ordering::Release);
+        }
+    }
+}
+
 /// Heap bytes a sampler keeps for `roots`: scanner, interval engine and the latest scan, after
 /// two scans.
 fn sampler_heap(roots: &Roots) -> isize {
@@ -239,8 +284,10 @@ fn bench(c: &mut Criterion) {
         });
 
         // Every histogram and timer of every file changes between two scans: its sequence
-        // word moves on by two (still even: no write in progress), so its copy is stale.
+        // word moves on by two (still even: no write in progress), so its copy is stale. The
+        // words are stored as a writer stores them, through a shared mapping of the file.
         let mut seq = 0u64;
+        let writers: Vec<Writer> = files.iter().map(Writer::new).collect();
         g.bench_with_input(
             BenchmarkId::new("scan, every histogram changed", count),
             &count,
@@ -249,16 +296,8 @@ fn bench(c: &mut Criterion) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         seq += 2;
-                        for f in &files {
-                            use std::os::unix::fs::FileExt;
-                            let h = std::fs::OpenOptions::new()
-                                .write(true)
-                                .open(&f.path)
-                                .unwrap();
-                            for label in &mix::HISTOGRAMS {
-                                h.write_at(&seq.to_ne_bytes(), f.offsets[*label] as u64)
-                                    .unwrap();
-                            }
+                        for w in &writers {
+                            w.store_sequence_words(seq);
                         }
                         let start = Instant::now();
                         let n = scanner.scan().snapshots.len();
@@ -269,6 +308,7 @@ fn bench(c: &mut Criterion) {
                 })
             },
         );
+        drop(writers);
         let by_path: std::collections::HashMap<&Path, &mmstats_reader::Snapshot> =
             snaps.iter().map(|s| (s.path.as_path(), s)).collect();
         let mapped: Vec<Mapped> = files

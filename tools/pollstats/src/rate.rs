@@ -93,7 +93,7 @@ pub fn cell(series: &[Series], label: &str) -> Cell {
     };
     if suffix.is_none() {
         if let Some(Value::Text(t)) = &s.value {
-            cell.text = Some(t.clone());
+            cell.text = Some(t.to_string());
             return cell;
         }
         if !s.distinct.is_empty() {
@@ -110,7 +110,7 @@ fn short_value(v: &Value) -> String {
     match v {
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Text(t) => t.clone(),
+        Value::Text(t) => t.to_string(),
         other => other.primary().map(|x| x.to_string()).unwrap_or_default(),
     }
 }

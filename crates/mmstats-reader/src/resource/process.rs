@@ -653,7 +653,10 @@ impl ProcessSource {
                 .ok_or_else(|| "no boot time in /proc/stat".to_string())
                 .and_then(fl),
         );
-        f.push_meta(&m.cmdline, known.cmdline.clone().map(Value::Text));
+        f.push_meta(
+            &m.cmdline,
+            known.cmdline.clone().map(|c| Value::Text(c.into())),
+        );
 
         // Past a few hundred processes (fewer under a low descriptor limit), four descriptors
         // each would crowd out the stats files: their `/proc` files are opened afresh at each
@@ -906,7 +909,7 @@ mod tests {
 
     fn text(s: &Snapshot, label: &str) -> String {
         match &s.field(label).unwrap_or_else(|| panic!("no {label}")).value {
-            Ok(Value::Text(t)) => t.clone(),
+            Ok(Value::Text(t)) => t.to_string(),
             other => panic!("{label}: {other:?}"),
         }
     }

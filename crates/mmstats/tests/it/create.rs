@@ -86,7 +86,10 @@ fn the_header_and_system_fields_identify_the_writer() {
     let created = num("sys.created");
     assert!((created - id.created_ns as f64 / 1e9).abs() < 1e-3);
     assert_eq!(d.field("sys.created").meta.unit, "seconds");
-    assert_eq!(d.value("sys.version"), Value::Text(id.writer.clone()));
+    assert_eq!(
+        d.value("sys.version"),
+        Value::Text(id.writer.as_str().into())
+    );
     let mode = std::fs::metadata(stats.path())
         .unwrap()
         .permissions()
