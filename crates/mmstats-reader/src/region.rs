@@ -505,6 +505,10 @@ mod tests {
             (8191, 679),
             (12_000, 7),
             (12_001, 17),
+            // odd numbers of blocks of eight: one, three, and 8,191 with four words after them
+            (4100, 8),
+            (4101, 27),
+            (1, 65_532),
             (5, 0),
         ];
         for (start, count) in runs {

@@ -61,25 +61,25 @@ pub(crate) unsafe fn gather_nonzero(
 ) -> usize {
     use std::arch::asm;
     use std::arch::x86_64::{
-        __m512i, _MM_HINT_T0, _mm_add_epi16, _mm_maskz_compress_epi16, _mm_prefetch,
-        _mm_set1_epi16, _mm_setr_epi16, _mm_storeu_si128, _mm512_maskz_compress_epi64,
-        _mm512_storeu_si512, _mm512_test_epi64_mask,
+        __m512i, __mmask8, _MM_HINT_T0, _mm_add_epi16, _mm_maskz_compress_epi16, _mm_prefetch,
+        _mm_set1_epi16, _mm_setr_epi16, _mm_storeu_si128, _mm256_add_epi16,
+        _mm256_maskz_compress_epi16, _mm256_set1_epi16, _mm256_setr_epi16, _mm256_storeu_si256,
+        _mm512_maskz_compress_epi64, _mm512_storeu_si512, _mm512_test_epi64_mask,
     };
     debug_assert!(blocks * 8 <= 1 << 16);
     debug_assert!(indexes.len() >= blocks * 8 + 8 && counts.len() >= blocks * 8 + 8);
-    let lanes = _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7);
-    let mut n = 0usize;
-    for b in 0..blocks {
+    // The 64 bytes of block `b` (`b < blocks`), loaded ahead of a block a few lines on.
+    let load = |b: usize| -> __m512i {
         let ahead = (b + PREFETCH_AHEAD).min(blocks - 1);
         // SAFETY: `ahead < blocks`, so the pointer lies inside the run (the caller's
         // contract); a prefetch reads nothing into the program and cannot fault.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(8 * ahead).cast::<i8>()) };
         let v: __m512i;
-        // SAFETY: `b < blocks`, so the 64 bytes from `base + 8 * b` lie inside the run (the
-        // caller's contract). The instruction reads those bytes, each once, and nothing else;
-        // it writes no memory and keeps the stack and the flags (`options`). Reading bytes
-        // another process or thread may be storing is a per-byte atomic copy (module doc),
-        // which the caller's sequence check validates.
+        // SAFETY: every caller passes `b < blocks`, so the 64 bytes from `base + 8 * b` lie
+        // inside the run (the caller's contract). The instruction reads those bytes, each
+        // once, and nothing else; it writes no memory and keeps the stack and the flags
+        // (`options`). Reading bytes another process or thread may be storing is a per-byte
+        // atomic copy (module doc), which the caller's sequence check validates.
         unsafe {
             asm!(
                 "vmovdqu64 {v}, zmmword ptr [{p}]",
@@ -88,23 +88,73 @@ pub(crate) unsafe fn gather_nonzero(
                 options(nostack, readonly, preserves_flags),
             );
         }
-        let nonzero = _mm512_test_epi64_mask(v, v);
-        // Positions fit 16 bits: `8 * b + 7 < 65,536` (the caller's contract).
-        let at = _mm_add_epi16(_mm_set1_epi16((8 * b) as i16), lanes);
-        // SAFETY: `n <= 8 * b`, so `n + 8 <= blocks * 8 + 8`: the 64 bytes stored into
-        // `counts` and the 16 into `indexes` from entry `n` on lie within both lists (the
-        // caller's contract). Both stores are unaligned ones into memory we own.
+        v
+    };
+    // Stores the words of `v` that `keep` marks at entry `at` of `counts`.
+    let put_counts = |counts: &mut [u64], at: usize, keep: __mmask8, v: __m512i| {
+        // Holds at every call (shown there); checked, as this closure is safe to call.
+        assert!(at + 8 <= counts.len(), "room for a block's words");
+        // SAFETY: `at + 8 <= counts.len()` (checked just above), so the 64 bytes stored from
+        // entry `at` on lie within `counts`; an unaligned store into memory we own.
         unsafe {
             _mm512_storeu_si512(
-                counts.as_mut_ptr().add(n).cast(),
-                _mm512_maskz_compress_epi64(nonzero, v),
-            );
-            _mm_storeu_si128(
-                indexes.as_mut_ptr().add(n).cast(),
-                _mm_maskz_compress_epi16(nonzero, at),
+                counts.as_mut_ptr().add(at).cast(),
+                _mm512_maskz_compress_epi64(keep, v),
             );
         }
-        n += nonzero.count_ones() as usize;
+    };
+    // Two blocks at a time: their positions are gathered by one compress of sixteen.
+    let lanes = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut n = 0usize;
+    let mut b = 0;
+    while b + 2 <= blocks {
+        let (v0, v1) = (load(b), load(b + 1));
+        let (m0, m1) = (
+            _mm512_test_epi64_mask(v0, v0),
+            _mm512_test_epi64_mask(v1, v1),
+        );
+        b += 2;
+        let both = u16::from(m0) | u16::from(m1) << 8;
+        if both == 0 {
+            continue;
+        }
+        // `n <= 8 * (b - 2)` and `b <= blocks`: the 16 positions stored from entry `n` on and
+        // the eight words from `n` and from `n + m0.count_ones() <= n + 8` on all end by
+        // entry `8 * b <= blocks * 8`.
+        let n0 = n + m0.count_ones() as usize;
+        put_counts(counts, n, m0, v0);
+        put_counts(counts, n0, m1, v1);
+        // Positions fit 16 bits: `8 * b - 1 < 65,536` (the caller's contract).
+        let at = _mm256_add_epi16(_mm256_set1_epi16((8 * (b - 2)) as i16), lanes);
+        // SAFETY: as shown above, entries `n .. n + 16` lie within `indexes` (the caller's
+        // contract); an unaligned store into memory we own.
+        unsafe {
+            _mm256_storeu_si256(
+                indexes.as_mut_ptr().add(n).cast(),
+                _mm256_maskz_compress_epi16(both, at),
+            );
+        }
+        n = n0 + m1.count_ones() as usize;
+    }
+    if b < blocks {
+        // The last block of an odd count.
+        let v = load(b);
+        let keep = _mm512_test_epi64_mask(v, v);
+        // `n <= 8 * b`, so `n + 8 <= blocks * 8 + 8`, within both lists.
+        put_counts(counts, n, keep, v);
+        let at = _mm_add_epi16(
+            _mm_set1_epi16((8 * b) as i16),
+            _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        // SAFETY: entries `n .. n + 8` lie within `indexes` (above); an unaligned store into
+        // memory we own.
+        unsafe {
+            _mm_storeu_si128(
+                indexes.as_mut_ptr().add(n).cast(),
+                _mm_maskz_compress_epi16(keep, at),
+            );
+        }
+        n += keep.count_ones() as usize;
     }
     n
 }
