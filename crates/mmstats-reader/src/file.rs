@@ -337,6 +337,7 @@ impl StatsFile {
             info: Arc::clone(&self.info),
             taken,
             listed: None,
+            appeared: None,
             fold_seq: self.fold_seq(),
             fields,
             settled: true,

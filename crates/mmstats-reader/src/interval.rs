@@ -21,6 +21,7 @@
 //!         ..FileInfo::new(FormatVersion::V2, (1, 1)) }),
 //!     taken: UNIX_EPOCH + Duration::from_secs(at),
 //!     listed: None,
+//!     appeared: None,
 //!     fold_seq: None,
 //!     fields: vec![FieldValue { meta: Arc::clone(&counter), value: Ok(Value::Number(Num::U(v))) }].into(),
 //!     settled: true,
@@ -843,9 +844,10 @@ fn process_sample(
                 }
                 None => {
                     // New since the previous sample: all of it happened in the interval if the
-                    // file was created after that sample's list of files was settled (the
-                    // sample could not have had it); otherwise it was seen late.
-                    let fresh = s.info.created.is_some_and(|c| c > prev_listed) || was.is_some();
+                    // file was created (or its name published) after that sample's list of
+                    // files was settled (the sample could not have had it); otherwise it was
+                    // seen late.
+                    let fresh = new_since(s, prev_listed) || was.is_some();
                     if fresh { v.clone() } else { zero_like(v) }
                 }
             };
@@ -880,7 +882,7 @@ fn process_sample(
                             Some(b) => {
                                 l.snap.fold_seq.unwrap_or(0) > before[b].fold_seq.unwrap_or(0)
                             }
-                            None => l.snap.info.created.is_none_or(|c| c > prev_listed),
+                            None => l.snap.info.created.is_none() || new_since(l.snap, prev_listed),
                         }
                 });
                 if !folded {
@@ -1119,6 +1121,12 @@ fn file_samples(
         file_samples.sort_by(file_order);
     }
     file_samples
+}
+
+/// Whether `s` came into being after `t`: it was created then, or its name was published
+/// then (FORMAT.md §12, [`Snapshot::appeared`]).
+fn new_since(s: &Snapshot, t: SystemTime) -> bool {
+    s.info.created.is_some_and(|c| c > t) || s.appeared.is_some_and(|a| a >= t)
 }
 
 /// When the list of `files` was settled: the earliest of their [`Snapshot::listed`], or

@@ -41,6 +41,20 @@ pub struct Scanner {
     metas: SharedFields,
     /// Room for copying changed values out, kept from one scan to the next.
     scratch: Scratch,
+    /// What the last scan listed, to tell the names published since (`Snapshot::appeared`).
+    last: Option<LastScan>,
+}
+
+/// What a scan's listing held, for the next scan.
+#[derive(Debug)]
+struct LastScan {
+    /// When the scan's listing began (`Snapshot::listed`).
+    listed: SystemTime,
+    /// Whether the listing covered every watched place (no error but a place with no files
+    /// yet): only then is a name missing from it a name published since.
+    complete: bool,
+    /// The listed names that could not be opened or read, sorted.
+    failed: Vec<PathBuf>,
 }
 
 /// Decides whether a file just opened may be read: `Err` with the reason if not.
@@ -104,6 +118,7 @@ impl Scanner {
             admit: None,
             metas: SharedFields::default(),
             scratch: Scratch::default(),
+            last: None,
         }
     }
 
@@ -157,12 +172,6 @@ impl Scanner {
         // A listing with errors is not kept (each scan lists again and reports them), but for
         // watched directories with nothing in them yet, and directories that do not exist
         // yet (a watched parent says when one is made).
-        let nothing_yet = |e: &ReadError| {
-            matches!(
-                e.kind,
-                ErrorKind::NoDir | ErrorKind::EmptyDir | ErrorKind::NoMatch
-            )
-        };
         if errors.iter().all(nothing_yet)
             && let Some(dirs) = dirs
             && dirs.iter().all(|(_, (_, _, ns))| *ns < cutoff)
@@ -225,6 +234,9 @@ impl Scanner {
         let listed_at = SystemTime::now();
         let mut errors = Vec::new();
         let mut failed = Vec::new();
+        // Names this scan opened that the last one did not list.
+        let mut appeared: Vec<PathBuf> = Vec::new();
+        let mut complete = true;
         let (check, listed) = if self.listing_holds() {
             // No name was added, removed or replaced since the listing: only the files that
             // failed are tried again, and no name is examined.
@@ -240,13 +252,14 @@ impl Scanner {
             (Check::Listed, self.open.len())
         } else {
             let (paths, listed_errors) = self.list();
+            complete = listed_errors.iter().all(nothing_yet);
             // A watched directory with no files (yet) is not an error of any file.
             errors.extend(
                 listed_errors
                     .into_iter()
                     .filter(|e| !matches!(e.kind, ErrorKind::EmptyDir | ErrorKind::NoMatch)),
             );
-            let gone = self.merge(paths, &mut errors, &mut failed);
+            let gone = self.merge(paths, &mut errors, &mut failed, &mut appeared);
             let listed = self.open.len();
             // Files whose names went away since the last scan: their writer exited and
             // removed them. Their last values are still readable through the open file: they
@@ -256,10 +269,32 @@ impl Scanner {
             (Check::Live, listed)
         };
         let mut scan = self.read_all(listed, check, errors, &mut failed);
-        self.keep_failed(failed);
+        // A name the last listing did not have, though it was complete, was published after
+        // that listing began (a name that existed then is listed), unless it was listed and
+        // failed to open.
+        let since = self.last.as_ref().filter(|l| l.complete).map(|l| {
+            appeared.retain(|p| l.failed.binary_search(p).is_err());
+            l.listed
+        });
+        let mut appeared = appeared.iter().peekable();
         for s in &mut scan.snapshots {
             s.listed = Some(listed_at);
+            while appeared
+                .next_if(|p| p.as_os_str() < s.path.as_os_str())
+                .is_some()
+            {}
+            if since.is_some() && appeared.next_if(|p| **p == s.path).is_some() {
+                s.appeared = since;
+            }
         }
+        let mut kept_failed = failed.clone();
+        kept_failed.sort_unstable();
+        self.last = Some(LastScan {
+            listed: listed_at,
+            complete,
+            failed: kept_failed,
+        });
+        self.keep_failed(failed);
         scan
     }
 
@@ -298,11 +333,15 @@ impl Scanner {
     /// Makes the open files those of a new listing (sorted, as [`discover`] gives them): a file
     /// open under a name that still names it stays open, the others are opened. Returns the
     /// open files whose names are gone.
+    ///
+    /// The paths of files it opened that were not open under that name before are added to
+    /// `opened`, in listing order.
     fn merge(
         &mut self,
         paths: Vec<PathBuf>,
         errors: &mut Vec<ReadError>,
         failed: &mut Vec<PathBuf>,
+        opened: &mut Vec<PathBuf>,
     ) -> Vec<StatsFile> {
         let mut old = std::mem::take(&mut self.open).into_iter().peekable();
         let mut open = Vec::with_capacity(paths.len());
@@ -315,7 +354,14 @@ impl Scanner {
                 Some(f) if !f.is_replaced() => Ok(f),
                 // (a replaced file's writer is alive and named elsewhere, or its successor
                 // took over the name: it is closed without a last read)
-                _ => self.open_file(&path),
+                Some(_) => self.open_file(&path),
+                None => {
+                    let f = self.open_file(&path);
+                    if f.is_ok() {
+                        opened.push(path.clone());
+                    }
+                    f
+                }
             };
             match file {
                 Ok(f) => open.push(f),
@@ -402,6 +448,15 @@ impl Scanner {
         }
         Scan { snapshots, errors }
     }
+}
+
+/// Whether a listing's error only says that a watched place has no files yet: a directory
+/// that does not exist, is empty, or has nothing the pattern matches.
+fn nothing_yet(e: &ReadError) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::NoDir | ErrorKind::EmptyDir | ErrorKind::NoMatch
+    )
 }
 
 /// Whether an error only says that the file is gone (its writer exited), which is no error.

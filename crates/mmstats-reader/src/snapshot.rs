@@ -27,6 +27,11 @@ pub struct Snapshot {
     /// `taken`: the interval engine counts such a file's values as done within its first
     /// interval. `None` for a snapshot read on its own.
     pub listed: Option<SystemTime>,
+    /// For a scan's first snapshot of a file whose name the scan before did not list (nor
+    /// fail to open): when that scan's listing began. The name was published after it, so
+    /// everything the file counts happened since, whatever its creation time says (a writer
+    /// stamps that before it publishes the name). `None` otherwise.
+    pub appeared: Option<SystemTime>,
     /// A process file's `fold_seq` as of this snapshot (FORMAT.md §6.4); `None` for others.
     pub fold_seq: Option<u64>,
     /// One entry per field, in table order. Shared with the previous snapshot of the same file

@@ -119,6 +119,7 @@ impl SnapshotBuilder {
             info: self.info,
             taken: self.taken,
             listed: None,
+            appeared: None,
             fold_seq: self.fold_seq,
             fields: self.fields.into_iter().collect(),
             settled: self.settled,

@@ -333,6 +333,7 @@ mod tests {
                 }),
                 taken: SystemTime::now(),
                 listed: None,
+                appeared: None,
                 fields: [("app.requests", Kind::Counter), ("app.depth", Kind::Gauge)]
                     .into_iter()
                     .map(|(label, kind)| FieldValue {

@@ -29,6 +29,7 @@ fn thread_file(pid: u32, taken: f64, fields: Vec<(FieldMeta, Value)>) -> Snapsho
         }),
         taken: at(taken),
         listed: None,
+        appeared: None,
         fold_seq: None,
         fields: fields
             .into_iter()

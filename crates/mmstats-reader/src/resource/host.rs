@@ -110,6 +110,7 @@ impl HostSource {
             info: Arc::new(info),
             taken,
             listed: None,
+            appeared: None,
             fold_seq: None,
             fields: f.out.into(),
             settled: true,

@@ -673,6 +673,7 @@ impl ProcessSource {
             info: Arc::clone(&known.info),
             taken,
             listed: None,
+            appeared: None,
             fold_seq: None,
             fields: f.out.into(),
             settled: true,

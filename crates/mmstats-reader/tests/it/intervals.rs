@@ -275,6 +275,40 @@ fn a_thread_created_between_a_scans_listing_and_its_read_counts_from_zero() {
 }
 
 #[test]
+fn a_thread_published_after_a_scans_listing_counts_from_zero_though_created_before_it() {
+    // A writer stamps its file's creation time, then publishes the file under its name: a
+    // scan can list in between. The next scan says the name appeared since that listing.
+    let scanned = |file: &File, listed: f64, taken: f64, n: u64| Snapshot {
+        listed: Some(at(listed)),
+        ..file.snap(taken, vec![jobs(n)])
+    };
+    let mut e = engine();
+    let a = File::thread(7, 8, 0.0);
+    e.update(&[scanned(&a, 9.99, 10.0, 100)]);
+    let stamped = File::thread(7, 9, 9.98);
+    let s = e.update(&[
+        scanned(&a, 10.99, 11.0, 110),
+        Snapshot {
+            appeared: Some(at(9.99)),
+            ..scanned(&stamped, 10.99, 11.0, 30)
+        },
+    ]);
+    assert_eq!(
+        rate(&s, "jobs"),
+        Some(40.0),
+        "the new thread's 30 jobs happened within the interval"
+    );
+    // Without that word from the scanner, the same file is one seen late.
+    let mut e = engine();
+    e.update(&[scanned(&a, 9.99, 10.0, 100)]);
+    let s = e.update(&[
+        scanned(&a, 10.99, 11.0, 110),
+        scanned(&stamped, 10.99, 11.0, 30),
+    ]);
+    assert_eq!(rate(&s, "jobs"), Some(10.0));
+}
+
+#[test]
 fn counters_wrap_from_the_top_half_and_reset_otherwise() {
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);

@@ -85,6 +85,60 @@ fn scans_follow_files_coming_going_and_being_replaced() {
     assert_eq!(scanner.files().count(), 2);
 }
 
+/// A writer stamps a file's creation time before it publishes the file under its name, so a
+/// scan can list the directory in between: the next scan marks the file as appeared since that
+/// listing. A file that was listed but could not be opened is not marked.
+#[test]
+fn a_file_published_after_a_scans_listing_is_marked_as_appeared_since_that_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut scanner = Scanner::new(vec![format!("{}/*.mmstats", dir.path().display())]);
+    image_with(1).write(dir.path(), "old.mmstats");
+    std::fs::write(dir.path().join("bad.mmstats"), b"garbage!").unwrap();
+    // Made, and its creation time stamped, before the first scan; not yet under its name.
+    let made = image_with(2).write(dir.path(), ".new.mmstats.1.tmp");
+    let first = scanner.scan();
+    assert!(
+        first.snapshots.iter().all(|s| s.appeared.is_none()),
+        "no scan before it"
+    );
+    let listed = first.snapshots[0].listed.unwrap();
+    std::fs::rename(&made, dir.path().join("new.mmstats")).unwrap();
+    image_with(3).write(dir.path(), "bad.mmstats");
+
+    let second = scanner.scan();
+    assert!(second.errors.is_empty(), "{:?}", second.errors);
+    let appeared = |scan: &mmstats_reader::Scan, name: &str| {
+        let s = scan
+            .snapshots
+            .iter()
+            .find(|s| s.path.file_name().unwrap() == name)
+            .unwrap_or_else(|| panic!("{name} not scanned"));
+        (s.info.created, s.appeared)
+    };
+    let (created, new) = appeared(&second, "new.mmstats");
+    assert!(
+        created.is_some_and(|c| c < listed),
+        "created {created:?} before the listing {listed:?}"
+    );
+    assert_eq!(
+        new,
+        Some(listed),
+        "published after the first scan's listing"
+    );
+    assert_eq!(
+        appeared(&second, "old.mmstats").1,
+        None,
+        "listed by the first scan"
+    );
+    assert_eq!(
+        appeared(&second, "bad.mmstats").1,
+        None,
+        "listed by the first scan, which could not open it"
+    );
+    let third = scanner.scan();
+    assert!(third.snapshots.iter().all(|s| s.appeared.is_none()));
+}
+
 #[test]
 fn explicit_paths_are_taken_as_they_are() {
     let dir = tempfile::tempdir().unwrap();
