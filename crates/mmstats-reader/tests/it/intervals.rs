@@ -226,14 +226,19 @@ fn a_new_thread_counts_from_zero_and_a_late_seen_one_from_now() {
     assert_eq!(rate(&s, "jobs"), Some(1.0));
 }
 
+/// A scan's snapshot of `file` holding `n` jobs: its list of files settled at `listed` s, its
+/// values read at `taken` s.
+fn scanned(file: &File, listed: f64, taken: f64, n: u64) -> Snapshot {
+    Snapshot {
+        listed: Some(at(listed)),
+        ..file.snap(taken, vec![jobs(n)])
+    }
+}
+
 #[test]
 fn a_thread_created_between_a_scans_listing_and_its_read_counts_from_zero() {
     // A scan settles its list of files at `listed` and reads them a little later (`taken`): a
     // thread file created in between is not in that scan, though created before its `taken`.
-    let scanned = |file: &File, listed: f64, taken: f64, n: u64| Snapshot {
-        listed: Some(at(listed)),
-        ..file.snap(taken, vec![jobs(n)])
-    };
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
     e.update(&[scanned(&a, 9.99, 10.0, 100)]);
@@ -278,10 +283,6 @@ fn a_thread_created_between_a_scans_listing_and_its_read_counts_from_zero() {
 fn a_thread_published_after_a_scans_listing_counts_from_zero_though_created_before_it() {
     // A writer stamps its file's creation time, then publishes the file under its name: a
     // scan can list in between. The next scan says the name appeared since that listing.
-    let scanned = |file: &File, listed: f64, taken: f64, n: u64| Snapshot {
-        listed: Some(at(listed)),
-        ..file.snap(taken, vec![jobs(n)])
-    };
     let mut e = engine();
     let a = File::thread(7, 8, 0.0);
     e.update(&[scanned(&a, 9.99, 10.0, 100)]);
