@@ -228,7 +228,7 @@ impl Region {
     /// written at the next free place, which moves on only past a non-zero word (no branch on
     /// the values, whose pattern a predictor cannot learn). The lines a few blocks ahead are
     /// prefetched, so that a run's loads overlap instead of waiting on one line at a time. On
-    /// a CPU with AVX-512 the whole blocks are gathered eight words a load instead
+    /// a CPU with AVX-512 the whole pairs of blocks are gathered eight words a load instead
     /// (`wide.rs`), the same words into the same places.
     pub(crate) fn gather_nonzero_words(
         &self,
@@ -279,17 +279,18 @@ impl Region {
         let mut j = 0;
         #[cfg(target_arch = "x86_64")]
         if wide {
-            let blocks = count / BLOCK;
+            // Whole pairs of blocks; the loop below takes the rest.
+            let lines = count / (2 * BLOCK) * 2;
             // SAFETY:
             // - `wide` is true only when `wide::available()` is (the callers);
-            // - `off` is 8-aligned and the `count >= 8 * blocks` words from it lie inside the
+            // - `off` is 8-aligned and the `count >= 8 * lines` words from it lie inside the
             //   mapping (checked above), which lives as long as `self`;
-            // - `count <= 65,536` (checked above) and both lists hold `count + 8` elements
-            //   (resized above).
+            // - `lines` is even, `count <= 65,536` (checked above) and both lists hold
+            //   `count + 8` elements (resized above).
             n = unsafe {
-                crate::wide::gather_nonzero(base.add(first).cast_const(), blocks, indexes, counts)
+                crate::wide::gather_nonzero(base.add(first).cast_const(), lines, indexes, counts)
             };
-            j = blocks * BLOCK;
+            j = lines * BLOCK;
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = wide;

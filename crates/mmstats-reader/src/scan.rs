@@ -53,7 +53,8 @@ struct LastScan {
     /// Whether the listing covered every watched place (no error but a place with no files
     /// yet): only then is a name missing from it a name published since.
     complete: bool,
-    /// The listed names that could not be opened or read, sorted.
+    /// The listed names that are not open: they could not be opened or read, or were
+    /// refused. Sorted. A scan that reuses the listing tries them again.
     failed: Vec<PathBuf>,
 }
 
@@ -74,9 +75,6 @@ impl std::fmt::Debug for Scanner {
 /// The last listing of the files, and what it depended on.
 #[derive(Debug)]
 struct Listing {
-    /// Listed paths that are not open: they could not be opened or read, or were refused.
-    /// Each scan tries them again.
-    failed: Vec<PathBuf>,
     /// Each watched directory and its (device, inode, modification time in ns) then.
     dirs: Vec<(PathBuf, (u64, u64, i128))>,
     /// Directories named that did not exist (e.g. the JVMs' before any JVM ran): reported
@@ -177,7 +175,6 @@ impl Scanner {
             && dirs.iter().all(|(_, (_, _, ns))| *ns < cutoff)
         {
             self.listing = Some(Listing {
-                failed: Vec::new(),
                 dirs,
                 missing: errors
                     .iter()
@@ -234,7 +231,7 @@ impl Scanner {
         let listed_at = SystemTime::now();
         let mut errors = Vec::new();
         let mut failed = Vec::new();
-        // Names this scan opened that the last one did not list.
+        // Names this scan opened that were not open at the last one.
         let mut appeared: Vec<PathBuf> = Vec::new();
         let mut complete = true;
         let (check, listed) = if self.listing_holds() {
@@ -269,46 +266,47 @@ impl Scanner {
             (Check::Live, listed)
         };
         let mut scan = self.read_all(listed, check, errors, &mut failed);
-        // A name the last listing did not have, though it was complete, was published after
-        // that listing began (a name that existed then is listed), unless it was listed and
-        // failed to open.
-        let since = self.last.as_ref().filter(|l| l.complete).map(|l| {
-            appeared.retain(|p| l.failed.binary_search(p).is_err());
-            l.listed
-        });
-        let mut appeared = appeared.iter().peekable();
         for s in &mut scan.snapshots {
             s.listed = Some(listed_at);
-            while appeared
-                .next_if(|p| p.as_os_str() < s.path.as_os_str())
-                .is_some()
-            {}
-            if since.is_some() && appeared.next_if(|p| **p == s.path).is_some() {
-                s.appeared = since;
-            }
         }
-        let mut kept_failed = failed.clone();
-        kept_failed.sort_unstable();
+        self.mark_appeared(&mut scan.snapshots, appeared);
+        failed.sort_unstable();
         self.last = Some(LastScan {
             listed: listed_at,
             complete,
-            failed: kept_failed,
+            failed,
         });
-        self.keep_failed(failed);
         scan
     }
 
-    /// Remembers the listed paths that are not open, for the next scan to try again.
-    fn keep_failed(&mut self, failed: Vec<PathBuf>) {
-        if let Some(listing) = &mut self.listing {
-            listing.failed = failed;
+    /// Sets [`Snapshot::appeared`] on the snapshots (sorted by path) of the files that this
+    /// scan opened under names the last scan did not have (`opened`, in listing order). A name
+    /// the last listing did not have, though it was complete, was published after that listing
+    /// began (a name that existed then is listed), unless it was listed and failed to open.
+    fn mark_appeared(&self, snapshots: &mut [Snapshot], mut opened: Vec<PathBuf>) {
+        let Some(last) = self.last.as_ref().filter(|l| l.complete) else {
+            return;
+        };
+        opened.retain(|p| last.failed.binary_search(p).is_err());
+        if opened.is_empty() {
+            return;
+        }
+        let mut opened = opened.iter().peekable();
+        for s in snapshots {
+            while opened
+                .next_if(|p| p.as_os_str() < s.path.as_os_str())
+                .is_some()
+            {}
+            if opened.next_if(|p| **p == s.path).is_some() {
+                s.appeared = Some(last.listed);
+            }
         }
     }
 
     /// Tries again the listed files that could not be opened or read at the last scan.
     fn retry_failed(&mut self, errors: &mut Vec<ReadError>, failed: &mut Vec<PathBuf>) {
         let retry = self
-            .listing
+            .last
             .as_mut()
             .map(|l| std::mem::take(&mut l.failed))
             .unwrap_or_default();

@@ -38,53 +38,54 @@ pub(crate) fn available() -> bool {
 #[cfg(target_arch = "x86_64")]
 const PREFETCH_AHEAD: usize = 40;
 
-/// Gathers the non-zero words among the `blocks * 8` words at `base`: each one's position in
-/// the run (`8 * block + lane`, as a 16-bit number) into `indexes`, the word itself into
-/// `counts`, both from their first element on; returns how many it gathered. Every block
-/// stores eight entries at the next free place, of which only its non-zero words count, so
-/// both lists need room for eight past the last gathered one.
+/// Gathers the non-zero words among the `lines * 8` words at `base`: each one's position in
+/// the run (`8 * line + lane`, as a 16-bit number) into `indexes`, the word itself into
+/// `counts`, both from their first element on; returns how many it gathered. `lines` is even:
+/// lines are taken two at a time. Every line stores eight entries at the next free place, of
+/// which only its non-zero words count, so both lists need room for eight past the last
+/// gathered one.
 ///
 /// # Safety
 ///
 /// - [`available`] returned true;
-/// - `base` is 8-byte aligned and the `blocks * 64` bytes from it lie inside one live mapping
+/// - `base` is 8-byte aligned and the `lines * 64` bytes from it lie inside one live mapping
 ///   (read-only is enough) or other readable memory;
-/// - `blocks * 8 <= 65,536`, and `indexes` and `counts` hold at least `blocks * 8 + 8`
-///   elements each.
+/// - `lines` is even, `lines * 8 <= 65,536`, and `indexes` and `counts` hold at least
+///   `lines * 8 + 8` elements each.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2,popcnt")]
 pub(crate) unsafe fn gather_nonzero(
     base: *const u64,
-    blocks: usize,
+    lines: usize,
     indexes: &mut [u16],
     counts: &mut [u64],
 ) -> usize {
     use std::arch::asm;
     use std::arch::x86_64::{
-        __m512i, __mmask8, _MM_HINT_T0, _mm_add_epi16, _mm_maskz_compress_epi16, _mm_prefetch,
-        _mm_set1_epi16, _mm_setr_epi16, _mm_storeu_si128, _mm256_add_epi16,
+        __m512i, __mmask8, _MM_HINT_T0, _mm_prefetch, _mm256_add_epi16,
         _mm256_maskz_compress_epi16, _mm256_set1_epi16, _mm256_setr_epi16, _mm256_storeu_si256,
         _mm512_maskz_compress_epi64, _mm512_storeu_si512, _mm512_test_epi64_mask,
     };
-    debug_assert!(blocks * 8 <= 1 << 16);
-    debug_assert!(indexes.len() >= blocks * 8 + 8 && counts.len() >= blocks * 8 + 8);
-    // The 64 bytes of block `b` (`b < blocks`), loaded ahead of a block a few lines on.
-    let load = |b: usize| -> __m512i {
-        let ahead = (b + PREFETCH_AHEAD).min(blocks - 1);
-        // SAFETY: `ahead < blocks`, so the pointer lies inside the run (the caller's
+    debug_assert!(lines.is_multiple_of(2) && lines * 8 <= 1 << 16);
+    debug_assert!(indexes.len() >= lines * 8 + 8 && counts.len() >= lines * 8 + 8);
+    // The 64 bytes of line `l` (`l < lines`, at both calls below), loaded after asking for a
+    // line a few further on.
+    let load = |l: usize| -> __m512i {
+        let ahead = (l + PREFETCH_AHEAD).min(lines - 1);
+        // SAFETY: `ahead < lines`, so the pointer lies inside the run (the caller's
         // contract); a prefetch reads nothing into the program and cannot fault.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(8 * ahead).cast::<i8>()) };
         let v: __m512i;
-        // SAFETY: every caller passes `b < blocks`, so the 64 bytes from `base + 8 * b` lie
-        // inside the run (the caller's contract). The instruction reads those bytes, each
-        // once, and nothing else; it writes no memory and keeps the stack and the flags
-        // (`options`). Reading bytes another process or thread may be storing is a per-byte
-        // atomic copy (module doc), which the caller's sequence check validates.
+        // SAFETY: `l < lines`, so the 64 bytes from `base + 8 * l` lie inside the run (the
+        // caller's contract). The instruction reads those bytes, each once, and nothing else;
+        // it writes no memory and keeps the stack and the flags (`options`). Reading bytes
+        // another process or thread may be storing is a per-byte atomic copy (module doc),
+        // which the caller's sequence check validates.
         unsafe {
             asm!(
                 "vmovdqu64 {v}, zmmword ptr [{p}]",
                 v = out(zmm_reg) v,
-                p = in(reg) base.add(8 * b),
+                p = in(reg) base.add(8 * l),
                 options(nostack, readonly, preserves_flags),
             );
         }
@@ -93,7 +94,7 @@ pub(crate) unsafe fn gather_nonzero(
     // Stores the words of `v` that `keep` marks at entry `at` of `counts`.
     let put_counts = |counts: &mut [u64], at: usize, keep: __mmask8, v: __m512i| {
         // Holds at every call (shown there); checked, as this closure is safe to call.
-        assert!(at + 8 <= counts.len(), "room for a block's words");
+        assert!(at + 8 <= counts.len(), "room for a line's words");
         // SAFETY: `at + 8 <= counts.len()` (checked just above), so the 64 bytes stored from
         // entry `at` on lie within `counts`; an unaligned store into memory we own.
         unsafe {
@@ -103,29 +104,27 @@ pub(crate) unsafe fn gather_nonzero(
             );
         }
     };
-    // Two blocks at a time: their positions are gathered by one compress of sixteen.
+    // Two lines at a time: their positions are gathered by one compress of sixteen.
     let lanes = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     let mut n = 0usize;
-    let mut b = 0;
-    while b + 2 <= blocks {
-        let (v0, v1) = (load(b), load(b + 1));
+    for l in (0..lines).step_by(2) {
+        let (v0, v1) = (load(l), load(l + 1));
         let (m0, m1) = (
             _mm512_test_epi64_mask(v0, v0),
             _mm512_test_epi64_mask(v1, v1),
         );
-        b += 2;
         let both = u16::from(m0) | u16::from(m1) << 8;
         if both == 0 {
             continue;
         }
-        // `n <= 8 * (b - 2)` and `b <= blocks`: the 16 positions stored from entry `n` on and
+        // `n <= 8 * l` and `l + 2 <= lines`: the 16 positions stored from entry `n` on and
         // the eight words from `n` and from `n + m0.count_ones() <= n + 8` on all end by
-        // entry `8 * b <= blocks * 8`.
+        // entry `8 * (l + 2) <= lines * 8`.
         let n0 = n + m0.count_ones() as usize;
         put_counts(counts, n, m0, v0);
         put_counts(counts, n0, m1, v1);
-        // Positions fit 16 bits: `8 * b - 1 < 65,536` (the caller's contract).
-        let at = _mm256_add_epi16(_mm256_set1_epi16((8 * (b - 2)) as i16), lanes);
+        // Positions fit 16 bits: `8 * l + 15 < 65,536` (the caller's contract).
+        let at = _mm256_add_epi16(_mm256_set1_epi16((8 * l) as i16), lanes);
         // SAFETY: as shown above, entries `n .. n + 16` lie within `indexes` (the caller's
         // contract); an unaligned store into memory we own.
         unsafe {
@@ -135,26 +134,6 @@ pub(crate) unsafe fn gather_nonzero(
             );
         }
         n = n0 + m1.count_ones() as usize;
-    }
-    if b < blocks {
-        // The last block of an odd count.
-        let v = load(b);
-        let keep = _mm512_test_epi64_mask(v, v);
-        // `n <= 8 * b`, so `n + 8 <= blocks * 8 + 8`, within both lists.
-        put_counts(counts, n, keep, v);
-        let at = _mm_add_epi16(
-            _mm_set1_epi16((8 * b) as i16),
-            _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7),
-        );
-        // SAFETY: entries `n .. n + 8` lie within `indexes` (above); an unaligned store into
-        // memory we own.
-        unsafe {
-            _mm_storeu_si128(
-                indexes.as_mut_ptr().add(n).cast(),
-                _mm_maskz_compress_epi16(keep, at),
-            );
-        }
-        n += keep.count_ones() as usize;
     }
     n
 }
