@@ -164,27 +164,36 @@ impl Buckets {
     /// `counts` (non-zero), pair by pair: what a reader gathers while it copies a slot's
     /// buckets, skipping the zero ones. Pairs past the shorter list are left out.
     pub fn from_sorted(indexes: &[u16], counts: &[u64]) -> Buckets {
+        let mut buckets = Buckets::default();
+        buckets.set_sorted(indexes, counts);
+        buckets
+    }
+
+    /// Makes this list [`Buckets::from_sorted`]`(indexes, counts)`, in its own storage when
+    /// the new list takes as many bytes as the old (as a histogram that changed its counts but
+    /// not the width of the largest nor its number of non-zero buckets does).
+    pub fn set_sorted(&mut self, indexes: &[u16], counts: &[u64]) {
         let len = indexes.len().min(counts.len());
         let (indexes, counts) = (&indexes[..len], &counts[..len]);
         debug_assert!(indexes.windows(2).all(|w| w[0] < w[1]), "ascending");
         debug_assert!(counts.iter().all(|n| *n != 0), "non-zero");
         if len == 0 {
-            return Buckets::default();
+            *self = Buckets::default();
+            return;
         }
         // The width depends only on the highest bit set in any count: that of their union.
         let width = width_of(counts.iter().fold(0, |a, n| a | n));
         let w = usize::from(width);
-        let mut bytes = vec![0u8; len * (w + 2)].into_boxed_slice();
-        let (to_counts, to_indexes) = bytes.split_at_mut(len * w);
+        if self.bytes.len() != len * (w + 2) {
+            self.bytes = vec![0u8; len * (w + 2)].into_boxed_slice();
+        }
+        let (to_counts, to_indexes) = self.bytes.split_at_mut(len * w);
         put_counts(width, to_counts, counts);
         for (to, i) in to_indexes.chunks_exact_mut(2).zip(indexes) {
             to.copy_from_slice(&i.to_le_bytes());
         }
-        Buckets {
-            bytes,
-            len: len as u32,
-            width,
-        }
+        self.len = len as u32;
+        self.width = width;
     }
 
     /// The count of the `j`th non-zero bucket (`j < len`).
@@ -484,6 +493,24 @@ impl HistogramValue {
         }
     }
 
+    /// Makes this value [`HistogramValue::from_parts`] of the same arguments, with the
+    /// buckets of [`Buckets::from_sorted`]`(indexes, counts)`, in the storage it has where the
+    /// new buckets fit it.
+    pub fn set_parts(
+        &mut self,
+        k: u32,
+        head: [u64; 7],
+        indexes: &[u16],
+        counts: &[u64],
+        capacity: usize,
+    ) {
+        let [count, sum, min, max, last, window_count, window_sum] = head;
+        (self.k, self.count, self.sum, self.min, self.max) = (k, count, sum, min, max);
+        (self.last, self.window_count, self.window_sum) = (last, window_count, window_sum);
+        self.buckets.set_sorted(indexes, counts);
+        self.capacity = capacity.min(u32::MAX as usize) as u32;
+    }
+
     /// The non-zero buckets as `(index, count)`, in ascending order of index.
     pub fn buckets(
         &self,
@@ -744,6 +771,14 @@ mod tests {
                 added.add(i, *n);
             }
             prop_assert_eq!(added, Buckets::from_dense(&sum));
+
+            // a list rewritten in place holds what a new list of the same buckets does
+            let mut rewritten = Buckets::from_dense(&a);
+            let fresh = Buckets::from_dense(&b);
+            let (indexes, counts) = (fresh.indexes(), fresh.counts());
+            rewritten.set_sorted(&indexes, &counts);
+            prop_assert_eq!(&rewritten, &fresh);
+            prop_assert_eq!(rewritten.to_dense(b.len()), b.clone());
         }
     }
 

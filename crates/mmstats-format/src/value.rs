@@ -155,32 +155,38 @@ impl Value {
         head: &[u64],
         buckets: Buckets,
     ) -> Result<Value, FormatError> {
-        let corrupt = |reason: SlotValueError| FormatError::CorruptValue {
-            label: meta.label.clone(),
-            reason,
-        };
-        if !matches!(meta.kind, Kind::Histogram | Kind::Timer) {
-            return Err(corrupt(SlotValueError::NotAHistogram));
-        }
-        if head.len() < hist::BUCKETS {
-            return Err(corrupt(SlotValueError::ShortSlot {
-                have: head.len(),
-                need: hist::BUCKETS,
-            }));
-        }
+        let head = histogram_head(meta, head)?;
         Ok(Value::Histogram(Arc::new(HistogramValue::from_parts(
             u32::from(meta.param),
-            [
-                head[hist::COUNT],
-                head[hist::SUM],
-                head[hist::MIN],
-                head[hist::MAX],
-                head[hist::LAST],
-                head[hist::WINDOW_COUNT],
-                head[hist::WINDOW_SUM],
-            ],
+            head,
             buckets,
             meta.capacity as usize,
+        ))))
+    }
+
+    /// [`Value::decode_histogram`] of the buckets with indexes `indexes` and counts `counts`
+    /// (as [`Buckets::from_sorted`] takes them), built in the storage of `reuse` when that is
+    /// a histogram nothing else shares (a reader's previous copy of the same field that no
+    /// snapshot holds any more): its bucket list is rewritten where it is when the new one
+    /// takes as many bytes, so a changed histogram costs no allocation.
+    pub fn decode_histogram_reusing(
+        meta: &FieldMeta,
+        head: &[u64],
+        indexes: &[u16],
+        counts: &[u64],
+        reuse: Option<Value>,
+    ) -> Result<Value, FormatError> {
+        let head = histogram_head(meta, head)?;
+        let (k, capacity) = (u32::from(meta.param), meta.capacity as usize);
+        if let Some(Value::Histogram(mut h)) = reuse
+            && let Some(value) = Arc::get_mut(&mut h)
+        {
+            value.set_parts(k, head, indexes, counts, capacity);
+            return Ok(Value::Histogram(h));
+        }
+        let buckets = Buckets::from_sorted(indexes, counts);
+        Ok(Value::Histogram(Arc::new(HistogramValue::from_parts(
+            k, head, buckets, capacity,
         ))))
     }
 
@@ -371,6 +377,33 @@ pub fn text_words(text: &str, capacity: u32) -> (Vec<u64>, usize) {
         words.push(u64::from_ne_bytes(b));
     }
     (words, t.len())
+}
+
+/// The seven words after a histogram slot's sequence word, from `head` (the sequence word and
+/// what follows it, turned into values), for a field that is a histogram or a timer.
+fn histogram_head(meta: &FieldMeta, head: &[u64]) -> Result<[u64; 7], FormatError> {
+    let corrupt = |reason: SlotValueError| FormatError::CorruptValue {
+        label: meta.label.clone(),
+        reason,
+    };
+    if !matches!(meta.kind, Kind::Histogram | Kind::Timer) {
+        return Err(corrupt(SlotValueError::NotAHistogram));
+    }
+    if head.len() < hist::BUCKETS {
+        return Err(corrupt(SlotValueError::ShortSlot {
+            have: head.len(),
+            need: hist::BUCKETS,
+        }));
+    }
+    Ok([
+        head[hist::COUNT],
+        head[hist::SUM],
+        head[hist::MIN],
+        head[hist::MAX],
+        head[hist::LAST],
+        head[hist::WINDOW_COUNT],
+        head[hist::WINDOW_SUM],
+    ])
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
+use std::mem;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use std::time::SystemTime;
 
 use mmstats_format::layout::{self, HEADER_LEN, RECORD_LEN, header as h};
 use mmstats_format::{
-    Buckets, ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, V1Error, Value,
-    ValueType, slot_words,
+    ByteOrder, Detected, FieldMeta, FormatError, Header, TableView, V1Error, Value, ValueType,
+    slot_words,
 };
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -366,7 +367,7 @@ impl StatsFile {
                 let state = m.region.load(h::STATE).unwrap_or(m.state_raw);
                 let (file, path, dev_ino) = (&self.file, &self.path, self.info.dev_ino);
                 let mut held = None;
-                let fields = m.read_values(&self.fields, self.last.as_ref(), scratch, &mut || {
+                let fields = m.read_values(&self.fields, &mut self.last, scratch, &mut || {
                     *held.get_or_insert_with(|| lock_held(file, path, dev_ino))
                 });
                 if m.region.faulted() {
@@ -374,9 +375,6 @@ impl StatsFile {
                     // values. The remembered copies may be too; the mapping stays refused.
                     self.last = None;
                     return Err(ReadError::new(&self.path, ErrorKind::Shrunk));
-                }
-                if !self.last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &fields)) {
-                    self.last = Some(Arc::clone(&fields));
                 }
                 let changed = (state != m.state_raw).then_some((state, m.order));
                 if changed.is_some() {
@@ -583,19 +581,21 @@ fn shared(last: &mut Option<Arc<[FieldValue]>>, fresh: Vec<FieldValue>) -> Arc<[
 }
 
 impl Mapped {
-    /// Every value, for the fields `metas` (in table order): `last` itself (the values of the
-    /// previous read) when no field's watched word moved since, found with one load a field;
-    /// else a new slice in which the fields whose word did not move keep their values from
-    /// `last`, and only the others are copied out and decoded.
+    /// Every value, for the fields `metas` (in table order): the slice in `last` (the values of
+    /// the previous read) when no field's watched word moved since, found with one load a
+    /// field; else one in which the fields whose word did not move keep their values from
+    /// `last`, and only the others are copied out and decoded. That slice is `last`'s own,
+    /// changed in place, when nothing else holds it (no snapshot handed out still lives): no
+    /// new slice, no copy of the unchanged values; else a new one, which becomes `last`.
     fn read_values(
         &mut self,
         metas: &[Arc<FieldMeta>],
-        last: Option<&Arc<[FieldValue]>>,
+        last: &mut Option<Arc<[FieldValue]>>,
         scratch: &mut Scratch,
         lock_held: &mut dyn FnMut() -> bool,
     ) -> Arc<[FieldValue]> {
         let n = self.slots.len().min(metas.len());
-        let whole = last.filter(|l| l.len() == n && self.fresh);
+        let whole = last.as_ref().filter(|l| l.len() == n && self.fresh);
         let first = match whole {
             Some(l) => match self.region.first_change(&self.watch, &self.seen, 0) {
                 None => {
@@ -608,32 +608,57 @@ impl Mapped {
             },
             None => 0,
         };
-        let fields: Arc<[FieldValue]> = (0..n)
+        if let Some(l) = last.as_mut().filter(|l| l.len() == n)
+            && let Some(values) = Arc::get_mut(l)
+        {
+            for (i, (field, meta)) in values.iter_mut().zip(metas).enumerate().skip(first) {
+                if !self.keeps(i) {
+                    if !Arc::ptr_eq(&field.meta, meta) {
+                        field.meta = Arc::clone(meta);
+                    }
+                    let old = mem::replace(&mut field.value, Err(ValueError::WriterDied));
+                    field.value = self.read_value(i, meta, scratch, lock_held, old.ok());
+                }
+            }
+            self.fresh = !self.slots.iter().any(|s| s.stale);
+            return Arc::clone(l);
+        }
+        let fresh: Arc<[FieldValue]> = (0..n)
             .map(|i| {
                 let meta = &metas[i];
-                let kept = last.and_then(|l| l.get(i)).filter(|_| !self.slots[i].stale);
+                let kept = last.as_ref().and_then(|l| l.get(i));
                 if let Some(kept) = kept
-                    && (i < first || self.region.load(self.watch[i] as usize) == Some(self.seen[i]))
+                    && (i < first || self.keeps(i))
                 {
                     return kept.clone();
                 }
                 FieldValue {
                     meta: Arc::clone(meta),
-                    value: self.read_value(i, meta, scratch, lock_held),
+                    value: self.read_value(i, meta, scratch, lock_held, None),
                 }
             })
             .collect();
         self.fresh = !self.slots.iter().any(|s| s.stale);
-        fields
+        *last = Some(Arc::clone(&fresh));
+        fresh
     }
 
-    /// Copies out and decodes field `i`'s value, remembering the word it was read at.
+    /// True if field `i`'s remembered value still holds: it was read whole (not stale) at the
+    /// watched word the file has now.
+    fn keeps(&self, i: usize) -> bool {
+        !self.slots[i].stale && self.region.load(self.watch[i] as usize) == Some(self.seen[i])
+    }
+
+    /// Copies out and decodes field `i`'s value, remembering the word it was read at. A
+    /// histogram is decoded into the storage of `reuse` (the field's value as last read) when
+    /// nothing else holds that.
     fn read_value(
         &mut self,
         i: usize,
         meta: &FieldMeta,
         scratch: &mut Scratch,
         lock_held: &mut dyn FnMut() -> bool,
+        reuse: Option<Value>,
     ) -> Result<Value, ValueError> {
         let corrupt = |e: FormatError| ValueError::Corrupt(e.to_string());
         let outside = || ValueError::Corrupt("value slot outside the file".into());
@@ -668,8 +693,9 @@ impl Mapped {
                 self.slots[i].stale = false;
                 if histogram {
                     let h = &scratch.histogram;
-                    let buckets = Buckets::from_sorted(h.indexes(), h.counts());
-                    Value::decode_histogram(meta, &h.head, buckets).map_err(corrupt)
+                    let (head, indexes, counts) = (&h.head, h.indexes(), h.counts());
+                    Value::decode_histogram_reusing(meta, head, indexes, counts, reuse)
+                        .map_err(corrupt)
                 } else {
                     Value::decode(meta, &scratch.words, self.order).map_err(corrupt)
                 }

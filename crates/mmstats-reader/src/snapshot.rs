@@ -36,6 +36,8 @@ pub struct Snapshot {
     pub fold_seq: Option<u64>,
     /// One entry per field, in table order. Shared with the previous snapshot of the same file
     /// while no value changed: [`Snapshot::same_values`] tells the two cases apart at no cost.
+    /// A snapshot's values never change: a reader writes a change into the storage of the
+    /// values it handed out last only once no snapshot holds them.
     pub fields: Arc<[FieldValue]>,
     /// False if a fold into the process's file kept overlapping the read of its process
     /// (FORMAT.md §6.5): values summed over this process may count a thread twice, and the

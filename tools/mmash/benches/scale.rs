@@ -8,7 +8,11 @@
 //!   within 3x of it): `memcpy of the used value bytes, out of the mappings` copies each file's
 //!   used value bytes from where they are (the files' own mappings, one `memcpy` per field),
 //!   and `memcpy of the used value bytes, out of one buffer` the same number of bytes from one
-//!   contiguous buffer, which has none of the cost of reading 10,000 separate mappings;
+//!   contiguous buffer, which has none of the cost of reading 10,000 separate mappings. The
+//!   scan reuses the storage of values no snapshot holds any more, as here, where each scan's
+//!   snapshots are dropped before the next; `scan, every histogram changed, the last scan
+//!   held` keeps the previous scan's snapshots alive through the next, as the interval engine
+//!   does, so that each changed file takes new storage;
 //! - `sampler tick`: mmash's once-a-second work (scan, intervals, history, rollup; goal: under
 //!   1% of a core at 1,000 files, under 5% at 10,000);
 //! - `/metrics`: what mmash's `/metrics` streams, every chunk of the Prometheus text of the
@@ -308,6 +312,30 @@ fn bench(c: &mut Criterion) {
                 })
             },
         );
+        let mut held = scanner.scan().snapshots;
+        g.bench_with_input(
+            BenchmarkId::new("scan, every histogram changed, the last scan held", count),
+            &count,
+            |b, _| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        seq += 2;
+                        for w in &writers {
+                            w.store_sequence_words(seq);
+                        }
+                        let start = Instant::now();
+                        let next = scanner.scan().snapshots;
+                        total += start.elapsed();
+                        assert_eq!(next.len(), count as usize);
+                        // the scan before this one is released outside the timed scan
+                        drop(std::mem::replace(&mut held, next));
+                    }
+                    total
+                })
+            },
+        );
+        drop(held);
         drop(writers);
         let by_path: std::collections::HashMap<&Path, &mmstats_reader::Snapshot> =
             snaps.iter().map(|s| (s.path.as_path(), s)).collect();

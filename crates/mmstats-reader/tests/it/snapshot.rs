@@ -285,3 +285,90 @@ fn an_unchanged_file_shares_its_values_and_a_change_of_any_word_is_seen() {
         }
     }
 }
+
+/// Every value of a snapshot.
+fn values(snap: &mmstats_reader::Snapshot) -> Vec<Result<Value, ValueError>> {
+    snap.fields.iter().map(|f| f.value.clone()).collect()
+}
+
+#[test]
+fn values_no_snapshot_holds_are_updated_in_place_and_held_ones_never_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = every_kind_filled();
+    let path = image.write(dir.path(), "in-place.mmstats");
+    let fresh = || values(&StatsFile::open(&path).unwrap().snapshot().unwrap());
+    let (rows, sizes) = (image.offset("rows"), image.offset("sizes"));
+    // (slot, sequence-counted, words to store at offsets from the slot): the histogram's
+    // changes take its bucket list through each count width and through fewer, more and no
+    // non-zero buckets, so its storage is rewritten in place or replaced.
+    let bucket = |b: usize| 8 * (8 + b);
+    let mut changes = vec![
+        (image.offset("requests"), false, vec![(0, 18)]),
+        (image.offset("temp"), false, vec![(0, 22.5f64.to_bits())]),
+        (rows, true, vec![(8, 3), (16, 30)]),
+        (sizes, true, vec![(bucket(0), 11), (bucket(5), 0)]),
+        (sizes, true, vec![(bucket(6), 300)]),
+        (sizes, true, vec![(bucket(7), 70_000), (bucket(9), 0)]),
+        (sizes, true, vec![(bucket(8), 1 << 40)]),
+        (sizes, true, (0..64).map(|b| (bucket(b), 0)).collect()),
+        (sizes, true, vec![(bucket(3), 1)]),
+    ];
+    // each change once more, to other values of the same widths
+    let again: Vec<_> = changes
+        .iter()
+        .map(|(at, multi, words)| {
+            let words = words
+                .iter()
+                .map(|&(o, v)| (o, v ^ u64::from(v > 1)))
+                .collect();
+            (*at, *multi, words)
+        })
+        .collect();
+    changes.extend(again);
+    let mut file = StatsFile::open(&path).unwrap();
+    let mut held = file.snapshot().unwrap();
+    let mut seq = 2;
+    let store = |at: usize, multi: bool, words: &[(usize, u64)], seq: &mut u64| {
+        for &(offset, word) in words {
+            mmstats_testkit::file::store_word(&path, at + offset, word);
+        }
+        if multi {
+            *seq += 2;
+            mmstats_testkit::file::store_word(&path, at, *seq);
+        }
+    };
+    for (step, (at, multi, words)) in changes.iter().enumerate() {
+        let before = values(&held);
+        // a change read while the last snapshot is held: a new slice; the held one stays
+        store(*at, *multi, words, &mut seq);
+        let snap = file.snapshot().unwrap();
+        assert!(!Arc::ptr_eq(&snap.fields, &held.fields), "step {step}");
+        assert_eq!(values(&snap), fresh(), "step {step}");
+        assert_eq!(
+            values(&held),
+            before,
+            "step {step}: a held snapshot changed"
+        );
+        // a change read when no snapshot is held: the same slice, changed in place
+        let storage = Arc::as_ptr(&snap.fields);
+        drop((snap, held));
+        let undo: Vec<_> = words.iter().map(|&(o, _)| (o, 0)).collect();
+        store(*at, *multi, &undo, &mut seq);
+        let snap = file.snapshot().unwrap();
+        assert_eq!(
+            Arc::as_ptr(&snap.fields),
+            storage,
+            "step {step}: not in place"
+        );
+        assert_eq!(values(&snap), fresh(), "step {step}, in place");
+        drop(snap);
+        store(*at, *multi, words, &mut seq);
+        held = file.snapshot().unwrap();
+        assert_eq!(
+            Arc::as_ptr(&held.fields),
+            storage,
+            "step {step}: not in place"
+        );
+        assert_eq!(values(&held), fresh(), "step {step}, in place, back");
+    }
+}
