@@ -1,5 +1,13 @@
 //! The statistics of one series over a run: min, mean, p50, p95, max, and for counters the
 //! average rate over the run.
+//!
+//! The mean and the percentiles weigh each sample by the time it stands for: the time since
+//! the sample before it (the first sample, by the time to the second). A rate stored at a tick
+//! is the rate over that interval, so the mean of a rate series is its average over the run,
+//! and a last interval cut short by the workload's exit (a few milliseconds, in which perhaps
+//! nothing happened) counts for its few milliseconds, not as much as a whole tick. With ticks
+//! evenly spaced these are the plain mean and nearest-rank percentiles. `min` and `max` are
+//! the extremes of every sample.
 
 use crate::store::Series;
 
@@ -26,26 +34,49 @@ pub struct Summary {
 impl Summary {
     /// The statistics of `s`, or `None` if it has no samples.
     pub fn of(s: &Series) -> Option<Summary> {
-        let mut xs: Vec<f64> = s.points.iter().map(|(_, v)| *v).collect();
+        let weights = weights(&s.points);
+        let mut xs: Vec<(f64, f64)> = s.points.iter().map(|(_, v)| *v).zip(weights).collect();
         if xs.is_empty() {
             return None;
         }
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        xs.sort_by(f64::total_cmp);
-        let rank = |q: f64| xs[((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1];
+        let total: f64 = xs.iter().map(|(_, w)| w).sum();
+        let mean = xs.iter().map(|(v, w)| v * w).sum::<f64>() / total;
+        xs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // the smallest value at which the samples up to it stand for at least `q` of the time
+        let rank = |q: f64| {
+            let mut seen = 0.0;
+            let at = xs.iter().position(|(_, w)| {
+                seen += w;
+                seen >= q * total * (1.0 - 1e-12)
+            });
+            xs[at.unwrap_or(xs.len() - 1)].0
+        };
         let rate = (s.kind == "counter")
             .then(|| counter_rate(&s.points))
             .flatten();
         Some(Summary {
             samples: xs.len(),
-            min: xs[0],
+            min: xs[0].0,
             mean,
             p50: rank(0.5),
             p95: rank(0.95),
-            max: xs[xs.len() - 1],
+            max: xs[xs.len() - 1].0,
             rate,
         })
     }
+}
+
+/// The time each sample stands for, in milliseconds: since the sample before it, the first's
+/// until the second. Samples all at one moment (or one alone) weigh the same.
+fn weights(points: &[(i64, f64)]) -> Vec<f64> {
+    let gaps: Vec<f64> = points
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0).max(0) as f64)
+        .collect();
+    if gaps.iter().all(|g| *g == 0.0) {
+        return vec![1.0; points.len()];
+    }
+    gaps.first().into_iter().chain(&gaps).copied().collect()
 }
 
 /// A counter's increase per second over its samples; a decrease (restart) counts from the new
@@ -96,5 +127,36 @@ mod tests {
             ..s
         };
         assert_eq!(Summary::of(&empty), None);
+    }
+
+    #[test]
+    fn a_last_interval_cut_short_counts_for_its_length() {
+        // 100/s for ten whole ticks, then 8 ms in which nothing was served
+        let mut points: Vec<(i64, f64)> = (1..=10).map(|i| (i * 1000, 100.0)).collect();
+        points.push((10_008, 0.0));
+        let s = Series {
+            source: "m".into(),
+            process: "p".into(),
+            label: "web.requests.rate".into(),
+            kind: "rate".into(),
+            unit: "requests/s".into(),
+            points,
+        };
+        let sum = Summary::of(&s).unwrap();
+        // the average over the 10.008 s the samples stand for
+        assert!(
+            (sum.mean - 100.0 * 10_000.0 / 10_008.0).abs() < 1e-9,
+            "{sum:?}"
+        );
+        assert_eq!((sum.p50, sum.p95), (100.0, 100.0));
+        assert_eq!((sum.min, sum.max, sum.samples), (0.0, 100.0, 11));
+        // uneven ticks: a value that held for most of the time is the median
+        let s = Series {
+            points: vec![(0, 5.0), (100, 5.0), (200, 1.0), (3200, 1.0)],
+            ..s
+        };
+        let sum = Summary::of(&s).unwrap();
+        assert_eq!(sum.p50, 1.0);
+        assert!((sum.mean - (5.0 * 200.0 + 1.0 * 3100.0) / 3300.0).abs() < 1e-9);
     }
 }
