@@ -258,6 +258,32 @@ fn slurpstats(bin: &Path, format: &str, dir: &Path) -> (Duration, u64) {
     (elapsed, kib * 1024)
 }
 
+/// The time of `iters` scans, each after every histogram's sequence word of every file moved
+/// on by two (`seq`, still even: no write in progress) as a writer ends an update. Each scan's
+/// snapshots go to `keep` once the scan's time is taken: dropped, or held through the next
+/// scan; the snapshots they replace are released outside the timing either way.
+fn changed_scans(
+    iters: u64,
+    seq: &mut u64,
+    writers: &[Writer],
+    scanner: &mut Scanner,
+    mut keep: impl FnMut(Vec<mmstats_reader::Snapshot>),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        *seq += 2;
+        for w in writers {
+            w.store_sequence_words(*seq);
+        }
+        let start = Instant::now();
+        let snapshots = scanner.scan().snapshots;
+        total += start.elapsed();
+        assert_eq!(snapshots.len(), writers.len());
+        keep(snapshots);
+    }
+    total
+}
+
 fn bench(c: &mut Criterion) {
     let _ = mmstats_tool::raise_open_file_limit();
     let slurpstats_bin = target_dir().join("release").join("slurpstats");
@@ -296,20 +322,7 @@ fn bench(c: &mut Criterion) {
             BenchmarkId::new("scan, every histogram changed", count),
             &count,
             |b, _| {
-                b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        seq += 2;
-                        for w in &writers {
-                            w.store_sequence_words(seq);
-                        }
-                        let start = Instant::now();
-                        let n = scanner.scan().snapshots.len();
-                        total += start.elapsed();
-                        assert_eq!(n, count as usize);
-                    }
-                    total
-                })
+                b.iter_custom(|iters| changed_scans(iters, &mut seq, &writers, &mut scanner, drop))
             },
         );
         let mut held = scanner.scan().snapshots;
@@ -318,20 +331,9 @@ fn bench(c: &mut Criterion) {
             &count,
             |b, _| {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        seq += 2;
-                        for w in &writers {
-                            w.store_sequence_words(seq);
-                        }
-                        let start = Instant::now();
-                        let next = scanner.scan().snapshots;
-                        total += start.elapsed();
-                        assert_eq!(next.len(), count as usize);
-                        // the scan before this one is released outside the timed scan
-                        drop(std::mem::replace(&mut held, next));
-                    }
-                    total
+                    changed_scans(iters, &mut seq, &writers, &mut scanner, |next| {
+                        held = next;
+                    })
                 })
             },
         );
