@@ -28,7 +28,10 @@ use crate::snapshot::Snapshot;
 /// field: a scalar's value word, a multi-word value's sequence word, compared with the word
 /// the remembered value was read at. A file in which none moved gives a snapshot sharing its
 /// values with the previous one ([`Snapshot::same_values`]); otherwise only the fields whose
-/// word moved are copied out and decoded again. The field table is parsed again only when
+/// word moved are copied out and decoded again, into the storage of the values the file
+/// handed out last if no snapshot holds them any more (a caller that drops each scan before
+/// the next pays no allocation for a changed file), else into new storage, while the held
+/// snapshot keeps its values. The field table is parsed again only when
 /// the generation changed. A file truncated under its mapping is still noticed, by the
 /// mapping's fault guard (see the crate's `region` module).
 pub struct Scanner {
