@@ -255,7 +255,7 @@ pub enum HsperfError {
         /// Bytes there.
         have: u64,
     },
-    /// The first bytes are not [`MAGIC`].
+    /// The first bytes are not [`MAGIC`](crate::layout::MAGIC).
     #[error("not an hsperfdata file (first bytes {0:02x?})")]
     BadMagic(Vec<u8>),
     /// A major version other than 2.

@@ -52,7 +52,7 @@ pub fn field_unit(meta: &FieldMeta) -> &str {
     }
 }
 
-/// The unit of a derived value `suffix` of a field (see [`Value::derived_values`]): counts have none,
+/// The unit of a derived value `suffix` of a field (see [`Value::derived_values`](mmstats_reader::Value::derived_values)): counts have none,
 /// rates are per second, the rest are in the field's unit.
 pub fn derived_unit<'a>(meta: &'a FieldMeta, suffix: &str) -> &'a str {
     match suffix {

@@ -1,5 +1,5 @@
 //! What the workspace's tests share, so that no test includes another crate's files: a builder
-//! of real mmstats files ([`file`]), a builder of snapshots in memory ([`snapshot`]), a runner
+//! of real mmstats files ([`file`](mod@file)), a builder of snapshots in memory ([`snapshot`]), a runner
 //! of one test in a child process that checks the child really ran it ([`child`]), helpers for
 //! servers and programs under test ([`http`], [`program`]), Java programs and their JVMs'
 //! performance data files ([`jvm`]), a WebDriver client for pages in a headless browser

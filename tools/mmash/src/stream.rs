@@ -1,7 +1,7 @@
 //! Answers streamed in bounded chunks: a scrape or a `/api/stats` document as large as what
 //! is watched, never built whole in memory and never refused for its size.
 //!
-//! Each chunk is written off the async workers as one job ([`crate::jobs::blocking`]), from a
+//! Each chunk is written off the async workers as one job (`jobs::blocking`), from a
 //! snapshot of the sample (an `Arc`: the sampler never waits for a reader), and sent before the
 //! next is written, so a body holds one chunk at a time. Against clients that read slowly or
 //! not at all:

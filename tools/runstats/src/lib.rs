@@ -6,7 +6,7 @@
 //! mmstats files of the processes in its tree ([`source::mmstats`]), the tree's perf
 //! counters ([`source::perf`]), and the host's and the tree's processes' resources
 //! ([`source::resource`]). Samples go to `samples.db` in the run directory ([`store`]
-//! documents the schema), the run's description to `run.json` ([`run`]); at the end
+//! documents the schema), the run's description to `run.json` ([`run`](mod@run)); at the end
 //! [`report`] writes `report.html` and one PNG per chart. [`export`] turns a run into CSV or
 //! NDJSON.
 //!

@@ -79,7 +79,7 @@ pub struct Cli {
     pub pid: Vec<u32>,
 
     /// Also read every HotSpot JVM's performance data file the user may read
-    /// ($TMPDIR or /tmp, hsperfdata_*/<pid>).
+    /// ($TMPDIR or /tmp, hsperfdata_*/PID).
     #[arg(long)]
     pub jvm: bool,
 

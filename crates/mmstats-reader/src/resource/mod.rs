@@ -9,7 +9,7 @@
 //! - [`ProcessSource`]: one process (labels under `proc.`): memory, CPU times and percent,
 //!   context switches, threads, priority and nice, open descriptors, I/O bytes, start time and
 //!   command line. Its snapshots carry the process's pid, start time and boot id in
-//!   [`FileInfo`](crate::FileInfo), as a stats file of that process does.
+//!   [`FileInfo`], as a stats file of that process does.
 //!
 //! `format-spec/RESOURCES.md` lists every label with its kind and unit. Cumulative numbers are
 //! counters (tools show their rates), levels are gauges; units are `bytes`, `seconds` and
