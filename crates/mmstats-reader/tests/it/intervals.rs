@@ -425,16 +425,21 @@ fn gauges_read_as_their_process_total_and_constants_are_never_averaged() {
 
 #[test]
 fn a_windowed_field_in_a_process_file_is_divided_by_the_time_it_covers() {
-    // A process that started 1,000 s ago; a thread of it ran at 300/s for a whole 60-slot
-    // window, ended, and was folded into a process file created just now.
+    // A process that started long before the window (1,000 s ago, or one clock tick after
+    // boot on a machine up for less); a thread of it ran at 300/s for a whole 60-slot window,
+    // ended, and was folded into a process file created just now.
     let now = SystemTime::now();
     let now_s = unix_seconds(now);
-    let boot = mmstats_reader::boot_time().unwrap();
-    // the kernel's clock ticks per second, the unit of start times
+    let up = now_s - unix_seconds(mmstats_reader::boot_time().unwrap());
+    assert!(
+        up > 62.0,
+        "the machine has been up {up} s, less than the window"
+    );
+    // the kernel's clock ticks per second, the unit of start times (0 is unknown)
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .unwrap()
         .unwrap() as f64;
-    let ticks = ((now_s - 1000.0 - unix_seconds(boot)) * hz) as u64;
+    let ticks = (((up - 1000.0) * hz) as u64).max(1);
     let mut meta = FieldMeta::new("req", Kind::Windowed, ValueType::U64);
     meta.param = 1;
     meta.capacity = 60;
