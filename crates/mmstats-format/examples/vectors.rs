@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use mmstats_format::layout::{HEADER_LEN, RECORD_LEN, state};
 use mmstats_format::{
-    ByteOrder, FieldMeta, HistogramValue, Identity, Kind, Num, Period, Placement, Plan, Record,
-    Reserve, Value, ValueType, WindowedValue, slot_words, text_words, v1,
+    ByteOrder, FieldMeta, HistogramValue, Identity, Kind, MovingAverageValue, Num, Period,
+    Placement, Plan, Record, Reserve, Value, ValueType, WindowedValue, slot_words, text_words, v1,
 };
 use serde_json::{Value as Json, json};
 
@@ -307,21 +307,21 @@ fn averages() -> Vec<Filled> {
         ),
         (
             with(meta("rtt", MovingAverage, F64), "", "milliseconds", 0, 100),
-            Value::MovingAverage {
+            Value::MovingAverage(Box::new(MovingAverageValue {
                 count: 250,
                 window_count: 100,
                 window_sum: Num::F(512.5),
                 last: Num::F(4.75),
-            },
+            })),
         ),
         (
             with(meta("drift", MovingAverage, I64), "", "", 0, 10),
-            Value::MovingAverage {
+            Value::MovingAverage(Box::new(MovingAverageValue {
                 count: 3,
                 window_count: 3,
                 window_sum: Num::I(-30),
                 last: Num::I(-12),
-            },
+            })),
         ),
     ]
 }
@@ -426,7 +426,7 @@ fn windowed() -> Vec<Filled> {
     vec![
         (
             with(meta("hits", W, U64), "hits per second", "requests", 1, 4),
-            Value::Windowed(WindowedValue {
+            Value::Windowed(Box::new(WindowedValue {
                 width: 1,
                 count: 30,
                 sum: Num::U(30),
@@ -438,20 +438,20 @@ fn windowed() -> Vec<Filled> {
                         (p, 15, Num::U(15)),
                     ],
                 ),
-            }),
+            })),
         ),
         (
             with(meta("payload", W, F64), "", "bytes", 10, 6),
-            Value::Windowed(WindowedValue {
+            Value::Windowed(Box::new(WindowedValue {
                 width: 10,
                 count: 3,
                 sum: Num::F(7.5),
                 slots: zero_f(slots(6, &[(NOW / 10, 3, Num::F(7.5))])),
-            }),
+            })),
         ),
         (
             with(meta("delta", W, I32), "", "", 60, 2),
-            Value::Windowed(WindowedValue {
+            Value::Windowed(Box::new(WindowedValue {
                 width: 60,
                 count: 2,
                 sum: Num::I(-5),
@@ -459,7 +459,7 @@ fn windowed() -> Vec<Filled> {
                     2,
                     &[(NOW / 60 - 1, 1, Num::I(-8)), (NOW / 60, 1, Num::I(3))],
                 )),
-            }),
+            })),
         ),
     ]
 }
@@ -564,17 +564,12 @@ fn words(m: &FieldMeta, v: &Value) -> Vec<u64> {
             w
         }
         Value::Average { count, sum } => vec![seq, *count, sum.to_wide(vt)],
-        Value::MovingAverage {
-            count,
-            window_count,
-            window_sum,
-            last,
-        } => vec![
+        Value::MovingAverage(m) => vec![
             seq,
-            *count,
-            *window_count,
-            window_sum.to_wide(vt),
-            last.to_wide(vt),
+            m.count,
+            m.window_count,
+            m.window_sum.to_wide(vt),
+            m.last.to_wide(vt),
         ],
         Value::Histogram(h) => {
             let mut w = vec![

@@ -38,7 +38,9 @@ pub use plan::{Placement, Plan, Reserve};
 pub use procstat::{StatLine, parse_start_time};
 pub use strings::truncate_utf8;
 pub use time::{time_from_ns, unix_seconds};
-pub use value::{Value, histogram_derived_values, initial_words, slot_words, text_words};
+pub use value::{
+    MovingAverageValue, Value, histogram_derived_values, initial_words, slot_words, text_words,
+};
 pub use windowed::{Period, WindowSummary, WindowedValue};
 
 mod bytes;

@@ -33,29 +33,18 @@ pub fn merge(acc: &mut Value, v: &Value) -> bool {
                 None => false,
             }
         }
-        (
-            Value::MovingAverage {
-                count,
-                window_count,
-                window_sum,
-                last,
-            },
-            Value::MovingAverage {
-                count: c,
-                window_count: wc,
-                window_sum: ws,
-                last: l,
-            },
-        ) => match add_num(*window_sum, *ws) {
-            Some(n) => {
-                *window_sum = n;
-                *count = count.wrapping_add(*c);
-                *window_count = window_count.wrapping_add(*wc);
-                *last = *l;
-                true
+        (Value::MovingAverage(a), Value::MovingAverage(b)) => {
+            match add_num(a.window_sum, b.window_sum) {
+                Some(n) => {
+                    a.window_sum = n;
+                    a.count = a.count.wrapping_add(b.count);
+                    a.window_count = a.window_count.wrapping_add(b.window_count);
+                    a.last = b.last;
+                    true
+                }
+                None => false,
             }
-            None => false,
-        },
+        }
         (Value::Histogram(a), Value::Histogram(b)) => std::sync::Arc::make_mut(a).merge(b),
         (Value::Windowed(a), Value::Windowed(b)) => {
             if a.width != b.width || a.slots.len() != b.slots.len() {

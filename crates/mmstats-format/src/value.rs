@@ -33,22 +33,27 @@ pub enum Value {
         /// Their sum.
         sum: Num,
     },
-    /// Moving average over the last N values.
-    MovingAverage {
-        /// Values recorded since creation.
-        count: u64,
-        /// Values in the window.
-        window_count: u64,
-        /// Their sum.
-        window_sum: Num,
-        /// The last value.
-        last: Num,
-    },
+    /// Moving average over the last N values (boxed, as a windowed value is, so that a value
+    /// takes 24 bytes: a reader keeps one per field of every file it reads).
+    MovingAverage(Box<MovingAverageValue>),
     /// Histogram or timer, shared: cloning a value (a reader's remembered copy, a snapshot, an
     /// interval engine's previous sample) does not copy its buckets.
     Histogram(Arc<HistogramValue>),
     /// Time-windowed counts and sums.
-    Windowed(WindowedValue),
+    Windowed(Box<WindowedValue>),
+}
+
+/// A moving average's value: what [`Value::MovingAverage`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MovingAverageValue {
+    /// Values recorded since creation.
+    pub count: u64,
+    /// Values in the window.
+    pub window_count: u64,
+    /// Their sum.
+    pub window_sum: Num,
+    /// The last value.
+    pub last: Num,
 }
 
 /// The number of words a slot of `len` bytes has.
@@ -117,18 +122,18 @@ impl Value {
                 count: words[average::COUNT],
                 sum: wide(words[average::SUM]),
             },
-            (Kind::MovingAverage, _) => Value::MovingAverage {
+            (Kind::MovingAverage, _) => Value::MovingAverage(Box::new(MovingAverageValue {
                 count: words[moving::COUNT],
                 window_count: words[moving::WINDOW_COUNT],
                 window_sum: wide(words[moving::WINDOW_SUM]),
                 last: wide(words[moving::LAST]),
-            },
+            })),
             (Kind::Histogram | Kind::Timer, _) => {
                 let end = words.len().min(hist::BUCKETS + meta.capacity as usize);
                 let buckets = Buckets::from_dense(&words[hist::BUCKETS..end]);
                 return Value::decode_histogram(meta, &words[..hist::BUCKETS], buckets);
             }
-            (Kind::Windowed, _) => Value::Windowed(WindowedValue {
+            (Kind::Windowed, _) => Value::Windowed(Box::new(WindowedValue {
                 width: u64::from(meta.param),
                 count: words[win::COUNT],
                 sum: wide(words[win::SUM]),
@@ -141,7 +146,7 @@ impl Value {
                         sum: wide(c[win::PERIOD_SUM]),
                     })
                     .collect(),
-            }),
+            })),
             (Kind::Text, _) => return Err(corrupt(SlotValueError::NumericText)),
         })
     }
@@ -215,15 +220,13 @@ impl Value {
                 words[average::COUNT] = *count;
                 words[average::SUM] = sum.to_wide(vt);
             }
-            (
-                Kind::MovingAverage,
-                Value::MovingAverage {
+            (Kind::MovingAverage, Value::MovingAverage(m)) => {
+                let MovingAverageValue {
                     count,
                     window_count,
                     window_sum,
                     last,
-                },
-            ) => {
+                } = &**m;
                 words[moving::COUNT] = *count;
                 words[moving::WINDOW_COUNT] = *window_count;
                 words[moving::WINDOW_SUM] = window_sum.to_wide(vt);
@@ -270,11 +273,9 @@ impl Value {
             Value::Bool(b) => Some(f64::from(u8::from(*b))),
             Value::Text(_) => None,
             Value::Average { count, sum } => (*count > 0).then(|| sum.as_f64() / *count as f64),
-            Value::MovingAverage {
-                window_count,
-                window_sum,
-                ..
-            } => (*window_count > 0).then(|| window_sum.as_f64() / *window_count as f64),
+            Value::MovingAverage(m) => {
+                (m.window_count > 0).then(|| m.window_sum.as_f64() / m.window_count as f64)
+            }
             Value::Histogram(h) => h.mean(),
             Value::Windowed(w) => Some(w.count as f64),
         }
@@ -301,12 +302,12 @@ impl Value {
                     out.push(("mean", m));
                 }
             }
-            Value::MovingAverage { count, last, .. } => {
-                out.push(("count", *count as f64));
+            Value::MovingAverage(a) => {
+                out.push(("count", a.count as f64));
                 if let Some(m) = self.primary() {
                     out.push(("mean", m));
                 }
-                out.push(("last", last.as_f64()));
+                out.push(("last", a.last.as_f64()));
             }
             Value::Histogram(h) => return histogram_derived_values(h, kind),
             Value::Windowed(w) => {
@@ -474,17 +475,17 @@ mod tests {
             ),
             (
                 moving,
-                Value::MovingAverage {
+                Value::MovingAverage(Box::new(MovingAverageValue {
                     count: 9,
                     window_count: 4,
                     window_sum: Num::I(-8),
                     last: Num::I(-2),
-                },
+                })),
             ),
             (hist, Value::Histogram(h.into())),
             (
                 win,
-                Value::Windowed(WindowedValue {
+                Value::Windowed(Box::new(WindowedValue {
                     width: 1,
                     count: 5,
                     sum: Num::F(2.5),
@@ -505,7 +506,7 @@ mod tests {
                             sum: Num::F(0.0),
                         },
                     ],
-                }),
+                })),
             ),
         ];
         for (meta, v) in cases {

@@ -108,6 +108,14 @@ mod tests {
         }
     }
 
+    /// A scan reads and writes a value per field of every changed file: a value stays small
+    /// (the payloads of moving averages and windowed values are boxed).
+    #[test]
+    fn a_field_value_takes_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<FieldValue>(), 40);
+    }
+
     #[test]
     fn derived_values_carry_the_label() {
         let mut meta = FieldMeta::new("latency", Kind::Timer, ValueType::U64);

@@ -181,18 +181,13 @@ impl serde::Serialize for ValueJson<'_> {
                 [("count", Part::U64(*count)), ("sum", Part::Num(*sum))],
                 order,
             ),
-            Value::MovingAverage {
-                count,
-                window_count,
-                window_sum,
-                last,
-            } => parts(
+            Value::MovingAverage(m) => parts(
                 s,
                 [
-                    ("count", Part::U64(*count)),
-                    ("window_count", Part::U64(*window_count)),
-                    ("window_sum", Part::Num(*window_sum)),
-                    ("last", Part::Num(*last)),
+                    ("count", Part::U64(m.count)),
+                    ("window_count", Part::U64(m.window_count)),
+                    ("window_sum", Part::Num(m.window_sum)),
+                    ("last", Part::Num(m.last)),
                 ],
                 order,
             ),
@@ -752,12 +747,12 @@ mod tests {
             )
             .field(
                 FieldMeta::new("mavg", Kind::MovingAverage, ValueType::I64),
-                Value::MovingAverage {
+                Value::MovingAverage(Box::new(mmstats_format::MovingAverageValue {
                     count: 9,
                     window_count: 2,
                     window_sum: Num::I(-6),
                     last: Num::I(-1),
-                },
+                })),
             )
             .field(
                 FieldMeta::new("hist", Kind::Histogram, ValueType::U64),
@@ -770,7 +765,7 @@ mod tests {
             .field(timer, Value::Histogram(t.into()))
             .field(
                 FieldMeta::new("win", Kind::Windowed, ValueType::U64),
-                Value::Windowed(WindowedValue {
+                Value::Windowed(Box::new(WindowedValue {
                     width: 60,
                     count: 4,
                     sum: Num::U(40),
@@ -779,7 +774,7 @@ mod tests {
                         count: 4,
                         sum: Num::U(40),
                     }],
-                }),
+                })),
             )
             .field(lab, Value::Number(Num::U(3)))
             .field_result(

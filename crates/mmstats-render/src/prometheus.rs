@@ -1662,12 +1662,12 @@ mod tests {
                     ValueType::F64,
                     "",
                     "",
-                    Value::MovingAverage {
+                    Value::MovingAverage(Box::new(mmstats_format::MovingAverageValue {
                         count: 9,
                         window_count: 2,
                         window_sum: Num::F(3.0),
                         last: Num::F(1.0),
-                    },
+                    })),
                 ),
             ],
         );

@@ -153,7 +153,7 @@ fn windows_add_matching_periods_and_keep_the_newer() {
     w.param = 1;
     w.capacity = 2;
     let win = |slots: [(u64, u64); 2]| {
-        Ok(Value::Windowed(WindowedValue {
+        Ok(Value::Windowed(Box::new(WindowedValue {
             width: 1,
             count: slots.iter().map(|s| s.1).sum(),
             sum: Num::U(0),
@@ -165,7 +165,7 @@ fn windows_add_matching_periods_and_keep_the_newer() {
                     sum: Num::U(*c),
                 })
                 .collect(),
-        }))
+        })))
     };
     let snaps = vec![
         snapshot(1, vec![(w.clone(), win([(100, 1), (101, 2)]))]),

@@ -460,12 +460,12 @@ fn a_windowed_field_in_a_process_file_is_divided_by_the_time_it_covers() {
         })
         .collect();
     let count = slots.iter().map(|s| s.count).sum();
-    let w = Value::Windowed(WindowedValue {
+    let w = Value::Windowed(Box::new(WindowedValue {
         width: 1,
         count,
         sum: Num::U(count),
         slots,
-    });
+    }));
     let t = File {
         start: ticks,
         ..File::totals(7, now_s, 2)

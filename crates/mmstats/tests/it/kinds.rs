@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mmstats::{FieldDecl, Histogram, Kind, Options, Stats, Timer, ValueType, Windowed};
-use mmstats_format::{Num, Value, WindowedValue};
+use mmstats_format::{MovingAverageValue, Num, Value, WindowedValue};
 
 use crate::file::decode;
 
@@ -82,12 +82,12 @@ fn moving_averages_keep_the_last_n() {
     let v = d.value("app.lag");
     assert_eq!(
         v,
-        Value::MovingAverage {
+        Value::MovingAverage(Box::new(MovingAverageValue {
             count: 10,
             window_count: 4,
             window_sum: Num::I(7 + 8 + 9 + 10),
             last: Num::I(10),
-        }
+        }))
     );
     assert_eq!(derived(&v, Kind::MovingAverage, "mean"), Some(8.5));
     assert_eq!(m.mean(), Some(8.5));
@@ -98,12 +98,12 @@ fn moving_averages_keep_the_last_n() {
     g.record(2.0);
     assert_eq!(
         decode(s.path()).value("app.g"),
-        Value::MovingAverage {
+        Value::MovingAverage(Box::new(MovingAverageValue {
             count: 1,
             window_count: 1,
             window_sum: Num::F(2.0),
             last: Num::F(2.0),
-        }
+        }))
     );
 }
 
@@ -236,7 +236,7 @@ fn timers_from_a_generic_declaration_use_its_capacity_as_the_window() {
 /// The window as a reader decodes it.
 fn window(s: &Stats, label: &str) -> WindowedValue {
     match decode(s.path()).value(label) {
-        Value::Windowed(w) => w,
+        Value::Windowed(w) => *w,
         v => panic!("{v:?}"),
     }
 }
