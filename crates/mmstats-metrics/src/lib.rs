@@ -78,6 +78,7 @@ pub use recorder::{Builder, MmstatsRecorder, install};
 
 mod files;
 mod lane;
+mod placement;
 mod recorder;
 mod series;
 mod spec;

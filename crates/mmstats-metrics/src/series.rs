@@ -17,6 +17,7 @@ use mmstats::{Histogram, SharedCounter, SharedGauge, Stats};
 
 use crate::files::Files;
 use crate::lane::{self, Lane, next_series};
+use crate::placement::code_block_start;
 use crate::spec::Spec;
 use crate::unit;
 
@@ -271,6 +272,7 @@ impl CounterFn for CounterSeries {
     /// kibibytes and up takes the miss path's lookup on every increment.
     #[inline]
     fn increment(&self, value: u64) {
+        code_block_start!();
         if !Lane::hit(&COUNTER_LANE, lane::slot(self), self.at.series, |w| {
             add_to(w, value)
         }) {
@@ -348,12 +350,15 @@ impl GaugeSeries {
 
 impl GaugeFn for GaugeSeries {
     fn increment(&self, value: f64) {
+        code_block_start!();
         self.update(value * self.spec.scale, SharedGauge::add);
     }
     fn decrement(&self, value: f64) {
+        code_block_start!();
         self.update(-value * self.spec.scale, SharedGauge::add);
     }
     fn set(&self, value: f64) {
+        code_block_start!();
         self.update(value * self.spec.scale, SharedGauge::set);
     }
 }
@@ -423,6 +428,7 @@ impl HistogramSeries {
 impl HistogramFn for HistogramSeries {
     #[inline]
     fn record(&self, value: f64) {
+        code_block_start!();
         let Some(v) = unit::histogram_integer(value * self.spec.scale) else {
             return;
         };
@@ -430,6 +436,48 @@ impl HistogramFn for HistogramSeries {
             h.record(v)
         }) {
             self.record_missed(v);
+        }
+    }
+}
+
+#[cfg(all(
+    test,
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod tests {
+    use super::*;
+
+    /// Where each update function's code starts.
+    fn starts() -> [(&'static str, usize); 5] {
+        [
+            (
+                "counter increment",
+                <CounterSeries as CounterFn>::increment as *const () as usize,
+            ),
+            (
+                "gauge increment",
+                <GaugeSeries as GaugeFn>::increment as *const () as usize,
+            ),
+            (
+                "gauge decrement",
+                <GaugeSeries as GaugeFn>::decrement as *const () as usize,
+            ),
+            (
+                "gauge set",
+                <GaugeSeries as GaugeFn>::set as *const () as usize,
+            ),
+            (
+                "histogram record",
+                <HistogramSeries as HistogramFn>::record as *const () as usize,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_update_function_starts_a_block_of_code() {
+        for (name, start) in starts() {
+            assert_eq!(start % 64, 0, "{name} starts at {start:#x}");
         }
     }
 }
