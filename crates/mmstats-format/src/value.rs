@@ -67,6 +67,19 @@ impl Value {
     /// the bucket of `max` ([`crate::used_buckets`]); the buckets it lacks are zero. `order` is the file's byte order, needed
     /// to recover text bytes.
     pub fn decode(meta: &FieldMeta, words: &[u64], order: ByteOrder) -> Result<Value, FormatError> {
+        Value::decode_reusing(meta, words, order, None)
+    }
+
+    /// [`Value::decode`], built in the storage of `reuse` when that is a value of the same
+    /// kind nothing else holds (a reader's previous copy of the same field): a moving
+    /// average's or a windowed value's box, and a windowed value's list of periods, are
+    /// rewritten where they are. Histograms: [`Value::decode_histogram_reusing`].
+    pub fn decode_reusing(
+        meta: &FieldMeta,
+        words: &[u64],
+        order: ByteOrder,
+        reuse: Option<Value>,
+    ) -> Result<Value, FormatError> {
         let corrupt = |reason: SlotValueError| FormatError::CorruptValue {
             label: meta.label.clone(),
             reason,
@@ -122,31 +135,51 @@ impl Value {
                 count: words[average::COUNT],
                 sum: wide(words[average::SUM]),
             },
-            (Kind::MovingAverage, _) => Value::MovingAverage(Box::new(MovingAverageValue {
-                count: words[moving::COUNT],
-                window_count: words[moving::WINDOW_COUNT],
-                window_sum: wide(words[moving::WINDOW_SUM]),
-                last: wide(words[moving::LAST]),
-            })),
+            (Kind::MovingAverage, _) => {
+                let m = MovingAverageValue {
+                    count: words[moving::COUNT],
+                    window_count: words[moving::WINDOW_COUNT],
+                    window_sum: wide(words[moving::WINDOW_SUM]),
+                    last: wide(words[moving::LAST]),
+                };
+                Value::MovingAverage(match reuse {
+                    Some(Value::MovingAverage(mut kept)) => {
+                        *kept = m;
+                        kept
+                    }
+                    _ => Box::new(m),
+                })
+            }
             (Kind::Histogram | Kind::Timer, _) => {
                 let end = words.len().min(hist::BUCKETS + meta.capacity as usize);
                 let buckets = Buckets::from_dense(&words[hist::BUCKETS..end]);
                 return Value::decode_histogram(meta, &words[..hist::BUCKETS], buckets);
             }
-            (Kind::Windowed, _) => Value::Windowed(Box::new(WindowedValue {
-                width: u64::from(meta.param),
-                count: words[win::COUNT],
-                sum: wide(words[win::SUM]),
-                slots: words
-                    [win::PERIODS..win::PERIODS + win::PERIOD_WORDS * meta.capacity as usize]
-                    .chunks_exact(win::PERIOD_WORDS)
-                    .map(|c| Period {
-                        period: c[win::PERIOD],
-                        count: c[win::PERIOD_COUNT],
-                        sum: wide(c[win::PERIOD_SUM]),
-                    })
-                    .collect(),
-            })),
+            (Kind::Windowed, _) => {
+                let mut w = match reuse {
+                    Some(Value::Windowed(kept)) => kept,
+                    _ => Box::new(WindowedValue {
+                        width: 0,
+                        count: 0,
+                        sum: Num::U(0),
+                        slots: Vec::new(),
+                    }),
+                };
+                w.width = u64::from(meta.param);
+                w.count = words[win::COUNT];
+                w.sum = wide(words[win::SUM]);
+                w.slots.clear();
+                w.slots.extend(
+                    words[win::PERIODS..win::PERIODS + win::PERIOD_WORDS * meta.capacity as usize]
+                        .chunks_exact(win::PERIOD_WORDS)
+                        .map(|c| Period {
+                            period: c[win::PERIOD],
+                            count: c[win::PERIOD_COUNT],
+                            sum: wide(c[win::PERIOD_SUM]),
+                        }),
+                );
+                Value::Windowed(w)
+            }
             (Kind::Text, _) => return Err(corrupt(SlotValueError::NumericText)),
         })
     }
@@ -514,6 +547,15 @@ mod tests {
             assert_eq!(words.len(), slot_words(meta.slot_length().unwrap()));
             assert_eq!(
                 Value::decode(&meta, &words, ByteOrder::NATIVE),
+                Ok(v.clone()),
+                "{}",
+                meta.label
+            );
+            // decoded into the storage of another value of the field (all words zero)
+            let other = Value::decode(&meta, &vec![0; words.len()], ByteOrder::NATIVE).ok();
+            assert_ne!(other.as_ref(), Some(&v), "{}", meta.label);
+            assert_eq!(
+                Value::decode_reusing(&meta, &words, ByteOrder::NATIVE, other),
                 Ok(v),
                 "{}",
                 meta.label

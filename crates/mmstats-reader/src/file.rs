@@ -650,8 +650,8 @@ impl Mapped {
     }
 
     /// Copies out and decodes field `i`'s value, remembering the word it was read at. A
-    /// histogram is decoded into the storage of `reuse` (the field's value as last read) when
-    /// nothing else holds that.
+    /// multi-word value is decoded into the storage of `reuse` (the field's value as last
+    /// read) when nothing else holds that.
     fn read_value(
         &mut self,
         i: usize,
@@ -697,7 +697,7 @@ impl Mapped {
                     Value::decode_histogram_reusing(meta, head, indexes, counts, reuse)
                         .map_err(corrupt)
                 } else {
-                    Value::decode(meta, &scratch.words, self.order).map_err(corrupt)
+                    Value::decode_reusing(meta, &scratch.words, self.order, reuse).map_err(corrupt)
                 }
             }
             Err(Failure::Busy) if lock_held() => Err(ValueError::BeingWritten),
